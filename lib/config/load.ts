@@ -1,0 +1,231 @@
+/**
+ * Loads `platform.yaml` and `models/*.yaml`, merges platform defaults into each model and
+ * validates everything, reporting every problem of every file at once.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, ConfigProblem, problemsFromIssues, YamlLocator } from './problems';
+import {
+  INHERITED_SECTIONS,
+  ModelConfig,
+  modelSchema,
+  PlatformConfig,
+  PlatformSettings,
+  platformSchema,
+} from './schema';
+
+export { ConfigError, formatProblem } from './problems';
+export type { ConfigProblem } from './problems';
+
+interface ParsedYaml {
+  readonly raw: unknown;
+  readonly locator?: YamlLocator;
+}
+
+/** Reads and parses one YAML file; syntax errors become problems with their line. */
+function readYaml(file: string, problems: ConfigProblem[]): ParsedYaml | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    problems.push({
+      file,
+      path: '',
+      message:
+        code === 'ENOENT'
+          ? 'file not found (create it; see README "Configuration")'
+          : `cannot read file (${code})`,
+    });
+    return undefined;
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const line = e.linePos?.[0].line;
+      problems.push({
+        file,
+        line,
+        path: '',
+        message: `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      });
+    }
+    return undefined;
+  }
+  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (raw === null || raw === undefined) {
+    problems.push({ file, path: '', message: 'file is empty (expected a mapping of settings)' });
+    return undefined;
+  }
+  return { raw, locator: new YamlLocator(doc, lineCounter) };
+}
+
+function validate<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  parsed: ParsedYaml,
+  problems: ConfigProblem[],
+): z.output<S> | undefined {
+  const result = schema.safeParse(parsed.raw);
+  if (result.success) return result.data;
+  problems.push(...problemsFromIssues(file, result.error.issues, parsed.raw, schema, parsed.locator));
+  return undefined;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Model values win over platform defaults; lists replace, mappings merge key by key. */
+function mergeDefaults(defaults: unknown, own: unknown): unknown {
+  if (own === undefined) return defaults;
+  if (!isPlainObject(defaults) || !isPlainObject(own)) return own;
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(own)) out[k] = mergeDefaults(defaults[k], v);
+  return out;
+}
+
+function withPlatformDefaults(rawModel: unknown, rawDefaults: unknown): unknown {
+  if (!isPlainObject(rawModel) || !isPlainObject(rawDefaults)) return rawModel;
+  const merged: Record<string, unknown> = { ...rawModel };
+  for (const section of INHERITED_SECTIONS) {
+    if (rawDefaults[section] !== undefined)
+      merged[section] = mergeDefaults(rawDefaults[section], rawModel[section]);
+  }
+  return merged;
+}
+
+interface ModelFile {
+  readonly file: string;
+  /** The model as written, with platform defaults merged in; checked even when the schema failed. */
+  readonly raw: unknown;
+  readonly locator?: YamlLocator;
+}
+
+function stringAt(raw: unknown, keys: readonly string[]): string | undefined {
+  let cur = raw;
+  for (const k of keys) cur = isPlainObject(cur) ? cur[k] : undefined;
+  return typeof cur === 'string' ? cur : undefined;
+}
+
+/**
+ * Checks that need more than one file: model names, and references into the pricing table.
+ * They read the raw values, so a model with an unrelated schema error is still checked.
+ */
+function crossFileProblems(
+  pricing: PlatformSettings['pricing'],
+  models: readonly ModelFile[],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const firstFileByName = new Map<string, string>();
+  const { sagemakerInstances, tokenModels } = pricing;
+  for (const { file, raw, locator } of models) {
+    const at = (p: string[]) => ({ file, line: locator?.lineOf(p), path: p.join('.') });
+    const name = stringAt(raw, ['name']);
+    const expected = path.basename(file).replace(/\.ya?ml$/, '');
+    if (name !== undefined && name !== expected) {
+      problems.push({
+        ...at(['name']),
+        message: `must match the file name (got "${name}", expected "${expected}"); rename the file or the model`,
+      });
+    }
+    const earlier = name === undefined ? undefined : firstFileByName.get(name);
+    if (earlier) {
+      problems.push({
+        ...at(['name']),
+        message: `duplicate model name (got "${name}", already used by ${earlier})`,
+      });
+    } else if (name !== undefined) {
+      firstFileByName.set(name, file);
+    }
+    for (const p of [
+      ['serving', 'instanceType'],
+      ['serving', 'standby', 'instanceType'],
+    ]) {
+      const type = stringAt(raw, p);
+      if (type !== undefined && !(type in sagemakerInstances)) {
+        problems.push({
+          ...at(p),
+          message: `no price for this instance type (got "${type}", expected one of platform.yaml pricing.sagemakerInstances: ${Object.keys(sagemakerInstances).join(', ') || 'none'}); add its hourly price there or pick a priced type`,
+        });
+      }
+    }
+    const tokenModel = stringAt(raw, ['cost', 'pricing', 'model']);
+    if (
+      stringAt(raw, ['cost', 'pricing', 'kind']) === 'token' &&
+      tokenModel !== undefined &&
+      !(tokenModel in tokenModels)
+    ) {
+      problems.push({
+        ...at(['cost', 'pricing', 'model']),
+        message: `no price for this token model (got "${tokenModel}", expected one of platform.yaml pricing.tokenModels: ${Object.keys(tokenModels).join(', ') || 'none'})`,
+      });
+    }
+  }
+  return problems;
+}
+
+export interface LoadOptions {
+  /** Directory holding `platform.yaml` and `models/`. */
+  readonly configDir: string;
+}
+
+/**
+ * Loads and validates the whole configuration.
+ * @throws ConfigError listing every problem in every file.
+ */
+export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
+  const problems: ConfigProblem[] = [];
+  const platformFile = path.join(configDir, 'platform.yaml');
+  const platformYaml = readYaml(platformFile, problems);
+  const platform = platformYaml && validate(platformFile, platformSchema, platformYaml, problems);
+
+  const modelsDir = path.join(configDir, 'models');
+  let modelFiles: string[] = [];
+  try {
+    modelFiles = readdirSync(modelsDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => path.join(modelsDir, f));
+  } catch {
+    problems.push({
+      file: modelsDir,
+      path: '',
+      message: 'directory not found (create it and add one <model>.yaml per model)',
+    });
+  }
+
+  // Broken defaults are reported once, at platform.yaml, not again in every model.
+  const rawDefaults = platform && isPlainObject(platformYaml?.raw) ? platformYaml.raw.defaults : undefined;
+  const files: ModelFile[] = [];
+  const models: ModelConfig[] = [];
+  for (const file of modelFiles) {
+    const parsed = readYaml(file, problems);
+    if (!parsed) continue;
+    const merged = { raw: withPlatformDefaults(parsed.raw, rawDefaults), locator: parsed.locator };
+    files.push({ file, ...merged });
+    const model = validate(file, modelSchema, merged, problems);
+    if (model) models.push(model);
+  }
+
+  // The pricing table alone is enough to check references, even when another platform key is wrong.
+  const rawPricing = isPlainObject(platformYaml?.raw) ? platformYaml.raw.pricing : undefined;
+  const pricing = platform?.pricing ?? platformSchema.shape.pricing.safeParse(rawPricing).data;
+  if (pricing) problems.push(...crossFileProblems(pricing, files));
+  if (problems.length > 0) {
+    // Read like a compiler's output: file by file, top to bottom.
+    const fileOrder = [platformFile, modelsDir, ...modelFiles];
+    const rank = (p: ConfigProblem) => [fileOrder.indexOf(p.file), p.line ?? 0];
+    throw new ConfigError(
+      [...problems].sort((a, b) => {
+        const [fa, la] = rank(a);
+        const [fb, lb] = rank(b);
+        return fa - fb || la - lb;
+      }),
+    );
+  }
+  return { platform: platform as PlatformSettings, models };
+}

@@ -1,0 +1,540 @@
+/**
+ * The platform's configuration schema: the contract with platform teams (`config/platform.yaml`)
+ * and product teams (`config/models/<model>.yaml`).
+ *
+ * Every optional field has a default here, and the default is written into its description, so
+ * the generated JSON Schema (editor hover), the config reference and the code never disagree.
+ * Objects are strict: an unknown key (a typo) is an error, never silently ignored.
+ */
+import { z } from 'zod';
+
+/** Adds the default to the description so editors and the generated reference show it. */
+function documented<T extends z.ZodType>(schema: T, description: string): T {
+  return schema.meta({ description }) as T;
+}
+
+const kebabName = (max: number) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
+      message: 'lower-case letters, digits and hyphens, starting with a letter, like document-classifier',
+    })
+    .max(max);
+
+const percent = (fallback: number, description: string, min = 0, max = 100) =>
+  documented(z.number().min(min).max(max).default(fallback), `${description} Default: ${fallback}.`);
+
+const positiveInt = (fallback: number, description: string, max?: number) => {
+  const int = z.number().int().positive();
+  return documented(
+    (max === undefined ? int : int.max(max)).default(fallback),
+    `${description} Default: ${fallback}.`,
+  );
+};
+
+// ---------------------------------------------------------------------------------------------
+// Model sections that platform.yaml `defaults` may also set (model value ?? platform default ??
+// built-in default).
+// ---------------------------------------------------------------------------------------------
+
+export const DEFAULT_THRESHOLDS = {
+  maxAccuracyDrop: 0.02,
+  maxLatencyIncreasePct: 15,
+  maxCostIncreasePct: 10,
+  maxBiasGapIncrease: 0.03,
+} as const;
+
+export const thresholdsSchema = z
+  .strictObject({
+    maxAccuracyDrop: documented(
+      z.number().min(0).max(1).default(DEFAULT_THRESHOLDS.maxAccuracyDrop),
+      'Largest allowed absolute drop in accuracy per eval set (0.02 = two percentage points). Default: 0.02.',
+    ),
+    maxLatencyIncreasePct: percent(
+      DEFAULT_THRESHOLDS.maxLatencyIncreasePct,
+      'Largest allowed increase of p95 latency, in percent of the baseline.',
+      0,
+      1000,
+    ),
+    maxCostIncreasePct: percent(
+      DEFAULT_THRESHOLDS.maxCostIncreasePct,
+      'Largest allowed increase of cost per 1k requests, in percent of the baseline.',
+      0,
+      1000,
+    ),
+    maxBiasGapIncrease: documented(
+      z.number().min(0).max(1).default(DEFAULT_THRESHOLDS.maxBiasGapIncrease),
+      'Largest allowed growth of the gap between the best and the worst slice accuracy (absolute). Default: 0.03.',
+    ),
+  })
+  .meta({ description: 'Regression-gate thresholds: candidate against the promoted baseline.' });
+
+export const DEFAULT_REQUIRED_FIELDS = ['text', 'label', 'source', 'timestamp'];
+
+export const dataValidationSchema = z
+  .strictObject({
+    requiredFields: documented(
+      z.array(z.string().min(1)).min(1).default(DEFAULT_REQUIRED_FIELDS),
+      `Fields every JSONL row must have. Default: ${DEFAULT_REQUIRED_FIELDS.join(', ')}.`,
+    ),
+    maxTextLength: positiveInt(
+      10_000,
+      'Longest allowed `text`, in characters (Unicode code points, not UTF-16 units).',
+    ),
+    allowedLabels: documented(
+      z.array(z.string().min(1)).min(1).optional(),
+      'If set, a label outside this list is a violation. Default: any label is allowed.',
+    ),
+    categoricalFields: documented(
+      z.array(z.string().min(1)).default(['source']),
+      'Categorical fields whose distribution is checked for drift besides the label. Default: source.',
+    ),
+    maxExamples: positiveInt(20, 'How many violation examples (with line numbers) a report shows.', 1000),
+  })
+  .meta({ description: 'Schema every eval-set row must satisfy.' });
+
+/** CodeBuild compute types that run the GPU image (LINUX_GPU_CONTAINER). */
+export const GPU_COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_LARGE'] as const;
+
+export const evaluationEnvironmentSchema = z.strictObject({
+  image: documented(
+    z
+      .strictObject({
+        repository: z.string().min(1).default('pytorch-training'),
+        tag: z.string().min(1).default('2.6.0-gpu-py312-cu126-ubuntu22.04-ec2'),
+        account: documented(
+          z
+            .string()
+            .regex(/^\d{12}$/, { message: 'a 12-digit AWS account id, quoted' })
+            .default('763104351884'),
+          'Account that publishes the AWS Deep Learning Containers. Default: 763104351884.',
+        ),
+      })
+      .default({
+        repository: 'pytorch-training',
+        tag: '2.6.0-gpu-py312-cu126-ubuntu22.04-ec2',
+        account: '763104351884',
+      }),
+    'AWS Deep Learning Container image for GPU evaluation. Default: pytorch-training:2.6.0-gpu-py312-cu126-ubuntu22.04-ec2.',
+  ),
+  computeType: documented(
+    z.enum(GPU_COMPUTE_TYPES).default('BUILD_GENERAL1_LARGE'),
+    'CodeBuild GPU compute type. Default: BUILD_GENERAL1_LARGE.',
+  ),
+  timeoutMinutes: positiveInt(60, 'Evaluation build timeout in minutes (CodeBuild allows up to 2160).', 2160),
+});
+
+export const servingSchema = z
+  .strictObject({
+    instanceType: documented(
+      z
+        .string()
+        .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'a SageMaker instance type like ml.g5.xlarge' })
+        .default('ml.m5.large'),
+      'SageMaker instance type of the live endpoint; must be priced in platform.yaml. Default: ml.m5.large.',
+    ),
+    initialInstanceCount: positiveInt(2, 'Instances of the live production variant at deployment.', 100),
+    autoscaling: z
+      .strictObject({
+        minInstances: positiveInt(1, 'Autoscaling lower bound of the live variant.', 100),
+        maxInstances: positiveInt(4, 'Autoscaling upper bound of the live variant.', 100),
+        targetInvocationsPerInstance: positiveInt(
+          100,
+          'Target-tracking goal: invocations per instance per minute.',
+        ),
+      })
+      .default({ minInstances: 1, maxInstances: 4, targetInvocationsPerInstance: 100 }),
+    standby: documented(
+      z
+        .strictObject({
+          instanceType: documented(
+            z
+              .string()
+              .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, { message: 'a SageMaker instance type like ml.g5.xlarge' })
+              .optional(),
+            'Instance type of the warm N-1 endpoint. Default: the live instance type.',
+          ),
+          instanceCount: positiveInt(
+            1,
+            'Instances of the warm N-1 endpoint (rollback needs no cold start).',
+            100,
+          ),
+        })
+        .default({ instanceCount: 1 }),
+      'The warm standby endpoint that serves the previous model after a rollback.',
+    ),
+    dataCapture: z
+      .strictObject({
+        samplingPercent: percent(20, 'Share of live requests and responses captured to S3.', 0, 100),
+      })
+      .default({ samplingPercent: 20 }),
+    shadow: z
+      .strictObject({
+        samplingPercent: percent(50, 'Share of live traffic copied to the shadow variant.', 1, 100),
+        windowMinutes: positiveInt(60, 'How long the shadow variant runs before it is compared.', 1440),
+      })
+      .default({ samplingPercent: 50, windowMinutes: 60 }),
+    canary: z
+      .strictObject({
+        sizePercent: percent(
+          10,
+          'Canary size in percent of the new fleet; SageMaker allows at most 50.',
+          1,
+          50,
+        ),
+        waitMinutes: positiveInt(10, 'Canary bake time before the rest of the traffic shifts.', 60),
+        maxExecutionTimeoutMinutes: positiveInt(120, 'Longest the whole blue/green update may take.', 480),
+      })
+      .default({ sizePercent: 10, waitMinutes: 10, maxExecutionTimeoutMinutes: 120 }),
+  })
+  .meta({ description: 'SageMaker serving: live endpoint, warm standby, shadow and canary.' });
+
+export const monitoringSchema = z
+  .strictObject({
+    confidenceStdDevs: documented(
+      z.number().positive().max(10).default(2),
+      'The confidence alarm fires below baseline mean − k·σ; this is k. Default: 2.',
+    ),
+    periodSeconds: documented(
+      z.union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)]).default(60),
+      'Alarm period in seconds. Default: 60.',
+    ),
+    breachingDatapoints: positiveInt(5, 'Consecutive breaching periods before an alarm fires.', 100),
+  })
+  .meta({ description: 'Alarm settings for the live model.' });
+
+// ---------------------------------------------------------------------------------------------
+// Model file: config/models/<model>.yaml
+// ---------------------------------------------------------------------------------------------
+
+export const DEFAULT_TRIGGER_PATHS = ['ml/**', 'data/features/**', 'configs/model_*.yaml'];
+
+const evalSetSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, { message: 'a lower-case snake_case name like golden_set' })
+    .meta({ description: 'Name used in reports, metrics and the PR comment, e.g. golden_set.' }),
+  kind: z
+    .enum(['benchmark', 'production-like'])
+    .meta({ description: 'benchmark: a clean, curated set; production-like: sampled from real inputs.' }),
+  dvcFile: z
+    .string()
+    .regex(/\.dvc$/, { message: 'the path of a .dvc pin file in the model repository' })
+    .meta({ description: 'Path of the .dvc pin of the eval set, relative to the model repository root.' }),
+  referenceDvcFile: z
+    .string()
+    .regex(/\.dvc$/, { message: 'the path of a .dvc pin file in the model repository' })
+    .meta({ description: 'Path of the .dvc pin of the reference set drift is measured against.' }),
+  maxDrift: documented(
+    z.number().min(0).max(1).default(0.1),
+    'Largest allowed Jensen–Shannon distance (base 2, 0..1) of the label distribution. Default: 0.1.',
+  ),
+});
+
+const sagemakerPricingSchema = z.strictObject({
+  kind: z.literal('sagemaker'),
+});
+const tokenPricingSchema = z.strictObject({
+  kind: z.literal('token'),
+  model: z.string().min(1).meta({ description: 'Entry of pricing.tokenModels in platform.yaml.' }),
+  avgInputTokens: z.number().positive().meta({ description: 'Average input tokens per request.' }),
+  avgOutputTokens: z.number().positive().meta({ description: 'Average output tokens per request.' }),
+});
+
+export const modelSchema = z
+  .strictObject({
+    name: kebabName(40).meta({
+      description:
+        'Model name; must equal the file name without .yaml. Used in stack, resource and metric names.',
+    }),
+    description: z.string().min(1).max(256).meta({ description: 'One line an operator understands.' }),
+    owner: z
+      .strictObject({
+        team: z.string().min(1).meta({ description: 'Owning team, tagged on every resource.' }),
+        contact: z.string().min(1).meta({ description: 'Where to reach the team (e-mail or chat channel).' }),
+      })
+      .meta({ description: 'Who owns the model: tagged on its resources, named in alarms.' }),
+    repository: z
+      .strictObject({
+        owner: z.string().min(1).meta({ description: 'GitHub organisation or user.' }),
+        name: z.string().min(1).meta({ description: 'GitHub repository name.' }),
+        branch: documented(z.string().min(1).default('main'), 'Release branch. Default: main.'),
+        triggerPaths: documented(
+          z
+            .array(z.string().min(1))
+            .min(1)
+            .max(8, { message: 'CodePipeline V2 allows at most 8 file-path globs per trigger filter' })
+            .default(DEFAULT_TRIGGER_PATHS),
+          `Changed files that trigger the PR pipeline (at most 8 globs). Default: ${DEFAULT_TRIGGER_PATHS.join(', ')}.`,
+        ),
+      })
+      .meta({ description: "The model's GitHub repository and what triggers its pipelines." }),
+    codeQuality: z
+      .strictObject({
+        commands: documented(
+          z.array(z.string().min(1)).min(1),
+          "The repository's own lint, type-check and unit-test commands; any non-zero exit fails the stage.",
+        ),
+        installCommands: documented(
+          z.array(z.string().min(1)).default([]),
+          'Commands run before `commands`. Default: none.',
+        ),
+      })
+      .meta({ description: 'Code-quality stage (CodeBuild, standard image).' }),
+    evaluation: evaluationEnvironmentSchema
+      .extend({
+        command: z.string().min(1).meta({
+          description:
+            'Evaluate command; receives EVAL_SETS_DIR, BASELINE_METRICS and EVAL_REPORT environment variables and writes eval_report.json.',
+        }),
+      })
+      .meta({ description: 'GPU model evaluation stage (CodeBuild on a Deep Learning Container).' }),
+    dataValidation: dataValidationSchema.default(dataValidationSchema.parse({})),
+    evalSets: z
+      .array(evalSetSchema)
+      .min(1)
+      .meta({ description: 'Pinned eval sets: usually a clean benchmark and a production-like set.' }),
+    thresholds: thresholdsSchema.default(thresholdsSchema.parse({})),
+    cost: z
+      .strictObject({
+        pricing: z
+          .discriminatedUnion('kind', [sagemakerPricingSchema, tokenPricingSchema])
+          .default({ kind: 'sagemaker' })
+          .meta({
+            description:
+              'sagemaker: priced by instance-hours of serving.instanceType; token: priced per 1k tokens. Default: sagemaker.',
+          }),
+        monthlyRequests: positiveInt(1_000_000, 'Expected requests per month, for cost per request.'),
+        monthlyBudget: documented(
+          z.number().positive().optional(),
+          'Monthly cost budget (pricing currency); the cost alarm fires above it. Default: no budget alarm.',
+        ),
+      })
+      .default({ pricing: { kind: 'sagemaker' }, monthlyRequests: 1_000_000 }),
+    serving: servingSchema.default(servingSchema.parse({})),
+    monitoring: monitoringSchema.default(monitoringSchema.parse({})),
+  })
+  .superRefine((model, ctx) => {
+    const seen = new Set<string>();
+    model.evalSets.forEach((set, i) => {
+      if (seen.has(set.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evalSets', i, 'name'],
+          input: set.name,
+          message: `duplicate eval set name; each eval set needs its own name`,
+        });
+      }
+      seen.add(set.name);
+    });
+    const { minInstances, maxInstances } = model.serving.autoscaling;
+    if (minInstances > maxInstances) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serving', 'autoscaling', 'minInstances'],
+        input: minInstances,
+        message: `must not exceed serving.autoscaling.maxInstances (${maxInstances})`,
+      });
+    }
+    const initial = model.serving.initialInstanceCount;
+    if (initial < minInstances || initial > maxInstances) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serving', 'initialInstanceCount'],
+        input: initial,
+        message: `must lie within the autoscaling limits ${minInstances}..${maxInstances}`,
+      });
+    }
+  })
+  .meta({ title: 'ML release platform: model', description: 'One model released by the platform.' });
+
+// ---------------------------------------------------------------------------------------------
+// Platform file: config/platform.yaml
+// ---------------------------------------------------------------------------------------------
+
+const tagsSchema = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(128)
+      .refine((k) => !k.toLowerCase().startsWith('aws:'), {
+        message: 'tag keys starting with aws: are reserved by AWS; rename the tag',
+      }),
+    z.string().max(256),
+  )
+  .meta({ description: 'Tags applied to every resource of the platform.' });
+
+const lifecycleDays = (fallback: number, description: string) => positiveInt(fallback, description, 36_500);
+
+export const platformSchema = z
+  .strictObject({
+    name: documented(
+      kebabName(20).default('mlops'),
+      'Prefix of every stack and resource name. Default: mlops.',
+    ),
+    environment: z
+      .strictObject({
+        account: z
+          .string()
+          .regex(/^\d{12}$/, { message: "a 12-digit AWS account id, quoted (e.g. '123456789012')" })
+          .meta({ description: 'AWS account to deploy to.' }),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: 'an AWS region like eu-west-1' })
+          .meta({ description: 'AWS region to deploy to.' }),
+      })
+      .meta({ description: 'Where the platform is deployed.' }),
+    github: z
+      .strictObject({
+        connectionArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/,
+            {
+              message: 'a connection ARN like arn:aws:codeconnections:<region>:<account>:connection/<id>',
+            },
+          )
+          .meta({
+            description: 'CodeConnections (CodeStar) connection to GitHub, created once in the console.',
+          }),
+        tokenSecretName: documented(
+          z.string().min(1).default('mlops/github-token'),
+          'Secrets Manager secret holding the GitHub token used for PR comments. Default: mlops/github-token.',
+        ),
+      })
+      .meta({ description: 'Source connection and PR-comment credentials.' }),
+    paging: z
+      .strictObject({
+        subscriptions: z
+          .array(
+            z.discriminatedUnion('protocol', [
+              z.strictObject({
+                protocol: z.literal('email'),
+                endpoint: z.email({ message: 'an e-mail address' }),
+              }),
+              z.strictObject({
+                protocol: z.literal('https'),
+                endpoint: z.url({ protocol: /^https$/, message: 'an https:// URL' }),
+              }),
+              z.strictObject({
+                protocol: z.literal('sms'),
+                endpoint: z
+                  .string()
+                  .regex(/^\+[1-9]\d{6,14}$/, { message: 'an E.164 phone number like +4915112345678' }),
+              }),
+            ]),
+          )
+          .min(1, { message: 'at least one on-call subscription is needed, or nobody hears an alarm' })
+          .meta({ description: 'On-call endpoints subscribed to the paging topic.' }),
+      })
+      .meta({ description: 'On-call paging topic.' }),
+    tags: tagsSchema.default({}),
+    storage: z
+      .strictObject({
+        datasetRetention: z
+          .strictObject({
+            mode: documented(
+              z.enum(['GOVERNANCE', 'COMPLIANCE']).default('GOVERNANCE'),
+              'S3 Object Lock mode of the DVC remote and artifacts buckets. COMPLIANCE cannot be shortened by anyone, root included. Default: GOVERNANCE.',
+            ),
+            days: lifecycleDays(365, 'Days every dataset and release record version stays immutable.'),
+          })
+          .default({ mode: 'GOVERNANCE', days: 365 }),
+        predictionLogs: z
+          .strictObject({
+            infrequentAccessAfterDays: lifecycleDays(
+              30,
+              'Days before prediction logs move to S3 Standard-IA.',
+            ),
+            expireAfterDays: lifecycleDays(400, 'Days prediction logs are kept.'),
+          })
+          .default({ infrequentAccessAfterDays: 30, expireAfterDays: 400 }),
+        dataCapture: z
+          .strictObject({ expireAfterDays: lifecycleDays(90, 'Days SageMaker data capture is kept.') })
+          .default({ expireAfterDays: 90 }),
+        accessLogs: z
+          .strictObject({ expireAfterDays: lifecycleDays(365, 'Days S3 server access logs are kept.') })
+          .default({ expireAfterDays: 365 }),
+        noncurrentVersions: z
+          .strictObject({
+            infrequentAccessAfterDays: lifecycleDays(
+              30,
+              'Days before superseded object versions in the DVC remote and artifacts buckets move to Standard-IA.',
+            ),
+          })
+          .default({ infrequentAccessAfterDays: 30 }),
+      })
+      .default({
+        datasetRetention: { mode: 'GOVERNANCE', days: 365 },
+        predictionLogs: { infrequentAccessAfterDays: 30, expireAfterDays: 400 },
+        dataCapture: { expireAfterDays: 90 },
+        accessLogs: { expireAfterDays: 365 },
+        noncurrentVersions: { infrequentAccessAfterDays: 30 },
+      }),
+    pricing: z
+      .strictObject({
+        asOf: z.iso.date({ message: "a date like '2026-11-01'" }).meta({
+          description: 'Date the prices were read from the AWS price list; shown in every cost output.',
+        }),
+        currency: documented(
+          z
+            .string()
+            .regex(/^[A-Z]{3}$/, { message: 'a three-letter ISO 4217 code like USD' })
+            .default('USD'),
+          'ISO 4217 currency code. Default: USD.',
+        ),
+        sagemakerInstances: z
+          .record(
+            z.string().regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, {
+              message: 'a SageMaker instance type like ml.g5.xlarge',
+            }),
+            z.number().positive(),
+          )
+          .meta({
+            description: 'On-demand price per instance-hour of each SageMaker instance type the models use.',
+          }),
+        tokenModels: documented(
+          z
+            .record(
+              z.string().min(1),
+              z.strictObject({ inputPer1k: z.number().min(0), outputPer1k: z.number().min(0) }),
+            )
+            .default({}),
+          'Price per 1k input and output tokens of each token-priced model. Default: none.',
+        ),
+      })
+      .meta({ description: 'Prices for cost estimates and the cost gate.' }),
+    defaults: z
+      .strictObject({
+        thresholds: thresholdsSchema.optional(),
+        dataValidation: dataValidationSchema.optional(),
+        evaluation: evaluationEnvironmentSchema.optional(),
+        serving: servingSchema.optional(),
+        monitoring: monitoringSchema.optional(),
+      })
+      .default({})
+      .meta({
+        description:
+          'Settings every model inherits unless its own file sets them (model value, then this, then the built-in default).',
+      }),
+  })
+  .meta({ title: 'ML release platform: platform', description: 'Organisation-wide settings.' });
+
+export type PlatformSettings = z.output<typeof platformSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+
+/** The whole validated configuration the CDK app and the CLI work from. */
+export interface PlatformConfig {
+  readonly platform: PlatformSettings;
+  readonly models: readonly ModelConfig[];
+}
+
+/** Model sections that platform `defaults` may set, in the order they are merged. */
+export const INHERITED_SECTIONS = [
+  'thresholds',
+  'dataValidation',
+  'evaluation',
+  'serving',
+  'monitoring',
+] as const;

@@ -1,0 +1,38 @@
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { PlatformConfig } from './config/schema';
+import { ModelStack } from './stacks/model-stack';
+import { SharedStack } from './stacks/shared-stack';
+
+export interface Platform {
+  readonly shared: SharedStack;
+  readonly models: readonly ModelStack[];
+}
+
+/** Builds the whole platform into `app`: the shared stack, one stack per model, tags and cdk-nag. */
+export function buildPlatform(app: App, config: PlatformConfig): Platform {
+  const { platform } = config;
+  const env = { account: platform.environment.account, region: platform.environment.region };
+  const shared = new SharedStack(app, 'Shared', {
+    stackName: `${platform.name}-shared`,
+    description: `ML release platform (${platform.name}): KMS key, data buckets and on-call paging shared by every model`,
+    env,
+    platform,
+    terminationProtection: true,
+  });
+  const models = config.models.map(
+    (model) =>
+      new ModelStack(app, `Model-${model.name}`, {
+        stackName: `${platform.name}-${model.name}`,
+        description: `ML release platform (${platform.name}): release path, serving and monitoring of ${model.name}`,
+        env,
+        platform,
+        model,
+        shared,
+      }),
+  );
+  Tags.of(app).add('Platform', platform.name);
+  for (const [key, value] of Object.entries(platform.tags)) Tags.of(app).add(key, value);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { shared, models };
+}

@@ -1,0 +1,199 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { PlatformSettings } from '../config/schema';
+
+export interface SharedStackProps extends StackProps {
+  /** The validated platform settings (`config/platform.yaml`). */
+  readonly platform: PlatformSettings;
+}
+
+/** The shared resources every model stack receives. */
+export interface SharedResources {
+  readonly key: kms.IKey;
+  /** DVC remote: eval sets and references, content-addressed by md5, immutable once written. */
+  readonly dvcRemoteBucket: s3.IBucket;
+  /** Baselines, eval reports, gate decisions and release records. */
+  readonly artifactsBucket: s3.IBucket;
+  /** Every prediction the router serves, for Athena and the drift monitor. */
+  readonly predictionLogsBucket: s3.IBucket;
+  /** SageMaker endpoint data capture. */
+  readonly dataCaptureBucket: s3.IBucket;
+  /** On-call paging: alarms and rollbacks publish here. */
+  readonly pagingTopic: sns.ITopic;
+}
+
+/**
+ * The platform's shared stack: one customer-managed key, the buckets every model uses, and the
+ * on-call paging topic. Data stores are retained on stack deletion: eval sets, release records
+ * and prediction logs outlive any stack.
+ */
+export class SharedStack extends Stack implements SharedResources {
+  readonly key: kms.Key;
+  readonly dvcRemoteBucket: s3.Bucket;
+  readonly artifactsBucket: s3.Bucket;
+  readonly predictionLogsBucket: s3.Bucket;
+  readonly dataCaptureBucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+  readonly pagingTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: SharedStackProps) {
+    super(scope, id, props);
+    const { platform } = props;
+    const { storage } = platform;
+    const prefix = platform.name;
+
+    this.key = new kms.Key(this, 'PlatformKey', {
+      alias: `alias/${prefix}/platform`,
+      description: `${prefix}: encrypts eval sets, artifacts, prediction logs, data capture and paging`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch alarms publish to the encrypted paging topic; SNS needs them allowed on the key.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopics',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'], // In a key policy, "*" means this key.
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+
+    const bucketName = (purpose: string) => `${prefix}-${purpose}-${this.account}-${this.region}`;
+
+    // S3 server access logging cannot deliver to an SSE-KMS bucket, so this one bucket uses
+    // SSE-S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      bucketName: bucketName('access-logs'),
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          expiration: Duration.days(storage.accessLogs.expireAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+
+    const dataBucket = (id: string, purpose: string, extra: Partial<s3.BucketProps>) =>
+      new s3.Bucket(this, id, {
+        bucketName: bucketName(purpose),
+        encryption: s3.BucketEncryption.KMS,
+        encryptionKey: this.key,
+        bucketKeyEnabled: true, // one KMS call per object batch, not per object: cost
+        enforceSSL: true,
+        minimumTLSVersion: 1.2,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned: true,
+        serverAccessLogsBucket: this.accessLogsBucket,
+        serverAccessLogsPrefix: `${purpose}/`,
+        removalPolicy: RemovalPolicy.RETAIN,
+        ...extra,
+      });
+
+    // Datasets and release records are immutable once written: every version is locked for the
+    // configured retention, and superseded versions are kept (moved to cheaper storage).
+    const retention =
+      storage.datasetRetention.mode === 'COMPLIANCE'
+        ? s3.ObjectLockRetention.compliance(Duration.days(storage.datasetRetention.days))
+        : s3.ObjectLockRetention.governance(Duration.days(storage.datasetRetention.days));
+    const keepHistory: s3.LifecycleRule = {
+      id: 'keep-history-in-infrequent-access',
+      noncurrentVersionTransitions: [
+        {
+          storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+          transitionAfter: Duration.days(storage.noncurrentVersions.infrequentAccessAfterDays),
+        },
+      ],
+      abortIncompleteMultipartUploadAfter: Duration.days(7),
+    };
+
+    this.dvcRemoteBucket = dataBucket('DvcRemote', 'dvc-remote', {
+      objectLockEnabled: true,
+      objectLockDefaultRetention: retention,
+      lifecycleRules: [keepHistory],
+    });
+    this.artifactsBucket = dataBucket('Artifacts', 'artifacts', {
+      objectLockEnabled: true,
+      objectLockDefaultRetention: retention,
+      lifecycleRules: [keepHistory],
+    });
+    this.predictionLogsBucket = dataBucket('PredictionLogs', 'prediction-logs', {
+      lifecycleRules: [
+        {
+          id: 'tier-then-expire-prediction-logs',
+          transitions: [
+            {
+              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(storage.predictionLogs.infrequentAccessAfterDays),
+            },
+          ],
+          expiration: Duration.days(storage.predictionLogs.expireAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+    this.dataCaptureBucket = dataBucket('DataCapture', 'data-capture', {
+      lifecycleRules: [
+        {
+          id: 'expire-data-capture',
+          expiration: Duration.days(storage.dataCapture.expireAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+
+    this.pagingTopic = new sns.Topic(this, 'Paging', {
+      topicName: `${prefix}-paging`,
+      displayName: `${prefix} ML platform on-call`,
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    for (const sub of platform.paging.subscriptions) {
+      this.pagingTopic.addSubscription(
+        sub.protocol === 'email'
+          ? new subscriptions.EmailSubscription(sub.endpoint)
+          : sub.protocol === 'https'
+            ? new subscriptions.UrlSubscription(sub.endpoint, { protocol: sns.SubscriptionProtocol.HTTPS })
+            : new subscriptions.SmsSubscription(sub.endpoint),
+      );
+    }
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description, exportName: `${prefix}-${id}` });
+    output('PlatformKeyArn', this.key.keyArn, 'KMS key that encrypts every platform data store.');
+    output(
+      'DvcRemoteBucketName',
+      this.dvcRemoteBucket.bucketName,
+      'DVC remote: set `dvc remote add -d platform s3://<this>`.',
+    );
+    output(
+      'ArtifactsBucketName',
+      this.artifactsBucket.bucketName,
+      'Baselines, eval reports, release records.',
+    );
+    output('PredictionLogsBucketName', this.predictionLogsBucket.bucketName, 'Prediction logs (Athena).');
+    output('DataCaptureBucketName', this.dataCaptureBucket.bucketName, 'SageMaker data capture.');
+    output(
+      'AccessLogsBucketName',
+      this.accessLogsBucket.bucketName,
+      'S3 server access logs of the platform buckets.',
+    );
+    output('PagingTopicArn', this.pagingTopic.topicArn, 'On-call paging topic.');
+  }
+}

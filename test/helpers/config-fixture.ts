@@ -1,0 +1,50 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../../lib/config/load';
+import type { PlatformConfig } from '../../lib/config/schema';
+
+export const SHIPPED_CONFIG = path.resolve(__dirname, '../../config');
+export const EXAMPLE_MODEL = 'models/document-classifier.yaml';
+
+/** A private copy of the shipped config that a test may edit. */
+export class ConfigFixture {
+  readonly dir: string;
+
+  constructor() {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'mlops-config-'));
+    cpSync(SHIPPED_CONFIG, this.dir, { recursive: true });
+  }
+
+  file(rel: string): string {
+    return path.join(this.dir, rel);
+  }
+
+  read(rel: string): string {
+    return readFileSync(this.file(rel), 'utf8');
+  }
+
+  write(rel: string, text: string): this {
+    writeFileSync(this.file(rel), text);
+    return this;
+  }
+
+  /** Replaces one exact snippet; fails loudly if the shipped example changed under the test. */
+  edit(rel: string, from: string, to: string): this {
+    const text = this.read(rel);
+    if (!text.includes(from)) throw new Error(`fixture: ${rel} does not contain ${JSON.stringify(from)}`);
+    return this.write(rel, text.replace(from, to));
+  }
+
+  load(): PlatformConfig {
+    return loadConfig({ configDir: this.dir });
+  }
+
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function shippedConfig(): PlatformConfig {
+  return loadConfig({ configDir: SHIPPED_CONFIG });
+}
