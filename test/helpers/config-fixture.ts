@@ -1,3 +1,4 @@
+import { App, AppProps } from 'aws-cdk-lib';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -47,4 +48,18 @@ export class ConfigFixture {
 
 export function shippedConfig(): PlatformConfig {
   return loadConfig({ configDir: SHIPPED_CONFIG });
+}
+
+/**
+ * An App configured like `cdk synth` configures bin/app.ts: the feature flags of cdk.json
+ * (without them, tests would check different templates than the ones deployed) and no
+ * built-in CloudFormation validation (cfn-lint checks the templates instead).
+ */
+export function newApp(props: AppProps = {}): App {
+  const cdkJson = JSON.parse(readFileSync(path.resolve(__dirname, '../../cdk.json'), 'utf8'));
+  return new App({
+    builtinCloudFormationValidation: false,
+    ...props,
+    context: { ...cdkJson.context, ...props.context },
+  });
 }

@@ -1,0 +1,21 @@
+/** Where a command writes; tests pass buffers, the binary passes the process streams. */
+export interface CliIo {
+  readonly stdout: { write(chunk: string): unknown; isTTY?: boolean };
+  readonly stderr: { write(chunk: string): unknown; isTTY?: boolean };
+}
+
+/** Exit codes every subcommand shares, so CI can tell "the input is bad" from "the tool could not run". */
+export const ExitCode = {
+  /** The check passed. */
+  Ok: 0,
+  /** The check ran and the input failed it (bad data, bad config, regression). */
+  CheckFailed: 1,
+  /** Bad usage, or an input that could not be read. */
+  UsageOrIo: 2,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the user can fix: printed as one line, no stack trace, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
