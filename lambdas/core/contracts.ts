@@ -57,5 +57,7 @@ export interface PricingTable {
   /** SageMaker instance type -> on-demand price per instance-hour. */
   readonly sagemakerInstances: Readonly<Record<string, number>>;
   /** Token-priced model id -> price per 1k input and output tokens. */
-  readonly tokenModels: Readonly<Record<string, { readonly inputPer1k: number; readonly outputPer1k: number }>>;
+  readonly tokenModels: Readonly<
+    Record<string, { readonly inputPer1k: number; readonly outputPer1k: number }>
+  >;
 }
