@@ -22,7 +22,7 @@ trap 'rm -f "$results"' EXIT
 npx jest --json --outputFile="$results" "$@"
 status=$?
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;
   const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;
   if (skipped > 0) console.log(`${skipped} skipped test(s): skipped tests are failures here`);
