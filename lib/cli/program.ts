@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { register as checkRegression } from './commands/check-regression';
+import { register as estimateCost } from './commands/estimate-cost';
+import { register as renderReport } from './commands/render-report';
 import { register as validateConfig } from './commands/validate-config';
 import { CliIo, ExitCode, UsageError } from './io';
 
-const COMMANDS = [validateConfig, checkRegression];
+const COMMANDS = [validateConfig, checkRegression, estimateCost, renderReport];
 
 /** Builds the command tree; an action reports its exit code through `done`. */
 export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command {

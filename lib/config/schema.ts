@@ -172,8 +172,9 @@ export const servingSchema = z
       .strictObject({
         samplingPercent: percent(50, 'Share of live traffic copied to the shadow variant.', 1, 100),
         windowMinutes: positiveInt(60, 'How long the shadow variant runs before it is compared.', 1440),
+        instanceCount: positiveInt(1, 'Instances of the shadow variant while it runs.', 100),
       })
-      .default({ samplingPercent: 50, windowMinutes: 60 }),
+      .default({ samplingPercent: 50, windowMinutes: 60, instanceCount: 1 }),
     canary: z
       .strictObject({
         sizePercent: percent(
@@ -305,12 +306,17 @@ export const modelSchema = z
               'sagemaker: priced by instance-hours of serving.instanceType; token: priced per 1k tokens. Default: sagemaker.',
           }),
         monthlyRequests: positiveInt(1_000_000, 'Expected requests per month, for cost per request.'),
+        releasesPerMonth: positiveInt(
+          4,
+          'Expected releases per month; each runs a shadow variant for serving.shadow.windowMinutes.',
+          100,
+        ),
         monthlyBudget: documented(
           z.number().positive().optional(),
           'Monthly cost budget (pricing currency); the cost alarm fires above it. Default: no budget alarm.',
         ),
       })
-      .default({ pricing: { kind: 'sagemaker' }, monthlyRequests: 1_000_000 }),
+      .default({ pricing: { kind: 'sagemaker' }, monthlyRequests: 1_000_000, releasesPerMonth: 4 }),
     serving: servingSchema.default(servingSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
   })

@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import type { DriftSummary } from '../../../lambdas/core/contracts';
+import { checkRegression } from '../../../lambdas/core/regression-gate';
+import { MonthlyCostInput, renderPrComment } from '../../../lambdas/core/report';
+import type { EvalReport } from '../../../lambdas/core/eval-report';
+import type { ModelConfig, PlatformSettings } from '../../config/schema';
+import { DEFAULT_CONFIG_DIR, loadModel, readInputFile } from '../context';
+import { CliIo, ExitCode, UsageError } from '../io';
+import { readRegressionInputs } from './check-regression';
+
+interface Options {
+  readonly report: string;
+  readonly baseline?: string;
+  readonly model?: string;
+  readonly configDir: string;
+  readonly drift: string[];
+}
+
+/** Drift results from `mlops validate-data --json` (its `drift` list), or a plain list of them. */
+function readDrift(file: string): DriftSummary[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readInputFile(file, 'drift results'));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${file} is not JSON (expected the output of \`mlops validate-data --json\`)`);
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { drift?: unknown })?.drift;
+  const ok = (d: unknown): d is DriftSummary =>
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as DriftSummary).jsDistance === 'number' &&
+    typeof (d as DriftSummary).evalSet === 'string';
+  if (!Array.isArray(list) || !list.every(ok)) {
+    throw new UsageError(
+      `${file} has no drift results (expected the output of \`mlops validate-data --json\`)`,
+    );
+  }
+  return list;
+}
+
+/**
+ * Monthly cost from what the evaluation measured: cost per 1k requests of the production-like eval
+ * set (else the first) × the model's monthly requests, for both sides, so the delta is the PR's.
+ */
+export function monthlyCostFromReports(
+  model: ModelConfig,
+  pricing: PlatformSettings['pricing'],
+  candidate: EvalReport,
+  baseline?: EvalReport,
+): MonthlyCostInput | undefined {
+  const preferred = model.evalSets.find((s) => s.kind === 'production-like')?.name;
+  const per1k = (r: EvalReport) =>
+    (r.evalSets[preferred ?? ''] ?? Object.values(r.evalSets)[0])?.costPer1kRequests;
+  const candidatePer1k = per1k(candidate);
+  if (candidatePer1k === undefined) return undefined;
+  const basePer1k = baseline ? per1k(baseline) : undefined;
+  const scale = model.cost.monthlyRequests / 1000;
+  return {
+    candidateMonthly: candidatePer1k * scale,
+    baselineMonthly: basePer1k === undefined ? undefined : basePer1k * scale,
+    currency: candidate.currency,
+    pricingAsOf: pricing.asOf,
+  };
+}
+
+export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
+  const inputs = readRegressionInputs(opts);
+  if ('invalid' in inputs) {
+    io.stderr.write(
+      `cannot render: the reports are not valid (format: docs/eval-report.md):\n${inputs.invalid.map((p) => `  ${p}`).join('\n')}\n`,
+    );
+    return ExitCode.CheckFailed;
+  }
+  const drift = opts.drift.flatMap(readDrift);
+  const regression = checkRegression(inputs.candidate, inputs.baseline, inputs.thresholds, {
+    requiredEvalSets: inputs.requiredEvalSets,
+  });
+  const configured = opts.model ? loadModel(opts.configDir, opts.model) : undefined;
+  const cost = configured
+    ? monthlyCostFromReports(
+        configured.model,
+        configured.config.platform.pricing,
+        inputs.candidate,
+        inputs.baseline,
+      )
+    : undefined;
+  io.stdout.write(
+    renderPrComment({
+      candidate: inputs.candidate,
+      baseline: inputs.baseline,
+      regression,
+      drift: drift.length > 0 ? drift : undefined,
+      cost,
+    }),
+  );
+  return ExitCode.Ok;
+}
+
+export function register(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
+  program
+    .command('render-report')
+    .description(
+      'Render the pull-request comment (Markdown): Baseline / Candidate / Delta, drift, gate verdicts.',
+    )
+    .requiredOption('-r, --report <eval_report.json>', "the candidate's eval report")
+    .option('-b, --baseline <baseline_metrics.json>', "the promoted model's report (omit on a first release)")
+    .option('-m, --model <name>', "thresholds, eval sets and monthly requests from this model's config")
+    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(
+      '-d, --drift <validate-data.json>',
+      'drift results to include: the output of `mlops validate-data --json` (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .addHelpText(
+      'after',
+      '\nThe comment starts with a hidden marker, so the pipeline updates its earlier comment instead of adding one.\nMonthly cost (with --model): measured cost per 1k requests × cost.monthlyRequests.\nExit codes: 0 rendered (whatever the verdict), 1 invalid report, 2 bad usage or unreadable file.',
+    )
+    .action((opts: Options) => done(renderReportCommand(io, opts)));
+}
