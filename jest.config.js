@@ -4,6 +4,10 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // swc strips types only; `npm run build` (tsc --noEmit) does the type-check.
-  transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  transform: { '^.+\\.[cm]?[tj]sx?$': ['@swc/jest'] },
+  // Octokit and its helpers ship ES modules only; swc turns them into CommonJS for jest.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@octokit|universal-user-agent|before-after-hook|fast-content-type-parse|json-with-bigint|content-type)/)',
+  ],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
 };
