@@ -2,6 +2,7 @@ import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
+import { releaseSettings } from '../config/release-settings';
 import type { SharedResources } from './shared-stack';
 
 export interface ModelStackProps extends StackProps {
@@ -35,16 +36,7 @@ export class ModelStack extends Stack {
     this.releaseSettings = new ssm.StringParameter(this, 'ReleaseSettings', {
       parameterName: releaseSettingsParameterName(platform.name, model.name),
       description: `${model.name}: thresholds, eval sets and serving settings the release gates apply`,
-      stringValue: JSON.stringify({
-        model: model.name,
-        thresholds: model.thresholds,
-        dataValidation: model.dataValidation,
-        evalSets: model.evalSets,
-        cost: model.cost,
-        serving: model.serving,
-        monitoring: model.monitoring,
-        pricing: platform.pricing,
-      }),
+      stringValue: JSON.stringify(releaseSettings(platform, model)),
       tier: ssm.ParameterTier.STANDARD,
     });
 

@@ -1,0 +1,59 @@
+/**
+ * The release settings of one model: what the gate Lambdas apply at run time. The model stack
+ * publishes them as an SSM parameter; the handlers parse it with the same schema, so a stack and
+ * a handler of different versions fail loudly instead of misreading each other.
+ */
+import { z } from 'zod';
+import {
+  dataValidationSchema,
+  ModelConfig,
+  modelSchema,
+  PlatformSettings,
+  platformSchema,
+  thresholdsSchema,
+} from './schema';
+
+export const RELEASE_SETTINGS_VERSION = 1;
+
+export const releaseSettingsSchema = z.object({
+  version: z.literal(RELEASE_SETTINGS_VERSION),
+  platform: z.string(),
+  model: z.string(),
+  repository: modelSchema.shape.repository,
+  github: z.object({ tokenSecretName: z.string() }),
+  thresholds: thresholdsSchema,
+  dataValidation: dataValidationSchema,
+  evalSets: modelSchema.shape.evalSets,
+  cost: modelSchema.shape.cost,
+  serving: modelSchema.shape.serving,
+  pricing: platformSchema.shape.pricing,
+});
+
+export type ReleaseSettings = z.output<typeof releaseSettingsSchema>;
+
+export function releaseSettings(platform: PlatformSettings, model: ModelConfig): ReleaseSettings {
+  return {
+    version: RELEASE_SETTINGS_VERSION,
+    platform: platform.name,
+    model: model.name,
+    repository: model.repository,
+    github: { tokenSecretName: platform.github.tokenSecretName },
+    thresholds: model.thresholds,
+    dataValidation: model.dataValidation,
+    evalSets: model.evalSets,
+    cost: model.cost,
+    serving: model.serving,
+    pricing: platform.pricing,
+  };
+}
+
+/** Where a pipeline run keeps its records in the artifacts bucket. */
+export const artifactKeys = {
+  baseline: (model: string) => `models/${model}/baseline/baseline_metrics.json`,
+  run: (model: string, executionId: string) => `models/${model}/runs/${executionId}/`,
+  dataValidation: (model: string, executionId: string) =>
+    `models/${model}/runs/${executionId}/data-validation.json`,
+  evalReport: (model: string, executionId: string) => `models/${model}/runs/${executionId}/eval_report.json`,
+  decision: (model: string, executionId: string) =>
+    `models/${model}/runs/${executionId}/regression-decision.json`,
+} as const;
