@@ -5,7 +5,7 @@ import type { ModelConfig } from './schema';
  * What a model's config costs to serve: the live fleet at its initial size, the warm standby
  * (always on), and the shadow variant for its window at every release.
  */
-export function servingDeployment(model: ModelConfig): ServingDeployment {
+export function servingDeployment(model: Pick<ModelConfig, 'cost' | 'serving'>): ServingDeployment {
   const { pricing, releasesPerMonth } = model.cost;
   if (pricing.kind === 'token') {
     return {
