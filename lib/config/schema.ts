@@ -462,6 +462,14 @@ export const platformSchema = z
         accessLogs: z
           .strictObject({ expireAfterDays: lifecycleDays(365, 'Days S3 server access logs are kept.') })
           .default({ expireAfterDays: 365 }),
+        pipelineArtifacts: z
+          .strictObject({
+            expireAfterDays: lifecycleDays(
+              30,
+              'Days CodePipeline artifacts (source zips, evaluation outputs) are kept.',
+            ),
+          })
+          .default({ expireAfterDays: 30 }),
         noncurrentVersions: z
           .strictObject({
             infrequentAccessAfterDays: lifecycleDays(
@@ -476,6 +484,7 @@ export const platformSchema = z
         predictionLogs: { infrequentAccessAfterDays: 30, expireAfterDays: 400 },
         dataCapture: { expireAfterDays: 90 },
         accessLogs: { expireAfterDays: 365 },
+        pipelineArtifacts: { expireAfterDays: 30 },
         noncurrentVersions: { infrequentAccessAfterDays: 30 },
       }),
     pricing: z

@@ -23,6 +23,10 @@ export interface SharedResources {
   readonly predictionLogsBucket: s3.IBucket;
   /** SageMaker endpoint data capture. */
   readonly dataCaptureBucket: s3.IBucket;
+  /** CodePipeline's working artifacts (source zips, evaluation outputs): short-lived. */
+  readonly pipelineArtifactsBucket: s3.IBucket;
+  /** Target of S3 server access logs. */
+  readonly accessLogsBucket: s3.IBucket;
   /** On-call paging: alarms and rollbacks publish here. */
   readonly pagingTopic: sns.ITopic;
 }
@@ -39,6 +43,7 @@ export class SharedStack extends Stack implements SharedResources {
   readonly predictionLogsBucket: s3.Bucket;
   readonly dataCaptureBucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
+  readonly pipelineArtifactsBucket: s3.Bucket;
   readonly pagingTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
@@ -158,6 +163,19 @@ export class SharedStack extends Stack implements SharedResources {
       ],
     });
 
+    // One store for every model's pipelines, here rather than per model stack: its access logging
+    // needs a policy on the log bucket, and that would make this stack depend on the model stacks.
+    this.pipelineArtifactsBucket = dataBucket('PipelineArtifacts', 'pipeline-artifacts', {
+      lifecycleRules: [
+        {
+          id: 'expire-pipeline-artifacts',
+          expiration: Duration.days(storage.pipelineArtifacts.expireAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+
     this.pagingTopic = new sns.Topic(this, 'Paging', {
       topicName: `${prefix}-paging`,
       displayName: `${prefix} ML platform on-call`,
@@ -193,6 +211,11 @@ export class SharedStack extends Stack implements SharedResources {
       'AccessLogsBucketName',
       this.accessLogsBucket.bucketName,
       'S3 server access logs of the platform buckets.',
+    );
+    output(
+      'PipelineArtifactsBucketName',
+      this.pipelineArtifactsBucket.bucketName,
+      'CodePipeline artifact store of every model pipeline.',
     );
     output('PagingTopicArn', this.pagingTopic.topicArn, 'On-call paging topic.');
   }

@@ -7,7 +7,7 @@ const config = shippedConfig();
 const app = newApp();
 const { shared } = buildPlatform(app, config);
 const template = Template.fromStack(shared);
-const kmsBuckets = ['DvcRemote', 'Artifacts', 'PredictionLogs', 'DataCapture'];
+const kmsBuckets = ['DvcRemote', 'Artifacts', 'PredictionLogs', 'DataCapture', 'PipelineArtifacts'];
 const bucketId = (id: string) => shared.getLogicalId(shared.node.findChild(id).node.defaultChild as never);
 const keyId = shared.getLogicalId(shared.key.node.defaultChild as never);
 
@@ -172,6 +172,7 @@ describe('SharedStack', () => {
       'DataCaptureBucketName',
       'DvcRemoteBucketName',
       'PagingTopicArn',
+      'PipelineArtifactsBucketName',
       'PlatformKeyArn',
       'PredictionLogsBucketName',
     ]);
