@@ -3,9 +3,10 @@ import { register as checkRegression } from './commands/check-regression';
 import { register as estimateCost } from './commands/estimate-cost';
 import { register as renderReport } from './commands/render-report';
 import { register as validateConfig } from './commands/validate-config';
+import { register as validateData } from './commands/validate-data';
 import { CliIo, ExitCode, UsageError } from './io';
 
-const COMMANDS = [validateConfig, checkRegression, estimateCost, renderReport];
+const COMMANDS = [validateConfig, validateData, checkRegression, estimateCost, renderReport];
 
 /** Builds the command tree; an action reports its exit code through `done`. */
 export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command {
