@@ -1,6 +1,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { PlatformConfig } from './config/schema';
+import { acknowledgeReviewedWildcards } from './nag/reviewed-wildcards';
 import { ModelStack } from './stacks/model-stack';
 import { SharedStack } from './stacks/shared-stack';
 
@@ -33,6 +34,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   );
   Tags.of(app).add('Platform', platform.name);
   for (const [key, value] of Object.entries(platform.tags)) Tags.of(app).add(key, value);
+  acknowledgeReviewedWildcards(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { shared, models };
 }

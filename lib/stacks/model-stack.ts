@@ -1,9 +1,12 @@
 import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { releaseSettings } from '../config/release-settings';
-import type { SharedResources } from './shared-stack';
+import { ModelPipeline } from '../constructs/model-pipeline';
+import { SharedBucketPurpose, sharedBucketName, type SharedResources } from './shared-stack';
 
 export interface ModelStackProps extends StackProps {
   /** The platform settings (`config/platform.yaml`). */
@@ -26,6 +29,31 @@ export function releaseSettingsParameterName(platformName: string, modelName: st
  */
 export class ModelStack extends Stack {
   readonly releaseSettings: ssm.StringParameter;
+  readonly pipeline: ModelPipeline;
+
+  /**
+   * The shared buckets by name rather than by CloudFormation export: exports pin the shared stack
+   * (an exported value cannot change while a model stack imports it), and names keep IAM findings
+   * stable for review. The key ARN stays a reference, which also orders the deployment.
+   */
+  private importShared(platform: PlatformSettings, shared: SharedResources): SharedResources {
+    const key = kms.Key.fromKeyArn(this, 'PlatformKey', shared.key.keyArn);
+    const bucket = (id: string, purpose: SharedBucketPurpose, encrypted = true) =>
+      s3.Bucket.fromBucketAttributes(this, id, {
+        bucketName: sharedBucketName(platform, purpose),
+        encryptionKey: encrypted ? key : undefined,
+      });
+    return {
+      key,
+      dvcRemoteBucket: bucket('DvcRemote', 'dvc-remote'),
+      artifactsBucket: bucket('Artifacts', 'artifacts'),
+      predictionLogsBucket: bucket('PredictionLogs', 'prediction-logs'),
+      dataCaptureBucket: bucket('DataCapture', 'data-capture'),
+      pipelineArtifactsBucket: bucket('PipelineArtifacts', 'pipeline-artifacts'),
+      accessLogsBucket: bucket('AccessLogs', 'access-logs', false),
+      pagingTopic: shared.pagingTopic,
+    };
+  }
 
   constructor(scope: Construct, id: string, props: ModelStackProps) {
     super(scope, id, props);
@@ -40,6 +68,21 @@ export class ModelStack extends Stack {
       tier: ssm.ParameterTier.STANDARD,
     });
 
+    this.pipeline = new ModelPipeline(this, 'ReleasePath', {
+      platform,
+      model,
+      shared: this.importShared(platform, props.shared),
+      releaseSettings: this.releaseSettings,
+    });
+
+    new CfnOutput(this, 'PrPipeline', {
+      value: this.pipeline.prPipeline.pipelineName,
+      description: 'Runs every gate on pull requests and comments the report; never deploys.',
+    });
+    new CfnOutput(this, 'ReleasePipeline', {
+      value: this.pipeline.releasePipeline.pipelineName,
+      description: 'Runs every gate on the main branch, then releases.',
+    });
     new CfnOutput(this, 'ReleaseSettingsParameter', {
       value: this.releaseSettings.parameterName,
       description: 'SSM parameter with the thresholds and settings the release gates apply.',

@@ -7,6 +7,14 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { PlatformSettings } from '../config/schema';
 
+export type SharedBucketPurpose =
+  'access-logs' | 'dvc-remote' | 'artifacts' | 'prediction-logs' | 'data-capture' | 'pipeline-artifacts';
+
+/** `<platform>-<purpose>-<account>-<region>`: readable in the console, unique across accounts. */
+export function sharedBucketName(platform: PlatformSettings, purpose: SharedBucketPurpose): string {
+  return `${platform.name}-${purpose}-${platform.environment.account}-${platform.environment.region}`;
+}
+
 export interface SharedStackProps extends StackProps {
   /** The validated platform settings (`config/platform.yaml`). */
   readonly platform: PlatformSettings;
@@ -69,7 +77,7 @@ export class SharedStack extends Stack implements SharedResources {
       }),
     );
 
-    const bucketName = (purpose: string) => `${prefix}-${purpose}-${this.account}-${this.region}`;
+    const bucketName = (purpose: SharedBucketPurpose) => sharedBucketName(platform, purpose);
 
     // S3 server access logging cannot deliver to an SSE-KMS bucket, so this one bucket uses
     // SSE-S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
@@ -92,7 +100,7 @@ export class SharedStack extends Stack implements SharedResources {
       ],
     });
 
-    const dataBucket = (id: string, purpose: string, extra: Partial<s3.BucketProps>) =>
+    const dataBucket = (id: string, purpose: SharedBucketPurpose, extra: Partial<s3.BucketProps>) =>
       new s3.Bucket(this, id, {
         bucketName: bucketName(purpose),
         encryption: s3.BucketEncryption.KMS,

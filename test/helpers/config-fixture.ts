@@ -55,11 +55,14 @@ export function shippedConfig(): PlatformConfig {
  * (without them, tests would check different templates than the ones deployed) and no
  * built-in CloudFormation validation (cfn-lint checks the templates instead).
  */
-export function newApp(props: AppProps = {}): App {
+export function newApp(props: AppProps & { bundle?: boolean } = {}): App {
+  const { bundle, ...appProps } = props;
   const cdkJson = JSON.parse(readFileSync(path.resolve(__dirname, '../../cdk.json'), 'utf8'));
+  // Bundling the Lambda handlers takes seconds; Template tests skip it (the synth test bundles).
+  const bundling = bundle ? {} : { 'aws:cdk:bundling-stacks': [] };
   return new App({
     builtinCloudFormationValidation: false,
-    ...props,
-    context: { ...cdkJson.context, ...props.context },
+    ...appProps,
+    context: { ...cdkJson.context, ...bundling, ...appProps.context },
   });
 }

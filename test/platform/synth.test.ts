@@ -9,12 +9,17 @@ import { requireTool } from '../helpers/tools';
 
 /**
  * cfn-lint warnings we accept, by id, each with its reason. Errors are never ignored.
- * (Empty today: the templates lint clean. Add `[id, reason]` pairs here, never a blanket ignore.)
+ * (Add `[id, reason]` pairs here, never a blanket ignore.)
  */
-export const IGNORED_CFN_LINT_RULES: ReadonlyArray<readonly [string, string]> = [];
+export const IGNORED_CFN_LINT_RULES: ReadonlyArray<readonly [string, string]> = [
+  [
+    'W3005',
+    "Redundant DependsOn: CDK makes each Lambda function and pipeline depend on its role's default policy as well as reading the role's ARN, so the policy exists before the first invocation. Harmless, and not ours to remove.",
+  ],
+];
 
 function synthesize(outdir: string, mutate?: (built: ReturnType<typeof buildPlatform>) => void) {
-  const app = newApp({ outdir });
+  const app = newApp({ outdir, bundle: true });
   const built = buildPlatform(app, shippedConfig());
   mutate?.(built);
   return { assembly: app.synth(), built };

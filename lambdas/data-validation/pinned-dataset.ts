@@ -1,0 +1,205 @@
+/**
+ * Reads a DVC-pinned dataset from the model's DVC remote in S3 and scans it in one streaming pass,
+ * verifying the md5 of every object on the way: memory holds one chunk and the scan's count tables,
+ * never the object.
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  concatDatasetScans,
+  scanDataset,
+  type DatasetScan,
+  type DatasetSchema,
+} from '../core/dataset-validation';
+import {
+  DvcHashMismatchError,
+  dvcOutRemoteKey,
+  dvcRemoteKey,
+  parseDvcDirManifest,
+  verifyDvcOut,
+  verifyMd5,
+  type DvcOut,
+  type DvcPin,
+} from '../core/dvc';
+
+/** Where the model's DVC remote is: `s3://bucket/prefix`. */
+export interface DvcRemote {
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+/** What was read for one pin, for the report. */
+export interface PinnedDatasetRead {
+  /** The `.dvc` file in the model repository. */
+  readonly dvcFile: string;
+  /** The output's `path` key. */
+  readonly path: string;
+  /** The pinned md5 (`.dir` suffix for a directory); every byte scanned hashed to it. */
+  readonly md5: string;
+  /** The object read: the data file, or a directory's `.dir` manifest. */
+  readonly remoteKey: string;
+  /** JSONL files scanned: 1 for a file pin, the `.jsonl` entries of a directory's manifest. */
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/** A pinned dataset that cannot be read as pinned; the message names the dataset, the object and the fix. */
+export class PinnedDatasetError extends Error {
+  override readonly name = 'PinnedDatasetError';
+}
+
+/**
+ * The single output of an eval set's pin. An eval set is one dataset, so a `.dvc` file with several
+ * outputs is ambiguous, and a `cache: false` output was never pushed to the remote.
+ */
+export function evalSetOut(label: string, pin: DvcPin): DvcOut {
+  if (pin.outs.length !== 1) {
+    throw new PinnedDatasetError(
+      `${label}: ${pin.file} pins ${pin.outs.length} outputs (${pin.outs.map((o) => o.path).join(', ')}); ` +
+        'an eval set is one file or directory: give each its own .dvc file',
+    );
+  }
+  const out = pin.outs[0];
+  if (!out.cached) {
+    throw new PinnedDatasetError(
+      `${label}: ${pin.file} has \`cache: false\`, so DVC never pushed the data to the remote; ` +
+        'remove `cache: false`, run `dvc commit` and `dvc push`',
+    );
+  }
+  return out;
+}
+
+/**
+ * Scans the data of `out` straight from the remote, verifying md5s while streaming. A directory's
+ * `.jsonl` files are scanned in relpath order, each verified against its manifest entry; their scans
+ * are joined with line numbers kept per file (and the file named in each example), since a line number
+ * counted across files points at nothing a person can open.
+ *
+ * @throws PinnedDatasetError when an object is missing, unreadable or does not hash to its pin.
+ */
+export async function scanPinnedDataset(
+  s3: S3Client,
+  remote: DvcRemote,
+  label: string,
+  dvcFile: string,
+  out: DvcOut,
+  schema: DatasetSchema,
+): Promise<{ read: PinnedDatasetRead; scan: DatasetScan }> {
+  const remoteKey = dvcOutRemoteKey(out, remote.prefix);
+  const read = (files: number, bytes: number): PinnedDatasetRead => ({
+    dvcFile,
+    path: out.path,
+    md5: out.md5,
+    remoteKey,
+    files,
+    bytes,
+  });
+  if (!out.isDirectory) {
+    const chunks = await getObjectChunks(s3, remote, remoteKey, label, out.md5, dvcFile);
+    const scan = await verified(remote, remoteKey, () =>
+      scanDataset(verifyDvcOut(chunks, out, label, dvcFile), schema),
+    );
+    return { read: read(1, scan.bytes), scan };
+  }
+
+  const manifestChunks = await getObjectChunks(s3, remote, remoteKey, label, out.md5, dvcFile);
+  const manifestText = await verified(remote, remoteKey, async () => {
+    const parts: Buffer[] = [];
+    for await (const chunk of verifyDvcOut(manifestChunks, out, label, dvcFile))
+      parts.push(Buffer.from(chunk));
+    return Buffer.concat(parts).toString('utf8');
+  });
+  const entries = parseDvcDirManifest(manifestText, `${label}: manifest s3://${remote.bucket}/${remoteKey}`)
+    .filter((entry) => entry.relpath.endsWith('.jsonl'))
+    .sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
+  if (entries.length === 0) {
+    throw new PinnedDatasetError(
+      `${label}: the directory ${out.path} pinned in ${dvcFile} (md5 ${out.md5}) holds no .jsonl file; ` +
+        'eval sets are JSONL: add the data as .jsonl files, `dvc add` and `dvc push` it',
+    );
+  }
+  const parts: DatasetScan[] = [];
+  let lines = 0;
+  for (const entry of entries) {
+    const key = dvcRemoteKey(entry.md5, { layout: out.remoteLayout, prefix: remote.prefix });
+    const fileLabel = `${label} (${out.path}/${entry.relpath})`;
+    const chunks = await getObjectChunks(s3, remote, key, fileLabel, entry.md5, dvcFile);
+    const scan = await verified(remote, key, () =>
+      scanDataset(verifyMd5(chunks, entry.md5, fileLabel, { hashMode: out.hashMode, dvcFile }), schema),
+    );
+    lines += scan.lines;
+    parts.push(inFile(scan, entry.relpath));
+  }
+  const joined = concatDatasetScans(parts, schema.maxExamples);
+  return { read: read(entries.length, joined.bytes), scan: { ...joined, lines } };
+}
+
+/**
+ * Names the file in each example and zeroes `lines`, so that concatenation keeps per-file line numbers;
+ * the caller restores the total.
+ */
+function inFile(scan: DatasetScan, relpath: string): DatasetScan {
+  return {
+    ...scan,
+    lines: 0,
+    violations: {
+      ...scan.violations,
+      examples: scan.violations.examples.map((example) => ({
+        ...example,
+        message: `in ${relpath}: ${example.message}`,
+      })),
+    },
+  };
+}
+
+/** Runs a verifying read and turns a hash mismatch into a message that also names the object. */
+async function verified<T>(remote: DvcRemote, key: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof DvcHashMismatchError) {
+      throw new PinnedDatasetError(`${error.message} (object s3://${remote.bucket}/${key})`, {
+        cause: error,
+      });
+    }
+    if (error instanceof PinnedDatasetError) throw error;
+    throw new PinnedDatasetError(
+      `${error instanceof Error ? error.message : String(error)} (while reading s3://${remote.bucket}/${key})`,
+      { cause: error },
+    );
+  }
+}
+
+/** The body of an object as byte chunks, streamed; a missing object says which pin expects it. */
+async function getObjectChunks(
+  s3: S3Client,
+  remote: DvcRemote,
+  key: string,
+  label: string,
+  md5: string,
+  dvcFile: string,
+): Promise<AsyncIterable<Uint8Array>> {
+  const where = `s3://${remote.bucket}/${key}`;
+  let body: unknown;
+  try {
+    body = (await s3.send(new GetObjectCommand({ Bucket: remote.bucket, Key: key }))).Body;
+  } catch (error) {
+    const name = (error as { name?: unknown }).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') {
+      throw new PinnedDatasetError(
+        `${label}: the data pinned in ${dvcFile} (md5 ${md5}) is not in the DVC remote: ${where} does not exist; ` +
+          'run `dvc push` from the commit that pinned it',
+        { cause: error },
+      );
+    }
+    throw new PinnedDatasetError(
+      `${label}: cannot read ${where} (md5 ${md5}, pinned in ${dvcFile}): ${String(name)}: ${(error as Error).message}; ` +
+        "check that the DVC remote bucket exists and the function's role may read it (without s3:ListBucket, " +
+        'S3 answers AccessDenied for an object that was never pushed)',
+      { cause: error },
+    );
+  }
+  if (body === undefined || body === null || !(Symbol.asyncIterator in (body as object))) {
+    throw new PinnedDatasetError(`${label}: ${where} returned no readable body; retry the pipeline stage`);
+  }
+  return body as AsyncIterable<Uint8Array>;
+}

@@ -1,0 +1,217 @@
+/**
+ * PR comment: posts the release report of a PR pipeline run to its pull request, updating the comment it
+ * posted before (found by its hidden marker) instead of adding another.
+ *
+ * Invoked two ways:
+ * - as the PR pipeline's last action (CodePipeline job; UserParameters = runParamsSchema), when every gate
+ *   passed: the gates come from the records the run wrote, and the outcome goes back to CodePipeline;
+ * - by an EventBridge rule on the PR pipeline's FAILED executions, so the author sees why a gate stopped the
+ *   run: the gates come from CodePipeline's action executions, and errors are thrown so that Lambda's
+ *   asynchronous retries apply.
+ */
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  paginateListActionExecutions,
+  type ActionExecutionDetail,
+} from '@aws-sdk/client-codepipeline';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Octokit } from '@octokit/rest';
+import { z } from 'zod';
+import { reportMarker } from '../core/report';
+import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
+import { runJob, type JobOutcome } from '../shared/job-result';
+import { logger } from '../shared/logger';
+import { loadReleaseSettings, requireEnv } from '../shared/settings';
+import { renderRunComment } from './body';
+import { gatesFromActionExecutions, gatesFromRecords, type GateReport } from './gates';
+import {
+  createGitHubClient,
+  createTokenReader,
+  describeGitHubError,
+  findOpenPullRequests,
+  upsertComment,
+  type PostedComment,
+} from './github';
+import { loadRunRecords, type RunRecords } from './records';
+
+export { PR_PIPELINE_GATES, type GateActionName } from './gates';
+
+/** Everything external the handler talks to. */
+export interface Deps {
+  readonly s3: S3Client;
+  readonly ssm: SSMClient;
+  readonly secrets: SecretsManagerClient;
+  readonly codepipeline: CodePipelineClient;
+  /**
+   * Builds the GitHub client for a token.
+   * @default - Octokit against GITHUB_API_URL (else https://api.github.com) with a request timeout
+   */
+  readonly github: (token: string) => Octokit;
+}
+
+/** What one invocation did. */
+export interface PrCommentResult {
+  /** One line for a person, also the CodePipeline action's summary. */
+  readonly summary: string;
+  readonly comments: readonly PostedComment[];
+}
+
+/** EventBridge's event for a pipeline execution that changed state (the rule sends only FAILED). */
+const pipelineStateChangeSchema = z.object({
+  source: z.literal('aws.codepipeline'),
+  'detail-type': z.literal('CodePipeline Pipeline Execution State Change'),
+  detail: z.object({
+    pipeline: z.string().min(1),
+    'execution-id': z.string().min(1),
+    state: z.string(),
+  }),
+});
+
+/** Clients for the Lambda runtime, created once per container. */
+export function defaultDeps(): Deps {
+  return {
+    s3: new S3Client({}),
+    ssm: new SSMClient({}),
+    secrets: new SecretsManagerClient({}),
+    codepipeline: new CodePipelineClient({}),
+    github: (token) => createGitHubClient(token),
+  };
+}
+
+/** The handler over injected clients. */
+export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcome | PrCommentResult> {
+  const tokens = createTokenReader(deps.secrets);
+
+  /** Renders the run's comment and upserts it on every open pull request of the commit. */
+  async function postReport(
+    executionId: string,
+    commit: string,
+    gatesFor: (records: RunRecords) => GateReport[],
+  ): Promise<PrCommentResult> {
+    const settings = await loadReleaseSettings(deps.ssm);
+    const records = await loadRunRecords(
+      deps.s3,
+      requireEnv('ARTIFACTS_BUCKET'),
+      settings.model,
+      executionId,
+    );
+    const body = renderRunComment({
+      model: settings.model,
+      commit,
+      executionId,
+      records,
+      gates: gatesFor(records),
+    });
+    const repo = settings.repository;
+    const secretName = settings.github.tokenSecretName;
+    const github = deps.github(await tokens.get(secretName));
+    const call = async <T>(doing: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        const error = describeGitHubError(err, doing, repo, secretName);
+        if (error.status === 401 || error.status === 403) tokens.forget();
+        throw error;
+      }
+    };
+
+    const short = commit.slice(0, 12);
+    const pulls = await call(`finding the pull requests of commit ${short}`, () =>
+      findOpenPullRequests(github, repo, commit),
+    );
+    if (pulls.length === 0) {
+      const summary = `no open pull request into ${repo.branch} of ${repo.owner}/${repo.name} has commit ${short}; nothing posted`;
+      logger.info(summary, { commit });
+      return { summary, comments: [] };
+    }
+    const comments: PostedComment[] = [];
+    for (const pr of pulls) {
+      comments.push(
+        await call(`posting the report on pull request #${pr.number}`, () =>
+          upsertComment(github, repo, pr.number, reportMarker(settings.model), body),
+        ),
+      );
+      logger.info('report comment posted', { ...comments[comments.length - 1] });
+    }
+    const summary = comments
+      .map((c) =>
+        c.action === 'unchanged'
+          ? `the report comment on PR #${c.pullRequest} is already up to date (${c.url})`
+          : `${c.action} the report comment on PR #${c.pullRequest} (${c.url})`,
+      )
+      .join('; ');
+    return { summary, comments };
+  }
+
+  async function onJob(event: unknown): Promise<JobOutcome> {
+    return runJob(deps.codepipeline, event, async () => {
+      const job = parseJobEvent(event, runParamsSchema);
+      logger.appendKeys({ executionId: job.params.executionId });
+      const result = await postReport(job.params.executionId, job.params.commitId, gatesFromRecords);
+      return { status: 'succeeded', summary: result.summary };
+    });
+  }
+
+  async function onPipelineFailure(
+    event: z.output<typeof pipelineStateChangeSchema>,
+  ): Promise<PrCommentResult> {
+    const { pipeline, 'execution-id': executionId, state } = event.detail;
+    logger.appendKeys({ executionId });
+    if (state !== 'FAILED') {
+      const summary = `pipeline ${pipeline} execution is ${state}, not FAILED; nothing to report`;
+      logger.info(summary);
+      return { summary, comments: [] };
+    }
+    const where = `execution ${executionId} of pipeline ${pipeline}`;
+    const execution = await describeAws(where, 'codepipeline:GetPipelineExecution', () =>
+      deps.codepipeline.send(
+        new GetPipelineExecutionCommand({ pipelineName: pipeline, pipelineExecutionId: executionId }),
+      ),
+    );
+    const commit = execution.pipelineExecution?.artifactRevisions?.[0]?.revisionId;
+    if (!commit) {
+      const summary = `${where} has no source revision (it failed before its source was fetched); nothing to report`;
+      logger.warn(summary);
+      return { summary, comments: [] };
+    }
+    const actions = await describeAws(where, 'codepipeline:ListActionExecutions', async () => {
+      const all: ActionExecutionDetail[] = [];
+      const pages = paginateListActionExecutions(
+        { client: deps.codepipeline },
+        { pipelineName: pipeline, filter: { pipelineExecutionId: executionId } },
+      );
+      for await (const page of pages) all.push(...(page.actionExecutionDetails ?? []));
+      return all;
+    });
+    const result = await postReport(executionId, commit, () => gatesFromActionExecutions(actions));
+    logger.info('reported the failed run', { summary: result.summary });
+    return result;
+  }
+
+  return async (event: unknown) => {
+    logger.resetKeys();
+    if (event !== null && typeof event === 'object' && 'CodePipeline.job' in event) return onJob(event);
+    const change = pipelineStateChangeSchema.safeParse(event);
+    if (change.success) return onPipelineFailure(change.data);
+    const keys = event !== null && typeof event === 'object' ? Object.keys(event).join(', ') : typeof event;
+    throw new Error(
+      `unexpected event (keys: ${keys || 'none'}); expected a CodePipeline job or an EventBridge ` +
+        '"CodePipeline Pipeline Execution State Change" event',
+    );
+  };
+}
+
+async function describeAws<T>(where: string, action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const name = (err as Error).name;
+    const hint = /AccessDenied/.test(name) ? `; the function's role needs ${action} on the pipeline` : '';
+    throw new Error(`cannot read ${where} (${name}: ${(err as Error).message})${hint}`, { cause: err });
+  }
+}
+
+export const handler = createHandler(defaultDeps());

@@ -1,0 +1,196 @@
+/**
+ * Regression gate and cost (CodePipeline Lambda invoke action). Compares the candidate's
+ * `eval_report.json` (the evaluation stage's output artifact) with the promoted model's baseline under
+ * the configured thresholds, estimates the serving cost, keeps a copy of the report and the decision in
+ * the artifacts bucket, and fails the run on regression. No baseline means a first release, which passes
+ * with an explicit note; a baseline that exists but cannot be read fails.
+ */
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { servingDeployment } from '../../lib/config/cost-inputs';
+import { artifactKeys } from '../../lib/config/release-settings';
+import { estimateCost, formatMoney, type CostEstimate } from '../core/cost';
+import { EvalReportError, parseEvalReport, type EvalReport } from '../core/eval-report';
+import { checkRegression } from '../core/regression-gate';
+import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
+import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
+import { runJob, type JobOutcome } from '../shared/job-result';
+import { logger } from '../shared/logger';
+import { loadReleaseSettings, requireEnv } from '../shared/settings';
+import type { RegressionDecision } from './record';
+
+/** The file the evaluation build publishes at the root of its output artifact. */
+export const EVAL_REPORT_FILE = 'eval_report.json';
+
+/** Everything external the handler touches, injectable in tests. */
+export interface Deps {
+  /** Reads the baseline and writes the records, with the function's own role. */
+  readonly s3: S3Client;
+  readonly ssm: SSMClient;
+  readonly codepipeline: CodePipelineClient;
+  readonly now: () => Date;
+}
+
+/** The handler, over the given clients and clock. */
+export function createHandler(deps: Deps) {
+  return async (event: unknown, context?: Context): Promise<JobOutcome> => {
+    logger.resetKeys();
+    if (context) logger.addContext(context);
+    return runJob(deps.codepipeline, event, async () => {
+      const job = parseJobEvent(event, runParamsSchema);
+      const { executionId } = job.params;
+      logger.appendKeys({ executionId, jobId: job.id });
+      const settings = await loadReleaseSettings(deps.ssm);
+      const bucket = requireEnv('ARTIFACTS_BUCKET');
+      const { model } = settings;
+
+      const input = findArtifact(job.inputArtifacts, undefined);
+      const files = await readZippedFiles(artifactClient(job.artifactCredentials, deps.s3), input, [
+        EVAL_REPORT_FILE,
+      ]);
+      const reportBytes = files.get(EVAL_REPORT_FILE);
+      if (reportBytes === undefined) {
+        return failed(
+          `${EVAL_REPORT_FILE} is missing from the root of input artifact ${input.name} (s3://${input.bucket}/${input.key}); ` +
+            `the evaluation build must write it there and list it in the buildspec's artifacts`,
+        );
+      }
+      let candidate: EvalReport;
+      try {
+        candidate = parseEvalReport(
+          Buffer.from(reportBytes).toString('utf8'),
+          `${EVAL_REPORT_FILE} (artifact ${input.name})`,
+        );
+      } catch (error) {
+        if (error instanceof EvalReportError) return failed(error.message);
+        throw error;
+      }
+      if (candidate.model !== model) {
+        return failed(
+          `${EVAL_REPORT_FILE} is for model "${candidate.model}" but this pipeline releases "${model}"; ` +
+            'the evaluate command must write the model name of config/models/<model>.yaml',
+        );
+      }
+
+      const baselineKey = artifactKeys.baseline(model);
+      const baseline = await readBaseline(deps.s3, bucket, baselineKey);
+      const regression = checkRegression(candidate, baseline, settings.thresholds, {
+        requiredEvalSets: settings.evalSets.map((set) => set.name),
+      });
+      const cost = estimateCost(servingDeployment(settings), settings.pricing, settings.cost.monthlyRequests);
+
+      await put(
+        deps.s3,
+        bucket,
+        artifactKeys.evalReport(model, executionId),
+        reportBytes,
+        'candidate report',
+      );
+      const decision: RegressionDecision = {
+        model,
+        executionId,
+        pipeline: job.params.pipeline,
+        commitId: job.params.commitId,
+        decidedAt: deps.now().toISOString(),
+        thresholds: settings.thresholds,
+        regression,
+        cost,
+        verdict: regression.verdict,
+      };
+      const decisionKey = artifactKeys.decision(model, executionId);
+      await put(deps.s3, bucket, decisionKey, `${JSON.stringify(decision, null, 2)}\n`, 'decision record');
+      logger.info('regression decision', {
+        verdict: regression.verdict,
+        firstRelease: regression.firstRelease,
+      });
+
+      const where = `full decision: s3://${bucket}/${decisionKey}`;
+      if (regression.verdict === 'fail') return failed(`${regression.summary}\n${where}`);
+      return {
+        status: 'succeeded',
+        summary: [regression.summary, ...regression.notes, describeCost(cost), where].join('\n'),
+      };
+    });
+  };
+}
+
+function failed(message: string): JobOutcome {
+  return { status: 'failed', message };
+}
+
+/** `estimated serving cost $8,410.00/month ($3.36 per 1k requests at 2,500,000 requests/month; prices as of 2026-11-01)` */
+function describeCost(cost: CostEstimate): string {
+  const money = (amount: number) => formatMoney(amount, cost.currency);
+  return (
+    `estimated serving cost ${money(cost.monthly)}/month (${money(cost.per1kRequests)} per 1k requests at ` +
+    `${cost.monthlyRequests.toLocaleString('en-US')} requests/month; prices as of ${cost.pricingAsOf})`
+  );
+}
+
+/**
+ * The promoted model's report, or undefined when none was ever promoted (NoSuchKey). Any other error
+ * fails the gate: an unreadable baseline must not turn into a first release that compares nothing.
+ */
+async function readBaseline(s3: S3Client, bucket: string, key: string): Promise<EvalReport | undefined> {
+  const where = `s3://${bucket}/${key}`;
+  let text: string;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!res.Body) throw new Error('the response has no body');
+    text = await res.Body.transformToString('utf8');
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'NoSuchKey') {
+      logger.info('no baseline: first release', { baseline: where });
+      return undefined;
+    }
+    throw new Error(
+      `cannot read the baseline ${where}: ${(error as Error).name}: ${(error as Error).message}; ` +
+        "an unreadable baseline is not treated as a first release: check the bucket and the function's " +
+        'permissions (s3:GetObject on the object, kms:Decrypt on the bucket key, and s3:ListBucket, without ' +
+        'which S3 answers AccessDenied for a baseline that does not exist yet), then retry the stage',
+      { cause: error },
+    );
+  }
+  try {
+    return parseEvalReport(text, `the baseline ${where}`);
+  } catch (error) {
+    if (!(error instanceof EvalReportError)) throw error;
+    throw new Error(
+      `${error.message}\nThe promoted baseline is damaged: restore the previous version of the object ` +
+        '(the bucket is versioned) or promote a valid report',
+      { cause: error },
+    );
+  }
+}
+
+async function put(s3: S3Client, bucket: string, key: string, body: string | Uint8Array, what: string) {
+  try {
+    // The SDK's default CRC32 checksum stays on: the bucket has Object Lock, which requires one.
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
+  } catch (error) {
+    throw new Error(
+      `cannot write the ${what} to s3://${bucket}/${key}: ${(error as Error).name}: ${(error as Error).message}; ` +
+        "check that the bucket exists and the function's role may write to it and use its KMS key",
+      { cause: error },
+    );
+  }
+}
+
+let defaults: Deps | undefined;
+
+/** Clients created once per container. */
+export function defaultDeps(): Deps {
+  defaults ??= {
+    s3: new S3Client({}),
+    ssm: new SSMClient({}),
+    codepipeline: new CodePipelineClient({}),
+    now: () => new Date(),
+  };
+  return defaults;
+}
+
+export const handler = createHandler(defaultDeps());

@@ -1,0 +1,102 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Repository root: handlers live in `lambdas/<handler>/index.ts`. */
+const ROOT = path.resolve(__dirname, '../..');
+
+export interface GateFunctionProps {
+  /** Folder under `lambdas/` holding the handler's `index.ts`. */
+  readonly handler: string;
+  /** Function name an operator reads in the console, e.g. `mlops-document-classifier-data-validation`. */
+  readonly functionName: string;
+  readonly description: string;
+  /** Environment variables besides the Powertools service name. */
+  readonly environment: Record<string, string>;
+  /**
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Days the function's logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A pipeline gate: one handler from `lambdas/`, bundled by the local esbuild, on the newest
+ * Node.js runtime on arm64, with its own role that may write only its own log group. Callers
+ * grant it exactly what its handler touches.
+ */
+export class GateFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: GateFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // A role of our own instead of AWSLambdaBasicExecutionRole: that managed policy may write to
+    // every log group in the account.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.functionName}: what the ${props.handler} gate may touch`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
+      description: props.description,
+      entry: path.join(ROOT, 'lambdas', props.handler, 'index.ts'),
+      projectRoot: ROOT,
+      depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.minutes(5),
+      role: this.role,
+      logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.functionName,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      // The SDK is bundled, not taken from the runtime: the function runs the versions the tests ran.
+      bundling: { minify: true, sourceMap: true, target: 'node24', externalModules: [] },
+    });
+  }
+
+  /**
+   * `codepipeline:PutJobSuccessResult` / `PutJobFailureResult`: the API has no resource-level
+   * permissions, so the resource must be `*`.
+   */
+  allowReportingJobResults(): void {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions; the job id in the call is what binds it to one job.',
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { artifactKeys } from '../config/release-settings';
+import type { ModelConfig } from '../config/schema';
+import type { SharedResources } from '../stacks/shared-stack';
+import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
+
+export interface GpuEvaluationProjectProps {
+  readonly projectName: string;
+  readonly model: ModelConfig;
+  /**
+   * Key (encrypts the build's artifacts), DVC remote (the build reads the model's prefix only) and
+   * artifacts bucket (it reads the one baseline object).
+   */
+  readonly shared: SharedResources;
+}
+
+/** Shell-quotes one value for the buildspec. */
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Evaluates the candidate on a GPU: pulls the pinned eval sets with DVC, refuses to run if they
+ * differ from their pins, runs the repository's evaluate command and publishes eval_report.json.
+ */
+export class GpuEvaluationProject extends Construct {
+  readonly project: codebuild.PipelineProject;
+
+  constructor(scope: Construct, id: string, props: GpuEvaluationProjectProps) {
+    super(scope, id);
+    const { model } = props;
+    const { image, computeType, timeoutMinutes, command } = model.evaluation;
+    const pins = model.evalSets.flatMap((s) => [s.dvcFile, s.referenceDvcFile]);
+    const baselineKey = artifactKeys.baseline(model.name);
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/codebuild/${props.projectName}`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+    });
+
+    this.project = new codebuild.PipelineProject(this, 'Project', {
+      projectName: props.projectName,
+      description: `${model.name}: evaluate the candidate on a GPU against the pinned eval sets`,
+      environment: {
+        buildImage: codebuild.LinuxGpuBuildImage.awsDeepLearningContainersImage(
+          image.repository,
+          image.tag,
+          image.account,
+        ),
+        computeType: codebuild.ComputeType[computeType.replace('BUILD_GENERAL1_', '') as 'SMALL' | 'LARGE'],
+      },
+      encryptionKey: props.shared.key,
+      timeout: Duration.minutes(timeoutMinutes),
+      logging: { cloudWatch: { logGroup } },
+      environmentVariables: {
+        MODEL: { value: model.name },
+        DVC_REMOTE_URL: { value: `s3://${props.shared.dvcRemoteBucket.bucketName}/${model.name}` },
+        ARTIFACTS_BUCKET: { value: props.shared.artifactsBucket.bucketName },
+        BASELINE_KEY: { value: baselineKey },
+      },
+      buildSpec: codebuild.BuildSpec.fromObject({
+        version: '0.2',
+        env: { shell: 'bash' },
+        phases: {
+          install: { commands: ['pip install --quiet --disable-pip-version-check "dvc[s3]>=3,<4"'] },
+          pre_build: {
+            commands: [
+              'dvc remote add --force --default platform "$DVC_REMOTE_URL"',
+              `dvc pull ${pins.map(q).join(' ')}`,
+              // The eval sets must be exactly what the pins say, or the comparison means nothing.
+              `dvc status --quiet ${pins.map(q).join(' ')} || { dvc status ${pins.map(q).join(' ')}; echo "Eval sets differ from their .dvc pins: commit the pins with the data (dvc add, dvc push) and push again."; exit 1; }`,
+              [
+                'if aws s3api head-object --bucket "$ARTIFACTS_BUCKET" --key "$BASELINE_KEY" >/dev/null 2>head.err; then',
+                '  aws s3 cp "s3://$ARTIFACTS_BUCKET/$BASELINE_KEY" baseline_metrics.json; export BASELINE_METRICS="$PWD/baseline_metrics.json";',
+                'elif grep -qE "Not Found|404" head.err; then echo "No baseline yet: first release of $MODEL."; export BASELINE_METRICS="";',
+                'else cat head.err; echo "Cannot read the baseline s3://$ARTIFACTS_BUCKET/$BASELINE_KEY."; exit 1; fi',
+              ].join('\n'),
+            ],
+          },
+          build: {
+            commands: [
+              'export EVAL_SETS_DIR="$CODEBUILD_SRC_DIR" EVAL_REPORT="$PWD/eval_report.json"',
+              command,
+              'test -s eval_report.json || { echo "The evaluate command wrote no eval_report.json (format: docs/eval-report.md)."; exit 1; }',
+            ],
+          },
+        },
+        artifacts: { files: ['eval_report.json'] },
+      }),
+    });
+
+    const role = this.project.role as iam.Role;
+    grantDvcRead(role, props.shared, model.name);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.shared.artifactsBucket.arnForObjects(baselineKey)],
+      }),
+    );
+    grantMissingKeyAsNotFound(role, props.shared.artifactsBucket);
+    Validations.of(this.project).acknowledge({
+      id: 'AwsSolutions-CB5',
+      reason:
+        "Model evaluation needs CUDA and a deep-learning stack: the AWS Deep Learning Container image, which CodeBuild's curated images do not provide.",
+    });
+  }
+}

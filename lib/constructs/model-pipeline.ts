@@ -1,0 +1,367 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { artifactKeys } from '../config/release-settings';
+import type { ModelConfig, PlatformSettings } from '../config/schema';
+import type { SharedResources } from '../stacks/shared-stack';
+import { reviewWildcards, WildcardReview } from '../nag/reviewed-wildcards';
+import { GateFunction } from './gate-function';
+import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
+import { GpuEvaluationProject } from './gpu-evaluation-project';
+
+export interface ModelPipelineProps {
+  readonly platform: PlatformSettings;
+  readonly model: ModelConfig;
+  readonly shared: SharedResources;
+  /** The SSM parameter with the model's release settings; the gate functions read it. */
+  readonly releaseSettings: ssm.IStringParameter;
+}
+
+/** Action names; the PR comment maps them back to gate names, so they are part of the contract. */
+export const ACTION_NAMES = {
+  source: 'Source',
+  codeQuality: 'CodeQuality',
+  dataValidation: 'DataValidation',
+  modelEvaluation: 'ModelEvaluation',
+  regressionGate: 'RegressionGate',
+  prComment: 'PrComment',
+} as const;
+
+type PipelineKind = 'pr' | 'release';
+
+/**
+ * The release path of one model: a PR pipeline that runs every gate and comments on the pull
+ * request, and a release pipeline that runs the same gates on the main branch and then deploys
+ * (the serving issue adds its stages with `addReleaseStage`). Both are CodePipeline V2.
+ */
+export class ModelPipeline extends Construct {
+  readonly prPipeline: codepipeline.Pipeline;
+  readonly releasePipeline: codepipeline.Pipeline;
+  readonly dataValidation: GateFunction;
+  readonly regressionGate: GateFunction;
+  readonly prComment: GateFunction;
+  readonly codeQuality: codebuild.PipelineProject;
+  readonly evaluation: GpuEvaluationProject;
+
+  constructor(scope: Construct, id: string, props: ModelPipelineProps) {
+    super(scope, id);
+    const { platform, model, shared } = props;
+    const name = `${platform.name}-${model.name}`;
+    const environment = {
+      RELEASE_SETTINGS_PARAMETER: props.releaseSettings.parameterName,
+      ARTIFACTS_BUCKET: shared.artifactsBucket.bucketName,
+    };
+
+    this.dataValidation = new GateFunction(this, 'DataValidation', {
+      handler: 'data-validation',
+      functionName: `${name}-data-validation`,
+      description: `${model.name}: schema and drift of the pinned eval sets`,
+      environment: {
+        ...environment,
+        DVC_REMOTE_BUCKET: shared.dvcRemoteBucket.bucketName,
+        DVC_REMOTE_PREFIX: model.name,
+      },
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    });
+    this.regressionGate = new GateFunction(this, 'RegressionGate', {
+      handler: 'regression-gate',
+      functionName: `${name}-regression-gate`,
+      description: `${model.name}: candidate against baseline, and cost`,
+      environment,
+    });
+    this.prComment = new GateFunction(this, 'PrComment', {
+      handler: 'pr-comment',
+      functionName: `${name}-pr-comment`,
+      description: `${model.name}: posts the release report to the pull request`,
+      environment,
+      timeout: Duration.minutes(2),
+    });
+
+    for (const gate of [this.dataValidation, this.regressionGate, this.prComment]) {
+      props.releaseSettings.grantRead(gate.role);
+      gate.allowReportingJobResults();
+    }
+    // Data validation reads the model's DVC prefix and writes its report.
+    grantDvcRead(this.dataValidation.role, shared, model.name);
+    // The regression gate reads the baseline, writes the eval report copy and the decision.
+    this.regressionGate.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [shared.artifactsBucket.arnForObjects(artifactKeys.baseline(model.name))],
+      }),
+    );
+    grantMissingKeyAsNotFound(this.regressionGate.role, shared.artifactsBucket);
+    // Run records: the gates write them, the PR comment reads them.
+    const runRecords = shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*`);
+    for (const gate of [this.dataValidation, this.regressionGate]) {
+      gate.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [runRecords] }));
+      gate.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [shared.key.keyArn] }),
+      );
+    }
+    this.prComment.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [runRecords, shared.artifactsBucket.arnForObjects(artifactKeys.baseline(model.name))],
+      }),
+    );
+    grantMissingKeyAsNotFound(this.prComment.role, shared.artifactsBucket);
+    for (const gate of [this.regressionGate, this.prComment]) {
+      gate.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [shared.key.keyArn] }),
+      );
+    }
+    this.prComment.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        // The secret's ARN ends in a random suffix AWS appends; `-??????` matches exactly that.
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${platform.github.tokenSecretName}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+
+    this.codeQuality = this.codeQualityProject(name, props);
+    this.evaluation = new GpuEvaluationProject(this, 'Evaluation', {
+      projectName: `${name}-evaluation`,
+      model,
+      shared,
+    });
+
+    this.prPipeline = this.pipeline('pr', name, props);
+    this.releasePipeline = this.pipeline('release', name, props);
+
+    this.reviewWildcards(model.name);
+
+    // CodePipeline stops at a failed gate; this rule still tells the PR author why.
+    new events.Rule(this, 'PrFailed', {
+      ruleName: `${name}-pr-failed`,
+      description: `${model.name}: post the PR report when the PR pipeline fails`,
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: ['CodePipeline Pipeline Execution State Change'],
+        detail: { pipeline: [this.prPipeline.pipelineName], state: ['FAILED'] },
+      },
+      targets: [new targets.LambdaFunction(this.prComment.function, { retryAttempts: 2 })],
+    });
+    this.prComment.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions'],
+        // By name, not by reference: the pipeline invokes this function, so a reference would be a cycle.
+        resources: [Stack.of(this).formatArn({ service: 'codepipeline', resource: `${name}-pr` })],
+      }),
+    );
+  }
+
+  /**
+   * The wildcards each role is expected to have (cdk-nag IAM5), with the reason; anything else
+   * still fails the synth. The Template tests pin the gate functions' exact statements.
+   */
+  private reviewWildcards(model: string): void {
+    const runRecords = `models/${model}/runs/`;
+    const kmsDataKey: WildcardReview = {
+      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      reason: 'KMS data-key actions, granted by CDK on the platform key only.',
+    };
+    const s3ObjectGrants: WildcardReview = {
+      finding: /^Action::s3:(GetObject|GetBucket|List|DeleteObject|Abort)\*$/,
+      reason: 'CDK-generated S3 grants, scoped by their resources to the pipeline artifact bucket.',
+    };
+    const pipelineArtifacts: WildcardReview = {
+      finding: /^Resource::arn:aws[a-z-]*:s3:::[a-z0-9-]+-pipeline-artifacts-[0-9]+-[a-z0-9-]+\/\*$/,
+      reason:
+        "Objects of the shared pipeline artifact bucket: CodePipeline names each run's artifacts itself.",
+    };
+    const dvcPrefix: WildcardReview = {
+      finding: new RegExp(
+        `^Resource::arn:aws[a-z-]*:s3:::[a-z0-9-]+-dvc-remote-[0-9]+-[a-z0-9-]+/${model}/\\*$`,
+      ),
+      reason: `Objects under this model's prefix of the DVC remote; their keys are content hashes.`,
+    };
+    const runRecordPrefix: WildcardReview = {
+      finding: new RegExp(
+        `^Resource::arn:aws[a-z-]*:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${runRecords}\\*$`,
+      ),
+      reason: `This model's run records (${runRecords}<execution id>/...); keys carry the execution id.`,
+    };
+    reviewWildcards(this.dataValidation.role, dvcPrefix, runRecordPrefix);
+    reviewWildcards(this.regressionGate.role, runRecordPrefix);
+    reviewWildcards(this.prComment.role, runRecordPrefix);
+    for (const pipeline of [this.prPipeline, this.releasePipeline]) {
+      reviewWildcards(
+        pipeline,
+        kmsDataKey,
+        s3ObjectGrants,
+        pipelineArtifacts,
+        {
+          finding: /^Resource::<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*$/,
+          reason: 'Invoking a gate function includes its versions and aliases (ARN suffix :*).',
+        },
+        {
+          finding: /^Resource::\*$/,
+          reason:
+            'lambda:ListFunctions, which the Lambda invoke action needs, has no resource-level permissions.',
+        },
+      );
+    }
+    for (const project of [this.codeQuality, this.evaluation.project]) {
+      reviewWildcards(project, kmsDataKey, s3ObjectGrants, pipelineArtifacts, {
+        finding:
+          /^Resource::arn:aws:(logs:[a-z0-9-]+:[0-9]+:log-group:\/aws\/codebuild\/<[A-Za-z0-9]+>:\*|codebuild:[a-z0-9-]+:[0-9]+:report-group\/<[A-Za-z0-9]+>-\*)$/,
+        reason: "CDK-generated CodeBuild grants on the project's own log streams and report groups.",
+      });
+    }
+    reviewWildcards(this.evaluation.project, dvcPrefix, {
+      finding: /^Resource::\*$/,
+      reason:
+        'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
+    });
+  }
+
+  /** Appends a stage to the release pipeline, after the gates: the seam the serving issue uses. */
+  addReleaseStage(props: codepipeline.StageOptions): codepipeline.IStage {
+    return this.releasePipeline.addStage(props);
+  }
+
+  private codeQualityProject(name: string, props: ModelPipelineProps): codebuild.PipelineProject {
+    const { codeQuality } = props.model;
+    const logGroup = new logs.LogGroup(this, 'CodeQualityLogs', {
+      logGroupName: `/aws/codebuild/${name}-code-quality`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+    });
+    return new codebuild.PipelineProject(this, 'CodeQuality', {
+      projectName: `${name}-code-quality`,
+      description: `${props.model.name}: the repository's lint, type-check and unit tests`,
+      environment: {
+        buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+        computeType: codebuild.ComputeType.SMALL,
+      },
+      encryptionKey: props.shared.key,
+      timeout: Duration.minutes(30),
+      logging: { cloudWatch: { logGroup } },
+      buildSpec: codebuild.BuildSpec.fromObject({
+        version: '0.2',
+        env: { shell: 'bash' },
+        phases: {
+          ...(codeQuality.installCommands.length > 0
+            ? { install: { commands: codeQuality.installCommands } }
+            : {}),
+          build: { commands: codeQuality.commands },
+        },
+      }),
+    });
+  }
+
+  private pipeline(kind: PipelineKind, name: string, props: ModelPipelineProps): codepipeline.Pipeline {
+    const { model, platform, shared } = props;
+    const source = new codepipeline.Artifact('Source');
+    const evalOutput = new codepipeline.Artifact('EvalReport');
+    const sourceAction = new actions.CodeStarConnectionsSourceAction({
+      actionName: ACTION_NAMES.source,
+      connectionArn: platform.github.connectionArn,
+      owner: model.repository.owner,
+      repo: model.repository.name,
+      branch: model.repository.branch,
+      output: source,
+      variablesNamespace: 'SourceVariables',
+      // Triggers below decide when to run; the source action only fetches.
+      triggerOnPush: false,
+    });
+    const userParameters = {
+      executionId: '#{codepipeline.PipelineExecutionId}',
+      pipeline: kind,
+      commitId: '#{SourceVariables.CommitId}',
+    };
+    const lambdaAction = (actionName: string, gate: GateFunction, inputs: codepipeline.Artifact[]) =>
+      new actions.LambdaInvokeAction({ actionName, lambda: gate.function, inputs, userParameters });
+
+    const pipeline = new codepipeline.Pipeline(this, kind === 'pr' ? 'PrPipeline' : 'ReleasePipeline', {
+      pipelineName: `${name}-${kind}`,
+      pipelineType: codepipeline.PipelineType.V2,
+      // PRs: a newer commit makes the running check moot (superseded). Releases: every merge is
+      // released in order, none skipped (queued).
+      executionMode:
+        kind === 'pr' ? codepipeline.ExecutionMode.SUPERSEDED : codepipeline.ExecutionMode.QUEUED,
+      artifactBucket: shared.pipelineArtifactsBucket,
+      restartExecutionOnUpdate: false,
+      stages: [
+        { stageName: 'Source', actions: [sourceAction] },
+        {
+          stageName: 'CodeQuality',
+          actions: [
+            new actions.CodeBuildAction({
+              actionName: ACTION_NAMES.codeQuality,
+              project: this.codeQuality,
+              input: source,
+            }),
+          ],
+        },
+        {
+          stageName: 'DataValidation',
+          actions: [lambdaAction(ACTION_NAMES.dataValidation, this.dataValidation, [source])],
+        },
+        {
+          stageName: 'ModelEvaluation',
+          actions: [
+            new actions.CodeBuildAction({
+              actionName: ACTION_NAMES.modelEvaluation,
+              project: this.evaluation.project,
+              input: source,
+              outputs: [evalOutput],
+            }),
+          ],
+        },
+        {
+          stageName: 'RegressionGate',
+          actions: [lambdaAction(ACTION_NAMES.regressionGate, this.regressionGate, [evalOutput])],
+        },
+        ...(kind === 'pr'
+          ? [{ stageName: 'PrComment', actions: [lambdaAction(ACTION_NAMES.prComment, this.prComment, [])] }]
+          : []),
+      ],
+      triggers: [
+        {
+          providerType: codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+          gitConfiguration: {
+            sourceAction,
+            ...(kind === 'pr'
+              ? {
+                  pullRequestFilter: [
+                    {
+                      branchesIncludes: [model.repository.branch],
+                      filePathsIncludes: model.repository.triggerPaths,
+                      events: [
+                        codepipeline.GitPullRequestEvent.OPEN,
+                        codepipeline.GitPullRequestEvent.UPDATED,
+                      ],
+                    },
+                  ],
+                }
+              : {
+                  pushFilter: [
+                    {
+                      branchesIncludes: [model.repository.branch],
+                      filePathsIncludes: model.repository.triggerPaths,
+                    },
+                  ],
+                }),
+          },
+        },
+      ],
+    });
+    return pipeline;
+  }
+}

@@ -1,0 +1,297 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildPlatform } from '../../lib/platform';
+import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
+
+// GIVEN the shipped config, WHEN the platform is built, THEN each model has both pipelines.
+const { models } = buildPlatform(newApp(), shippedConfig());
+const stack = models[0];
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<
+  string,
+  { Type: string; Properties: Record<string, any> }
+>;
+
+function pipeline(name: string) {
+  const found = Object.values(resources).find(
+    (r) => r.Type === 'AWS::CodePipeline::Pipeline' && r.Properties.Name === name,
+  );
+  if (!found) throw new Error(`no pipeline ${name}`);
+  return found.Properties;
+}
+
+/** Every statement of the inline policy attached to the role whose logical id contains `rolePart`. */
+function statementsOf(rolePart: string): any[] {
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+    .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref.includes(rolePart)))
+    .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+}
+
+const actionsOf = (rolePart: string) =>
+  statementsOf(rolePart)
+    .flatMap((s) => [s.Action].flat())
+    .sort();
+
+describe('ModelPipeline', () => {
+  test('two CodePipeline V2 pipelines with readable names and chosen execution modes', () => {
+    expect(pipeline('mlops-document-classifier-pr')).toMatchObject({
+      PipelineType: 'V2',
+      ExecutionMode: 'SUPERSEDED',
+    });
+    expect(pipeline('mlops-document-classifier-release')).toMatchObject({
+      PipelineType: 'V2',
+      ExecutionMode: 'QUEUED',
+    });
+  });
+
+  test('the PR pipeline runs on opened and updated pull requests that touch the trigger paths', () => {
+    expect(pipeline('mlops-document-classifier-pr').Triggers).toEqual([
+      {
+        ProviderType: 'CodeStarSourceConnection',
+        GitConfiguration: {
+          SourceActionName: 'Source',
+          PullRequest: [
+            {
+              Branches: { Includes: ['main'] },
+              FilePaths: {
+                Includes: ['ml/**', 'data/features/**', 'configs/model_*.yaml', 'data/eval/*.dvc'],
+              },
+              Events: ['OPEN', 'UPDATED'],
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  test('the release pipeline runs on pushes to the main branch that touch the trigger paths', () => {
+    expect(pipeline('mlops-document-classifier-release').Triggers[0].GitConfiguration.Push).toEqual([
+      {
+        Branches: { Includes: ['main'] },
+        FilePaths: { Includes: ['ml/**', 'data/features/**', 'configs/model_*.yaml', 'data/eval/*.dvc'] },
+      },
+    ]);
+  });
+
+  test('stage order: the gates, then the PR comment (PR) or nothing yet (release)', () => {
+    const stages = (name: string) => pipeline(name).Stages.map((s: { Name: string }) => s.Name);
+    const gates = ['Source', 'CodeQuality', 'DataValidation', 'ModelEvaluation', 'RegressionGate'];
+    expect(stages('mlops-document-classifier-pr')).toEqual([...gates, 'PrComment']);
+    expect(stages('mlops-document-classifier-release')).toEqual(gates);
+  });
+
+  test('the source is the model repository through the configured connection, pipeline variables in a known namespace', () => {
+    const source = pipeline('mlops-document-classifier-pr').Stages[0].Actions[0];
+    expect(source).toMatchObject({
+      ActionTypeId: { Provider: 'CodeStarSourceConnection' },
+      Namespace: 'SourceVariables',
+      Configuration: {
+        ConnectionArn:
+          'arn:aws:codeconnections:eu-west-1:123456789012:connection/4b1d7a5e-0c2f-4e8a-9f3d-2a6b8c9d0e1f',
+        FullRepositoryId: 'example-org/document-classifier',
+        BranchName: 'main',
+      },
+    });
+  });
+
+  test('every Lambda action gets the run identity as UserParameters', () => {
+    const lambdaActions = pipeline('mlops-document-classifier-pr')
+      .Stages.flatMap((s: { Actions: any[] }) => s.Actions)
+      .filter((a: any) => a.ActionTypeId.Provider === 'Lambda');
+    expect(lambdaActions.map((a: any) => a.Name)).toEqual(['DataValidation', 'RegressionGate', 'PrComment']);
+    for (const action of lambdaActions) {
+      expect(JSON.parse(action.Configuration.UserParameters)).toEqual({
+        executionId: '#{codepipeline.PipelineExecutionId}',
+        pipeline: 'pr',
+        commitId: '#{SourceVariables.CommitId}',
+      });
+    }
+  });
+
+  test('GPU evaluation: Deep Learning Container image, GPU compute, 60-minute timeout, KMS-encrypted', () => {
+    template.hasResourceProperties('AWS::CodeBuild::Project', {
+      Name: 'mlops-document-classifier-evaluation',
+      TimeoutInMinutes: 60,
+      EncryptionKey: Match.anyValue(),
+      Environment: Match.objectLike({
+        Type: 'LINUX_GPU_CONTAINER',
+        ComputeType: 'BUILD_GENERAL1_LARGE',
+        PrivilegedMode: false,
+        Image: {
+          'Fn::Join': [
+            '',
+            Match.arrayWith([
+              Match.stringLikeRegexp('^763104351884\\.dkr\\.ecr\\.'),
+              Match.stringLikeRegexp('pytorch-training:2\\.6\\.0-gpu'),
+            ]),
+          ],
+        },
+      }),
+    });
+  });
+
+  test('the evaluation build pulls the pinned eval sets, refuses changed ones, runs the configured command, publishes eval_report.json', () => {
+    const project = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::CodeBuild::Project' && r.Properties.Name === 'mlops-document-classifier-evaluation',
+    );
+    const buildspec = JSON.parse(project!.Properties.Source.BuildSpec);
+    const pins =
+      "'data/eval/golden_set.jsonl.dvc' 'data/reference/golden_set.jsonl.dvc' 'data/eval/production_sample.jsonl.dvc' 'data/reference/production_sample.jsonl.dvc'";
+    expect(buildspec.phases.install.commands[0]).toMatch(/pip install .*dvc\[s3\]/);
+    expect(buildspec.phases.pre_build.commands).toEqual(
+      expect.arrayContaining([
+        `dvc pull ${pins}`,
+        expect.stringMatching(
+          new RegExp(`^dvc status --quiet ${pins.replace(/[.*]/g, '\\$&')} \\|\\| .*exit 1`),
+        ),
+      ]),
+    );
+    expect(buildspec.phases.build.commands).toContain(shippedConfig().models[0].evaluation.command);
+    expect(buildspec.artifacts).toEqual({ files: ['eval_report.json'] });
+  });
+
+  test('code quality runs the configured commands on the standard image', () => {
+    const project = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::CodeBuild::Project' &&
+        r.Properties.Name === 'mlops-document-classifier-code-quality',
+    );
+    expect(project!.Properties.Environment).toMatchObject({
+      Type: 'LINUX_CONTAINER',
+      Image: 'aws/codebuild/standard:7.0',
+    });
+    const buildspec = JSON.parse(project!.Properties.Source.BuildSpec);
+    expect(buildspec.phases.install.commands).toEqual(['pip install -r requirements-dev.txt']);
+    expect(buildspec.phases.build.commands).toEqual(['ruff check ml', 'mypy ml', 'pytest -q tests/unit']);
+  });
+
+  test('gate functions: newest Node.js runtime on arm64, readable names', () => {
+    for (const name of ['data-validation', 'regression-gate', 'pr-comment']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `mlops-document-classifier-${name}`,
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Environment: {
+          Variables: Match.objectLike({
+            RELEASE_SETTINGS_PARAMETER: { Ref: Match.stringLikeRegexp('^ReleaseSettings') },
+          }),
+        },
+      });
+    }
+  });
+
+  test('data validation may read its DVC prefix and write its run records, and nothing else', () => {
+    expect(actionsOf('DataValidationRole')).toEqual([
+      'codepipeline:PutJobFailureResult',
+      'codepipeline:PutJobSuccessResult',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+      'ssm:DescribeParameters',
+      'ssm:GetParameter',
+      'ssm:GetParameterHistory',
+      'ssm:GetParameters',
+    ]);
+    const resourcesFor = (action: string) =>
+      statementsOf('DataValidationRole')
+        .filter((s) => [s.Action].flat().includes(action))
+        .flatMap((s) => [s.Resource].flat());
+    expect(resourcesFor('s3:GetObject')).toEqual([
+      'arn:aws:s3:::mlops-dvc-remote-123456789012-eu-west-1/document-classifier/*',
+    ]);
+    expect(resourcesFor('s3:PutObject')).toEqual([
+      'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*',
+    ]);
+    expect(resourcesFor('codepipeline:PutJobSuccessResult')).toEqual(['*']);
+  });
+
+  test('the regression gate reads only the baseline and writes only run records', () => {
+    const statements = statementsOf('RegressionGateRole');
+    const resourcesFor = (action: string) =>
+      statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    expect(resourcesFor('s3:GetObject')).toEqual([
+      'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/baseline/baseline_metrics.json',
+    ]);
+    expect(resourcesFor('s3:PutObject')).toEqual([
+      'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*',
+    ]);
+    expect(actionsOf('RegressionGateRole')).not.toContain('secretsmanager:GetSecretValue');
+  });
+
+  test('the PR comment reads the GitHub token secret and the PR pipeline, no other pipeline', () => {
+    const statements = statementsOf('PrCommentRole');
+    const resourcesFor = (action: string) =>
+      statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    expect(JSON.stringify(resourcesFor('secretsmanager:GetSecretValue'))).toContain(
+      ':secret:mlops/github-token-??????',
+    );
+    expect(JSON.stringify(resourcesFor('codepipeline:ListActionExecutions'))).toContain(
+      ':mlops-document-classifier-pr',
+    );
+    expect(actionsOf('PrCommentRole')).not.toContain('s3:PutObject');
+  });
+
+  test('a failed PR pipeline still reaches the PR comment function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.codepipeline'],
+        'detail-type': ['CodePipeline Pipeline Execution State Change'],
+        detail: { pipeline: [Match.anyValue()], state: ['FAILED'] },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2 } })],
+    });
+  });
+
+  test('outputs name both pipelines', () => {
+    const outputs = template.toJSON().Outputs;
+    expect(outputs.PrPipeline).toBeDefined();
+    expect(outputs.ReleasePipeline).toBeDefined();
+  });
+
+  test('a model that omits every optional section still gets a working PR pipeline with the defaults', () => {
+    const fixture = new ConfigFixture().write(
+      EXAMPLE_MODEL,
+      [
+        'name: document-classifier',
+        'description: Minimal model',
+        'owner: { team: t, contact: t@example.com }',
+        'repository: { owner: o, name: r }',
+        'codeQuality: { commands: [make test] }',
+        'evaluation: { command: make evaluate }',
+        'evalSets:',
+        '  - { name: golden_set, kind: benchmark, dvcFile: a.dvc, referenceDvcFile: b.dvc }',
+        'serving: { instanceType: ml.m5.large }',
+      ].join('\n'),
+    );
+    try {
+      const t = Template.fromStack(buildPlatform(newApp(), fixture.load()).models[0]);
+      const pr = Object.values(t.toJSON().Resources as Record<string, any>).find(
+        (r) =>
+          r.Type === 'AWS::CodePipeline::Pipeline' && r.Properties.Name === 'mlops-document-classifier-pr',
+      );
+      expect(pr.Properties.Triggers[0].GitConfiguration.PullRequest[0].FilePaths.Includes).toEqual([
+        'ml/**',
+        'data/features/**',
+        'configs/model_*.yaml',
+      ]);
+      t.hasResourceProperties('AWS::CodeBuild::Project', {
+        Name: 'mlops-document-classifier-evaluation',
+        TimeoutInMinutes: 60,
+        Environment: Match.objectLike({ Type: 'LINUX_GPU_CONTAINER', ComputeType: 'BUILD_GENERAL1_LARGE' }),
+      });
+      const project = Object.values(t.toJSON().Resources as Record<string, any>).find(
+        (r) =>
+          r.Type === 'AWS::CodeBuild::Project' &&
+          r.Properties.Name === 'mlops-document-classifier-code-quality',
+      );
+      expect(JSON.parse(project.Properties.Source.BuildSpec).phases.install).toBeUndefined();
+    } finally {
+      fixture.dispose();
+    }
+  });
+});
