@@ -77,8 +77,9 @@ export class GateFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      // The SDK is bundled, not taken from the runtime: the function runs the versions the tests ran.
-      bundling: { minify: true, sourceMap: true, target: 'node24', externalModules: [] },
+      // The runtime's AWS SDK v3 (CDK's default): bundling our own made each bundle 1.5 MB and
+      // `cdk synth` 60% slower (11.5 s against 7.1 s). The handlers use only long-stable calls.
+      bundling: { minify: true, sourceMap: true, target: 'node24', externalModules: ['@aws-sdk/*'] },
     });
   }
 

@@ -36,6 +36,9 @@ export const ACTION_NAMES = {
 
 type PipelineKind = 'pr' | 'release';
 
+/** How cdk-nag prints a partition: literal when the region is known, else the pseudo parameter. */
+const PARTITION = '(?:aws[a-z-]*|<AWS::Partition>)';
+
 /**
  * The release path of one model: a PR pipeline that runs every gate and comments on the pull
  * request, and a release pipeline that runs the same gates on the main branch and then deploys
@@ -69,7 +72,8 @@ export class ModelPipeline extends Construct {
         DVC_REMOTE_PREFIX: model.name,
       },
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      // 1769 MB is one full vCPU: the scan is CPU-bound.
+      memorySize: 1769,
     });
     this.regressionGate = new GateFunction(this, 'RegressionGate', {
       handler: 'regression-gate',
@@ -181,19 +185,21 @@ export class ModelPipeline extends Construct {
       reason: 'CDK-generated S3 grants, scoped by their resources to the pipeline artifact bucket.',
     };
     const pipelineArtifacts: WildcardReview = {
-      finding: /^Resource::arn:aws[a-z-]*:s3:::[a-z0-9-]+-pipeline-artifacts-[0-9]+-[a-z0-9-]+\/\*$/,
+      finding: new RegExp(
+        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-pipeline-artifacts-[0-9]+-[a-z0-9-]+/\\*$`,
+      ),
       reason:
         "Objects of the shared pipeline artifact bucket: CodePipeline names each run's artifacts itself.",
     };
     const dvcPrefix: WildcardReview = {
       finding: new RegExp(
-        `^Resource::arn:aws[a-z-]*:s3:::[a-z0-9-]+-dvc-remote-[0-9]+-[a-z0-9-]+/${model}/\\*$`,
+        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-dvc-remote-[0-9]+-[a-z0-9-]+/${model}/\\*$`,
       ),
       reason: `Objects under this model's prefix of the DVC remote; their keys are content hashes.`,
     };
     const runRecordPrefix: WildcardReview = {
       finding: new RegExp(
-        `^Resource::arn:aws[a-z-]*:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${runRecords}\\*$`,
+        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${runRecords}\\*$`,
       ),
       reason: `This model's run records (${runRecords}<execution id>/...); keys carry the execution id.`,
     };
@@ -219,8 +225,9 @@ export class ModelPipeline extends Construct {
     }
     for (const project of [this.codeQuality, this.evaluation.project]) {
       reviewWildcards(project, kmsDataKey, s3ObjectGrants, pipelineArtifacts, {
-        finding:
-          /^Resource::arn:aws:(logs:[a-z0-9-]+:[0-9]+:log-group:\/aws\/codebuild\/<[A-Za-z0-9]+>:\*|codebuild:[a-z0-9-]+:[0-9]+:report-group\/<[A-Za-z0-9]+>-\*)$/,
+        finding: new RegExp(
+          `^Resource::arn:${PARTITION}:(logs:[a-z0-9-]+:[0-9]+:log-group:/aws/codebuild/<[A-Za-z0-9]+>:\\*|codebuild:[a-z0-9-]+:[0-9]+:report-group/<[A-Za-z0-9]+>-\\*)$`,
+        ),
         reason: "CDK-generated CodeBuild grants on the project's own log streams and report groups.",
       });
     }
