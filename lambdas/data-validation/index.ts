@@ -5,7 +5,7 @@
  * bucket and reports the verdict to CodePipeline.
  */
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
@@ -17,6 +17,7 @@ import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifac
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
+import { putRunRecord } from '../shared/run-records';
 import { loadReleaseSettings, requireEnv } from '../shared/settings';
 import { evalSetOut, PinnedDatasetError, scanPinnedDataset, type DvcRemote } from './pinned-dataset';
 import { DATA_VALIDATION_RECORD_VERSION, type DataValidationRecord, type EvalSetValidation } from './record';
@@ -64,7 +65,13 @@ export function createHandler(deps: Deps) {
 
       const record = buildRecord(settings.model, job.params, deps.now(), remote, evalSets);
       const key = artifactKeys.dataValidation(settings.model, job.params.executionId);
-      await writeRecord(deps.s3, artifactsBucket, key, record);
+      await putRunRecord(
+        deps.s3,
+        artifactsBucket,
+        key,
+        `${JSON.stringify(record, null, 2)}\n`,
+        'data-validation report',
+      );
       const where = `full report: s3://${artifactsBucket}/${key}`;
       if (record.verdict === 'pass') {
         return { status: 'succeeded', summary: [...evalSets.map(passLine), where].join('\n') };
@@ -178,26 +185,6 @@ function buildRecord(
     evalSets,
     drift,
   };
-}
-
-async function writeRecord(s3: S3Client, bucket: string, key: string, record: DataValidationRecord) {
-  try {
-    // The SDK's default CRC32 checksum stays on: the bucket has Object Lock, which requires one.
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(record, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
-  } catch (error) {
-    throw new Error(
-      `cannot write the data-validation report to s3://${bucket}/${key}: ${(error as Error).name}: ${(error as Error).message}; ` +
-        "check that the bucket exists and the function's role may write to it and use its KMS key",
-      { cause: error },
-    );
-  }
 }
 
 let defaults: Deps | undefined;

@@ -6,7 +6,7 @@
  * with an explicit note; a baseline that exists but cannot be read fails.
  */
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { servingDeployment } from '../../lib/config/cost-inputs';
@@ -18,6 +18,7 @@ import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifac
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
+import { putRunRecord } from '../shared/run-records';
 import { loadReleaseSettings, requireEnv } from '../shared/settings';
 import type { RegressionDecision } from './record';
 
@@ -81,7 +82,7 @@ export function createHandler(deps: Deps) {
       });
       const cost = estimateCost(servingDeployment(settings), settings.pricing, settings.cost.monthlyRequests);
 
-      await put(
+      await putRunRecord(
         deps.s3,
         bucket,
         artifactKeys.evalReport(model, executionId),
@@ -100,7 +101,13 @@ export function createHandler(deps: Deps) {
         verdict: regression.verdict,
       };
       const decisionKey = artifactKeys.decision(model, executionId);
-      await put(deps.s3, bucket, decisionKey, `${JSON.stringify(decision, null, 2)}\n`, 'decision record');
+      await putRunRecord(
+        deps.s3,
+        bucket,
+        decisionKey,
+        `${JSON.stringify(decision, null, 2)}\n`,
+        'decision record',
+      );
       logger.info('regression decision', {
         verdict: regression.verdict,
         firstRelease: regression.firstRelease,
@@ -160,21 +167,6 @@ async function readBaseline(s3: S3Client, bucket: string, key: string): Promise<
     throw new Error(
       `${error.message}\nThe promoted baseline is damaged: restore the previous version of the object ` +
         '(the bucket is versioned) or promote a valid report',
-      { cause: error },
-    );
-  }
-}
-
-async function put(s3: S3Client, bucket: string, key: string, body: string | Uint8Array, what: string) {
-  try {
-    // The SDK's default CRC32 checksum stays on: the bucket has Object Lock, which requires one.
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
-    );
-  } catch (error) {
-    throw new Error(
-      `cannot write the ${what} to s3://${bucket}/${key}: ${(error as Error).name}: ${(error as Error).message}; ` +
-        "check that the bucket exists and the function's role may write to it and use its KMS key",
       { cause: error },
     );
   }
