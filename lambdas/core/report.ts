@@ -464,3 +464,36 @@ function groupThousands(text: string): string {
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
+
+/** What monthly cost in a report is based on. */
+export interface MonthlyCostBasis {
+  /** Eval set whose cost per 1k requests stands for production traffic; else the report's first. */
+  readonly evalSet?: string;
+  readonly monthlyRequests: number;
+  /** ISO date of the prices (`PricingTable.asOf`). */
+  readonly pricingAsOf: string;
+}
+
+/**
+ * Monthly cost from what each evaluation measured: cost per 1k requests × monthly requests, for the
+ * candidate and the baseline alike, so the delta is the pull request's own. Undefined when the
+ * candidate has no eval set to price.
+ */
+export function monthlyCostFromReports(
+  basis: MonthlyCostBasis,
+  candidate: EvalReport,
+  baseline?: EvalReport,
+): MonthlyCostInput | undefined {
+  const per1k = (r: EvalReport) =>
+    (r.evalSets[basis.evalSet ?? ''] ?? Object.values(r.evalSets)[0])?.costPer1kRequests;
+  const candidatePer1k = per1k(candidate);
+  if (candidatePer1k === undefined) return undefined;
+  const basePer1k = baseline && baseline.currency === candidate.currency ? per1k(baseline) : undefined;
+  const scale = basis.monthlyRequests / 1000;
+  return {
+    candidateMonthly: candidatePer1k * scale,
+    baselineMonthly: basePer1k === undefined ? undefined : basePer1k * scale,
+    currency: candidate.currency,
+    pricingAsOf: basis.pricingAsOf,
+  };
+}

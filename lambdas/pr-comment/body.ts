@@ -5,7 +5,14 @@
  */
 import type { DriftSummary } from '../core/contracts';
 import type { EvalReport } from '../core/eval-report';
-import { escapeMarkdown, GITHUB_COMMENT_LIMIT, renderPrComment, reportMarker } from '../core/report';
+import {
+  escapeMarkdown,
+  GITHUB_COMMENT_LIMIT,
+  monthlyCostFromReports,
+  renderPrComment,
+  reportMarker,
+  type MonthlyCostBasis,
+} from '../core/report';
 import type { GateReport } from './gates';
 import type { RecordState, RunRecords } from './records';
 
@@ -18,6 +25,11 @@ export interface CommentInput {
   readonly records: RunRecords;
   /** In pipeline order. */
   readonly gates: readonly GateReport[];
+  /**
+   * How to turn measured cost per 1k requests into monthly cost, as `mlops render-report` does.
+   * @default - the decision's serving-cost estimate (candidate only)
+   */
+  readonly costBasis?: MonthlyCostBasis;
 }
 
 /** Longest failure message shown in full; CodePipeline itself keeps at most 5000 characters. */
@@ -45,7 +57,10 @@ export function renderRunComment(input: CommentInput): string {
       regression,
       gates: input.gates,
       drift: drift && drift.length > 0 ? drift : undefined,
-      cost,
+      cost:
+        (input.costBasis &&
+          monthlyCostFromReports(input.costBasis, records.evalReport.value, baseline.report)) ??
+        cost,
       commit: input.commit,
       maxChars: GITHUB_COMMENT_LIMIT - noteText.length,
     }) + noteText

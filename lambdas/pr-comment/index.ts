@@ -99,6 +99,11 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
       executionId,
     );
     const body = renderRunComment({
+      costBasis: {
+        evalSet: settings.evalSets.find((set) => set.kind === 'production-like')?.name,
+        monthlyRequests: settings.cost.monthlyRequests,
+        pricingAsOf: settings.pricing.asOf,
+      },
       model: settings.model,
       commit,
       executionId,

@@ -247,8 +247,8 @@ describe('pr-comment handler', () => {
       expect(body).toContain(
         '| Cost per 1k requests | 0.4200 USD | 0.4400 USD | +0.0200 USD (+4.8%) | pass |',
       );
-      // ml.g5.xlarge at 1.57 USD/h: (2 live + 1 standby) × 730 h + 1 shadow × 4 h (60-minute window × 4 releases).
-      expect(body).toContain('| Estimated monthly cost | — | 3,444.58 USD | — |');
+      // Measured cost per 1k of the production-like set (0.45 → 0.46) × 2.5M requests, as in mlops render-report.
+      expect(body).toContain('| Estimated monthly cost | 1,125.00 USD | 1,150.00 USD | +25.00 USD (+2.2%) |');
       expect(body).toContain('0.041');
       expect(body).toContain('| code quality | pass |');
       expect(body).toContain(

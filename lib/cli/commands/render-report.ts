@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import type { DriftSummary } from '../../../lambdas/core/contracts';
 import { checkRegression } from '../../../lambdas/core/regression-gate';
-import { MonthlyCostInput, renderPrComment } from '../../../lambdas/core/report';
-import type { EvalReport } from '../../../lambdas/core/eval-report';
-import type { ModelConfig, PlatformSettings } from '../../config/schema';
+import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/report';
 import { DEFAULT_CONFIG_DIR, loadModel, readInputFile } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import { readRegressionInputs } from './check-regression';
@@ -39,31 +37,6 @@ function readDrift(file: string): DriftSummary[] {
   return list;
 }
 
-/**
- * Monthly cost from what the evaluation measured: cost per 1k requests of the production-like eval
- * set (else the first) × the model's monthly requests, for both sides, so the delta is the PR's.
- */
-export function monthlyCostFromReports(
-  model: ModelConfig,
-  pricing: PlatformSettings['pricing'],
-  candidate: EvalReport,
-  baseline?: EvalReport,
-): MonthlyCostInput | undefined {
-  const preferred = model.evalSets.find((s) => s.kind === 'production-like')?.name;
-  const per1k = (r: EvalReport) =>
-    (r.evalSets[preferred ?? ''] ?? Object.values(r.evalSets)[0])?.costPer1kRequests;
-  const candidatePer1k = per1k(candidate);
-  if (candidatePer1k === undefined) return undefined;
-  const basePer1k = baseline ? per1k(baseline) : undefined;
-  const scale = model.cost.monthlyRequests / 1000;
-  return {
-    candidateMonthly: candidatePer1k * scale,
-    baselineMonthly: basePer1k === undefined ? undefined : basePer1k * scale,
-    currency: candidate.currency,
-    pricingAsOf: pricing.asOf,
-  };
-}
-
 export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
   const inputs = readRegressionInputs(opts);
   if ('invalid' in inputs) {
@@ -79,8 +52,11 @@ export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
   const configured = opts.model ? loadModel(opts.configDir, opts.model) : undefined;
   const cost = configured
     ? monthlyCostFromReports(
-        configured.model,
-        configured.config.platform.pricing,
+        {
+          evalSet: configured.model.evalSets.find((s) => s.kind === 'production-like')?.name,
+          monthlyRequests: configured.model.cost.monthlyRequests,
+          pricingAsOf: configured.config.platform.pricing.asOf,
+        },
         inputs.candidate,
         inputs.baseline,
       )
