@@ -1,0 +1,411 @@
+/**
+ * The canary stage's brain: what one `DescribeEndpoint` poll during a blue/green update with
+ * deployment guardrails means, and the continuation token that carries the poll state between
+ * CodePipeline invocations.
+ *
+ * SageMaker can roll an update back and then report the endpoint `InService` as if nothing
+ * happened, so the only reliable signal is the config name in service: the stage passes only
+ * when it is the candidate's. Guardrails watch their alarms only during the deployment and its
+ * bake, and an alarm may be back to OK by the time we read it, so alarms seen in ALARM on any
+ * poll are carried in the token and named when the rollback is finally reported.
+ */
+import { z } from 'zod';
+
+/** The fields of SageMaker's `DescribeEndpoint` output this module reads (structurally compatible with the SDK's). */
+export interface EndpointDescription {
+  readonly EndpointName?: string;
+  /** `Creating`, `Updating`, `SystemUpdating`, `RollingBack`, `InService`, `Failed`, `UpdateRollbackFailed`, ... */
+  readonly EndpointStatus?: string;
+  readonly EndpointConfigName?: string;
+  readonly FailureReason?: string;
+  readonly LastDeploymentConfig?: {
+    readonly BlueGreenUpdatePolicy?: {
+      readonly TrafficRoutingConfiguration?: {
+        readonly Type?: string;
+        readonly WaitIntervalInSeconds?: number;
+        readonly CanarySize?: { readonly Type?: string; readonly Value?: number };
+      };
+      readonly MaximumExecutionTimeoutInSeconds?: number;
+    };
+    readonly AutoRollbackConfiguration?: { readonly Alarms?: readonly { readonly AlarmName?: string }[] };
+  };
+  readonly ProductionVariants?: readonly {
+    readonly VariantName?: string;
+    readonly CurrentInstanceCount?: number;
+    readonly CurrentWeight?: number;
+  }[];
+}
+
+/** An auto-rollback alarm's current state, from `DescribeAlarms` (`AlarmName`, `StateValue`). */
+export interface AlarmStatus {
+  readonly name: string;
+  /** `OK`, `ALARM` or `INSUFFICIENT_DATA`. */
+  readonly state: string;
+}
+
+/** What the canary action does after one poll. Every kind carries `alarmsSeen` for the next token. */
+export type CanaryStep =
+  | { readonly kind: 'wait'; readonly reason: string; readonly alarmsSeen: readonly string[] }
+  | { readonly kind: 'pass'; readonly summary: string; readonly alarmsSeen: readonly string[] }
+  | { readonly kind: 'fail'; readonly message: string; readonly alarmsSeen: readonly string[] };
+
+/** Options of {@link canaryStep}. */
+export interface CanaryStepOptions {
+  /** Alarms seen in ALARM on earlier polls of this deployment (from the continuation token). @default [] */
+  readonly alarmsSeen?: readonly string[];
+}
+
+const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
+
+/**
+ * Decides what one poll of the live endpoint means for the canary stage: keep waiting, pass, or
+ * fail with a message an operator can act on. Total: it never throws, whatever the input (a
+ * malformed input is a `fail` that says so), because a throw would surface as an opaque
+ * pipeline error. A `pass` requires `InService` with `expectedConfigName` in service.
+ */
+export function canaryStep(
+  expectedConfigName: string,
+  describe: EndpointDescription,
+  alarms: readonly AlarmStatus[],
+  elapsedSeconds: number,
+  maxSeconds: number,
+  options: CanaryStepOptions = {},
+): CanaryStep {
+  const alarmingNow = uniqueSorted(
+    (Array.isArray(alarms) ? alarms : [])
+      .filter((a) => a !== null && typeof a === 'object' && a.state === 'ALARM' && typeof a.name === 'string')
+      .map((a) => a.name),
+  );
+  const earlier = Array.isArray(options.alarmsSeen)
+    ? options.alarmsSeen.filter((n): n is string => typeof n === 'string')
+    : [];
+  const alarmsSeen = uniqueSorted([...earlier, ...alarmingNow]);
+  const wait = (reason: string): CanaryStep => ({ kind: 'wait', reason, alarmsSeen });
+  const pass = (summary: string): CanaryStep => ({ kind: 'pass', summary, alarmsSeen });
+  const fail = (message: string): CanaryStep => ({ kind: 'fail', message, alarmsSeen });
+
+  const bug = inputProblem(expectedConfigName, describe, elapsedSeconds, maxSeconds);
+  if (bug !== undefined)
+    return fail(`canary check got ${bug}; this is a bug in the canary handler, please report it`);
+
+  const endpoint = describe.EndpointName ? `endpoint "${describe.EndpointName}"` : 'the live endpoint';
+  const status = describe.EndpointStatus;
+  const inService = describe.EndpointConfigName;
+  const reason = describe.FailureReason?.trim() ? describe.FailureReason.trim() : 'none given';
+
+  if (status !== undefined && TRANSITIONAL.has(status)) {
+    const what =
+      status === 'RollingBack'
+        ? `SageMaker is rolling the update back${alarmingNow.length > 0 ? ` (${listAlarms(alarmingNow)} in ALARM)` : ''}`
+        : `${endpoint} is ${status}`;
+    if (elapsedSeconds > maxSeconds) {
+      return fail(
+        `Canary timed out after ${formatDuration(elapsedSeconds)} (limit ${formatDuration(maxSeconds)}): ` +
+          `${what}, serving config "${inService ?? 'unknown'}". SageMaker may still finish or roll back the ` +
+          'update on its own: check DescribeEndpoint before retrying, and raise ' +
+          'serving.canary.maxExecutionTimeoutMinutes if the update is just slow.',
+      );
+    }
+    return wait(`${what}; waited ${formatDuration(elapsedSeconds)} of ${formatDuration(maxSeconds)}`);
+  }
+
+  if (status === 'InService') {
+    if (inService === expectedConfigName) return pass(passSummary(endpoint, describe, alarmingNow));
+    const serving = `${capitalize(endpoint)} is InService but serves config "${inService ?? 'unknown'}", not the candidate's`;
+    const advice =
+      "The previous model still serves all traffic; look at the candidate's 5xx rate and model latency " +
+      'during the canary before releasing it again.';
+    if (alarmingNow.length > 0 || alarmsSeen.length > 0) {
+      const cause =
+        alarmingNow.length > 0
+          ? `${listAlarms(alarmingNow)} ${alarmingNow.length === 1 ? 'is' : 'are'} in ALARM`
+          : `${listAlarms(alarmsSeen)} ${alarmsSeen.length === 1 ? 'was' : 'were'} in ALARM during the deployment`;
+      return fail(
+        `Canary failed: the update to "${expectedConfigName}" was rolled back; ${cause}. ${serving}. ${advice}`,
+      );
+    }
+    return fail(
+      `Canary failed: the update to "${expectedConfigName}" was rolled back by SageMaker (FailureReason: ${reason}). ` +
+        `${serving}. No auto-rollback alarm is in ALARM now and guardrails watch alarms only during the ` +
+        `deployment and its bake: check the history of ${listAlarms(configuredAlarms(describe), 'the auto-rollback alarms')} ` +
+        `over the deployment window. ${advice}`,
+    );
+  }
+
+  if (status === 'Failed') {
+    return fail(
+      `Canary failed: ${endpoint} is Failed (FailureReason: ${reason}). Fix the cause the FailureReason names ` +
+        '(often the model image, the artifact, or the instance quota), then rerun the release; run the ' +
+        'rollback to move traffic to the standby endpoint meanwhile.',
+    );
+  }
+
+  if (status === 'UpdateRollbackFailed') {
+    return fail(
+      `Canary failed and needs an operator: both the blue/green deployment and SageMaker's rollback failed ` +
+        `on ${endpoint} (FailureReason: ${reason}), so it may serve a mix of the old and new configs. First ` +
+        'check DescribeEndpoint ProductionVariants (which variants and instance counts serve) and the ' +
+        'FailureReason; then run the rollback, which moves traffic to the standby endpoint, and update the ' +
+        `live endpoint back to the previous config once it is stable.`,
+    );
+  }
+
+  return fail(
+    `Canary failed: ${endpoint} has status "${status ?? 'missing'}", which no canary deployment should ` +
+      'produce (expected Updating, RollingBack or InService). Check whether someone deleted or changed the ' +
+      'endpoint by hand, then rerun the release.',
+  );
+}
+
+function inputProblem(
+  expectedConfigName: unknown,
+  describe: unknown,
+  elapsedSeconds: unknown,
+  maxSeconds: unknown,
+): string | undefined {
+  if (typeof expectedConfigName !== 'string' || expectedConfigName.length === 0) {
+    return `expectedConfigName ${JSON.stringify(expectedConfigName) ?? 'undefined'} (expected a non-empty config name)`;
+  }
+  if (describe === null || typeof describe !== 'object') {
+    return `a DescribeEndpoint output of ${String(describe)} (expected an object)`;
+  }
+  const d = describe as Record<string, unknown>;
+  for (const key of ['EndpointName', 'EndpointStatus', 'EndpointConfigName', 'FailureReason']) {
+    if (d[key] !== undefined && typeof d[key] !== 'string') {
+      return `DescribeEndpoint ${key} of type ${typeof d[key]} (expected a string)`;
+    }
+  }
+  if (typeof elapsedSeconds !== 'number' || !Number.isFinite(elapsedSeconds) || elapsedSeconds < 0) {
+    return `elapsedSeconds ${String(elapsedSeconds)} (expected a finite number >= 0)`;
+  }
+  if (typeof maxSeconds !== 'number' || !Number.isFinite(maxSeconds) || maxSeconds <= 0) {
+    return `maxSeconds ${String(maxSeconds)} (expected a finite number > 0)`;
+  }
+  return undefined;
+}
+
+function passSummary(endpoint: string, d: EndpointDescription, alarmingNow: readonly string[]): string {
+  const parts = [
+    `Canary passed: ${endpoint} is InService with the candidate config "${d.EndpointConfigName}"`,
+  ];
+  const routing = d.LastDeploymentConfig?.BlueGreenUpdatePolicy?.TrafficRoutingConfiguration;
+  if (routing?.Type) {
+    const size = routing.CanarySize;
+    const sized =
+      size?.Value !== undefined
+        ? ` ${size.Value}${size.Type === 'CAPACITY_PERCENT' ? '%' : ' instance(s)'}`
+        : '';
+    const baked =
+      routing.WaitIntervalInSeconds !== undefined
+        ? `, baked ${formatDuration(routing.WaitIntervalInSeconds)}`
+        : '';
+    parts.push(`traffic routing ${routing.Type}${sized}${baked}`);
+  }
+  const watched = configuredAlarms(d);
+  if (watched.length > 0) parts.push(`watched by ${listAlarms(watched)}`);
+  const variants = (Array.isArray(d.ProductionVariants) ? d.ProductionVariants : [])
+    .filter((v) => v !== null && typeof v === 'object' && typeof v.VariantName === 'string')
+    .map(
+      (v) =>
+        `${v.VariantName} ${typeof v.CurrentInstanceCount === 'number' ? v.CurrentInstanceCount : '?'} instance(s)`,
+    );
+  if (variants.length > 0) parts.push(`variants: ${variants.join(', ')}`);
+  // The deployment is over, so guardrails no longer act on these; the monitoring alarms and rollback do.
+  if (alarmingNow.length > 0) {
+    parts.push(
+      `note: ${listAlarms(alarmingNow)} ${alarmingNow.length === 1 ? 'is' : 'are'} in ALARM now, after the ` +
+        'deployment; watch the live endpoint',
+    );
+  }
+  return `${parts.join('; ')}.`;
+}
+
+function configuredAlarms(d: EndpointDescription): string[] {
+  const alarms = d.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms;
+  return Array.isArray(alarms)
+    ? uniqueSorted(
+        alarms
+          .map((a) => (a !== null && typeof a === 'object' ? a.AlarmName : undefined))
+          .filter((n): n is string => typeof n === 'string' && n.length > 0),
+      )
+    : [];
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function listAlarms(names: readonly string[], ifNone = 'no alarm'): string {
+  if (names.length === 0) return ifNone;
+  const quoted = names.map((n) => `"${n}"`);
+  return `alarm${names.length === 1 ? '' : 's'} ${quoted.join(', ')}`;
+}
+
+function uniqueSorted(names: readonly string[]): string[] {
+  return [...new Set(names)].sort();
+}
+
+/** "45 s", "12 min", "1 h 5 min": whole units, because the poll interval is much coarser. */
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Continuation token
+// ---------------------------------------------------------------------------------------------
+
+/** CodePipeline rejects a longer continuation token. */
+export const CONTINUATION_TOKEN_LIMIT = 2048;
+
+/** The only token version this code writes and reads. */
+export const CANARY_TOKEN_VERSION = 1;
+
+/** Marks our tokens, so a token from another action or tool is recognised as foreign, not as corrupt. */
+const TOKEN_PREFIX = 'canary.';
+
+/** What the canary action remembers between polls. */
+export interface CanaryState {
+  /** The live endpoint being updated. */
+  readonly endpointName: string;
+  /** The candidate's endpoint config: the stage passes only when it is in service. */
+  readonly expectedConfigName: string;
+  /** The config that served before the update, for the failure message and the promotion. */
+  readonly previousConfigName: string;
+  /** When `UpdateEndpoint` was called, epoch milliseconds (the handler's clock). */
+  readonly startedAtMs: number;
+  /** Polls so far. */
+  readonly polls: number;
+  /** Auto-rollback alarms seen in ALARM on any poll, sorted. */
+  readonly alarmsSeen: readonly string[];
+}
+
+const name = z.string().min(1).max(255);
+// Short keys keep the token well under CodePipeline's limit with long alarm names.
+const wireSchema = z.strictObject({
+  v: z.literal(CANARY_TOKEN_VERSION),
+  e: name,
+  c: name,
+  p: name,
+  s: z.number().int().nonnegative(),
+  n: z.number().int().nonnegative(),
+  a: z.array(name).max(20),
+});
+type Wire = z.infer<typeof wireSchema>;
+
+/** Thrown when a continuation token cannot be written or read. */
+export class CanaryTokenError extends Error {
+  override readonly name = 'CanaryTokenError';
+}
+
+/**
+ * Writes the poll state as a continuation token: `canary.` + base64url of compact, versioned
+ * JSON. Throws CanaryTokenError when the state is invalid or the token would exceed
+ * {@link CONTINUATION_TOKEN_LIMIT} characters.
+ */
+export function encodeCanaryToken(state: CanaryState): string {
+  const wire: Wire = {
+    v: CANARY_TOKEN_VERSION,
+    e: state.endpointName,
+    c: state.expectedConfigName,
+    p: state.previousConfigName,
+    s: state.startedAtMs,
+    n: state.polls,
+    a: [...state.alarmsSeen],
+  };
+  const parsed = wireSchema.safeParse(wire);
+  if (!parsed.success) {
+    throw new CanaryTokenError(
+      `cannot write a canary continuation token: ${describeIssues(parsed.error.issues)}`,
+    );
+  }
+  const token = TOKEN_PREFIX + Buffer.from(JSON.stringify(parsed.data), 'utf8').toString('base64url');
+  if (token.length > CONTINUATION_TOKEN_LIMIT) {
+    throw new CanaryTokenError(
+      `canary continuation token is ${token.length} characters, over CodePipeline's limit of ` +
+        `${CONTINUATION_TOKEN_LIMIT}; shorten the endpoint, config or auto-rollback alarm names`,
+    );
+  }
+  return token;
+}
+
+/**
+ * Reads a token written by {@link encodeCanaryToken}. Throws CanaryTokenError saying whether the
+ * token is foreign, from another version, or corrupt.
+ */
+export function decodeCanaryToken(token: string): CanaryState {
+  if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX)) {
+    throw new CanaryTokenError(
+      `continuation token ${preview(token)} was not written by the canary action (expected it to start with ` +
+        `"${TOKEN_PREFIX}"); was the action's Lambda function changed mid-run? Retry the stage.`,
+    );
+  }
+  if (token.length > CONTINUATION_TOKEN_LIMIT) {
+    throw new CanaryTokenError(
+      `canary continuation token is ${token.length} characters, over the ${CONTINUATION_TOKEN_LIMIT} this action ` +
+        'ever writes; it is corrupt. Retry the stage.',
+    );
+  }
+  const body = token.slice(TOKEN_PREFIX.length);
+  let raw: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]*$/.test(body)) throw new Error('not base64url');
+    raw = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  } catch {
+    throw new CanaryTokenError(
+      `canary continuation token ${preview(token)} is corrupt (not base64url-encoded JSON). Retry the stage.`,
+    );
+  }
+  const version = raw !== null && typeof raw === 'object' ? (raw as { v?: unknown }).v : undefined;
+  if (version !== CANARY_TOKEN_VERSION) {
+    throw new CanaryTokenError(
+      `canary continuation token has version ${JSON.stringify(version) ?? 'none'}, but this code reads ` +
+        `version ${CANARY_TOKEN_VERSION}; the action was probably redeployed mid-run. Retry the stage.`,
+    );
+  }
+  const parsed = wireSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new CanaryTokenError(
+      `canary continuation token is corrupt: ${describeIssues(parsed.error.issues)}. Retry the stage.`,
+    );
+  }
+  const w = parsed.data;
+  return {
+    endpointName: w.e,
+    expectedConfigName: w.c,
+    previousConfigName: w.p,
+    startedAtMs: w.s,
+    polls: w.n,
+    alarmsSeen: w.a,
+  };
+}
+
+const WIRE_FIELDS: Readonly<Record<string, string>> = {
+  v: 'version',
+  e: 'endpointName',
+  c: 'expectedConfigName',
+  p: 'previousConfigName',
+  s: 'startedAtMs',
+  n: 'polls',
+  a: 'alarmsSeen',
+};
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const [head, ...rest] = i.path.map(String);
+      const path = [WIRE_FIELDS[head ?? ''] ?? head ?? '(root)', ...rest].join('.');
+      return `${path}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+function preview(token: unknown): string {
+  if (typeof token !== 'string') return `of type ${typeof token}`;
+  return JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}...` : token);
+}
