@@ -783,7 +783,7 @@ export function evaluateDataset(
     const first = violations.examples[0];
     const firstText = first === undefined ? '' : `; first at line ${first.line}: ${first.message}`;
     errors.push(
-      `${evalSet}: ${formatCount(violations.total)} schema violations in ${formatCount(scan.totalRows)} rows (${kinds}), at most ${formatCount(maxViolations)} allowed${firstText}`,
+      `${evalSet}: ${formatCount(violations.total)} schema violation${violations.total === 1 ? '' : 's'} in ${formatCount(scan.totalRows)} row${scan.totalRows === 1 ? '' : 's'} (${kinds}), at most ${formatCount(maxViolations)} allowed${firstText}`,
     );
   }
   for (const [field, count] of Object.entries(scan.categoryOverflow)) {

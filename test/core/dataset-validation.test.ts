@@ -569,6 +569,19 @@ describe('evaluateDataset', () => {
     ]);
   });
 
+  it('says "1 schema violation", not "1 schema violations"', () => {
+    const scan = same({
+      violations: {
+        counts: { ...reference.violations.counts, missing_label: 1 },
+        total: 1,
+        examples: [{ line: 4, kind: 'missing_label', message: "no label: 'label' is absent" }],
+      },
+    });
+    expect(evaluateDataset('s', scan, reference, { maxDrift: 0.1 }).errors[0]).toMatch(
+      /^s: 1 schema violation in 100 rows \(missing_label 1\)/,
+    );
+  });
+
   it('fails an empty dataset with a clear message, and stays strict JSON', async () => {
     const empty = await scanBytes('');
     const result = evaluateDataset('golden_set', empty, reference, { maxDrift: 0.1 });
