@@ -4,9 +4,7 @@
  * md5, checks the schema and the drift against the reference, writes the full report to the artifacts
  * bucket and reports the verdict to CodePipeline.
  */
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
 import type { DriftSummary } from '../core/contracts';
@@ -16,6 +14,7 @@ import { DvcFileError, resolveDvcPin } from '../core/dvc';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
+import { gateDeps, type GateDeps } from '../shared/gate-deps';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import { loadReleaseSettings, requireEnv } from '../shared/settings';
@@ -23,13 +22,7 @@ import { evalSetOut, PinnedDatasetError, scanPinnedDataset, type DvcRemote } fro
 import { DATA_VALIDATION_RECORD_VERSION, type DataValidationRecord, type EvalSetValidation } from './record';
 
 /** Everything external the handler touches, injectable in tests. */
-export interface Deps {
-  /** Reads the DVC remote and writes the report, with the function's own role. */
-  readonly s3: S3Client;
-  readonly ssm: SSMClient;
-  readonly codepipeline: CodePipelineClient;
-  readonly now: () => Date;
-}
+export type Deps = GateDeps;
 
 type EvalSetSettings = ReleaseSettings['evalSets'][number];
 
@@ -187,17 +180,7 @@ function buildRecord(
   };
 }
 
-let defaults: Deps | undefined;
-
 /** Clients created once per container. */
-export function defaultDeps(): Deps {
-  defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    codepipeline: new CodePipelineClient({}),
-    now: () => new Date(),
-  };
-  return defaults;
-}
+export const defaultDeps = gateDeps;
 
 export const handler = createHandler(defaultDeps());

@@ -5,9 +5,7 @@
  * the artifacts bucket, and fails the run on regression. No baseline means a first release, which passes
  * with an explicit note; a baseline that exists but cannot be read fails.
  */
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { servingDeployment } from '../../lib/config/cost-inputs';
 import { artifactKeys } from '../../lib/config/release-settings';
@@ -17,6 +15,7 @@ import { checkRegression } from '../core/regression-gate';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
+import { gateDeps, type GateDeps } from '../shared/gate-deps';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import { loadReleaseSettings, requireEnv } from '../shared/settings';
@@ -26,13 +25,7 @@ import type { RegressionDecision } from './record';
 export const EVAL_REPORT_FILE = 'eval_report.json';
 
 /** Everything external the handler touches, injectable in tests. */
-export interface Deps {
-  /** Reads the baseline and writes the records, with the function's own role. */
-  readonly s3: S3Client;
-  readonly ssm: SSMClient;
-  readonly codepipeline: CodePipelineClient;
-  readonly now: () => Date;
-}
+export type Deps = GateDeps;
 
 /** The handler, over the given clients and clock. */
 export function createHandler(deps: Deps) {
@@ -172,17 +165,7 @@ async function readBaseline(s3: S3Client, bucket: string, key: string): Promise<
   }
 }
 
-let defaults: Deps | undefined;
-
 /** Clients created once per container. */
-export function defaultDeps(): Deps {
-  defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    codepipeline: new CodePipelineClient({}),
-    now: () => new Date(),
-  };
-  return defaults;
-}
+export const defaultDeps = gateDeps;
 
 export const handler = createHandler(defaultDeps());
