@@ -56,4 +56,16 @@ export const artifactKeys = {
   evalReport: (model: string, executionId: string) => `models/${model}/runs/${executionId}/eval_report.json`,
   decision: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/regression-decision.json`,
+  /** The model archive the evaluation build uploads (release pipeline only). */
+  modelArchive: (model: string, executionId: string) => `models/${model}/runs/${executionId}/model.tar.gz`,
+  /** Its SHA-256, size and commit, written by the same build. */
+  modelArtifact: (model: string, executionId: string) =>
+    `models/${model}/runs/${executionId}/model-artifact.json`,
+  shadowReport: (model: string, executionId: string) =>
+    `models/${model}/runs/${executionId}/shadow-report.json`,
+  canary: (model: string, executionId: string) => `models/${model}/runs/${executionId}/canary.json`,
+  /** The release record of a promotion; one per release, kept forever. */
+  releaseRecord: (model: string, executionId: string) => `models/${model}/releases/${executionId}.json`,
+  /** What serves now and what the standby holds; promotion writes it, rollback reads it. */
+  servingState: (model: string) => `models/${model}/serving/state.json`,
 } as const;

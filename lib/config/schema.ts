@@ -124,6 +124,15 @@ export const evaluationEnvironmentSchema = z.strictObject({
   timeoutMinutes: positiveInt(60, 'Evaluation build timeout in minutes (CodeBuild allows up to 2160).', 2160),
 });
 
+/** A canary is at least one whole instance and at most half the fleet (SageMaker's 50% ceiling). */
+export const MIN_CANARY_FLEET = 2;
+
+export const DEFAULT_INFERENCE_IMAGE = {
+  repository: 'pytorch-inference',
+  tag: '2.6.0-cpu-py312-ubuntu22.04-sagemaker',
+  account: '763104351884',
+};
+
 export const servingSchema = z
   .strictObject({
     instanceType: documented(
@@ -133,7 +142,27 @@ export const servingSchema = z
         .default('ml.m5.large'),
       'SageMaker instance type of the live endpoint; must be priced in platform.yaml. Default: ml.m5.large.',
     ),
-    initialInstanceCount: positiveInt(2, 'Instances of the live production variant at deployment.', 100),
+    image: documented(
+      z
+        .strictObject({
+          repository: z.string().min(1).default(DEFAULT_INFERENCE_IMAGE.repository),
+          tag: z.string().min(1).default(DEFAULT_INFERENCE_IMAGE.tag),
+          account: documented(
+            z
+              .string()
+              .regex(/^\d{12}$/, { message: 'a 12-digit AWS account id, quoted' })
+              .default(DEFAULT_INFERENCE_IMAGE.account),
+            'Account of the ECR repository. Default: 763104351884 (AWS Deep Learning Containers).',
+          ),
+        })
+        .default(DEFAULT_INFERENCE_IMAGE),
+      `Inference container image in ECR (same region); it must answer /invocations with JSON {"label": ..., "confidence": ...} (docs/serving.md). Default: ${DEFAULT_INFERENCE_IMAGE.repository}:${DEFAULT_INFERENCE_IMAGE.tag}.`,
+    ),
+    initialInstanceCount: positiveInt(
+      2,
+      'Instances of the live production variant at deployment; a canary needs at least 2.',
+      100,
+    ),
     autoscaling: z
       .strictObject({
         minInstances: positiveInt(1, 'Autoscaling lower bound of the live variant.', 100),
@@ -171,7 +200,11 @@ export const servingSchema = z
     shadow: z
       .strictObject({
         samplingPercent: percent(50, 'Share of live traffic copied to the shadow variant.', 1, 100),
-        windowMinutes: positiveInt(60, 'How long the shadow variant runs before it is compared.', 1440),
+        windowMinutes: positiveInt(
+          60,
+          'How long the shadow variant runs before it is compared; at most 1200 so that the stage, with its two endpoint updates, ends within the 24-hour limit of CodePipeline for a Lambda action.',
+          1200,
+        ),
         instanceCount: positiveInt(1, 'Instances of the shadow variant while it runs.', 100),
       })
       .default({ samplingPercent: 50, windowMinutes: 60, instanceCount: 1 }),
@@ -179,14 +212,29 @@ export const servingSchema = z
       .strictObject({
         sizePercent: percent(
           10,
-          'Canary size in percent of the new fleet; SageMaker allows at most 50.',
+          'Canary size in percent of the new fleet, rounded down to whole instances but at least one; one instance must not exceed 50% of the fleet, so a canary needs 2 or more instances.',
           1,
           50,
         ),
         waitMinutes: positiveInt(10, 'Canary bake time before the rest of the traffic shifts.', 60),
         maxExecutionTimeoutMinutes: positiveInt(120, 'Longest the whole blue/green update may take.', 480),
+        maxServerErrorRatePercent: documented(
+          z.number().gt(0).max(100).default(1),
+          'Auto-rollback alarm: 5xx responses in percent of invocations over one minute. Default: 1.',
+        ),
+        maxP99LatencyMs: positiveInt(
+          1000,
+          'Auto-rollback alarm: p99 model latency in milliseconds over one minute.',
+          60_000,
+        ),
       })
-      .default({ sizePercent: 10, waitMinutes: 10, maxExecutionTimeoutMinutes: 120 }),
+      .default({
+        sizePercent: 10,
+        waitMinutes: 10,
+        maxExecutionTimeoutMinutes: 120,
+        maxServerErrorRatePercent: 1,
+        maxP99LatencyMs: 1000,
+      }),
   })
   .meta({ description: 'SageMaker serving: live endpoint, warm standby, shadow and canary.' });
 
@@ -286,8 +334,16 @@ export const modelSchema = z
       .extend({
         command: z.string().min(1).meta({
           description:
-            'Evaluate command; receives EVAL_SETS_DIR, BASELINE_METRICS and EVAL_REPORT environment variables and writes eval_report.json.',
+            'Evaluate command; receives EVAL_SETS_DIR, BASELINE_METRICS, EVAL_REPORT and MODEL_ARTIFACT environment variables and writes eval_report.json.',
         }),
+        modelArtifact: documented(
+          z
+            .string()
+            .min(1)
+            .regex(/\.tar\.gz$/, { message: "a path ending in .tar.gz (SageMaker's model archive)" })
+            .default('model.tar.gz'),
+          'The model archive (SageMaker model.tar.gz layout) the release pipeline ships, relative to the repository root; it must exist after the evaluate command. Default: model.tar.gz.',
+        ),
       })
       .meta({ description: 'GPU model evaluation stage (CodeBuild on a Deep Learning Container).' }),
     dataValidation: dataValidationSchema.default(dataValidationSchema.parse({})),
@@ -349,6 +405,27 @@ export const modelSchema = z
         path: ['serving', 'initialInstanceCount'],
         input: initial,
         message: `must lie within the autoscaling limits ${minInstances}..${maxInstances}`,
+      });
+    }
+    const { waitMinutes, maxExecutionTimeoutMinutes } = model.serving.canary;
+    if (maxExecutionTimeoutMinutes < 10 || maxExecutionTimeoutMinutes <= 2 * waitMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serving', 'canary', 'maxExecutionTimeoutMinutes'],
+        input: maxExecutionTimeoutMinutes,
+        message:
+          `must be at least 10 and more than twice serving.canary.waitMinutes (${waitMinutes}): SageMaker counts ` +
+          'the canary wait and the final bake of the old fleet against this timeout',
+      });
+    }
+    if (initial < MIN_CANARY_FLEET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serving', 'initialInstanceCount'],
+        input: initial,
+        message:
+          `a canary release needs at least ${MIN_CANARY_FLEET} instances: its canary is one whole instance, ` +
+          `and SageMaker allows at most 50% of the fleet (set ${MIN_CANARY_FLEET} or more, and autoscaling.maxInstances to match)`,
       });
     }
   })
