@@ -194,7 +194,10 @@ export const servingSchema = z
     ),
     dataCapture: z
       .strictObject({
-        samplingPercent: percent(20, 'Share of live requests and responses captured to S3.', 0, 100),
+        samplingPercent: documented(
+          z.number().int().min(0).max(100).default(20),
+          "Share of live requests and responses captured to S3, a whole percentage (SageMaker's InitialSamplingPercentage is an integer); 0 turns capture off. Default: 20.",
+        ),
       })
       .default({ samplingPercent: 20 }),
     shadow: z
@@ -210,11 +213,9 @@ export const servingSchema = z
       .default({ samplingPercent: 50, windowMinutes: 60, instanceCount: 1 }),
     canary: z
       .strictObject({
-        sizePercent: percent(
-          10,
-          'Canary size in percent of the new fleet, rounded down to whole instances but at least one; one instance must not exceed 50% of the fleet, so a canary needs 2 or more instances.',
-          1,
-          50,
+        sizePercent: documented(
+          z.number().int().min(1).max(50).default(10),
+          'Canary size in whole percent of the new fleet, rounded down to whole instances but at least one; one instance must not exceed 50% of the fleet, so a canary needs 2 or more instances. Default: 10.',
         ),
         waitMinutes: positiveInt(10, 'Canary bake time before the rest of the traffic shifts.', 60),
         maxExecutionTimeoutMinutes: positiveInt(120, 'Longest the whole blue/green update may take.', 480),

@@ -10,6 +10,7 @@ import { CfnResource, PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
 import { CfnEndpointConfig } from 'aws-cdk-lib/aws-sagemaker';
 import { NagMessageLevel, NagPack, NagPackProps, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { MIN_CANARY_FLEET } from '../config/schema';
 
 // ---------------------------------------------------------------------------------------------
 // Pure rules
@@ -86,11 +87,11 @@ export function blueGreenVariantNameProblems(
   ];
 }
 
-/** The canary step of a blue/green update with `CanarySize.Type` CAPACITY_PERCENT. */
+/** The canary step of a blue/green update, as the platform asks for it. */
 export interface CanarySize {
   /** How messages name the variant being updated. */
   readonly variant: string;
-  /** Canary size in percent of the new fleet (`CanarySize.Value`). */
+  /** Canary size in percent of the new fleet (`serving.canary.sizePercent`). */
   readonly sizePercent: number;
   /** Instances of the new (green) fleet; pass the smallest fleet the update can meet. */
   readonly instanceCount: number;
@@ -100,31 +101,40 @@ export interface CanarySize {
 export const MAX_CANARY_PERCENT = 50;
 
 /**
- * The canary must be 1..50 % of the new fleet, a whole percentage, and at least one instance.
+ * The canary must be a whole percentage in 1..50 of a fleet of at least 2 whole instances.
  *
  * What the documentation says (checked 2026-11):
  * - API TrafficRoutingConfig: CanarySize "Value must be less than or equal to 50% of the variant's
  *   total instance count" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html).
- * - API CapacitySize: CAPACITY_PERCENT "activates based on the specified percentage of capacity";
- *   Value is an Integer, minimum 1 (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CapacitySize.html).
+ * - API CapacitySize: Type INSTANCE_COUNT or CAPACITY_PERCENT; Value is an Integer, minimum 1
+ *   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CapacitySize.html).
  * - Neither page, nor the canary guide (sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html),
- *   says how a percentage that is not a whole number of instances is rounded.
- * So a canary below one instance (10 % of 2 instances = 0.2) is refused rather than explained: if
- * SageMaker rounds down there is no canary instance and the update fails or skips the guarded step;
- * if it rounds up, the "10 %" canary really takes 50 % of the fleet. Either way the config does not
- * mean what it says, and the message gives the smallest percentage that does.
+ *   says how a CAPACITY_PERCENT that is not a whole number of instances is rounded.
+ * So the platform never sends a percentage: it sends the canary as INSTANCE_COUNT, `sizePercent` of
+ * the fleet rounded down, at least one instance and at most half the fleet (`canaryInstanceCount` in lambdas/core/endpoint-spec.ts).
+ * Every whole percentage in 1..50 of a fleet of 2 or more is then a canary of whole instances that
+ * SageMaker accepts (10 % of 2 instances is 1 instance); a fleet of 1 cannot have a canary, because
+ * its one canary instance would be 100 % of it. The percentage stays whole, as SageMaker's own
+ * CAPACITY_PERCENT is.
  */
 export function canarySizeProblems(canary: CanarySize): string[] {
   const { variant, sizePercent, instanceCount } = canary;
   const problems: string[] = [];
   if (!Number.isInteger(instanceCount) || instanceCount < 1) {
-    return [
-      `Variant ${variant}: the canary's fleet has ${instanceCount} instances; it needs a whole number of at least 1. Fix: set the variant's instance count.`,
-    ];
+    problems.push(
+      `Variant ${variant}: the canary's fleet has ${instanceCount} instances; it needs a whole number of at least ${MIN_CANARY_FLEET}. ` +
+        `Fix: run ${MIN_CANARY_FLEET} or more instances.`,
+    );
+  } else if (instanceCount < MIN_CANARY_FLEET) {
+    problems.push(
+      `Variant ${variant}: one canary instance would be more than ${MAX_CANARY_PERCENT} % of a fleet of ${instanceCount}; ` +
+        `SageMaker allows a canary of at most ${MAX_CANARY_PERCENT} % of the fleet, so this fleet cannot have a canary. ` +
+        `Fix: run ${MIN_CANARY_FLEET} or more instances.`,
+    );
   }
   if (!Number.isInteger(sizePercent)) {
     problems.push(
-      `Variant ${variant}: canary size ${sizePercent} % is not a whole percentage; SageMaker's CanarySize.Value is an integer. ` +
+      `Variant ${variant}: canary size ${sizePercent} % is not a whole percentage. ` +
         `Fix: use a whole number such as ${Math.min(MAX_CANARY_PERCENT, Math.max(1, Math.round(sizePercent)))} %.`,
     );
   }
@@ -132,19 +142,6 @@ export function canarySizeProblems(canary: CanarySize): string[] {
     problems.push(
       `Variant ${variant}: canary size ${sizePercent} % is outside 1..${MAX_CANARY_PERCENT} %; SageMaker allows a canary of at most ${MAX_CANARY_PERCENT} % of the new fleet. ` +
         `Fix: choose a canary size between 1 and ${MAX_CANARY_PERCENT} %.`,
-    );
-    return problems;
-  }
-  const instances = (sizePercent * instanceCount) / 100;
-  if (instances < 1) {
-    const smallest = Math.ceil(100 / instanceCount);
-    const fix =
-      smallest <= MAX_CANARY_PERCENT
-        ? `raise the canary size to at least ${smallest} % (one instance of ${instanceCount}), or run at least ${Math.ceil(100 / sizePercent)} instances`
-        : `run at least ${Math.max(2, Math.ceil(100 / sizePercent))} instances: one instance of a fleet of ${instanceCount} is more than ${MAX_CANARY_PERCENT} %, so this fleet cannot have a canary`;
-    problems.push(
-      `Variant ${variant}: canary size ${sizePercent} % of ${instanceCount} instance${instanceCount === 1 ? '' : 's'} is ${+instances.toFixed(2)} instances, less than one; ` +
-        `SageMaker's documentation does not say how it rounds a fractional canary, so a canary must be at least one whole instance. Fix: ${fix}.`,
     );
   }
   return problems;

@@ -13,6 +13,7 @@ import {
   shadowSamplingProblems,
   shadowVariantProblems,
 } from '../../lib/nag/sagemaker-rules';
+import { canaryInstanceCount } from '../../lambdas/core/endpoint-spec';
 
 describe('shadowVariantProblems', () => {
   test('one production variant beside one shadow variant is accepted', () => {
@@ -93,47 +94,77 @@ describe('canarySizeProblems', () => {
     expect(canarySizeProblems({ variant: 'live', sizePercent: 10, instanceCount: 10 })).toEqual([]);
   });
 
+  test('10 % of 2 instances is accepted: the platform sends it as one whole instance', () => {
+    expect(canarySizeProblems({ variant: 'live', sizePercent: 10, instanceCount: 2 })).toEqual([]);
+    expect(canaryInstanceCount(10, 2)).toBe(1);
+  });
+
   test('50 % is the largest canary SageMaker allows', () => {
     expect(canarySizeProblems({ variant: 'live', sizePercent: 50, instanceCount: 2 })).toEqual([]);
     expect(canarySizeProblems({ variant: 'live', sizePercent: 51, instanceCount: 100 })).toEqual([
-      expect.stringMatching(/canary size 51 % is outside 1\.\.50 %.*at most 50 % of the new fleet/),
+      'Variant live: canary size 51 % is outside 1..50 %; SageMaker allows a canary of at most 50 % of the new fleet. Fix: choose a canary size between 1 and 50 %.',
     ]);
   });
 
   test('0 % is refused', () => {
     expect(canarySizeProblems({ variant: 'live', sizePercent: 0, instanceCount: 4 })).toEqual([
-      expect.stringContaining('canary size 0 % is outside 1..50 %'),
+      expect.stringContaining('Variant live: canary size 0 % is outside 1..50 %'),
     ]);
   });
 
-  test('10 % of 2 instances (0.2 of an instance) is refused with the smallest size that works', () => {
-    expect(canarySizeProblems({ variant: 'live', sizePercent: 10, instanceCount: 2 })).toEqual([
-      "Variant live: canary size 10 % of 2 instances is 0.2 instances, less than one; SageMaker's documentation does not say how it rounds a fractional canary, so a canary must be at least one whole instance. " +
-        'Fix: raise the canary size to at least 50 % (one instance of 2), or run at least 10 instances.',
+  test('a single-instance fleet cannot have a canary, and the message says why and how to fix it', () => {
+    expect(canarySizeProblems({ variant: 'live', sizePercent: 50, instanceCount: 1 })).toEqual([
+      'Variant live: one canary instance would be more than 50 % of a fleet of 1; ' +
+        'SageMaker allows a canary of at most 50 % of the fleet, so this fleet cannot have a canary. ' +
+        'Fix: run 2 or more instances.',
     ]);
   });
 
-  test('a single-instance fleet cannot have a canary, and the message says so', () => {
-    const [problem] = canarySizeProblems({ variant: 'live', sizePercent: 50, instanceCount: 1 });
-    expect(problem).toContain('50 % of 1 instance is 0.5 instances');
-    expect(problem).toContain('Fix: run at least 2 instances');
-  });
+  test.each([0, -3, 2.5, Number.NaN])(
+    'a fleet of %p instances is refused as not a whole number ≥ 2',
+    (instanceCount) => {
+      expect(canarySizeProblems({ variant: 'live', sizePercent: 10, instanceCount })).toEqual([
+        `Variant live: the canary's fleet has ${instanceCount} instances; it needs a whole number of at least 2. Fix: run 2 or more instances.`,
+      ]);
+    },
+  );
 
-  test('a fractional percentage is refused: CanarySize.Value is an integer', () => {
+  test('a fractional percentage is refused, with the nearest whole one', () => {
     expect(canarySizeProblems({ variant: 'live', sizePercent: 12.5, instanceCount: 8 })).toEqual([
-      expect.stringMatching(/canary size 12\.5 % is not a whole percentage.*use a whole number such as 13 %/),
+      'Variant live: canary size 12.5 % is not a whole percentage. Fix: use a whole number such as 13 %.',
     ]);
   });
 
-  test('property: every accepted canary is a whole percentage in 1..50 of at least one instance', () => {
+  test('every problem is reported at once', () => {
+    expect(canarySizeProblems({ variant: 'live', sizePercent: 60.5, instanceCount: 1 })).toEqual([
+      expect.stringContaining('one canary instance would be more than 50 % of a fleet of 1'),
+      expect.stringContaining(
+        'canary size 60.5 % is not a whole percentage. Fix: use a whole number such as 50 %.',
+      ),
+      expect.stringContaining('canary size 60.5 % is outside 1..50 %'),
+    ]);
+  });
+
+  test('property: accepted exactly when the percentage is whole and the platform can size the canary', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: -5, max: 120 }),
-        fc.integer({ min: 1, max: 200 }),
+        fc.oneof(fc.integer({ min: -5, max: 120 }), fc.double({ min: -5, max: 120, noNaN: true })),
+        fc.oneof(fc.integer({ min: -2, max: 200 }), fc.double({ min: -2, max: 200, noNaN: true })),
         (sizePercent, instanceCount) => {
           const accepted = canarySizeProblems({ variant: 'v', sizePercent, instanceCount }).length === 0;
-          const valid = sizePercent >= 1 && sizePercent <= 50 && sizePercent * instanceCount >= 100;
-          expect(accepted).toBe(valid);
+          let sent: number | undefined;
+          try {
+            sent = canaryInstanceCount(sizePercent, instanceCount);
+          } catch (error) {
+            expect(error).toBeInstanceOf(RangeError);
+          }
+          expect(accepted).toBe(Number.isInteger(sizePercent) && sent !== undefined);
+          if (accepted) {
+            // SageMaker's rule on what is sent: a whole number of instances, 1..50 % of the fleet.
+            expect(Number.isInteger(sent)).toBe(true);
+            expect(sent).toBeGreaterThanOrEqual(1);
+            expect(sent! * 2).toBeLessThanOrEqual(instanceCount);
+          }
         },
       ),
     );
