@@ -275,8 +275,11 @@ export interface CanaryState {
   readonly endpointName: string;
   /** The candidate's endpoint config: the stage passes only when it is in service. */
   readonly expectedConfigName: string;
-  /** The config that served before the update, for the failure message and the promotion. */
-  readonly previousConfigName: string;
+  /**
+   * The config that served before the update, for the failure message and the promotion; null
+   * when this release created the live endpoint (a first release: nothing served before).
+   */
+  readonly previousConfigName: string | null;
   /** When `UpdateEndpoint` was called, epoch milliseconds (the handler's clock). */
   readonly startedAtMs: number;
   /** Polls so far. */
@@ -291,7 +294,7 @@ const wireSchema = z.strictObject({
   v: z.literal(CANARY_TOKEN_VERSION),
   e: name,
   c: name,
-  p: name,
+  p: name.nullable(),
   s: z.number().int().nonnegative(),
   n: z.number().int().nonnegative(),
   a: z.array(name).max(20),

@@ -1,0 +1,594 @@
+/**
+ * Canary release (CodePipeline Lambda invoke action, release pipeline, after the shadow stage).
+ *
+ * The first invocation puts the candidate on the live endpoint: a blue/green `UpdateEndpoint`
+ * with canary traffic routing and auto-rollback alarms or, when no live endpoint exists yet, a
+ * first release that creates it (nothing to protect, so no canary). It returns a continuation
+ * token, and each re-invocation reads the endpoint and the alarms back (core/canary.ts decides).
+ * The stage passes only when the candidate's config is in service: SageMaker can roll back and
+ * report InService as if nothing happened. On a pass it registers the live variant's autoscaling
+ * and writes the canary record that promotion reads.
+ */
+import {
+  DeleteScalingPolicyCommand,
+  DeregisterScalableTargetCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateEndpointCommand,
+  UpdateEndpointCommand,
+  type DescribeEndpointCommandOutput,
+} from '@aws-sdk/client-sagemaker';
+import type { Context } from 'aws-lambda';
+import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
+import {
+  canaryStep,
+  CanaryTokenError,
+  decodeCanaryToken,
+  encodeCanaryToken,
+  type AlarmStatus,
+  type CanaryState,
+} from '../core/canary';
+import {
+  canaryDeploymentConfig,
+  createModelSpec,
+  liveConfigSpec,
+  liveFleetSize,
+  LIVE_VARIANT,
+  releaseNames,
+  scalableTargetSpec,
+  scalingPolicySpec,
+  type ReleaseNames,
+  type ServingContext,
+  type ServingSettings,
+} from '../core/endpoint-spec';
+import {
+  canaryRecordSchema,
+  modelArtifactRecordSchema,
+  SERVING_RECORD_SCHEMA_VERSION,
+  servingStateSchema,
+  type CanaryRecord,
+  type ModelArtifactRecord,
+} from '../core/serving-records';
+import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
+import { runJob, type JobOutcome } from '../shared/job-result';
+import { logger } from '../shared/logger';
+import { putRunRecord } from '../shared/run-records';
+import {
+  describeEndpoint,
+  describeEndpointConfig,
+  ensureEndpointConfig,
+  ensureModel,
+  readJsonRecord,
+  rollbackAlarmNames,
+  servingContext,
+  servingDeps,
+  servingEnv,
+  type ServingDeps,
+} from '../shared/serving';
+import { loadReleaseSettings } from '../shared/settings';
+import {
+  endpointBusyMessage,
+  endpointGoneMessage,
+  firstReleaseFailure,
+  firstReleaseSummary,
+  liveButIncompleteMessage,
+  noLiveVariantMessage,
+  waitSummary,
+  type ReleaseAttempt,
+} from './messages';
+
+/** Everything external the handler touches, injectable in tests. */
+export type Deps = ServingDeps;
+
+type UpdateEndpointInput = ConstructorParameters<typeof UpdateEndpointCommand>[0];
+
+/**
+ * How long the stage waits past `serving.canary.maxExecutionTimeoutMinutes` before it gives up.
+ * SageMaker enforces that limit on the blue/green update itself and then rolls back, which takes
+ * minutes more; the margin lets the stage report SageMaker's own verdict (a rollback, with the
+ * alarms) instead of a timeout. A first release has no SageMaker limit: creating a GPU endpoint
+ * usually takes 10-20 minutes, far inside the limit plus the margin.
+ */
+export const TIMEOUT_MARGIN_MINUTES = 30;
+
+/** The stage's limit on one release attempt, in seconds. */
+export function canaryLimitSeconds(serving: ServingSettings): number {
+  return (serving.canary.maxExecutionTimeoutMinutes + TIMEOUT_MARGIN_MINUTES) * 60;
+}
+
+/** The `PreviousConfig` output variable of a first release: CodePipeline variables are strings. */
+export const NO_PREVIOUS_CONFIG = 'none';
+
+/** What one invocation works with. */
+interface Run {
+  readonly deps: Deps;
+  readonly params: RunParams;
+  readonly settings: ReleaseSettings;
+  readonly ctx: ServingContext;
+  readonly names: ReleaseNames;
+  readonly bucket: string;
+  readonly endpointName: string;
+  readonly alarmNames: readonly string[];
+}
+
+/** The handler, over the given clients and clock. */
+export function createHandler(deps: Deps) {
+  return async (event: unknown, context?: Context): Promise<JobOutcome> => {
+    logger.resetKeys();
+    if (context) logger.addContext(context);
+    return runJob(deps.codepipeline, event, async () => {
+      const job = parseJobEvent(event, runParamsSchema);
+      logger.appendKeys({ executionId: job.params.executionId, jobId: job.id });
+      const env = servingEnv();
+      const settings = await loadReleaseSettings(deps.ssm, env.RELEASE_SETTINGS_PARAMETER);
+      const run: Run = {
+        deps,
+        params: job.params,
+        settings,
+        ctx: servingContext(env),
+        names: releaseNames(env.SERVING_NAME_PREFIX, job.params.executionId),
+        bucket: env.ARTIFACTS_BUCKET,
+        endpointName: env.LIVE_ENDPOINT,
+        alarmNames: rollbackAlarmNames(env),
+      };
+      return job.continuationToken === undefined ? start(run) : poll(run, job.continuationToken);
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// First invocation
+// ---------------------------------------------------------------------------------------------
+
+async function start(run: Run): Promise<JobOutcome> {
+  const { model } = run.settings;
+  const { executionId, commitId } = run.params;
+  const archive = `s3://${run.bucket}/${artifactKeys.modelArchive(model, executionId)}`;
+  const artifact = await readJsonRecord(
+    run.deps,
+    run.bucket,
+    artifactKeys.modelArtifact(model, executionId),
+    modelArtifactRecordSchema,
+    `the evaluation build of this run did not upload the model archive; it should be at ${archive} with ` +
+      'this record beside it, and only the release pipeline publishes it (a PR run never does). Nothing ' +
+      "was changed on the live endpoint: check the evaluation stage's log, then rerun the release.",
+  );
+  if (artifact.commitId !== commitId) {
+    return failed(
+      `Canary not started: the model archive of this run (${artifact.modelDataUrl}) was built from commit ` +
+        `${artifact.commitId}, but this run releases commit ${commitId}. Nothing was changed on the live ` +
+        'endpoint: rerun the release from the start so that evaluation and release use the same commit.',
+    );
+  }
+
+  const live = await describeEndpoint(run.deps.sagemaker, run.endpointName);
+  if (live === undefined) return startFirstRelease(run, artifact);
+  if (live.EndpointStatus !== 'InService') return failed(endpointBusyMessage(run.endpointName, live));
+  if (live.EndpointConfigName === run.names.liveConfig) return finishAlreadyLive(run, live);
+  return startCanary(run, artifact, live);
+}
+
+async function ensureCandidateModel(run: Run, artifact: ModelArtifactRecord): Promise<void> {
+  const spec = createModelSpec(run.ctx, {
+    modelName: run.names.model,
+    modelDataUrl: artifact.modelDataUrl,
+    modelVersion: run.params.commitId,
+    executionId: run.params.executionId,
+  });
+  const result = await ensureModel(run.deps.sagemaker, spec);
+  logger.info('candidate model', { model: run.names.model, result });
+}
+
+async function ensureCandidateConfig(run: Run, instanceCount: number): Promise<void> {
+  const spec = liveConfigSpec(run.ctx, run.settings.serving, {
+    configName: run.names.liveConfig,
+    modelName: run.names.model,
+    instanceCount,
+    endpointName: run.endpointName,
+  });
+  const result = await ensureEndpointConfig(run.deps.sagemaker, spec);
+  logger.info('candidate endpoint config', { config: run.names.liveConfig, result });
+}
+
+/** No live endpoint yet: create it with the candidate. There is nothing to protect, so no canary. */
+async function startFirstRelease(run: Run, artifact: ModelArtifactRecord): Promise<JobOutcome> {
+  const { serving, model } = run.settings;
+  const fleet = liveFleetSize(serving, undefined);
+  await ensureCandidateModel(run, artifact);
+  await ensureCandidateConfig(run, fleet);
+  await run.deps.sagemaker.send(
+    new CreateEndpointCommand({
+      EndpointName: run.endpointName,
+      EndpointConfigName: run.names.liveConfig,
+      Tags: [{ Key: 'Model', Value: model }],
+    }),
+  );
+  logger.info('first release: live endpoint created', { endpoint: run.endpointName });
+  const token = encodeCanaryToken({
+    endpointName: run.endpointName,
+    expectedConfigName: run.names.liveConfig,
+    previousConfigName: null,
+    startedAtMs: run.deps.now().getTime(),
+    polls: 0,
+    alarmsSeen: [],
+  });
+  return inProgress(
+    token,
+    `First release of ${model}: creating the live endpoint "${run.endpointName}" with config ` +
+      `"${run.names.liveConfig}" (model "${run.names.model}", version ${run.params.commitId}, ` +
+      `${fleet} × ${serving.instanceType}). No canary is possible: nothing serves yet, so there is nothing ` +
+      'to protect. The stage passes once the endpoint is InService with this config.',
+  );
+}
+
+/** A live endpoint serves the previous model: blue/green update with canary routing and auto-rollback. */
+async function startCanary(
+  run: Run,
+  artifact: ModelArtifactRecord,
+  live: DescribeEndpointCommandOutput,
+): Promise<JobOutcome> {
+  const { serving } = run.settings;
+  const variant = live.ProductionVariants?.find((v) => v.VariantName === LIVE_VARIANT);
+  const previous = live.EndpointConfigName;
+  if (variant === undefined || previous === undefined) {
+    return failed(noLiveVariantMessage(run.endpointName, live, LIVE_VARIANT));
+  }
+  const fleet = liveFleetSize(serving, variant.CurrentInstanceCount);
+  // Computed before anything is created: it refuses a fleet too small for a canary.
+  const deployment = canaryDeploymentConfig(serving, { fleet, alarmNames: run.alarmNames });
+  await ensureCandidateModel(run, artifact);
+  await ensureCandidateConfig(run, fleet);
+
+  const notes: string[] = [];
+  const currentType = await liveInstanceType(run, previous);
+  if (currentType !== serving.instanceType) {
+    // Application Auto Scaling refuses an update that changes the instance type of a registered variant.
+    await deregisterAutoscaling(run);
+    notes.push(
+      `Autoscaling of the live variant was deregistered first: the instance type changes from ` +
+        `${currentType ?? 'unknown'} to ${serving.instanceType}, and SageMaker refuses such an update while ` +
+        `autoscaling is registered; the fleet stays at ${fleet} instances until the stage passes and registers it again.`,
+    );
+  }
+
+  const startedAtMs = run.deps.now().getTime();
+  try {
+    await run.deps.sagemaker.send(
+      new UpdateEndpointCommand({
+        EndpointName: run.endpointName,
+        EndpointConfigName: run.names.liveConfig,
+        DeploymentConfig: structuredClone(deployment) as UpdateEndpointInput['DeploymentConfig'],
+      }),
+    );
+  } catch (error) {
+    const e = error as Error;
+    return failed(
+      `Canary not started: SageMaker refused the update of "${run.endpointName}" to config ` +
+        `"${run.names.liveConfig}": ${e.name}: ${e.message.replace(/\.$/, '')}. The live endpoint still serves "${previous}" ` +
+        'unchanged' +
+        (notes.length > 0
+          ? ', but autoscaling of its live variant was deregistered for the instance type change and stays off until a canary passes'
+          : '') +
+        '. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.',
+    );
+  }
+  logger.info('canary update started', { endpoint: run.endpointName, from: previous, fleet });
+
+  const token = encodeCanaryToken({
+    endpointName: run.endpointName,
+    expectedConfigName: run.names.liveConfig,
+    previousConfigName: previous,
+    startedAtMs,
+    polls: 0,
+    alarmsSeen: [],
+  });
+  const policy = deployment.BlueGreenUpdatePolicy;
+  const routing = policy.TrafficRoutingConfiguration;
+  return inProgress(
+    token,
+    [
+      `Canary started on the live endpoint "${run.endpointName}": blue/green update from config "${previous}" ` +
+        `to "${run.names.liveConfig}" (model "${run.names.model}", version ${run.params.commitId}, ` +
+        `${fleet} × ${serving.instanceType}); canary ${routing.CanarySize.Value} instance(s) for ` +
+        `${routing.WaitIntervalInSeconds / 60} min, then the rest, old fleet kept ${policy.TerminationWaitInSeconds / 60} min; ` +
+        `auto-rollback on ${run.alarmNames.map((n) => `"${n}"`).join(', ')}; SageMaker gives up after ` +
+        `${policy.MaximumExecutionTimeoutInSeconds / 60} min.`,
+      ...notes,
+    ].join('\n'),
+  );
+}
+
+/** The instance type of the `live` variant in the config that serves now. */
+async function liveInstanceType(run: Run, configName: string): Promise<string | undefined> {
+  try {
+    const config = await describeEndpointConfig(run.deps.sagemaker, configName);
+    return config.ProductionVariants?.find((v) => v.VariantName === LIVE_VARIANT)?.InstanceType;
+  } catch (error) {
+    const e = error as Error;
+    throw new Error(
+      `cannot read the live endpoint's current config "${configName}" (needed to compare instance types ` +
+        `before the update): ${e.name}: ${e.message}. Nothing was changed on the live endpoint; retry the stage.`,
+      { cause: error },
+    );
+  }
+}
+
+/** Removes the live variant's scaling policy and target; absent ones are fine (idempotent). */
+async function deregisterAutoscaling(run: Run): Promise<void> {
+  const policy = scalingPolicySpec(run.settings.serving, run.endpointName);
+  const target = {
+    ServiceNamespace: policy.ServiceNamespace,
+    ResourceId: policy.ResourceId,
+    ScalableDimension: policy.ScalableDimension,
+  };
+  const ignoreAbsent = (error: unknown) => {
+    if ((error as Error).name !== 'ObjectNotFoundException') throw error;
+  };
+  await run.deps.autoscaling
+    .send(new DeleteScalingPolicyCommand({ ...target, PolicyName: policy.PolicyName }))
+    .catch(ignoreAbsent);
+  await run.deps.autoscaling.send(new DeregisterScalableTargetCommand(target)).catch(ignoreAbsent);
+  logger.info('autoscaling deregistered before an instance type change', { resource: target.ResourceId });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Re-invocations
+// ---------------------------------------------------------------------------------------------
+
+async function poll(run: Run, token: string): Promise<JobOutcome> {
+  let state: CanaryState;
+  try {
+    state = decodeCanaryToken(token);
+  } catch (error) {
+    if (!(error instanceof CanaryTokenError)) throw error;
+    return failed(`${error.message} This invocation changed nothing on the live endpoint.`);
+  }
+  if (state.endpointName !== run.endpointName || state.expectedConfigName !== run.names.liveConfig) {
+    return failed(
+      `The continuation token is for config "${state.expectedConfigName}" on endpoint "${state.endpointName}", ` +
+        `but this run releases "${run.names.liveConfig}" on "${run.endpointName}"; the token was not written ` +
+        'for this run. This invocation changed nothing on the live endpoint. Retry the stage.',
+    );
+  }
+  const attempt: ReleaseAttempt = {
+    endpointName: state.endpointName,
+    candidateConfig: state.expectedConfigName,
+    previousConfig: state.previousConfigName,
+  };
+
+  const live = await describeEndpoint(run.deps.sagemaker, run.endpointName);
+  if (live === undefined) return finishFailed(run, state, undefined, endpointGoneMessage(attempt));
+  const alarms = await readAlarms(run);
+  const elapsedSeconds = Math.max(0, (run.deps.now().getTime() - state.startedAtMs) / 1000);
+  const step = canaryStep(
+    state.expectedConfigName,
+    live,
+    alarms,
+    elapsedSeconds,
+    canaryLimitSeconds(run.settings.serving),
+    { alarmsSeen: state.alarmsSeen },
+  );
+  logger.info('canary poll', { polls: state.polls + 1, status: live.EndpointStatus, step: step.kind });
+
+  switch (step.kind) {
+    case 'wait': {
+      const polls = state.polls + 1;
+      const next = encodeCanaryToken({ ...state, polls, alarmsSeen: step.alarmsSeen });
+      return inProgress(next, waitSummary(attempt, step.reason, polls));
+    }
+    case 'pass':
+      return finishLive(run, {
+        previousConfig: state.previousConfigName,
+        startedAtMs: state.startedAtMs,
+        alarmsSeen: step.alarmsSeen,
+        summary: state.previousConfigName === null ? firstReleaseSummary(attempt, live) : step.summary,
+      });
+    case 'fail': {
+      const message =
+        state.previousConfigName === null ? firstReleaseFailure(attempt, live, step) : step.message;
+      return finishFailed(run, { ...state, alarmsSeen: step.alarmsSeen }, live, message);
+    }
+  }
+}
+
+async function readAlarms(run: Run): Promise<AlarmStatus[]> {
+  const res = await run.deps.cloudwatch.send(
+    new DescribeAlarmsCommand({
+      AlarmNames: [...run.alarmNames],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+    }),
+  );
+  return [...(res.MetricAlarms ?? []), ...(res.CompositeAlarms ?? [])].map((a) => ({
+    name: a.AlarmName ?? '',
+    state: a.StateValue ?? 'INSUFFICIENT_DATA',
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The stage was retried after the candidate went live (e.g. the record could not be written):
+ * finish what a pass does. The config that served before comes from the serving state, which only
+ * promotion writes, so before this run's promotion it still names the previous release.
+ */
+async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput): Promise<JobOutcome> {
+  const previousConfig = await previousLiveConfig(run);
+  const alarms = await readAlarms(run);
+  // InService with the candidate's config: canaryStep passes, and its summary describes the endpoint.
+  const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving));
+  const found = step.kind === 'pass' ? ` ${step.summary}` : '';
+  return finishLive(run, {
+    previousConfig,
+    startedAtMs: run.deps.now().getTime(),
+    alarmsSeen: [],
+    summary: `The candidate was already live from an earlier attempt of this run; nothing was updated.${found}`,
+  });
+}
+
+async function previousLiveConfig(run: Run): Promise<string | null> {
+  const key = artifactKeys.servingState(run.settings.model);
+  try {
+    const state = await readJsonRecord(
+      run.deps,
+      run.bucket,
+      key,
+      servingStateSchema,
+      'no release was promoted yet',
+    );
+    // Before this run's promotion the state names the previous release; after it, its standby does.
+    if (state.live.executionId !== run.params.executionId) return state.live.configName;
+    return state.standby?.liveConfigName ?? null;
+  } catch (error) {
+    const cause = (error as { cause?: { name?: string } }).cause;
+    if (cause?.name === 'NoSuchKey' || cause?.name === 'NotFound') return null;
+    const attempt = {
+      endpointName: run.endpointName,
+      candidateConfig: run.names.liveConfig,
+      previousConfig: null,
+    };
+    throw new Error(
+      liveButIncompleteMessage(
+        attempt,
+        `the config that served before it could not be read: ${(error as Error).message}`,
+        'Promotion needs it to keep the previous model warm on the standby endpoint: restore the serving ' +
+          'state (the bucket is versioned).',
+      ),
+      { cause: error },
+    );
+  }
+}
+
+interface LiveOutcome {
+  readonly previousConfig: string | null;
+  readonly startedAtMs: number;
+  readonly alarmsSeen: readonly string[];
+  readonly summary: string;
+}
+
+/** The candidate is in service: register autoscaling, record, succeed. */
+async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
+  const { serving } = run.settings;
+  const attempt: ReleaseAttempt = {
+    endpointName: run.endpointName,
+    candidateConfig: run.names.liveConfig,
+    previousConfig: live.previousConfig,
+  };
+  try {
+    await run.deps.autoscaling.send(
+      new RegisterScalableTargetCommand(scalableTargetSpec(serving, run.endpointName)),
+    );
+    await run.deps.autoscaling.send(
+      new PutScalingPolicyCommand(scalingPolicySpec(serving, run.endpointName)),
+    );
+  } catch (error) {
+    const e = error as Error;
+    return failed(
+      liveButIncompleteMessage(
+        attempt,
+        `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`,
+        "The fleet keeps its current size until it is. Check the function's role (application-autoscaling:" +
+          'RegisterScalableTarget and PutScalingPolicy, and iam:CreateServiceLinkedRole the first time).',
+      ),
+    );
+  }
+
+  const key = artifactKeys.canary(run.settings.model, run.params.executionId);
+  const where = `s3://${run.bucket}/${key}`;
+  try {
+    await writeRecord(run, key, {
+      previousConfigName: live.previousConfig,
+      outcome: 'live',
+      detail: live.summary,
+      alarmsSeen: live.alarmsSeen,
+      startedAtMs: live.startedAtMs,
+    });
+  } catch (error) {
+    return failed(
+      liveButIncompleteMessage(
+        attempt,
+        `the canary record could not be written, and promotion needs it: ${(error as Error).message}`,
+        'Fix the cause.',
+      ),
+    );
+  }
+  const { minInstances, maxInstances, targetInvocationsPerInstance } = serving.autoscaling;
+  return {
+    status: 'succeeded',
+    summary: [
+      live.summary,
+      `Autoscaling: ${minInstances}-${maxInstances} instances, target ${targetInvocationsPerInstance} invocations per instance per minute.`,
+      `canary record: ${where}`,
+    ].join('\n'),
+    outputVariables: {
+      CandidateConfig: run.names.liveConfig,
+      PreviousConfig: live.previousConfig ?? NO_PREVIOUS_CONFIG,
+    },
+  };
+}
+
+/** The candidate is not in service: record what happened, fail with the message. */
+async function finishFailed(
+  run: Run,
+  state: CanaryState,
+  live: DescribeEndpointCommandOutput | undefined,
+  message: string,
+): Promise<JobOutcome> {
+  const rolledBack =
+    state.previousConfigName !== null &&
+    live?.EndpointStatus === 'InService' &&
+    live.EndpointConfigName === state.previousConfigName;
+  const key = artifactKeys.canary(run.settings.model, run.params.executionId);
+  try {
+    await writeRecord(run, key, {
+      previousConfigName: state.previousConfigName,
+      outcome: rolledBack ? 'rolled-back' : 'failed',
+      detail: message,
+      alarmsSeen: state.alarmsSeen,
+      startedAtMs: state.startedAtMs,
+    });
+  } catch (error) {
+    return failed(`${message}\nThe canary record could not be written either: ${(error as Error).message}`);
+  }
+  return failed(`${message}\ncanary record: s3://${run.bucket}/${key}`);
+}
+
+async function writeRecord(
+  run: Run,
+  key: string,
+  outcome: Pick<CanaryRecord, 'previousConfigName' | 'outcome' | 'detail'> & {
+    readonly alarmsSeen: readonly string[];
+    readonly startedAtMs: number;
+  },
+): Promise<void> {
+  const record: CanaryRecord = canaryRecordSchema.parse({
+    schemaVersion: SERVING_RECORD_SCHEMA_VERSION,
+    model: run.settings.model,
+    executionId: run.params.executionId,
+    modelVersion: run.params.commitId,
+    endpointName: run.endpointName,
+    candidateModelName: run.names.model,
+    candidateConfigName: run.names.liveConfig,
+    previousConfigName: outcome.previousConfigName,
+    outcome: outcome.outcome,
+    detail: outcome.detail,
+    alarmsSeen: [...outcome.alarmsSeen],
+    startedAt: new Date(outcome.startedAtMs).toISOString(),
+    finishedAt: run.deps.now().toISOString(),
+  });
+  await putRunRecord(run.deps.s3, run.bucket, key, `${JSON.stringify(record, null, 2)}\n`, 'canary record');
+}
+
+function failed(message: string): JobOutcome {
+  return { status: 'failed', message };
+}
+
+function inProgress(continuationToken: string, summary: string): JobOutcome {
+  return { status: 'in-progress', continuationToken, summary };
+}
+
+export const handler = createHandler(servingDeps());

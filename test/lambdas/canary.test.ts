@@ -1,0 +1,832 @@
+import {
+  ApplicationAutoScalingClient,
+  DeregisterScalableTargetCommand,
+  DeleteScalingPolicyCommand,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CodePipelineClient,
+  PutJobFailureResultCommand,
+  PutJobSuccessResultCommand,
+} from '@aws-sdk/client-codepipeline';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DeleteEndpointCommand,
+  DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  DescribeModelCommand,
+  SageMakerClient,
+  UpdateEndpointCommand,
+  type CreateEndpointCommandInput,
+  type CreateEndpointConfigCommandInput,
+  type CreateModelCommandInput,
+  type DescribeEndpointCommandInput,
+  type DescribeEndpointCommandOutput,
+  type DescribeEndpointConfigCommandInput,
+  type DescribeModelCommandInput,
+  type UpdateEndpointCommandInput,
+} from '@aws-sdk/client-sagemaker';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { createHandler, type Deps } from '../../lambdas/canary';
+import { decodeCanaryToken, type CanaryState } from '../../lambdas/core/canary';
+import type { CanaryRecord, ServingState } from '../../lambdas/core/serving-records';
+import { logger } from '../../lambdas/shared/logger';
+import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { shippedConfig } from '../helpers/config-fixture';
+import { useMoto } from '../helpers/moto';
+
+const JOB_ID = 'c0ffee-job';
+const EXECUTION_ID = 'a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+const COMMIT = '3f2a9c1d0e8b7a6954c3b2a1f0e9d8c7b6a59483';
+const PARAMETER = '/mlops/document-classifier/release-settings';
+const ARTIFACTS = 'mlops-artifacts';
+const RUN = `models/document-classifier/runs/${EXECUTION_ID}`;
+const RECORD_URL = `s3://${ARTIFACTS}/${RUN}/canary.json`;
+const ARCHIVE_URL = `s3://${ARTIFACTS}/${RUN}/model.tar.gz`;
+const LIVE = 'mlops-document-classifier-live';
+// releaseNames('mlops-document-classifier', EXECUTION_ID)
+const CANDIDATE_MODEL = 'mlops-document-classifier-a1b2c3d4';
+const CANDIDATE = 'mlops-document-classifier-a1b2c3d4-live';
+const PREVIOUS_MODEL = 'mlops-document-classifier-9f8e7d6c';
+const PREVIOUS = 'mlops-document-classifier-9f8e7d6c-live';
+const ALARM_5XX = 'mlops-document-classifier-live-5xx';
+const ALARM_LATENCY = 'mlops-document-classifier-live-model-latency';
+const ROLE = 'arn:aws:iam::123456789012:role/mlops-document-classifier-sagemaker';
+const IMAGE =
+  '763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6.0-gpu-py312-cu124-ubuntu22.04-sagemaker';
+/** The shipped config's GPU type is ml.g5.xlarge; moto knows only older ones (see beforeAll). */
+const INSTANCE_TYPE = 'ml.g4dn.xlarge';
+const OLD_INSTANCE_TYPE = 'ml.p3.2xlarge';
+const T0 = new Date('2026-11-05T10:00:00.000Z');
+const RESOURCE_ID = `endpoint/${LIVE}/variant/live`;
+// 120 min SageMaker limit + the handler's 30 min margin.
+const LIMIT = '2 h 30 min';
+
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+
+describe('canary handler', () => {
+  const moto = useMoto();
+  const codepipeline = mockClient(CodePipelineClient);
+  let settings: ReleaseSettings;
+  let s3: S3Client;
+  /** Talks to moto directly: test setup, and what the handler's client passes through to. */
+  let sagemakerMoto: SageMakerClient;
+  let sagemaker: SageMakerClient;
+  let sm: AwsClientStub<SageMakerClient>;
+  let cloudwatch: CloudWatchClient;
+  let autoscaling: ApplicationAutoScalingClient;
+  let now: Date;
+  let deps: Deps;
+  /** Fields laid over moto's DescribeEndpoint, one per call: the states moto cannot produce. */
+  let describeOverlays: Partial<DescribeEndpointCommandOutput>[];
+  /** What `UpdateEndpoint` received; moto does not implement it. */
+  let updates: UpdateEndpointCommandInput[];
+
+  beforeAll(() => {
+    logger.setLogLevel('SILENT');
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-west-1',
+      RELEASE_SETTINGS_PARAMETER: PARAMETER,
+      ARTIFACTS_BUCKET: ARTIFACTS,
+      MODEL_NAME: 'document-classifier',
+      SERVING_NAME_PREFIX: 'mlops-document-classifier',
+      EXECUTION_ROLE_ARN: ROLE,
+      KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      DATA_CAPTURE_S3_URI: 's3://mlops-data-capture/document-classifier',
+      INFERENCE_IMAGE: IMAGE,
+      LIVE_ENDPOINT: LIVE,
+      STANDBY_ENDPOINT: 'mlops-document-classifier-standby',
+      ROLLBACK_ALARMS: `${ALARM_5XX}, ${ALARM_LATENCY}`,
+    });
+    const config = shippedConfig();
+    const shipped = releaseSettings(
+      config.platform,
+      config.models.find((m) => m.name === 'document-classifier')!,
+    );
+    // moto's CreateEndpointConfig refuses instance types newer than its enum (ml.g5.* among them).
+    settings = { ...shipped, serving: { ...shipped.serving, instanceType: INSTANCE_TYPE } };
+    s3 = new S3Client(moto.clientConfig);
+    sagemakerMoto = new SageMakerClient(moto.clientConfig);
+    sagemaker = new SageMakerClient(moto.clientConfig);
+    sm = mockClient(sagemaker);
+    cloudwatch = new CloudWatchClient(moto.clientConfig);
+    autoscaling = new ApplicationAutoScalingClient(moto.clientConfig);
+  });
+
+  beforeEach(async () => {
+    now = T0;
+    describeOverlays = [];
+    updates = [];
+    deps = {
+      s3,
+      ssm: new SSMClient(moto.clientConfig),
+      codepipeline: new CodePipelineClient({ region: 'eu-west-1' }),
+      sagemaker,
+      cloudwatch,
+      autoscaling,
+      now: () => now,
+    };
+    codepipeline.reset();
+    codepipeline.on(PutJobSuccessResultCommand).resolves({});
+    codepipeline.on(PutJobFailureResultCommand).resolves({});
+
+    sm.reset();
+    sm.on(CreateModelCommand).callsFake((i: CreateModelCommandInput) =>
+      sagemakerMoto.send(new CreateModelCommand(i)),
+    );
+    sm.on(DescribeModelCommand).callsFake((i: DescribeModelCommandInput) =>
+      sagemakerMoto.send(new DescribeModelCommand(i)),
+    );
+    sm.on(CreateEndpointConfigCommand).callsFake((i: CreateEndpointConfigCommandInput) =>
+      sagemakerMoto.send(new CreateEndpointConfigCommand(i)),
+    );
+    sm.on(DescribeEndpointConfigCommand).callsFake((i: DescribeEndpointConfigCommandInput) =>
+      sagemakerMoto.send(new DescribeEndpointConfigCommand(i)),
+    );
+    sm.on(CreateEndpointCommand).callsFake((i: CreateEndpointCommandInput) =>
+      sagemakerMoto.send(new CreateEndpointCommand(i)),
+    );
+    sm.on(DescribeEndpointCommand).callsFake(async (i: DescribeEndpointCommandInput) => {
+      const real = await sagemakerMoto.send(new DescribeEndpointCommand(i));
+      return { ...real, ...describeOverlays.shift() };
+    });
+    sm.on(UpdateEndpointCommand).callsFake((i: UpdateEndpointCommandInput) => {
+      updates.push(i);
+      return { EndpointArn: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${i.EndpointName}` };
+    });
+
+    await new SSMClient(moto.clientConfig).send(
+      new PutParameterCommand({ Name: PARAMETER, Type: 'String', Value: JSON.stringify(settings) }),
+    );
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: ARTIFACTS,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+    await put(`${RUN}/model-artifact.json`, {
+      sha256: 'ab'.repeat(32),
+      bytes: 734_003_200,
+      modelDataUrl: ARCHIVE_URL,
+      commitId: COMMIT,
+    });
+    for (const name of [ALARM_5XX, ALARM_LATENCY]) {
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: name,
+          Namespace: 'AWS/SageMaker',
+          MetricName: name.endsWith('5xx') ? 'Invocation5XXErrors' : 'ModelLatency',
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+    }
+  });
+
+  afterEach(() => {
+    // Every state a test laid over moto was read: a test cannot pass on a state it never showed.
+    expect(describeOverlays).toEqual([]);
+  });
+
+  async function put(key: string, body: unknown) {
+    await s3.send(new PutObjectCommand({ Bucket: ARTIFACTS, Key: key, Body: JSON.stringify(body) }));
+  }
+
+  async function record(): Promise<CanaryRecord> {
+    const res = await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: `${RUN}/canary.json` }));
+    return JSON.parse(await res.Body!.transformToString()) as CanaryRecord;
+  }
+
+  async function setAlarm(name: string, state: 'OK' | 'ALARM') {
+    await cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: 'test' }),
+    );
+  }
+
+  /** The previous release, live on `ml.<type>` with `count` instances, as an earlier run left it. */
+  async function seedLive(count = 3, instanceType = INSTANCE_TYPE) {
+    await sagemakerMoto.send(
+      new CreateModelCommand({
+        ModelName: PREVIOUS_MODEL,
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: IMAGE, ModelDataUrl: `s3://${ARTIFACTS}/previous/model.tar.gz` },
+      }),
+    );
+    await sagemakerMoto.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: PREVIOUS,
+        ProductionVariants: [
+          {
+            VariantName: 'live',
+            ModelName: PREVIOUS_MODEL,
+            InstanceType: instanceType as 'ml.g4dn.xlarge',
+            InitialInstanceCount: count,
+            InitialVariantWeight: 1,
+          },
+        ],
+      }),
+    );
+    await sagemakerMoto.send(new CreateEndpointCommand({ EndpointName: LIVE, EndpointConfigName: PREVIOUS }));
+  }
+
+  /** What SageMaker does when a blue/green update completes: the candidate's config serves. */
+  async function completeUpdate() {
+    await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: LIVE }));
+    await sagemakerMoto.send(
+      new CreateEndpointCommand({ EndpointName: LIVE, EndpointConfigName: CANDIDATE }),
+    );
+  }
+
+  async function registerAutoscaling() {
+    await autoscaling.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'sagemaker',
+        ResourceId: RESOURCE_ID,
+        ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        MinCapacity: 2,
+        MaxCapacity: 6,
+      }),
+    );
+    await autoscaling.send(
+      new PutScalingPolicyCommand({
+        PolicyName: `${LIVE}-invocations-per-instance`,
+        ServiceNamespace: 'sagemaker',
+        ResourceId: RESOURCE_ID,
+        ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 120,
+          PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        },
+      }),
+    );
+  }
+
+  async function scalableTargets() {
+    const res = await autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker', ResourceIds: [RESOURCE_ID] }),
+    );
+    return (res.ScalableTargets ?? []).map((t) => ({ min: t.MinCapacity, max: t.MaxCapacity }));
+  }
+
+  async function scalingPolicies() {
+    const res = await autoscaling.send(
+      new DescribeScalingPoliciesCommand({ ServiceNamespace: 'sagemaker', ResourceId: RESOURCE_ID }),
+    );
+    return (res.ScalingPolicies ?? []).map((p) => ({
+      name: p.PolicyName,
+      target: p.TargetTrackingScalingPolicyConfiguration?.TargetValue,
+      metric: p.TargetTrackingScalingPolicyConfiguration?.PredefinedMetricSpecification?.PredefinedMetricType,
+    }));
+  }
+
+  function jobEvent(continuationToken?: string) {
+    return {
+      'CodePipeline.job': {
+        id: JOB_ID,
+        accountId: '123456789012',
+        data: {
+          actionConfiguration: {
+            configuration: {
+              FunctionName: 'mlops-document-classifier-canary',
+              UserParameters: JSON.stringify({
+                executionId: EXECUTION_ID,
+                pipeline: 'release',
+                commitId: COMMIT,
+              }),
+            },
+          },
+          inputArtifacts: [],
+          outputArtifacts: [],
+          ...(continuationToken === undefined ? {} : { continuationToken }),
+        },
+      },
+    };
+  }
+
+  /** Invokes the handler once and returns what it reported to CodePipeline. */
+  async function invoke(token?: string, handlerDeps = deps) {
+    codepipeline.resetHistory();
+    await createHandler(handlerDeps)(jobEvent(token));
+    expect(codepipeline.calls()).toHaveLength(1);
+    return codepipeline.call(0).args[0].input as {
+      jobId: string;
+      continuationToken?: string;
+      executionDetails?: { summary: string };
+      outputVariables?: Record<string, string>;
+      failureDetails?: { type: string; message: string };
+    };
+  }
+
+  async function inProgress(token?: string, handlerDeps = deps) {
+    const reported = await invoke(token, handlerDeps);
+    expect(reported.failureDetails).toBeUndefined();
+    expect(reported.continuationToken).toMatch(/^canary\./);
+    return {
+      token: reported.continuationToken!,
+      state: decodeCanaryToken(reported.continuationToken!),
+      summary: reported.executionDetails!.summary,
+    };
+  }
+
+  async function failure(token?: string, handlerDeps = deps): Promise<string> {
+    const reported = await invoke(token, handlerDeps);
+    expect(reported.failureDetails?.type).toBe('JobFailed');
+    return reported.failureDetails!.message;
+  }
+
+  const canaryStarted = (): CanaryState => ({
+    endpointName: LIVE,
+    expectedConfigName: CANDIDATE,
+    previousConfigName: PREVIOUS,
+    startedAtMs: T0.getTime(),
+    polls: 0,
+    alarmsSeen: [],
+  });
+
+  const EXPECTED_DEPLOYMENT = {
+    BlueGreenUpdatePolicy: {
+      TrafficRoutingConfiguration: {
+        Type: 'CANARY',
+        CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 },
+        WaitIntervalInSeconds: 600,
+      },
+      TerminationWaitInSeconds: 600,
+      MaximumExecutionTimeoutInSeconds: 7200,
+    },
+    AutoRollbackConfiguration: { Alarms: [{ AlarmName: ALARM_5XX }, { AlarmName: ALARM_LATENCY }] },
+  };
+
+  /** Starts a canary on the seeded live endpoint and checks it started. */
+  async function startCanary() {
+    await seedLive();
+    const started = await inProgress();
+    expect(started.state).toEqual(canaryStarted());
+    return started.token;
+  }
+
+  test('first release: creates the live endpoint, waits while it is Creating, passes once it is InService', async () => {
+    const created = await inProgress();
+
+    expect(created.summary).toBe(
+      `First release of document-classifier: creating the live endpoint "${LIVE}" with config "${CANDIDATE}" ` +
+        `(model "${CANDIDATE_MODEL}", version ${COMMIT}, 2 × ml.g4dn.xlarge). No canary is possible: nothing ` +
+        'serves yet, so there is nothing to protect. The stage passes once the endpoint is InService with this config.',
+    );
+    expect(created.state).toEqual({ ...canaryStarted(), previousConfigName: null });
+    expect(updates).toEqual([]);
+    const endpoint = await sagemakerMoto.send(new DescribeEndpointCommand({ EndpointName: LIVE }));
+    expect(endpoint.EndpointConfigName).toBe(CANDIDATE);
+    const config = await sagemakerMoto.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: CANDIDATE }),
+    );
+    expect(config.ProductionVariants).toEqual([
+      expect.objectContaining({
+        VariantName: 'live',
+        ModelName: CANDIDATE_MODEL,
+        InstanceType: INSTANCE_TYPE,
+        InitialInstanceCount: 2,
+      }),
+    ]);
+    const model = await sagemakerMoto.send(new DescribeModelCommand({ ModelName: CANDIDATE_MODEL }));
+    expect(model.PrimaryContainer).toMatchObject({
+      Image: IMAGE,
+      ModelDataUrl: ARCHIVE_URL,
+      Environment: { MODEL_NAME: 'document-classifier', MODEL_VERSION: COMMIT },
+    });
+
+    now = minutes(6);
+    describeOverlays.push({ EndpointStatus: 'Creating' });
+    const creating = await inProgress(created.token);
+    expect(creating.summary).toBe(
+      `First release of config "${CANDIDATE}" on "${LIVE}": endpoint "${LIVE}" is Creating; waited 6 min of ${LIMIT} (poll 1).`,
+    );
+    expect(creating.state).toEqual({ ...created.state, polls: 1 });
+
+    now = minutes(14);
+    const passed = await invoke(creating.token);
+    const summary =
+      `First release: the live endpoint "${LIVE}" is InService with the candidate config "${CANDIDATE}" ` +
+      '(variants: live 2 instance(s)). No canary ran: nothing served before this release.';
+    expect(passed).toEqual({
+      jobId: JOB_ID,
+      executionDetails: {
+        summary: [
+          summary,
+          'Autoscaling: 2-6 instances, target 120 invocations per instance per minute.',
+          `canary record: ${RECORD_URL}`,
+        ].join('\n'),
+      },
+      outputVariables: { CandidateConfig: CANDIDATE, PreviousConfig: 'none' },
+    });
+    expect(await record()).toEqual({
+      schemaVersion: 1,
+      model: 'document-classifier',
+      executionId: EXECUTION_ID,
+      modelVersion: COMMIT,
+      endpointName: LIVE,
+      candidateModelName: CANDIDATE_MODEL,
+      candidateConfigName: CANDIDATE,
+      previousConfigName: null,
+      outcome: 'live',
+      detail: summary,
+      alarmsSeen: [],
+      startedAt: '2026-11-05T10:00:00.000Z',
+      finishedAt: '2026-11-05T10:14:00.000Z',
+    });
+    expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+    expect(await scalingPolicies()).toEqual([
+      {
+        name: `${LIVE}-invocations-per-instance`,
+        target: 120,
+        metric: 'SageMakerVariantInvocationsPerInstance',
+      },
+    ]);
+  });
+
+  test('canary start: blue/green update with canary routing and the rollback alarms, on a fleet no smaller than now', async () => {
+    await seedLive(3);
+    await registerAutoscaling();
+
+    const started = await inProgress();
+
+    expect(updates).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: CANDIDATE, DeploymentConfig: EXPECTED_DEPLOYMENT },
+    ]);
+    expect(started.state).toEqual(canaryStarted());
+    expect(started.summary).toBe(
+      `Canary started on the live endpoint "${LIVE}": blue/green update from config "${PREVIOUS}" to ` +
+        `"${CANDIDATE}" (model "${CANDIDATE_MODEL}", version ${COMMIT}, 3 × ml.g4dn.xlarge); canary 1 instance(s) ` +
+        'for 10 min, then the rest, old fleet kept 10 min; auto-rollback on ' +
+        `"${ALARM_5XX}", "${ALARM_LATENCY}"; SageMaker gives up after 120 min.`,
+    );
+    // The fleet had scaled out to 3: the candidate's config keeps 3, not the configured 2.
+    const config = await sagemakerMoto.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: CANDIDATE }),
+    );
+    expect(config.ProductionVariants?.[0]).toMatchObject({ VariantName: 'live', InitialInstanceCount: 3 });
+    // Same instance type: autoscaling stays registered through the update.
+    expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+  });
+
+  test('polls while Updating with the same expected config, then passes when the candidate serves', async () => {
+    const token = await startCanary();
+
+    now = minutes(10);
+    describeOverlays.push({ EndpointStatus: 'Updating' });
+    const updating = await inProgress(token);
+    expect(updating.summary).toBe(
+      `Canary of config "${CANDIDATE}" on "${LIVE}": endpoint "${LIVE}" is Updating; waited 10 min of ${LIMIT} (poll 1).`,
+    );
+    expect(updating.state).toEqual({ ...canaryStarted(), polls: 1 });
+
+    now = minutes(27);
+    await completeUpdate();
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const passed = await invoke(updating.token);
+    const summary =
+      `Canary passed: endpoint "${LIVE}" is InService with the candidate config "${CANDIDATE}"; traffic routing ` +
+      `CANARY 1 instance(s), baked 10 min; watched by alarms "${ALARM_5XX}", "${ALARM_LATENCY}"; variants: live 3 instance(s).`;
+    expect(passed).toEqual({
+      jobId: JOB_ID,
+      executionDetails: {
+        summary: [
+          summary,
+          'Autoscaling: 2-6 instances, target 120 invocations per instance per minute.',
+          `canary record: ${RECORD_URL}`,
+        ].join('\n'),
+      },
+      outputVariables: { CandidateConfig: CANDIDATE, PreviousConfig: PREVIOUS },
+    });
+    expect(await record()).toMatchObject({
+      previousConfigName: PREVIOUS,
+      outcome: 'live',
+      detail: summary,
+      alarmsSeen: [],
+      startedAt: '2026-11-05T10:00:00.000Z',
+      finishedAt: '2026-11-05T10:27:00.000Z',
+    });
+    expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+  });
+
+  test('an alarm during the rollback is carried in the token and named when the old config is back', async () => {
+    const token = await startCanary();
+
+    now = minutes(8);
+    await setAlarm(ALARM_5XX, 'ALARM');
+    describeOverlays.push({ EndpointStatus: 'RollingBack' });
+    const rolling = await inProgress(token);
+    expect(rolling.summary).toBe(
+      `Canary of config "${CANDIDATE}" on "${LIVE}": SageMaker is rolling the update back (alarm "${ALARM_5XX}" ` +
+        `in ALARM); waited 8 min of ${LIMIT} (poll 1).`,
+    );
+    expect(rolling.state).toEqual({ ...canaryStarted(), polls: 1, alarmsSeen: [ALARM_5XX] });
+
+    // By the time the rollback ends the alarm is back to OK; moto's endpoint still serves the old config.
+    now = minutes(12);
+    await setAlarm(ALARM_5XX, 'OK');
+    const message = await failure(rolling.token);
+    const detail =
+      `Canary failed: the update to "${CANDIDATE}" was rolled back; alarm "${ALARM_5XX}" was in ALARM during the ` +
+      `deployment. Endpoint "${LIVE}" is InService but serves config "${PREVIOUS}", not the candidate's. The ` +
+      "previous model still serves all traffic; look at the candidate's 5xx rate and model latency during the " +
+      'canary before releasing it again.';
+    expect(message).toBe(`${detail}\ncanary record: ${RECORD_URL}`);
+    expect(await record()).toMatchObject({
+      previousConfigName: PREVIOUS,
+      outcome: 'rolled-back',
+      detail,
+      alarmsSeen: [ALARM_5XX],
+      startedAt: '2026-11-05T10:00:00.000Z',
+      finishedAt: '2026-11-05T10:12:00.000Z',
+    });
+  });
+
+  test('a rollback that reports InService quietly, with no alarm, still fails', async () => {
+    const token = await startCanary();
+
+    now = minutes(20);
+    describeOverlays.push({
+      FailureReason: 'Canary fleet health check failed.',
+      LastDeploymentConfig: updates[0].DeploymentConfig,
+    });
+    const message = await failure(token);
+
+    const detail =
+      `Canary failed: the update to "${CANDIDATE}" was rolled back by SageMaker (FailureReason: Canary fleet ` +
+      `health check failed.). Endpoint "${LIVE}" is InService but serves config "${PREVIOUS}", not the ` +
+      "candidate's. No auto-rollback alarm is in ALARM now and guardrails watch alarms only during the " +
+      `deployment and its bake: check the history of alarms "${ALARM_5XX}", "${ALARM_LATENCY}" over the ` +
+      "deployment window. The previous model still serves all traffic; look at the candidate's 5xx rate and " +
+      'model latency during the canary before releasing it again.';
+    expect(message).toBe(`${detail}\ncanary record: ${RECORD_URL}`);
+    expect(await record()).toMatchObject({ outcome: 'rolled-back', alarmsSeen: [], detail });
+  });
+
+  test.each<[string, Partial<DescribeEndpointCommandOutput>, string]>([
+    [
+      'Failed',
+      { EndpointStatus: 'Failed', FailureReason: 'Image pull failed.' },
+      `Canary failed: endpoint "${LIVE}" is Failed (FailureReason: Image pull failed.). Fix the cause the ` +
+        'FailureReason names (often the model image, the artifact, or the instance quota), then rerun the ' +
+        'release; run the rollback to move traffic to the standby endpoint meanwhile.',
+    ],
+    [
+      'UpdateRollbackFailed',
+      { EndpointStatus: 'UpdateRollbackFailed', FailureReason: 'Rollback timed out.' },
+      "Canary failed and needs an operator: both the blue/green deployment and SageMaker's rollback failed " +
+        `on endpoint "${LIVE}" (FailureReason: Rollback timed out.), so it may serve a mix of the old and new ` +
+        'configs. First check DescribeEndpoint ProductionVariants (which variants and instance counts serve) ' +
+        'and the FailureReason; then run the rollback, which moves traffic to the standby endpoint, and update ' +
+        'the live endpoint back to the previous config once it is stable.',
+    ],
+  ])('%s fails the stage and records a failure, not a rollback', async (_status, overlay, detail) => {
+    const token = await startCanary();
+
+    now = minutes(15);
+    describeOverlays.push(overlay);
+    expect(await failure(token)).toBe(`${detail}\ncanary record: ${RECORD_URL}`);
+    expect(await record()).toMatchObject({ outcome: 'failed', previousConfigName: PREVIOUS, detail });
+  });
+
+  test('a deployment still Updating past the limit plus margin times out; just inside it waits', async () => {
+    const token = await startCanary();
+
+    now = minutes(149);
+    describeOverlays.push({ EndpointStatus: 'Updating' });
+    const waiting = await inProgress(token);
+    expect(waiting.summary).toBe(
+      `Canary of config "${CANDIDATE}" on "${LIVE}": endpoint "${LIVE}" is Updating; waited 2 h 29 min of ${LIMIT} (poll 1).`,
+    );
+
+    now = minutes(151);
+    describeOverlays.push({ EndpointStatus: 'Updating' });
+    const detail =
+      `Canary timed out after 2 h 31 min (limit ${LIMIT}): endpoint "${LIVE}" is Updating, serving config ` +
+      `"${PREVIOUS}". SageMaker may still finish or roll back the update on its own: check DescribeEndpoint ` +
+      'before retrying, and raise serving.canary.maxExecutionTimeoutMinutes if the update is just slow.';
+    expect(await failure(waiting.token)).toBe(`${detail}\ncanary record: ${RECORD_URL}`);
+    expect(await record()).toMatchObject({
+      outcome: 'failed',
+      detail,
+      finishedAt: '2026-11-05T12:31:00.000Z',
+    });
+  });
+
+  test('a retry after the candidate went live (first release) changes nothing and finishes the pass', async () => {
+    await inProgress();
+    // The polling invocation never reported (e.g. the function timed out); the stage is retried.
+    now = minutes(40);
+
+    const reported = await invoke();
+
+    const summary =
+      'The candidate was already live from an earlier attempt of this run; nothing was updated. Canary passed: ' +
+      `endpoint "${LIVE}" is InService with the candidate config "${CANDIDATE}"; variants: live 2 instance(s).`;
+    expect(reported).toEqual({
+      jobId: JOB_ID,
+      executionDetails: {
+        summary: [
+          summary,
+          'Autoscaling: 2-6 instances, target 120 invocations per instance per minute.',
+          `canary record: ${RECORD_URL}`,
+        ].join('\n'),
+      },
+      outputVariables: { CandidateConfig: CANDIDATE, PreviousConfig: 'none' },
+    });
+    expect(sm.commandCalls(CreateEndpointCommand)).toHaveLength(1);
+    expect(updates).toEqual([]);
+    expect(await record()).toMatchObject({
+      previousConfigName: null,
+      outcome: 'live',
+      detail: summary,
+      startedAt: '2026-11-05T10:40:00.000Z',
+      finishedAt: '2026-11-05T10:40:00.000Z',
+    });
+    expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+  });
+
+  test('the canary record cannot be written after a pass: the stage fails saying the candidate IS live; a retry finishes', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    const denied = new S3Client(moto.clientConfig);
+    mockClient(denied)
+      .on(GetObjectCommand)
+      .callsFake((i) => s3.send(new GetObjectCommand(i)))
+      .on(PutObjectCommand)
+      .rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+
+    now = minutes(30);
+    expect(await failure(token, { ...deps, s3: denied })).toBe(
+      `The candidate config "${CANDIDATE}" IS live on endpoint "${LIVE}" (the canary passed), but the canary ` +
+        `record could not be written, and promotion needs it: cannot write the canary record to ${RECORD_URL}: ` +
+        "AccessDenied: Access Denied; check that the bucket exists and the function's role may write to it and " +
+        'use its KMS key. Fix the cause. Then retry the stage: it finds the candidate live, changes nothing on ' +
+        'the endpoint, and finishes the autoscaling and the canary record.',
+    );
+    await expect(record()).rejects.toMatchObject({ name: 'NoSuchKey' });
+
+    // The retry has no token: the config that served before comes from the serving state, which
+    // names the previous release until this run's promotion.
+    const servingState: ServingState = {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      live: {
+        endpointName: LIVE,
+        configName: PREVIOUS,
+        modelName: PREVIOUS_MODEL,
+        modelVersion: '0123abc',
+        executionId: '9f8e7d6c-0000-4000-8000-000000000000',
+      },
+      standby: null,
+      updatedAt: '2026-10-01T09:00:00.000Z',
+      updatedBy: 'promotion',
+    };
+    await put('models/document-classifier/serving/state.json', servingState);
+    now = minutes(45);
+    const retried = await invoke();
+    expect(retried.outputVariables).toEqual({ CandidateConfig: CANDIDATE, PreviousConfig: PREVIOUS });
+    expect(updates).toHaveLength(1);
+    expect(await record()).toMatchObject({
+      outcome: 'live',
+      candidateConfigName: CANDIDATE,
+      previousConfigName: PREVIOUS,
+    });
+  });
+
+  test.each<[string, Partial<DescribeEndpointCommandOutput>, string]>([
+    [
+      'Updating',
+      { EndpointStatus: 'Updating' },
+      `Canary not started: the live endpoint "${LIVE}" (config "${PREVIOUS}") is Updating: another deployment ` +
+        'is in progress. Nothing was changed. Retry the stage once it is InService.',
+    ],
+    [
+      'RollingBack',
+      { EndpointStatus: 'RollingBack' },
+      `Canary not started: the live endpoint "${LIVE}" (config "${PREVIOUS}") is RollingBack: a rollback is in ` +
+        'progress. Nothing was changed. Retry the stage once it is InService.',
+    ],
+    [
+      'Failed',
+      { EndpointStatus: 'Failed', FailureReason: 'Insufficient capacity for ml.g4dn.xlarge.' },
+      `Canary not started: the live endpoint "${LIVE}" (config "${PREVIOUS}") is Failed (FailureReason: ` +
+        'Insufficient capacity for ml.g4dn.xlarge.). Nothing was changed. A Failed endpoint cannot take an ' +
+        'update: fix the cause the FailureReason names and bring the endpoint back InService (or delete it, so ' +
+        'that the next release creates it again), then retry the stage.',
+    ],
+  ])('endpoint %s at start: fails, nothing changed', async (_status, overlay, message) => {
+    await seedLive();
+    describeOverlays.push(overlay);
+
+    expect(await failure()).toBe(message);
+    expect(updates).toEqual([]);
+    expect(sm.commandCalls(CreateModelCommand)).toHaveLength(0);
+    expect(sm.commandCalls(CreateEndpointConfigCommand)).toHaveLength(0);
+  });
+
+  test('no model artifact record: fails saying where it should be and who publishes it', async () => {
+    await seedLive();
+    await s3.send(new DeleteObjectCommand({ Bucket: ARTIFACTS, Key: `${RUN}/model-artifact.json` }));
+
+    expect(await failure()).toBe(
+      `s3://${ARTIFACTS}/${RUN}/model-artifact.json does not exist: the evaluation build of this run did not ` +
+        `upload the model archive; it should be at ${ARCHIVE_URL} with this record beside it, and only the ` +
+        'release pipeline publishes it (a PR run never does). Nothing was changed on the live endpoint: check ' +
+        "the evaluation stage's log, then rerun the release.",
+    );
+    expect(sm.calls()).toHaveLength(0);
+  });
+
+  test('SageMaker refuses the update: fails saying the previous config still serves, no token', async () => {
+    await seedLive();
+    sm.on(UpdateEndpointCommand).rejects(
+      Object.assign(new Error(`Alarm ${ALARM_LATENCY} does not exist.`), { name: 'ValidationException' }),
+    );
+
+    expect(await failure()).toBe(
+      `Canary not started: SageMaker refused the update of "${LIVE}" to config "${CANDIDATE}": ` +
+        `ValidationException: Alarm ${ALARM_LATENCY} does not exist. The live endpoint still serves "${PREVIOUS}" ` +
+        'unchanged. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) ' +
+        'and retry the stage.',
+    );
+  });
+
+  test('an instance type change deregisters autoscaling before the update and says so', async () => {
+    await seedLive(2, OLD_INSTANCE_TYPE);
+    await registerAutoscaling();
+    let targetsDuringUpdate: unknown;
+    sm.on(UpdateEndpointCommand).callsFake(async (i: UpdateEndpointCommandInput) => {
+      targetsDuringUpdate = await scalableTargets();
+      updates.push(i);
+      return {};
+    });
+
+    const started = await inProgress();
+
+    expect(targetsDuringUpdate).toEqual([]);
+    expect(await scalingPolicies()).toEqual([]);
+    expect(updates).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: CANDIDATE, DeploymentConfig: EXPECTED_DEPLOYMENT },
+    ]);
+    expect(started.summary.split('\n')[1]).toBe(
+      'Autoscaling of the live variant was deregistered first: the instance type changes from ml.p3.2xlarge ' +
+        'to ml.g4dn.xlarge, and SageMaker refuses such an update while autoscaling is registered; the fleet stays ' +
+        'at 2 instances until the stage passes and registers it again.',
+    );
+  });
+
+  test('an instance type change with no autoscaling registered goes ahead (ObjectNotFoundException is fine)', async () => {
+    await seedLive(2, OLD_INSTANCE_TYPE);
+    const notRegistered = new ApplicationAutoScalingClient(moto.clientConfig);
+    const notFound = (what: string) =>
+      Object.assign(new Error(`No ${what} found`), { name: 'ObjectNotFoundException' });
+    const mock = mockClient(notRegistered);
+    mock.on(DeleteScalingPolicyCommand).rejects(notFound('scaling policy'));
+    mock.on(DeregisterScalableTargetCommand).rejects(notFound('scalable target'));
+
+    await inProgress(undefined, { ...deps, autoscaling: notRegistered });
+
+    expect(mock.commandCalls(DeregisterScalableTargetCommand)[0].args[0].input).toEqual({
+      ServiceNamespace: 'sagemaker',
+      ResourceId: RESOURCE_ID,
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+    });
+    expect(updates).toHaveLength(1);
+  });
+
+  test.each([
+    [
+      'canary.!!!',
+      'canary continuation token "canary.!!!" is corrupt (not base64url-encoded JSON). Retry the stage. ' +
+        'This invocation changed nothing on the live endpoint.',
+    ],
+    [
+      `canary.${Buffer.from('{"v":2}').toString('base64url')}`,
+      'canary continuation token has version 2, but this code reads version 1; the action was probably ' +
+        'redeployed mid-run. Retry the stage. This invocation changed nothing on the live endpoint.',
+    ],
+  ])('a bad continuation token %s fails without touching the endpoint', async (token, message) => {
+    await seedLive();
+    expect(await failure(token)).toBe(message);
+    expect(sm.calls()).toHaveLength(0);
+    await expect(record()).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+});
