@@ -609,9 +609,13 @@ export function meanDifferenceInterval(
   const va = a.variance / a.count;
   const vb = b.variance / b.count;
   const standardError = Math.sqrt(va + vb);
+  // Welch–Satterthwaite, with each variance taken as a share of their sum: squaring va and vb
+  // themselves underflows to 0/0 when both are below ~1e-154.
+  const shareA = va / (va + vb);
+  const shareB = vb / (va + vb);
   const welchDf =
     method === 'welch' && standardError > 0
-      ? ((va + vb) * (va + vb)) / ((va * va) / (a.count - 1) + (vb * vb) / (b.count - 1))
+      ? 1 / ((shareA * shareA) / (a.count - 1) + (shareB * shareB) / (b.count - 1))
       : null;
   const degreesOfFreedom = method === 'welch' ? (welchDf ?? a.count + b.count - 2) : null;
   if (standardError === 0) {
@@ -793,5 +797,88 @@ export function sampleRatioMismatch(
     degreesOfFreedom,
     pValue: chiSquareSurvival(chiSquare, degreesOfFreedom),
     expectedCounts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summaries from SQL aggregates, and the interval of one mean
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The summary of a sample known only by its count, sum and sum of squares, as a SQL engine
+ * returns them (sums add up across partitions and days; a Welford state would need a custom
+ * aggregate). This is the textbook formula that `welfordPush` avoids: its cancellation costs
+ * about log10(mean² / variance) digits, a few for confidences in [0, 1], every digit for data
+ * such as 1e9 + noise. Use it only for values of modest offset.
+ *
+ * Sums that no real sample can produce (sum² > count × sumOfSquares beyond rounding) are refused:
+ * they mean the query and its reader disagree about the columns.
+ */
+export function summaryFromSums(count: number, sum: number, sumOfSquares: number): WelfordResult {
+  checkCount('summaryFromSums', count, 'count');
+  if (!Number.isFinite(sum) || !Number.isFinite(sumOfSquares) || sumOfSquares < 0) {
+    throw new RangeError(
+      `summaryFromSums: expected a finite sum and a finite sum of squares >= 0, got sum ${String(sum)}, ` +
+        `sum of squares ${String(sumOfSquares)}`,
+    );
+  }
+  if (count === 0) {
+    if (sum !== 0 || sumOfSquares !== 0) {
+      throw new RangeError(
+        `summaryFromSums: count is 0 but sum is ${sum} and sum of squares ${sumOfSquares}; an empty sample sums to 0`,
+      );
+    }
+    return { count: 0, mean: 0, variance: 0, stdDev: 0 };
+  }
+  const mean = sum / count;
+  const m2 = sumOfSquares - sum * mean;
+  // Rounding can leave m2 a few ulps of sumOfSquares below 0 when every value is equal.
+  if (m2 < -1e-9 * sumOfSquares) {
+    throw new RangeError(
+      `summaryFromSums: sum ${sum} and sum of squares ${sumOfSquares} over ${count} values imply a negative ` +
+        'variance; the sums do not come from one sample (check that both aggregate the same rows)',
+    );
+  }
+  if (count === 1) return { count, mean, variance: 0, stdDev: 0 };
+  const variance = Math.max(0, m2) / (count - 1);
+  return { count, mean, variance, stdDev: Math.sqrt(variance) };
+}
+
+/** Result of `meanInterval`. */
+export interface MeanInterval extends Interval {
+  /** stdDev / sqrt(count). */
+  readonly standardError: number;
+  /** count - 1. */
+  readonly degreesOfFreedom: number;
+}
+
+/**
+ * Student t interval for the mean of one sample, as scipy's
+ * `stats.t.interval(confidence, n - 1, loc=mean, scale=sd / sqrt(n))`. The t quantile is right
+ * for any n and becomes the normal one for large n (`studentTQuantile` switches to the
+ * Cornish–Fisher expansion there), so no separate normal method is needed. Needs count >= 2.
+ */
+export function meanInterval(summary: WelfordResult, confidence = 0.95): MeanInterval {
+  checkConfidence(confidence);
+  if (!Number.isSafeInteger(summary.count) || summary.count < 2) {
+    throw new RangeError(
+      `meanInterval: the sample has ${String(summary.count)} values; an interval needs at least 2`,
+    );
+  }
+  if (!Number.isFinite(summary.mean) || !(summary.variance >= 0) || !Number.isFinite(summary.variance)) {
+    throw new RangeError(
+      `meanInterval: expected a finite mean and variance >= 0, got mean ${String(summary.mean)}, ` +
+        `variance ${String(summary.variance)}`,
+    );
+  }
+  const degreesOfFreedom = summary.count - 1;
+  const standardError = Math.sqrt(summary.variance / summary.count);
+  const half = -studentTQuantile((1 - confidence) / 2, degreesOfFreedom) * standardError;
+  return {
+    estimate: summary.mean,
+    lower: summary.mean - half,
+    upper: summary.mean + half,
+    standardError,
+    degreesOfFreedom,
   };
 }
