@@ -2,6 +2,7 @@ import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { PlatformConfig } from './config/schema';
 import { acknowledgeReviewedWildcards } from './nag/reviewed-wildcards';
+import { SageMakerServiceRulesChecks } from './nag/sagemaker-rules';
 import { ModelStack } from './stacks/model-stack';
 import { SharedStack } from './stacks/shared-stack';
 
@@ -36,5 +37,8 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   for (const [key, value] of Object.entries(platform.tags)) Tags.of(app).add(key, value);
   acknowledgeReviewedWildcards(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // The release path builds its endpoint configs at run time (checked by ModelEndpoint at synth);
+  // this pack guards any endpoint config written as a CloudFormation resource.
+  Validations.of(app).addPlugins(new SageMakerServiceRulesChecks(app));
   return { shared, models };
 }

@@ -209,7 +209,8 @@ export async function readJsonRecord<S extends z.ZodType>(
     text = (await res.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
     const name = (error as Error).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') throw new Error(`${label} does not exist: ${missing}`, { cause: error });
+    if (name === 'NoSuchKey' || name === 'NotFound')
+      throw new Error(`${label} does not exist: ${missing}`, { cause: error });
     throw new Error(`cannot read ${label}: ${name}: ${(error as Error).message}`, { cause: error });
   }
   return parseServingRecord(schema, text, label);

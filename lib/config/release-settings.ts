@@ -26,6 +26,7 @@ export const releaseSettingsSchema = z.object({
   evalSets: modelSchema.shape.evalSets,
   cost: modelSchema.shape.cost,
   serving: modelSchema.shape.serving,
+  routing: modelSchema.shape.routing,
   pricing: platformSchema.shape.pricing,
 });
 
@@ -43,6 +44,7 @@ export function releaseSettings(platform: PlatformSettings, model: ModelConfig):
     evalSets: model.evalSets,
     cost: model.cost,
     serving: model.serving,
+    routing: model.routing,
     pricing: platform.pricing,
   };
 }
@@ -68,4 +70,6 @@ export const artifactKeys = {
   releaseRecord: (model: string, executionId: string) => `models/${model}/releases/${executionId}.json`,
   /** What serves now and what the standby holds; promotion writes it, rollback reads it. */
   servingState: (model: string) => `models/${model}/serving/state.json`,
+  /** The nightly A/B analysis of one day (`YYYY-MM-DD`); a rerun of the day replaces it. */
+  abReport: (model: string, day: string) => `models/${model}/ab/${day}.json`,
 } as const;

@@ -253,6 +253,66 @@ export const monitoringSchema = z
   })
   .meta({ description: 'Alarm settings for the live model.' });
 
+export const routingSchema = z
+  .strictObject({
+    experiment: documented(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,39}$/, { message: 'a lower-case kebab-case name like ab-2026-11' })
+        .default('ab'),
+      'Experiment name, salted into the user hash with the model name; a new name reshuffles every user. Default: ab.',
+    ),
+    timeoutMs: positiveInt(2000, 'Timeout of one endpoint call from the router, in milliseconds.', 60_000),
+    retries: documented(
+      z.number().int().min(0).max(3).default(1),
+      'Retries of a failed endpoint call (throttling, 5xx) before the router answers with an error. Default: 1.',
+    ),
+    flagCacheSeconds: documented(
+      z.number().int().min(15).max(3600).default(30),
+      'How long the router caches the flag document; AppConfig allows polling every 15 s at most. Default: 30.',
+    ),
+    reservedConcurrency: positiveInt(
+      50,
+      'Most concurrent router invocations: the throttle in front of the endpoints (429 beyond it).',
+      1000,
+    ),
+    flagDeployment: z
+      .strictObject({
+        durationMinutes: documented(
+          z.number().int().min(0).max(1440).default(0),
+          'Minutes AppConfig takes to roll a flag change out to every router instance; 0 is at once, which a rollback needs. Default: 0.',
+        ),
+        bakeMinutes: documented(
+          z.number().int().min(0).max(1440).default(0),
+          'Minutes AppConfig watches after a flag deployment. Default: 0.',
+        ),
+      })
+      .default({ durationMinutes: 0, bakeMinutes: 0 }),
+    analysis: z
+      .strictObject({
+        schedule: documented(
+          z
+            .string()
+            .regex(/^cron\(.+\)$/, {
+              message: 'an EventBridge Scheduler cron expression like cron(30 2 * * ? *)',
+            })
+            .default('cron(30 2 * * ? *)'),
+          'When the nightly A/B analysis runs (UTC). Default: cron(30 2 * * ? *).',
+        ),
+        minSamples: positiveInt(
+          100,
+          'Fewest requests per variant (and confidence values) before a difference is reported.',
+        ),
+        maxScannedGb: positiveInt(
+          10,
+          'Athena stops a query that would scan more than this (cost guard).',
+          10_000,
+        ),
+      })
+      .default({ schedule: 'cron(30 2 * * ? *)', minSamples: 100, maxScannedGb: 10 }),
+  })
+  .meta({ description: 'Request routing: feature flag, A/B assignment, prediction logging and analysis.' });
+
 // ---------------------------------------------------------------------------------------------
 // Model file: config/models/<model>.yaml
 // ---------------------------------------------------------------------------------------------
@@ -376,6 +436,7 @@ export const modelSchema = z
       .default({ pricing: { kind: 'sagemaker' }, monthlyRequests: 1_000_000, releasesPerMonth: 4 }),
     serving: servingSchema.default(servingSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
+    routing: routingSchema.default(routingSchema.parse({})),
   })
   .superRefine((model, ctx) => {
     const seen = new Set<string>();

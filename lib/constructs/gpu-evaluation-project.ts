@@ -59,6 +59,7 @@ export class GpuEvaluationProject extends Construct {
         DVC_REMOTE_URL: { value: `s3://${props.shared.dvcRemoteBucket.bucketName}/${model.name}` },
         ARTIFACTS_BUCKET: { value: props.shared.artifactsBucket.bucketName },
         BASELINE_KEY: { value: baselineKey },
+        MODEL_ARTIFACT: { value: model.evaluation.modelArtifact },
       },
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
@@ -84,6 +85,19 @@ export class GpuEvaluationProject extends Construct {
               'export EVAL_SETS_DIR="$CODEBUILD_SRC_DIR" EVAL_REPORT="$PWD/eval_report.json"',
               command,
               'test -s eval_report.json || { echo "The evaluate command wrote no eval_report.json (format: docs/eval-report.md)."; exit 1; }',
+              // A release ships the archive that was evaluated, byte for byte: hash it here, upload it
+              // under this run, and let the serving stages take it from there (docs/serving.md).
+              [
+                'if [ "${PUBLISH_MODEL:-0}" = 1 ]; then',
+                '  test -s "$MODEL_ARTIFACT" || { echo "No model archive at $MODEL_ARTIFACT after the evaluate command: build it there (SageMaker model.tar.gz layout) or set evaluation.modelArtifact."; exit 1; }',
+                '  run="models/$MODEL/runs/$PIPELINE_EXECUTION_ID"',
+                '  sha=$(sha256sum "$MODEL_ARTIFACT" | cut -d" " -f1); bytes=$(stat -c %s "$MODEL_ARTIFACT")',
+                '  aws s3 cp "$MODEL_ARTIFACT" "s3://$ARTIFACTS_BUCKET/$run/model.tar.gz" --checksum-algorithm SHA256 --only-show-errors',
+                `  printf '{"sha256":"%s","bytes":%s,"modelDataUrl":"s3://%s/%s/model.tar.gz","commitId":"%s"}\\n' "$sha" "$bytes" "$ARTIFACTS_BUCKET" "$run" "$COMMIT_ID" > model-artifact.json`,
+                '  aws s3 cp model-artifact.json "s3://$ARTIFACTS_BUCKET/$run/model-artifact.json" --checksum-algorithm SHA256 --only-show-errors',
+                '  echo "Published $MODEL_ARTIFACT ($bytes bytes, sha256 $sha) for the release."',
+                'fi',
+              ].join('\n'),
             ],
           },
         },
@@ -100,6 +114,23 @@ export class GpuEvaluationProject extends Construct {
       }),
     );
     grantMissingKeyAsNotFound(role, props.shared.artifactsBucket);
+    // The release's model archive and its record, under this model's run prefix only.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [
+          props.shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*/model.tar.gz`),
+          props.shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*/model-artifact.json`),
+        ],
+      }),
+    );
+    // SSE-KMS uploads (multipart for large archives) need a data key and to read it back.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.shared.key.keyArn],
+      }),
+    );
     Validations.of(this.project).acknowledge({
       id: 'AwsSolutions-CB5',
       reason:

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import type { SharedResources } from '../stacks/shared-stack';
-import { reviewWildcards, WildcardReview } from '../nag/reviewed-wildcards';
+import { NAG_PARTITION, reviewWildcards, WildcardReview } from '../nag/reviewed-wildcards';
 import { GateFunction } from './gate-function';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
@@ -32,12 +32,23 @@ export const ACTION_NAMES = {
   modelEvaluation: 'ModelEvaluation',
   regressionGate: 'RegressionGate',
   prComment: 'PrComment',
+  shadow: 'Shadow',
+  canary: 'Canary',
+  promotion: 'Promotion',
 } as const;
 
 type PipelineKind = 'pr' | 'release';
 
-/** How cdk-nag prints a partition: literal when the region is known, else the pseudo parameter. */
-const PARTITION = '(?:aws[a-z-]*|<AWS::Partition>)';
+/** What every Lambda action of a run receives (lambdas/shared/codepipeline-job.ts runParamsSchema). */
+function runUserParameters(kind: PipelineKind) {
+  return {
+    executionId: '#{codepipeline.PipelineExecutionId}',
+    pipeline: kind,
+    commitId: '#{SourceVariables.CommitId}',
+  };
+}
+
+const PARTITION = NAG_PARTITION;
 
 /**
  * The release path of one model: a PR pipeline that runs every gate and comments on the pull
@@ -232,15 +243,38 @@ export class ModelPipeline extends Construct {
       });
     }
     reviewWildcards(this.evaluation.project, dvcPrefix, {
+      finding: new RegExp(
+        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${runRecords}\\*/(model\\.tar\\.gz|model-artifact\\.json)$`,
+      ),
+      reason: `The release's model archive and its record under this model's run prefix (${runRecords}<execution id>/).`,
+    });
+    reviewWildcards(this.evaluation.project, {
       finding: /^Resource::\*$/,
       reason:
         'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
     });
   }
 
-  /** Appends a stage to the release pipeline, after the gates: the seam the serving issue uses. */
+  /** Appends a stage to the release pipeline, after the gates: the seam the serving stages use. */
   addReleaseStage(props: codepipeline.StageOptions): codepipeline.IStage {
     return this.releasePipeline.addStage(props);
+  }
+
+  /**
+   * Appends a stage of one Lambda action to the release pipeline; the function receives the same
+   * run parameters (execution id, commit) as the gates.
+   */
+  addReleaseLambdaStage(stageName: string, actionName: string, gate: GateFunction): codepipeline.IStage {
+    return this.addReleaseStage({
+      stageName,
+      actions: [
+        new actions.LambdaInvokeAction({
+          actionName,
+          lambda: gate.function,
+          userParameters: runUserParameters('release'),
+        }),
+      ],
+    });
   }
 
   private codeQualityProject(name: string, props: ModelPipelineProps): codebuild.PipelineProject {
@@ -287,11 +321,7 @@ export class ModelPipeline extends Construct {
       // Triggers below decide when to run; the source action only fetches.
       triggerOnPush: false,
     });
-    const userParameters = {
-      executionId: '#{codepipeline.PipelineExecutionId}',
-      pipeline: kind,
-      commitId: '#{SourceVariables.CommitId}',
-    };
+    const userParameters = runUserParameters(kind);
     const lambdaAction = (actionName: string, gate: GateFunction, inputs: codepipeline.Artifact[]) =>
       new actions.LambdaInvokeAction({ actionName, lambda: gate.function, inputs, userParameters });
 
@@ -328,6 +358,15 @@ export class ModelPipeline extends Construct {
               project: this.evaluation.project,
               input: source,
               outputs: [evalOutput],
+              // Only a release ships a model: it uploads the archive it evaluated, under this run.
+              environmentVariables:
+                kind === 'release'
+                  ? {
+                      PUBLISH_MODEL: { value: '1' },
+                      PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
+                      COMMIT_ID: { value: '#{SourceVariables.CommitId}' },
+                    }
+                  : undefined,
             }),
           ],
         },

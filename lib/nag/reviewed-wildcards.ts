@@ -20,6 +20,9 @@ export interface WildcardReview {
   readonly reason: string;
 }
 
+/** How cdk-nag prints a partition in a finding: literal when the region is known, else the pseudo parameter. */
+export const NAG_PARTITION = '(?:aws[a-z-]*|<AWS::Partition>)';
+
 const reviews = new WeakMap<IConstruct, WildcardReview[]>();
 
 /** Declares the wildcards expected in every IAM policy under `scope`. */

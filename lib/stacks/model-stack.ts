@@ -5,6 +5,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { releaseSettings } from '../config/release-settings';
+import { ModelEndpoint } from '../constructs/model-endpoint';
 import { ModelPipeline } from '../constructs/model-pipeline';
 import { SharedBucketPurpose, sharedBucketName, type SharedResources } from './shared-stack';
 
@@ -23,13 +24,13 @@ export function releaseSettingsParameterName(platformName: string, modelName: st
 }
 
 /**
- * Everything one model owns: its release pipelines, endpoints and monitoring (added by the
- * constructs in lib/constructs). Today it publishes the model's release settings, the contract
- * the gate functions read, so that thresholds change with a deploy, not a code change.
+ * Everything one model owns: its release settings (the contract the stage functions read, so that
+ * thresholds change with a deploy, not a code change), its release pipelines and its serving.
  */
 export class ModelStack extends Stack {
   readonly releaseSettings: ssm.StringParameter;
   readonly pipeline: ModelPipeline;
+  readonly endpoint: ModelEndpoint;
 
   /**
    * The shared buckets by name rather than by CloudFormation export: exports pin the shared stack
@@ -68,11 +69,19 @@ export class ModelStack extends Stack {
       tier: ssm.ParameterTier.STANDARD,
     });
 
+    const shared = this.importShared(platform, props.shared);
     this.pipeline = new ModelPipeline(this, 'ReleasePath', {
       platform,
       model,
-      shared: this.importShared(platform, props.shared),
+      shared,
       releaseSettings: this.releaseSettings,
+    });
+    this.endpoint = new ModelEndpoint(this, 'Serving', {
+      platform,
+      model,
+      shared,
+      releaseSettings: this.releaseSettings,
+      pipeline: this.pipeline,
     });
 
     new CfnOutput(this, 'PrPipeline', {
@@ -82,6 +91,18 @@ export class ModelStack extends Stack {
     new CfnOutput(this, 'ReleasePipeline', {
       value: this.pipeline.releasePipeline.pipelineName,
       description: 'Runs every gate on the main branch, then releases.',
+    });
+    new CfnOutput(this, 'LiveEndpoint', {
+      value: this.endpoint.endpointNames.live,
+      description: 'SageMaker endpoint serving the current model; created by the first release.',
+    });
+    new CfnOutput(this, 'StandbyEndpoint', {
+      value: this.endpoint.endpointNames.standby,
+      description: 'Warm endpoint with the previous model, for rollback; created by the second release.',
+    });
+    new CfnOutput(this, 'ServingExecutionRole', {
+      value: this.endpoint.executionRole.roleArn,
+      description: 'Role SageMaker assumes to serve this model.',
     });
     new CfnOutput(this, 'ReleaseSettingsParameter', {
       value: this.releaseSettings.parameterName,

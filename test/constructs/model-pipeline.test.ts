@@ -1,5 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
+import { modelArtifactRecordSchema } from '../../lambdas/core/serving-records';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN each model has both pipelines.
@@ -73,11 +79,11 @@ describe('ModelPipeline', () => {
     ]);
   });
 
-  test('stage order: the gates, then the PR comment (PR) or nothing yet (release)', () => {
+  test('stage order: the gates, then the PR comment (PR) or the serving stages (release)', () => {
     const stages = (name: string) => pipeline(name).Stages.map((s: { Name: string }) => s.Name);
     const gates = ['Source', 'CodeQuality', 'DataValidation', 'ModelEvaluation', 'RegressionGate'];
     expect(stages('mlops-document-classifier-pr')).toEqual([...gates, 'PrComment']);
-    expect(stages('mlops-document-classifier-release')).toEqual(gates);
+    expect(stages('mlops-document-classifier-release')).toEqual([...gates, 'Shadow', 'Canary', 'Promotion']);
   });
 
   test('the source is the model repository through the configured connection, pipeline variables in a known namespace', () => {
@@ -149,6 +155,95 @@ describe('ModelPipeline', () => {
     );
     expect(buildspec.phases.build.commands).toContain(shippedConfig().models[0].evaluation.command);
     expect(buildspec.artifacts).toEqual({ files: ['eval_report.json'] });
+  });
+
+  describe('the release publishes the archive it evaluated', () => {
+    const project = () =>
+      Object.values(resources).find(
+        (r) =>
+          r.Type === 'AWS::CodeBuild::Project' &&
+          r.Properties.Name === 'mlops-document-classifier-evaluation',
+      )!.Properties;
+    const publishStep = () =>
+      (JSON.parse(project().Source.BuildSpec).phases.build.commands as string[]).find((c) =>
+        c.startsWith('if [ "${PUBLISH_MODEL:-0}" = 1 ]'),
+      )!;
+
+    /** Runs the buildspec's publish step in bash with a fake `aws` that records its calls. */
+    function runPublish(env: Record<string, string>, archive?: string) {
+      const dir = mkdtempSync(join(tmpdir(), 'publish-'));
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(
+        join(bin, 'aws'),
+        '#!/bin/sh\necho "$@" >> "$CALLS"\n[ "$2" = cp ] && cp "$3" "$UPLOADS/$(basename "$4")"; exit 0\n',
+        {
+          mode: 0o755,
+        },
+      );
+      mkdirSync(join(dir, 'uploads'));
+      if (archive !== undefined) writeFileSync(join(dir, 'model.tar.gz'), archive);
+      const result = spawnSync('bash', ['-c', publishStep()], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {
+          PATH: `${bin}:${process.env.PATH}`,
+          CALLS: join(dir, 'calls'),
+          UPLOADS: join(dir, 'uploads'),
+          MODEL: 'document-classifier',
+          MODEL_ARTIFACT: 'model.tar.gz',
+          ARTIFACTS_BUCKET: 'mlops-artifacts-123456789012-eu-west-1',
+          PIPELINE_EXECUTION_ID: 'exec-1',
+          COMMIT_ID: 'abc123',
+          ...env,
+        },
+      });
+      const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
+      return { ...result, calls: read('calls'), record: read('uploads/model-artifact.json') };
+    }
+
+    test('it uploads the archive and a record with its SHA-256, which the serving stages parse', () => {
+      const out = runPublish({ PUBLISH_MODEL: '1' }, 'weights');
+      expect(out.status).toBe(0);
+      const record = modelArtifactRecordSchema.parse(JSON.parse(out.record));
+      expect(record).toEqual({
+        sha256: createHash('sha256').update('weights').digest('hex'),
+        bytes: 7,
+        modelDataUrl:
+          's3://mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/exec-1/model.tar.gz',
+        commitId: 'abc123',
+      });
+      expect(out.calls).toContain(
+        's3 cp model.tar.gz s3://mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/exec-1/model.tar.gz --checksum-algorithm SHA256',
+      );
+    });
+
+    test('a missing archive fails the build and says what to do', () => {
+      const out = runPublish({ PUBLISH_MODEL: '1' });
+      expect(out.status).toBe(1);
+      expect(out.stdout).toContain('No model archive at model.tar.gz after the evaluate command');
+      expect(out.calls).toBe('');
+    });
+
+    test('a PR run publishes nothing', () => {
+      const out = runPublish({}, 'weights');
+      expect(out.status).toBe(0);
+      expect(out.calls).toBe('');
+    });
+
+    test("the build may write only the archive and its record under this model's runs", () => {
+      const role = project().ServiceRole['Fn::GetAtt'][0];
+      const puts = statementsOf(role).filter((s) => [s.Action].flat().includes('s3:PutObject'));
+      // Besides CDK's grant on the pipeline's own artifact bucket, exactly the two objects.
+      const artifacts = puts
+        .flatMap((s) => [s.Resource].flat())
+        .filter((r: string) => r.includes('mlops-artifacts-'))
+        .sort();
+      expect(artifacts).toEqual([
+        'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*/model-artifact.json',
+        'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*/model.tar.gz',
+      ]);
+    });
   });
 
   test('code quality runs the configured commands on the standard image', () => {
