@@ -27,6 +27,7 @@ export const releaseSettingsSchema = z.object({
   cost: modelSchema.shape.cost,
   serving: modelSchema.shape.serving,
   routing: modelSchema.shape.routing,
+  monitoring: modelSchema.shape.monitoring,
   pricing: platformSchema.shape.pricing,
 });
 
@@ -45,6 +46,7 @@ export function releaseSettings(platform: PlatformSettings, model: ModelConfig):
     cost: model.cost,
     serving: model.serving,
     routing: model.routing,
+    monitoring: model.monitoring,
     pricing: platform.pricing,
   };
 }

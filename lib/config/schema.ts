@@ -250,6 +250,85 @@ export const monitoringSchema = z
       'Alarm period in seconds. Default: 60.',
     ),
     breachingDatapoints: positiveInt(5, 'Consecutive breaching periods before an alarm fires.', 100),
+    latency: z
+      .strictObject({
+        p95Ms: positiveInt(
+          500,
+          'Alarm when p95 model latency of the live endpoint exceeds this (ms).',
+          60_000,
+        ),
+        p99Ms: positiveInt(
+          1000,
+          'Alarm when p99 model latency of the live endpoint exceeds this (ms).',
+          60_000,
+        ),
+      })
+      .default({ p95Ms: 500, p99Ms: 1000 }),
+    invocationDropStdDevs: documented(
+      z.number().positive().max(10).default(3),
+      'Alarm when invocations fall below the anomaly-detection band of this width (in standard deviations). Default: 3.',
+    ),
+    drift: z
+      .strictObject({
+        schedule: documented(
+          z
+            .string()
+            .regex(/^(cron|rate)\(.+\)$/, {
+              message: 'an EventBridge Scheduler expression like rate(1 hour)',
+            })
+            .default('rate(1 hour)'),
+          'How often the drift monitor compares recent predictions with the reference. Default: rate(1 hour).',
+        ),
+        maxLabelDrift: documented(
+          z.number().gt(0).max(1).default(0.15),
+          'Alarm above this Jensen–Shannon distance (base 2) of predicted labels from the reference. Default: 0.15.',
+        ),
+      })
+      .default({ schedule: 'rate(1 hour)', maxLabelDrift: 0.15 }),
+    cost: z
+      .strictObject({
+        schedule: documented(
+          z
+            .string()
+            .regex(/^(cron|rate)\(.+\)$/, {
+              message: 'an EventBridge Scheduler expression like rate(1 hour)',
+            })
+            .default('rate(1 hour)'),
+          'How often the cost monitor estimates the serving cost. Default: rate(1 hour).',
+        ),
+      })
+      .default({ schedule: 'rate(1 hour)' }),
+    productionSample: z
+      .strictObject({
+        schedule: documented(
+          z
+            .string()
+            .regex(/^(cron|rate)\(.+\)$/, {
+              message: 'an EventBridge Scheduler expression like cron(0 4 ? * MON *)',
+            })
+            .default('cron(0 4 ? * MON *)'),
+          'When a production-like eval set is sampled from data capture. Default: Mondays 04:00 UTC.',
+        ),
+        size: positiveInt(500, 'Rows per sample, stratified by predicted label.', 100_000),
+        windowHours: positiveInt(168, 'Hours of data capture the sample is drawn from.', 2160),
+        piiPatterns: documented(
+          z
+            .array(
+              z.strictObject({
+                name: z
+                  .string()
+                  .regex(/^[a-z][a-z0-9_]*$/, { message: 'a snake_case name like employee_id' }),
+                pattern: z
+                  .string()
+                  .min(1)
+                  .meta({ description: 'A JavaScript regular expression (no flags).' }),
+              }),
+            )
+            .default([]),
+          'Extra PII patterns scrubbed besides e-mail, phone, card, account and IP. Default: none.',
+        ),
+      })
+      .default({ schedule: 'cron(0 4 ? * MON *)', size: 500, windowHours: 168, piiPatterns: [] }),
   })
   .meta({ description: 'Alarm settings for the live model.' });
 
@@ -609,6 +688,14 @@ export const platformSchema = z
             ),
           })
           .default({ expireAfterDays: 30 }),
+        athenaResults: z
+          .strictObject({
+            expireAfterDays: lifecycleDays(
+              30,
+              'Days Athena query results (the nightly A/B analysis) are kept.',
+            ),
+          })
+          .default({ expireAfterDays: 30 }),
         noncurrentVersions: z
           .strictObject({
             infrequentAccessAfterDays: lifecycleDays(
@@ -624,6 +711,7 @@ export const platformSchema = z
         dataCapture: { expireAfterDays: 90 },
         accessLogs: { expireAfterDays: 365 },
         pipelineArtifacts: { expireAfterDays: 30 },
+        athenaResults: { expireAfterDays: 30 },
         noncurrentVersions: { infrequentAccessAfterDays: 30 },
       }),
     pricing: z

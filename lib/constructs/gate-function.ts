@@ -26,6 +26,11 @@ export interface GateFunctionProps {
    */
   readonly memorySize?: number;
   /**
+   * Most concurrent invocations; beyond it callers are throttled.
+   * @default - no reservation (the account's unreserved pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * Days the function's logs are kept.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -70,6 +75,7 @@ export class GateFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.minutes(5),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup,
       environment: {

@@ -7,6 +7,7 @@ import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { releaseSettings } from '../config/release-settings';
 import { ModelEndpoint } from '../constructs/model-endpoint';
 import { ModelPipeline } from '../constructs/model-pipeline';
+import { ModelRouting } from '../constructs/model-routing';
 import { SharedBucketPurpose, sharedBucketName, type SharedResources } from './shared-stack';
 
 export interface ModelStackProps extends StackProps {
@@ -31,6 +32,7 @@ export class ModelStack extends Stack {
   readonly releaseSettings: ssm.StringParameter;
   readonly pipeline: ModelPipeline;
   readonly endpoint: ModelEndpoint;
+  readonly routing: ModelRouting;
 
   /**
    * The shared buckets by name rather than by CloudFormation export: exports pin the shared stack
@@ -52,6 +54,7 @@ export class ModelStack extends Stack {
       dataCaptureBucket: bucket('DataCapture', 'data-capture'),
       pipelineArtifactsBucket: bucket('PipelineArtifacts', 'pipeline-artifacts'),
       accessLogsBucket: bucket('AccessLogs', 'access-logs', false),
+      athenaResultsBucket: bucket('AthenaResults', 'athena-results'),
       pagingTopic: shared.pagingTopic,
     };
   }
@@ -82,6 +85,14 @@ export class ModelStack extends Stack {
       shared,
       releaseSettings: this.releaseSettings,
       pipeline: this.pipeline,
+    });
+
+    this.routing = new ModelRouting(this, 'Routing', {
+      platform,
+      model,
+      shared,
+      releaseSettings: this.releaseSettings,
+      endpointNames: this.endpoint.endpointNames,
     });
 
     new CfnOutput(this, 'PrPipeline', {

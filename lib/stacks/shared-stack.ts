@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,12 +9,42 @@ import { Construct } from 'constructs';
 import type { PlatformSettings } from '../config/schema';
 
 export type SharedBucketPurpose =
-  'access-logs' | 'dvc-remote' | 'artifacts' | 'prediction-logs' | 'data-capture' | 'pipeline-artifacts';
+  | 'access-logs'
+  | 'dvc-remote'
+  | 'artifacts'
+  | 'prediction-logs'
+  | 'data-capture'
+  | 'pipeline-artifacts'
+  | 'athena-results';
 
 /** `<platform>-<purpose>-<account>-<region>`: readable in the console, unique across accounts. */
 export function sharedBucketName(platform: PlatformSettings, purpose: SharedBucketPurpose): string {
   return `${platform.name}-${purpose}-${platform.environment.account}-${platform.environment.region}`;
 }
+
+/** Glue database of the prediction logs (Glue names: lower case and underscores). */
+export function predictionsDatabaseName(platform: PlatformSettings): string {
+  return `${platform.name.replace(/-/g, '_')}_predictions`;
+}
+
+export const PREDICTIONS_TABLE = 'predictions';
+
+/** Columns of a prediction log line, as the router writes them (lambdas/core/prediction-record.ts). */
+export const PREDICTION_COLUMNS: readonly (readonly [string, string])[] = [
+  ['request_id', 'string'],
+  ['ts', 'string'],
+  ['model_version', 'string'],
+  ['variant', 'string'],
+  ['endpoint', 'string'],
+  ['routed_by', 'string'],
+  ['active_flags', 'array<string>'],
+  ['user_bucket', 'int'],
+  ['input_hmac', 'string'],
+  ['label', 'string'],
+  ['confidence', 'double'],
+  ['latency_ms', 'double'],
+  ['error', 'string'],
+];
 
 export interface SharedStackProps extends StackProps {
   /** The validated platform settings (`config/platform.yaml`). */
@@ -35,6 +66,8 @@ export interface SharedResources {
   readonly pipelineArtifactsBucket: s3.IBucket;
   /** Target of S3 server access logs. */
   readonly accessLogsBucket: s3.IBucket;
+  /** Athena query results of the nightly analysis: short-lived. */
+  readonly athenaResultsBucket: s3.IBucket;
   /** On-call paging: alarms and rollbacks publish here. */
   readonly pagingTopic: sns.ITopic;
 }
@@ -52,6 +85,7 @@ export class SharedStack extends Stack implements SharedResources {
   readonly dataCaptureBucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
   readonly pipelineArtifactsBucket: s3.Bucket;
+  readonly athenaResultsBucket: s3.Bucket;
   readonly pagingTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
@@ -183,6 +217,63 @@ export class SharedStack extends Stack implements SharedResources {
         },
       ],
     });
+
+    this.athenaResultsBucket = dataBucket('AthenaResults', 'athena-results', {
+      lifecycleRules: [
+        {
+          id: 'expire-athena-results',
+          expiration: Duration.days(storage.athenaResults.expireAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+
+    // One table over every model's prediction logs; partition projection computes partitions
+    // from the query (model = ..., dt = ...), so nothing has to crawl or add partitions.
+    const database = new glue.CfnDatabase(this, 'PredictionsDatabase', {
+      catalogId: this.account,
+      databaseInput: {
+        name: predictionsDatabaseName(platform),
+        description: `${prefix}: prediction logs of every model, written by the routers through Firehose`,
+      },
+    });
+    const table = new glue.CfnTable(this, 'PredictionsTable', {
+      catalogId: this.account,
+      databaseName: predictionsDatabaseName(platform),
+      tableInput: {
+        name: PREDICTIONS_TABLE,
+        description:
+          'One JSON line per prediction (lambdas/core/prediction-record.ts); partitioned by model and UTC day.',
+        tableType: 'EXTERNAL_TABLE',
+        partitionKeys: [
+          { name: 'model', type: 'string' },
+          { name: 'dt', type: 'string' },
+        ],
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.model.type': 'injected',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': '2026-01-01,NOW',
+          'projection.dt.interval': '1',
+          'projection.dt.interval.unit': 'DAYS',
+          'storage.location.template': `s3://${this.predictionLogsBucket.bucketName}/model=\${model}/dt=\${dt}/`,
+        },
+        storageDescriptor: {
+          location: `s3://${this.predictionLogsBucket.bucketName}/`,
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            parameters: { 'ignore.malformed.json': 'true' },
+          },
+          columns: PREDICTION_COLUMNS.map(([name, type]) => ({ name, type })),
+        },
+      },
+    });
+    table.addDependency(database);
 
     this.pagingTopic = new sns.Topic(this, 'Paging', {
       topicName: `${prefix}-paging`,

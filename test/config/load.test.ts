@@ -75,7 +75,14 @@ describe('loadConfig', () => {
     expect(model.dataValidation.maxTextLength).toBe(10_000);
     expect(model.evaluation.timeoutMinutes).toBe(60);
     expect(model.serving.canary.sizePercent).toBe(10);
-    expect(model.monitoring).toEqual({ confidenceStdDevs: 2, periodSeconds: 60, breachingDatapoints: 5 });
+    expect(model.monitoring).toMatchObject({
+      confidenceStdDevs: 2,
+      periodSeconds: 60,
+      breachingDatapoints: 5,
+      latency: { p95Ms: 500, p99Ms: 1000 },
+      drift: { schedule: 'rate(1 hour)', maxLabelDrift: 0.15 },
+      productionSample: { size: 500, windowHours: 168, piiPatterns: [] },
+    });
   });
 
   test('malformed YAML names the file and the line', () => {
@@ -106,7 +113,7 @@ describe('loadConfig', () => {
     fixture.edit(EXAMPLE_MODEL, 'monitoring:\n', 'monitoring:\n  pagerDutyServiceId: P123\n');
     expect(problemsOf(fixture)).toEqual([
       expect.stringContaining(
-        'monitoring.pagerDutyServiceId: unknown key (expected one of: confidenceStdDevs, periodSeconds, breachingDatapoints)',
+        'monitoring.pagerDutyServiceId: unknown key (expected one of: confidenceStdDevs, periodSeconds, breachingDatapoints, latency, invocationDropStdDevs, drift, cost, productionSample)',
       ),
     ]);
   });

@@ -1,0 +1,49 @@
+/**
+ * The router function (Lambda function URL, AWS_IAM auth, invoke mode RESPONSE_STREAM): assigns
+ * each user to the stable or candidate model version by the AppConfig flag, calls the endpoint that
+ * serves it and logs every prediction. The logic is in route.ts, the streaming in handler.ts, the
+ * wiring in deps.ts; this file only creates the clients of this container. Environment: env.ts.
+ */
+import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { logger } from '../shared/logger';
+import { routerDeps, type RouterClients } from './deps';
+import { routerSageMakerRuntime } from './endpoint';
+import { routerEnv, type RouterEnv } from './env';
+import { createHandler } from './handler';
+
+export { routerEnvSchema, type RouterEnv, type RouterEnvInput } from './env';
+export { REQUEST_METRIC_DIMENSIONS, MODEL_METRIC_DIMENSIONS, ROUTER_METRICS_NAMESPACE } from './metrics';
+
+/**
+ * A flag read waits at most this long per attempt, twice: only the first request of a container, or
+ * one per cache period, waits for AppConfig, and a slow AppConfig must not hold it for long.
+ */
+const FLAG_READ_TIMEOUT_MS = 1000;
+const FLAG_READ_ATTEMPTS = 2;
+
+/** Clients created once per container. */
+export function defaultClients(env: RouterEnv): RouterClients {
+  return {
+    sagemakerRuntime: routerSageMakerRuntime({
+      timeoutMs: env.ROUTER_TIMEOUT_MS,
+      retries: env.ROUTER_RETRIES,
+    }),
+    appConfigData: new AppConfigDataClient({
+      maxAttempts: FLAG_READ_ATTEMPTS,
+      requestHandler: {
+        requestTimeout: FLAG_READ_TIMEOUT_MS,
+        connectionTimeout: FLAG_READ_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+      },
+    }),
+    secrets: new SecretsManagerClient({}),
+    firehose: new FirehoseClient({}),
+    sqs: new SQSClient({}),
+  };
+}
+
+const env = routerEnv();
+export const handler = createHandler(routerDeps(env, defaultClients(env), { logger }));
