@@ -7,6 +7,7 @@
  *   Powertools' default dimension): `Requests` (Count, 1), `Errors` (Count, 1 or 0: its Average is
  *   the error rate), `LatencyMs` (Milliseconds, what the caller waited) and `Confidence` (None, only
  *   when the model answered a confidence in [0, 1]);
+ * - `Confidence` again with dimensions {service, Model, Variant}: what the confidence alarm watches;
  * - per model, dimensions {service, Model}: `FlagUnavailable` (Count, per request routed without a
  *   current flag), `BadRequests` (Count) and `InternalErrors` (Count, a router bug or an unreadable
  *   HMAC key).
@@ -17,6 +18,8 @@ import type { Variant } from '../core/assignment';
 export const ROUTER_METRICS_NAMESPACE = 'MLPlatform/Router';
 /** Dimensions of Requests, Errors, LatencyMs and Confidence, in this order. */
 export const REQUEST_METRIC_DIMENSIONS = ['service', 'Model', 'ModelVersion', 'Variant'] as const;
+/** Dimensions of the version-free `Confidence` the confidence alarm watches. */
+export const ALARM_CONFIDENCE_DIMENSIONS = ['service', 'Model', 'Variant'] as const;
 /** Dimensions of FlagUnavailable, BadRequests and InternalErrors. */
 export const MODEL_METRIC_DIMENSIONS = ['service', 'Model'] as const;
 
@@ -54,6 +57,15 @@ export function publishRequestMetrics(metrics: Metrics, sample: RequestMetrics):
     if (sample.confidence !== null) metrics.addMetric('Confidence', MetricUnit.NoUnit, sample.confidence);
   } finally {
     metrics.publishStoredMetrics();
+  }
+  // The same confidence without ModelVersion: the confidence alarm watches a metric that does not
+  // change name with every release (promotion only rewrites its threshold).
+  if (sample.confidence !== null) {
+    metrics
+      .singleMetric()
+      .addDimension('Model', sample.model)
+      .addDimension('Variant', sample.variant)
+      .addMetric('Confidence', MetricUnit.NoUnit, sample.confidence);
   }
 }
 

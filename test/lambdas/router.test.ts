@@ -952,7 +952,17 @@ describe('router', () => {
       await route(request({ userId: 'u1' }, 'req-2'), h.deps);
       await route(request({ userId: userIn('stable'), input: { text: 'b' } }, 'req-3'), h.deps);
 
-      const lines = emfLines();
+      const all = emfLines();
+      // Each answered confidence is also published without ModelVersion, for the confidence alarm.
+      const alarmDims = [['service', 'Model', 'Variant']];
+      const alarmLines = all.filter(
+        (line) => JSON.stringify(line._aws.CloudWatchMetrics[0].Dimensions) === JSON.stringify(alarmDims),
+      );
+      expect(alarmLines.map(({ _aws, ...rest }) => rest)).toEqual([
+        { service: MODEL, Model: MODEL, Variant: 'candidate', Confidence: 0.93 },
+        { service: MODEL, Model: MODEL, Variant: 'stable', Confidence: 0.25 },
+      ]);
+      const lines = all.filter((line) => !alarmLines.includes(line));
       const requestDims = [['service', 'Model', 'ModelVersion', 'Variant']];
       expect(lines.map((line) => line._aws.CloudWatchMetrics[0].Dimensions)).toEqual([
         requestDims,
