@@ -246,8 +246,8 @@ export const monitoringSchema = z
       'The confidence alarm fires below baseline mean − k·σ; this is k. Default: 2.',
     ),
     periodSeconds: documented(
-      z.union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)]).default(60),
-      'Alarm period in seconds. Default: 60.',
+      z.union([z.literal(60), z.literal(300)], { error: '60 or 300' }).default(60),
+      'Alarm period in seconds: 60 or 300 (the router publishes standard-resolution metrics, so no shorter period has data). Default: 60.',
     ),
     breachingDatapoints: positiveInt(5, 'Consecutive breaching periods before an alarm fires.', 100),
     latency: z

@@ -45,14 +45,16 @@ export interface GateFunctionProps {
 export class GateFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
+  /** The function's own log group (metric filters, dashboards). */
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: GateFunctionProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${props.functionName}`,
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     // A role of our own instead of AWSLambdaBasicExecutionRole: that managed policy may write to
     // every log group in the account.
     this.role = new iam.Role(this, 'Role', {

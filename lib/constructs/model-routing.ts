@@ -58,6 +58,12 @@ export class ModelRouting extends Construct {
   readonly environment: appconfig.CfnEnvironment;
   readonly profile: appconfig.CfnConfigurationProfile;
   readonly deploymentStrategy: appconfig.CfnDeploymentStrategy;
+  /** Athena workgroup of this model's queries (bytes-scanned cutoff, encrypted results). */
+  readonly workgroupName: string;
+  readonly glueDatabase: string;
+  readonly glueTable: string;
+  private readonly shared: SharedResources;
+  private readonly modelName: string;
 
   constructor(scope: Construct, id: string, props: ModelRoutingProps) {
     super(scope, id);
@@ -65,6 +71,11 @@ export class ModelRouting extends Construct {
     const routing = model.routing;
     const stack = Stack.of(this);
     const prefix = `${platform.name}-${model.name}`;
+    this.shared = shared;
+    this.modelName = model.name;
+    this.workgroupName = `${prefix}-analysis`;
+    this.glueDatabase = predictionsDatabaseName(platform);
+    this.glueTable = PREDICTIONS_TABLE;
 
     // ---- Feature flag -------------------------------------------------------------------------
     this.application = new appconfig.CfnApplication(this, 'FlagApplication', {
@@ -282,9 +293,8 @@ export class ModelRouting extends Construct {
     this.replay.role.addToPolicy(putRecords);
 
     // ---- Nightly analysis ---------------------------------------------------------------------
-    const database = predictionsDatabaseName(platform);
     const workgroup = new athena.CfnWorkGroup(this, 'AnalysisWorkgroup', {
-      name: `${prefix}-analysis`,
+      name: this.workgroupName,
       description: `${model.name}: nightly A/B analysis of the prediction logs`,
       state: 'ENABLED',
       recursiveDeleteOption: true,
@@ -307,8 +317,8 @@ export class ModelRouting extends Construct {
         RELEASE_SETTINGS_PARAMETER: props.releaseSettings.parameterName,
         ARTIFACTS_BUCKET: shared.artifactsBucket.bucketName,
         ATHENA_WORKGROUP: workgroup.name,
-        GLUE_DATABASE: database,
-        GLUE_TABLE: PREDICTIONS_TABLE,
+        GLUE_DATABASE: this.glueDatabase,
+        GLUE_TABLE: this.glueTable,
         APPCONFIG_APPLICATION: prefix,
         APPCONFIG_ENVIRONMENT: FLAG_ENVIRONMENT,
         APPCONFIG_PROFILE: FLAG_PROFILE,
@@ -316,52 +326,7 @@ export class ModelRouting extends Construct {
     });
     const analysisRole = this.analysis.role;
     props.releaseSettings.grantRead(analysisRole);
-    analysisRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'athena:StartQueryExecution',
-          'athena:GetQueryExecution',
-          'athena:GetQueryResults',
-          'athena:StopQueryExecution',
-        ],
-        resources: [
-          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: workgroup.name }),
-        ],
-      }),
-    );
-    analysisRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-        resources: [
-          stack.formatArn({ service: 'glue', resource: 'catalog' }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
-          stack.formatArn({
-            service: 'glue',
-            resource: 'table',
-            resourceName: `${database}/${PREDICTIONS_TABLE}`,
-          }),
-        ],
-      }),
-    );
-    // Athena reads this model's logs and writes its results with the caller's rights.
-    analysisRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [shared.predictionLogsBucket.arnForObjects(`model=${model.name}/*`)],
-      }),
-    );
-    analysisRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-        resources: [shared.predictionLogsBucket.bucketArn, shared.athenaResultsBucket.bucketArn],
-      }),
-    );
-    analysisRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [shared.athenaResultsBucket.arnForObjects(`${model.name}/*`)],
-      }),
-    );
+    this.grantAnalysisQueries(analysisRole);
     analysisRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
@@ -432,6 +397,73 @@ export class ModelRouting extends Construct {
     });
 
     this.reviewWildcards(model.name);
+  }
+
+  /**
+   * What running an Athena query over this model's prediction logs takes: the workgroup, the
+   * Glue table, reading the logs and writing results, under this model's prefixes only.
+   */
+  grantAnalysisQueries(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:StopQueryExecution',
+        ],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'athena',
+            resource: 'workgroup',
+            resourceName: this.workgroupName,
+          }),
+        ],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        resources: [
+          Stack.of(this).formatArn({ service: 'glue', resource: 'catalog' }),
+          Stack.of(this).formatArn({
+            service: 'glue',
+            resource: 'database',
+            resourceName: this.glueDatabase,
+          }),
+          Stack.of(this).formatArn({
+            service: 'glue',
+            resource: 'table',
+            resourceName: `${this.glueDatabase}/${this.glueTable}`,
+          }),
+        ],
+      }),
+    );
+    // Athena reads this model's logs and writes its results with the caller's rights.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.shared.predictionLogsBucket.arnForObjects(`model=${this.modelName}/*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+        resources: [this.shared.predictionLogsBucket.bucketArn, this.shared.athenaResultsBucket.bucketArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [this.shared.athenaResultsBucket.arnForObjects(`${this.modelName}/*`)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [this.shared.key.keyArn],
+      }),
+    );
   }
 
   private reviewWildcards(model: string): void {

@@ -273,7 +273,7 @@ export class SharedStack extends Stack implements SharedResources {
         },
       },
     });
-    table.addDependency(database);
+    table.addResourceDependency(database);
 
     this.pagingTopic = new sns.Topic(this, 'Paging', {
       topicName: `${prefix}-paging`,
