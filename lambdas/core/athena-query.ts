@@ -41,7 +41,7 @@ export interface VariantSummaryQueryInput {
  * Glue stores database and table names in lower case, and Athena accepts only letters, digits
  * and underscores in them (at most 255 characters). Anything else is refused, not quoted away.
  */
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,254}$/;
+export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,254}$/;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**
