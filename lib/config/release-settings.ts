@@ -72,6 +72,8 @@ export const artifactKeys = {
   releaseRecord: (model: string, executionId: string) => `models/${model}/releases/${executionId}.json`,
   /** What serves now and what the standby holds; promotion writes it, rollback reads it. */
   servingState: (model: string) => `models/${model}/serving/state.json`,
+  /** The record of one rollback (or refusal), by its start time (ISO 8601); kept forever. */
+  rollbackRecord: (model: string, startedAt: string) => `models/${model}/rollbacks/${startedAt}.json`,
   /** The nightly A/B analysis of one day (`YYYY-MM-DD`); a rerun of the day replaces it. */
   abReport: (model: string, day: string) => `models/${model}/ab/${day}.json`,
 } as const;

@@ -1,0 +1,600 @@
+/**
+ * Rollback: makes the previous model (N-1) serve again, within seconds for users of the router and
+ * within minutes for everyone.
+ *
+ * Invoked by
+ * - a CloudWatch alarm's Lambda action (`{"source": "aws.cloudwatch", "alarmArn": ..., "alarmData":
+ *   {"alarmName": ..., "state": {"value": "ALARM", "reason": ..., "timestamp": ...}, ...}}`); only a
+ *   change to ALARM acts,
+ * - the same alarm through an SNS topic subscription (the alarm notification as the SNS message),
+ * - a person, from the Lambda console ("Test") or `aws lambda invoke`, with
+ *   `{"model": "<this function's model>", "reason": "<why>", "requestedBy": "<your name>"}`
+ *   (`requestedBy` optional; an event for another model is refused).
+ *
+ * Steps: read the serving state (no N-1 → refuse and page); claim the rollback in the ledger (a
+ * second alarm or a concurrent invocation changes nothing); deploy the flag that sends everyone to
+ * N-1 on the warm standby endpoint; put N-1's config back on the live endpoint (waiting out an
+ * update in progress); rewrite the serving state (N-1 live, no standby); write the record to the
+ * ledger and to S3; publish TimeToRollbackSeconds; page on-call with what happened and what to do.
+ *
+ * Nothing throws past the handler but a broken environment: each failure becomes part of the
+ * record and the page, which says what state things are in.
+ */
+import type { Context } from 'aws-lambda';
+import { AppConfigClient } from '@aws-sdk/client-appconfig';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { artifactKeys } from '../../lib/config/release-settings';
+import type { FlagDocument } from '../core/flags';
+import {
+  buildRefusalRecord,
+  buildRollbackRecord,
+  flagServesEveryone,
+  planRollback,
+  readRollbackEvent,
+  rollbackClaimKey,
+  rollbackFlagDocument,
+  rollbackNotRunPage,
+  rollbackPage,
+  rolledBackServingState,
+  standbyReadiness,
+  unreadableEventPage,
+  type EndpointSeen,
+  type FlagOutcome,
+  type Page,
+  type RollbackRecord,
+  type RollbackStatus,
+  type RollbackTrigger,
+  type ServedModel,
+  type StandbyModel,
+} from '../core/rollback';
+import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving-records';
+import {
+  deployFlag,
+  flagIds,
+  flagLabel,
+  FlagWriteConflict,
+  readCurrentFlag,
+  type FlagIds,
+} from '../shared/flag-writer';
+import { logger } from '../shared/logger';
+import { putRunRecord } from '../shared/run-records';
+import { describeEndpoint } from '../shared/serving';
+import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
+import { describe, putPreviousConfigLive } from './live-endpoint';
+import { rollbackEnv, type RollbackEnv } from './env';
+
+export { rollbackEnvSchema, type RollbackEnvInput } from './env';
+
+/** Everything external the handler touches; tests pass their own. */
+export interface Deps {
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  readonly sns: SNSClient;
+  readonly sagemaker: SageMakerClient;
+  readonly cloudwatch: CloudWatchClient;
+  readonly appconfig: AppConfigClient;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+let defaults: Deps | undefined;
+
+/** Clients created once per container. */
+export function rollbackDeps(): Deps {
+  defaults ??= {
+    s3: new S3Client({}),
+    dynamodb: new DynamoDBClient({}),
+    sns: new SNSClient({}),
+    sagemaker: new SageMakerClient({}),
+    cloudwatch: new CloudWatchClient({}),
+    appconfig: new AppConfigClient({}),
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+  return defaults;
+}
+
+export const METRIC_NAMESPACE = 'MLPlatform/Rollback';
+export const TIME_TO_ROLLBACK_METRIC = 'TimeToRollbackSeconds';
+/** Kept free at the end of the invocation for the writes and the page, when waiting for the endpoint. */
+export const FINISH_MARGIN_MS = 30_000;
+/** The invocation's time when no Lambda context tells it (Lambda's maximum). */
+export const DEFAULT_BUDGET_MS = 15 * 60_000;
+/** Rebuilding the flag on top of a concurrent writer's version: attempts in all. */
+const FLAG_WRITE_ATTEMPTS = 3;
+
+export type RollbackResult =
+  /** An alarm change to OK or INSUFFICIENT_DATA. */
+  | { readonly status: 'ignored'; readonly message: string }
+  /**
+   * An alarm during a guarded release of the live endpoint: the release's own auto-rollback owns
+   * it (the errors may be the candidate's, and the model in the serving state may be fine);
+   * nothing changed; paged.
+   */
+  | { readonly status: 'deferred'; readonly message: string; readonly paged: boolean }
+  /** A manual event that is wrong; nothing changed, nobody paged (the person sees this). */
+  | { readonly status: 'rejected'; readonly message: string }
+  /** An event that is neither; on-call paged. */
+  | { readonly status: 'unreadable'; readonly message: string; readonly paged: boolean }
+  /** The rollback's own inputs (the serving state) could not be read; nothing changed; paged. */
+  | { readonly status: 'not-run'; readonly message: string; readonly paged: boolean }
+  /** No N-1 to return to; nothing changed; paged and recorded. */
+  | {
+      readonly status: 'refused';
+      readonly message: string;
+      readonly recordKey: string;
+      readonly paged: boolean;
+    }
+  /** This rollback is already claimed or done (a second alarm, a concurrent invocation); nothing changed. */
+  | { readonly status: 'duplicate'; readonly message: string; readonly existing: LedgerEntry | undefined }
+  | {
+      readonly status: RollbackStatus;
+      readonly message: string;
+      readonly record: RollbackRecord;
+      readonly recordKey: string;
+      readonly paged: boolean;
+      /** What went wrong after the rollback itself (record writes, metric), also in the page. */
+      readonly problems: readonly string[];
+    };
+
+export function createHandler(deps: Deps) {
+  return async (event: unknown, context?: Context): Promise<RollbackResult> => {
+    logger.resetKeys();
+    if (context) logger.addContext(context);
+    const env = rollbackEnv();
+    const startedAt = deps.now();
+    const budgetMs = context ? context.getRemainingTimeInMillis() : DEFAULT_BUDGET_MS;
+    const run: Run = {
+      deps,
+      env,
+      ids: flagIds(env),
+      startedAt,
+      deadlineMs: startedAt.getTime() + budgetMs - FINISH_MARGIN_MS,
+      leaseUntil: new Date(startedAt.getTime() + budgetMs),
+    };
+    const request = readRollbackEvent(event, env.MODEL_NAME, startedAt);
+    switch (request.action) {
+      case 'ignore':
+        logger.info(`rollback: ${request.message}`);
+        return { status: 'ignored', message: request.message };
+      case 'reject':
+        logger.warn(request.message);
+        return { status: 'rejected', message: request.message };
+      case 'unreadable': {
+        logger.error(`rollback: unreadable event: ${request.message}`, {
+          event: event as Record<string, unknown>,
+        });
+        const paged = await page(run, unreadableEventPage(env.MODEL_NAME, request.message, event));
+        return { status: 'unreadable', message: request.message, paged };
+      }
+      case 'roll-back':
+        logger.appendKeys({ trigger: request.trigger.by });
+        return rollBack(run, request.trigger);
+    }
+  };
+}
+
+export const handler = createHandler(rollbackDeps());
+
+/** One invocation. */
+interface Run {
+  readonly deps: Deps;
+  readonly env: RollbackEnv;
+  readonly ids: FlagIds;
+  readonly startedAt: Date;
+  /** Stop waiting for a busy endpoint after this (epoch ms). */
+  readonly deadlineMs: number;
+  /** The invocation cannot outlive this: the ledger claim's lease. */
+  readonly leaseUntil: Date;
+}
+
+async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackResult> {
+  const { deps, env } = run;
+  const model = env.MODEL_NAME;
+  const stateKey = artifactKeys.servingState(model);
+  const stateUrl = `s3://${env.ARTIFACTS_BUCKET}/${stateKey}`;
+
+  // 1. What serves, and what a rollback returns to.
+  let state: ServingState | null;
+  try {
+    state = await readServingState(deps.s3, env.ARTIFACTS_BUCKET, stateKey, stateUrl);
+    if (state !== null && state.model !== model) {
+      throw new Error(`${stateUrl} is the serving state of model "${state.model}", not "${model}"`);
+    }
+  } catch (error) {
+    const problem = `cannot read the serving state: ${(error as Error).message}`;
+    logger.error(`rollback: ${problem}`);
+    const paged = await page(run, rollbackNotRunPage(model, trigger, problem, env.LIVE_ENDPOINT));
+    return { status: 'not-run', message: problem, paged };
+  }
+  const plan = planRollback(state, stateUrl);
+  if (plan.kind === 'nothing-to-return-to') {
+    const done = plan.live ? await rolledBackAlready(run, plan.live) : undefined;
+    if (done) return duplicate(done, `a rollback to ${plan.live!.modelVersion} is already recorded`);
+    return refuse(run, trigger, plan);
+  }
+  const { from, to } = plan;
+  logger.appendKeys({ from: from.modelVersion, to: to.modelVersion });
+
+  // 1b. A canary in progress has its own guardrails; rolling production back under it would
+  // punish the model that serves for the candidate's errors. A person may still force it.
+  if (trigger.kind === 'alarm') {
+    const guarded = await guardedReleaseInProgress(run);
+    if (guarded !== undefined) {
+      const message =
+        `alarm ${trigger.alarmName} fired while a guarded release updates ${env.LIVE_ENDPOINT} (${guarded}); ` +
+        "SageMaker's auto-rollback owns this incident, so nothing was changed. If the alarm is still in ALARM " +
+        `after the release ends, roll back by hand: invoke ${env.MODEL_NAME}'s rollback function with ` +
+        `{"model": "${model}", "reason": "..."} (docs/operations.md).`;
+      logger.warn(`rollback: deferred: ${message}`);
+      const paged = await page(run, {
+        subject: `Rollback deferred to release guardrails: ${model}`.slice(0, 99),
+        body: message,
+      });
+      return { status: 'deferred', message, paged };
+    }
+  }
+
+  // 2. Claim it: one rollback per release rolled back from.
+  const sk = rollbackClaimKey(from);
+  let claim: 'claimed' | 'took-over' | 'ledger-unavailable';
+  try {
+    const claimed = await claimRollback(deps.dynamodb, env.ROLLBACK_TABLE, {
+      model,
+      sk,
+      from,
+      to,
+      trigger,
+      startedAt: run.startedAt,
+      leaseUntil: run.leaseUntil,
+    });
+    if (claimed.result === 'exists') {
+      return duplicate(claimed.existing, `the rollback from ${from.modelVersion} is already claimed`);
+    }
+    if (claimed.result === 'took-over') {
+      logger.warn('rollback: taking over an earlier rollback that failed or whose invocation died', {
+        previous: claimed.previous,
+      });
+    }
+    claim = claimed.result;
+  } catch (error) {
+    // Rolling back matters more than deduplicating: a second run finds the work done and does nothing new.
+    logger.error(
+      `rollback: cannot claim the rollback in table ${env.ROLLBACK_TABLE}; rolling back unclaimed`,
+      {
+        problem: describe(error),
+      },
+    );
+    claim = 'ledger-unavailable';
+  }
+
+  // 3. The flag first: N-1 serves from the warm standby as soon as routers read it.
+  const flag = await deployRollbackFlag(run, trigger, to);
+  logger.info('rollback: flag', { outcome: flag.outcome });
+
+  // 4. The live endpoint: N-1's config back, for callers that bypass the router.
+  const endpoint = await putPreviousConfigLive({
+    sagemaker: deps.sagemaker,
+    endpointName: env.LIVE_ENDPOINT,
+    targetConfig: to.liveConfigName,
+    now: deps.now,
+    sleep: deps.sleep,
+    deadlineMs: run.deadlineMs,
+    log: (message, attributes) => logger.info(message, attributes),
+  });
+  logger.info('rollback: live endpoint', { outcome: endpoint.outcome, statusSeen: endpoint.statusSeen });
+
+  // 5. The serving state, when anything took effect: N-1 live, nothing further to return to.
+  const tookEffect = flag.outcome.outcome === 'deployed' || endpoint.outcome === 'update-started';
+  let servingState: RollbackRecord['servingState'];
+  if (tookEffect || flag.outcome.outcome === 'already' || endpoint.outcome === 'already') {
+    const next = rolledBackServingState(model, to, env.LIVE_ENDPOINT, deps.now());
+    try {
+      await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, stateKey, json(next), 'serving state');
+      servingState = { outcome: 'written', detail: `${stateUrl}: ${to.modelVersion} live, no standby` };
+    } catch (error) {
+      servingState = {
+        outcome: 'failed',
+        detail:
+          `${(error as Error).message}. It still says ${from.modelVersion} live with ${to.modelVersion} on standby; ` +
+          `write it by hand before the next release: ${JSON.stringify(next)}`,
+      };
+    }
+  } else {
+    servingState = {
+      outcome: 'not-written',
+      detail: `nothing took effect, so ${stateUrl} still says ${from.modelVersion} live with ${to.modelVersion} on standby`,
+    };
+  }
+
+  // 6. The record, in the ledger and in S3.
+  const record = buildRollbackRecord({
+    model,
+    trigger,
+    from,
+    to,
+    liveEndpoint: env.LIVE_ENDPOINT,
+    claim,
+    flagLabel: flagLabel(run.ids),
+    flagDocument: flag.document,
+    flag: flag.outcome,
+    endpoint,
+    servingState,
+    startedAt: run.startedAt,
+    finishedAt: deps.now(),
+  });
+  const recordKey = artifactKeys.rollbackRecord(model, run.startedAt.toISOString());
+  const problems: string[] = [];
+  if (servingState.outcome === 'failed')
+    problems.push(`The serving state was not written: ${servingState.detail}`);
+  if (claim === 'ledger-unavailable') {
+    problems.push(
+      `The rollback ledger (DynamoDB table ${env.ROLLBACK_TABLE}) could not be written: a second alarm may run the ` +
+        'rollback again; it finds nothing left to return to and pages again.',
+    );
+  } else {
+    try {
+      await finishRollback(deps.dynamodb, env.ROLLBACK_TABLE, { model, sk }, record, recordKey);
+    } catch (error) {
+      problems.push(
+        `The rollback ledger item ${model}/${sk} in table ${env.ROLLBACK_TABLE} still says "started": ${describe(error)}.`,
+      );
+    }
+  }
+  try {
+    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, recordKey, json(record), 'rollback record');
+  } catch (error) {
+    problems.push(`The rollback record was not written: ${(error as Error).message}. It is in this page.`);
+  }
+
+  // 7. Time to rollback: from the alarm (or the request) to the flag that makes N-1 serve.
+  if (record.durations.triggerToFlagSeconds !== null && record.flagDeployedAt !== null) {
+    try {
+      await deps.cloudwatch.send(
+        new PutMetricDataCommand({
+          Namespace: METRIC_NAMESPACE,
+          MetricData: [
+            {
+              MetricName: TIME_TO_ROLLBACK_METRIC,
+              Dimensions: [{ Name: 'Model', Value: model }],
+              Timestamp: new Date(record.flagDeployedAt),
+              Value: record.durations.triggerToFlagSeconds,
+              Unit: 'Seconds',
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      problems.push(
+        `The ${METRIC_NAMESPACE} ${TIME_TO_ROLLBACK_METRIC} metric was not published: ${describe(error)}.`,
+      );
+    }
+  }
+
+  // 8. On-call.
+  const paged = await page(run, rollbackPage(record, problems));
+  const log = record.status === 'done' ? logger.info.bind(logger) : logger.error.bind(logger);
+  log(`rollback ${record.status}: ${record.summary}`, { recordKey, problems, paged });
+  return { status: record.status, message: record.summary, record, recordKey, paged, problems };
+}
+
+/** The newest rollback whose result is this live release: the standby is used up by it. */
+async function rolledBackAlready(run: Run, live: ServedModel): Promise<LedgerEntry | undefined> {
+  try {
+    return await findRollbackTo(run.deps.dynamodb, run.env.ROLLBACK_TABLE, run.env.MODEL_NAME, live);
+  } catch (error) {
+    logger.warn('rollback: cannot query the rollback ledger; treating the missing standby as a refusal', {
+      problem: describe(error),
+    });
+    return undefined;
+  }
+}
+
+function duplicate(existing: LedgerEntry | undefined, what: string): RollbackResult {
+  const detail = existing
+    ? ` (status "${existing.status}", ${existing.fromVersion} -> ${existing.toVersion}, started ${existing.startedAt} ` +
+      `by ${existing.by}${existing.recordKey ? `, record ${existing.recordKey}` : ''})`
+    : '';
+  const message =
+    `Duplicate: ${what}${detail}. Nothing was changed and on-call was not paged again: this is a second alarm ` +
+    'for the same incident, or a concurrent invocation.';
+  logger.info(`rollback: ${message}`);
+  return { status: 'duplicate', message, existing };
+}
+
+async function refuse(
+  run: Run,
+  trigger: RollbackTrigger,
+  plan: Extract<ReturnType<typeof planRollback>, { kind: 'nothing-to-return-to' }>,
+): Promise<RollbackResult> {
+  const { deps, env } = run;
+  const record = buildRefusalRecord({
+    model: env.MODEL_NAME,
+    trigger,
+    plan,
+    liveEndpoint: env.LIVE_ENDPOINT,
+    startedAt: run.startedAt,
+    finishedAt: deps.now(),
+  });
+  const recordKey = artifactKeys.rollbackRecord(env.MODEL_NAME, run.startedAt.toISOString());
+  const problems: string[] = [];
+  try {
+    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, recordKey, json(record), 'rollback record');
+  } catch (error) {
+    problems.push(`The refusal record was not written: ${(error as Error).message}.`);
+  }
+  const paged = await page(run, rollbackPage(record, problems));
+  logger.error(`rollback refused: ${record.summary}`, { recordKey, problems, paged });
+  return { status: 'refused', message: record.summary, recordKey, paged };
+}
+
+interface FlagStep {
+  readonly outcome: FlagOutcome;
+  /** What was deployed, or what a person should deploy by hand. */
+  readonly document: FlagDocument;
+}
+
+/**
+ * Points the flag at N-1 on the standby endpoint, unless the standby cannot take the traffic (then
+ * users would get errors instead of answers). A concurrent writer's version is built upon; a
+ * deployment in progress is stopped.
+ */
+async function deployRollbackFlag(run: Run, trigger: RollbackTrigger, to: StandbyModel): Promise<FlagStep> {
+  const { deps, env, ids } = run;
+  const build = (current: FlagDocument | null) =>
+    rollbackFlagDocument({
+      current,
+      model: env.MODEL_NAME,
+      toVersion: to.modelVersion,
+      by: trigger.by,
+      at: deps.now(),
+      fallbackExperiment: env.EXPERIMENT,
+    });
+  const label = flagLabel(ids);
+  const [standby, currentRead] = await Promise.all([
+    describeEndpoint(deps.sagemaker, env.STANDBY_ENDPOINT).then(
+      (d): EndpointSeen | undefined => d && { status: d.EndpointStatus, configName: d.EndpointConfigName },
+      (error: unknown) => {
+        logger.warn('rollback: cannot describe the standby endpoint; trusting the serving state', {
+          problem: describe(error),
+        });
+        return 'unknown' as const;
+      },
+    ),
+    readCurrentFlag(deps.appconfig, ids).then(
+      (current) => ({ current }),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
+  const readiness = standbyReadiness(standby, to, env.STANDBY_ENDPOINT);
+  if ('error' in currentRead) {
+    return {
+      outcome: { outcome: 'failed', detail: `cannot read the ${label}: ${describe(currentRead.error)}` },
+      document: build(null),
+    };
+  }
+  let current = currentRead.current;
+  if (!readiness.ready) {
+    return {
+      outcome: {
+        outcome: 'skipped',
+        detail: `${readiness.why}; the flag was left alone so that the router does not send users to an endpoint that cannot answer`,
+      },
+      document: build(current?.document ?? null),
+    };
+  }
+  if (current?.document && flagServesEveryone(current.document, to.modelVersion)) {
+    return {
+      outcome: { outcome: 'already', versionNumber: current.versionNumber },
+      document: current.document,
+    };
+  }
+  if (current?.problem)
+    logger.warn('rollback: the current flag does not parse; replacing it', { problem: current.problem });
+
+  const description = `rollback to ${to.modelVersion} (${trigger.by}: ${trigger.reason})`;
+  for (let attempt = 1; ; attempt++) {
+    const document = build(current?.document ?? null);
+    try {
+      const deployed = await deployFlag(deps.appconfig, ids, document, description, {
+        latestVersionNumber: current?.versionNumber,
+        whenDeploymentInProgress: 'stop',
+        sleep: deps.sleep,
+      });
+      return {
+        outcome: {
+          outcome: 'deployed',
+          versionNumber: deployed.versionNumber,
+          deploymentNumber: deployed.deploymentNumber,
+          stoppedDeployments: deployed.stoppedDeployments.map((d) => d.deploymentNumber),
+          at: deps.now(),
+        },
+        document,
+      };
+    } catch (error) {
+      if (error instanceof FlagWriteConflict && attempt < FLAG_WRITE_ATTEMPTS) {
+        logger.warn('rollback: another writer changed the flag meanwhile; rebuilding on top of it', {
+          problem: error.message,
+        });
+        try {
+          current = await readCurrentFlag(deps.appconfig, ids);
+          continue;
+        } catch (readError) {
+          return {
+            outcome: { outcome: 'failed', detail: `cannot read the ${label} again: ${describe(readError)}` },
+            document,
+          };
+        }
+      }
+      return {
+        outcome: { outcome: 'failed', detail: `cannot deploy the ${label}: ${describe(error)}` },
+        document,
+      };
+    }
+  }
+}
+
+/** The serving state, or null when there is none. */
+/**
+ * Says why, when the live endpoint is in the middle of a blue/green update with auto-rollback
+ * alarms (the canary stage's), else undefined. A describe failure is not a reason to wait.
+ */
+async function guardedReleaseInProgress(run: Run): Promise<string | undefined> {
+  try {
+    const d = await describeEndpoint(run.deps.sagemaker, run.env.LIVE_ENDPOINT);
+    const busy = d?.EndpointStatus === 'Updating' || d?.EndpointStatus === 'RollingBack';
+    const guarded = (d?.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms?.length ?? 0) > 0;
+    return busy && guarded ? `status ${d?.EndpointStatus}` : undefined;
+  } catch (error) {
+    logger.warn('rollback: cannot tell whether a release is in progress; rolling back', {
+      problem: describe(error),
+    });
+    return undefined;
+  }
+}
+
+async function readServingState(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  url: string,
+): Promise<ServingState | null> {
+  let text: string;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    text = (await res.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return null;
+    throw new Error(`cannot read ${url}: ${describe(error)}`, { cause: error });
+  }
+  return parseServingRecord(servingStateSchema, text, url);
+}
+
+/** Publishes the page; false (and an ERROR log line a metric filter can count) when SNS refuses. */
+async function page(run: Run, message: Page): Promise<boolean> {
+  try {
+    await run.deps.sns.send(
+      new PublishCommand({
+        TopicArn: run.env.PAGING_TOPIC_ARN,
+        Subject: message.subject,
+        Message: message.body,
+      }),
+    );
+    return true;
+  } catch (error) {
+    logger.error('rollback: PAGING FAILED: on-call was not told; the page follows', {
+      problem: describe(error),
+      subject: message.subject,
+      body: message.body,
+    });
+    return false;
+  }
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}

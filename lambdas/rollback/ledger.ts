@@ -1,0 +1,202 @@
+/**
+ * The rollback ledger: one DynamoDB item per rollback away from a release (pk = model, sk =
+ * `rollbackClaimKey(from)`). An invocation claims the item with a conditional put before it changes
+ * anything, so of two alarms for the same incident, or two concurrent invocations, exactly one
+ * rolls back; the other finds the item and changes nothing.
+ *
+ * A claim may be taken over when the earlier rollback failed (nothing took effect: retrying is
+ * what a person wants) or its invocation died mid-way (status still `started` after its lease,
+ * which is the invocation's own deadline).
+ */
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { RollbackRecord, RollbackTrigger, ServedModel, StandbyModel } from '../core/rollback';
+
+export type LedgerStatus = 'started' | RollbackRecord['status'];
+
+/** What an existing item says, for the duplicate's message. */
+export interface LedgerEntry {
+  readonly sk: string;
+  readonly status: LedgerStatus;
+  readonly fromVersion: string;
+  readonly toVersion: string;
+  readonly by: string;
+  readonly startedAt: string;
+  readonly recordKey: string | null;
+}
+
+export interface ClaimInput {
+  readonly model: string;
+  readonly sk: string;
+  readonly from: ServedModel;
+  readonly to: StandbyModel;
+  readonly trigger: RollbackTrigger;
+  readonly startedAt: Date;
+  /** After this, a `started` item whose invocation never finished may be taken over. */
+  readonly leaseUntil: Date;
+}
+
+export type ClaimResult =
+  | { readonly result: 'claimed' }
+  /** The item existed (a failed or abandoned rollback) and is now this invocation's. */
+  | { readonly result: 'took-over'; readonly previous: LedgerEntry }
+  | { readonly result: 'exists'; readonly existing: LedgerEntry | undefined };
+
+export async function claimRollback(
+  ddb: DynamoDBClient,
+  table: string,
+  claim: ClaimInput,
+): Promise<ClaimResult> {
+  try {
+    const put = await ddb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          pk: s(claim.model),
+          sk: s(claim.sk),
+          status: s('started'),
+          fromVersion: s(claim.from.modelVersion),
+          fromExecutionId: s(claim.from.executionId),
+          toVersion: s(claim.to.modelVersion),
+          toExecutionId: s(claim.to.executionId),
+          triggerKind: s(claim.trigger.kind),
+          by: s(claim.trigger.by),
+          alarmName: sOrNull(claim.trigger.alarmName),
+          reason: s(claim.trigger.reason),
+          triggeredAt: s(claim.trigger.triggeredAt),
+          startedAt: s(claim.startedAt.toISOString()),
+          leaseUntil: { N: String(claim.leaseUntil.getTime()) },
+        },
+        ConditionExpression:
+          'attribute_not_exists(pk) OR #status = :failed OR (#status = :started AND leaseUntil < :now)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':failed': s('failed'),
+          ':started': s('started'),
+          ':now': { N: String(claim.startedAt.getTime()) },
+        },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return put.Attributes
+      ? { result: 'took-over', previous: entryOf(put.Attributes) }
+      : { result: 'claimed' };
+  } catch (error) {
+    if (
+      !(error instanceof ConditionalCheckFailedException) &&
+      (error as Error).name !== 'ConditionalCheckFailedException'
+    ) {
+      throw error;
+    }
+  }
+  const got = await ddb.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { pk: s(claim.model), sk: s(claim.sk) },
+      ConsistentRead: true,
+    }),
+  );
+  return { result: 'exists', existing: got.Item ? entryOf(got.Item) : undefined };
+}
+
+/** The newest rollback that returned to this release, if any (a rollback already used the standby). */
+export async function findRollbackTo(
+  ddb: DynamoDBClient,
+  table: string,
+  model: string,
+  to: Pick<ServedModel, 'modelVersion' | 'executionId'>,
+): Promise<LedgerEntry | undefined> {
+  let found: LedgerEntry | undefined;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :model AND begins_with(sk, :from)',
+        FilterExpression: 'toVersion = :version AND toExecutionId = :execution',
+        ExpressionAttributeValues: {
+          ':model': s(model),
+          ':from': s('from#'),
+          ':version': s(to.modelVersion),
+          ':execution': s(to.executionId),
+        },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const entry = entryOf(item);
+      if (found === undefined || entry.startedAt > found.startedAt) found = entry;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return found;
+}
+
+/** Writes the outcome onto the claimed item: status, times, durations and the whole record. */
+export async function finishRollback(
+  ddb: DynamoDBClient,
+  table: string,
+  key: { readonly model: string; readonly sk: string },
+  record: RollbackRecord,
+  recordKey: string,
+): Promise<void> {
+  const values: Record<string, AttributeValue> = {
+    ':status': s(record.status),
+    ':summary': s(record.summary),
+    ':flagDeployedAt': sOrNull(record.flagDeployedAt),
+    ':endpointUpdateStartedAt': sOrNull(record.endpointUpdateStartedAt),
+    ':finishedAt': s(record.finishedAt),
+    ':triggerToFlagSeconds': nOrNull(record.durations.triggerToFlagSeconds),
+    ':triggerToEndpointUpdateSeconds': nOrNull(record.durations.triggerToEndpointUpdateSeconds),
+    ':handlerSeconds': nOrNull(record.durations.handlerSeconds),
+    ':recordKey': s(recordKey),
+    ':record': s(JSON.stringify(record)),
+  };
+  await ddb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: s(key.model), sk: s(key.sk) },
+      UpdateExpression:
+        'SET #status = :status, summary = :summary, flagDeployedAt = :flagDeployedAt, ' +
+        'endpointUpdateStartedAt = :endpointUpdateStartedAt, finishedAt = :finishedAt, ' +
+        'triggerToFlagSeconds = :triggerToFlagSeconds, ' +
+        'triggerToEndpointUpdateSeconds = :triggerToEndpointUpdateSeconds, handlerSeconds = :handlerSeconds, ' +
+        'recordKey = :recordKey, #record = :record',
+      ExpressionAttributeNames: { '#status': 'status', '#record': 'record' },
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+function entryOf(item: Record<string, AttributeValue>): LedgerEntry {
+  const str = (name: string) => item[name]?.S ?? 'unknown';
+  return {
+    sk: str('sk'),
+    status: str('status') as LedgerStatus,
+    fromVersion: str('fromVersion'),
+    toVersion: str('toVersion'),
+    by: str('by'),
+    startedAt: str('startedAt'),
+    recordKey: item.recordKey?.S ?? null,
+  };
+}
+
+function s(value: string): AttributeValue {
+  return { S: value };
+}
+
+function sOrNull(value: string | null): AttributeValue {
+  return value === null ? { NULL: true } : { S: value };
+}
+
+function nOrNull(value: number | null): AttributeValue {
+  return value === null ? { NULL: true } : { N: String(value) };
+}

@@ -1,0 +1,127 @@
+/**
+ * Puts the N-1 config back on the live endpoint: waits out an update already in progress (within
+ * the invocation's time), then UpdateEndpoint without DeploymentConfig (leaving a bad model, there
+ * is nothing to canary), retrying throttling. Never throws: every failure is an outcome.
+ */
+import { UpdateEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/rollback';
+import { describeEndpoint } from '../shared/serving';
+
+export interface LiveEndpointOptions {
+  readonly sagemaker: SageMakerClient;
+  readonly endpointName: string;
+  /** N-1's config on the live endpoint (`standby.liveConfigName` of the serving state). */
+  readonly targetConfig: string;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Epoch ms after which the function stops waiting for a busy endpoint. */
+  readonly deadlineMs: number;
+  /** @default POLL_INTERVAL_MS */
+  readonly pollMs?: number;
+  readonly log: (message: string, attributes: Record<string, unknown>) => void;
+}
+
+/** Between two looks at a busy endpoint. */
+export const POLL_INTERVAL_MS = 15_000;
+/** Waits between throttled calls; SageMaker's control plane throttles at a few calls per second. */
+export const THROTTLE_DELAYS_MS = [1000, 2000, 4000, 8000];
+
+const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException']);
+
+export function isThrottling(error: unknown): boolean {
+  return THROTTLING.has((error as Error | undefined)?.name ?? '');
+}
+
+/** SageMaker refuses UpdateEndpoint on an endpoint that is updating with a ValidationException. */
+function isBusyRefusal(error: unknown): boolean {
+  const e = error as Error | undefined;
+  return (
+    e?.name === 'ValidationException' &&
+    /in[- ]progress|is (updating|creating|being)|cannot update/i.test(e.message)
+  );
+}
+
+export type LiveEndpointResult = EndpointOutcome & { readonly statusSeen: string | null };
+
+export async function putPreviousConfigLive(options: LiveEndpointOptions): Promise<LiveEndpointResult> {
+  const { sagemaker, endpointName, targetConfig, now, sleep, deadlineMs, log } = options;
+  const pollMs = options.pollMs ?? POLL_INTERVAL_MS;
+  const started = now().getTime();
+  const waited = () => Math.round((now().getTime() - started) / 1000);
+  let throttled = 0;
+  let lastStatus: string | null = null;
+
+  for (;;) {
+    let seen: EndpointSeen | undefined;
+    try {
+      const d = await describeEndpoint(sagemaker, endpointName);
+      seen = d && {
+        status: d.EndpointStatus,
+        configName: d.EndpointConfigName,
+        failureReason: d.FailureReason,
+      };
+    } catch (error) {
+      if (isThrottling(error) && throttled < THROTTLE_DELAYS_MS.length) {
+        await sleep(THROTTLE_DELAYS_MS[throttled++]!);
+        continue;
+      }
+      return failed(`DescribeEndpoint failed: ${describe(error)}`, lastStatus);
+    }
+    lastStatus = seen?.status ?? null;
+    const step = liveEndpointStep(seen, endpointName, targetConfig);
+    switch (step.action) {
+      case 'already':
+        return { outcome: 'already', statusSeen: lastStatus };
+      case 'cannot':
+        return failed(step.why, lastStatus);
+      case 'wait':
+        if (now().getTime() + pollMs > deadlineMs) {
+          return { outcome: 'pending', status: step.status, waitedSeconds: waited(), statusSeen: lastStatus };
+        }
+        log('rollback: the live endpoint is busy; waiting', {
+          endpointName,
+          status: step.status,
+          waitedSeconds: waited(),
+        });
+        await sleep(pollMs);
+        continue;
+      case 'update':
+        break;
+    }
+
+    try {
+      await sagemaker.send(
+        new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: targetConfig }),
+      );
+      return { outcome: 'update-started', at: now(), waitedSeconds: waited(), statusSeen: lastStatus };
+    } catch (error) {
+      if (isThrottling(error) && throttled < THROTTLE_DELAYS_MS.length) {
+        log('rollback: UpdateEndpoint throttled; retrying', { endpointName, attempt: throttled + 1 });
+        await sleep(THROTTLE_DELAYS_MS[throttled++]!);
+        continue;
+      }
+      if (isBusyRefusal(error)) {
+        // Another update started between DescribeEndpoint and UpdateEndpoint: wait it out as well.
+        if (now().getTime() + pollMs > deadlineMs) {
+          return { outcome: 'pending', status: 'Updating', waitedSeconds: waited(), statusSeen: lastStatus };
+        }
+        await sleep(pollMs);
+        continue;
+      }
+      const tries = throttled > 0 ? ` (after ${throttled} throttled attempt(s))` : '';
+      return failed(
+        `UpdateEndpoint to config "${targetConfig}" failed${tries}: ${describe(error)}`,
+        lastStatus,
+      );
+    }
+  }
+}
+
+function failed(detail: string, statusSeen: string | null): LiveEndpointResult {
+  return { outcome: 'failed', detail, statusSeen };
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

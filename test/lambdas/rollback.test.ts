@@ -1,0 +1,947 @@
+import {
+  AppConfigClient,
+  ConflictException,
+  CreateHostedConfigurationVersionCommand,
+  GetHostedConfigurationVersionCommand,
+  ListDeploymentsCommand,
+  ListHostedConfigurationVersionsCommand,
+  StartDeploymentCommand,
+  StopDeploymentCommand,
+  type CreateHostedConfigurationVersionCommandInput,
+  type StartDeploymentCommandInput,
+} from '@aws-sdk/client-appconfig';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DeleteEndpointCommand,
+  DescribeEndpointCommand,
+  SageMakerClient,
+  UpdateEndpointCommand,
+  type DescribeEndpointCommandOutput,
+  type EndpointStatus,
+  type UpdateEndpointCommandInput,
+} from '@aws-sdk/client-sagemaker';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { FlagDocument } from '../../lambdas/core/flags';
+import type { RollbackRecord } from '../../lambdas/core/rollback';
+import type { ServingState } from '../../lambdas/core/serving-records';
+import { createHandler, type Deps, type RollbackResult, type RollbackEnvInput } from '../../lambdas/rollback';
+import { rollbackEnv } from '../../lambdas/rollback/env';
+import { logger } from '../../lambdas/shared/logger';
+import { useMoto } from '../helpers/moto';
+
+const MODEL = 'document-classifier';
+const PREFIX = 'mlops-document-classifier';
+const LIVE = `${PREFIX}-live`;
+const STANDBY = `${PREFIX}-standby`;
+const ARTIFACTS = 'mlops-artifacts';
+const TABLE = 'mlops-rollbacks';
+const STATE_KEY = `models/${MODEL}/serving/state.json`;
+const ALARM = `${PREFIX}-confidence`;
+const REASON = 'Threshold Crossed: 5 out of the last 5 datapoints were less than the threshold (0.71)';
+/** N (live, the bad one) and N-1 (standby), with the names the release stages give them. */
+const N = {
+  version: '3f2a9c1d0e8b7a6954c3b2a1f0e9d8c7b6a59483',
+  exec: '2b3c4d5e-0000-4000-8000-000000000002',
+};
+const N1 = {
+  version: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+  exec: '1a2b3c4d-0000-4000-8000-000000000001',
+};
+const N_MODEL = `${PREFIX}-2b3c4d5e`;
+const N1_MODEL = `${PREFIX}-1a2b3c4d`;
+const N_LIVE_CONFIG = `${PREFIX}-2b3c4d5e-live`;
+const N1_LIVE_CONFIG = `${PREFIX}-1a2b3c4d-live`;
+const N1_STANDBY_CONFIG = `${PREFIX}-1a2b3c4d-standby`;
+const ENV: Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>> = {
+  MODEL_NAME: MODEL,
+  ARTIFACTS_BUCKET: ARTIFACTS,
+  ROLLBACK_TABLE: TABLE,
+  PAGING_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:mlops-paging',
+  LIVE_ENDPOINT: LIVE,
+  STANDBY_ENDPOINT: STANDBY,
+  APPCONFIG_APPLICATION_ID: 'app0001',
+  APPCONFIG_ENVIRONMENT_ID: 'env0001',
+  APPCONFIG_PROFILE_ID: 'prof001',
+  APPCONFIG_STRATEGY_ID: 'strat01',
+  EXPERIMENT: 'document-classifier-2026-11',
+};
+const FLAG = 'AppConfig flag app0001/env0001/prof001';
+
+/** The alarm went to ALARM 42 s before the function starts (T0). */
+const T0 = new Date('2026-11-05T10:00:00.000Z');
+const RECORD_KEY = `models/${MODEL}/rollbacks/2026-11-05T10:00:00.000Z.json`;
+/** How long AppConfig takes to accept a deployment, on the test's clock. */
+const START_DEPLOYMENT_MS = 1500;
+
+const servingState: ServingState = {
+  schemaVersion: 1,
+  model: MODEL,
+  live: {
+    endpointName: LIVE,
+    configName: N_LIVE_CONFIG,
+    modelName: N_MODEL,
+    modelVersion: N.version,
+    executionId: N.exec,
+  },
+  standby: {
+    endpointName: STANDBY,
+    configName: N1_STANDBY_CONFIG,
+    modelName: N1_MODEL,
+    modelVersion: N1.version,
+    executionId: N1.exec,
+    liveConfigName: N1_LIVE_CONFIG,
+  },
+  updatedAt: '2026-11-04T12:00:00.000Z',
+  updatedBy: 'promotion',
+};
+
+/** The flag as the release left it: N stable, a candidate under test. */
+const releaseFlag: FlagDocument = {
+  schemaVersion: 1,
+  model: MODEL,
+  experiment: 'checkout-2026-11',
+  stable: { modelVersion: N.version, endpoint: 'live' },
+  candidate: { modelVersion: '4f1c2e9a0b1c2d3e4f5061728394a5b6c7d8e9f0', endpoint: 'live', percent: 12.5 },
+  killSwitch: false,
+  updatedBy: 'release-pipeline b59babff',
+  updatedAt: '2026-11-04T12:00:00Z',
+};
+
+const alarmEvent = (value = 'ALARM') => ({
+  source: 'aws.cloudwatch',
+  alarmArn: `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${ALARM}`,
+  accountId: '123456789012',
+  time: '2026-11-05T09:59:18.000+0000',
+  region: 'eu-west-1',
+  alarmData: {
+    alarmName: ALARM,
+    state: { value, reason: REASON, timestamp: '2026-11-05T09:59:18.000+0000' },
+    previousState: {
+      value: value === 'ALARM' ? 'OK' : 'ALARM',
+      reason: '',
+      timestamp: '2026-11-05T09:00:00.000+0000',
+    },
+    configuration: { description: 'Mean confidence below baseline - 2 sigma', metrics: [] },
+  },
+});
+
+const context = (remainingMs = 600_000) =>
+  ({
+    functionName: `${PREFIX}-rollback`,
+    awsRequestId: 'req-0001',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${PREFIX}-rollback`,
+    memoryLimitInMB: '256',
+    getRemainingTimeInMillis: () => remainingMs,
+  }) as unknown as Context;
+
+/** DescribeEndpoint's answer for an endpoint in `status` on `config`. */
+const described = (name: string, status: EndpointStatus, config: string): DescribeEndpointCommandOutput => ({
+  EndpointName: name,
+  EndpointArn: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${name}`,
+  EndpointConfigName: config,
+  EndpointStatus: status,
+  CreationTime: T0,
+  LastModifiedTime: T0,
+  $metadata: {},
+});
+
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/**
+ * AppConfig as the handler sees it (moto has no deployments and no LatestVersionNumber check):
+ * hosted versions, deployments that finish at once unless told otherwise, and the faults under test.
+ */
+class FakeAppConfig {
+  versions: { number: number; content: string; description: string | undefined }[] = [];
+  deployments: { number: number; version: string; state: string; strategy: string | undefined }[] = [];
+  /** Every call fails as when AppConfig cannot be reached. */
+  unreachable = false;
+  /** Runs before each CreateHostedConfigurationVersion is checked: a concurrent writer. */
+  beforeCreate: (() => void) | undefined;
+
+  constructor(
+    private readonly onDeploy: (input: StartDeploymentCommandInput) => void,
+    private readonly advance: (ms: number) => void,
+  ) {}
+
+  addVersion(doc: unknown, description?: string): number {
+    const number = this.versions.length + 1;
+    this.versions.push({ number, content: JSON.stringify(doc), description });
+    return number;
+  }
+
+  /** The document of the newest deployment, as the router would read it. */
+  deployedDocument(): unknown {
+    const last = this.deployments.filter((d) => d.state === 'COMPLETE').at(-1);
+    const version = this.versions.find((v) => String(v.number) === last?.version);
+    return version && JSON.parse(version.content);
+  }
+
+  install(stub: ReturnType<typeof mockClient>): void {
+    const reachable = () => {
+      if (this.unreachable) throw named('TimeoutError', 'connect ETIMEDOUT 52.95.110.1:443');
+    };
+    stub.on(ListHostedConfigurationVersionsCommand).callsFake(async () => {
+      reachable();
+      return { Items: this.versions.map((v) => ({ VersionNumber: v.number })) };
+    });
+    stub.on(GetHostedConfigurationVersionCommand).callsFake(async (input: { VersionNumber: number }) => {
+      reachable();
+      const v = this.versions.find((x) => x.number === input.VersionNumber)!;
+      return {
+        VersionNumber: v.number,
+        Content: new TextEncoder().encode(v.content),
+        ContentType: 'application/json',
+      };
+    });
+    stub
+      .on(CreateHostedConfigurationVersionCommand)
+      .callsFake(async (input: CreateHostedConfigurationVersionCommandInput) => {
+        reachable();
+        this.beforeCreate?.();
+        const latest = this.versions.at(-1)?.number;
+        if (input.LatestVersionNumber !== undefined && input.LatestVersionNumber !== latest) {
+          throw new ConflictException({ message: `latest version is ${latest}`, $metadata: {} });
+        }
+        expect(input.ContentType).toBe('application/json');
+        const number = this.addVersion(
+          JSON.parse(new TextDecoder().decode(input.Content as Uint8Array)),
+          input.Description,
+        );
+        return { VersionNumber: number };
+      });
+    stub.on(StartDeploymentCommand).callsFake(async (input: StartDeploymentCommandInput) => {
+      reachable();
+      if (this.deployments.some((d) => ['DEPLOYING', 'BAKING'].includes(d.state))) {
+        throw new ConflictException({ message: 'a deployment is in progress', $metadata: {} });
+      }
+      this.advance(START_DEPLOYMENT_MS);
+      const number = this.deployments.length + 1;
+      this.deployments.push({
+        number,
+        version: input.ConfigurationVersion!,
+        state: 'COMPLETE',
+        strategy: input.DeploymentStrategyId,
+      });
+      this.onDeploy(input);
+      return { DeploymentNumber: number };
+    });
+    stub.on(ListDeploymentsCommand).callsFake(async () => ({
+      Items: [...this.deployments].reverse().map((d) => ({
+        DeploymentNumber: d.number,
+        ConfigurationVersion: d.version,
+        State: d.state,
+      })),
+    }));
+    stub
+      .on(StopDeploymentCommand)
+      .callsFake(async (input: { DeploymentNumber: number; AllowRevert?: boolean }) => {
+        const d = this.deployments.find((x) => x.number === input.DeploymentNumber)!;
+        d.state = 'ROLLED_BACK';
+        return {};
+      });
+  }
+}
+
+describe('rollback handler', () => {
+  const moto = useMoto();
+  const handlerSageMaker = new SageMakerClient({ region: 'eu-west-1' });
+  const sagemaker = mockClient(handlerSageMaker);
+  const appconfigClient = new AppConfigClient({ region: 'eu-west-1' });
+  const appconfigStub = mockClient(appconfigClient);
+  let sagemakerMoto: SageMakerClient;
+  let s3: S3Client;
+  let ddb: DynamoDBClient;
+  let sqs: SQSClient;
+  let cloudwatch: CloudWatchClient;
+  let queueUrl: string;
+  let deps: Deps;
+  let clock: Date;
+  let sleeps: number[];
+  /** What happened, in order: `flag` (a deployment started), `endpoint` (UpdateEndpoint accepted). */
+  let steps: string[];
+  let appconfig: FakeAppConfig;
+  /** Answers DescribeEndpoint instead of moto while it returns something. */
+  let describeHook: (name: string) => DescribeEndpointCommandOutput | undefined;
+  /** What UpdateEndpoint does; by default what SageMaker ends with: the endpoint on the new config. */
+  let onUpdate: (input: UpdateEndpointCommandInput) => Promise<void>;
+
+  beforeAll(() => {
+    logger.setLogLevel('SILENT');
+    process.env.AWS_REGION = 'eu-west-1';
+    Object.assign(process.env, ENV);
+    sagemakerMoto = new SageMakerClient(moto.clientConfig);
+    s3 = new S3Client(moto.clientConfig);
+    ddb = new DynamoDBClient(moto.clientConfig);
+    sqs = new SQSClient(moto.clientConfig);
+    cloudwatch = new CloudWatchClient(moto.clientConfig);
+    deps = {
+      s3,
+      dynamodb: ddb,
+      sns: new SNSClient(moto.clientConfig),
+      sagemaker: handlerSageMaker,
+      cloudwatch,
+      appconfig: appconfigClient,
+      now: () => clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock = new Date(clock.getTime() + ms);
+      },
+    };
+  });
+
+  async function applyUpdate(input: UpdateEndpointCommandInput): Promise<void> {
+    await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: input.EndpointName }));
+    await sagemakerMoto.send(
+      new CreateEndpointCommand({
+        EndpointName: input.EndpointName,
+        EndpointConfigName: input.EndpointConfigName,
+      }),
+    );
+  }
+
+  beforeEach(async () => {
+    clock = T0;
+    sleeps = [];
+    steps = [];
+    describeHook = () => undefined;
+    onUpdate = applyUpdate;
+    appconfigStub.reset();
+    appconfig = new FakeAppConfig(
+      () => steps.push('flag'),
+      (ms) => (clock = new Date(clock.getTime() + ms)),
+    );
+    appconfig.install(appconfigStub);
+    appconfig.addVersion(releaseFlag, 'release');
+    appconfig.deployments.push({ number: 1, version: '1', state: 'COMPLETE', strategy: 'strat01' });
+
+    sagemaker.reset();
+    sagemaker.on(DescribeEndpointCommand).callsFake(async (input: { EndpointName: string }) => {
+      return describeHook(input.EndpointName) ?? sagemakerMoto.send(new DescribeEndpointCommand(input));
+    });
+    sagemaker.on(UpdateEndpointCommand).callsFake(async (input: UpdateEndpointCommandInput) => {
+      await onUpdate(input);
+      steps.push('endpoint');
+      return { EndpointArn: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${input.EndpointName}` };
+    });
+
+    // The endpoints as two releases leave them: N live, N-1 warm on standby.
+    for (const [model, exec] of [
+      [N_MODEL, N.exec],
+      [N1_MODEL, N1.exec],
+    ] as const) {
+      await sagemakerMoto.send(
+        new CreateModelCommand({
+          ModelName: model,
+          ExecutionRoleArn: 'arn:aws:iam::123456789012:role/mlops-document-classifier-sagemaker',
+          PrimaryContainer: {
+            Image: '763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6.0-gpu',
+            ModelDataUrl: `s3://${ARTIFACTS}/models/${MODEL}/runs/${exec}/model.tar.gz`,
+          },
+        }),
+      );
+    }
+    for (const [config, model, variant] of [
+      [N_LIVE_CONFIG, N_MODEL, 'live'],
+      [N1_LIVE_CONFIG, N1_MODEL, 'live'],
+      [N1_STANDBY_CONFIG, N1_MODEL, 'standby'],
+    ] as const) {
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: config,
+          ProductionVariants: [
+            {
+              VariantName: variant,
+              ModelName: model,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.g4dn.xlarge',
+            },
+          ],
+        }),
+      );
+    }
+    await sagemakerMoto.send(
+      new CreateEndpointCommand({ EndpointName: LIVE, EndpointConfigName: N_LIVE_CONFIG }),
+    );
+    await sagemakerMoto.send(
+      new CreateEndpointCommand({ EndpointName: STANDBY, EndpointConfigName: N1_STANDBY_CONFIG }),
+    );
+
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: ARTIFACTS,
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+      }),
+    );
+    await putState(servingState);
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: TABLE,
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    // On-call's pager, read back through an SQS subscription.
+    const sns = new SNSClient(moto.clientConfig);
+    const topic = await sns.send(new CreateTopicCommand({ Name: 'mlops-paging' }));
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'pager' }))).QueueUrl!;
+    const queue = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topic.TopicArn,
+        Protocol: 'sqs',
+        Endpoint: queue.Attributes!.QueueArn,
+      }),
+    );
+  });
+
+  const handler = () => createHandler(deps);
+
+  async function putState(state: unknown): Promise<void> {
+    await s3.send(new PutObjectCommand({ Bucket: ARTIFACTS, Key: STATE_KEY, Body: JSON.stringify(state) }));
+  }
+
+  async function readJson(key: string): Promise<unknown> {
+    const res = await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: key }));
+    return JSON.parse(await res.Body!.transformToString());
+  }
+
+  /** Every page published since the test started. */
+  async function pages(): Promise<{ subject: string; body: string }[]> {
+    const out: { subject: string; body: string }[] = [];
+    for (;;) {
+      const res = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+      if (!res.Messages?.length) return out;
+      for (const m of res.Messages) {
+        const envelope = JSON.parse(m.Body!) as { Subject: string; Message: string };
+        out.push({ subject: envelope.Subject, body: envelope.Message });
+      }
+    }
+  }
+
+  async function ledgerItem(
+    sk = `from#${N.version}#${N.exec}`,
+  ): Promise<Record<string, AttributeValue> | undefined> {
+    const res = await ddb.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: MODEL }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item;
+  }
+
+  /** TimeToRollbackSeconds datapoints published for the model. */
+  async function timeToRollback(): Promise<number[]> {
+    const res = await cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(T0.getTime() - 3_600_000),
+        EndTime: new Date(T0.getTime() + 3_600_000),
+        MetricDataQueries: [
+          {
+            Id: 'ttr',
+            MetricStat: {
+              Metric: {
+                Namespace: 'MLPlatform/Rollback',
+                MetricName: 'TimeToRollbackSeconds',
+                Dimensions: [{ Name: 'Model', Value: MODEL }],
+              },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+          },
+        ],
+      }),
+    );
+    return res.MetricDataResults?.[0]?.Values ?? [];
+  }
+
+  const rolledBackState: ServingState = {
+    schemaVersion: 1,
+    model: MODEL,
+    live: {
+      endpointName: LIVE,
+      configName: N1_LIVE_CONFIG,
+      modelName: N1_MODEL,
+      modelVersion: N1.version,
+      executionId: N1.exec,
+    },
+    standby: null,
+    updatedAt: expect.any(String) as unknown as string,
+    updatedBy: 'rollback',
+  };
+
+  const rollbackFlag = (by: string): FlagDocument => ({
+    schemaVersion: 1,
+    model: MODEL,
+    experiment: 'checkout-2026-11',
+    stable: { modelVersion: N1.version, endpoint: 'standby' },
+    candidate: null,
+    killSwitch: false,
+    updatedBy: `rollback: ${by}`,
+    updatedAt: '2026-11-05T10:00:00.000Z',
+  });
+
+  const updates = () => sagemaker.commandCalls(UpdateEndpointCommand).map((c) => c.args[0].input);
+  const done = (result: RollbackResult) => {
+    if (!('record' in result)) throw new Error(`expected a rollback, got ${JSON.stringify(result)}`);
+    return result;
+  };
+
+  it('GIVEN the confidence alarm fires THEN N-1 serves through the flag first, then the live endpoint gets its config back, and all is recorded', async () => {
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('done');
+    expect(result.paged).toBe(true);
+    expect(result.problems).toEqual([]);
+    // The flag first: that is what makes N-1 serve in seconds.
+    expect(steps).toEqual(['flag', 'endpoint']);
+    expect(appconfig.deployedDocument()).toEqual(rollbackFlag(`alarm ${ALARM}`));
+    expect(appconfig.deployments.at(-1)).toMatchObject({ version: '2', strategy: 'strat01' });
+    expect(appconfig.versions[1]!.description).toBe(`rollback to ${N1.version} (alarm ${ALARM}: ${REASON})`);
+    // No DeploymentConfig: leaving a bad model is no place for a canary.
+    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+
+    expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+    const record = (await readJson(RECORD_KEY)) as RollbackRecord;
+    expect(record).toEqual(result.record);
+    expect(record).toMatchObject({
+      status: 'done',
+      trigger: { kind: 'alarm', by: `alarm ${ALARM}`, alarmName: ALARM, reason: REASON },
+      from: { modelVersion: N.version, executionId: N.exec, configName: N_LIVE_CONFIG },
+      to: { modelVersion: N1.version, liveConfigName: N1_LIVE_CONFIG, standbyEndpoint: STANDBY },
+      claim: 'claimed',
+      flag: {
+        outcome: 'deployed',
+        label: FLAG,
+        versionNumber: 2,
+        deploymentNumber: 2,
+        stoppedDeployments: [],
+      },
+      endpoint: { outcome: 'update-started', name: LIVE },
+      servingState: { outcome: 'written' },
+      startedAt: '2026-11-05T10:00:00.000Z',
+      flagDeployedAt: '2026-11-05T10:00:01.500Z',
+      endpointUpdateStartedAt: '2026-11-05T10:00:01.500Z',
+      durations: { triggerToFlagSeconds: 43.5, triggerToEndpointUpdateSeconds: 43.5 },
+    });
+
+    const item = await ledgerItem();
+    expect(item).toMatchObject({
+      status: { S: 'done' },
+      fromVersion: { S: N.version },
+      toVersion: { S: N1.version },
+      alarmName: { S: ALARM },
+      reason: { S: REASON },
+      startedAt: { S: '2026-11-05T10:00:00.000Z' },
+      flagDeployedAt: { S: '2026-11-05T10:00:01.500Z' },
+      endpointUpdateStartedAt: { S: '2026-11-05T10:00:01.500Z' },
+      triggerToFlagSeconds: { N: '43.5' },
+      recordKey: { S: RECORD_KEY },
+    });
+    expect(JSON.parse(item!.record!.S!)).toEqual(record);
+
+    const paged = await pages();
+    expect(paged).toHaveLength(1);
+    expect(paged[0]!.subject).toBe('Rollback done: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
+    expect(
+      paged[0]!.body.startsWith(`${record.summary}\n\nWhat to do:\n1. Check that the live endpoint`),
+    ).toBe(true);
+    expect(paged[0]!.body).toContain(`"flagDeployedAt": "2026-11-05T10:00:01.500Z"`);
+
+    expect(await timeToRollback()).toEqual([43.5]);
+  });
+
+  it('GIVEN a person rolls back from the console THEN the flag and record name them, timed from the request', async () => {
+    const result = done(
+      await handler()(
+        { model: MODEL, reason: 'invoices misclassified since 09:40', requestedBy: 'Jane Doe' },
+        context(),
+      ),
+    );
+    expect(result.status).toBe('done');
+    expect(appconfig.deployedDocument()).toEqual(rollbackFlag('Jane Doe'));
+    expect(result.record.trigger).toEqual({
+      kind: 'manual',
+      by: 'Jane Doe',
+      alarmName: null,
+      reason: 'invoices misclassified since 09:40',
+      triggeredAt: '2026-11-05T10:00:00.000Z',
+    });
+    expect(await ledgerItem()).toMatchObject({ by: { S: 'Jane Doe' }, alarmName: { NULL: true } });
+    expect(await timeToRollback()).toEqual([1.5]);
+  });
+
+  it('GIVEN a second alarm for the same incident THEN nothing changes and on-call is not paged again', async () => {
+    await handler()(alarmEvent(), context());
+    clock = new Date(T0.getTime() + 300_000);
+    const second = await handler()(alarmEvent(), context());
+
+    expect(second).toEqual({
+      status: 'duplicate',
+      message:
+        `Duplicate: a rollback to ${N1.version} is already recorded (status "done", ${N.version} -> ${N1.version}, ` +
+        `started 2026-11-05T10:00:00.000Z by alarm ${ALARM}, record ${RECORD_KEY}). Nothing was changed and on-call ` +
+        'was not paged again: this is a second alarm for the same incident, or a concurrent invocation.',
+      existing: expect.objectContaining({ status: 'done' }),
+    });
+    expect(appconfig.versions).toHaveLength(2);
+    expect(updates()).toHaveLength(1);
+    expect(await pages()).toHaveLength(1);
+    expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+  });
+
+  it('GIVEN two invocations at once THEN exactly one rolls back and the other is a duplicate', async () => {
+    const results = await Promise.all([
+      handler()(alarmEvent(), context()),
+      handler()(alarmEvent(), context()),
+    ]);
+
+    expect(results.map((r) => r.status).sort()).toEqual(['done', 'duplicate']);
+    const duplicate = results.find((r) => r.status === 'duplicate')!;
+    expect(duplicate.message).toMatch(
+      new RegExp(`^Duplicate: the rollback from ${N.version} is already claimed \\(status "(started|done)"`),
+    );
+    expect(appconfig.versions).toHaveLength(2);
+    expect(appconfig.deployments).toHaveLength(2);
+    expect(updates()).toHaveLength(1);
+    expect(await pages()).toHaveLength(1);
+  });
+
+  it('GIVEN no N-1 version THEN it refuses, changes nothing, records the refusal and pages with what to do', async () => {
+    await putState({ ...servingState, standby: null });
+    const result = await handler()(alarmEvent(), context());
+
+    const why =
+      `the serving state (s3://${ARTIFACTS}/${STATE_KEY}) has no standby model: ${N.version} is the only released ` +
+      'version (the standby exists from the second release on), or a rollback has already used it';
+    expect(result).toEqual({
+      status: 'refused',
+      message:
+        `Rollback of ${MODEL} refused (alarm ${ALARM}: ${REASON}): no previous version to return to: ${why}. ` +
+        `Nothing was changed: users still get ${N.version} (config "${N_LIVE_CONFIG}" on "${LIVE}").`,
+      recordKey: RECORD_KEY,
+      paged: true,
+    });
+    expect(appconfigStub.calls()).toHaveLength(0);
+    expect(updates()).toEqual([]);
+    expect(await readJson(RECORD_KEY)).toMatchObject({
+      status: 'refused',
+      from: { modelVersion: N.version },
+    });
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback REFUSED: document-classifier no previous version of 3f2a9c1d0e8b');
+    expect(page!.body).toContain(
+      `What to do:\n1. To stop serving ${N.version}: release a fixed model through the release pipeline, or put an ` +
+        `earlier endpoint config back on the live endpoint by hand: aws sagemaker update-endpoint --endpoint-name ${LIVE}`,
+    );
+  });
+
+  it('GIVEN no serving state at all THEN it refuses: the model was never promoted', async () => {
+    await s3.send(new DeleteObjectCommand({ Bucket: ARTIFACTS, Key: STATE_KEY }));
+    const result = await handler()(alarmEvent(), context());
+    expect(result.status).toBe('refused');
+    expect(result.message).toContain(
+      `no previous version to return to: there is no serving state (s3://${ARTIFACTS}/${STATE_KEY}): the model has never been promoted`,
+    );
+    expect(await pages()).toHaveLength(1);
+  });
+
+  it('GIVEN the serving state cannot be read THEN nothing changes and on-call is paged with what to do', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: ARTIFACTS, Key: STATE_KEY, Body: '{"schemaVersion": 1' }));
+    const result = await handler()(alarmEvent(), context());
+    expect(result.status).toBe('not-run');
+    expect(result.message).toMatch(
+      new RegExp(`^cannot read the serving state: s3://${ARTIFACTS}/${STATE_KEY} is not JSON`),
+    );
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback FAILED: document-classifier: nothing changed');
+    expect(page!.body).toContain(
+      `run aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name <it>`,
+    );
+    expect(updates()).toEqual([]);
+  });
+
+  it('GIVEN the alarm returns to OK THEN it does nothing', async () => {
+    const result = await handler()(alarmEvent('OK'), context());
+    expect(result).toEqual({
+      status: 'ignored',
+      message: `alarm ${ALARM} changed to OK (was ALARM); a rollback runs only on a change to ALARM: nothing done`,
+    });
+    expect(appconfigStub.calls()).toHaveLength(0);
+    expect(sagemaker.calls()).toHaveLength(0);
+    expect(await pages()).toEqual([]);
+  });
+
+  it('GIVEN a manual event for another model THEN it is rejected with a clear message and nobody is paged', async () => {
+    const result = await handler()({ model: 'fraud-scorer', reason: 'bad scores' }, context());
+    expect(result).toEqual({
+      status: 'rejected',
+      message:
+        'Rollback not started: this function rolls back model "document-classifier", but the event asks for ' +
+        '"fraud-scorer". Nothing was changed. To roll back "fraud-scorer", invoke that model\'s rollback function; ' +
+        'to roll back "document-classifier", send "model": "document-classifier".',
+    });
+    expect(sagemaker.calls()).toHaveLength(0);
+    expect(await pages()).toEqual([]);
+  });
+
+  it('GIVEN an event it cannot read THEN it pages: an alarm may have fired without a rollback', async () => {
+    const result = await handler()({ detail: { alarmName: ALARM } }, context());
+    expect(result).toMatchObject({ status: 'unreadable', paged: true });
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback NOT RUN: document-classifier: unreadable event');
+    expect(sagemaker.calls()).toHaveLength(0);
+  });
+
+  it('GIVEN SageMaker throttles UpdateEndpoint THEN it backs off and retries', async () => {
+    let calls = 0;
+    onUpdate = async (input) => {
+      if (++calls <= 2) throw named('ThrottlingException', 'Rate exceeded');
+      await applyUpdate(input);
+    };
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('done');
+    expect(sleeps).toEqual([1000, 2000]);
+    expect(sagemaker.commandCalls(UpdateEndpointCommand)).toHaveLength(3);
+    expect(result.record.endpointUpdateStartedAt).toBe('2026-11-05T10:00:04.500Z');
+  });
+
+  it('GIVEN SageMaker keeps throttling THEN the endpoint step fails after 5 attempts, and the page says what to do', async () => {
+    onUpdate = async () => {
+      throw named('ThrottlingException', 'Rate exceeded');
+    };
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('incomplete');
+    expect(sagemaker.commandCalls(UpdateEndpointCommand)).toHaveLength(5);
+    expect(result.record.endpoint!.detail).toBe(
+      `not updated: UpdateEndpoint to config "${N1_LIVE_CONFIG}" failed (after 4 throttled attempt(s)): ` +
+        'ThrottlingException: Rate exceeded',
+    );
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback INCOMPLETE: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
+    expect(page!.body).toContain(
+      `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG}`,
+    );
+  });
+
+  it('GIVEN the live endpoint is Updating THEN it waits, then updates', async () => {
+    // One describe by the guarded-release check, then two polls while waiting.
+    let busy = 3;
+    describeHook = (name) =>
+      name === LIVE && busy-- > 0 ? described(LIVE, 'Updating', N_LIVE_CONFIG) : undefined;
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('done');
+    expect(sleeps).toEqual([15_000, 15_000]);
+    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(result.record.endpoint!.detail).toBe(
+      `UpdateEndpoint to config "${N1_LIVE_CONFIG}" accepted after waiting 30 s for it to be free; the update takes several minutes`,
+    );
+  });
+
+  describe('GIVEN a guarded release (the canary stage) is updating the live endpoint', () => {
+    const guarded = (): DescribeEndpointCommandOutput => ({
+      ...described(LIVE, 'Updating', N_LIVE_CONFIG),
+      LastDeploymentConfig: {
+        AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'mlops-document-classifier-live-5xx-rate' }] },
+      },
+    });
+
+    it('THEN an alarm defers to its guardrails: no flag, no endpoint update, on-call told why', async () => {
+      describeHook = (name) => (name === LIVE ? guarded() : undefined);
+      const result = await handler()(alarmEvent(), context());
+      expect(result.status).toBe('deferred');
+      expect(updates()).toEqual([]);
+      // Only the release's own flag version and deployment: the rollback wrote none.
+      expect(appconfig.versions).toHaveLength(1);
+      expect(appconfig.deployments).toHaveLength(1);
+      const [page] = await pages();
+      expect(page!.subject).toBe('Rollback deferred to release guardrails: document-classifier');
+      expect(page!.body).toContain("SageMaker's auto-rollback owns this incident, so nothing was changed");
+    });
+
+    it('THEN a person can still roll back by hand', async () => {
+      let busy = 2;
+      describeHook = (name) => (name === LIVE && busy-- > 0 ? guarded() : undefined);
+      const result = done(
+        await handler()({ model: MODEL, reason: 'forced', requestedBy: 'Jane Doe' }, context()),
+      );
+      expect(result.status).toBe('done');
+      expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    });
+  });
+
+  it('GIVEN the live endpoint stays busy THEN it records endpoint-pending within its time, and says what to do by hand', async () => {
+    describeHook = (name) => (name === LIVE ? described(LIVE, 'Updating', N_LIVE_CONFIG) : undefined);
+    // 2 minutes left: 30 s are kept for the writes and the page, so it may wait until 10:01:30.
+    const result = done(await handler()(alarmEvent(), context(120_000)));
+
+    expect(result.status).toBe('endpoint-pending');
+    expect(updates()).toEqual([]);
+    expect(clock.getTime() - T0.getTime()).toBeLessThanOrEqual(90_000);
+    expect(sleeps).toEqual([15_000, 15_000, 15_000, 15_000, 15_000]);
+    expect(result.record.endpoint!.detail).toBe('still Updating after 75 s of waiting; not updated');
+    expect(appconfig.deployedDocument()).toEqual(rollbackFlag(`alarm ${ALARM}`));
+    expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+    expect(await ledgerItem()).toMatchObject({ status: { S: 'endpoint-pending' } });
+    const [page] = await pages();
+    expect(page!.subject).toBe(
+      'Rollback ACTION NEEDED (live endpoint): document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6',
+    );
+    expect(page!.body).toContain(
+      `What to do:\n1. Once the live endpoint is InService, put ${N1.version}'s config back on it: aws sagemaker ` +
+        `update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} (docs/serving.md, "By hand").`,
+    );
+  });
+
+  it('GIVEN AppConfig is unreachable THEN it still updates the endpoint and pages loudly that users are still on N', async () => {
+    appconfig.unreachable = true;
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('incomplete');
+    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(result.record.flag).toMatchObject({
+      outcome: 'failed',
+      detail: `not changed: cannot read the ${FLAG}: TimeoutError: connect ETIMEDOUT 52.95.110.1:443`,
+      document: { ...rollbackFlag(`alarm ${ALARM}`), experiment: ENV.EXPERIMENT },
+    });
+    expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback INCOMPLETE: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
+    expect(page!.body).toContain(
+      `so users of the router STILL GET ${N.version} until the live endpoint "${LIVE}" finishes updating to ` +
+        `${N1.version}'s config "${N1_LIVE_CONFIG}" (usually 5-15 minutes).`,
+    );
+    expect(page!.body).toContain(
+      `What to do:\n1. Deploy the flag by hand: in ${FLAG}, create a hosted configuration`,
+    );
+    expect(await timeToRollback()).toEqual([]);
+  });
+
+  it('GIVEN a flag deployment in progress THEN it stops it and deploys the rollback, and says so', async () => {
+    appconfig.addVersion({ ...releaseFlag, candidate: { ...releaseFlag.candidate!, percent: 25 } }, 'widen');
+    appconfig.deployments.push({ number: 2, version: '2', state: 'BAKING', strategy: 'strat01' });
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('done');
+    expect(appconfigStub.commandCalls(StopDeploymentCommand).map((c) => c.args[0].input)).toEqual([
+      { ApplicationId: 'app0001', EnvironmentId: 'env0001', DeploymentNumber: 2, AllowRevert: true },
+    ]);
+    expect(result.record.flag).toMatchObject({
+      outcome: 'deployed',
+      versionNumber: 3,
+      stoppedDeployments: [2],
+      detail: `version 3 (everyone on ${N1.version} at "${STANDBY}") deployed as deployment 3; deployment(s) 2 in progress were stopped to make way`,
+    });
+    expect(appconfig.deployedDocument()).toEqual(rollbackFlag(`alarm ${ALARM}`));
+  });
+
+  it('GIVEN another writer changes the flag meanwhile THEN it rebuilds the rollback on top of that version', async () => {
+    let raced = false;
+    appconfig.beforeCreate = () => {
+      if (raced) return;
+      raced = true;
+      appconfig.addVersion({ ...releaseFlag, experiment: 'checkout-2026-12' }, 'another writer');
+    };
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('done');
+    expect(appconfigStub.commandCalls(CreateHostedConfigurationVersionCommand)).toHaveLength(2);
+    expect(appconfig.deployedDocument()).toEqual({
+      ...rollbackFlag(`alarm ${ALARM}`),
+      experiment: 'checkout-2026-12',
+    });
+    expect(result.record.flag!.versionNumber).toBe(3);
+  });
+
+  it('GIVEN the standby endpoint is not InService THEN the flag is left alone and the endpoint still updated', async () => {
+    describeHook = (name) =>
+      name === STANDBY ? described(STANDBY, 'OutOfService', N1_STANDBY_CONFIG) : undefined;
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('incomplete');
+    expect(appconfig.versions).toHaveLength(1);
+    expect(updates()).toHaveLength(1);
+    expect(result.record.flag!.detail).toBe(
+      `not changed: the standby endpoint "${STANDBY}" is OutOfService, not InService; the flag was left alone so ` +
+        'that the router does not send users to an endpoint that cannot answer',
+    );
+  });
+
+  it('GIVEN a rollback that failed THEN nothing changed, and a later invocation may take it over', async () => {
+    appconfig.unreachable = true;
+    onUpdate = async () => {
+      throw named('AccessDeniedException', 'not authorized to perform: sagemaker:UpdateEndpoint');
+    };
+    const first = done(await handler()(alarmEvent(), context()));
+    expect(first.status).toBe('failed');
+    expect(first.record.servingState.outcome).toBe('not-written');
+    expect(await readJson(STATE_KEY)).toEqual(servingState);
+    expect(await ledgerItem()).toMatchObject({ status: { S: 'failed' } });
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback FAILED: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
+    expect(page!.body).toContain(`nothing changed, users still get ${N.version}.`);
+
+    appconfig.unreachable = false;
+    onUpdate = applyUpdate;
+    clock = new Date(T0.getTime() + 600_000);
+    const retry = done(
+      await handler()(
+        { model: MODEL, reason: 'retry after the IAM fix', requestedBy: 'Jane Doe' },
+        context(),
+      ),
+    );
+    expect(retry.status).toBe('done');
+    expect(retry.record.claim).toBe('took-over');
+    expect(await ledgerItem()).toMatchObject({ status: { S: 'done' }, by: { S: 'Jane Doe' } });
+  });
+});
+
+describe('rollback environment', () => {
+  it('names every missing or invalid key and what to do', () => {
+    const { ROLLBACK_TABLE: _table, ...rest } = ENV;
+    expect(() => rollbackEnv({ ...rest, PAGING_TOPIC_ARN: 'mlops-paging' })).toThrow(
+      'rollback environment: ROLLBACK_TABLE is missing; PAGING_TOPIC_ARN is invalid (expected the ARN of the ' +
+        "paging topic (arn:...)); the function was deployed without its construct's settings, so it cannot roll " +
+        'back: redeploy the model stack, and meanwhile roll back by hand (docs/serving.md, "By hand")',
+    );
+  });
+
+  it('takes the configured experiment, else "rollback", for a flag written where none was', () => {
+    expect(rollbackEnv(ENV).EXPERIMENT).toBe('document-classifier-2026-11');
+    const { EXPERIMENT: _experiment, ...rest } = ENV;
+    expect(rollbackEnv(rest).EXPERIMENT).toBe('rollback');
+  });
+});
