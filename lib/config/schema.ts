@@ -321,6 +321,17 @@ export const monitoringSchema = z
                 pattern: z
                   .string()
                   .min(1)
+                  .refine(
+                    (p) => {
+                      try {
+                        new RegExp(p, 'g'); // as lambdas/core/pii.ts compiles it
+                        return true;
+                      } catch {
+                        return false;
+                      }
+                    },
+                    { message: 'a JavaScript regular expression that compiles (check brackets and escapes)' },
+                  )
                   .meta({ description: 'A JavaScript regular expression (no flags).' }),
               }),
             )

@@ -45,11 +45,14 @@ export interface GateFunctionProps {
 export class GateFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
+  /** Folder under `lambdas/` of its handler. */
+  readonly handler: string;
   /** The function's own log group (metric filters, dashboards). */
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: GateFunctionProps) {
     super(scope, id);
+    this.handler = props.handler;
     const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${props.functionName}`,
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,

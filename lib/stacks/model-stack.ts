@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { releaseSettings } from '../config/release-settings';
 import { ModelEndpoint } from '../constructs/model-endpoint';
+import { ModelMonitoring } from '../constructs/model-monitoring';
 import { ModelPipeline } from '../constructs/model-pipeline';
 import { ModelRouting } from '../constructs/model-routing';
 import { SharedBucketPurpose, sharedBucketName, type SharedResources } from './shared-stack';
@@ -33,6 +34,7 @@ export class ModelStack extends Stack {
   readonly pipeline: ModelPipeline;
   readonly endpoint: ModelEndpoint;
   readonly routing: ModelRouting;
+  readonly monitoring: ModelMonitoring;
 
   /**
    * The shared buckets by name rather than by CloudFormation export: exports pin the shared stack
@@ -95,6 +97,24 @@ export class ModelStack extends Stack {
       endpointNames: this.endpoint.endpointNames,
     });
 
+    this.monitoring = new ModelMonitoring(this, 'Monitoring', {
+      platform,
+      model,
+      shared,
+      releaseSettings: this.releaseSettings,
+      endpoint: this.endpoint,
+      routing: this.routing,
+    });
+
+    new CfnOutput(this, 'Dashboard', {
+      value: this.monitoring.dashboard.dashboardName,
+      description: 'CloudWatch dashboard of this model.',
+    });
+    new CfnOutput(this, 'RollbackFunction', {
+      value: this.monitoring.rollback.function.functionName,
+      description:
+        'Invoke with {"model": "...", "reason": "..."} to serve the previous model (docs/operations.md).',
+    });
     new CfnOutput(this, 'PrPipeline', {
       value: this.pipeline.prPipeline.pipelineName,
       description: 'Runs every gate on pull requests and comments the report; never deploys.',

@@ -1,0 +1,679 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import type { ModelConfig, PlatformSettings } from '../config/schema';
+import { LIVE_VARIANT } from '../../lambdas/core/endpoint-spec';
+import { reviewWildcards } from '../nag/reviewed-wildcards';
+import type { SharedResources } from '../stacks/shared-stack';
+import { GateFunction } from './gate-function';
+import { grantMissingKeyAsNotFound } from './grants';
+import type { RollbackEnvInput } from '../../lambdas/rollback/env';
+import type { ModelEndpoint } from './model-endpoint';
+import type { ModelRouting } from './model-routing';
+
+export interface ModelMonitoringProps {
+  readonly platform: PlatformSettings;
+  readonly model: ModelConfig;
+  readonly shared: SharedResources;
+  readonly releaseSettings: ssm.IStringParameter;
+  /** Endpoint names and the canary's guardrail alarms. */
+  readonly endpoint: ModelEndpoint;
+  /** The flag, the router (its metrics and logs), the Athena workgroup. */
+  readonly routing: ModelRouting;
+}
+
+/** Namespaces of the platform's own metrics. */
+export const METRIC_NAMESPACES = {
+  router: 'MLPlatform/Router',
+  ab: 'MLPlatform/AB',
+  drift: 'MLPlatform/Drift',
+  cost: 'MLPlatform/Cost',
+  rollback: 'MLPlatform/Rollback',
+} as const;
+
+/** Name of the confidence alarm; promotion rewrites its threshold (`PutMetricAlarm`). */
+export function confidenceAlarmName(prefix: string): string {
+  return `${prefix}-live-confidence`;
+}
+
+/**
+ * Keeps watching the live model after its release: the alarms (each with a name and a
+ * description that say what happened and what to do first), the rollback function they call,
+ * the drift, cost and production-sample jobs, and one dashboard built from the same metric
+ * objects as the alarms.
+ */
+export class ModelMonitoring extends Construct {
+  readonly confidenceAlarm: cloudwatch.Alarm;
+  readonly errorRateAlarm: cloudwatch.Alarm;
+  readonly latencyP95Alarm: cloudwatch.Alarm;
+  readonly latencyP99Alarm: cloudwatch.Alarm;
+  readonly invocationDropAlarm: cloudwatch.Alarm;
+  readonly driftAlarm: cloudwatch.Alarm;
+  readonly costAlarm?: cloudwatch.Alarm;
+  readonly predictionLogFallbackAlarm: cloudwatch.Alarm;
+  readonly rollback: GateFunction;
+  readonly rollbackTable: dynamodb.Table;
+  readonly driftMonitor: GateFunction;
+  readonly costMonitor: GateFunction;
+  readonly productionSample: GateFunction;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ModelMonitoringProps) {
+    super(scope, id);
+    const { platform, model, shared, endpoint, routing } = props;
+    const monitoring = model.monitoring;
+    const stack = Stack.of(this);
+    const prefix = `${platform.name}-${model.name}`;
+    const live = endpoint.endpointNames.live;
+    const standby = endpoint.endpointNames.standby;
+    const period = Duration.seconds(monitoring.periodSeconds);
+    const page = new cwActions.SnsAction(shared.pagingTopic);
+
+    // ---- Metrics (the dashboard draws the same objects the alarms watch) ----------------------
+    const sageMaker = (
+      endpointName: string,
+      variant: string,
+      metricName: string,
+      statistic: string,
+      p = period,
+    ) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/SageMaker',
+        metricName,
+        dimensionsMap: { EndpointName: endpointName, VariantName: variant },
+        statistic,
+        period: p,
+      });
+    const liveInvocations = sageMaker(live, LIVE_VARIANT, 'Invocations', 'Sum');
+    const liveErrors = sageMaker(live, LIVE_VARIANT, 'Invocation5XXErrors', 'Sum');
+    const errorRate = new cloudwatch.MathExpression({
+      expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
+      usingMetrics: { errors: liveErrors, invocations: liveInvocations },
+      period,
+      label: 'live 5xx rate (%)',
+    });
+    const modelLatency = (stat: string) => sageMaker(live, LIVE_VARIANT, 'ModelLatency', stat);
+    const confidence = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.router,
+      metricName: 'Confidence',
+      // The version-free copy the router publishes for this alarm (lambdas/router/metrics.ts).
+      dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
+      statistic: 'Average',
+      period,
+      label: 'mean confidence (stable)',
+    });
+    const labelDrift = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.drift,
+      metricName: 'LabelDrift',
+      dimensionsMap: { Model: model.name },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: 'predicted-label drift (JS distance)',
+    });
+    const monthlyCost = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.cost,
+      metricName: 'EstimatedMonthlyCost',
+      dimensionsMap: { Model: model.name },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: `estimated monthly cost (${platform.pricing.currency})`,
+    });
+    const timeToRollback = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.rollback,
+      metricName: 'TimeToRollbackSeconds',
+      dimensionsMap: { Model: model.name },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: 'alarm → N-1 serving (s)',
+    });
+
+    // ---- Rollback -----------------------------------------------------------------------------
+    this.rollbackTable = new dynamodb.Table(this, 'Rollbacks', {
+      tableName: `${prefix}-rollbacks`,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: shared.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.rollback = new GateFunction(this, 'Rollback', {
+      handler: 'rollback',
+      functionName: `${prefix}-rollback`,
+      description: `${model.name}: serves the previous model (flag, then endpoint); by alarm or by hand`,
+      environment: {
+        MODEL_NAME: model.name,
+        ARTIFACTS_BUCKET: shared.artifactsBucket.bucketName,
+        ROLLBACK_TABLE: this.rollbackTable.tableName,
+        PAGING_TOPIC_ARN: shared.pagingTopic.topicArn,
+        LIVE_ENDPOINT: live,
+        STANDBY_ENDPOINT: standby,
+        APPCONFIG_APPLICATION_ID: routing.application.ref,
+        APPCONFIG_ENVIRONMENT_ID: routing.environment.ref,
+        APPCONFIG_PROFILE_ID: routing.profile.ref,
+        APPCONFIG_STRATEGY_ID: routing.deploymentStrategy.ref,
+        EXPERIMENT: model.routing.experiment,
+      } satisfies Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>>,
+      // Long enough to wait out an endpoint that is already updating.
+      timeout: Duration.minutes(15),
+    });
+    const rollbackRole = this.rollback.role;
+    const servingState = shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/state.json`);
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [servingState] }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`)],
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [shared.key.keyArn],
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        resources: [this.rollbackTable.tableArn],
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [shared.pagingTopic.topicArn] }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:UpdateEndpoint'],
+        resources: [
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix}-*` }),
+        ],
+      }),
+    );
+    // The standby must be in service before the flag sends users to it.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeEndpoint'],
+        resources: [live, standby].map((n) =>
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: n }),
+        ),
+      }),
+    );
+    grantMissingKeyAsNotFound(rollbackRole, shared.artifactsBucket);
+    const appConfigArn = (resourceName: string) =>
+      stack.formatArn({ service: 'appconfig', resource: 'application', resourceName });
+    const app = routing.application.ref;
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'appconfig:CreateHostedConfigurationVersion',
+          'appconfig:GetHostedConfigurationVersion',
+          'appconfig:ListHostedConfigurationVersions',
+        ],
+        resources: [
+          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}/hostedconfigurationversion/*`),
+          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
+        ],
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'appconfig:StartDeployment',
+          'appconfig:StopDeployment',
+          'appconfig:GetDeployment',
+          'appconfig:ListDeployments',
+        ],
+        resources: [
+          appConfigArn(`${app}/environment/${routing.environment.ref}`),
+          appConfigArn(`${app}/environment/${routing.environment.ref}/deployment/*`),
+          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
+          stack.formatArn({
+            service: 'appconfig',
+            resource: 'deploymentstrategy',
+            resourceName: routing.deploymentStrategy.ref,
+          }),
+        ],
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACES.rollback } },
+      }),
+    );
+    const rollback = new cwActions.LambdaAction(this.rollback.function);
+
+    // ---- Alarms -------------------------------------------------------------------------------
+    const breaching = monitoring.breachingDatapoints;
+    const runbook = 'docs/operations.md';
+    this.confidenceAlarm = new cloudwatch.Alarm(this, 'Confidence', {
+      alarmName: confidenceAlarmName(prefix),
+      alarmDescription:
+        `${model.name}: mean prediction confidence of the stable model fell below its baseline mean − ${monitoring.confidenceStdDevs}σ ` +
+        `for ${breaching} consecutive ${monitoring.periodSeconds}-second periods. The rollback function has put the previous model back ` +
+        `(see the paging message and ${runbook}). First check the drift metric: new kinds of input are the usual cause. ` +
+        "The threshold is set by each promotion from the promoted model's evaluation.",
+      metric: confidence,
+      // 0 until the first promotion writes the real threshold: confidence is never below 0, so the
+      // alarm cannot fire on a model that has no baseline yet.
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: breaching,
+      datapointsToAlarm: breaching,
+      // No predictions are no evidence of low confidence; an outage is the invocation-drop
+      // alarm's job, and a rollback would not cure it.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.errorRateAlarm = new cloudwatch.Alarm(this, 'ErrorRate', {
+      alarmName: `${prefix}-live-error-rate`,
+      alarmDescription:
+        `${model.name}: more than ${model.serving.canary.maxServerErrorRatePercent}% of live requests failed with a 5xx for ${breaching} consecutive periods. ` +
+        `The rollback function has put the previous model back. Check /aws/sagemaker/Endpoints/${live} for the model's errors (${runbook}).`,
+      metric: errorRate,
+      threshold: model.serving.canary.maxServerErrorRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: breaching,
+      datapointsToAlarm: breaching,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const latencyAlarm = (idSuffix: string, stat: 'p95' | 'p99', ms: number) =>
+      new cloudwatch.Alarm(this, `Latency${idSuffix}`, {
+        alarmName: `${prefix}-live-${stat}-latency`,
+        alarmDescription:
+          `${model.name}: ${stat} model latency of the live endpoint was above ${ms} ms for ${breaching} consecutive periods. ` +
+          'Check whether autoscaling is at its maximum (raise serving.autoscaling.maxInstances) and whether a release just happened.',
+        metric: modelLatency(stat),
+        threshold: ms * 1000, // SageMaker reports microseconds
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: breaching,
+        datapointsToAlarm: breaching,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.latencyP95Alarm = latencyAlarm('P95', 'p95', monitoring.latency.p95Ms);
+    this.latencyP99Alarm = latencyAlarm('P99', 'p99', monitoring.latency.p99Ms);
+    this.invocationDropAlarm = new cloudwatch.AnomalyDetectionAlarm(this, 'InvocationDrop', {
+      alarmName: `${prefix}-live-invocation-drop`,
+      alarmDescription:
+        `${model.name}: live invocations fell below their usual band (${monitoring.invocationDropStdDevs}σ) for 3 consecutive 5-minute periods. ` +
+        'Callers may be failing before they reach the model: check the router (FlagUnavailable, InternalErrors) and the callers.',
+      metric: sageMaker(live, LIVE_VARIANT, 'Invocations', 'Sum', Duration.minutes(5)),
+      stdDevs: monitoring.invocationDropStdDevs,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      // No invocations at all is the drop itself.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.driftAlarm = new cloudwatch.Alarm(this, 'Drift', {
+      alarmName: `${prefix}-label-drift`,
+      alarmDescription:
+        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference. ` +
+        'Sample production inputs (the production-sample job) and re-evaluate; retrain if the new inputs are here to stay.',
+      metric: labelDrift,
+      threshold: monitoring.drift.maxLabelDrift,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (model.cost.monthlyBudget !== undefined) {
+      this.costAlarm = new cloudwatch.Alarm(this, 'CostBudget', {
+        alarmName: `${prefix}-cost-budget`,
+        alarmDescription:
+          `${model.name}: the estimated monthly serving cost is above the budget of ${model.cost.monthlyBudget} ${platform.pricing.currency}. ` +
+          'Check instance counts (autoscaling maximum, standby and shadow sizes) and request volume.',
+        metric: monthlyCost,
+        threshold: model.cost.monthlyBudget,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    // The prediction log's last resort is a log line; any such line means Firehose and SQS both failed.
+    const fallbackLines = new logs.MetricFilter(this, 'PredictionLogFallbackLines', {
+      logGroup: routing.router.logGroup,
+      metricNamespace: METRIC_NAMESPACES.router,
+      metricName: 'PredictionLogFallbackLines',
+      filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'prediction-log-fallback'),
+      metricValue: '1',
+      defaultValue: 0,
+      dimensions: { Model: '$.service' },
+    });
+    void fallbackLines;
+    this.predictionLogFallbackAlarm = new cloudwatch.Alarm(this, 'PredictionLogFallback', {
+      alarmName: `${prefix}-prediction-log-fallback`,
+      alarmDescription:
+        `${model.name}: the router wrote predictions to its log because Firehose and the fallback queue both failed. ` +
+        'They are not lost: replay them from the router log group (lambdas/shared/prediction-log.ts says how).',
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACES.router,
+        metricName: 'PredictionLogFallbackLines',
+        dimensionsMap: { Model: model.name },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const alarm of [this.confidenceAlarm, this.errorRateAlarm]) {
+      alarm.addAlarmAction(rollback);
+      alarm.addAlarmAction(page);
+    }
+    for (const alarm of [
+      this.latencyP95Alarm,
+      this.latencyP99Alarm,
+      this.invocationDropAlarm,
+      this.driftAlarm,
+      this.predictionLogFallbackAlarm,
+      ...(this.costAlarm ? [this.costAlarm] : []),
+    ]) {
+      alarm.addAlarmAction(page);
+    }
+
+    // ---- Scheduled monitors -----------------------------------------------------------------
+    const monitorDlq = new sqs.Queue(this, 'MonitorDlq', {
+      queueName: `${prefix}-monitor-dlq`,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: shared.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(monitorDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the monitor schedules (EventBridge Scheduler), which cdk-nag does not see.',
+    });
+    const schedulerRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: `${prefix}: EventBridge Scheduler starts the monitors`,
+    });
+    reviewWildcards(schedulerRole, {
+      finding: /^Resource::<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*$/,
+      reason: 'Invoking a monitor function includes its versions and aliases (ARN suffix :*).',
+    });
+    const schedule = (id: string, fn: GateFunction, expression: string, what: string) =>
+      new scheduler.Schedule(this, id, {
+        // The function's name as a literal: a reference would make the name a deploy-time value.
+        scheduleName: `${prefix}-${fn.handler}`,
+        description: `${model.name}: ${what}`,
+        schedule: scheduler.ScheduleExpression.expression(expression),
+        target: new schedulerTargets.LambdaInvoke(fn.function, {
+          input: scheduler.ScheduleTargetInput.fromObject({ model: model.name }),
+          retryAttempts: 2,
+          deadLetterQueue: monitorDlq,
+          role: schedulerRole,
+        }),
+      });
+    const monitorFn = (
+      id: string,
+      handler: string,
+      description: string,
+      environment: Record<string, string>,
+    ) => {
+      const fn = new GateFunction(this, id, {
+        handler,
+        functionName: `${prefix}-${handler}`,
+        description: `${model.name}: ${description}`,
+        environment: {
+          RELEASE_SETTINGS_PARAMETER: props.releaseSettings.parameterName,
+          ARTIFACTS_BUCKET: shared.artifactsBucket.bucketName,
+          ...environment,
+        },
+        timeout: Duration.minutes(15),
+        memorySize: 1024,
+      });
+      props.releaseSettings.grantRead(fn.role);
+      fn.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [shared.key.keyArn],
+        }),
+      );
+      return fn;
+    };
+
+    this.driftMonitor = monitorFn(
+      'DriftMonitor',
+      'drift-monitor',
+      'drift of predicted labels from the reference',
+      {
+        ATHENA_WORKGROUP: routing.workgroupName,
+        GLUE_DATABASE: routing.glueDatabase,
+        GLUE_TABLE: routing.glueTable,
+      },
+    );
+    routing.grantAnalysisQueries(this.driftMonitor.role);
+    this.driftMonitor.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [servingState, shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*`)],
+      }),
+    );
+    this.driftMonitor.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACES.drift } },
+      }),
+    );
+    // A model never released has no serving state: "not found", not "access denied".
+    grantMissingKeyAsNotFound(this.driftMonitor.role, shared.artifactsBucket);
+    schedule('DriftSchedule', this.driftMonitor, monitoring.drift.schedule, 'predicted-label drift');
+
+    this.costMonitor = monitorFn('CostMonitor', 'cost-monitor', 'estimated serving cost', {
+      LIVE_ENDPOINT: live,
+      STANDBY_ENDPOINT: standby,
+    });
+    this.costMonitor.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeEndpoint'],
+        resources: [live, standby].map((n) =>
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: n }),
+        ),
+      }),
+    );
+    this.costMonitor.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    );
+    this.costMonitor.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACES.cost } },
+      }),
+    );
+    schedule('CostSchedule', this.costMonitor, monitoring.cost.schedule, 'estimated serving cost');
+
+    this.productionSample = monitorFn(
+      'ProductionSample',
+      'production-sample',
+      'samples data capture into a PII-scrubbed production-like eval set',
+      {
+        DATA_CAPTURE_S3_URI: `s3://${shared.dataCaptureBucket.bucketName}/${model.name}`,
+        LIVE_ENDPOINT: live,
+        DVC_REMOTE_BUCKET: shared.dvcRemoteBucket.bucketName,
+        DVC_REMOTE_PREFIX: model.name,
+      },
+    );
+    this.productionSample.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [shared.dataCaptureBucket.arnForObjects(`${model.name}/*`)],
+      }),
+    );
+    this.productionSample.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [shared.dataCaptureBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${model.name}/*`] } },
+      }),
+    );
+    this.productionSample.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [
+          shared.dvcRemoteBucket.arnForObjects(`${model.name}/files/md5/*`),
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/production-samples/*`),
+        ],
+      }),
+    );
+    schedule(
+      'ProductionSampleSchedule',
+      this.productionSample,
+      monitoring.productionSample.schedule,
+      'production-like eval set from data capture',
+    );
+
+    // ---- Dashboard ----------------------------------------------------------------------------
+    const routerSearch = (metricName: string, stat: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACES.router},service,Model,ModelVersion,Variant} MetricName="${metricName}" Model="${model.name}"', '${stat}', ${monitoring.periodSeconds})`,
+        label,
+        period,
+      });
+    const abSearch = (metricName: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACES.ab},Model,Variant} MetricName="${metricName}" Model="${model.name}"', 'Maximum', 86400)`,
+        label: metricName,
+        period: Duration.days(1),
+      });
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: prefix,
+      defaultInterval: Duration.hours(6),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          `# ${model.name}\n${model.description} Owner: ${model.owner.team} (${model.owner.contact}). ` +
+          `Live endpoint \`${live}\`, standby \`${standby}\`. Rollback by hand: invoke \`${prefix}-rollback\` with ` +
+          `\`{"model": "${model.name}", "reason": "..."}\` (${runbook}).`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [
+          this.confidenceAlarm,
+          this.errorRateAlarm,
+          this.latencyP95Alarm,
+          this.latencyP99Alarm,
+          this.invocationDropAlarm,
+          this.driftAlarm,
+          this.predictionLogFallbackAlarm,
+          ...(this.costAlarm ? [this.costAlarm] : []),
+          endpoint.serverErrorRateAlarm,
+          endpoint.latencyAlarm,
+        ],
+        width: 24,
+        height: 3,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Traffic and errors per variant (router)',
+        left: [routerSearch('Requests', 'Sum', 'requests')],
+        right: [routerSearch('Errors', 'Sum', 'errors')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Live endpoint: invocations and 5xx rate',
+        left: [liveInvocations],
+        right: [errorRate],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Model latency percentiles (µs)',
+        left: [modelLatency('p50'), modelLatency('p95'), modelLatency('p99')],
+        leftAnnotations: [
+          { value: monitoring.latency.p95Ms * 1000, label: 'p95 alarm' },
+          { value: monitoring.latency.p99Ms * 1000, label: 'p99 alarm' },
+        ],
+        width: 12,
+      }),
+      // Draws the metric with the alarm's current threshold, which promotion rewrites.
+      new cloudwatch.AlarmWidget({
+        title: 'Mean confidence against its alarm threshold',
+        alarm: this.confidenceAlarm,
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Predicted-label drift',
+        left: [labelDrift],
+        leftAnnotations: [{ value: monitoring.drift.maxLabelDrift, label: 'alarm' }],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Estimated monthly cost',
+        left: [monthlyCost],
+        leftAnnotations:
+          model.cost.monthlyBudget !== undefined
+            ? [{ value: model.cost.monthlyBudget, label: 'budget' }]
+            : [],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Rollbacks: alarm → previous model serving (s)',
+        left: [timeToRollback],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'A/B (nightly): error rate and mean confidence per variant',
+        left: [abSearch('ErrorRate')],
+        right: [abSearch('MeanConfidence')],
+        width: 12,
+      }),
+      new cloudwatch.LogQueryWidget({
+        title: 'Last rollbacks',
+        logGroupNames: [this.rollback.logGroup.logGroupName],
+        queryLines: [
+          'fields @timestamp, status, fromVersion, toVersion, trigger, reason',
+          'filter message = "rollback finished"',
+          'sort @timestamp desc',
+          'limit 20',
+        ],
+        width: 12,
+      }),
+    );
+
+    reviewWildcards(this.rollback.role, {
+      finding: new RegExp(
+        `^Resource::(\\*|arn:.*(:endpoint-config/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+      ),
+      reason:
+        "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
+    });
+    for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
+      reviewWildcards(fn.role, {
+        finding: /^Resource::(\*|arn:.*:s3:::.*\/\*)$/,
+        reason:
+          "This model's prefixes only (runs, production samples, data capture, DVC files by md5), and CloudWatch metric calls, which have no resource-level permissions (PutMetricData limited to the monitor's namespace).",
+      });
+    }
+  }
+}

@@ -1,0 +1,221 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildPlatform } from '../../lib/platform';
+import { rollbackEnvSchema } from '../../lambdas/rollback/env';
+import { newApp, shippedConfig } from '../helpers/config-fixture';
+
+// GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 2500), WHEN the platform is built,
+// THEN the model stack watches its live model.
+const { models } = buildPlatform(newApp(), shippedConfig());
+const stack = models[0];
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<
+  string,
+  { Type: string; Properties: Record<string, any> }
+>;
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const PREFIX = 'mlops-document-classifier';
+
+function alarm(name: string) {
+  const found = ofType('AWS::CloudWatch::Alarm').find(
+    ([, r]) => r.Properties.AlarmName === `${PREFIX}-${name}`,
+  );
+  if (!found) throw new Error(`no alarm ${name}`);
+  return found[1].Properties;
+}
+
+/** The one metric an alarm watches, whether CloudFormation renders it flat or as a query (labels). */
+function metricOf(a: Record<string, any>) {
+  if (a.MetricName) {
+    return {
+      Namespace: a.Namespace,
+      MetricName: a.MetricName,
+      Period: a.Period,
+      Stat: a.Statistic ?? a.ExtendedStatistic,
+      Dimensions: a.Dimensions,
+    };
+  }
+  const stat = a.Metrics.find((m: any) => m.MetricStat).MetricStat;
+  return { ...stat.Metric, Period: stat.Period, Stat: stat.Stat };
+}
+
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as never);
+const rollbackFunctionId = logicalIdOf(stack.monitoring.rollback.function);
+const pagingAction = (a: unknown) => JSON.stringify(a).includes('Paging');
+const rollbackAction = (a: unknown) => JSON.stringify(a).includes(rollbackFunctionId);
+
+describe('ModelMonitoring alarms', () => {
+  test('confidence: mean of the stable model, 5 of 5 one-minute periods, below a threshold promotion writes', () => {
+    const a = alarm('live-confidence');
+    expect(metricOf(a)).toMatchObject({
+      Namespace: 'MLPlatform/Router',
+      MetricName: 'Confidence',
+      Stat: 'Average',
+      Period: 60,
+    });
+    expect(a).toMatchObject({
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      ComparisonOperator: 'LessThanThreshold',
+      // Until the first promotion: confidence is never below 0.
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(metricOf(a).Dimensions).toEqual([
+      { Name: 'Model', Value: 'document-classifier' },
+      { Name: 'Variant', Value: 'stable' },
+      { Name: 'service', Value: 'document-classifier' },
+    ]);
+    expect(a.AlarmActions.some(rollbackAction)).toBe(true);
+    expect(a.AlarmActions.some(pagingAction)).toBe(true);
+    expect(a.AlarmDescription).toContain('baseline mean − 2σ for 5 consecutive 60-second periods');
+  });
+
+  test('error rate: 5xx share of live invocations, rolls back and pages', () => {
+    const a = alarm('live-error-rate');
+    expect(a).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(a.Metrics.find((m: any) => m.Expression).Expression).toBe(
+      'IF(invocations > 0, 100 * errors / invocations, 0)',
+    );
+    const errors = a.Metrics.find((m: any) => m.Id === 'errors').MetricStat;
+    expect(errors).toMatchObject({
+      Metric: { Namespace: 'AWS/SageMaker', MetricName: 'Invocation5XXErrors' },
+      Period: 60,
+      Stat: 'Sum',
+    });
+    expect(a.AlarmActions.some(rollbackAction)).toBe(true);
+  });
+
+  test('latency p95/p99 in microseconds, page only', () => {
+    expect(alarm('live-p95-latency')).toMatchObject({
+      ExtendedStatistic: 'p95',
+      Threshold: 500_000,
+      Period: 60,
+    });
+    expect(alarm('live-p99-latency')).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 1_000_000 });
+    for (const name of ['live-p95-latency', 'live-p99-latency']) {
+      const actions = alarm(name).AlarmActions;
+      expect(actions.some(pagingAction)).toBe(true);
+      expect(actions.some(rollbackAction)).toBe(false);
+    }
+  });
+
+  test('invocation drop: below the anomaly band for 15 minutes; missing data is the drop', () => {
+    const a = alarm('live-invocation-drop');
+    expect(a).toMatchObject({
+      ComparisonOperator: 'LessThanLowerThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+    });
+    const band = a.Metrics.find((m: any) => m.Expression);
+    expect(band.Expression).toMatch(/^ANOMALY_DETECTION_BAND\(\w+, 3\)$/);
+    expect(a.ThresholdMetricId).toBe(band.Id);
+  });
+
+  test('drift and cost: thresholds from config, hourly metrics of the monitors', () => {
+    expect(metricOf(alarm('label-drift'))).toMatchObject({
+      Namespace: 'MLPlatform/Drift',
+      MetricName: 'LabelDrift',
+      Period: 3600,
+    });
+    expect(alarm('label-drift').Threshold).toBe(0.15);
+    expect(metricOf(alarm('cost-budget'))).toMatchObject({
+      Namespace: 'MLPlatform/Cost',
+      MetricName: 'EstimatedMonthlyCost',
+      Period: 3600,
+    });
+    expect(alarm('cost-budget')).toMatchObject({ Threshold: 2500, EvaluationPeriods: 2 });
+  });
+
+  test('every alarm pages, and only confidence and error rate roll back', () => {
+    const rollingBack = ofType('AWS::CloudWatch::Alarm')
+      .filter(([, r]) => (r.Properties.AlarmActions ?? []).some(rollbackAction))
+      .map(([, r]) => r.Properties.AlarmName)
+      .sort();
+    expect(rollingBack).toEqual([`${PREFIX}-live-confidence`, `${PREFIX}-live-error-rate`]);
+    for (const [, r] of ofType('AWS::CloudWatch::Alarm')) {
+      expect(r.Properties.AlarmActions.some(pagingAction)).toBe(true);
+      expect(r.Properties.AlarmDescription.length).toBeGreaterThan(80);
+    }
+  });
+
+  test('the prediction-log fallback is counted from the router log and alarmed above 0', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.message = "prediction-log-fallback" }',
+      MetricTransformations: [
+        { MetricNamespace: 'MLPlatform/Router', MetricName: 'PredictionLogFallbackLines', MetricValue: '1' },
+      ],
+    });
+    expect(alarm('prediction-log-fallback')).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+});
+
+describe('ModelMonitoring rollback and monitors', () => {
+  test('the rollback function gets its whole environment and a KMS-encrypted, recoverable table', () => {
+    const fn = ofType('AWS::Lambda::Function').find(
+      ([, r]) => r.Properties.FunctionName === `${PREFIX}-rollback`,
+    )![1];
+    const keys = Object.keys(fn.Properties.Environment.Variables).filter(
+      (k) => !['POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS'].includes(k),
+    );
+    expect(keys.sort()).toEqual(
+      Object.keys(rollbackEnvSchema.shape)
+        .filter((k) => !k.startsWith('POWERTOOLS_'))
+        .sort(),
+    );
+    expect(fn.Properties.Timeout).toBe(900);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: `${PREFIX}-rollbacks`,
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+    });
+    // CloudWatch may invoke it as an alarm action.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'lambda.alarms.cloudwatch.amazonaws.com',
+      Action: 'lambda:InvokeFunction',
+    });
+  });
+
+  test('drift, cost and production-sample jobs run on their schedules with retries and a dead-letter queue', () => {
+    const schedules = Object.fromEntries(
+      ofType('AWS::Scheduler::Schedule').map(([, r]) => [r.Properties.Name, r.Properties]),
+    );
+    expect(schedules[`${PREFIX}-drift-monitor`].ScheduleExpression).toBe('rate(1 hour)');
+    expect(schedules[`${PREFIX}-cost-monitor`].ScheduleExpression).toBe('rate(1 hour)');
+    expect(schedules[`${PREFIX}-production-sample`].ScheduleExpression).toBe('cron(0 4 ? * MON *)');
+    for (const name of [`${PREFIX}-drift-monitor`, `${PREFIX}-cost-monitor`, `${PREFIX}-production-sample`]) {
+      expect(schedules[name].Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
+      expect(schedules[name].Target.DeadLetterConfig.Arn).toBeDefined();
+      expect(JSON.parse(schedules[name].Target.Input)).toEqual({ model: 'document-classifier' });
+    }
+  });
+
+  test('a dashboard per model with the alarm states, confidence against its threshold and the last rollbacks', () => {
+    const [[, dashboard]] = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboard.Properties.DashboardName).toBe(PREFIX);
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of [
+      'Alarms',
+      'Traffic and errors per variant (router)',
+      'Model latency percentiles',
+      'Mean confidence against its alarm threshold',
+      'Predicted-label drift',
+      'Estimated monthly cost',
+      'A/B (nightly): error rate and mean confidence per variant',
+      'Last rollbacks',
+    ]) {
+      expect(body).toContain(title);
+    }
+  });
+});
