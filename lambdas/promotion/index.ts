@@ -9,10 +9,11 @@
  * and each write happens only when what exists differs from the target, so a retried stage
  * finishes what an earlier attempt left and never does anything twice.
  */
+import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
 import { releaseNames, standbyConfigSpec, type ReleaseNames } from '../core/endpoint-spec';
-import { serializeEvalReport } from '../core/eval-report';
+import { serializeEvalReport, type EvalReport } from '../core/eval-report';
 import {
   buildReleaseRecord,
   ReleaseRecordError,
@@ -49,11 +50,13 @@ import {
   type CommitStep,
 } from './commit';
 import { StageFailure } from './failure';
+import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv, setConfidenceThreshold } from './live-model';
 import { readOptionalText, readReleaseEvidence } from './records';
 import { advanceStandby, previousLiveModel } from './standby';
 
 /** Everything external the handler touches, injectable in tests. */
-export type Deps = ServingDeps;
+/** The serving clients, and AppConfig for the flag. */
+export type Deps = ServingDeps & { readonly appconfig: AppConfigClient };
 
 /** The handler, over the given clients and clock. */
 export function createHandler(deps: Deps) {
@@ -152,6 +155,8 @@ async function candidateStillLive(run: Run): Promise<CanaryRecord> {
 /** What the promotion writes, and what an earlier attempt already wrote. */
 interface Plan {
   readonly record: ReleaseRecord;
+  /** The candidate's eval report: its confidence sets the alarm's new floor. */
+  readonly evalReport: EvalReport;
   readonly serving: ServingState;
   /** The text of each object once promoted: what an earlier attempt wrote, if it did. */
   readonly bodies: { readonly record: string; readonly serving: string; readonly baseline: string };
@@ -260,6 +265,7 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
 
   return {
     record,
+    evalReport: evidence.evalReport,
     serving,
     bodies: {
       record: storedRecordText ?? recordText(record),
@@ -366,6 +372,29 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
   );
   logger.info('promoted', { modelVersion: plan.record.modelVersion, outcomes });
 
+  // The platform learns of the new model: the router's flag and the confidence alarm's floor.
+  let liveModel: string[];
+  try {
+    const liveEnv = promotionLiveEnv();
+    const floor = confidenceFloor(plan.evalReport, run.settings);
+    liveModel = [
+      await pointFlagAtRelease(run.deps.appconfig, liveEnv, {
+        model: run.settings.model,
+        modelVersion: plan.record.modelVersion,
+        executionId: params.executionId,
+        now: new Date(plan.record.promotedAt),
+      }),
+      await setConfidenceThreshold(run.deps.cloudwatch, liveEnv.CONFIDENCE_ALARM_NAME, floor),
+    ];
+  } catch (error) {
+    throw new StageFailure(
+      `Promotion written (release record, serving state, baseline), but the platform was not told: ${(error as Error).message}. ` +
+        'Until it is, the router may still send traffic by the previous flag and the confidence alarm watches the ' +
+        "previous model's floor. Retrying the stage completes it; what is done stays done.",
+      { cause: error },
+    );
+  }
+
   const earlier = (i: number) =>
     outcomes[i] === 'already done' ? ' (already written by an earlier attempt)' : '';
   return {
@@ -381,6 +410,7 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
         'every earlier baseline is kept as a version.',
       `Serving state: ${url(keys.serving)}${earlier(1)}.`,
       `Release record: ${url(keys.record)}${earlier(0)}.`,
+      ...liveModel.map((line) => `${line.charAt(0).toUpperCase()}${line.slice(1)}.`),
     ].join('\n'),
     outputVariables: { ReleaseRecord: url(keys.record) },
   };
@@ -412,7 +442,12 @@ function servesThisRelease(state: ServingState, canary: CanaryRecord): boolean {
   );
 }
 
+let defaults: Deps | undefined;
+
 /** Clients created once per container. */
-export const defaultDeps = servingDeps;
+export function defaultDeps(): Deps {
+  defaults ??= { ...servingDeps(), appconfig: new AppConfigClient({}) };
+  return defaults;
+}
 
 export const handler = createHandler(defaultDeps());

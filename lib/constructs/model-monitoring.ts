@@ -15,6 +15,7 @@ import { reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
+import type { PromotionLiveEnv } from '../../lambdas/promotion/live-model';
 import type { RollbackEnvInput } from '../../lambdas/rollback/env';
 import type { ModelEndpoint } from './model-endpoint';
 import type { ModelRouting } from './model-routing';
@@ -167,6 +168,25 @@ export class ModelMonitoring extends Construct {
       timeout: Duration.minutes(15),
     });
     const rollbackRole = this.rollback.role;
+    const appConfigArn = (resourceName: string) =>
+      stack.formatArn({ service: 'appconfig', resource: 'application', resourceName });
+    const app = routing.application.ref;
+    const rollback = new cwActions.LambdaAction(this.rollback.function);
+    const flagWriter = (role: iam.IRole) => {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'appconfig:CreateHostedConfigurationVersion',
+            'appconfig:GetHostedConfigurationVersion',
+            'appconfig:ListHostedConfigurationVersions',
+          ],
+          resources: [
+            appConfigArn(`${app}/configurationprofile/${routing.profile.ref}/hostedconfigurationversion/*`),
+            appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
+          ],
+        }),
+      );
+    };
     const servingState = shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/state.json`);
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [servingState] }),
@@ -211,22 +231,7 @@ export class ModelMonitoring extends Construct {
       }),
     );
     grantMissingKeyAsNotFound(rollbackRole, shared.artifactsBucket);
-    const appConfigArn = (resourceName: string) =>
-      stack.formatArn({ service: 'appconfig', resource: 'application', resourceName });
-    const app = routing.application.ref;
-    rollbackRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'appconfig:CreateHostedConfigurationVersion',
-          'appconfig:GetHostedConfigurationVersion',
-          'appconfig:ListHostedConfigurationVersions',
-        ],
-        resources: [
-          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}/hostedconfigurationversion/*`),
-          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
-        ],
-      }),
-    );
+    flagWriter(rollbackRole);
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
         actions: [
@@ -254,7 +259,6 @@ export class ModelMonitoring extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACES.rollback } },
       }),
     );
-    const rollback = new cwActions.LambdaAction(this.rollback.function);
 
     // ---- Alarms -------------------------------------------------------------------------------
     const breaching = monitoring.breachingDatapoints;
@@ -369,6 +373,44 @@ export class ModelMonitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Promotion points the flag at the new model and rewrites the confidence floor.
+    const promotion = endpoint.promotion;
+    const promotionEnv = {
+      APPCONFIG_APPLICATION_ID: routing.application.ref,
+      APPCONFIG_ENVIRONMENT_ID: routing.environment.ref,
+      APPCONFIG_PROFILE_ID: routing.profile.ref,
+      APPCONFIG_STRATEGY_ID: routing.deploymentStrategy.ref,
+      CONFIDENCE_ALARM_NAME: confidenceAlarmName(prefix),
+      EXPERIMENT: model.routing.experiment,
+    } satisfies Record<keyof PromotionLiveEnv, string>;
+    for (const [key, value] of Object.entries(promotionEnv)) promotion.function.addEnvironment(key, value);
+    flagWriter(promotion.role);
+    promotion.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment'],
+        resources: [
+          appConfigArn(`${app}/environment/${routing.environment.ref}`),
+          appConfigArn(`${app}/environment/${routing.environment.ref}/deployment/*`),
+          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
+          stack.formatArn({
+            service: 'appconfig',
+            resource: 'deploymentstrategy',
+            resourceName: routing.deploymentStrategy.ref,
+          }),
+        ],
+      }),
+    );
+    promotion.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        resources: [this.confidenceAlarm.alarmArn],
+      }),
+    );
+    reviewWildcards(promotion.role, {
+      finding: /^Resource::arn:.*(\/hostedconfigurationversion\/\*|\/deployment\/\*)$/,
+      reason: "This profile's hosted versions and this environment's deployments, numbered by AppConfig.",
     });
 
     for (const alarm of [this.confidenceAlarm, this.errorRateAlarm]) {

@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { ModelConfig, PlatformConfig } from '../../lib/config/schema';
 import { servingProblems } from '../../lib/constructs/model-endpoint';
 import { buildPlatform } from '../../lib/platform';
+import { promotionLiveEnvSchema } from '../../lambdas/promotion/live-model';
 import { servingEnvSchema } from '../../lambdas/shared/serving';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
 
@@ -105,7 +106,9 @@ describe('ModelEndpoint', () => {
       const fn = functionNamed(`mlops-document-classifier-${stage}`);
       const env = fn.Environment.Variables;
       const keys = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS'].includes(k));
-      expect(keys.sort()).toEqual(Object.keys(servingEnvSchema.shape).sort());
+      // Promotion also points the flag and the confidence alarm at the new model.
+      const extra = stage === 'promotion' ? Object.keys(promotionLiveEnvSchema.shape) : [];
+      expect(keys.sort()).toEqual([...Object.keys(servingEnvSchema.shape), ...extra].sort());
       expect(env).toMatchObject({
         MODEL_NAME: 'document-classifier',
         SERVING_NAME_PREFIX: 'mlops-document-classifier',

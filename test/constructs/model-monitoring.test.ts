@@ -187,6 +187,22 @@ describe('ModelMonitoring rollback and monitors', () => {
     });
   });
 
+  test('promotion may rewrite only the confidence alarm, and write the flag', () => {
+    const promotionRole = stack.getLogicalId(stack.endpoint.promotion.role.node.defaultChild as never);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === promotionRole))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+    const put = statements.find((s: any) => [s.Action].flat().includes('cloudwatch:PutMetricAlarm'));
+    expect([put.Resource].flat()).toHaveLength(1);
+    expect(JSON.stringify(put.Resource)).toContain(
+      stack.getLogicalId(stack.monitoring.confidenceAlarm.node.defaultChild as never),
+    );
+    const actions = statements.flatMap((s: any) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining(['appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment']),
+    );
+  });
+
   test('drift, cost and production-sample jobs run on their schedules with retries and a dead-letter queue', () => {
     const schedules = Object.fromEntries(
       ofType('AWS::Scheduler::Schedule').map(([, r]) => [r.Properties.Name, r.Properties]),

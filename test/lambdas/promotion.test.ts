@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateHostedConfigurationVersionCommand,
+  GetHostedConfigurationVersionCommand,
+  ListHostedConfigurationVersionsCommand,
+  StartDeploymentCommand,
+  AppConfigClient,
+} from '@aws-sdk/client-appconfig';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CodePipelineClient,
   PutJobFailureResultCommand,
@@ -78,6 +85,12 @@ const ENV = {
   STANDBY_ENDPOINT: STANDBY,
   ROLLBACK_ALARMS: 'mlops-document-classifier-5xx,mlops-document-classifier-latency',
   PIPELINE_NAME: PIPELINE,
+  APPCONFIG_APPLICATION_ID: 'app1234',
+  APPCONFIG_ENVIRONMENT_ID: 'env1234',
+  APPCONFIG_PROFILE_ID: 'prof123',
+  APPCONFIG_STRATEGY_ID: 'strat12',
+  CONFIDENCE_ALARM_NAME: 'mlops-document-classifier-live-confidence',
+  EXPERIMENT: 'ab',
 };
 const CTX: ServingContext = {
   model: MODEL,
@@ -136,6 +149,10 @@ describe('promotion handler', () => {
   /** The handler's SageMaker client: moto, plus what moto lacks (UpdateEndpoint, endpoint states). */
   const handlerSageMaker = new SageMakerClient({ region: 'eu-west-1' });
   const sagemaker = mockClient(handlerSageMaker);
+  /** AppConfig has no deployments in moto: hosted versions and deployments are kept here. */
+  const handlerAppConfig = new AppConfigClient({ region: 'eu-west-1' });
+  const appconfig = mockClient(handlerAppConfig);
+  let flagVersions: string[];
   let settings: ReleaseSettings;
   let deps: Deps;
   let clock: Date;
@@ -171,6 +188,7 @@ describe('promotion handler', () => {
       sagemaker: handlerSageMaker,
       cloudwatch: new CloudWatchClient(moto.clientConfig),
       autoscaling: new ApplicationAutoScalingClient(moto.clientConfig),
+      appconfig: handlerAppConfig,
       now: () => clock,
     };
   });
@@ -186,8 +204,58 @@ describe('promotion handler', () => {
     );
   }
 
+  /** The confidence alarm as the model stack creates it: threshold 0 until a promotion. */
+  async function confidenceAlarm(threshold = 0): Promise<void> {
+    await new CloudWatchClient(moto.clientConfig).send(
+      new PutMetricAlarmCommand({
+        AlarmName: ENV.CONFIDENCE_ALARM_NAME,
+        AlarmDescription: 'mean confidence below baseline',
+        Namespace: 'MLPlatform/Router',
+        MetricName: 'Confidence',
+        Dimensions: [
+          { Name: 'Model', Value: MODEL },
+          { Name: 'Variant', Value: 'stable' },
+          { Name: 'service', Value: MODEL },
+        ],
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 5,
+        Threshold: threshold,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
+  }
+
+  async function alarmThreshold(): Promise<number | undefined> {
+    const res = await new CloudWatchClient(moto.clientConfig).send(
+      new DescribeAlarmsCommand({ AlarmNames: [ENV.CONFIDENCE_ALARM_NAME] }),
+    );
+    return res.MetricAlarms?.[0]?.Threshold;
+  }
+
   beforeEach(async () => {
     clock = at(0);
+    flagVersions = [];
+    appconfig.reset();
+    appconfig.on(ListHostedConfigurationVersionsCommand).callsFake(async () => ({
+      Items: flagVersions.map((_, i) => ({ VersionNumber: i + 1 })),
+    }));
+    appconfig
+      .on(GetHostedConfigurationVersionCommand)
+      .callsFake(async (input: { VersionNumber: number }) => ({
+        VersionNumber: input.VersionNumber,
+        Content: new TextEncoder().encode(flagVersions[input.VersionNumber - 1]),
+        ContentType: 'application/json',
+      }));
+    appconfig
+      .on(CreateHostedConfigurationVersionCommand)
+      .callsFake(async (input: { Content: Uint8Array }) => {
+        flagVersions.push(new TextDecoder().decode(input.Content));
+        return { VersionNumber: flagVersions.length };
+      });
+    appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 1, State: 'DEPLOYING' });
     standbyOverride = undefined;
     onUpdate = applyUpdate;
     codepipeline.reset();
@@ -232,6 +300,7 @@ describe('promotion handler', () => {
     await s3.send(
       new PutBucketVersioningCommand({ Bucket: ARTIFACTS, VersioningConfiguration: { Status: 'Enabled' } }),
     );
+    await confidenceAlarm();
   });
 
   // -------------------------------------------------------------------------------------------
@@ -476,10 +545,23 @@ describe('promotion handler', () => {
   const releaseRecordOf = async (r: Release) => JSON.parse((await read(recordKey(r)))!) as unknown;
   const servingState = async () => JSON.parse((await read(STATE_KEY))!) as ServingState;
 
+  /** The production_sample confidence of the fixture report (mean 0.84, σ 0.08) with k = 2. */
+  const FLOOR = 0.68;
+  const FLOOR_WHY = 'mean 0.84 − 2 × σ 0.08 of production_sample';
+
+  /** What the summary says of the flag and the confidence alarm. */
+  interface LiveModelLines {
+    /** The hosted flag version this promotion wrote, or 'already' when the flag served it before. */
+    readonly flag: number | 'already';
+    /** The threshold before (a number) or 'already' when it was the floor already. */
+    readonly alarmWas: number | 'already';
+  }
+
   function successSummary(
     r: Release,
     standby: string,
     already: { record?: boolean; state?: boolean; baseline?: boolean } = {},
+    live: LiveModelLines = { flag: 1, alarmWas: 0 },
   ): string {
     const earlier = (done?: boolean) => (done ? ' (already written by an earlier attempt)' : '');
     return [
@@ -489,6 +571,12 @@ describe('promotion handler', () => {
         'Object Lock, so every earlier baseline is kept as a version.',
       `Serving state: ${s3Url(STATE_KEY)}${earlier(already.state)}.`,
       `Release record: ${s3Url(recordKey(r))}${earlier(already.record)}.`,
+      live.flag === 'already'
+        ? `The flag already serves ${r.commit} from the live endpoint (version ${flagVersions.length}).`
+        : `The flag now serves ${r.commit} from the live endpoint (version ${live.flag}, deployment 1).`,
+      live.alarmWas === 'already'
+        ? `The confidence alarm ${ENV.CONFIDENCE_ALARM_NAME} already fires below ${FLOOR} (${FLOOR_WHY}).`
+        : `The confidence alarm ${ENV.CONFIDENCE_ALARM_NAME} now fires below ${FLOOR} (${FLOOR_WHY}; was ${live.alarmWas}).`,
     ].join('\n');
   }
 
@@ -499,6 +587,32 @@ describe('promotion handler', () => {
   // -------------------------------------------------------------------------------------------
   // Promotions
   // -------------------------------------------------------------------------------------------
+
+  test('the flag cannot be written: the promotion stands, the stage fails saying so, and a retry tells the platform', async () => {
+    await gatesPassed(R1);
+    await canaryPassed(R1);
+    let unreachable = true;
+    appconfig
+      .on(CreateHostedConfigurationVersionCommand)
+      .callsFake(async (input: { Content: Uint8Array }) => {
+        if (unreachable) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+        flagVersions.push(new TextDecoder().decode(input.Content));
+        return { VersionNumber: flagVersions.length };
+      });
+
+    const message = failureOf(await invoke(R1, 0));
+    expect(message).toMatch(
+      /^Promotion written \(release record, serving state, baseline\), but the platform was not told: .*ETIMEDOUT.*Retrying the stage completes it; what is done stays done\.$/s,
+    );
+    expect(await read(BASELINE_KEY)).toBe(reportText(R1));
+    expect(await alarmThreshold()).toBe(0);
+
+    unreachable = false;
+    const retry = await invoke(R1, 5);
+    expect(retry.failureDetails).toBeUndefined();
+    expect(await alarmThreshold()).toBe(FLOOR);
+    expect(flagVersions).toHaveLength(1);
+  });
 
   test('first release: record, serving state without standby and baseline written; no standby endpoint', async () => {
     await gatesPassed(R1, {
@@ -522,6 +636,18 @@ describe('promotion handler', () => {
       jobId: JOB_ID,
       executionDetails: { summary: successSummary(R1, 'Standby now serves nothing (first release).') },
       outputVariables: { ReleaseRecord: s3Url(recordKey(R1)) },
+    });
+    // The platform learned of it: the alarm's floor and the flag the router reads.
+    expect(await alarmThreshold()).toBe(FLOOR);
+    expect(JSON.parse(flagVersions[0]!)).toEqual({
+      schemaVersion: 1,
+      model: MODEL,
+      experiment: 'ab',
+      stable: { modelVersion: R1.commit, endpoint: 'live' },
+      candidate: null,
+      killSwitch: false,
+      updatedBy: `promotion ${R1.exec}`,
+      updatedAt: expect.any(String),
     });
     expect(await releaseRecordOf(R1)).toEqual({
       schemaVersion: 1,
@@ -631,6 +757,9 @@ describe('promotion handler', () => {
         summary: successSummary(
           R2,
           `Standby now serves ${R1.commit} (execution ${R1.exec}) on "${STANDBY}" with config "${R2.standbyConfig}".`,
+          {},
+          // The same eval fixture as the first release: the floor is unchanged.
+          { flag: 2, alarmWas: 'already' },
         ),
       },
       outputVariables: { ReleaseRecord: s3Url(recordKey(R2)) },
@@ -731,6 +860,8 @@ describe('promotion handler', () => {
       summary: successSummary(
         R3,
         `Standby now serves ${R2.commit} (execution ${R2.exec}) on "${STANDBY}" with config "${R3.standbyConfig}".`,
+        {},
+        { flag: 3, alarmWas: 'already' },
       ),
     });
     expect((await servingState()).standby).toEqual({
@@ -782,6 +913,7 @@ describe('promotion handler', () => {
           R2,
           `Standby now serves ${R1.commit} (execution ${R1.exec}) on "${STANDBY}" with config "${R2.standbyConfig}".`,
           { record: true, state: true, baseline: true },
+          { flag: 'already', alarmWas: 'already' },
         ),
       },
       outputVariables: { ReleaseRecord: s3Url(recordKey(R2)) },

@@ -1,0 +1,161 @@
+/**
+ * What the rest of the platform must learn when a model is promoted: the router's flag points at
+ * the new version on the live endpoint, and the confidence alarm watches for the new model's own
+ * floor, `mean − k·σ` of its production-like confidence. Both steps are idempotent: a retried
+ * promotion finds them done and changes nothing.
+ */
+import type { AppConfigClient } from '@aws-sdk/client-appconfig';
+import {
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  type CloudWatchClient,
+  type MetricAlarm,
+  type PutMetricAlarmCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import { z } from 'zod';
+import type { ReleaseSettings } from '../../lib/config/release-settings';
+import type { EvalReport } from '../core/eval-report';
+import type { FlagDocument } from '../core/flags';
+import { confidenceAlarmThreshold } from '../core/promotion';
+import { deployFlag, flagIds, flagIdsEnvSchema, readCurrentFlag } from '../shared/flag-writer';
+
+/** The keys, besides the serving environment, that only promotion needs. */
+export const promotionLiveEnvSchema = flagIdsEnvSchema.extend({
+  CONFIDENCE_ALARM_NAME: z.string().min(1),
+  /** routing.experiment, for a flag written where none exists yet. */
+  EXPERIMENT: z.string().min(1),
+});
+export type PromotionLiveEnv = z.output<typeof promotionLiveEnvSchema>;
+
+export function promotionLiveEnv(env: NodeJS.ProcessEnv = process.env): PromotionLiveEnv {
+  const parsed = promotionLiveEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
+    throw new Error(
+      `environment ${keys.join(', ')} missing; the promotion function was deployed without the monitoring settings, redeploy the model stack`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The confidence floor of the promoted model and where it came from. */
+export interface ConfidenceFloor {
+  readonly evalSet: string;
+  readonly mean: number;
+  readonly std: number;
+  readonly k: number;
+  readonly threshold: number;
+}
+
+/**
+ * The floor from the production-like eval set (what live traffic resembles), or the first eval set
+ * when none is production-like.
+ */
+export function confidenceFloor(report: EvalReport, settings: ReleaseSettings): ConfidenceFloor {
+  const chosen =
+    settings.evalSets.find((s) => s.kind === 'production-like' && report.evalSets[s.name]) ??
+    settings.evalSets.find((s) => report.evalSets[s.name]);
+  const metrics = chosen ? report.evalSets[chosen.name] : undefined;
+  if (!chosen || !metrics) {
+    throw new Error(
+      `the eval report has none of the configured eval sets (${settings.evalSets.map((s) => s.name).join(', ')}), so the confidence alarm has no baseline`,
+    );
+  }
+  const k = settings.monitoring.confidenceStdDevs;
+  const { mean, std } = metrics.confidence;
+  // Six decimals: confidences are probabilities, and 0.6799999999999999 helps nobody reading the alarm.
+  const threshold = Math.round(confidenceAlarmThreshold(mean, std, k) * 1e6) / 1e6;
+  return { evalSet: chosen.name, mean, std, k, threshold };
+}
+
+/** Points the flag at the promoted version on the live endpoint, unless it already does. */
+export async function pointFlagAtRelease(
+  appconfig: AppConfigClient,
+  env: PromotionLiveEnv,
+  release: {
+    readonly model: string;
+    readonly modelVersion: string;
+    readonly executionId: string;
+    readonly now: Date;
+  },
+): Promise<string> {
+  const ids = flagIds(env);
+  const current = await readCurrentFlag(appconfig, ids);
+  const doc = current?.document ?? null;
+  if (
+    doc?.stable.modelVersion === release.modelVersion &&
+    doc.stable.endpoint === 'live' &&
+    doc.candidate === null
+  ) {
+    return `the flag already serves ${release.modelVersion} from the live endpoint (version ${current!.versionNumber})`;
+  }
+  const next: FlagDocument = {
+    schemaVersion: 1,
+    model: release.model,
+    experiment: doc?.experiment ?? env.EXPERIMENT,
+    stable: { modelVersion: release.modelVersion, endpoint: 'live' },
+    // A release ends any running experiment: the candidate it tested is either this model or gone.
+    candidate: null,
+    killSwitch: false,
+    updatedBy: `promotion ${release.executionId}`,
+    updatedAt: release.now.toISOString(),
+  };
+  const deployed = await deployFlag(
+    appconfig,
+    ids,
+    next,
+    `promotion of ${release.modelVersion} (execution ${release.executionId})`,
+    { latestVersionNumber: current?.versionNumber },
+  );
+  return `the flag now serves ${release.modelVersion} from the live endpoint (version ${deployed.versionNumber}, deployment ${deployed.deploymentNumber})`;
+}
+
+/** The fields of an alarm PutMetricAlarm takes, copied so that only the threshold changes. */
+function putInputOf(alarm: MetricAlarm, threshold: number): PutMetricAlarmCommandInput {
+  return {
+    AlarmName: alarm.AlarmName,
+    AlarmDescription: alarm.AlarmDescription,
+    ActionsEnabled: alarm.ActionsEnabled,
+    OKActions: alarm.OKActions,
+    AlarmActions: alarm.AlarmActions,
+    InsufficientDataActions: alarm.InsufficientDataActions,
+    MetricName: alarm.MetricName,
+    Namespace: alarm.Namespace,
+    Statistic: alarm.Statistic,
+    ExtendedStatistic: alarm.ExtendedStatistic,
+    Dimensions: alarm.Dimensions,
+    Period: alarm.Period,
+    Unit: alarm.Unit,
+    EvaluationPeriods: alarm.EvaluationPeriods,
+    DatapointsToAlarm: alarm.DatapointsToAlarm,
+    Threshold: threshold,
+    ComparisonOperator: alarm.ComparisonOperator,
+    TreatMissingData: alarm.TreatMissingData,
+    EvaluateLowSampleCountPercentile: alarm.EvaluateLowSampleCountPercentile,
+    Metrics: alarm.Metrics,
+    ThresholdMetricId: alarm.ThresholdMetricId,
+  };
+}
+
+/** Rewrites the confidence alarm's threshold (`PutMetricAlarm` replaces the whole alarm, so all else is copied). */
+export async function setConfidenceThreshold(
+  cloudwatch: CloudWatchClient,
+  alarmName: string,
+  floor: ConfidenceFloor,
+): Promise<string> {
+  const found = await cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }),
+  );
+  const alarm = found.MetricAlarms?.[0];
+  if (!alarm) {
+    throw new Error(
+      `the confidence alarm ${alarmName} does not exist; deploy the model stack, then retry the stage`,
+    );
+  }
+  const why = `mean ${floor.mean} − ${floor.k} × σ ${floor.std} of ${floor.evalSet}`;
+  if (alarm.Threshold === floor.threshold) {
+    return `the confidence alarm ${alarmName} already fires below ${floor.threshold} (${why})`;
+  }
+  await cloudwatch.send(new PutMetricAlarmCommand(putInputOf(alarm, floor.threshold)));
+  return `the confidence alarm ${alarmName} now fires below ${floor.threshold} (${why}; was ${alarm.Threshold})`;
+}
