@@ -10,6 +10,7 @@
  * poll are carried in the token and named when the rollback is finally reported.
  */
 import { z } from 'zod';
+import { CONTINUATION_TOKEN_LIMIT, continuationTokenCodec } from './continuation-token';
 
 /** The fields of SageMaker's `DescribeEndpoint` output this module reads (structurally compatible with the SDK's). */
 export interface EndpointDescription {
@@ -260,14 +261,10 @@ function formatDuration(seconds: number): string {
 // Continuation token
 // ---------------------------------------------------------------------------------------------
 
-/** CodePipeline rejects a longer continuation token. */
-export const CONTINUATION_TOKEN_LIMIT = 2048;
+export { CONTINUATION_TOKEN_LIMIT };
 
 /** The only token version this code writes and reads. */
 export const CANARY_TOKEN_VERSION = 1;
-
-/** Marks our tokens, so a token from another action or tool is recognised as foreign, not as corrupt. */
-const TOKEN_PREFIX = 'canary.';
 
 /** What the canary action remembers between polls. */
 export interface CanaryState {
@@ -306,13 +303,22 @@ export class CanaryTokenError extends Error {
   override readonly name = 'CanaryTokenError';
 }
 
-/**
- * Writes the poll state as a continuation token: `canary.` + base64url of compact, versioned
- * JSON. Throws CanaryTokenError when the state is invalid or the token would exceed
- * {@link CONTINUATION_TOKEN_LIMIT} characters.
- */
-export function encodeCanaryToken(state: CanaryState): string {
-  const wire: Wire = {
+const codec = continuationTokenCodec({
+  what: 'canary',
+  version: CANARY_TOKEN_VERSION,
+  wireSchema,
+  fieldNames: {
+    v: 'version',
+    e: 'endpointName',
+    c: 'expectedConfigName',
+    p: 'previousConfigName',
+    s: 'startedAtMs',
+    n: 'polls',
+    a: 'alarmsSeen',
+  },
+  errorClass: CanaryTokenError,
+  shortenHint: 'shorten the endpoint, config or auto-rollback alarm names',
+  toWire: (state: CanaryState): Wire => ({
     v: CANARY_TOKEN_VERSION,
     e: state.endpointName,
     c: state.expectedConfigName,
@@ -320,21 +326,24 @@ export function encodeCanaryToken(state: CanaryState): string {
     s: state.startedAtMs,
     n: state.polls,
     a: [...state.alarmsSeen],
-  };
-  const parsed = wireSchema.safeParse(wire);
-  if (!parsed.success) {
-    throw new CanaryTokenError(
-      `cannot write a canary continuation token: ${describeIssues(parsed.error.issues)}`,
-    );
-  }
-  const token = TOKEN_PREFIX + Buffer.from(JSON.stringify(parsed.data), 'utf8').toString('base64url');
-  if (token.length > CONTINUATION_TOKEN_LIMIT) {
-    throw new CanaryTokenError(
-      `canary continuation token is ${token.length} characters, over CodePipeline's limit of ` +
-        `${CONTINUATION_TOKEN_LIMIT}; shorten the endpoint, config or auto-rollback alarm names`,
-    );
-  }
-  return token;
+  }),
+  fromWire: (w): CanaryState => ({
+    endpointName: w.e,
+    expectedConfigName: w.c,
+    previousConfigName: w.p,
+    startedAtMs: w.s,
+    polls: w.n,
+    alarmsSeen: w.a,
+  }),
+});
+
+/**
+ * Writes the poll state as a continuation token: `canary.` + base64url of compact, versioned
+ * JSON. Throws CanaryTokenError when the state is invalid or the token would exceed
+ * {@link CONTINUATION_TOKEN_LIMIT} characters.
+ */
+export function encodeCanaryToken(state: CanaryState): string {
+  return codec.encode(state);
 }
 
 /**
@@ -342,73 +351,5 @@ export function encodeCanaryToken(state: CanaryState): string {
  * token is foreign, from another version, or corrupt.
  */
 export function decodeCanaryToken(token: string): CanaryState {
-  if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX)) {
-    throw new CanaryTokenError(
-      `continuation token ${preview(token)} was not written by the canary action (expected it to start with ` +
-        `"${TOKEN_PREFIX}"); was the action's Lambda function changed mid-run? Retry the stage.`,
-    );
-  }
-  if (token.length > CONTINUATION_TOKEN_LIMIT) {
-    throw new CanaryTokenError(
-      `canary continuation token is ${token.length} characters, over the ${CONTINUATION_TOKEN_LIMIT} this action ` +
-        'ever writes; it is corrupt. Retry the stage.',
-    );
-  }
-  const body = token.slice(TOKEN_PREFIX.length);
-  let raw: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]*$/.test(body)) throw new Error('not base64url');
-    raw = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-  } catch {
-    throw new CanaryTokenError(
-      `canary continuation token ${preview(token)} is corrupt (not base64url-encoded JSON). Retry the stage.`,
-    );
-  }
-  const version = raw !== null && typeof raw === 'object' ? (raw as { v?: unknown }).v : undefined;
-  if (version !== CANARY_TOKEN_VERSION) {
-    throw new CanaryTokenError(
-      `canary continuation token has version ${JSON.stringify(version) ?? 'none'}, but this code reads ` +
-        `version ${CANARY_TOKEN_VERSION}; the action was probably redeployed mid-run. Retry the stage.`,
-    );
-  }
-  const parsed = wireSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new CanaryTokenError(
-      `canary continuation token is corrupt: ${describeIssues(parsed.error.issues)}. Retry the stage.`,
-    );
-  }
-  const w = parsed.data;
-  return {
-    endpointName: w.e,
-    expectedConfigName: w.c,
-    previousConfigName: w.p,
-    startedAtMs: w.s,
-    polls: w.n,
-    alarmsSeen: w.a,
-  };
-}
-
-const WIRE_FIELDS: Readonly<Record<string, string>> = {
-  v: 'version',
-  e: 'endpointName',
-  c: 'expectedConfigName',
-  p: 'previousConfigName',
-  s: 'startedAtMs',
-  n: 'polls',
-  a: 'alarmsSeen',
-};
-
-function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => {
-      const [head, ...rest] = i.path.map(String);
-      const path = [WIRE_FIELDS[head ?? ''] ?? head ?? '(root)', ...rest].join('.');
-      return `${path}: ${i.message}`;
-    })
-    .join('; ');
-}
-
-function preview(token: unknown): string {
-  if (typeof token !== 'string') return `of type ${typeof token}`;
-  return JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}...` : token);
+  return codec.decode(token);
 }
