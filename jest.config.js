@@ -10,4 +10,7 @@ module.exports = {
     '/node_modules/(?!(@octokit|universal-user-agent|before-after-hook|fast-content-type-parse|json-with-bigint|content-type)/)',
   ],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  // A guard against a hung test, not a speed target (those are benchmarks in bench/): tests and
+  // hooks that talk to moto take seconds when a 2-core CI machine runs 20 suites at once.
+  testTimeout: 60_000,
 };

@@ -11,14 +11,19 @@
 import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { artifactKeys } from '../../lib/config/release-settings';
 import { analyseVariants, parseSummaryRows, type AbAnalysis } from '../core/ab-analysis';
 import { buildVariantSummaryQuery } from '../core/athena-query';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
-import { loadReleaseSettings } from '../shared/settings';
+import {
+  parseScheduleEvent,
+  rerunHint,
+  scheduledHandler,
+  type ScheduledHandler,
+  type ScheduledJob,
+} from '../shared/scheduled-job';
 import type { AthenaPort } from './athena-port';
 import type { IntendedSplit, ReadIntendedSplit } from './intended-split';
 import { abMetricData, AB_METRICS_NAMESPACE, MAX_METRIC_AGE_MS } from './metrics';
@@ -108,139 +113,125 @@ export interface AbAnalysisResult {
   readonly summary: string;
 }
 
-export function createHandler(deps: Deps) {
-  return async (event: unknown, context?: Context): Promise<AbAnalysisResult> => {
-    logger.resetKeys();
-    if (context) logger.addContext(context);
-    let label = 'A/B analysis';
-    let rerun = '';
+export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
+  const job: ScheduledJob<AbEvent, AbAnalysisEnv> = {
+    name: 'A/B analysis',
+    verb: 'analyses',
+    parseEvent: (event) => parseEvent(event, deps.now()),
+    checkEvent: ({ day, now }) => checkDay(day, now),
+    label: ({ model, day }) => `A/B analysis of ${model} for ${day}`,
+    logKeys: ({ model, day }) => ({ model, day }),
+    env: abAnalysisEnv,
+    rerun: ({ model, day }) => rerunHint({ model, day }, 'the day'),
+  };
+  return scheduledHandler(job, deps, async ({ model, event, env, settings, label, context }) => {
+    const { day, now } = event;
+    let split: IntendedSplit;
     try {
-      const now = deps.now();
-      const { model, day } = parseEvent(event, now);
-      label = `A/B analysis of ${model} for ${day}`;
-      logger.appendKeys({ model, day });
-      checkDay(day, now);
-      const env = abAnalysisEnv();
-      const settings = await loadReleaseSettings(deps.ssm, env.RELEASE_SETTINGS_PARAMETER);
-      if (settings.model !== model) {
-        throw new Error(
-          `the event names model "${model}" but this function analyses "${settings.model}" (release settings ` +
-            `${env.RELEASE_SETTINGS_PARAMETER}): fix the schedule's input or invoke the function of ${model}`,
-        );
-      }
-      rerun = ` After fixing it, rerun the day by invoking the function with ${JSON.stringify({ model, day })}.`;
+      split = await deps.readIntendedSplit();
+    } catch (error) {
+      throw new Error(
+        `cannot read the intended candidate share, so nothing was queried: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
 
-      let split: IntendedSplit;
+    const database = env.GLUE_DATABASE;
+    const table = env.GLUE_TABLE;
+    const request = {
+      sql: buildVariantSummaryQuery({ database, table, model, day }),
+      workGroup: env.ATHENA_WORKGROUP,
+      database,
+    };
+    const remaining = context ? context.getRemainingTimeInMillis() - FINISH_MARGIN_MS : Infinity;
+    const run = await runQuery(
+      deps.athena,
+      request,
+      { model, day, table: `${database}.${table}`, maxScannedGb: settings.routing.analysis.maxScannedGb },
+      {
+        sleep: deps.sleep,
+        maxWaitMs: Math.min(deps.maxQueryWaitMs ?? DEFAULT_MAX_QUERY_WAIT_MS, remaining),
+      },
+    );
+    const analysis = analyseVariants(parseSummaryRows(run.resultSet), {
+      intendedCandidatePercent: split.candidatePercent,
+      minSamples: settings.routing.analysis.minSamples,
+    });
+
+    const dayStart = new Date(`${day}T00:00:00.000Z`);
+    const metricsAccepted = now.getTime() - dayStart.getTime() <= MAX_METRIC_AGE_MS;
+    const report: AbReport = {
+      schemaVersion: 1,
+      model,
+      day,
+      analysedAt: now.toISOString(),
+      intendedSplit: { candidatePercent: split.candidatePercent, source: split.source },
+      query: {
+        queryExecutionId: run.queryExecutionId,
+        workGroup: request.workGroup,
+        database,
+        table,
+        dataScannedBytes: run.dataScannedBytes,
+        resultPages: run.resultPages,
+      },
+      metrics: metricsAccepted
+        ? { namespace: AB_METRICS_NAMESPACE, timestamp: dayStart.toISOString() }
+        : null,
+      analysis,
+    };
+    const bucket = env.ARTIFACTS_BUCKET;
+    const key = artifactKeys.abReport(model, day);
+    const reportUri = `s3://${bucket}/${key}`;
+    await putRunRecord(deps.s3, bucket, key, `${JSON.stringify(report, null, 2)}\n`, 'A/B report');
+
+    let metricsPublished = 0;
+    if (metricsAccepted) {
+      const data = abMetricData(model, dayStart, analysis);
       try {
-        split = await deps.readIntendedSplit();
+        await deps.cloudwatch.send(
+          new PutMetricDataCommand({ Namespace: AB_METRICS_NAMESPACE, MetricData: data }),
+        );
       } catch (error) {
         throw new Error(
-          `cannot read the intended candidate share, so nothing was queried: ${(error as Error).message}`,
+          `cannot publish the metrics to CloudWatch (namespace ${AB_METRICS_NAMESPACE}): ${describeError(error)}; ` +
+            `the report is already at ${reportUri}. Check the function's role (cloudwatch:PutMetricData for ` +
+            `that namespace)`,
           { cause: error },
         );
       }
-
-      const database = env.GLUE_DATABASE;
-      const table = env.GLUE_TABLE;
-      const request = {
-        sql: buildVariantSummaryQuery({ database, table, model, day }),
-        workGroup: env.ATHENA_WORKGROUP,
-        database,
-      };
-      const remaining = context ? context.getRemainingTimeInMillis() - FINISH_MARGIN_MS : Infinity;
-      const run = await runQuery(
-        deps.athena,
-        request,
-        { model, day, table: `${database}.${table}`, maxScannedGb: settings.routing.analysis.maxScannedGb },
-        {
-          sleep: deps.sleep,
-          maxWaitMs: Math.min(deps.maxQueryWaitMs ?? DEFAULT_MAX_QUERY_WAIT_MS, remaining),
-        },
-      );
-      const analysis = analyseVariants(parseSummaryRows(run.resultSet), {
-        intendedCandidatePercent: split.candidatePercent,
-        minSamples: settings.routing.analysis.minSamples,
-      });
-
-      const dayStart = new Date(`${day}T00:00:00.000Z`);
-      const metricsAccepted = now.getTime() - dayStart.getTime() <= MAX_METRIC_AGE_MS;
-      const report: AbReport = {
-        schemaVersion: 1,
-        model,
-        day,
-        analysedAt: now.toISOString(),
-        intendedSplit: { candidatePercent: split.candidatePercent, source: split.source },
-        query: {
-          queryExecutionId: run.queryExecutionId,
-          workGroup: request.workGroup,
-          database,
-          table,
-          dataScannedBytes: run.dataScannedBytes,
-          resultPages: run.resultPages,
-        },
-        metrics: metricsAccepted
-          ? { namespace: AB_METRICS_NAMESPACE, timestamp: dayStart.toISOString() }
-          : null,
-        analysis,
-      };
-      const bucket = env.ARTIFACTS_BUCKET;
-      const key = artifactKeys.abReport(model, day);
-      const reportUri = `s3://${bucket}/${key}`;
-      await putRunRecord(deps.s3, bucket, key, `${JSON.stringify(report, null, 2)}\n`, 'A/B report');
-
-      let metricsPublished = 0;
-      if (metricsAccepted) {
-        const data = abMetricData(model, dayStart, analysis);
-        try {
-          await deps.cloudwatch.send(
-            new PutMetricDataCommand({ Namespace: AB_METRICS_NAMESPACE, MetricData: data }),
-          );
-        } catch (error) {
-          throw new Error(
-            `cannot publish the metrics to CloudWatch (namespace ${AB_METRICS_NAMESPACE}): ${describeError(error)}; ` +
-              `the report is already at ${reportUri}. Check the function's role (cloudwatch:PutMetricData for ` +
-              `that namespace)`,
-            { cause: error },
-          );
-        }
-        metricsPublished = data.length;
-      }
-      logger.info('A/B analysis done', {
-        status: analysis.status,
-        srm: analysis.srm,
-        queryExecutionId: run.queryExecutionId,
-        dataScannedBytes: run.dataScannedBytes,
-        metricsPublished,
-        report: reportUri,
-      });
-      return {
-        model,
-        day,
-        status: analysis.status,
-        srm: analysis.srm,
-        report: reportUri,
-        metricsPublished,
-        summary: summarise(label, analysis, split, reportUri, metricsAccepted),
-      };
-    } catch (error) {
-      const message = `${label} failed: ${(error as Error).message}.${rerun}`;
-      logger.error(message, { error: describeError(error) });
-      throw new Error(message, { cause: error });
+      metricsPublished = data.length;
     }
-  };
+    logger.info('A/B analysis done', {
+      status: analysis.status,
+      srm: analysis.srm,
+      queryExecutionId: run.queryExecutionId,
+      dataScannedBytes: run.dataScannedBytes,
+      metricsPublished,
+      report: reportUri,
+    });
+    return {
+      model,
+      day,
+      status: analysis.status,
+      srm: analysis.srm,
+      report: reportUri,
+      metricsPublished,
+      summary: summarise(label, analysis, split, reportUri, metricsAccepted),
+    };
+  });
 }
 
-/** The event's model and day; without a day, yesterday (UTC) by the injected clock. */
-function parseEvent(event: unknown, now: Date): { model: string; day: string } {
-  const parsed = eventSchema.safeParse(event);
-  if (!parsed.success) {
-    const shown = JSON.stringify(event) ?? String(event);
-    throw new Error(
-      `the event ${shown.length > 300 ? `${shown.slice(0, 300)}...` : shown} is not ${EVENT_SHAPE}; ` +
-        "fix the schedule's input",
-    );
-  }
-  return { model: parsed.data.model, day: parsed.data.day ?? previousDay(now.toISOString().slice(0, 10)) };
+/** The event's model and day, and the run's clock reading; without a day, yesterday (UTC) by that clock. */
+interface AbEvent {
+  readonly model: string;
+  readonly day: string;
+  /** Read once: the default day, the day check and the report agree on it. */
+  readonly now: Date;
+}
+
+function parseEvent(event: unknown, now: Date): AbEvent {
+  const { model, day } = parseScheduleEvent(event, eventSchema, EVENT_SHAPE);
+  return { model, day: day ?? previousDay(now.toISOString().slice(0, 10)), now };
 }
 
 /** A real, finished day: a partial day would read as a traffic drop. */

@@ -20,7 +20,6 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { describeError } from '../ab-analysis/query';
 import { formatMoney, UnknownPriceError } from '../core/cost';
@@ -28,7 +27,12 @@ import { estimateServingCostRate, type EndpointUsage, type ServingCostRate } fro
 import { LIVE_VARIANT, STANDBY_VARIANT } from '../core/endpoint-spec';
 import { logger } from '../shared/logger';
 import { describeEndpoint } from '../shared/serving';
-import { loadReleaseSettings } from '../shared/settings';
+import {
+  parseModelEvent,
+  scheduledHandler,
+  type ScheduledHandler,
+  type ScheduledJob,
+} from '../shared/scheduled-job';
 
 export const COST_METRICS_NAMESPACE = 'MLPlatform/Cost';
 
@@ -62,8 +66,6 @@ export function costMonitorEnv(env: NodeJS.ProcessEnv = process.env): CostMonito
   return parsed.data;
 }
 
-const eventSchema = z.strictObject({ model: z.string().min(1) });
-
 /** What the invocation returns (shown by a test invoke in the console). */
 export interface CostMonitorResult {
   readonly model: string;
@@ -75,106 +77,88 @@ export interface CostMonitorResult {
   readonly summary: string;
 }
 
-export function createHandler(deps: Deps) {
-  return async (event: unknown, context?: Context): Promise<CostMonitorResult> => {
-    logger.resetKeys();
-    if (context) logger.addContext(context);
-    let label = 'Cost monitor';
-    let rerun = '';
-    try {
-      const model = parseEvent(event);
-      label = `Cost monitor of ${model}`;
-      logger.appendKeys({ model });
-      const env = costMonitorEnv();
-      const settings = await loadReleaseSettings(deps.ssm, env.RELEASE_SETTINGS_PARAMETER);
-      if (settings.model !== model) {
-        throw new Error(
-          `the event names model "${model}" but this function monitors "${settings.model}" (release settings ` +
-            `${env.RELEASE_SETTINGS_PARAMETER}): fix the schedule's input or invoke the function of ${model}`,
-        );
-      }
-      rerun =
-        " The schedule retries; after its last retry the event waits in the schedule's dead-letter queue. " +
-        `After fixing it, rerun by invoking the function with ${JSON.stringify({ model })}.`;
+const costMonitorJob: ScheduledJob<{ model: string }, CostMonitorEnv> = {
+  name: 'Cost monitor',
+  verb: 'monitors',
+  parseEvent: parseModelEvent,
+  env: costMonitorEnv,
+};
 
-      const now = deps.now();
-      const end = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
-      const start = new Date(end.getTime() - HOUR_MS);
-      const { serving } = settings;
-      const wanted = [
-        {
-          role: 'live',
-          endpointName: env.LIVE_ENDPOINT,
-          variant: LIVE_VARIANT,
-          instanceType: serving.instanceType,
-        },
-        {
-          role: 'standby',
-          endpointName: env.STANDBY_ENDPOINT,
-          variant: STANDBY_VARIANT,
-          instanceType: serving.standby.instanceType ?? serving.instanceType,
-        },
-      ] as const;
+export function createHandler(deps: Deps): ScheduledHandler<CostMonitorResult> {
+  return scheduledHandler(costMonitorJob, deps, async ({ model, env, settings, label }) => {
+    const now = deps.now();
+    const end = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+    const start = new Date(end.getTime() - HOUR_MS);
+    const { serving } = settings;
+    const wanted = [
+      {
+        role: 'live',
+        endpointName: env.LIVE_ENDPOINT,
+        variant: LIVE_VARIANT,
+        instanceType: serving.instanceType,
+      },
+      {
+        role: 'standby',
+        endpointName: env.STANDBY_ENDPOINT,
+        variant: STANDBY_VARIANT,
+        instanceType: serving.standby.instanceType ?? serving.instanceType,
+      },
+    ] as const;
 
-      const invocations = await readInvocations(deps.cloudwatch, wanted, start, end);
-      const endpoints: EndpointUsage[] = [];
-      for (const [i, e] of wanted.entries()) {
-        endpoints.push({
-          role: e.role,
-          endpointName: e.endpointName,
-          instanceType: e.instanceType,
-          instanceCount: await instancesInService(deps.sagemaker, e.endpointName, e.variant),
-          invocations: invocations[i],
-        });
-      }
-
-      let estimate: ServingCostRate;
-      try {
-        estimate = estimateServingCostRate(endpoints, settings.cost.pricing, settings.pricing);
-      } catch (error) {
-        if (!(error instanceof UnknownPriceError)) throw error;
-        throw new Error(
-          `${error.message.replace(/\.$/, '')} in config/platform.yaml and redeploy, so that the release settings ` +
-            `carry it (${env.RELEASE_SETTINGS_PARAMETER})`,
-          { cause: error },
-        );
-      }
-
-      const data = costMetricData(model, now, estimate);
-      try {
-        await deps.cloudwatch.send(
-          new PutMetricDataCommand({ Namespace: COST_METRICS_NAMESPACE, MetricData: data }),
-        );
-      } catch (error) {
-        throw new Error(
-          `cannot publish the metrics to CloudWatch (namespace ${COST_METRICS_NAMESPACE}): ${describeError(error)}; ` +
-            "check the function's role (cloudwatch:PutMetricData for that namespace)",
-          { cause: error },
-        );
-      }
-
-      const summary = summarise(label, estimate, endpoints, start, end);
-      logger.info('estimated cost published', {
-        hourly: estimate.hourly,
-        daily: estimate.daily,
-        monthly: estimate.monthly,
-        currency: estimate.currency,
-        endpoints,
+    const invocations = await readInvocations(deps.cloudwatch, wanted, start, end);
+    const endpoints: EndpointUsage[] = [];
+    for (const [i, e] of wanted.entries()) {
+      endpoints.push({
+        role: e.role,
+        endpointName: e.endpointName,
+        instanceType: e.instanceType,
+        instanceCount: await instancesInService(deps.sagemaker, e.endpointName, e.variant),
+        invocations: invocations[i],
       });
-      return {
-        model,
-        hour: { start: start.toISOString(), end: end.toISOString() },
-        endpoints,
-        estimate,
-        metricsPublished: data.length,
-        summary,
-      };
-    } catch (error) {
-      const message = `${label} failed: ${(error as Error).message}.${rerun}`;
-      logger.error(message, { error: describeError(error) });
-      throw new Error(message, { cause: error });
     }
-  };
+
+    let estimate: ServingCostRate;
+    try {
+      estimate = estimateServingCostRate(endpoints, settings.cost.pricing, settings.pricing);
+    } catch (error) {
+      if (!(error instanceof UnknownPriceError)) throw error;
+      throw new Error(
+        `${error.message.replace(/\.$/, '')} in config/platform.yaml and redeploy, so that the release settings ` +
+          `carry it (${env.RELEASE_SETTINGS_PARAMETER})`,
+        { cause: error },
+      );
+    }
+
+    const data = costMetricData(model, now, estimate);
+    try {
+      await deps.cloudwatch.send(
+        new PutMetricDataCommand({ Namespace: COST_METRICS_NAMESPACE, MetricData: data }),
+      );
+    } catch (error) {
+      throw new Error(
+        `cannot publish the metrics to CloudWatch (namespace ${COST_METRICS_NAMESPACE}): ${describeError(error)}; ` +
+          "check the function's role (cloudwatch:PutMetricData for that namespace)",
+        { cause: error },
+      );
+    }
+
+    const summary = summarise(label, estimate, endpoints, start, end);
+    logger.info('estimated cost published', {
+      hourly: estimate.hourly,
+      daily: estimate.daily,
+      monthly: estimate.monthly,
+      currency: estimate.currency,
+      endpoints,
+    });
+    return {
+      model,
+      hour: { start: start.toISOString(), end: end.toISOString() },
+      endpoints,
+      estimate,
+      metricsPublished: data.length,
+      summary,
+    };
+  });
 }
 
 /** `EstimatedDailyCost` and `EstimatedMonthlyCost`, in the pricing currency. */
@@ -276,18 +260,6 @@ async function instancesInService(
     );
   }
   return found.CurrentInstanceCount ?? 0;
-}
-
-function parseEvent(event: unknown): string {
-  const parsed = eventSchema.safeParse(event);
-  if (!parsed.success) {
-    const shown = JSON.stringify(event) ?? String(event);
-    throw new Error(
-      `the event ${shown.length > 300 ? `${shown.slice(0, 300)}...` : shown} is not {"model": "<model>"}; ` +
-        "fix the schedule's input",
-    );
-  }
-  return parsed.data.model;
 }
 
 function summarise(

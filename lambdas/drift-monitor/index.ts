@@ -15,7 +15,6 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { artifactKeys } from '../../lib/config/release-settings';
 import { athenaPort } from '../ab-analysis/athena';
@@ -38,7 +37,12 @@ import {
 } from '../core/serving-records';
 import { logger } from '../shared/logger';
 import { readJsonRecord } from '../shared/serving';
-import { loadReleaseSettings } from '../shared/settings';
+import {
+  parseModelEvent,
+  scheduledHandler,
+  type ScheduledHandler,
+  type ScheduledJob,
+} from '../shared/scheduled-job';
 import { dataValidationReferenceSchema, productionLikeReference } from './reference';
 
 export const DRIFT_METRICS_NAMESPACE = 'MLPlatform/Drift';
@@ -88,8 +92,6 @@ export function driftMonitorEnv(env: NodeJS.ProcessEnv = process.env): DriftMoni
   return parsed.data;
 }
 
-const eventSchema = z.strictObject({ model: z.string().min(1) });
-
 /** What the invocation returns (shown by a test invoke in the console). */
 export interface DriftMonitorResult {
   readonly model: string;
@@ -109,163 +111,146 @@ export interface DriftMonitorResult {
   readonly summary: string;
 }
 
-export function createHandler(deps: Deps) {
-  return async (event: unknown, context?: Context): Promise<DriftMonitorResult> => {
-    logger.resetKeys();
-    if (context) logger.addContext(context);
-    let label = 'Drift monitor';
-    let rerun = '';
-    try {
-      const model = parseEvent(event);
-      label = `Drift monitor of ${model}`;
-      logger.appendKeys({ model });
-      const env = driftMonitorEnv();
-      const settings = await loadReleaseSettings(deps.ssm, env.RELEASE_SETTINGS_PARAMETER);
-      if (settings.model !== model) {
-        throw new Error(
-          `the event names model "${model}" but this function monitors "${settings.model}" (release settings ` +
-            `${env.RELEASE_SETTINGS_PARAMETER}): fix the schedule's input or invoke the function of ${model}`,
-        );
-      }
-      rerun =
-        " The schedule retries; after its last retry the event waits in the schedule's dead-letter queue. " +
-        `After fixing it, rerun by invoking the function with ${JSON.stringify({ model })}.`;
-      const maxLabelDrift = settings.monitoring.drift.maxLabelDrift;
-      const windowHours = DRIFT_WINDOW_HOURS;
-      const bucket = env.ARTIFACTS_BUCKET;
+const driftMonitorJob: ScheduledJob<{ model: string }, DriftMonitorEnv> = {
+  name: 'Drift monitor',
+  verb: 'monitors',
+  parseEvent: parseModelEvent,
+  env: driftMonitorEnv,
+};
 
-      const state = await readServingState(deps.s3, bucket, model);
-      if (!state) {
-        const summary =
-          `${label}: nothing to compare, ${model} was never released (no s3://${bucket}/` +
-          `${artifactKeys.servingState(model)}); no metric published`;
-        logger.info(summary);
-        return {
-          model,
-          status: 'not-released',
-          liveExecutionId: null,
-          referenceEvalSet: null,
-          windowHours,
-          predictionsCompared: null,
-          labelDrift: null,
-          maxLabelDrift,
-          queryExecutionId: null,
-          metricsPublished: 0,
-          summary,
-        };
-      }
+export function createHandler(deps: Deps): ScheduledHandler<DriftMonitorResult> {
+  return scheduledHandler(driftMonitorJob, deps, async ({ model, env, settings, label, context }) => {
+    const maxLabelDrift = settings.monitoring.drift.maxLabelDrift;
+    const windowHours = DRIFT_WINDOW_HOURS;
+    const bucket = env.ARTIFACTS_BUCKET;
 
-      const liveExecutionId = state.live.executionId;
-      logger.appendKeys({ liveExecutionId });
-      const recordKey = artifactKeys.dataValidation(model, liveExecutionId);
-      const record = await readJsonRecord(
-        deps,
-        bucket,
-        recordKey,
-        dataValidationReferenceSchema,
-        `the live release (${state.live.modelVersion}, pipeline execution ${liveExecutionId}) has no ` +
-          'data-validation record, so its reference is unknown; check that the release pipeline ran the data ' +
-          'validation stage for that execution and that the record was not deleted',
-      ).catch((error: unknown) => {
-        if (error instanceof ServingRecordError || !(error as Error).message.startsWith('cannot read'))
-          throw error;
-        throw new Error(
-          `${(error as Error).message}; check the function's role: s3:GetObject on models/${model}/runs/* and ` +
-            'kms:Decrypt on the bucket key',
-          { cause: error },
-        );
-      });
-      const reference = productionLikeReference(
-        record,
-        resolveDatasetSchema(settings.dataValidation).labelField,
-        `the data-validation record s3://${bucket}/${recordKey} of the live release`,
-        `config/models/${model}.yaml`,
-      );
-
-      const now = deps.now();
-      const database = env.GLUE_DATABASE;
-      const table = env.GLUE_TABLE;
-      const request = {
-        sql: buildLabelCountQuery({ database, table, model, now, windowHours }),
-        workGroup: env.ATHENA_WORKGROUP,
-        database,
-      };
-      const days = windowDays(now, windowHours);
-      const remaining = context ? context.getRemainingTimeInMillis() - FINISH_MARGIN_MS : Infinity;
-      const run = await runQuery(
-        deps.athena,
-        request,
-        {
-          model,
-          day: days.length === 1 ? days[0] : `${days[days.length - 1]} to ${days[0]}`,
-          table: `${database}.${table}`,
-          maxScannedGb: settings.routing.analysis.maxScannedGb,
-        },
-        {
-          sleep: deps.sleep,
-          maxWaitMs: Math.min(deps.maxQueryWaitMs ?? DEFAULT_MAX_QUERY_WAIT_MS, remaining),
-        },
-      );
-      const predicted = parseLabelCounts(run.resultSet);
-      const assessment = assessLabelDrift({
-        predicted,
-        reference: reference.counts,
-        evalSet: reference.evalSet,
-        maxLabelDrift,
-      });
-
-      const data = driftMetricData(model, now, assessment);
-      try {
-        await deps.cloudwatch.send(
-          new PutMetricDataCommand({ Namespace: DRIFT_METRICS_NAMESPACE, MetricData: data }),
-        );
-      } catch (error) {
-        throw new Error(
-          `cannot publish the metrics to CloudWatch (namespace ${DRIFT_METRICS_NAMESPACE}): ${describeError(error)}; ` +
-            "check the function's role (cloudwatch:PutMetricData for that namespace)",
-          { cause: error },
-        );
-      }
-
-      const against =
-        `the reference set of production-like eval set ${reference.evalSet} (${reference.total} labels, ` +
-        `release execution ${liveExecutionId})`;
-      const window = `last ${windowHours} h`;
-      let summary: string;
-      if (assessment.status === 'compared') {
-        summary = `${label}: ${assessment.text}; ${assessment.predictions} predictions of the ${window} against ${against}`;
-        logger.info('label drift published', {
-          labelDrift: assessment.report.jsDistance,
-          maxLabelDrift,
-          predictionsCompared: assessment.predictions,
-          unlabelledPredictions: predicted.unlabelled,
-          queryExecutionId: run.queryExecutionId,
-        });
-      } else {
-        summary =
-          `${label}: LabelDrift not published: ${assessment.reason} (${window}); PredictionsCompared ` +
-          `${assessment.predictions} published; reference: ${against}`;
-        logger.warn(summary, { queryExecutionId: run.queryExecutionId });
-      }
+    const state = await readServingState(deps.s3, bucket, model);
+    if (!state) {
+      const summary =
+        `${label}: nothing to compare, ${model} was never released (no s3://${bucket}/` +
+        `${artifactKeys.servingState(model)}); no metric published`;
+      logger.info(summary);
       return {
         model,
-        status: assessment.status === 'compared' ? 'published' : 'too-few-predictions',
-        liveExecutionId,
-        referenceEvalSet: reference.evalSet,
+        status: 'not-released',
+        liveExecutionId: null,
+        referenceEvalSet: null,
         windowHours,
-        predictionsCompared: assessment.predictions,
-        labelDrift: assessment.status === 'compared' ? assessment.report.jsDistance : null,
+        predictionsCompared: null,
+        labelDrift: null,
         maxLabelDrift,
-        queryExecutionId: run.queryExecutionId,
-        metricsPublished: data.length,
+        queryExecutionId: null,
+        metricsPublished: 0,
         summary,
       };
-    } catch (error) {
-      const message = `${label} failed: ${(error as Error).message}.${rerun}`;
-      logger.error(message, { error: describeError(error) });
-      throw new Error(message, { cause: error });
     }
-  };
+
+    const liveExecutionId = state.live.executionId;
+    logger.appendKeys({ liveExecutionId });
+    const recordKey = artifactKeys.dataValidation(model, liveExecutionId);
+    const record = await readJsonRecord(
+      deps,
+      bucket,
+      recordKey,
+      dataValidationReferenceSchema,
+      `the live release (${state.live.modelVersion}, pipeline execution ${liveExecutionId}) has no ` +
+        'data-validation record, so its reference is unknown; check that the release pipeline ran the data ' +
+        'validation stage for that execution and that the record was not deleted',
+    ).catch((error: unknown) => {
+      if (error instanceof ServingRecordError || !(error as Error).message.startsWith('cannot read'))
+        throw error;
+      throw new Error(
+        `${(error as Error).message}; check the function's role: s3:GetObject on models/${model}/runs/* and ` +
+          'kms:Decrypt on the bucket key',
+        { cause: error },
+      );
+    });
+    const reference = productionLikeReference(
+      record,
+      resolveDatasetSchema(settings.dataValidation).labelField,
+      `the data-validation record s3://${bucket}/${recordKey} of the live release`,
+      `config/models/${model}.yaml`,
+    );
+
+    const now = deps.now();
+    const database = env.GLUE_DATABASE;
+    const table = env.GLUE_TABLE;
+    const request = {
+      sql: buildLabelCountQuery({ database, table, model, now, windowHours }),
+      workGroup: env.ATHENA_WORKGROUP,
+      database,
+    };
+    const days = windowDays(now, windowHours);
+    const remaining = context ? context.getRemainingTimeInMillis() - FINISH_MARGIN_MS : Infinity;
+    const run = await runQuery(
+      deps.athena,
+      request,
+      {
+        model,
+        day: days.length === 1 ? days[0] : `${days[days.length - 1]} to ${days[0]}`,
+        table: `${database}.${table}`,
+        maxScannedGb: settings.routing.analysis.maxScannedGb,
+      },
+      {
+        sleep: deps.sleep,
+        maxWaitMs: Math.min(deps.maxQueryWaitMs ?? DEFAULT_MAX_QUERY_WAIT_MS, remaining),
+      },
+    );
+    const predicted = parseLabelCounts(run.resultSet);
+    const assessment = assessLabelDrift({
+      predicted,
+      reference: reference.counts,
+      evalSet: reference.evalSet,
+      maxLabelDrift,
+    });
+
+    const data = driftMetricData(model, now, assessment);
+    try {
+      await deps.cloudwatch.send(
+        new PutMetricDataCommand({ Namespace: DRIFT_METRICS_NAMESPACE, MetricData: data }),
+      );
+    } catch (error) {
+      throw new Error(
+        `cannot publish the metrics to CloudWatch (namespace ${DRIFT_METRICS_NAMESPACE}): ${describeError(error)}; ` +
+          "check the function's role (cloudwatch:PutMetricData for that namespace)",
+        { cause: error },
+      );
+    }
+
+    const against =
+      `the reference set of production-like eval set ${reference.evalSet} (${reference.total} labels, ` +
+      `release execution ${liveExecutionId})`;
+    const window = `last ${windowHours} h`;
+    let summary: string;
+    if (assessment.status === 'compared') {
+      summary = `${label}: ${assessment.text}; ${assessment.predictions} predictions of the ${window} against ${against}`;
+      logger.info('label drift published', {
+        labelDrift: assessment.report.jsDistance,
+        maxLabelDrift,
+        predictionsCompared: assessment.predictions,
+        unlabelledPredictions: predicted.unlabelled,
+        queryExecutionId: run.queryExecutionId,
+      });
+    } else {
+      summary =
+        `${label}: LabelDrift not published: ${assessment.reason} (${window}); PredictionsCompared ` +
+        `${assessment.predictions} published; reference: ${against}`;
+      logger.warn(summary, { queryExecutionId: run.queryExecutionId });
+    }
+    return {
+      model,
+      status: assessment.status === 'compared' ? 'published' : 'too-few-predictions',
+      liveExecutionId,
+      referenceEvalSet: reference.evalSet,
+      windowHours,
+      predictionsCompared: assessment.predictions,
+      labelDrift: assessment.status === 'compared' ? assessment.report.jsDistance : null,
+      maxLabelDrift,
+      queryExecutionId: run.queryExecutionId,
+      metricsPublished: data.length,
+      summary,
+    };
+  });
 }
 
 /** `PredictionsCompared` always; `LabelDrift` only when there were enough predictions. */
@@ -294,18 +279,6 @@ export function driftMetricData(
     });
   }
   return data;
-}
-
-function parseEvent(event: unknown): string {
-  const parsed = eventSchema.safeParse(event);
-  if (!parsed.success) {
-    const shown = JSON.stringify(event) ?? String(event);
-    throw new Error(
-      `the event ${shown.length > 300 ? `${shown.slice(0, 300)}...` : shown} is not {"model": "<model>"}; ` +
-        "fix the schedule's input",
-    );
-  }
-  return parsed.data.model;
 }
 
 /** The serving state, or undefined when the model was never released (no state yet). */

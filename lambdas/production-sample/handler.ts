@@ -15,7 +15,6 @@
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { LIVE_VARIANT } from '../core/endpoint-spec';
@@ -29,7 +28,13 @@ import {
   type ProductionSampleManifest,
 } from '../core/production-sample';
 import { logger } from '../shared/logger';
-import { loadReleaseSettings } from '../shared/settings';
+import {
+  parseScheduleEvent,
+  rerunHint,
+  scheduledHandler,
+  type ScheduledHandler,
+  type ScheduledJob,
+} from '../shared/scheduled-job';
 import {
   captureLocation,
   DEFAULT_READ_LIMITS,
@@ -117,182 +122,156 @@ export interface ProductionSampleResult {
   readonly summary: string;
 }
 
-export function createHandler(deps: Deps) {
-  return async (event: unknown, context?: Context): Promise<ProductionSampleResult> => {
-    logger.resetKeys();
-    if (context) logger.addContext(context);
-    let label = 'Production sample';
-    let rerun = '';
+const productionSampleJob: ScheduledJob<z.output<typeof eventSchema>, ProductionSampleEnv> = {
+  name: 'Production sample',
+  verb: 'samples',
+  parseEvent: (event) => parseScheduleEvent(event, eventSchema, EVENT_SHAPE),
+  env: productionSampleEnv,
+  rerun: ({ model }) => rerunHint({ model }),
+};
+
+export function createHandler(deps: Deps): ScheduledHandler<ProductionSampleResult> {
+  return scheduledHandler(productionSampleJob, deps, async ({ model, event, env, settings, label }) => {
+    const config = settings.monitoring.productionSample;
+    const scrubber = compileScrubber(config.piiPatterns, model);
+    const seed = event.seed ?? deps.seed();
+
+    const now = deps.now();
+    const toMs = now.getTime();
+    const fromMs = toMs - config.windowHours * 3_600_000;
+    const limits = deps.limits ?? DEFAULT_READ_LIMITS;
+    const where = captureLocation(env.DATA_CAPTURE_S3_URI, env.LIVE_ENDPOINT, LIVE_VARIANT);
+    const location = `s3://${where.bucket}/${where.variantPrefix}`;
+
+    let found;
     try {
-      const parsedEvent = parseEvent(event);
-      const { model } = parsedEvent;
-      label = `Production sample of ${model}`;
-      logger.appendKeys({ model });
-      const env = productionSampleEnv();
-      const settings = await loadReleaseSettings(deps.ssm, env.RELEASE_SETTINGS_PARAMETER);
-      if (settings.model !== model) {
-        throw new Error(
-          `the event names model "${model}" but this function samples "${settings.model}" (release settings ` +
-            `${env.RELEASE_SETTINGS_PARAMETER}): fix the schedule's input or invoke the function of ${model}`,
-        );
-      }
-      rerun = ` After fixing it, rerun by invoking the function with ${JSON.stringify({ model })}.`;
-      const config = settings.monitoring.productionSample;
-      const scrubber = compileScrubber(config.piiPatterns, model);
-      const seed = parsedEvent.seed ?? deps.seed();
-
-      const now = deps.now();
-      const toMs = now.getTime();
-      const fromMs = toMs - config.windowHours * 3_600_000;
-      const limits = deps.limits ?? DEFAULT_READ_LIMITS;
-      const where = captureLocation(env.DATA_CAPTURE_S3_URI, env.LIVE_ENDPOINT, LIVE_VARIANT);
-      const location = `s3://${where.bucket}/${where.variantPrefix}`;
-
-      let found;
-      try {
-        found = await listCaptureFiles(deps.s3, {
-          bucket: where.bucket,
-          root: where.root,
-          variant: LIVE_VARIANT,
-          startMs: fromMs,
-          endMs: toMs,
-        });
-      } catch (error) {
-        throw new Error(
-          `cannot list the data capture under ${location}: ${describeError(error)}; nothing was written. Check the ` +
-            "function's role (s3:ListBucket on the data capture bucket for this model's prefix)",
-          { cause: error },
-        );
-      }
-      const selection = selectCaptureFiles(found, limits);
-      const sampler = new ProductionSampler({ size: config.size, seed, window: { fromMs, toMs } });
-      const read = await readCaptureFiles(
-        deps.s3,
-        {
-          bucket: where.bucket,
-          location,
-          files: selection.selected,
-          filesFound: found,
-          variant: LIVE_VARIANT,
-          limits,
-          capped: selection.capped,
-          cappedReason: selection.reason,
-        },
-        (record) => sampler.add(record),
-      );
-      const drawn = sampler.finish();
-      const readLog = {
-        filesFound: read.filesFound,
-        filesRead: read.filesRead,
-        bytesRead: read.bytesRead,
-        recordsRead: read.recordsRead,
-        unparseable: read.unparseable,
-        eligible: drawn.eligible,
-        skipped: drawn.skipped,
-        capped: read.capped,
-      };
-
-      if (drawn.records.length === 0) {
-        const summary =
-          `${label}: no captured request from ${new Date(fromMs).toISOString()} to ${now.toISOString()} could be a ` +
-          `row (${read.filesFound} capture files under ${location}, ${read.recordsRead} records, ` +
-          `${drawn.eligible} with a text and a predicted label): nothing was written. Check that the live endpoint ` +
-          `${env.LIVE_ENDPOINT} takes traffic and has data capture on, for input and output`;
-        logger.warn('production sample empty: nothing written', readLog);
-        return {
-          model,
-          status: 'empty',
-          rows: 0,
-          md5: null,
-          dvcObject: null,
-          dvcPin: null,
-          manifest: null,
-          counts: Object.fromEntries(scrubber.kinds.map((k) => [k, 0])),
-          summary,
-        };
-      }
-
-      const evalSet = settings.evalSets.find((s) => s.kind === 'production-like');
-      const files = buildProductionSample(drawn, scrubber, {
-        model,
-        createdAt: now.toISOString(),
-        window: { fromMs, toMs },
-        size: config.size,
-        seed,
-        patterns: config.piiPatterns.map((p) => p.name),
-        path: evalSet ? path.posix.basename(evalSet.dvcFile, '.dvc') : PRODUCTION_SAMPLE_FILE,
+      found = await listCaptureFiles(deps.s3, {
+        bucket: where.bucket,
+        root: where.root,
+        variant: LIVE_VARIANT,
+        startMs: fromMs,
+        endMs: toMs,
       });
-
-      const day = now.toISOString().slice(0, 10);
-      const dvcKey = dvcRemoteKey(files.md5, { layout: 'v3', prefix: env.DVC_REMOTE_PREFIX });
-      const dvcObject = `s3://${env.DVC_REMOTE_BUCKET}/${dvcKey}`;
-      const pinKey = productionSampleKeys.dvcPin(model, day);
-      const manifestKey = productionSampleKeys.manifest(model, day);
-      const dvcPin = `s3://${env.ARTIFACTS_BUCKET}/${pinKey}`;
-      const manifestUri = `s3://${env.ARTIFACTS_BUCKET}/${manifestKey}`;
-      const manifest: StoredManifest = {
-        ...files.manifest,
-        capture: { ...read, endpoint: env.LIVE_ENDPOINT, variant: LIVE_VARIANT },
-        storage: { dvcObject, dvcPin, commitAs: evalSet?.dvcFile ?? null },
-      };
-
-      await put(
-        deps.s3,
-        env.DVC_REMOTE_BUCKET,
-        dvcKey,
-        files.jsonl,
-        'application/x-ndjson',
-        'sample (JSONL)',
-        [],
+    } catch (error) {
+      throw new Error(
+        `cannot list the data capture under ${location}: ${describeError(error)}; nothing was written. Check the ` +
+          "function's role (s3:ListBucket on the data capture bucket for this model's prefix)",
+        { cause: error },
       );
-      await put(deps.s3, env.ARTIFACTS_BUCKET, pinKey, files.dvcPin, 'text/plain', '.dvc pin', [dvcObject]);
-      await put(
-        deps.s3,
-        env.ARTIFACTS_BUCKET,
-        manifestKey,
-        `${JSON.stringify(manifest, null, 2)}\n`,
-        'application/json',
-        'manifest',
-        [dvcObject, dvcPin],
-      );
+    }
+    const selection = selectCaptureFiles(found, limits);
+    const sampler = new ProductionSampler({ size: config.size, seed, window: { fromMs, toMs } });
+    const read = await readCaptureFiles(
+      deps.s3,
+      {
+        bucket: where.bucket,
+        location,
+        files: selection.selected,
+        filesFound: found,
+        variant: LIVE_VARIANT,
+        limits,
+        capped: selection.capped,
+        cappedReason: selection.reason,
+      },
+      (record) => sampler.add(record),
+    );
+    const drawn = sampler.finish();
+    const readLog = {
+      filesFound: read.filesFound,
+      filesRead: read.filesRead,
+      bytesRead: read.bytesRead,
+      recordsRead: read.recordsRead,
+      unparseable: read.unparseable,
+      eligible: drawn.eligible,
+      skipped: drawn.skipped,
+      capped: read.capped,
+    };
 
-      logger.info('production sample written', {
-        ...readLog,
-        rows: manifest.rows,
-        perLabel: drawn.perLabel,
-        scrubbed: manifest.scrubbing.counts,
-        md5: files.md5,
-        dvcObject,
-        manifest: manifestUri,
-      });
+    if (drawn.records.length === 0) {
+      const summary =
+        `${label}: no captured request from ${new Date(fromMs).toISOString()} to ${now.toISOString()} could be a ` +
+        `row (${read.filesFound} capture files under ${location}, ${read.recordsRead} records, ` +
+        `${drawn.eligible} with a text and a predicted label): nothing was written. Check that the live endpoint ` +
+        `${env.LIVE_ENDPOINT} takes traffic and has data capture on, for input and output`;
+      logger.warn('production sample empty: nothing written', readLog);
       return {
         model,
-        status: 'written',
-        rows: manifest.rows,
-        md5: files.md5,
-        dvcObject,
-        dvcPin,
-        manifest: manifestUri,
-        counts: manifest.scrubbing.counts,
-        summary: summarise(label, manifest, manifestUri, evalSet?.dvcFile),
+        status: 'empty',
+        rows: 0,
+        md5: null,
+        dvcObject: null,
+        dvcPin: null,
+        manifest: null,
+        counts: Object.fromEntries(scrubber.kinds.map((k) => [k, 0])),
+        summary,
       };
-    } catch (error) {
-      const message = `${label} failed: ${(error as Error).message}.${rerun}`;
-      logger.error(message, { error: describeError(error) });
-      throw new Error(message, { cause: error });
     }
-  };
-}
 
-function parseEvent(event: unknown): z.output<typeof eventSchema> {
-  const parsed = eventSchema.safeParse(event);
-  if (!parsed.success) {
-    const shown = JSON.stringify(event) ?? String(event);
-    throw new Error(
-      `the event ${shown.length > 300 ? `${shown.slice(0, 300)}...` : shown} is not ${EVENT_SHAPE}; fix the schedule's input`,
+    const evalSet = settings.evalSets.find((s) => s.kind === 'production-like');
+    const files = buildProductionSample(drawn, scrubber, {
+      model,
+      createdAt: now.toISOString(),
+      window: { fromMs, toMs },
+      size: config.size,
+      seed,
+      patterns: config.piiPatterns.map((p) => p.name),
+      path: evalSet ? path.posix.basename(evalSet.dvcFile, '.dvc') : PRODUCTION_SAMPLE_FILE,
+    });
+
+    const day = now.toISOString().slice(0, 10);
+    const dvcKey = dvcRemoteKey(files.md5, { layout: 'v3', prefix: env.DVC_REMOTE_PREFIX });
+    const dvcObject = `s3://${env.DVC_REMOTE_BUCKET}/${dvcKey}`;
+    const pinKey = productionSampleKeys.dvcPin(model, day);
+    const manifestKey = productionSampleKeys.manifest(model, day);
+    const dvcPin = `s3://${env.ARTIFACTS_BUCKET}/${pinKey}`;
+    const manifestUri = `s3://${env.ARTIFACTS_BUCKET}/${manifestKey}`;
+    const manifest: StoredManifest = {
+      ...files.manifest,
+      capture: { ...read, endpoint: env.LIVE_ENDPOINT, variant: LIVE_VARIANT },
+      storage: { dvcObject, dvcPin, commitAs: evalSet?.dvcFile ?? null },
+    };
+
+    await put(
+      deps.s3,
+      env.DVC_REMOTE_BUCKET,
+      dvcKey,
+      files.jsonl,
+      'application/x-ndjson',
+      'sample (JSONL)',
+      [],
     );
-  }
-  return parsed.data;
+    await put(deps.s3, env.ARTIFACTS_BUCKET, pinKey, files.dvcPin, 'text/plain', '.dvc pin', [dvcObject]);
+    await put(
+      deps.s3,
+      env.ARTIFACTS_BUCKET,
+      manifestKey,
+      `${JSON.stringify(manifest, null, 2)}\n`,
+      'application/json',
+      'manifest',
+      [dvcObject, dvcPin],
+    );
+
+    logger.info('production sample written', {
+      ...readLog,
+      rows: manifest.rows,
+      perLabel: drawn.perLabel,
+      scrubbed: manifest.scrubbing.counts,
+      md5: files.md5,
+      dvcObject,
+      manifest: manifestUri,
+    });
+    return {
+      model,
+      status: 'written',
+      rows: manifest.rows,
+      md5: files.md5,
+      dvcObject,
+      dvcPin,
+      manifest: manifestUri,
+      counts: manifest.scrubbing.counts,
+      summary: summarise(label, manifest, manifestUri, evalSet?.dvcFile),
+    };
+  });
 }
 
 function compileScrubber(patterns: readonly { name: string; pattern: string }[], model: string): PiiScrubber {
