@@ -28,6 +28,7 @@ import { NAG_PARTITION, reviewWildcards, type WildcardReview } from '../nag/revi
 import type { SharedResources } from '../stacks/shared-stack';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
+import { confidenceAlarmName } from './model-monitoring';
 import { ACTION_NAMES, ModelPipeline } from './model-pipeline';
 
 export interface ModelEndpointProps {
@@ -190,18 +191,25 @@ export class ModelEndpoint extends Construct {
     });
     const page = new cwActions.SnsAction(shared.pagingTopic);
     for (const alarm of [this.serverErrorRateAlarm, this.latencyAlarm]) alarm.addAlarmAction(page);
-    const rollbackAlarms = [this.serverErrorRateAlarm, this.latencyAlarm];
     // Literal names (not references): the stage functions pass them to SageMaker as they are.
+    // The confidence alarm belongs to ModelMonitoring (its threshold follows each promotion); a
+    // canary that lowers the stable model's confidence is rolled back by it too.
     const rollbackAlarmNames = [
       rollbackAlarmNameOf(prefix, '5xx-rate'),
       rollbackAlarmNameOf(prefix, 'p99-model-latency'),
+      confidenceAlarmName(prefix),
     ];
+    const rollbackAlarmArns = rollbackAlarmNames.map((name) =>
+      stack.formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
     // SageMaker reads the alarms during a guarded update with the endpoint's execution role.
     this.executionRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms'],
-        resources: rollbackAlarms.map((a) => a.alarmArn),
-      }),
+      new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: rollbackAlarmArns }),
     );
 
     // ---- Release stages -----------------------------------------------------------------------
@@ -328,7 +336,7 @@ export class ModelEndpoint extends Construct {
     this.canary.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: rollbackAlarms.map((a) => a.alarmArn),
+        resources: rollbackAlarmArns,
       }),
     );
     this.canary.role.addToPolicy(

@@ -117,7 +117,7 @@ describe('ModelEndpoint', () => {
         DATA_CAPTURE_S3_URI: 's3://mlops-data-capture-123456789012-eu-west-1/document-classifier',
         ARTIFACTS_BUCKET: 'mlops-artifacts-123456789012-eu-west-1',
         ROLLBACK_ALARMS:
-          'mlops-document-classifier-live-5xx-rate,mlops-document-classifier-live-p99-model-latency',
+          'mlops-document-classifier-live-5xx-rate,mlops-document-classifier-live-p99-model-latency,mlops-document-classifier-live-confidence',
       });
       expect(JSON.stringify(env.INFERENCE_IMAGE)).toContain('763104351884.dkr.ecr.eu-west-1.');
       expect(JSON.stringify(env.INFERENCE_IMAGE)).toContain(
