@@ -215,6 +215,26 @@ export async function findOpenPullRequests(
 }
 
 /**
+ * The pull requests merged into `repo.branch` that `commitSha` belongs to (the merge, squash or rebase
+ * commit a release pipeline runs on). Usually one; none when the commit was pushed without a pull request.
+ */
+export async function findMergedPullRequests(
+  octokit: Octokit,
+  repo: RepositoryRef,
+  commitSha: string,
+): Promise<PullRequestRef[]> {
+  const prs = await octokit.paginate(octokit.rest.repos.listPullRequestsAssociatedWithCommit, {
+    owner: repo.owner,
+    repo: repo.name,
+    commit_sha: commitSha,
+    per_page: 100,
+  });
+  return prs
+    .filter((pr) => pr.merged_at != null && pr.base.ref === repo.branch)
+    .map((pr) => ({ number: pr.number, url: pr.html_url }));
+}
+
+/**
  * Updates the pull request's comment that starts with `marker` (the oldest, if there are several), or
  * creates one. Comments that do not start with the marker are never touched.
  */

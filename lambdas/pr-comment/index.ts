@@ -7,7 +7,10 @@
  *   passed: the gates come from the records the run wrote, and the outcome goes back to CodePipeline;
  * - by an EventBridge rule on the PR pipeline's FAILED executions, so the author sees why a gate stopped the
  *   run: the gates come from CodePipeline's action executions, and errors are thrown so that Lambda's
- *   asynchronous retries apply.
+ *   asynchronous retries apply;
+ * - by an EventBridge rule on the release pipeline's Shadow stage SUCCEEDED: the shadow stage's advisory
+ *   report (shadow-report.json) goes onto the merged pull request as a second sticky comment, with its own
+ *   marker, so the gate report comment is never touched.
  */
 import {
   CodePipelineClient,
@@ -20,7 +23,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
+import { artifactKeys } from '../../lib/config/release-settings';
 import { reportMarker } from '../core/report';
+import { renderShadowComment, shadowReportMarker } from '../core/shadow-comment';
+import { shadowReportRecordSchema } from '../core/shadow-report';
+import { parseServingRecord } from '../core/serving-records';
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
@@ -31,11 +38,12 @@ import {
   createGitHubClient,
   createTokenReader,
   describeGitHubError,
+  findMergedPullRequests,
   findOpenPullRequests,
   upsertComment,
   type PostedComment,
 } from './github';
-import { loadRunRecords, type RunRecords } from './records';
+import { loadRunRecords, readRecord, type RunRecords } from './records';
 
 export { PR_PIPELINE_GATES, type GateActionName } from './gates';
 
@@ -70,6 +78,18 @@ const pipelineStateChangeSchema = z.object({
   }),
 });
 
+/** EventBridge's event for a pipeline stage that changed state (the rule sends only Shadow SUCCEEDED). */
+const stageStateChangeSchema = z.object({
+  source: z.literal('aws.codepipeline'),
+  'detail-type': z.literal('CodePipeline Stage Execution State Change'),
+  detail: z.object({
+    pipeline: z.string().min(1),
+    'execution-id': z.string().min(1),
+    stage: z.string(),
+    state: z.string(),
+  }),
+});
+
 /** Clients for the Lambda runtime, created once per container. */
 export function defaultDeps(): Deps {
   return {
@@ -84,6 +104,34 @@ export function defaultDeps(): Deps {
 /** The handler over injected clients. */
 export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcome | PrCommentResult> {
   const tokens = createTokenReader(deps.secrets);
+
+  /** The GitHub client, and a wrapper that turns GitHub failures into messages for a person. */
+  async function gitHubSession(settings: Awaited<ReturnType<typeof loadReleaseSettings>>) {
+    const repo = settings.repository;
+    const secretName = settings.github.tokenSecretName;
+    const github = deps.github(await tokens.get(secretName));
+    const call = async <T>(doing: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        const error = describeGitHubError(err, doing, repo, secretName);
+        if (error.status === 401 || error.status === 403) tokens.forget();
+        throw error;
+      }
+    };
+    return { github, call };
+  }
+
+  /** The source commit of a pipeline execution; undefined when it failed before fetching its source. */
+  async function executionCommit(pipeline: string, executionId: string): Promise<string | undefined> {
+    const where = `execution ${executionId} of pipeline ${pipeline}`;
+    const execution = await describeAws(where, 'codepipeline:GetPipelineExecution', () =>
+      deps.codepipeline.send(
+        new GetPipelineExecutionCommand({ pipelineName: pipeline, pipelineExecutionId: executionId }),
+      ),
+    );
+    return execution.pipelineExecution?.artifactRevisions?.[0]?.revisionId;
+  }
 
   /** Renders the run's comment and upserts it on every open pull request of the commit. */
   async function postReport(
@@ -111,17 +159,7 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
       gates: gatesFor(records),
     });
     const repo = settings.repository;
-    const secretName = settings.github.tokenSecretName;
-    const github = deps.github(await tokens.get(secretName));
-    const call = async <T>(doing: string, work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (err) {
-        const error = describeGitHubError(err, doing, repo, secretName);
-        if (error.status === 401 || error.status === 403) tokens.forget();
-        throw error;
-      }
-    };
+    const { github, call } = await gitHubSession(settings);
 
     const short = commit.slice(0, 12);
     const pulls = await call(`finding the pull requests of commit ${short}`, () =>
@@ -171,12 +209,7 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
       return { summary, comments: [] };
     }
     const where = `execution ${executionId} of pipeline ${pipeline}`;
-    const execution = await describeAws(where, 'codepipeline:GetPipelineExecution', () =>
-      deps.codepipeline.send(
-        new GetPipelineExecutionCommand({ pipelineName: pipeline, pipelineExecutionId: executionId }),
-      ),
-    );
-    const commit = execution.pipelineExecution?.artifactRevisions?.[0]?.revisionId;
+    const commit = await executionCommit(pipeline, executionId);
     if (!commit) {
       const summary = `${where} has no source revision (it failed before its source was fetched); nothing to report`;
       logger.warn(summary);
@@ -196,15 +229,80 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
     return result;
   }
 
+  /** Posts the shadow stage's advisory report on the pull request the released commit was merged with. */
+  async function onShadowDone(event: z.output<typeof stageStateChangeSchema>): Promise<PrCommentResult> {
+    const { pipeline, 'execution-id': executionId, stage, state } = event.detail;
+    logger.appendKeys({ executionId });
+    if (stage !== 'Shadow' || state !== 'SUCCEEDED') {
+      const summary = `stage ${stage} of pipeline ${pipeline} is ${state}, not Shadow SUCCEEDED; nothing to report`;
+      logger.info(summary);
+      return { summary, comments: [] };
+    }
+    const where = `execution ${executionId} of pipeline ${pipeline}`;
+    const commit = await executionCommit(pipeline, executionId);
+    if (!commit) {
+      const summary = `${where} has no source revision; no pull request to post the shadow report on`;
+      logger.warn(summary);
+      return { summary, comments: [] };
+    }
+    const settings = await loadReleaseSettings(deps.ssm);
+    const repo = settings.repository;
+    const short = commit.slice(0, 12);
+    const record = await readRecord(
+      deps.s3,
+      requireEnv('ARTIFACTS_BUCKET'),
+      artifactKeys.shadowReport(settings.model, executionId),
+      (text, label) => parseServingRecord(shadowReportRecordSchema, text, label),
+    );
+    if (record.state !== 'present') {
+      const summary =
+        record.state === 'missing'
+          ? `${where} wrote no shadow report at ${record.where}; nothing posted`
+          : `the shadow report of ${where} cannot be read (${record.problem}); nothing posted`;
+      if (record.state === 'missing') logger.warn(summary);
+      else logger.error(summary);
+      return { summary, comments: [] };
+    }
+    const { github, call } = await gitHubSession(settings);
+    const pulls = await call(`finding the pull request merged with commit ${short}`, () =>
+      findMergedPullRequests(github, repo, commit),
+    );
+    if (pulls.length === 0) {
+      const summary = `no pull request merged into ${repo.branch} of ${repo.owner}/${repo.name} has commit ${short}; shadow report not posted`;
+      logger.info(summary, { commit });
+      return { summary, comments: [] };
+    }
+    const body = renderShadowComment({ model: settings.model, commit, record: record.value });
+    const comments: PostedComment[] = [];
+    for (const pr of pulls) {
+      comments.push(
+        await call(`posting the shadow report on pull request #${pr.number}`, () =>
+          upsertComment(github, repo, pr.number, shadowReportMarker(settings.model), body),
+        ),
+      );
+      logger.info('shadow report comment posted', { ...comments[comments.length - 1] });
+    }
+    const summary = comments
+      .map((c) =>
+        c.action === 'unchanged'
+          ? `the shadow report comment on PR #${c.pullRequest} is already up to date (${c.url})`
+          : `${c.action} the shadow report comment on PR #${c.pullRequest} (${c.url})`,
+      )
+      .join('; ');
+    return { summary, comments };
+  }
+
   return async (event: unknown) => {
     logger.resetKeys();
     if (event !== null && typeof event === 'object' && 'CodePipeline.job' in event) return onJob(event);
     const change = pipelineStateChangeSchema.safeParse(event);
     if (change.success) return onPipelineFailure(change.data);
+    const stageChange = stageStateChangeSchema.safeParse(event);
+    if (stageChange.success) return onShadowDone(stageChange.data);
     const keys = event !== null && typeof event === 'object' ? Object.keys(event).join(', ') : typeof event;
     throw new Error(
       `unexpected event (keys: ${keys || 'none'}); expected a CodePipeline job or an EventBridge ` +
-        '"CodePipeline Pipeline Execution State Change" event',
+        '"CodePipeline Pipeline Execution State Change" or "CodePipeline Stage Execution State Change" event',
     );
   };
 }

@@ -123,7 +123,8 @@ export async function loadRunRecords(
   return { dataValidation, evalReport, decision, baseline };
 }
 
-async function readRecord<T>(
+/** Reads one record; only an S3 error other than "no such key" throws. */
+export async function readRecord<T>(
   s3: S3Client,
   bucket: string,
   key: string,

@@ -172,11 +172,29 @@ export class ModelPipeline extends Construct {
       },
       targets: [new targets.LambdaFunction(this.prComment.function, { retryAttempts: 2 })],
     });
+    // The release pipeline runs after the merge: the shadow stage's advisory report goes onto the
+    // merged pull request as its own comment once the Shadow stage succeeds.
+    new events.Rule(this, 'ReleaseShadowDone', {
+      ruleName: `${name}-release-shadow-done`,
+      description: `${model.name}: post the shadow report on the merged pull request`,
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: ['CodePipeline Stage Execution State Change'],
+        detail: {
+          pipeline: [this.releasePipeline.pipelineName],
+          stage: ['Shadow'],
+          state: ['SUCCEEDED'],
+        },
+      },
+      targets: [new targets.LambdaFunction(this.prComment.function, { retryAttempts: 2 })],
+    });
     this.prComment.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions'],
         // By name, not by reference: the pipeline invokes this function, so a reference would be a cycle.
-        resources: [Stack.of(this).formatArn({ service: 'codepipeline', resource: `${name}-pr` })],
+        resources: [`${name}-pr`, `${name}-release`].map((pipeline) =>
+          Stack.of(this).formatArn({ service: 'codepipeline', resource: pipeline }),
+        ),
       }),
     );
   }

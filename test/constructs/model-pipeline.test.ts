@@ -318,16 +318,20 @@ describe('ModelPipeline', () => {
     expect(actionsOf('RegressionGateRole')).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  test('the PR comment reads the GitHub token secret and the PR pipeline, no other pipeline', () => {
+  test('the PR comment reads the GitHub token secret and the PR and release pipelines, no other pipeline', () => {
     const statements = statementsOf('PrCommentRole');
     const resourcesFor = (action: string) =>
       statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
     expect(JSON.stringify(resourcesFor('secretsmanager:GetSecretValue'))).toContain(
       ':secret:mlops/github-token-??????',
     );
-    expect(JSON.stringify(resourcesFor('codepipeline:ListActionExecutions'))).toContain(
-      ':mlops-document-classifier-pr',
-    );
+    const pipelineArn = (name: string) => `arn:aws:codepipeline:eu-west-1:123456789012:${name}`;
+    for (const action of ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions']) {
+      expect(resourcesFor(action)).toEqual([
+        pipelineArn('mlops-document-classifier-pr'),
+        pipelineArn('mlops-document-classifier-release'),
+      ]);
+    }
     expect(actionsOf('PrCommentRole')).not.toContain('s3:PutObject');
   });
 
@@ -340,6 +344,34 @@ describe('ModelPipeline', () => {
       },
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2 } })],
     });
+  });
+
+  test("the release pipeline's Shadow stage success reaches the PR comment function", () => {
+    const [releasePipelineId] = Object.entries(resources).find(
+      ([, r]) =>
+        r.Type === 'AWS::CodePipeline::Pipeline' && r.Properties.Name === 'mlops-document-classifier-release',
+    )!;
+    const rule = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        r.Properties.Name === 'mlops-document-classifier-release-shadow-done',
+    );
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.codepipeline'],
+      'detail-type': ['CodePipeline Stage Execution State Change'],
+      detail: { pipeline: [{ Ref: releasePipelineId }], stage: ['Shadow'], state: ['SUCCEEDED'] },
+    });
+    const [prCommentId] = Object.entries(resources).find(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        r.Properties.FunctionName === 'mlops-document-classifier-pr-comment',
+    )!;
+    expect(rule?.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [prCommentId, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 2 },
+      }),
+    ]);
   });
 
   test('outputs name both pipelines', () => {

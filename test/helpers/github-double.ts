@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
  * comment). Every request is recorded; `failWith` makes it answer with an error instead.
  *
  * Endpoints:
- * - GET   /repos/{owner}/{repo}/commits/{sha}/pulls          pull requests whose head is the commit
+ * - GET   /repos/{owner}/{repo}/commits/{sha}/pulls          pull requests whose head or merge commit is the commit
  * - GET   /repos/{owner}/{repo}/issues/{number}/comments      paginated (per_page ≤ 100, page)
  * - POST  /repos/{owner}/{repo}/issues/{number}/comments      201
  * - PATCH /repos/{owner}/{repo}/issues/comments/{id}          200; 403 for someone else's comment
@@ -31,6 +31,10 @@ export interface PullRequestSeed {
   readonly state?: 'open' | 'closed';
   /** Branch the pull request targets. @default 'main' */
   readonly base?: string;
+  /** When it was merged (it is then `closed`). @default - not merged */
+  readonly mergedAt?: string;
+  /** The commit its merge made on the base branch; the commit's pull requests include it. */
+  readonly mergeCommitSha?: string;
 }
 
 export interface StoredComment {
@@ -222,7 +226,7 @@ export class GitHubDouble {
       const sha = decodeURIComponent(m[1]);
       return send(
         200,
-        this.pulls.filter((p) => p.headSha === sha).map((p) => this.pullJson(p)),
+        this.pulls.filter((p) => p.headSha === sha || p.mergeCommitSha === sha).map((p) => this.pullJson(p)),
       );
     }
     if ((m = rest.match(/^\/issues\/(\d+)\/comments$/))) {
@@ -279,7 +283,9 @@ export class GitHubDouble {
     const { owner, repo } = this.options;
     return {
       number: p.number,
-      state: p.state ?? 'open',
+      state: p.state ?? (p.mergedAt ? 'closed' : 'open'),
+      merged_at: p.mergedAt ?? null,
+      merge_commit_sha: p.mergeCommitSha ?? null,
       title: `Pull request ${p.number}`,
       html_url: `https://github.com/${owner}/${repo}/pull/${p.number}`,
       head: { sha: p.headSha, ref: `feature-${p.number}` },

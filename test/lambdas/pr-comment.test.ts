@@ -614,7 +614,7 @@ describe('pr-comment handler', () => {
   it('rejects an event it does not know, saying what it expected', async () => {
     await expect(handler({ hello: 'world' })).rejects.toThrow(
       'unexpected event (keys: hello); expected a CodePipeline job or an EventBridge "CodePipeline Pipeline ' +
-        'Execution State Change" event',
+        'Execution State Change" or "CodePipeline Stage Execution State Change" event',
     );
   });
 });
