@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import { intendedSplitFromFlag, type ReadIntendedSplit } from './intended-split';
 import { describeError } from './query';
+import { parseEnvironment } from '../shared/settings';
 
 const flagEnvSchema = z.object({
   APPCONFIG_APPLICATION: z.string().min(1),
@@ -22,19 +23,11 @@ export function appConfigSplitReader(
   env: NodeJS.ProcessEnv = process.env,
 ): ReadIntendedSplit {
   return async () => {
-    const parsed = flagEnvSchema.safeParse(env);
-    if (!parsed.success) {
-      const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-      throw new Error(
-        `environment ${keys.join(', ')} missing or empty; the function was deployed without the flag's ` +
-          'AppConfig names: redeploy the model stack',
-      );
-    }
     const {
       APPCONFIG_APPLICATION: application,
       APPCONFIG_ENVIRONMENT: environment,
       APPCONFIG_PROFILE: profile,
-    } = parsed.data;
+    } = parseEnvironment(flagEnvSchema, env, "flag's AppConfig");
     const where = `AppConfig flag ${application}/${environment}/${profile}`;
     let text: string;
     let version: string | undefined;

@@ -28,6 +28,7 @@ import type { AthenaPort } from './athena-port';
 import type { IntendedSplit, ReadIntendedSplit } from './intended-split';
 import { abMetricData, AB_METRICS_NAMESPACE, MAX_METRIC_AGE_MS } from './metrics';
 import { describeError, runQuery } from './query';
+import { parseEnvironment } from '../shared/settings';
 
 /** Longest wait for the Athena query; the function's timeout (15 min) leaves room for the rest. */
 export const DEFAULT_MAX_QUERY_WAIT_MS = 10 * 60_000;
@@ -63,15 +64,7 @@ export const abAnalysisEnvSchema = z.object({
 export type AbAnalysisEnv = z.output<typeof abAnalysisEnvSchema>;
 
 export function abAnalysisEnv(env: NodeJS.ProcessEnv = process.env): AbAnalysisEnv {
-  const parsed = abAnalysisEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-    throw new Error(
-      `environment ${keys.join(', ')} missing or empty; the function was deployed without the A/B analysis ` +
-        'settings: redeploy the model stack',
-    );
-  }
-  return parsed.data;
+  return parseEnvironment(abAnalysisEnvSchema, env, 'A/B analysis');
 }
 
 const eventSchema = z.strictObject({

@@ -33,6 +33,7 @@ import {
   type ScheduledHandler,
   type ScheduledJob,
 } from '../shared/scheduled-job';
+import { parseEnvironment } from '../shared/settings';
 
 export const COST_METRICS_NAMESPACE = 'MLPlatform/Cost';
 
@@ -55,15 +56,7 @@ export const costMonitorEnvSchema = z.object({
 export type CostMonitorEnv = z.output<typeof costMonitorEnvSchema>;
 
 export function costMonitorEnv(env: NodeJS.ProcessEnv = process.env): CostMonitorEnv {
-  const parsed = costMonitorEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-    throw new Error(
-      `environment ${keys.join(', ')} missing or empty; the function was deployed without the cost monitor's ` +
-        'settings: redeploy the model stack',
-    );
-  }
-  return parsed.data;
+  return parseEnvironment(costMonitorEnvSchema, env, "cost monitor's");
 }
 
 /** What the invocation returns (shown by a test invoke in the console). */

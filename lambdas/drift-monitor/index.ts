@@ -44,6 +44,7 @@ import {
   type ScheduledJob,
 } from '../shared/scheduled-job';
 import { dataValidationReferenceSchema, productionLikeReference } from './reference';
+import { parseEnvironment } from '../shared/settings';
 
 export const DRIFT_METRICS_NAMESPACE = 'MLPlatform/Drift';
 
@@ -81,15 +82,7 @@ export const driftMonitorEnvSchema = z.object({
 export type DriftMonitorEnv = z.output<typeof driftMonitorEnvSchema>;
 
 export function driftMonitorEnv(env: NodeJS.ProcessEnv = process.env): DriftMonitorEnv {
-  const parsed = driftMonitorEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-    throw new Error(
-      `environment ${keys.join(', ')} missing or empty; the function was deployed without the drift monitor's ` +
-        'settings: redeploy the model stack',
-    );
-  }
-  return parsed.data;
+  return parseEnvironment(driftMonitorEnvSchema, env, "drift monitor's");
 }
 
 /** What the invocation returns (shown by a test invoke in the console). */

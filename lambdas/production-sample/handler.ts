@@ -45,6 +45,7 @@ import {
   type CaptureReadLimits,
   type CaptureReadSummary,
 } from './capture-files';
+import { parseEnvironment } from '../shared/settings';
 
 /** Everything external the handler touches; tests pass their own. */
 export interface Deps {
@@ -71,15 +72,7 @@ export const productionSampleEnvSchema = z.object({
 export type ProductionSampleEnv = z.output<typeof productionSampleEnvSchema>;
 
 export function productionSampleEnv(env: NodeJS.ProcessEnv = process.env): ProductionSampleEnv {
-  const parsed = productionSampleEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-    throw new Error(
-      `environment ${keys.join(', ')} missing or invalid; the function was deployed without the production ` +
-        'sample settings: redeploy the model stack',
-    );
-  }
-  return parsed.data;
+  return parseEnvironment(productionSampleEnvSchema, env, 'production sample');
 }
 
 const eventSchema = z.strictObject({

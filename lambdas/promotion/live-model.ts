@@ -18,6 +18,7 @@ import type { EvalReport } from '../core/eval-report';
 import type { FlagDocument } from '../core/flags';
 import { confidenceAlarmThreshold } from '../core/promotion';
 import { deployFlag, flagIds, flagIdsEnvSchema, readCurrentFlag } from '../shared/flag-writer';
+import { parseEnvironment } from '../shared/settings';
 
 /** The keys, besides the serving environment, that only promotion needs. */
 export const promotionLiveEnvSchema = flagIdsEnvSchema.extend({
@@ -28,14 +29,7 @@ export const promotionLiveEnvSchema = flagIdsEnvSchema.extend({
 export type PromotionLiveEnv = z.output<typeof promotionLiveEnvSchema>;
 
 export function promotionLiveEnv(env: NodeJS.ProcessEnv = process.env): PromotionLiveEnv {
-  const parsed = promotionLiveEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-    throw new Error(
-      `environment ${keys.join(', ')} missing; the promotion function was deployed without the monitoring settings, redeploy the model stack`,
-    );
-  }
-  return parsed.data;
+  return parseEnvironment(promotionLiveEnvSchema, env, "promotion's monitoring");
 }
 
 /** The confidence floor of the promoted model and where it came from. */

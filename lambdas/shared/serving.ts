@@ -21,6 +21,7 @@ import { z } from 'zod';
 import type { CreateModelSpec, EndpointConfigSpec, ServingContext } from '../core/endpoint-spec';
 import { parseServingRecord } from '../core/serving-records';
 import { gateDeps, type GateDeps } from './gate-deps';
+import { parseEnvironment } from './settings';
 
 /** Environment of every serving function; the ModelEndpoint construct sets exactly these keys. */
 export const servingEnvSchema = z.object({
@@ -43,14 +44,7 @@ export type ServingEnvKey = keyof ServingEnv;
 
 /** Parses the environment; a missing key says the function was deployed without it. */
 export function servingEnv(env: NodeJS.ProcessEnv = process.env): ServingEnv {
-  const parsed = servingEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
-    throw new Error(
-      `environment ${keys.join(', ')} missing or invalid; the function was deployed without the ModelEndpoint construct's settings, redeploy the model stack`,
-    );
-  }
-  return parsed.data;
+  return parseEnvironment(servingEnvSchema, env, "ModelEndpoint construct's");
 }
 
 export function servingContext(env: ServingEnv): ServingContext {

@@ -1,4 +1,5 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { z } from 'zod';
 import { ReleaseSettings, releaseSettingsSchema } from '../../lib/config/release-settings';
 
 let cached: { name: string; settings: Promise<ReleaseSettings> } | undefined;
@@ -32,4 +33,25 @@ export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set; the function was deployed without it`);
   return value;
+}
+
+/**
+ * Parses a function's environment with its schema. A missing or invalid key means the function
+ * was deployed without what its construct sets: the message names every such key.
+ * `what` completes "deployed without the <what> settings", e.g. `drift monitor's`.
+ */
+export function parseEnvironment<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const keys = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
+    throw new Error(
+      `environment ${keys.join(', ')} missing or invalid; the function was deployed without the ${what} ` +
+        'settings: redeploy the model stack',
+    );
+  }
+  return parsed.data;
 }

@@ -807,8 +807,8 @@ describe('A/B analysis handler', () => {
       await expectFailure(
         () =>
           `A/B analysis of ${MODEL} for ${DAY} failed: cannot read the intended candidate share, so nothing was ` +
-          "queried: environment APPCONFIG_ENVIRONMENT missing or empty; the function was deployed without the flag's " +
-          `AppConfig names: redeploy the model stack. ${RERUN}`,
+          "queried: environment APPCONFIG_ENVIRONMENT missing or invalid; the function was deployed without the flag's " +
+          `AppConfig settings: redeploy the model stack. ${RERUN}`,
       );
       expect(appconfig.calls()).toEqual([]);
     });
@@ -870,7 +870,7 @@ describe('A/B analysis handler', () => {
 
       await expectFailure(
         () =>
-          `A/B analysis of ${MODEL} for ${DAY} failed: environment ATHENA_WORKGROUP, GLUE_TABLE missing or empty; ` +
+          `A/B analysis of ${MODEL} for ${DAY} failed: environment ATHENA_WORKGROUP, GLUE_TABLE missing or invalid; ` +
           'the function was deployed without the A/B analysis settings: redeploy the model stack.',
       );
     });

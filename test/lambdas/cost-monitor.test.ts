@@ -353,7 +353,7 @@ describe('cost monitor handler', () => {
     );
     delete process.env.STANDBY_ENDPOINT;
     expect(await failureOf(run())).toBe(
-      `Cost monitor of ${MODEL} failed: environment STANDBY_ENDPOINT missing or empty; the function was deployed ` +
+      `Cost monitor of ${MODEL} failed: environment STANDBY_ENDPOINT missing or invalid; the function was deployed ` +
         "without the cost monitor's settings: redeploy the model stack.",
     );
     expect(Object.keys(costMonitorEnvSchema.shape)).toEqual([

@@ -443,7 +443,7 @@ describe('drift monitor handler', () => {
   test('a missing environment variable names it', async () => {
     delete process.env.GLUE_TABLE;
     expect(await failureOf(run())).toBe(
-      `Drift monitor of ${MODEL} failed: environment GLUE_TABLE missing or empty; the function was deployed without ` +
+      `Drift monitor of ${MODEL} failed: environment GLUE_TABLE missing or invalid; the function was deployed without ` +
         "the drift monitor's settings: redeploy the model stack.",
     );
     expect(Object.keys(driftMonitorEnvSchema.shape)).toEqual([
