@@ -11,7 +11,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { LIVE_VARIANT } from '../../lambdas/core/endpoint-spec';
-import { reviewWildcards } from '../nag/reviewed-wildcards';
+import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
@@ -347,7 +347,7 @@ export class ModelMonitoring extends Construct {
       });
     }
     // The prediction log's last resort is a log line; any such line means Firehose and SQS both failed.
-    const fallbackLines = new logs.MetricFilter(this, 'PredictionLogFallbackLines', {
+    new logs.MetricFilter(this, 'PredictionLogFallbackLines', {
       logGroup: routing.router.logGroup,
       metricNamespace: METRIC_NAMESPACES.router,
       metricName: 'PredictionLogFallbackLines',
@@ -356,7 +356,6 @@ export class ModelMonitoring extends Construct {
       defaultValue: 0,
       dimensions: { Model: '$.service' },
     });
-    void fallbackLines;
     this.predictionLogFallbackAlarm = new cloudwatch.Alarm(this, 'PredictionLogFallback', {
       alarmName: `${prefix}-prediction-log-fallback`,
       alarmDescription:
@@ -716,10 +715,21 @@ export class ModelMonitoring extends Construct {
         "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
+      // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a
+      // whole bucket, is still an unreviewed finding.
+      const m = model.name;
+      const bucket = (purpose: string) => `[a-z0-9-]+-${purpose}-[0-9]+-[a-z0-9-]+`;
+      const prefixes = [
+        `${bucket('artifacts')}/models/${m}/(runs|production-samples)`,
+        `${bucket('data-capture')}/${m}`,
+        `${bucket('dvc-remote')}/${m}/files/md5`,
+        `${bucket('prediction-logs')}/model=${m}`,
+        `${bucket('athena-results')}/${m}`,
+      ];
       reviewWildcards(fn.role, {
-        finding: /^Resource::(\*|arn:.*:s3:::.*\/\*)$/,
+        finding: new RegExp(`^Resource::(\\*|arn:${NAG_PARTITION}:s3:::(${prefixes.join('|')})/\\*)$`),
         reason:
-          "This model's prefixes only (runs, production samples, data capture, DVC files by md5), and CloudWatch metric calls, which have no resource-level permissions (PutMetricData limited to the monitor's namespace).",
+          "This model's prefixes only (runs, production samples, data capture, DVC files by md5, its prediction logs and Athena results), and CloudWatch metric calls, which have no resource-level permissions (PutMetricData limited to the monitor's namespace).",
       });
     }
   }
