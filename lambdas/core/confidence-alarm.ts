@@ -19,6 +19,7 @@
  *
  * Pure: no SDK, no clock; randomness only from a seeded PRNG passed in.
  */
+import { HOURS_PER_MONTH } from './cost';
 import { createPrng, type Prng } from './production-sample';
 
 // ---------------------------------------------------------------------------------------------
@@ -402,27 +403,65 @@ export interface CompiledExpressions {
   datapoint(metrics: Readonly<Record<string, number | null>>): number | null;
 }
 
+function idsOf(node: Node, into: Set<string>): Set<string> {
+  switch (node.kind) {
+    case 'id':
+      into.add(node.name);
+      break;
+    case 'neg':
+      idsOf(node.arg, into);
+      break;
+    case 'bin':
+      idsOf(node.left, into);
+      idsOf(node.right, into);
+      break;
+    case 'if':
+      idsOf(node.cond, into);
+      idsOf(node.then, into);
+      if (node.otherwise) idsOf(node.otherwise, into);
+      break;
+    default:
+      break;
+  }
+  return into;
+}
+
 /**
- * Compiles an alarm's expressions (as in the template's `Metrics`: later ones may use earlier
- * ids) and returns the datapoint of the one with `returnData`.
+ * Compiles an alarm's expressions (as in the template's `Metrics`, in any order: an expression
+ * may use another's id) and returns the datapoint of the one with `returnData`.
  */
 export function compileExpressions(
   expressions: readonly { readonly id: string; readonly expression: string; readonly returnData?: boolean }[],
 ): CompiledExpressions {
-  const parsed = expressions.map((e) => ({
-    id: e.id,
-    evaluate: compileNode(parseMetricMath(e.expression)),
-    returnData: e.returnData,
-  }));
+  const parsed = expressions.map((e) => {
+    const tree = parseMetricMath(e.expression);
+    return { id: e.id, evaluate: compileNode(tree), uses: idsOf(tree, new Set()), returnData: e.returnData };
+  });
   const returned = parsed.filter((e) => e.returnData !== false);
   if (returned.length !== 1) {
     throw new MetricMathError(`an alarm returns exactly one expression; ${returned.length} have ReturnData`);
   }
+  // Dependencies first; a cycle is an error CloudWatch would refuse too.
+  const byId = new Map(parsed.map((e) => [e.id, e]));
+  const ordered: typeof parsed = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (e: (typeof parsed)[number]) => {
+    if (state.get(e.id) === 'done') return;
+    if (state.get(e.id) === 'visiting') throw new MetricMathError(`expression "${e.id}" depends on itself`);
+    state.set(e.id, 'visiting');
+    for (const id of e.uses) {
+      const dep = byId.get(id);
+      if (dep) visit(dep);
+    }
+    state.set(e.id, 'done');
+    ordered.push(e);
+  };
+  parsed.forEach(visit);
   const result = returned[0]!.id;
   return {
     datapoint(metrics) {
       const point: Record<string, number | null> = { ...metrics };
-      for (const e of parsed) point[e.id] = e.evaluate(point);
+      for (const e of ordered) point[e.id] = e.evaluate(point);
       return point[result] ?? null;
     },
   };
@@ -584,7 +623,7 @@ export interface TrafficModel {
 }
 
 /** Periods per request up to which confidences are drawn one by one; above, by the CLT (see `simulatePeriod`). */
-export const EXACT_DRAW_LIMIT = 60;
+export const EXACT_DRAW_LIMIT = 30;
 
 interface Random {
   uniform(): number;
@@ -656,7 +695,8 @@ function betaShape(mean: number, sd: number): { a: number; b: number } {
  * One period's aggregates at true mean `mean`. Up to `EXACT_DRAW_LIMIT` requests every
  * confidence is drawn from the Beta; above, the period mean is drawn from its normal limit and
  * the sample variance from σ²·χ²(n−1)/(n−1) (normal approximation of χ²): the skew of a mean of
- * more than 60 Beta draws is small, and drawing 100 values a minute for years of minutes is slow.
+ * more than 30 Beta(8,2) draws is −0.17 or less, and drawing 100 values a minute for years of
+ * minutes is slow.
  * bench/confidence-alarm.ts checks the approximation against exact draws.
  */
 function simulatePeriod(rng: Random, model: TrafficModel, mean: number, exact: boolean): PeriodAggregate {
@@ -924,4 +964,253 @@ export function smallestDetectableDrop(
     else lo = mid;
   }
   return hi / 100;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings from config
+// ---------------------------------------------------------------------------------------------
+
+/** The parts of a model's `monitoring` config the alarm uses (structural: core does not import lib/). */
+export interface ConfidenceMonitoringConfig {
+  readonly confidenceStdDevs: number;
+  readonly periodSeconds: number;
+  readonly confidenceAlarm: {
+    readonly breachingPeriods: number;
+    readonly minRequestsPerPeriod: number;
+    readonly baselineHours: number;
+    readonly provisionalStdDev: number;
+    readonly traffic: {
+      readonly confidenceMean: number;
+      readonly confidenceStdDev: number;
+      readonly periodStdDev: number;
+      readonly periodAutocorrelation: number;
+    };
+  };
+}
+
+export function confidenceAlarmSettingsOf(monitoring: ConfidenceMonitoringConfig): ConfidenceAlarmSettings {
+  return {
+    stdDevs: monitoring.confidenceStdDevs,
+    breachingPeriods: monitoring.confidenceAlarm.breachingPeriods,
+    minRequests: monitoring.confidenceAlarm.minRequestsPerPeriod,
+    periodSeconds: monitoring.periodSeconds,
+  };
+}
+
+/** The configured traffic model at `requestsPerMinute`. */
+export function trafficModelOf(
+  monitoring: ConfidenceMonitoringConfig,
+  requestsPerMinute: number,
+): TrafficModel {
+  const t = monitoring.confidenceAlarm.traffic;
+  return {
+    requestsPerPeriod: (requestsPerMinute * monitoring.periodSeconds) / 60,
+    confidenceMean: t.confidenceMean,
+    confidenceStdDev: t.confidenceStdDev,
+    periodStdDev: t.periodStdDev,
+    periodAutocorrelation: t.periodAutocorrelation,
+  };
+}
+
+/** Periods in the baseline window. */
+export function baselinePeriodsOf(monitoring: ConfidenceMonitoringConfig): number {
+  return Math.round((monitoring.confidenceAlarm.baselineHours * 3600) / monitoring.periodSeconds);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calibration report (mlops calibrate-alarm, validate-config, the PR comment)
+// ---------------------------------------------------------------------------------------------
+
+/** The issue's targets: at most one false rollback per 90 days; a 0.05 drop within 10 minutes in 95% of runs at >= 100 requests/min. */
+export const CALIBRATION_TARGETS = {
+  maxFalseRollbacksPer30Days: 30 / 90,
+  drop: 0.05,
+  withinMinutes: 10,
+  power: 0.95,
+  fromRequestsPerMinute: 100,
+} as const;
+
+/** The drops `mlops calibrate-alarm` reports. */
+export const REPORTED_DROPS = [0.02, 0.05, 0.1, 0.2] as const;
+
+export interface CalibrationReport {
+  readonly requestsPerMinute: number;
+  readonly settings: ConfidenceAlarmSettings;
+  readonly baselinePeriods: number;
+  readonly traffic: TrafficModel;
+  readonly seed: number;
+  readonly falseRollbacks: FalseAlarmResult;
+  readonly detection: readonly DetectionResult[];
+  /** Smallest drop detected within 10 minutes in 95% of runs (0.01 grid up to 0.5); null: none. */
+  readonly smallestDetectableDrop: number | null;
+  readonly targets: {
+    readonly falseRollbacks: { readonly met: boolean; readonly detail: string };
+    /** Null below 100 requests/min, where the issue sets no detection target. */
+    readonly detection: { readonly met: boolean; readonly detail: string } | null;
+  };
+}
+
+export interface CalibrationRunOptions {
+  readonly seed: number;
+  /** Versions (each with its own baseline) and days each is watched, for the false-rollback rate. */
+  readonly versions: number;
+  readonly daysPerVersion: number;
+  /** Runs per drop for the detection delay. */
+  readonly runs: number;
+}
+
+export const DEFAULT_CALIBRATION_RUN: CalibrationRunOptions = {
+  seed: 20261206,
+  versions: 40,
+  daysPerVersion: 9,
+  runs: 400,
+};
+
+/** False rollbacks and detection delays of the configured alarm at `requestsPerMinute`, by simulation. */
+export function calibrateConfidenceAlarm(
+  monitoring: ConfidenceMonitoringConfig,
+  requestsPerMinute: number,
+  run: CalibrationRunOptions = DEFAULT_CALIBRATION_RUN,
+): CalibrationReport {
+  if (!(requestsPerMinute > 0 && Number.isFinite(requestsPerMinute))) {
+    throw new RangeError(`requests per minute must be a positive number, got ${requestsPerMinute}`);
+  }
+  const settings = confidenceAlarmSettingsOf(monitoring);
+  const traffic = trafficModelOf(monitoring, requestsPerMinute);
+  const baselinePeriods = baselinePeriodsOf(monitoring);
+  const minutesPerPeriod = monitoring.periodSeconds / 60;
+  const within = Math.max(1, Math.floor(CALIBRATION_TARGETS.withinMinutes / minutesPerPeriod));
+  const falseRollbacks = simulateFalseAlarms(settings, traffic, {
+    seed: run.seed,
+    baselinePeriods,
+    versions: run.versions,
+    daysPerVersion: run.daysPerVersion,
+  });
+  const detection = REPORTED_DROPS.map((drop, i) =>
+    simulateDetection(settings, traffic, drop, {
+      seed: run.seed + 1 + i,
+      baselinePeriods,
+      runs: run.runs,
+      withinPeriods: within,
+      horizonPeriods: Math.round(1440 / minutesPerPeriod),
+    }),
+  );
+  const smallest = smallestDetectableDrop(settings, traffic, {
+    seed: run.seed + 10,
+    baselinePeriods,
+    runs: Math.min(run.runs, 200),
+    withinPeriods: within,
+    power: CALIBRATION_TARGETS.power,
+    maxDrop: 0.5,
+  });
+  const fa = falseRollbacks.per30Days;
+  const at05 = detection.find((d) => d.drop === CALIBRATION_TARGETS.drop)!;
+  return {
+    requestsPerMinute,
+    settings,
+    baselinePeriods,
+    traffic,
+    seed: run.seed,
+    falseRollbacks,
+    detection,
+    smallestDetectableDrop: smallest,
+    targets: {
+      falseRollbacks: {
+        met: fa <= CALIBRATION_TARGETS.maxFalseRollbacksPer30Days,
+        detail: `${fa.toFixed(3)} false rollbacks per 30 days (target at most ${CALIBRATION_TARGETS.maxFalseRollbacksPer30Days.toFixed(3)}, one per 90 days)`,
+      },
+      detection:
+        requestsPerMinute >= CALIBRATION_TARGETS.fromRequestsPerMinute
+          ? {
+              met: at05.detectedWithin >= CALIBRATION_TARGETS.power,
+              detail: `a ${CALIBRATION_TARGETS.drop} drop detected within ${CALIBRATION_TARGETS.withinMinutes} minutes in ${(100 * at05.detectedWithin).toFixed(1)}% of runs (target 95%)`,
+            }
+          : null,
+    },
+  };
+}
+
+/** One line for the release's PR comment and the CLI. */
+export function calibrationLine(report: CalibrationReport): string {
+  const d = (drop: number) => report.detection.find((r) => r.drop === drop);
+  const delay = (r: DetectionResult | undefined) =>
+    r?.medianDelay === null || r === undefined ? 'not within a day' : `median ${r.medianDelay} min`;
+  const smallest =
+    report.smallestDetectableDrop === null ? 'none up to 0.5' : report.smallestDetectableDrop.toFixed(2);
+  return (
+    `Confidence alarm at ${formatRate(report.requestsPerMinute)} requests/min: ` +
+    `${report.falseRollbacks.per30Days.toFixed(2)} false rollbacks per 30 days; ` +
+    `drop 0.05 ${delay(d(0.05))}, 0.1 ${delay(d(0.1))}; ` +
+    `smallest drop caught within 10 min in 95% of runs: ${smallest}.`
+  );
+}
+
+function formatRate(r: number): string {
+  return r >= 10 ? r.toFixed(0) : r.toFixed(1);
+}
+
+/**
+ * The validate-config warning: null when the alarm catches a 0.1 drop within 10 minutes in 95%
+ * of runs at `requestsPerMinute`; else what it can catch and what to change. Quick (fewer runs
+ * than the CLI's report).
+ */
+export function detectabilityWarning(
+  monitoring: ConfidenceMonitoringConfig,
+  requestsPerMinute: number,
+  seed = DEFAULT_CALIBRATION_RUN.seed,
+): string | null {
+  const settings = confidenceAlarmSettingsOf(monitoring);
+  const traffic = trafficModelOf(monitoring, requestsPerMinute);
+  const baselinePeriods = baselinePeriodsOf(monitoring);
+  const minutesPerPeriod = monitoring.periodSeconds / 60;
+  const options = { seed, baselinePeriods, runs: 100, power: CALIBRATION_TARGETS.power, maxDrop: 0.5 };
+  const within = Math.max(1, Math.floor(CALIBRATION_TARGETS.withinMinutes / minutesPerPeriod));
+  const detects = simulateDetection(settings, traffic, 0.1, {
+    ...options,
+    withinPeriods: within,
+    horizonPeriods: within,
+  });
+  if (detects.detectedWithin >= CALIBRATION_TARGETS.power) return null;
+  const rate = formatRate(requestsPerMinute);
+  const in10 = smallestDetectableDrop(settings, traffic, { ...options, withinPeriods: within });
+  const hourPeriods = Math.round(60 / minutesPerPeriod);
+  const in60 = in10 ?? smallestDetectableDrop(settings, traffic, { ...options, withinPeriods: hourPeriods });
+  const head =
+    `at ${rate} requests/min the confidence alarm cannot catch a 0.1 drop in mean confidence within 10 minutes ` +
+    `(${(100 * detects.detectedWithin).toFixed(0)}% of simulated runs; 95% wanted)`;
+  if (in10 !== null) return `${head}; the smallest drop it catches within 10 minutes is ${in10.toFixed(2)}`;
+  if (in60 !== null)
+    return `${head}; the smallest drop it catches within 60 minutes is ${in60.toFixed(2)}, none within 10`;
+  // No datapoints at all: say what would give some, and what that would catch.
+  const suggested = {
+    ...monitoring,
+    periodSeconds: 300,
+    confidenceAlarm: {
+      ...monitoring.confidenceAlarm,
+      minRequestsPerPeriod: Math.max(
+        2,
+        Math.min(monitoring.confidenceAlarm.minRequestsPerPeriod, Math.floor(requestsPerMinute * 2.5)),
+      ),
+    },
+  };
+  const alt = smallestDetectableDrop(
+    confidenceAlarmSettingsOf(suggested),
+    trafficModelOf(suggested, requestsPerMinute),
+    {
+      ...options,
+      baselinePeriods: baselinePeriodsOf(suggested),
+      withinPeriods: 12,
+    },
+  );
+  return (
+    `${head}; it catches no drop up to 0.5 even within 60 minutes, because few ${monitoring.periodSeconds}-second periods reach ` +
+    `${monitoring.confidenceAlarm.minRequestsPerPeriod} requests (monitoring.confidenceAlarm.minRequestsPerPeriod). With monitoring.periodSeconds: 300 and ` +
+    `minRequestsPerPeriod: ${suggested.confidenceAlarm.minRequestsPerPeriod}, the smallest drop caught within 60 minutes would be ` +
+    `${alt === null ? 'none up to 0.5 either' : alt.toFixed(2)}`
+  );
+}
+
+/** The configured traffic of a model (`cost.monthlyRequests`) as requests per minute, averaged over the month. */
+export function requestsPerMinuteOfMonthly(monthlyRequests: number): number {
+  return monthlyRequests / (HOURS_PER_MONTH * 60);
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { register as calibrateAlarm } from './commands/calibrate-alarm';
 import { register as checkRegression } from './commands/check-regression';
 import { register as estimateCost } from './commands/estimate-cost';
 import { register as renderReport } from './commands/render-report';
@@ -7,7 +8,15 @@ import { register as validateConfig } from './commands/validate-config';
 import { register as validateData } from './commands/validate-data';
 import { CliIo, ExitCode, UsageError } from './io';
 
-const COMMANDS = [validateConfig, validateData, checkRegression, estimateCost, renderReport, scrubPii];
+const COMMANDS = [
+  validateConfig,
+  validateData,
+  checkRegression,
+  estimateCost,
+  renderReport,
+  scrubPii,
+  calibrateAlarm,
+];
 
 /** Builds the command tree; an action reports its exit code through `done`. */
 export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command {

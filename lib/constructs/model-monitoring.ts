@@ -10,6 +10,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
+import {
+  CONFIDENCE_ALARM_IDS,
+  CONFIDENCE_METRIC,
+  CONFIDENCE_SQUARED_METRIC,
+  confidenceAlarmDefinition,
+  confidenceAlarmSettingsOf,
+  DISARMED_BAND,
+} from '../../lambdas/core/confidence-alarm';
 import { LIVE_VARIANT } from '../../lambdas/core/endpoint-spec';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
@@ -102,10 +110,41 @@ export class ModelMonitoring extends Construct {
       label: 'live 5xx rate (%)',
     });
     const modelLatency = (stat: string) => sageMaker(live, LIVE_VARIANT, 'ModelLatency', stat);
-    const confidence = new cloudwatch.Metric({
+    // The confidence alarm's inputs: the version-free copies the router publishes for it
+    // (lambdas/router/metrics.ts). Its expression is built in lambdas/core/confidence-alarm.ts, the
+    // same code that calibrates it and that a re-baseline uses.
+    const alarmSettings = confidenceAlarmSettingsOf(monitoring);
+    const deployedDefinition = confidenceAlarmDefinition(alarmSettings, DISARMED_BAND);
+    const routerConfidence = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACES.router,
+        metricName,
+        dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
+        statistic,
+        period,
+      });
+    const ids = CONFIDENCE_ALARM_IDS;
+    const requestsWithConfidence = routerConfidence(CONFIDENCE_METRIC, 'SampleCount');
+    const expressionOf = (id: string) => deployedDefinition.expressions.find((e) => e.id === id)!.expression;
+    const confidenceZ = new cloudwatch.MathExpression({
+      expression: expressionOf(ids.z),
+      usingMetrics: {
+        [ids.count]: requestsWithConfidence,
+        [ids.sum]: routerConfidence(CONFIDENCE_METRIC, 'Sum'),
+        [ids.sumOfSquares]: routerConfidence(CONFIDENCE_SQUARED_METRIC, 'Sum'),
+      },
+      period,
+      label: 'z of the mean confidence (stable)',
+    });
+    const confidenceAlarmSignal = new cloudwatch.MathExpression({
+      expression: expressionOf(ids.gated),
+      usingMetrics: { [ids.count]: requestsWithConfidence, [ids.z]: confidenceZ },
+      period,
+      label: `z of the mean confidence (stable), periods with ≥ ${alarmSettings.minRequests} requests`,
+    });
+    const meanConfidence = new cloudwatch.Metric({
       namespace: METRIC_NAMESPACES.router,
-      metricName: 'Confidence',
-      // The version-free copy the router publishes for this alarm (lambdas/router/metrics.ts).
+      metricName: CONFIDENCE_METRIC,
       dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
       statistic: 'Average',
       period,
@@ -263,23 +302,26 @@ export class ModelMonitoring extends Construct {
     // ---- Alarms -------------------------------------------------------------------------------
     const breaching = monitoring.breachingDatapoints;
     const runbook = 'docs/operations.md';
+    const confidenceRule = monitoring.confidenceAlarm;
     this.confidenceAlarm = new cloudwatch.Alarm(this, 'Confidence', {
       alarmName: confidenceAlarmName(prefix),
       alarmDescription:
-        `${model.name}: mean prediction confidence of the stable model fell below its baseline mean − ${monitoring.confidenceStdDevs}σ ` +
-        `for ${breaching} consecutive ${monitoring.periodSeconds}-second periods. The rollback function has put the previous model back ` +
-        `(see the paging message and ${runbook}). First check the drift metric: new kinds of input are the usual cause. ` +
-        "The threshold is set by each promotion from the promoted model's evaluation.",
-      metric: confidence,
-      // 0 until the first promotion writes the real threshold: confidence is never below 0, so the
-      // alarm cannot fire on a model that has no baseline yet.
-      threshold: 0,
+        `${model.name}: the mean prediction confidence of the stable model was more than ${monitoring.confidenceStdDevs} standard deviations ` +
+        `of a ${monitoring.periodSeconds}-second mean below the served version's own live baseline for ${confidenceRule.breachingPeriods} consecutive periods ` +
+        `(periods with fewer than ${confidenceRule.minRequestsPerPeriod} requests are skipped). Once the baseline exists the rollback function has put ` +
+        `the previous model back (see the paging message and ${runbook}); during the first ${confidenceRule.baselineHours} hours after a promotion ` +
+        'the alarm only pages, against a wide provisional band. First check the drift metric: new kinds of input are the usual cause. ' +
+        'The expression is rewritten at each promotion, rollback and baseline (docs/statistics.md, "Live detectors").',
+      metric: confidenceAlarmSignal,
+      // As deployed, B = 0: no mean of confidences in [0, 1] is below it, so a model with no
+      // release yet cannot fire. Promotion writes the provisional band, the baseline job the live one.
+      threshold: deployedDefinition.threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: breaching,
-      datapointsToAlarm: breaching,
-      // No predictions are no evidence of low confidence; an outage is the invocation-drop
-      // alarm's job, and a rollback would not cure it.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      evaluationPeriods: deployedDefinition.evaluationPeriods,
+      datapointsToAlarm: deployedDefinition.datapointsToAlarm,
+      // A quiet period is no evidence either way: keep the state (the invocation-drop alarm owns
+      // outages, and a rollback would not cure one).
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     this.errorRateAlarm = new cloudwatch.Alarm(this, 'ErrorRate', {
       alarmName: `${prefix}-live-error-rate`,
@@ -658,11 +700,16 @@ export class ModelMonitoring extends Construct {
         ],
         width: 12,
       }),
-      // Draws the metric with the alarm's current threshold, which promotion rewrites.
+      // The alarm's current definition (each re-baseline rewrites it) against −k; the mean beside it.
       new cloudwatch.AlarmWidget({
-        title: 'Mean confidence against its alarm threshold',
+        title: 'Confidence alarm: z of the mean confidence against −k',
         alarm: this.confidenceAlarm,
-        width: 12,
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Mean confidence (stable)',
+        left: [meanConfidence],
+        width: 6,
       }),
     );
     this.dashboard.addWidgets(
