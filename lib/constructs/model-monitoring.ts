@@ -424,6 +424,8 @@ export class ModelMonitoring extends Construct {
       APPCONFIG_PROFILE_ID: routing.profile.ref,
       APPCONFIG_STRATEGY_ID: routing.deploymentStrategy.ref,
       CONFIDENCE_ALARM_NAME: confidenceAlarmName(prefix),
+      // The ARN the alarm's Lambda action names: a provisional band drops it, an armed one adds it back.
+      CONFIDENCE_ROLLBACK_ACTION_ARN: this.rollback.function.functionArn,
       EXPERIMENT: model.routing.experiment,
     } satisfies Record<keyof PromotionLiveEnv, string>;
     for (const [key, value] of Object.entries(promotionEnv)) promotion.function.addEnvironment(key, value);
@@ -449,6 +451,23 @@ export class ModelMonitoring extends Construct {
         resources: [this.confidenceAlarm.alarmArn],
       }),
     );
+    // Each version's confidence baseline record (lambdas/core/confidence-baseline.ts), read and written
+    // on promotion; a version without one yet reads as "not found".
+    promotion.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/confidence-baselines/*`),
+        ],
+      }),
+    );
+    grantMissingKeyAsNotFound(promotion.role, shared.artifactsBucket);
+    reviewWildcards(promotion.role, {
+      finding: new RegExp(
+        `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,
+      ),
+      reason: "This model's confidence baseline records, one per served version (named by the version).",
+    });
     reviewWildcards(promotion.role, {
       finding: /^Resource::arn:.*(\/hostedconfigurationversion\/\*|\/deployment\/\*)$/,
       reason: "This profile's hosted versions and this environment's deployments, numbered by AppConfig.",
