@@ -97,7 +97,7 @@ describe('loadConfig', () => {
   test('a duplicate key in one YAML mapping is an error, not a silent override', () => {
     fixture.edit(EXAMPLE_MODEL, 'branch: main\n', 'branch: main\n  branch: release\n');
     expect(problemsOf(fixture)).toEqual([
-      expect.stringMatching(/^models\/document-classifier\.yaml:\d+: invalid YAML: Map keys must be unique/),
+      expect.stringMatching(/^models\/document-classifier\.yaml:\d+: invalid YAML: duplicate key "branch"/),
     ]);
   });
 
