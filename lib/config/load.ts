@@ -8,6 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { ConfigError, ConfigProblem, problemsFromIssues, suggest, YamlLocator } from './problems';
+import { ConfigWarning, configWarnings, ModelLocator } from './warnings';
 import { describeYamlError, textEncodingProblem } from './yaml-text';
 import {
   INHERITED_SECTIONS,
@@ -20,6 +21,7 @@ import {
 
 export { ConfigError, formatProblem } from './problems';
 export type { ConfigProblem } from './problems';
+export type { ConfigWarning } from './warnings';
 
 interface ParsedYaml {
   readonly raw: unknown;
@@ -202,7 +204,18 @@ export interface LoadOptions {
  * Loads and validates the whole configuration.
  * @throws ConfigError listing every problem in every file.
  */
-export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
+export function loadConfig(options: LoadOptions): PlatformConfig {
+  return loadConfigWithWarnings(options).config;
+}
+
+/**
+ * Loads and validates the whole configuration, and lists what a valid config may still get wrong.
+ * @throws ConfigError listing every problem in every file.
+ */
+export function loadConfigWithWarnings({ configDir }: LoadOptions): {
+  config: PlatformConfig;
+  warnings: ConfigWarning[];
+} {
   const problems: ConfigProblem[] = [];
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformYaml = readYaml(platformFile, problems);
@@ -275,5 +288,11 @@ export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
       }),
     );
   }
-  return { platform: platform as PlatformSettings, models };
+  const config = { platform: platform as PlatformSettings, models };
+  const fileOf = new Map(files.map((f) => [stringAt(f.raw, ['name']), f]));
+  const at: ModelLocator = (model, keys) => {
+    const f = fileOf.get(model.name);
+    return { file: f?.file ?? modelsDir, line: keys.length > 0 ? f?.locator?.lineOf(keys) : undefined };
+  };
+  return { config, warnings: configWarnings(config, at) };
 }

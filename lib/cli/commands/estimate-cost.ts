@@ -7,13 +7,13 @@ import {
   formatMoney,
 } from '../../../lambdas/core/cost';
 import { servingDeployment } from '../../config/cost-inputs';
-import { DEFAULT_CONFIG_DIR, loadModel, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
 interface Options {
   readonly model: string;
   readonly monthlyRequests?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly baselineConfig?: string;
   readonly json?: boolean;
 }
@@ -27,7 +27,7 @@ function parseRequests(raw: string | undefined): number | undefined {
   return n;
 }
 
-function estimateFor(configDir: string, modelName: string, requests: number | undefined): CostEstimate {
+function estimateFor(configDir: string | undefined, modelName: string, requests: number | undefined): CostEstimate {
   const { config, model } = loadModel(configDir, modelName);
   return estimateCost(
     servingDeployment(model),
@@ -74,7 +74,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     .description("Estimate a model's monthly serving cost from its config and the pricing table.")
     .requiredOption('-m, --model <name>', 'model to estimate (a file in config/models/)')
     .option('-n, --monthly-requests <N>', "requests per month (default: the model's cost.monthlyRequests)")
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option(
       '--baseline-config <dir>',
       'compare with the same model in another config directory (e.g. a checkout of main)',
