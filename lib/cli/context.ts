@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, formatProblem, loadConfig } from '../config/load';
+import { plural } from '../config/problems';
 import type { ModelConfig, PlatformConfig } from '../config/schema';
 import { UsageError } from './io';
 
@@ -17,18 +18,22 @@ export const CONFIG_DIR_OPTION = [
  * `config/platform.yaml` from `cwd` upwards (so `mlops` works from any subdirectory of the project,
  * `config/` included). Relative to `cwd`, as people type paths. A missing one is a usage error (exit 2).
  */
-export function resolveConfigDir(given: string | undefined, cwd: string = process.cwd()): string {
+export function resolveConfigDir(
+  given: string | undefined,
+  cwd: string = process.cwd(),
+  option = '--config-dir',
+): string {
   if (given !== undefined) {
     let isDir: boolean;
     try {
       isDir = statSync(path.resolve(cwd, given)).isDirectory();
     } catch {
-      throw new UsageError(`cannot read config directory ${given}: no such directory`);
+      throw new UsageError(`${option} ${given}: no such directory`);
     }
-    if (!isDir) throw new UsageError(`cannot read config directory ${given}: not a directory`);
+    if (!isDir) throw new UsageError(`${option} ${given}: not a directory`);
     if (!existsSync(path.resolve(cwd, given, 'platform.yaml'))) {
       throw new UsageError(
-        `${given} is not a config directory: it has no platform.yaml (pass the directory holding platform.yaml and models/)`,
+        `${option} ${given}: not a config directory, it has no platform.yaml (pass the directory holding platform.yaml and models/)`,
       );
     }
     return given;
@@ -64,22 +69,26 @@ export function loadModel(
   name: string,
   option = '--model',
 ): { config: PlatformConfig; model: ModelConfig } {
-  const configDir = resolveConfigDir(given);
+  const configDir = resolveConfigDir(given, process.cwd(), option === '--model' ? '--config-dir' : option);
   let config: PlatformConfig;
   try {
     config = loadConfig({ configDir });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new UsageError(
-      `${option} needs a valid config, and ${configDir}/ has ${err.problems.length} problem(s) (run \`mlops validate-config\`):\n` +
+      `${option} needs a valid config, and ${configDir}/ has ${plural(err.problems.length, 'problem')} (run \`mlops validate-config -c ${configDir}\`):\n` +
         err.problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
     );
   }
   const model = config.models.find((m) => m.name === name);
   if (!model) {
     const known = config.models.map((m) => m.name).join(', ') || 'none';
-    const where = option === '--model' ? '' : `${option} ${configDir}: `;
-    throw new UsageError(`${where}unknown model "${name}" (models in ${configDir}/models/: ${known})`);
+    if (option !== '--model') {
+      throw new UsageError(
+        `${option} ${configDir}: has no model "${name}" (its models: ${known}); a new model has no baseline, so leave out ${option}`,
+      );
+    }
+    throw new UsageError(`unknown model "${name}" (models in ${configDir}/models/: ${known})`);
   }
   return { config, model };
 }

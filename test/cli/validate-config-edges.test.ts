@@ -20,7 +20,7 @@ describe('the config directory', () => {
     expect(await runCli('validate-config', '-c', '/nonexistent')).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'mlops: cannot read config directory /nonexistent: no such directory\n',
+      stderr: 'mlops: --config-dir /nonexistent: no such directory\n',
     });
   });
 
@@ -30,7 +30,7 @@ describe('the config directory', () => {
       expect(await runCli('validate-config', '-c', empty)).toEqual({
         code: 2,
         stdout: '',
-        stderr: `mlops: ${empty} is not a config directory: it has no platform.yaml (pass the directory holding platform.yaml and models/)\n`,
+        stderr: `mlops: --config-dir ${empty}: not a config directory, it has no platform.yaml (pass the directory holding platform.yaml and models/)\n`,
       });
     } finally {
       rmSync(empty, { recursive: true });
