@@ -6,6 +6,7 @@ import { register as scrubPii } from './commands/scrub-pii';
 import { register as validateConfig } from './commands/validate-config';
 import { register as validateData } from './commands/validate-data';
 import { CliIo, ExitCode, UsageError } from './io';
+import { suggestAbbreviatedOptions } from './option-hints';
 
 const COMMANDS = [validateConfig, validateData, checkRegression, estimateCost, renderReport, scrubPii];
 
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
   for (const cmd of program.commands) {
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     cmd.exitOverride().showHelpAfterError(`(run \`mlops ${cmd.name()} --help\` for usage)`);
+    suggestAbbreviatedOptions(cmd);
   }
   return program;
 }
