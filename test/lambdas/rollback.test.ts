@@ -927,6 +927,46 @@ describe('rollback handler', () => {
     expect(retry.record.claim).toBe('took-over');
     expect(await ledgerItem()).toMatchObject({ status: { S: 'done' }, by: { S: 'Jane Doe' } });
   });
+
+  describe('the live fleet during a rollback (issue 11)', () => {
+    /**
+     * The live endpoint as SageMaker sizes it: UpdateEndpoint without RetainAllVariantProperties
+     * resets each variant to the new config's InitialInstanceCount; with it, the desired count is
+     * kept (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html).
+     */
+    let fleet: { config: string; instances: number };
+    const INITIAL_COUNT = 1;
+
+    beforeEach(() => {
+      // Autoscaling grew the fleet of N to 6 instances under load.
+      fleet = { config: N_LIVE_CONFIG, instances: 6 };
+      describeHook = (name) =>
+        name === LIVE
+          ? {
+              ...described(LIVE, 'InService', fleet.config),
+              ProductionVariants: [
+                {
+                  VariantName: 'live',
+                  CurrentInstanceCount: fleet.instances,
+                  DesiredInstanceCount: fleet.instances,
+                },
+              ],
+            }
+          : undefined;
+      onUpdate = async (input) => {
+        fleet = {
+          config: input.EndpointConfigName!,
+          instances: input.RetainAllVariantProperties === true ? fleet.instances : INITIAL_COUNT,
+        };
+      };
+    });
+
+    it("GIVEN autoscaling grew the fleet THEN the rollback keeps its size instead of the old config's count", async () => {
+      const result = done(await handler()(alarmEvent(), context()));
+      expect(result.status).toBe('done');
+      expect(fleet).toEqual({ config: N1_LIVE_CONFIG, instances: 6 });
+    });
+  });
 });
 
 describe('rollback environment', () => {
