@@ -8,6 +8,7 @@
  * N-1 config goes back, minutes; callers that bypass the router follow then).
  */
 import { z } from 'zod';
+import { KEEP_FLEET_SIZE_CLI } from './endpoint-spec';
 import { FLAG_SCHEMA_VERSION, type FlagDocument } from './flags';
 import { SERVING_RECORD_SCHEMA_VERSION, type ServingState } from './serving-records';
 
@@ -594,7 +595,7 @@ export function buildRefusalRecord(input: RefusalRecordInput): RollbackRecord {
     nextSteps: [
       `To stop serving ${live?.modelVersion ?? 'the current model'}: release a fixed model through the release ` +
         `pipeline, or put an earlier endpoint config back on the live endpoint by hand: aws sagemaker update-endpoint ` +
-        `--endpoint-name ${input.liveEndpoint} --endpoint-config-name <config> (earlier configs are named in ` +
+        `--endpoint-name ${input.liveEndpoint} --endpoint-config-name <config> ${KEEP_FLEET_SIZE_CLI} (earlier configs are named in ` +
         `models/${input.model}/releases/*.json; see docs/serving.md, "By hand").`,
     ],
     trigger: { ...input.trigger },
@@ -674,11 +675,11 @@ function rollbackTexts(
 
   const updateByHand =
     `Once the live endpoint is InService, put ${toV}'s config back on it: aws sagemaker update-endpoint ` +
-    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName} (docs/serving.md, "By hand").`;
+    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName} ${KEEP_FLEET_SIZE_CLI} (docs/serving.md, "By hand").`;
   const watchUpdate =
     `Check that the live endpoint reaches InService on config "${to.liveConfigName}": aws sagemaker describe-endpoint ` +
     `--endpoint-name ${liveEndpoint}. If it ends Failed or on another config, run: aws sagemaker update-endpoint ` +
-    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName}.`;
+    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName} ${KEEP_FLEET_SIZE_CLI}.`;
   const flagByHand =
     `Deploy the flag by hand: in ${input.flagLabel}, create a hosted configuration version with the "flag.document" ` +
     "of the record below (content type application/json) and start a deployment of it with the flag's deployment " +
@@ -812,7 +813,7 @@ export function rollbackNotRunPage(
       'What to do:',
       `1. Fix the cause above and invoke the function again with {"model": "${model}", "reason": "<why>"}, or roll ` +
         `back by hand: take standby.liveConfigName from models/${model}/serving/state.json and run aws sagemaker ` +
-        `update-endpoint --endpoint-name ${liveEndpoint} --endpoint-config-name <it> (docs/serving.md, "By hand").`,
+        `update-endpoint --endpoint-name ${liveEndpoint} --endpoint-config-name <it> ${KEEP_FLEET_SIZE_CLI} (docs/operations.md, "Rolling back by hand").`,
     ].join('\n'),
   };
 }

@@ -1,9 +1,10 @@
 /**
  * Puts the N-1 config back on the live endpoint: waits out an update already in progress (within
  * the invocation's time), then UpdateEndpoint without DeploymentConfig (leaving a bad model, there
- * is nothing to canary), retrying throttling. Never throws: every failure is an outcome.
+ * is nothing to canary) keeping the current fleet size, retrying throttling. Never throws: every failure is an outcome.
  */
 import { UpdateEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { KEEP_FLEET_SIZE } from '../core/endpoint-spec';
 import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/rollback';
 import { describeEndpoint } from '../shared/serving';
 
@@ -91,7 +92,11 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
 
     try {
       await sagemaker.send(
-        new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: targetConfig }),
+        new UpdateEndpointCommand({
+          EndpointName: endpointName,
+          EndpointConfigName: targetConfig,
+          ...KEEP_FLEET_SIZE,
+        }),
       );
       return { outcome: 'update-started', at: now(), waitedSeconds: waited(), statusSeen: lastStatus };
     } catch (error) {

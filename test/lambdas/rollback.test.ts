@@ -534,7 +534,9 @@ describe('rollback handler', () => {
     expect(appconfig.deployments.at(-1)).toMatchObject({ version: '2', strategy: 'strat01' });
     expect(appconfig.versions[1]!.description).toBe(`rollback to ${N1.version} (alarm ${ALARM}: ${REASON})`);
     // No DeploymentConfig: leaving a bad model is no place for a canary.
-    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
 
     expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
     const record = (await readJson(RECORD_KEY)) as RollbackRecord;
@@ -691,7 +693,7 @@ describe('rollback handler', () => {
     const [page] = await pages();
     expect(page!.subject).toBe('Rollback FAILED: document-classifier: nothing changed');
     expect(page!.body).toContain(
-      `run aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name <it>`,
+      `run aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name <it> --retain-all-variant-properties`,
     );
     expect(updates()).toEqual([]);
   });
@@ -755,7 +757,7 @@ describe('rollback handler', () => {
     const [page] = await pages();
     expect(page!.subject).toBe('Rollback INCOMPLETE: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
     expect(page!.body).toContain(
-      `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG}`,
+      `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} --retain-all-variant-properties`,
     );
   });
 
@@ -767,7 +769,9 @@ describe('rollback handler', () => {
     const result = done(await handler()(alarmEvent(), context()));
     expect(result.status).toBe('done');
     expect(sleeps).toEqual([15_000, 15_000]);
-    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
     expect(result.record.endpoint!.detail).toBe(
       `UpdateEndpoint to config "${N1_LIVE_CONFIG}" accepted after waiting 30 s for it to be free; the update takes several minutes`,
     );
@@ -801,7 +805,9 @@ describe('rollback handler', () => {
         await handler()({ model: MODEL, reason: 'forced', requestedBy: 'Jane Doe' }, context()),
       );
       expect(result.status).toBe('done');
-      expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+      expect(updates()).toEqual([
+        { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+      ]);
     });
   });
 
@@ -824,7 +830,7 @@ describe('rollback handler', () => {
     );
     expect(page!.body).toContain(
       `What to do:\n1. Once the live endpoint is InService, put ${N1.version}'s config back on it: aws sagemaker ` +
-        `update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} (docs/serving.md, "By hand").`,
+        `update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} --retain-all-variant-properties (docs/serving.md, "By hand").`,
     );
   });
 
@@ -833,7 +839,9 @@ describe('rollback handler', () => {
     const result = done(await handler()(alarmEvent(), context()));
 
     expect(result.status).toBe('incomplete');
-    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
     expect(result.record.flag).toMatchObject({
       outcome: 'failed',
       detail: `not changed: cannot read the ${FLAG}: TimeoutError: connect ETIMEDOUT 52.95.110.1:443`,
