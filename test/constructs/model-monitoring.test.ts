@@ -187,6 +187,27 @@ describe('ModelMonitoring rollback and monitors', () => {
     });
   });
 
+  test('a gradual flag rollout for promotions does not make rollbacks gradual: the rollback deploys the flag at once', () => {
+    // GIVEN promotions roll the flag out over 20 minutes and bake 10.
+    const config = structuredClone(shippedConfig());
+    (config.models[0] as any).routing.flagDeployment = { durationMinutes: 20, bakeMinutes: 10 };
+    const gradual = Template.fromStack(buildPlatform(newApp(), config).models[0]).toJSON()
+      .Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const env = (name: string) =>
+      Object.values(gradual).find((r) => r.Properties?.FunctionName === `${PREFIX}-${name}`)!.Properties
+        .Environment.Variables;
+    const strategy = (ref: { Ref: string }) => gradual[ref.Ref]!;
+    // THEN promotion uses the configured rollout, and the rollback one that reaches every router at once.
+    expect(strategy(env('promotion').APPCONFIG_STRATEGY_ID).Properties).toMatchObject({
+      DeploymentDurationInMinutes: 20,
+      FinalBakeTimeInMinutes: 10,
+    });
+    expect(strategy(env('rollback').APPCONFIG_STRATEGY_ID)).toMatchObject({
+      Type: 'AWS::AppConfig::DeploymentStrategy',
+      Properties: { DeploymentDurationInMinutes: 0, FinalBakeTimeInMinutes: 0, GrowthFactor: 100 },
+    });
+  });
+
   test('promotion may rewrite only the confidence alarm, and write the flag', () => {
     const promotionRole = stack.getLogicalId(stack.endpoint.promotion.role.node.defaultChild as never);
     const statements = ofType('AWS::IAM::Policy')
