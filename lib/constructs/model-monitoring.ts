@@ -161,7 +161,7 @@ export class ModelMonitoring extends Construct {
         APPCONFIG_APPLICATION_ID: routing.application.ref,
         APPCONFIG_ENVIRONMENT_ID: routing.environment.ref,
         APPCONFIG_PROFILE_ID: routing.profile.ref,
-        APPCONFIG_STRATEGY_ID: routing.deploymentStrategy.ref,
+        APPCONFIG_STRATEGY_ID: routing.rollbackDeploymentStrategy.ref,
         EXPERIMENT: model.routing.experiment,
       } satisfies Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>>,
       // Long enough to wait out an endpoint that is already updating.
@@ -247,7 +247,7 @@ export class ModelMonitoring extends Construct {
           stack.formatArn({
             service: 'appconfig',
             resource: 'deploymentstrategy',
-            resourceName: routing.deploymentStrategy.ref,
+            resourceName: routing.rollbackDeploymentStrategy.ref,
           }),
         ],
       }),
