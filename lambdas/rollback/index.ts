@@ -21,6 +21,7 @@
  * record and the page, which says what state things are in.
  */
 import type { Context } from 'aws-lambda';
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -77,6 +78,7 @@ export interface Deps {
   readonly sagemaker: SageMakerClient;
   readonly cloudwatch: CloudWatchClient;
   readonly appconfig: AppConfigClient;
+  readonly autoscaling: ApplicationAutoScalingClient;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
 }
@@ -92,6 +94,7 @@ export function rollbackDeps(): Deps {
     sagemaker: new SageMakerClient({}),
     cloudwatch: new CloudWatchClient({}),
     appconfig: new AppConfigClient({}),
+    autoscaling: new ApplicationAutoScalingClient({}),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -163,6 +163,9 @@ export class ModelMonitoring extends Construct {
         APPCONFIG_PROFILE_ID: routing.profile.ref,
         APPCONFIG_STRATEGY_ID: routing.rollbackDeploymentStrategy.ref,
         EXPERIMENT: model.routing.experiment,
+        AUTOSCALING_MIN_INSTANCES: String(model.serving.autoscaling.minInstances),
+        AUTOSCALING_MAX_INSTANCES: String(model.serving.autoscaling.maxInstances),
+        AUTOSCALING_TARGET_INVOCATIONS: String(model.serving.autoscaling.targetInvocationsPerInstance),
       } satisfies Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>>,
       // Long enough to wait out an endpoint that is already updating.
       timeout: Duration.minutes(15),

@@ -10,6 +10,13 @@ import {
   type CreateHostedConfigurationVersionCommandInput,
   type StartDeploymentCommandInput,
 } from '@aws-sdk/client-appconfig';
+import {
+  ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateTableCommand,
@@ -30,6 +37,7 @@ import {
   CreateModelCommand,
   DeleteEndpointCommand,
   DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
   SageMakerClient,
   UpdateEndpointCommand,
   type DescribeEndpointCommandOutput,
@@ -88,6 +96,9 @@ const ENV: Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>> = {
   APPCONFIG_PROFILE_ID: 'prof001',
   APPCONFIG_STRATEGY_ID: 'strat01',
   EXPERIMENT: 'document-classifier-2026-11',
+  AUTOSCALING_MIN_INSTANCES: '2',
+  AUTOSCALING_MAX_INSTANCES: '8',
+  AUTOSCALING_TARGET_INVOCATIONS: '700',
 };
 const FLAG = 'AppConfig flag app0001/env0001/prof001';
 
@@ -278,6 +289,7 @@ describe('rollback handler', () => {
   let ddb: DynamoDBClient;
   let sqs: SQSClient;
   let cloudwatch: CloudWatchClient;
+  let autoscaling: ApplicationAutoScalingClient;
   let queueUrl: string;
   let deps: Deps;
   let clock: Date;
@@ -299,6 +311,7 @@ describe('rollback handler', () => {
     ddb = new DynamoDBClient(moto.clientConfig);
     sqs = new SQSClient(moto.clientConfig);
     cloudwatch = new CloudWatchClient(moto.clientConfig);
+    autoscaling = new ApplicationAutoScalingClient(moto.clientConfig);
     deps = {
       s3,
       dynamodb: ddb,
@@ -306,6 +319,7 @@ describe('rollback handler', () => {
       sagemaker: handlerSageMaker,
       cloudwatch,
       appconfig: appconfigClient,
+      autoscaling,
       now: () => clock,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -343,6 +357,9 @@ describe('rollback handler', () => {
     sagemaker.on(DescribeEndpointCommand).callsFake(async (input: { EndpointName: string }) => {
       return describeHook(input.EndpointName) ?? sagemakerMoto.send(new DescribeEndpointCommand(input));
     });
+    sagemaker
+      .on(DescribeEndpointConfigCommand)
+      .callsFake(async (input) => sagemakerMoto.send(new DescribeEndpointConfigCommand(input)));
     sagemaker.on(UpdateEndpointCommand).callsFake(async (input: UpdateEndpointCommandInput) => {
       await onUpdate(input);
       steps.push('endpoint');
@@ -934,6 +951,138 @@ describe('rollback handler', () => {
     expect(retry.status).toBe('done');
     expect(retry.record.claim).toBe('took-over');
     expect(await ledgerItem()).toMatchObject({ status: { S: 'done' }, by: { S: 'Jane Doe' } });
+  });
+
+  describe('the endpoint state change after a rollback (issue 11)', () => {
+    /** What EventBridge delivers when the live endpoint changes state (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html). */
+    const inService = (config: string) => ({
+      version: '0',
+      id: 'b2c5a5a8-0000-4000-8000-000000000009',
+      'detail-type': 'SageMaker Endpoint State Change',
+      source: 'aws.sagemaker',
+      account: '123456789012',
+      time: '2026-11-05T10:09:00Z',
+      region: 'eu-west-1',
+      resources: [`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${LIVE}`],
+      detail: { EndpointName: LIVE, EndpointConfigName: config, EndpointStatus: 'IN_SERVICE' },
+    });
+    const RESOURCE = `endpoint/${LIVE}/variant/live`;
+    const DIMENSION = 'sagemaker:variant:DesiredInstanceCount';
+    const registered = async () =>
+      (
+        await autoscaling.send(
+          new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker', ResourceIds: [RESOURCE] }),
+        )
+      ).ScalableTargets ?? [];
+
+    /** The live endpoint on N's config, on another instance type than N-1's, with autoscaling as the canary left it. */
+    async function releaseChangedInstanceType(): Promise<void> {
+      const config = `${N_LIVE_CONFIG}-m5`;
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: config,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: N_MODEL,
+              InitialInstanceCount: 2,
+              InstanceType: 'ml.m5.xlarge',
+            },
+          ],
+        }),
+      );
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: config });
+      await putState({ ...servingState, live: { ...servingState.live, configName: config } });
+      await autoscaling.send(
+        new RegisterScalableTargetCommand({
+          ServiceNamespace: 'sagemaker',
+          ResourceId: RESOURCE,
+          ScalableDimension: DIMENSION,
+          MinCapacity: 2,
+          MaxCapacity: 8,
+        }),
+      );
+      await autoscaling.send(
+        new PutScalingPolicyCommand({
+          PolicyName: `${LIVE}-invocations-per-instance`,
+          ServiceNamespace: 'sagemaker',
+          ResourceId: RESOURCE,
+          ScalableDimension: DIMENSION,
+          PolicyType: 'TargetTrackingScaling',
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 700,
+            PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+          },
+        }),
+      );
+      // SageMaker refuses to change the instance type of a variant registered with Application Auto
+      // Scaling (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+      onUpdate = async (input) => {
+        const type = async (name: string) =>
+          (await sagemakerMoto.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name })))
+            .ProductionVariants![0]!.InstanceType;
+        const current = (await sagemakerMoto.send(new DescribeEndpointCommand({ EndpointName: LIVE })))
+          .EndpointConfigName!;
+        if (
+          (await registered()).length > 0 &&
+          (await type(current)) !== (await type(input.EndpointConfigName!))
+        ) {
+          throw named(
+            'ValidationException',
+            'The endpoint has a variant registered with Application Auto Scaling whose instance type would change; deregister it first',
+          );
+        }
+        await applyUpdate(input);
+      };
+    }
+
+    it('GIVEN the release changed the instance type THEN the rollback deregisters autoscaling, updates, and registers it again once in service', async () => {
+      await releaseChangedInstanceType();
+      const result = done(await handler()(alarmEvent(), context()));
+      expect(result.status).toBe('done');
+      expect(updates().map((u) => u.EndpointConfigName)).toEqual([N1_LIVE_CONFIG]);
+
+      // SageMaker says the live endpoint is in service on N-1's config.
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(await registered()).toEqual([
+        expect.objectContaining({ ResourceId: RESOURCE, MinCapacity: 2, MaxCapacity: 8 }),
+      ]);
+      const policies = await autoscaling.send(
+        new DescribeScalingPoliciesCommand({ ServiceNamespace: 'sagemaker', ResourceId: RESOURCE }),
+      );
+      expect(
+        policies.ScalingPolicies?.map((p) => p.TargetTrackingScalingPolicyConfiguration?.TargetValue),
+      ).toEqual([700]);
+    });
+
+    it('GIVEN the live endpoint is in service on N-1 THEN the flag sends users back to the live fleet: the standby was a bridge', async () => {
+      done(await handler()(alarmEvent(), context()));
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'standby' },
+      });
+
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      const settled = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(settled.status).toBe('settled');
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+        candidate: null,
+        killSwitch: false,
+      });
+      // With the rollback's instant strategy, like the move to the standby.
+      expect(appconfig.deployments.at(-1)!.strategy).toBe('strat01');
+      // A second event for the same change (EventBridge may deliver several) changes nothing.
+      const versions = appconfig.versions.length;
+      expect((await handler()(inService(N1_LIVE_CONFIG), context())).status).toBe('settled');
+      expect(appconfig.versions).toHaveLength(versions);
+    });
+
+    it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {
+      const result = await handler()(inService(N_LIVE_CONFIG), context());
+      expect(result.status).toBe('ignored');
+      expect(appconfig.versions).toHaveLength(1);
+    });
   });
 
   describe('the live fleet during a rollback (issue 11)', () => {
