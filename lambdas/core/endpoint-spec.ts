@@ -395,7 +395,7 @@ export function scalableTargetResourceId(endpointName: string): string {
 }
 
 /** `RegisterScalableTarget` input for the live variant. */
-export function scalableTargetSpec(settings: ServingSettings, endpointName: string) {
+export function scalableTargetSpec(settings: Pick<ServingSettings, 'autoscaling'>, endpointName: string) {
   return {
     ServiceNamespace: 'sagemaker' as const,
     ResourceId: scalableTargetResourceId(endpointName),
@@ -406,7 +406,7 @@ export function scalableTargetSpec(settings: ServingSettings, endpointName: stri
 }
 
 /** `PutScalingPolicy` input: target tracking on invocations per instance. */
-export function scalingPolicySpec(settings: ServingSettings, endpointName: string) {
+export function scalingPolicySpec(settings: Pick<ServingSettings, 'autoscaling'>, endpointName: string) {
   return {
     PolicyName: `${endpointName}-invocations-per-instance`,
     ServiceNamespace: 'sagemaker' as const,

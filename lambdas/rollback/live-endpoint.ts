@@ -20,6 +20,11 @@ export interface LiveEndpointOptions {
   /** @default POLL_INTERVAL_MS */
   readonly pollMs?: number;
   readonly log: (message: string, attributes: Record<string, unknown>) => void;
+  /**
+   * Runs once, right before the first UpdateEndpoint, with the config the endpoint serves then (the
+   * autoscaling step of an instance type change). A throw fails the step without an update.
+   */
+  readonly prepareUpdate?: (currentConfig: string | undefined) => Promise<void>;
 }
 
 /** Between two looks at a busy endpoint. */
@@ -51,6 +56,7 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
   const waited = () => Math.round((now().getTime() - started) / 1000);
   let throttled = 0;
   let lastStatus: string | null = null;
+  let prepared = false;
 
   for (;;) {
     let seen: EndpointSeen | undefined;
@@ -89,6 +95,14 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
       case 'update':
         break;
     }
+    if (!prepared && options.prepareUpdate) {
+      try {
+        await options.prepareUpdate(seen?.configName);
+      } catch (error) {
+        return failed(`not updated: ${describe(error)}`, lastStatus);
+      }
+    }
+    prepared = true;
 
     try {
       await sagemaker.send(

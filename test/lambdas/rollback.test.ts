@@ -1079,7 +1079,23 @@ describe('rollback handler', () => {
     });
 
     it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {
-      const result = await handler()(inService(N_LIVE_CONFIG), context());
+      // A canary put the next candidate live; promotion has not run, so the serving state still names N.
+      const candidate = `${PREFIX}-4f1c2e9a-live`;
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: candidate,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: N_MODEL,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.g4dn.xlarge',
+            },
+          ],
+        }),
+      );
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: candidate });
+      const result = await handler()(inService(candidate), context());
       expect(result.status).toBe('ignored');
       expect(appconfig.versions).toHaveLength(1);
     });
