@@ -953,6 +953,65 @@ describe('rollback handler', () => {
     expect(await ledgerItem()).toMatchObject({ status: { S: 'done' }, by: { S: 'Jane Doe' } });
   });
 
+  describe('a rollback between canary and promotion (issue 11)', () => {
+    /** N+1 passed its canary: the live endpoint serves it; promotion has not run, so the state still names N. */
+    const NEXT = {
+      version: '4f1c2e9a0b1c2d3e4f5061728394a5b6c7d8e9f0',
+      exec: '3c4d5e6f-0000-4000-8000-000000000003',
+    };
+    const NEXT_MODEL = `${PREFIX}-3c4d5e6f`;
+    const NEXT_CONFIG = `${PREFIX}-3c4d5e6f-live`;
+
+    beforeEach(async () => {
+      await sagemakerMoto.send(
+        new CreateModelCommand({
+          ModelName: NEXT_MODEL,
+          ExecutionRoleArn: 'arn:aws:iam::123456789012:role/mlops-document-classifier-sagemaker',
+          PrimaryContainer: {
+            Image: '763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6.0-gpu',
+            ModelDataUrl: `s3://${ARTIFACTS}/models/${MODEL}/runs/${NEXT.exec}/model.tar.gz`,
+          },
+          // The tags createModelSpec gives every released model.
+          Tags: [
+            { Key: 'ModelVersion', Value: NEXT.version },
+            { Key: 'PipelineExecutionId', Value: NEXT.exec },
+          ],
+        }),
+      );
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: NEXT_CONFIG,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: NEXT_MODEL,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.g4dn.xlarge',
+            },
+          ],
+        }),
+      );
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: NEXT_CONFIG });
+      // The flag as the release left it before promotion: N stable on the live endpoint.
+      appconfig.addVersion({ ...releaseFlag, candidate: null }, 'before promotion');
+    });
+
+    it('GIVEN the candidate serves unpromoted THEN the rollback returns to N (what served before it), not to N-1', async () => {
+      const result = done(await handler()(alarmEvent(), context()));
+      expect(result.status).toBe('done');
+      expect(result.record.from).toMatchObject({ modelVersion: NEXT.version, configName: NEXT_CONFIG });
+      expect(result.record.to).toMatchObject({ modelVersion: N.version, liveConfigName: N_LIVE_CONFIG });
+      expect(updates().map((u) => u.EndpointConfigName)).toEqual([N_LIVE_CONFIG]);
+      // The standby holds N-1, not N: no bridge; everyone stays on the live endpoint, labelled N once it serves N again.
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N.version, endpoint: 'live' },
+        candidate: null,
+      });
+      // The serving state already says N live with N-1 on standby, which is true again after the update.
+      expect(await readJson(STATE_KEY)).toEqual(servingState);
+    });
+  });
+
   describe('the endpoint state change after a rollback (issue 11)', () => {
     /** What EventBridge delivers when the live endpoint changes state (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html). */
     const inService = (config: string) => ({
