@@ -10,7 +10,7 @@ import {
   ScanProgress,
 } from '../../../lambdas/core/dataset-validation';
 import type { ModelConfig } from '../../config/schema';
-import { DEFAULT_CONFIG_DIR, loadModel, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
 /** Used without --model: the schema's documented default. */
@@ -21,7 +21,7 @@ interface Options {
   readonly model?: string;
   readonly evalSet?: string;
   readonly maxDrift?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
@@ -152,7 +152,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       '--max-drift <distance>',
       `largest allowed Jensen–Shannon distance, 0..1 (default: the eval set's maxDrift, else ${DEFAULT_MAX_DRIFT})`,
     )
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
     .addHelpText(
       'after',
