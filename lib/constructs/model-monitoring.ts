@@ -122,6 +122,15 @@ export class ModelMonitoring extends Construct {
       period: Duration.hours(1),
       label: 'predicted-label drift (JS distance)',
     });
+    // What the drift alarm compares: the distance only when it is beyond sampling noise (G-test), else 0.
+    const significantLabelDrift = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.drift,
+      metricName: 'SignificantLabelDrift',
+      dimensionsMap: { Model: model.name },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: 'predicted-label drift beyond sampling noise (JS distance; 0 when not significant)',
+    });
     const monthlyCost = new cloudwatch.Metric({
       namespace: METRIC_NAMESPACES.cost,
       metricName: 'EstimatedMonthlyCost',
@@ -393,9 +402,9 @@ export class ModelMonitoring extends Construct {
     this.driftAlarm = new cloudwatch.Alarm(this, 'Drift', {
       alarmName: `${prefix}-label-drift`,
       alarmDescription:
-        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference. ` +
+        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference, beyond sampling noise (G-test). ` +
         'Sample production inputs (the production-sample job) and re-evaluate; retrain if the new inputs are here to stay.',
-      metric: labelDrift,
+      metric: significantLabelDrift,
       threshold: monitoring.drift.maxLabelDrift,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,

@@ -132,7 +132,7 @@ describe('ModelMonitoring alarms', () => {
   test('drift and cost: thresholds from config, hourly metrics of the monitors', () => {
     expect(metricOf(alarm('label-drift'))).toMatchObject({
       Namespace: 'MLPlatform/Drift',
-      MetricName: 'LabelDrift',
+      MetricName: 'SignificantLabelDrift',
       Period: 3600,
     });
     expect(alarm('label-drift').Threshold).toBe(0.15);
