@@ -12,7 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
-import { LIVE_VARIANT, STANDBY_VARIANT } from '../../lambdas/core/endpoint-spec';
+import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
@@ -232,7 +232,13 @@ export class ModelMonitoring extends Construct {
         actions: ['sagemaker:UpdateEndpoint'],
         resources: [
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix}-*` }),
+          // The configs a release of this model creates, by exact pattern (not `${prefix}-*`,
+          // which would cover a model whose name extends this one).
+          ...[releaseNamePatterns(prefix)]
+            .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
+            .map((n) =>
+              stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
+            ),
         ],
       }),
     );
@@ -787,7 +793,7 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(:endpoint-config/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
       ),
       reason:
         "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
