@@ -8,6 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { ConfigError, ConfigProblem, problemsFromIssues, suggest, YamlLocator } from './problems';
+import { nameCollisions } from './resource-names';
 import { ConfigWarning, configWarnings, ModelLocator } from './warnings';
 import { describeYamlError, textEncodingProblem } from './yaml-text';
 import {
@@ -131,8 +132,10 @@ function stringAt(raw: unknown, keys: readonly string[]): string | undefined {
 function crossFileProblems(
   pricing: PlatformSettings['pricing'],
   models: readonly ModelFile[],
+  platformName: string | undefined,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (platformName !== undefined) problems.push(...nameCollisionProblems(platformName, models));
   const firstFileByName = new Map<string, string>();
   const { sagemakerInstances, tokenModels } = pricing;
   for (const { file, raw, locator } of models) {
@@ -193,6 +196,35 @@ function regionProblem(region: string): string | undefined {
   return near
     ? `not an AWS region (got "${region}"; did you mean "${near}"?)`
     : `not an AWS region aws-cdk-lib knows (got "${region}"); check the spelling, or upgrade aws-cdk-lib if the region is new`;
+}
+
+/**
+ * Two models whose resource names would collide (lib/config/resource-names.ts): reported at the
+ * later file's `name`, naming both files and the first colliding resource.
+ */
+function nameCollisionProblems(platformName: string, models: readonly ModelFile[]): ConfigProblem[] {
+  const named = models
+    .map((m) => ({ ...m, name: stringAt(m.raw, ['name']) }))
+    .filter((m): m is ModelFile & { name: string } => m.name !== undefined && /^[a-z0-9-]+$/.test(m.name));
+  const problems: ConfigProblem[] = [];
+  for (const [i, later] of named.entries()) {
+    for (const earlier of named.slice(0, i)) {
+      if (earlier.name === later.name) continue; // reported as a duplicate name
+      const collisions = nameCollisions(platformName, earlier.name, later.name);
+      if (collisions.length === 0) continue;
+      const first = collisions[0]!;
+      problems.push({
+        file: later.file,
+        line: later.locator?.lineOf(['name']),
+        path: 'name',
+        message:
+          `resource names collide with ${earlier.file} (got "${later.name}", and "${earlier.name}" there): ` +
+          `${first.kind} ${first.names[1]} of "${later.name}" is also ${first.kind} ${first.names[0]} of "${earlier.name}"` +
+          `${collisions.length > 1 ? ` (and ${collisions.length - 1} more)` : ''}; rename one of the two models`,
+      });
+    }
+  }
+  return problems;
 }
 
 export interface LoadOptions {
@@ -270,7 +302,8 @@ export function loadConfigWithWarnings({ configDir }: LoadOptions): {
   // The pricing table alone is enough to check references, even when another platform key is wrong.
   const rawPricing = isPlainObject(platformYaml?.raw) ? platformYaml.raw.pricing : undefined;
   const pricing = platform?.pricing ?? platformSchema.shape.pricing.safeParse(rawPricing).data;
-  if (pricing) problems.push(...crossFileProblems(pricing, files));
+  const platformName = platform?.name ?? stringAt(platformYaml?.raw, ['name']);
+  if (pricing) problems.push(...crossFileProblems(pricing, files, platformName));
   if (problems.length > 0) {
     // Read like a compiler's output: file by file, top to bottom.
     const fileOrder = [

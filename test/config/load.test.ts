@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       maxLatencyIncreasePct: 15,
       maxCostIncreasePct: 10,
       maxBiasGapIncrease: 0.03,
+      onInconclusive: 'point-estimate',
+      assumedDiscordance: 0.1,
     });
   });
 
@@ -67,6 +69,8 @@ describe('loadConfig', () => {
       maxLatencyIncreasePct: 15,
       maxCostIncreasePct: 5,
       maxBiasGapIncrease: 0.03,
+      onInconclusive: 'point-estimate',
+      assumedDiscordance: 0.1,
     });
     expect(model.repository.branch).toBe('main');
     expect(model.repository.triggerPaths).toEqual(['ml/**', 'data/features/**', 'configs/model_*.yaml']);

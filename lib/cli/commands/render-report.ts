@@ -4,7 +4,7 @@ import { checkRegression } from '../../../lambdas/core/regression-gate';
 import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/report';
 import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
-import { readRegressionInputs } from './check-regression';
+import { readRegressionInputs, regressionOptions } from './check-regression';
 
 interface Options {
   readonly report: string;
@@ -51,9 +51,12 @@ export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
     return ExitCode.CheckFailed;
   }
   const drift = opts.drift.flatMap(readDrift);
-  const regression = checkRegression(inputs.candidate, inputs.baseline, inputs.thresholds, {
-    requiredEvalSets: inputs.requiredEvalSets,
-  });
+  const regression = checkRegression(
+    inputs.candidate,
+    inputs.baseline,
+    inputs.thresholds,
+    regressionOptions(inputs),
+  );
   const configured = opts.model ? loadModel(opts.configDir, opts.model) : undefined;
   const cost = configured
     ? monthlyCostFromReports(

@@ -153,7 +153,11 @@ export async function validateDataCommand(io: CliIo, dataset: string, opts: Opti
   const name =
     evalSet?.name ?? (dataset === STDIN ? 'stdin' : path.basename(dataset).replace(/\.jsonl$/, ''));
   const maxDrift = maxDriftFlag ?? evalSet?.maxDrift ?? DEFAULT_MAX_DRIFT;
-  const result = evaluateDataset(name, current, reference, { maxDrift });
+  const result = evaluateDataset(name, current, reference, {
+    maxDrift,
+    driftSignificance: model?.dataValidation.driftSignificance,
+    minDriftRows: model?.dataValidation.minDriftRows,
+  });
   io.stdout.write(opts.json ? toJsonLine(result) : renderText(result, reference));
   return result.valid ? ExitCode.Ok : ExitCode.CheckFailed;
 }
