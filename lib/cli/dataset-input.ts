@@ -19,6 +19,11 @@ export function notJsonLines(head: Uint8Array, name: string): string | undefined
     const gunzip = name === STDIN ? 'gunzip -c <file.gz> | ' : `gunzip -c ${name} | `;
     return `${shown} is gzip-compressed, not JSON Lines: decompress it first (${gunzip}mlops validate-data - ...)`;
   }
+  // JSON Lines is text: a NUL byte means a binary file, whose lines would be echoed back as control bytes.
+  if (head.includes(0x00)) {
+    const shown = name === STDIN ? 'standard input' : name;
+    return `${shown} is a binary file (it holds NUL bytes), not JSON Lines: pass the JSONL eval set`;
+  }
   // A BOM, then blank space, then `[`: a JSON array, which is one value over many lines, not one per line.
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d))

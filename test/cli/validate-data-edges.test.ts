@@ -55,6 +55,16 @@ describe('mlops validate-data at the rough edges', () => {
     });
   });
 
+  test('a binary file is called binary; its bytes are not echoed to the terminal', async () => {
+    const bin = path.join(dir, 'model.jsonl');
+    writeFileSync(bin, Buffer.from([0x00, 0x01, 0x02, 0x61, 0x62, 0x63, 0x00, 0x0a]));
+    expect(await runCli('validate-data', bin, '--reference', REFERENCE)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `mlops: dataset ${bin} is a binary file (it holds NUL bytes), not JSON Lines: pass the JSONL eval set\n`,
+    });
+  });
+
   test('`-` reads the dataset from standard input', async () => {
     const fromFile = await runCli('validate-data', GOLDEN, '--reference', REFERENCE, '--json');
     const fromStdin = await runWithStdin(
