@@ -7,14 +7,14 @@ import {
   requestsPerMinuteOfMonthly,
   type CalibrationReport,
 } from '../../../lambdas/core/confidence-alarm';
-import { DEFAULT_CONFIG_DIR, loadModel, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
 interface Options {
   readonly model: string;
   readonly requestsPerMinute?: string;
   readonly seed?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
@@ -93,7 +93,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       "traffic to simulate (default: the model's cost.monthlyRequests spread over 730 hours)",
     )
     .option('--seed <n>', 'seed of the simulation', String(DEFAULT_CALIBRATION_RUN.seed))
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
     .addHelpText(
       'after',
