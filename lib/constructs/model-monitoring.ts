@@ -296,6 +296,16 @@ export class ModelMonitoring extends Construct {
         ],
       }),
     );
+    // Which release an unpromoted config on the live endpoint holds (a rollback between canary and
+    // promotion returns to the release before it): the ModelVersion tag of its model.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeModel', 'sagemaker:ListTags'],
+        resources: [
+          stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${prefix}-*` }),
+        ],
+      }),
+    );
     // The standby is a bridge: when the live endpoint is in service again on N-1's config, the
     // function moves users back to it (SageMaker Endpoint State Change events,
     // https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
@@ -778,10 +788,10 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(:endpoint-config/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+        `^Resource::(\\*|arn:.*(:(endpoint-config|model)/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
       ),
       reason:
-        "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
+        "Endpoint configs and models of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a
