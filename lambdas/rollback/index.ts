@@ -416,6 +416,17 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   } catch (error) {
     problems.push(`The rollback record was not written: ${(error as Error).message}. It is in this page.`);
   }
+  // Beside the run rolled back from: its promotion, retried or late, must not undo this.
+  const runKey = artifactKeys.runRollback(model, from.executionId);
+  try {
+    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, runKey, json(record), 'rollback record of the run');
+  } catch (error) {
+    problems.push(
+      `The rollback record beside the run (s3://${env.ARTIFACTS_BUCKET}/${runKey}) was not written: ` +
+        `${(error as Error).message}. A retried Promotion stage of ${from.modelVersion} would not know it was rolled ` +
+        'back: do not retry it.',
+    );
+  }
 
   // 7. Time to rollback: from the alarm (or the request) to the flag that makes N-1 serve.
   if (record.durations.triggerToFlagSeconds !== null && record.flagDeployedAt !== null) {

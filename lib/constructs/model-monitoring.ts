@@ -11,6 +11,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { LIVE_VARIANT, STANDBY_VARIANT } from '../../lambdas/core/endpoint-spec';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
@@ -200,7 +201,10 @@ export class ModelMonitoring extends Construct {
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
-        resources: [shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`)],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`),
+          shared.artifactsBucket.arnForObjects(artifactKeys.runRollback(model.name, '*')),
+        ],
       }),
     );
     rollbackRole.addToPolicy(
@@ -788,7 +792,7 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(:(endpoint-config|model)/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+        `^Resource::(\\*|arn:.*(:(endpoint-config|model)/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/(rollbacks/\\*|runs/\\*/rollback\\.json))$`,
       ),
       reason:
         "Endpoint configs and models of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
