@@ -1149,6 +1149,18 @@ describe('rollback handler', () => {
       expect(appconfig.versions).toHaveLength(versions);
     });
 
+    it('GIVEN a canary that changed the instance type failed (autoscaling deregistered by the canary) THEN the live variant gets autoscaling back once N serves again', async () => {
+      // SageMaker rolled the canary back: N's config is in service, nothing registered.
+      expect(await registered()).toEqual([]);
+      const result = await handler()(inService(N_LIVE_CONFIG), context());
+      expect(result.status).toBe('settled');
+      expect(await registered()).toEqual([
+        expect.objectContaining({ ResourceId: RESOURCE, MinCapacity: 2, MaxCapacity: 8 }),
+      ]);
+      // The release's flag is not the rollback's: left alone.
+      expect(appconfig.versions).toHaveLength(1);
+    });
+
     it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {
       // A canary put the next candidate live; promotion has not run, so the serving state still names N.
       const candidate = `${PREFIX}-4f1c2e9a-live`;
