@@ -97,6 +97,15 @@ export function endpointNames(namePrefix: string): { readonly live: string; read
 }
 
 /**
+ * IAM patterns that match exactly the names `releaseNames` can return for this prefix: one `?`
+ * per character of the release id, no `*`. A `<prefix>-*` pattern would also match every name
+ * of a model whose name extends this one (`document-classifier` → `document-classifier-v2-…`).
+ */
+export function releaseNamePatterns(namePrefix: string): ReleaseNames {
+  return releaseNamesOf(namePrefix, '?'.repeat(RELEASE_ID_LENGTH));
+}
+
+/**
  * Names of what one release creates, derived from the pipeline execution id so a retried
  * invocation finds what an earlier one created instead of creating it twice.
  */
@@ -116,9 +125,16 @@ export function releaseNames(namePrefix: string, executionId: string): ReleaseNa
   // and the full id is in every record and tag.
   const id = executionId
     .replace(/[^a-zA-Z0-9]/g, '')
-    .slice(0, 8)
+    .slice(0, RELEASE_ID_LENGTH)
     .toLowerCase();
   if (id.length === 0) throw new RangeError(`execution id "${executionId}" has no letters or digits`);
+  return releaseNamesOf(namePrefix, id.padEnd(RELEASE_ID_LENGTH, '0'));
+}
+
+/** Characters of the execution id in a release's resource names; always exactly this many. */
+export const RELEASE_ID_LENGTH = 8;
+
+function releaseNamesOf(namePrefix: string, id: string): ReleaseNames {
   return {
     model: sageMakerName(namePrefix, id),
     liveConfig: sageMakerName(namePrefix, `${id}-live`),

@@ -13,7 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
-import { LIVE_VARIANT, STANDBY_VARIANT } from '../../lambdas/core/endpoint-spec';
+import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
@@ -123,6 +123,15 @@ export class ModelMonitoring extends Construct {
       period: Duration.hours(1),
       label: 'predicted-label drift (JS distance)',
     });
+    // What the drift alarm compares: the distance only when it is beyond sampling noise (G-test), else 0.
+    const significantLabelDrift = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.drift,
+      metricName: 'SignificantLabelDrift',
+      dimensionsMap: { Model: model.name },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: 'predicted-label drift beyond sampling noise (JS distance; 0 when not significant)',
+    });
     const monthlyCost = new cloudwatch.Metric({
       namespace: METRIC_NAMESPACES.cost,
       metricName: 'EstimatedMonthlyCost',
@@ -227,7 +236,13 @@ export class ModelMonitoring extends Construct {
         actions: ['sagemaker:UpdateEndpoint'],
         resources: [
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix}-*` }),
+          // The configs a release of this model creates, by exact pattern (not `${prefix}-*`,
+          // which would cover a model whose name extends this one).
+          ...[releaseNamePatterns(prefix)]
+            .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
+            .map((n) =>
+              stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
+            ),
         ],
       }),
     );
@@ -295,7 +310,12 @@ export class ModelMonitoring extends Construct {
         // The instance types to compare; autoscaling sets the variant's count with the caller's rights.
         actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
         resources: [
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix}-*` }),
+          // By exact pattern, like UpdateEndpoint above: `${prefix}-*` would cover a model whose name extends this one.
+          ...[releaseNamePatterns(prefix)]
+            .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
+            .map((n) =>
+              stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
+            ),
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
         ],
       }),
@@ -306,7 +326,11 @@ export class ModelMonitoring extends Construct {
       new iam.PolicyStatement({
         actions: ['sagemaker:DescribeModel', 'sagemaker:ListTags'],
         resources: [
-          stack.formatArn({ service: 'sagemaker', resource: 'model', resourceName: `${prefix}-*` }),
+          stack.formatArn({
+            service: 'sagemaker',
+            resource: 'model',
+            resourceName: releaseNamePatterns(prefix).model,
+          }),
         ],
       }),
     );
@@ -407,9 +431,9 @@ export class ModelMonitoring extends Construct {
     this.driftAlarm = new cloudwatch.Alarm(this, 'Drift', {
       alarmName: `${prefix}-label-drift`,
       alarmDescription:
-        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference. ` +
+        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference, beyond sampling noise (G-test). ` +
         'Sample production inputs (the production-sample job) and re-evaluate; retrain if the new inputs are here to stay.',
-      metric: labelDrift,
+      metric: significantLabelDrift,
       threshold: monitoring.drift.maxLabelDrift,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -792,10 +816,10 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(:(endpoint-config|model)/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/(rollbacks/\\*|runs/\\*/rollback\\.json))$`,
+        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/(rollbacks/\\*|runs/\\*/rollback\\.json))$`,
       ),
       reason:
-        "Endpoint configs and models of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
+        "This profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a

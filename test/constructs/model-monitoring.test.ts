@@ -3,7 +3,7 @@ import { buildPlatform } from '../../lib/platform';
 import { rollbackEnvSchema } from '../../lambdas/rollback/env';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
 
-// GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 2500), WHEN the platform is built,
+// GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 4000), WHEN the platform is built,
 // THEN the model stack watches its live model.
 const { models } = buildPlatform(newApp(), shippedConfig());
 const stack = models[0];
@@ -132,7 +132,7 @@ describe('ModelMonitoring alarms', () => {
   test('drift and cost: thresholds from config, hourly metrics of the monitors', () => {
     expect(metricOf(alarm('label-drift'))).toMatchObject({
       Namespace: 'MLPlatform/Drift',
-      MetricName: 'LabelDrift',
+      MetricName: 'SignificantLabelDrift',
       Period: 3600,
     });
     expect(alarm('label-drift').Threshold).toBe(0.15);
@@ -141,7 +141,7 @@ describe('ModelMonitoring alarms', () => {
       MetricName: 'EstimatedMonthlyCost',
       Period: 3600,
     });
-    expect(alarm('cost-budget')).toMatchObject({ Threshold: 2500, EvaluationPeriods: 2 });
+    expect(alarm('cost-budget')).toMatchObject({ Threshold: 4000, EvaluationPeriods: 2 });
   });
 
   test('every alarm pages, and only confidence and error rate roll back', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CloudWatchClient,
   GetMetricDataCommand,
@@ -50,7 +51,10 @@ const CAPTURE_BUCKET = 'mlops-data-capture';
 const RUN = `models/document-classifier/runs/${EXECUTION_ID}`;
 const REPORT_KEY = `${RUN}/shadow-report.json`;
 const REPORT_URL = `s3://${ARTIFACTS}/${REPORT_KEY}`;
-const ARCHIVE_URL = `s3://${ARTIFACTS}/${RUN}/model.tar.gz`;
+const ARCHIVE_BYTES = 'model weights';
+const ARCHIVE_SHA = createHash('sha256').update(ARCHIVE_BYTES).digest('hex');
+const ARCHIVE_KEY = `models/document-classifier/archives/sha256/${ARCHIVE_SHA}.tar.gz`;
+const ARCHIVE_URL = `s3://${ARTIFACTS}/${ARCHIVE_KEY}`;
 const LIVE = 'mlops-document-classifier-live';
 // releaseNames('mlops-document-classifier', EXECUTION_ID)
 const CANDIDATE_MODEL = 'mlops-document-classifier-e7c1a9f0';
@@ -290,11 +294,20 @@ describe('shadow handler', () => {
         Bucket: ARTIFACTS,
         Key: `${RUN}/model-artifact.json`,
         Body: JSON.stringify({
-          sha256: 'ab'.repeat(32),
-          bytes: 734_003_200,
+          sha256: ARCHIVE_SHA,
+          bytes: ARCHIVE_BYTES.length,
           modelDataUrl: ARCHIVE_URL,
           commitId: COMMIT,
         }),
+      }),
+    );
+    // As the PublishModel stage leaves it: S3 keeps the SHA-256 it computed.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: ARTIFACTS,
+        Key: ARCHIVE_KEY,
+        Body: ARCHIVE_BYTES,
+        ChecksumAlgorithm: 'SHA256',
       }),
     );
     for (const [key, lines] of Object.entries(CAPTURE_FILES)) {
@@ -757,7 +770,7 @@ describe('shadow handler', () => {
     );
     expect(failure(await run())).toBe(
       `s3://${ARTIFACTS}/${RUN}/model-artifact.json is not JSON (Unexpected token 'o', "not json" is not valid ` +
-        'JSON). The evaluation build of this run wrote it; check its build log and rerun the pipeline. The shadow ' +
+        'JSON). The PublishModel stage of this run wrote it; check its message and rerun the pipeline. The shadow ' +
         'stage changed nothing.',
     );
     process.env.ARTIFACTS_BUCKET = 'mlops-artifacts-empty';
@@ -768,9 +781,9 @@ describe('shadow handler', () => {
       }),
     );
     expect(failure(await run())).toBe(
-      `s3://mlops-artifacts-empty/${RUN}/model-artifact.json does not exist: the evaluation build of this run did ` +
-        "not record the model archive it uploaded (the release pipeline's evaluation writes model.tar.gz and " +
-        'model-artifact.json); check its build log and rerun the pipeline. The shadow stage changed nothing.',
+      `s3://mlops-artifacts-empty/${RUN}/model-artifact.json does not exist: the PublishModel stage of this run did ` +
+        'not publish the model archive (it writes the archive and model-artifact.json); check the PublishModel ' +
+        "stage's message and rerun the pipeline. The shadow stage changed nothing.",
     );
     expect(updates).toEqual([]);
     expect(createdConfigs).toEqual([]);
