@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -13,6 +14,7 @@ import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { LIVE_VARIANT } from '../../lambdas/core/endpoint-spec';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
+import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
 import type { PromotionLiveEnv } from '../../lambdas/promotion/live-model';
@@ -146,6 +148,11 @@ export class ModelMonitoring extends Construct {
       encryptionKey: shared.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.rollbackTable).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason:
+        'Point-in-time recovery keeps 35 days of every change, the table is retained on stack deletion, and each rollback is also written to the Object-Locked artifacts bucket (models/<model>/rollbacks/): a Backup plan would add a third copy of a small ledger.',
     });
     this.rollback = new GateFunction(this, 'Rollback', {
       handler: 'rollback',
@@ -416,6 +423,15 @@ export class ModelMonitoring extends Construct {
       alarm.addAlarmAction(rollback);
       alarm.addAlarmAction(page);
     }
+    // An alarm invokes the rollback asynchronously: Lambda retries a failed run twice, then hands the
+    // event to the on-failure destination, here the paging topic, so a rollback that never happened
+    // pages instead of vanishing. A rollback still not run after an hour pages rather than acting late.
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    this.rollback.function.configureAsyncInvoke({
+      onFailure: new destinations.SnsDestination(shared.pagingTopic),
+      maxEventAge: Duration.hours(1),
+      retryAttempts: 2,
+    });
     for (const alarm of [
       this.latencyP95Alarm,
       this.latencyP99Alarm,
@@ -434,6 +450,12 @@ export class ModelMonitoring extends Construct {
       encryptionMasterKey: shared.key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+    });
+    new DeadLetterAlarm(this, 'MonitorDeadLetters', {
+      queue: monitorDlq,
+      alarmName: `${prefix}-monitor-dead-letters`,
+      description: `${model.name}: a scheduled monitor (drift, cost, production sample) failed for good; the message in ${prefix}-monitor-dlq says which and why (docs/operations.md).`,
+      pagingTopic: shared.pagingTopic,
     });
     Validations.of(monitorDlq).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -481,6 +503,9 @@ export class ModelMonitoring extends Construct {
         timeout: Duration.minutes(15),
         memorySize: 1024,
       });
+      // The schedule invokes asynchronously: a run that fails after Lambda's retries lands in the
+      // monitors' dead-letter queue (which pages), as a schedule that could not invoke at all does.
+      fn.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(monitorDlq) });
       props.releaseSettings.grantRead(fn.role);
       fn.role.addToPolicy(
         new iam.PolicyStatement({
@@ -713,7 +738,14 @@ export class ModelMonitoring extends Construct {
       ),
       reason:
         "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
+      starActions: ['cloudwatch:PutMetricData'],
     });
+    const kmsDataKey = {
+      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      reason:
+        'KMS data-key actions on the platform key only, granted by CDK for the on-failure destination (the paging topic or the dead-letter queue), usable only through SNS and SQS (key policy).',
+    };
+    reviewWildcards(this.rollback.role, kmsDataKey);
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a
       // whole bucket, is still an unreviewed finding.
@@ -730,7 +762,9 @@ export class ModelMonitoring extends Construct {
         finding: new RegExp(`^Resource::(\\*|arn:${NAG_PARTITION}:s3:::(${prefixes.join('|')})/\\*)$`),
         reason:
           "This model's prefixes only (runs, production samples, data capture, DVC files by md5, its prediction logs and Athena results), and CloudWatch metric calls, which have no resource-level permissions (PutMetricData limited to the monitor's namespace).",
+        starActions: ['cloudwatch:GetMetricData', 'cloudwatch:PutMetricData'],
       });
+      reviewWildcards(fn.role, kmsDataKey);
     }
   }
 }

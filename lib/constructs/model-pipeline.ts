@@ -247,6 +247,7 @@ export class ModelPipeline extends Construct {
         },
         {
           finding: /^Resource::\*$/,
+          starActions: ['lambda:ListFunctions'],
           reason:
             'lambda:ListFunctions, which the Lambda invoke action needs, has no resource-level permissions.',
         },
@@ -268,6 +269,7 @@ export class ModelPipeline extends Construct {
     });
     reviewWildcards(this.evaluation.project, {
       finding: /^Resource::\*$/,
+      starActions: ['ecr:GetAuthorizationToken'],
       reason:
         'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
     });
