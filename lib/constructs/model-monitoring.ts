@@ -5,6 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -25,6 +26,7 @@ import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambda
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
+import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
 import type { PromotionLiveEnv } from '../../lambdas/promotion/live-model';
@@ -198,6 +200,11 @@ export class ModelMonitoring extends Construct {
       encryptionKey: shared.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.rollbackTable).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason:
+        'Point-in-time recovery keeps 35 days of every change, the table is retained on stack deletion, and each rollback is also written to the Object-Locked artifacts bucket (models/<model>/rollbacks/): a Backup plan would add a third copy of a small ledger.',
     });
     this.rollback = new GateFunction(this, 'Rollback', {
       handler: 'rollback',
@@ -584,6 +591,15 @@ export class ModelMonitoring extends Construct {
       alarm.addAlarmAction(rollback);
       alarm.addAlarmAction(page);
     }
+    // An alarm invokes the rollback asynchronously: Lambda retries a failed run twice, then hands the
+    // event to the on-failure destination, here the paging topic, so a rollback that never happened
+    // pages instead of vanishing. A rollback still not run after an hour pages rather than acting late.
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    this.rollback.function.configureAsyncInvoke({
+      onFailure: new destinations.SnsDestination(shared.pagingTopic),
+      maxEventAge: Duration.hours(1),
+      retryAttempts: 2,
+    });
     for (const alarm of [
       this.latencyP95Alarm,
       this.latencyP99Alarm,
@@ -602,6 +618,12 @@ export class ModelMonitoring extends Construct {
       encryptionMasterKey: shared.key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+    });
+    new DeadLetterAlarm(this, 'MonitorDeadLetters', {
+      queue: monitorDlq,
+      alarmName: `${prefix}-monitor-dead-letters`,
+      description: `${model.name}: a scheduled monitor (drift, cost, production sample) failed for good; the message in ${prefix}-monitor-dlq says which and why (docs/operations.md).`,
+      pagingTopic: shared.pagingTopic,
     });
     Validations.of(monitorDlq).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -649,6 +671,9 @@ export class ModelMonitoring extends Construct {
         timeout: Duration.minutes(15),
         memorySize: 1024,
       });
+      // The schedule invokes asynchronously: a run that fails after Lambda's retries lands in the
+      // monitors' dead-letter queue (which pages), as a schedule that could not invoke at all does.
+      fn.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(monitorDlq) });
       props.releaseSettings.grantRead(fn.role);
       fn.role.addToPolicy(
         new iam.PolicyStatement({
@@ -886,6 +911,24 @@ export class ModelMonitoring extends Construct {
       ),
       reason:
         "This profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
+      starActions: ['cloudwatch:PutMetricData'],
+    });
+    const kmsDataKey = {
+      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      reason:
+        'KMS data-key actions on the platform key only, granted by CDK for the on-failure destination (the paging topic or the dead-letter queue), usable only through SNS and SQS (key policy).',
+    };
+    reviewWildcards(this.rollback.role, kmsDataKey, {
+      finding: /^Resource::\*$/,
+      starActions: [
+        'application-autoscaling:DeleteScalingPolicy',
+        'application-autoscaling:DeregisterScalableTarget',
+        'application-autoscaling:DescribeScalableTargets',
+        'application-autoscaling:PutScalingPolicy',
+        'application-autoscaling:RegisterScalableTarget',
+      ],
+      reason:
+        'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys.',
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a
@@ -903,7 +946,9 @@ export class ModelMonitoring extends Construct {
         finding: new RegExp(`^Resource::(\\*|arn:${NAG_PARTITION}:s3:::(${prefixes.join('|')})/\\*)$`),
         reason:
           "This model's prefixes only (runs, production samples, data capture, DVC files by md5, its prediction logs and Athena results), and CloudWatch metric calls, which have no resource-level permissions (PutMetricData limited to the monitor's namespace).",
+        starActions: ['cloudwatch:GetMetricData', 'cloudwatch:PutMetricData'],
       });
+      reviewWildcards(fn.role, kmsDataKey);
     }
   }
 }
