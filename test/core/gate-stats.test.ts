@@ -3,7 +3,7 @@ import {
   aboutRows,
   binomialInterval,
   decideVerdict,
-  gTestHomogeneity,
+  homogeneityTest,
   marginOutcome,
   pairedDifferenceInterval,
   rowsNeededForMargin,
@@ -115,20 +115,27 @@ describe('rowsNeededForMargin', () => {
   });
 });
 
-describe('gTestHomogeneity', () => {
-  test('matches scipy.stats.chi2_contingency(lambda_="log-likelihood")', () => {
-    const a = gTestHomogeneity({ w: 40, x: 30, y: 20, z: 10 }, { w: 25, x: 25, y: 25, z: 25 });
+describe('homogeneityTest', () => {
+  test('matches scipy.stats.chi2_contingency (Pearson, and lambda_="log-likelihood" for G)', () => {
+    const a = homogeneityTest({ w: 40, x: 30, y: 20, z: 10 }, { w: 25, x: 25, y: 25, z: 25 });
+    expect(a.chiSquare).toBeCloseTo(10.900210900210901, 10);
+    expect(a.pValue).toBeCloseTo(0.012277894009958807, 10);
     expect(a.g).toBeCloseTo(11.146245382910696, 10);
-    expect(a.pValue).toBeCloseTo(0.010960794022868231, 10);
+    expect(a.gPValue).toBeCloseTo(0.010960794022868231, 10);
     expect(a.degreesOfFreedom).toBe(3);
     // A category on one side only counts, as in scipy with its zero cell.
-    const b = gTestHomogeneity({ a: 95, b: 5 }, { a: 90, c: 10 });
+    const b = homogeneityTest({ a: 95, b: 5 }, { a: 90, c: 10 });
+    expect(b.chiSquare).toBeCloseTo(15.135135135135135, 10);
+    expect(b.pValue).toBeCloseTo(0.0005169483624931657, 14);
     expect(b.g).toBeCloseTo(20.92956700854841, 10);
-    expect(b.pValue).toBeCloseTo(2.8523464196639316e-5, 14);
   });
 
-  test('identical shares give G = 0 and p = 1', () => {
-    expect(gTestHomogeneity({ a: 10, b: 20 }, { a: 20, b: 40 })).toMatchObject({ g: 0, pValue: 1 });
+  test('identical shares give X² = G = 0 and p = 1', () => {
+    expect(homogeneityTest({ a: 10, b: 20 }, { a: 20, b: 40 })).toMatchObject({
+      chiSquare: 0,
+      g: 0,
+      pValue: 1,
+    });
   });
 });
 
