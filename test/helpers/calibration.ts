@@ -21,10 +21,29 @@ import type { ExampleResult } from '../../lambdas/core/predictions';
 import { checkRegression, DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/regression-gate';
 import { wilsonInterval, type Interval } from '../../lambdas/core/stats';
 
+/**
+ * A Binomial(n, p) draw: by inversion of the CDF from 0 (about n·min(p, 1 − p) steps) when
+ * (1 − q)^n does not underflow, else as n Bernoulli draws. Exact either way.
+ */
 export function binomial(n: number, p: number, random: Random): number {
+  const q = Math.min(p, 1 - p);
+  const logPmf0 = n * Math.log1p(-q);
+  if (logPmf0 < -700) {
+    let x = 0;
+    for (let i = 0; i < n; i++) if (random() < p) x++;
+    return x;
+  }
+  const u = random();
+  let pmf = Math.exp(logPmf0);
+  let cdf = pmf;
   let x = 0;
-  for (let i = 0; i < n; i++) if (random() < p) x++;
-  return x;
+  const ratio = q / (1 - q);
+  while (u >= cdf && x < n) {
+    pmf *= ((n - x) / (x + 1)) * ratio;
+    x++;
+    cdf += pmf;
+  }
+  return q === p ? x : n - x;
 }
 
 /** Counts of `n` draws from the categorical distribution `probabilities`. */
