@@ -12,7 +12,7 @@ import {
   RegressionResult,
 } from '../../../lambdas/core/regression-gate';
 import type { RegressionThresholds } from '../../../lambdas/core/contracts';
-import { DEFAULT_CONFIG_DIR, loadModel, readInputFile, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode } from '../io';
 
 export interface RegressionInputs {
@@ -40,7 +40,7 @@ interface Options {
   readonly report: string;
   readonly baseline?: string;
   readonly model?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
@@ -144,7 +144,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       '-m, --model <name>',
       "take thresholds and eval sets from this model's config (default: built-in defaults)",
     )
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
     .addHelpText(
       'after',

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { DriftSummary } from '../../../lambdas/core/contracts';
 import { checkRegression } from '../../../lambdas/core/regression-gate';
 import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/report';
-import { DEFAULT_CONFIG_DIR, loadModel, readInputFile } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import { readRegressionInputs, regressionOptions } from './check-regression';
 
@@ -10,8 +10,9 @@ interface Options {
   readonly report: string;
   readonly baseline?: string;
   readonly model?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly drift: string[];
+  readonly json?: boolean;
 }
 
 /** Drift results from `mlops validate-data --json` (its `drift` list), or a plain list of them. */
@@ -40,6 +41,10 @@ function readDrift(file: string): DriftSummary[] {
 export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
   const inputs = readRegressionInputs(opts);
   if ('invalid' in inputs) {
+    if (opts.json) {
+      io.stdout.write(toJsonLine({ rendered: false, valid: false, problems: inputs.invalid }));
+      return ExitCode.CheckFailed;
+    }
     io.stderr.write(
       `cannot render: the reports are not valid (format: docs/eval-report.md):\n${inputs.invalid.map((p) => `  ${p}`).join('\n')}\n`,
     );
@@ -64,14 +69,25 @@ export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
         inputs.baseline,
       )
     : undefined;
+  const comment = renderPrComment({
+    candidate: inputs.candidate,
+    baseline: inputs.baseline,
+    regression,
+    drift: drift.length > 0 ? drift : undefined,
+    cost,
+  });
+  // The Markdown as one string, with what it was rendered from, for scripts that post or inspect it.
   io.stdout.write(
-    renderPrComment({
-      candidate: inputs.candidate,
-      baseline: inputs.baseline,
-      regression,
-      drift: drift.length > 0 ? drift : undefined,
-      cost,
-    }),
+    opts.json
+      ? toJsonLine({
+          rendered: true,
+          verdict: regression.verdict,
+          markdown: comment,
+          regression,
+          drift,
+          cost: cost ?? null,
+        })
+      : comment,
   );
   return ExitCode.Ok;
 }
@@ -85,12 +101,16 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     .requiredOption('-r, --report <eval_report.json>', "the candidate's eval report")
     .option('-b, --baseline <baseline_metrics.json>', "the promoted model's report (omit on a first release)")
     .option('-m, --model <name>', "thresholds, eval sets and monthly requests from this model's config")
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option(
       '-d, --drift <validate-data.json>',
       'drift results to include: the output of `mlops validate-data --json` (repeatable)',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
+    )
+    .option(
+      '--json',
+      'print one JSON document (the Markdown under `markdown`, with the verdicts) instead of Markdown',
     )
     .addHelpText(
       'after',
