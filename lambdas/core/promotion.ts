@@ -52,6 +52,9 @@ export const releaseRecordSchema = z
       maxLatencyIncreasePct: threshold,
       maxCostIncreasePct: threshold,
       maxBiasGapIncrease: threshold,
+      // How the gate decided inconclusive intervals and sized eval sets (issue 12); absent in older records.
+      onInconclusive: z.enum(['point-estimate', 'pass', 'fail']).optional(),
+      assumedDiscordance: z.number().gt(0).max(1).optional(),
     }),
     decisions: z.array(decisionSchema).min(1, { error: 'at least one gate decision' }),
     promotedBy: nonEmpty,

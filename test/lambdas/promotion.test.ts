@@ -661,6 +661,8 @@ describe('promotion handler', () => {
         maxLatencyIncreasePct: 15,
         maxCostIncreasePct: 10,
         maxBiasGapIncrease: 0.03,
+        onInconclusive: 'point-estimate',
+        assumedDiscordance: 0.1,
       },
       decisions: [
         {
