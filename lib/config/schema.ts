@@ -104,7 +104,7 @@ export const dataValidationSchema = z
     maxExamples: positiveInt(20, 'How many violation examples (with line numbers) a report shows.', 1000),
     driftSignificance: documented(
       z.number().gt(0).max(0.2).default(0.01),
-      'Drift fails only when the Jensen–Shannon distance exceeds maxDrift AND a G-test of homogeneity says sampling ' +
+      'Drift fails only when the Jensen–Shannon distance exceeds maxDrift AND a chi-square test of homogeneity says sampling ' +
         'alone would give distributions this different less often than this (docs/statistics.md). Default: 0.01.',
     ),
     minDriftRows: positiveInt(
