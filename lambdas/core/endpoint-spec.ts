@@ -18,6 +18,20 @@ export const LIVE_VARIANT = 'live';
 export const SHADOW_VARIANT = 'shadow';
 export const STANDBY_VARIANT = 'standby';
 
+/**
+ * `UpdateEndpoint` options that keep the fleet the endpoint runs now: without them SageMaker resets
+ * each variant to the new config's `InitialInstanceCount`, so putting an older config back (a
+ * rollback, the end of a shadow) would shrink a fleet that autoscaling grew. "To retain the variant
+ * properties of an endpoint when updating it, set RetainAllVariantProperties to true"
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html); same-named
+ * variants then keep their DesiredInstanceCount
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+ */
+export const KEEP_FLEET_SIZE = { RetainAllVariantProperties: true } as const;
+
+/** The same, for a command a person runs: `aws sagemaker update-endpoint ... <this>`. */
+export const KEEP_FLEET_SIZE_CLI = '--retain-all-variant-properties';
+
 /** SageMaker's limit on model, endpoint config and endpoint names. */
 export const SAGEMAKER_NAME_LIMIT = 63;
 
@@ -397,7 +411,7 @@ export function scalableTargetResourceId(endpointName: string): string {
 }
 
 /** `RegisterScalableTarget` input for the live variant. */
-export function scalableTargetSpec(settings: ServingSettings, endpointName: string) {
+export function scalableTargetSpec(settings: Pick<ServingSettings, 'autoscaling'>, endpointName: string) {
   return {
     ServiceNamespace: 'sagemaker' as const,
     ResourceId: scalableTargetResourceId(endpointName),
@@ -408,7 +422,7 @@ export function scalableTargetSpec(settings: ServingSettings, endpointName: stri
 }
 
 /** `PutScalingPolicy` input: target tracking on invocations per instance. */
-export function scalingPolicySpec(settings: ServingSettings, endpointName: string) {
+export function scalingPolicySpec(settings: Pick<ServingSettings, 'autoscaling'>, endpointName: string) {
   return {
     PolicyName: `${endpointName}-invocations-per-instance`,
     ServiceNamespace: 'sagemaker' as const,

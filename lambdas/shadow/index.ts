@@ -20,6 +20,8 @@ import {
   releaseNames,
   SHADOW_VARIANT,
   shadowConfigSpec,
+  KEEP_FLEET_SIZE,
+  KEEP_FLEET_SIZE_CLI,
 } from '../core/endpoint-spec';
 import {
   modelArtifactRecordSchema,
@@ -558,7 +560,11 @@ async function restore(
   const { endpointName, productionConfigName: production, shadowConfigName: shadow } = target;
   try {
     await stage.deps.sagemaker.send(
-      new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: production }),
+      new UpdateEndpointCommand({
+        EndpointName: endpointName,
+        EndpointConfigName: production,
+        ...KEEP_FLEET_SIZE,
+      }),
     );
   } catch (error) {
     return failed(
@@ -677,7 +683,7 @@ function reason(live: DescribeEndpointCommandOutput): string {
 }
 
 function updateCommand(endpointName: string, config: string): string {
-  return `aws sagemaker update-endpoint --endpoint-name ${endpointName} --endpoint-config-name ${config}`;
+  return `aws sagemaker update-endpoint --endpoint-name ${endpointName} --endpoint-config-name ${config} ${KEEP_FLEET_SIZE_CLI}`;
 }
 
 /** `AccessDenied: ...`; a plain Error's message alone. */

@@ -6,8 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, ConfigProblem, problemsFromIssues, YamlLocator } from './problems';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { ConfigError, ConfigProblem, problemsFromIssues, suggest, YamlLocator } from './problems';
 import { nameCollisions } from './resource-names';
+import { ConfigWarning, configWarnings, ModelLocator } from './warnings';
+import { describeYamlError, textEncodingProblem } from './yaml-text';
 import {
   INHERITED_SECTIONS,
   ModelConfig,
@@ -19,6 +22,7 @@ import {
 
 export { ConfigError, formatProblem } from './problems';
 export type { ConfigProblem } from './problems';
+export type { ConfigWarning } from './warnings';
 
 interface ParsedYaml {
   readonly raw: unknown;
@@ -27,9 +31,9 @@ interface ParsedYaml {
 
 /** Reads and parses one YAML file; syntax errors become problems with their line. */
 function readYaml(file: string, problems: ConfigProblem[]): ParsedYaml | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     problems.push({
@@ -37,26 +41,35 @@ function readYaml(file: string, problems: ConfigProblem[]): ParsedYaml | undefin
       path: '',
       message:
         code === 'ENOENT'
-          ? 'file not found (create it; see README "Configuration")'
+          ? 'file not found (create it; README "Configuration reference" lists its keys)'
           : `cannot read file (${code})`,
     });
     return undefined;
   }
+  // Decoding as 'utf8' would turn bad bytes into U+FFFD silently: `caf\xe9` would pass as `caf�`.
+  const encoding = textEncodingProblem(bytes);
+  if (encoding) {
+    problems.push({ file, line: encoding.line, path: '', message: encoding.message });
+    return undefined;
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(bytes.toString('utf8'), { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    const lineOf = (offset: number) => lineCounter.linePos(offset).line;
     for (const e of doc.errors) {
       const line = e.linePos?.[0].line;
-      problems.push({
-        file,
-        line,
-        path: '',
-        message: `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-      });
+      problems.push({ file, line, path: '', message: `invalid YAML: ${describeYamlError(e, doc, lineOf)}` });
     }
     return undefined;
   }
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    // An alias to no anchor (`*nope`) or an alias bomb surfaces only here.
+    problems.push({ file, path: '', message: `invalid YAML: ${(err as Error).message}` });
+    return undefined;
+  }
   if (raw === null || raw === undefined) {
     problems.push({ file, path: '', message: 'file is empty (expected a mapping of settings)' });
     return undefined;
@@ -172,6 +185,20 @@ function crossFileProblems(
 }
 
 /**
+ * A region the schema's pattern accepts but no AWS region has (`eu-wset-1`). The list is aws-cdk-lib's
+ * region-info database, which the synth already relies on for region facts; its README says new regions
+ * may be missing from an older release (https://pypi.org/project/aws-cdk.region-info/), hence the upgrade hint.
+ */
+function regionProblem(region: string): string | undefined {
+  const known = RegionInfo.regions.map((r) => r.name);
+  if (known.includes(region)) return undefined;
+  const near = suggest(region, known);
+  return near
+    ? `not an AWS region (got "${region}"; did you mean "${near}"?)`
+    : `not an AWS region aws-cdk-lib knows (got "${region}"); check the spelling, or upgrade aws-cdk-lib if the region is new`;
+}
+
+/**
  * Two models whose resource names would collide (lib/config/resource-names.ts): reported at the
  * later file's `name`, naming both files and the first colliding resource.
  */
@@ -209,19 +236,48 @@ export interface LoadOptions {
  * Loads and validates the whole configuration.
  * @throws ConfigError listing every problem in every file.
  */
-export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
+export function loadConfig(options: LoadOptions): PlatformConfig {
+  return loadConfigWithWarnings(options).config;
+}
+
+/**
+ * Loads and validates the whole configuration, and lists what a valid config may still get wrong.
+ * @throws ConfigError listing every problem in every file.
+ */
+export function loadConfigWithWarnings({ configDir }: LoadOptions): {
+  config: PlatformConfig;
+  warnings: ConfigWarning[];
+} {
   const problems: ConfigProblem[] = [];
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformYaml = readYaml(platformFile, problems);
   const platform = platformYaml && validate(platformFile, platformSchema, platformYaml, problems);
+  const region = platform && regionProblem(platform.environment.region);
+  if (region && platformYaml) {
+    const at = ['environment', 'region'];
+    problems.push({
+      file: platformFile,
+      line: platformYaml.locator?.lineOf(at),
+      path: at.join('.'),
+      message: region,
+    });
+  }
 
   const modelsDir = path.join(configDir, 'models');
   let modelFiles: string[] = [];
+  let miscasedFiles: string[] = [];
   try {
-    modelFiles = readdirSync(modelsDir)
-      .filter((f) => /\.ya?ml$/.test(f))
-      .sort()
-      .map((f) => path.join(modelsDir, f));
+    const entries = readdirSync(modelsDir).sort();
+    modelFiles = entries.filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(modelsDir, f));
+    // `Fraud.YAML` would otherwise be skipped without a word, and its model never deployed.
+    miscasedFiles = entries.filter((f) => /\.ya?ml$/i.test(f) && !/\.ya?ml$/.test(f));
+    for (const f of miscasedFiles) {
+      problems.push({
+        file: path.join(modelsDir, f),
+        path: '',
+        message: `not read: model files end in lower-case .yaml or .yml; rename it to ${f.replace(/\.ya?ml$/i, '.yaml')}`,
+      });
+    }
   } catch {
     problems.push({
       file: modelsDir,
@@ -250,7 +306,12 @@ export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
   if (pricing) problems.push(...crossFileProblems(pricing, files, platformName));
   if (problems.length > 0) {
     // Read like a compiler's output: file by file, top to bottom.
-    const fileOrder = [platformFile, modelsDir, ...modelFiles];
+    const fileOrder = [
+      platformFile,
+      modelsDir,
+      ...miscasedFiles.map((f) => path.join(modelsDir, f)),
+      ...modelFiles,
+    ];
     const rank = (p: ConfigProblem) => [fileOrder.indexOf(p.file), p.line ?? 0];
     throw new ConfigError(
       [...problems].sort((a, b) => {
@@ -260,5 +321,11 @@ export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
       }),
     );
   }
-  return { platform: platform as PlatformSettings, models };
+  const config = { platform: platform as PlatformSettings, models };
+  const fileOf = new Map(files.map((f) => [stringAt(f.raw, ['name']), f]));
+  const at: ModelLocator = (model, keys) => {
+    const f = fileOf.get(model.name);
+    return { file: f?.file ?? modelsDir, line: keys.length > 0 ? f?.locator?.lineOf(keys) : undefined };
+  };
+  return { config, warnings: configWarnings(config, at) };
 }

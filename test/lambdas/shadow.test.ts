@@ -74,7 +74,16 @@ const STATE_URL = `s3://${ARTIFACTS}/models/document-classifier/serving/state.js
 
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const update = (config: string) =>
-  `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${config}`;
+  `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${config} --retain-all-variant-properties`;
+/**
+ * Production's config back, keeping the fleet autoscaling grew during the window: without
+ * RetainAllVariantProperties SageMaker resets it to the old config's InitialInstanceCount.
+ */
+const RESTORE_PRODUCTION = {
+  EndpointName: LIVE,
+  EndpointConfigName: PRODUCTION,
+  RetainAllVariantProperties: true,
+};
 
 /** CloudWatch's answer for the window: sums and ModelLatency percentiles (microseconds). */
 const METRICS: Record<string, number> = {
@@ -594,7 +603,7 @@ describe('shadow handler', () => {
       phaseStartedAtMs: now.getTime(),
       polls: 0,
     });
-    expect(updates.at(-1)).toEqual({ EndpointName: LIVE, EndpointConfigName: PRODUCTION });
+    expect(updates.at(-1)).toEqual(RESTORE_PRODUCTION);
 
     // One period over the whole window, both variants, sums and latency percentiles.
     expect(metricRequests).toHaveLength(2);
@@ -904,7 +913,7 @@ describe('shadow handler', () => {
       phase: 'restoring',
       productionConfigName: PRODUCTION,
     });
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('a retried stage finds the shadow config without a report: it says how to put production back', async () => {
@@ -1026,7 +1035,7 @@ describe('shadow handler', () => {
     const outcome = await run(encodeShadowToken(observing));
     expect(outcome).toMatchObject({ status: 'in-progress' });
     expect(decodeShadowToken(token(outcome))).toMatchObject({ phase: 'restoring' });
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
     const written = await comparedReport();
     const findings = [
       'CloudWatch metrics could not be read (AccessDenied: User is not authorized to perform: ' +
@@ -1069,7 +1078,7 @@ describe('shadow handler', () => {
     now = at(70);
     endpointIs('InService', SHADOW_CONFIG);
     await run(encodeShadowToken(observing));
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
     expect((await comparedReport()).metricsError).toBe(
       'CloudWatch answered Forbidden for production_invocations (no access)',
     );
@@ -1095,7 +1104,7 @@ describe('shadow handler', () => {
       agreement: { compared: 6, agreements: 4 },
     });
     expect(written.findings.at(-1)).toBe(note);
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('observing: the record cap stops mid-file', async () => {
@@ -1158,7 +1167,7 @@ describe('shadow handler', () => {
       `data capture could not be read (cannot list s3://no-such-capture-bucket/document-classifier/${LIVE}/${LIVE}/: ` +
         'NoSuchBucket: The specified bucket does not exist): agreement was not compared',
     );
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('observing: the report cannot be written; production is still put back, and the stage fails', async () => {
@@ -1173,7 +1182,7 @@ describe('shadow handler', () => {
         "function's role may write to it and use its KMS key. Production config " +
         `${PRODUCTION} is being put back on live endpoint ${LIVE}; retry the stage to run the comparison again.`,
     );
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('observing: SageMaker refuses to put production back; says what runs and how to fix it', async () => {
