@@ -63,14 +63,14 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
     'prediction-log-fallback',
   ],
   'CloudWatch dashboard': [''],
-  'EventBridge rule': ['pr-failed', 'release-shadow-done'],
+  'EventBridge rule': ['live-endpoint-state', 'pr-failed', 'release-shadow-done'],
   'EventBridge schedule': ['ab-analysis', 'cost-monitor', 'drift-monitor', 'production-sample'],
   'SQS queue': ['ab-analysis-dlq', 'monitor-dlq', 'prediction-log-fallback', 'prediction-log-fallback-dlq'],
   'DynamoDB table': ['rollbacks'],
   'Firehose stream': ['predictions'],
   'Athena workgroup': ['analysis'],
   'AppConfig application': [''],
-  'AppConfig deployment strategy': ['flag'],
+  'AppConfig deployment strategy': ['flag', 'flag-rollback'],
 };
 
 export interface ModelResourceName {

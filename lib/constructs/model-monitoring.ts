@@ -306,7 +306,12 @@ export class ModelMonitoring extends Construct {
         // The instance types to compare; autoscaling sets the variant's count with the caller's rights.
         actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
         resources: [
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix}-*` }),
+          // This model's release configs by exact pattern, as for UpdateEndpoint above.
+          ...[releaseNamePatterns(prefix)]
+            .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
+            .map((n) =>
+              stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
+            ),
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
         ],
       }),

@@ -78,7 +78,7 @@ describe('model resource names', () => {
       const result = await runCli('validate-config', '-c', fixture.dir);
       expect(result.code).toBe(1);
       expect(result.stderr.trimEnd().split('\n')).toEqual([
-        `${fixture.dir}: 1 problem(s):`,
+        `${fixture.dir}: 1 problem:`,
         // Files are read in name order: `document-classifier-pr.yaml` comes first.
         `  ${fixture.file(EXAMPLE_MODEL)}:5 name: resource names collide with ` +
           `${fixture.file('models/document-classifier-pr.yaml')} (got "document-classifier", and "document-classifier-pr" there): ` +
