@@ -128,6 +128,14 @@ async function candidateStillLive(run: Run): Promise<CanaryRecord> {
     'the canary stage of this run left no record; nothing promoted. Promotion runs after a canary that ' +
       "passed: look at this execution's Canary stage.",
   );
+  const rollbackKey = artifactKeys.runRollback(settings.model, params.executionId);
+  if ((await readOptionalText(deps.s3, env.ARTIFACTS_BUCKET, rollbackKey)) !== undefined) {
+    throw new StageFailure(
+      `Promotion refused: this release was rolled back (${run.url(rollbackKey)}); promoting it now would send ` +
+        'users back to the version rolled back from. Nothing promoted: the flag, the serving state, the baseline ' +
+        'and the standby endpoint are unchanged. Release a fixed model through a new pipeline execution.',
+    );
+  }
   if (canary.outcome !== 'live') {
     throw new StageFailure(
       `Promotion refused: the canary did not put the candidate live (canary record outcome "${canary.outcome}": ` +

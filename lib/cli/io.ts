@@ -2,6 +2,8 @@
 export interface CliIo {
   readonly stdout: { write(chunk: string): unknown; isTTY?: boolean };
   readonly stderr: { write(chunk: string): unknown; isTTY?: boolean };
+  /** Read for an input named `-`. @default process.stdin */
+  readonly stdin?: AsyncIterable<Uint8Array | string>;
 }
 
 /** Exit codes every subcommand shares, so CI can tell "the input is bad" from "the tool could not run". */

@@ -63,7 +63,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
     'prediction-log-fallback',
   ],
   'CloudWatch dashboard': [''],
-  'EventBridge rule': ['live-endpoint-state', 'pr-failed', 'release-shadow-done'],
+  'EventBridge rule': ['pr-failed', 'release-shadow-done', 'live-endpoint-state'],
   'EventBridge schedule': ['ab-analysis', 'cost-monitor', 'drift-monitor', 'production-sample'],
   'SQS queue': ['ab-analysis-dlq', 'monitor-dlq', 'prediction-log-fallback', 'prediction-log-fallback-dlq'],
   'DynamoDB table': ['rollbacks'],

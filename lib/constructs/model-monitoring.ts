@@ -11,6 +11,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
@@ -209,7 +210,10 @@ export class ModelMonitoring extends Construct {
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
-        resources: [shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`)],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`),
+          shared.artifactsBucket.arnForObjects(artifactKeys.runRollback(model.name, '*')),
+        ],
       }),
     );
     rollbackRole.addToPolicy(
@@ -306,13 +310,27 @@ export class ModelMonitoring extends Construct {
         // The instance types to compare; autoscaling sets the variant's count with the caller's rights.
         actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
         resources: [
-          // This model's release configs by exact pattern, as for UpdateEndpoint above.
+          // By exact pattern, like UpdateEndpoint above: `${prefix}-*` would cover a model whose name extends this one.
           ...[releaseNamePatterns(prefix)]
             .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
             .map((n) =>
               stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
             ),
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
+        ],
+      }),
+    );
+    // Which release an unpromoted config on the live endpoint holds (a rollback between canary and
+    // promotion returns to the release before it): the ModelVersion tag of its model.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeModel', 'sagemaker:ListTags'],
+        resources: [
+          stack.formatArn({
+            service: 'sagemaker',
+            resource: 'model',
+            resourceName: releaseNamePatterns(prefix).model,
+          }),
         ],
       }),
     );
@@ -798,10 +816,10 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/(rollbacks/\\*|runs/\\*/rollback\\.json))$`,
       ),
       reason:
-        "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
+        "This profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a

@@ -981,6 +981,36 @@ describe('promotion handler', () => {
     expect(await standbyEndpoint()).toBeUndefined();
   });
 
+  test('a promotion retried after a rollback from this release: refused, users stay on the version rolled back to (issue 11)', async () => {
+    await released(R1, 0);
+    await released(R2, 60);
+    // The rollback from R2: the flag and the serving state went back to R1, but its UpdateEndpoint
+    // failed, so the live endpoint still serves R2's config. It left its record beside the run.
+    const rolledBack = {
+      ...(await servingState()),
+      live: { ...(await servingState()).standby!, endpointName: LIVE, configName: R1.liveConfig },
+      standby: null,
+      updatedBy: 'rollback',
+    };
+    delete (rolledBack.live as { liveConfigName?: string }).liveConfigName;
+    await put(STATE_KEY, `${JSON.stringify(rolledBack, null, 2)}\n`);
+    await put(
+      runKey(R2, 'rollback.json'),
+      JSON.stringify({
+        status: 'incomplete',
+        from: { executionId: R2.exec },
+        startedAt: '2026-11-05T12:00:00.000Z',
+      }),
+    );
+    const state = await read(STATE_KEY);
+
+    const message = failureOf(await invoke(R2, 600));
+
+    expect(message).toContain('Promotion refused: this release was rolled back');
+    expect(message).toContain(s3Url(runKey(R2, 'rollback.json')));
+    expect(await read(STATE_KEY)).toBe(state);
+  });
+
   test('the eval report and data validation disagree on an eval set md5: refused, nothing written', async () => {
     await gatesPassed(R1, { validatedMd5s: { golden_set: 'ffffffffffffffffffffffffffffffff' } });
     await canaryPassed(R1);
