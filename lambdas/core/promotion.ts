@@ -52,6 +52,10 @@ export const releaseRecordSchema = z
       maxLatencyIncreasePct: threshold,
       maxCostIncreasePct: threshold,
       maxBiasGapIncrease: threshold,
+      // The gate's rules for inconclusive intervals (thresholds.onInconclusive, assumedDiscordance);
+      // absent from records written before they existed.
+      onInconclusive: z.enum(['point-estimate', 'pass', 'fail']).optional(),
+      assumedDiscordance: z.number().gt(0).max(1).optional(),
     }),
     decisions: z.array(decisionSchema).min(1, { error: 'at least one gate decision' }),
     promotedBy: nonEmpty,

@@ -21,3 +21,17 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/**
+ * A reader that closes the pipe early (`mlops scrub-pii big.jsonl | head`) has what it wanted: the
+ * command ends quietly with exit 0 instead of an EPIPE stack trace. Other stream errors still throw.
+ */
+export function endQuietlyOnClosedPipe(
+  stream: NodeJS.WritableStream,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    exit(0);
+  });
+}

@@ -63,6 +63,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     usage: '[options] <input.jsonl>',
     load: () => require('./commands/scrub-pii'),
   },
+  {
+    name: 'calibrate-alarm',
+    summary: "Simulate a model's confidence alarm: false rollbacks, detection delay.",
+    usage: '[options]',
+    load: () => require('./commands/calibrate-alarm'),
+  },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
