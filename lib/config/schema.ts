@@ -114,6 +114,15 @@ export const dataValidationSchema = z
   })
   .meta({ description: 'Schema every eval-set row must satisfy.' });
 
+/** An image digest: pins the exact image, where a tag can be moved to another image. */
+const imageDigest = documented(
+  z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, { message: 'an image digest like sha256:<64 lowercase hex digits>' })
+    .optional(),
+  'Image digest (sha256:...). When given, the image is pulled by digest and the tag is only a label. Default: none (by tag).',
+);
+
 /** CodeBuild compute types that run the GPU image (LINUX_GPU_CONTAINER). */
 export const GPU_COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_LARGE'] as const;
 
@@ -130,6 +139,7 @@ export const evaluationEnvironmentSchema = z.strictObject({
             .default('763104351884'),
           'Account that publishes the AWS Deep Learning Containers. Default: 763104351884.',
         ),
+        digest: imageDigest,
       })
       .default({
         repository: 'pytorch-training',
@@ -175,6 +185,7 @@ export const servingSchema = z
               .default(DEFAULT_INFERENCE_IMAGE.account),
             'Account of the ECR repository. Default: 763104351884 (AWS Deep Learning Containers).',
           ),
+          digest: imageDigest,
         })
         .default(DEFAULT_INFERENCE_IMAGE),
       `Inference container image in ECR (same region); it must answer /invocations with JSON {"label": ..., "confidence": ...} (docs/serving.md). Default: ${DEFAULT_INFERENCE_IMAGE.repository}:${DEFAULT_INFERENCE_IMAGE.tag}.`,

@@ -27,6 +27,23 @@ export interface GpuEvaluationProjectProps {
   readonly stagingBucket?: s3.IBucket;
 }
 
+/**
+ * The Deep Learning Container image, by digest when the config gives one (a tag can be moved to
+ * another image; a digest cannot). LinuxGpuBuildImage names images by tag only, so the digest
+ * variant is the same image object (its pull grant and checks) with the reference swapped.
+ */
+export function evaluationImage(image: ModelConfig['evaluation']['image']): codebuild.IBuildImage {
+  const byTag = codebuild.LinuxGpuBuildImage.awsDeepLearningContainersImage(
+    image.repository,
+    image.tag,
+    image.account,
+  );
+  if (image.digest === undefined) return byTag;
+  const tagSuffix = `:${image.tag}`;
+  const imageId = `${byTag.imageId.slice(0, -tagSuffix.length)}@${image.digest}`;
+  return Object.assign(Object.create(byTag) as codebuild.IBuildImage, { imageId });
+}
+
 /** Shell-quotes one value for the buildspec. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -54,11 +71,7 @@ export class GpuEvaluationProject extends Construct {
       projectName: props.projectName,
       description: `${model.name}: evaluate the candidate on a GPU against the pinned eval sets`,
       environment: {
-        buildImage: codebuild.LinuxGpuBuildImage.awsDeepLearningContainersImage(
-          image.repository,
-          image.tag,
-          image.account,
-        ),
+        buildImage: evaluationImage(image),
         computeType: codebuild.ComputeType[computeType.replace('BUILD_GENERAL1_', '') as 'SMALL' | 'LARGE'],
       },
       encryptionKey: props.shared.key,
