@@ -113,7 +113,7 @@ export class GpuEvaluationProject extends Construct {
                 ? [
                     // A release ships the archive that was evaluated, byte for byte. This build runs
                     // the team's code, so it only stages the archive and claims its hash; the
-                    // PublishModel step checks the claim and publishes (docs/security-part-a.md).
+                    // PublishModel step checks the claim and publishes (docs/security-production-paths.md).
                     [
                       'test -s "$MODEL_ARTIFACT" || { echo "No model archive at $MODEL_ARTIFACT after the evaluate command: build it there (SageMaker model.tar.gz layout) or set evaluation.modelArtifact."; exit 1; }',
                       `staged=${q(stagedArchiveKey('EXECUTION'))}; staged="\${staged/EXECUTION/$PIPELINE_EXECUTION_ID}"`,
