@@ -1,13 +1,22 @@
 import { Command, CommanderError } from 'commander';
 import { register as checkRegression } from './commands/check-regression';
 import { register as estimateCost } from './commands/estimate-cost';
+import { register as rehearse } from './commands/rehearse';
 import { register as renderReport } from './commands/render-report';
 import { register as scrubPii } from './commands/scrub-pii';
 import { register as validateConfig } from './commands/validate-config';
 import { register as validateData } from './commands/validate-data';
 import { CliIo, ExitCode, UsageError } from './io';
 
-const COMMANDS = [validateConfig, validateData, checkRegression, estimateCost, renderReport, scrubPii];
+const COMMANDS = [
+  validateConfig,
+  validateData,
+  checkRegression,
+  estimateCost,
+  renderReport,
+  scrubPii,
+  rehearse,
+];
 
 /** Builds the command tree; an action reports its exit code through `done`. */
 export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command {
