@@ -243,7 +243,6 @@ export class Invariants {
       );
     }
     if (from !== undefined) this.rolledBack.set(from, this.now);
-    if (from !== undefined) this.passed.delete(from);
     this.rollbackTarget = to;
     if (to !== undefined) this.lastRollback = { atMs: this.now, to };
     this.deferral = undefined;

@@ -290,12 +290,15 @@ export class World {
       const now = this.cloud.nowMs;
       const minuteEnd = (Math.floor(now / 60_000) + 1) * 60_000;
       const nextRequest = (Math.floor(now / gap) + 1) * gap;
-      const t = Math.min(end, minuteEnd, nextRequest, this.cloud.nextChangeAt() ?? Infinity);
+      const change = this.cloud.nextChangeAt() ?? Infinity;
+      const t = Math.min(end, minuteEnd, nextRequest, change);
       this.cloud.nowMs = t;
       this.cloud.settle();
       if (t === nextRequest) await this.sendRequest();
       if (t === minuteEnd) await this.minuteTick();
-      this.invariants.check('event');
+      // A request's own invariant is checked as it is answered (Invariants.onAnswer); the others
+      // read state that only changes with an endpoint or flag change, a minute or a handler.
+      if (t !== nextRequest || t === change || t === end) this.invariants.check('event');
       if (this.busy === 0) await this.runAlarmActions();
     }
   }
@@ -539,9 +542,9 @@ export class World {
         },
       };
       this.invariants.beforeStage(run, stage, polls === 0);
-      const restoreSettings = this.overrideInstanceType(instanceType);
       // The functions' environments as synthesized (they agree; checked in the constructor).
       Object.assign(process.env, this.env);
+      const restoreSettings = this.overrideInstanceType(instanceType);
       this.busy++;
       let outcome: JobOutcome;
       try {
@@ -566,30 +569,46 @@ export class World {
   }
 
   /**
-   * A release's serving override (the scenario's `instanceType`) goes into the release settings the
-   * handlers read, for the stages of that run only.
+   * A release's serving override (the scenario's `instanceType`) goes into release settings the
+   * stages of that run read, under a parameter name of their own: the handlers cache the settings
+   * per parameter name for the life of a container.
    */
   private overrideInstanceType(instanceType: string | undefined): () => void {
-    const name = this.env.RELEASE_SETTINGS_PARAMETER!;
-    const original = this.cloud.ssm.get(name)!;
     if (instanceType === undefined) return () => undefined;
-    const settings = JSON.parse(original) as ReleaseSettings;
+    const base = this.env.RELEASE_SETTINGS_PARAMETER!;
+    const name = `${base}-${instanceType}`;
+    const settings = JSON.parse(this.cloud.ssm.get(base)!) as ReleaseSettings;
     this.cloud.ssm.set(name, JSON.stringify({ ...settings, serving: { ...settings.serving, instanceType } }));
-    return () => this.cloud.ssm.set(name, original);
+    process.env.RELEASE_SETTINGS_PARAMETER = name;
+    return () => {
+      process.env.RELEASE_SETTINGS_PARAMETER = base;
+    };
   }
 
   // -------------------------------------------------------------------------------------------
   // What is true now
   // -------------------------------------------------------------------------------------------
 
+  private parsed = new Map<string, unknown>();
+
+  /** JSON.parse, remembered per text: the invariants read the same documents after every event. */
+  private parseOnce<T>(text: string): T | undefined {
+    if (!this.parsed.has(text)) {
+      if (this.parsed.size > 100) this.parsed.clear();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = undefined;
+      }
+      this.parsed.set(text, value);
+    }
+    return this.parsed.get(text) as T | undefined;
+  }
+
   flagDocument(): { stable: { modelVersion: string; endpoint: 'live' | 'standby' } } | undefined {
     const text = this.cloud.deployedFlag();
-    if (!text) return undefined;
-    try {
-      return JSON.parse(text) as { stable: { modelVersion: string; endpoint: 'live' | 'standby' } };
-    } catch {
-      return undefined;
-    }
+    return text ? this.parseOnce(text) : undefined;
   }
 
   servingState():
@@ -601,7 +620,7 @@ export class World {
     const versions = this.cloud.s3.get(
       `${this.env.ARTIFACTS_BUCKET}/${artifactKeys.servingState(this.settings.model)}`,
     );
-    return versions ? JSON.parse(versions.at(-1)!) : undefined;
+    return versions ? this.parseOnce(versions.at(-1)!) : undefined;
   }
 
   /** The version the router sends stable traffic to (by the deployed flag). */
@@ -612,11 +631,17 @@ export class World {
     return this.labelOfModel(this.cloud.servingModel(endpoint));
   }
 
+  private readonly thresholds = new Map<string, number>();
+
   confidenceThresholdFor(label: string): number {
-    return confidenceFloor(
+    const known = this.thresholds.get(label);
+    if (known !== undefined) return known;
+    const threshold = confidenceFloor(
       parseEvalReport(JSON.stringify(this.version(label).evalReport), label),
       this.settings,
     ).threshold;
+    this.thresholds.set(label, threshold);
+    return threshold;
   }
 
   flagSummary(): string {
