@@ -197,3 +197,43 @@ export async function runSequence(
 }
 
 export { FAULT_CALLS };
+
+/**
+ * Shrinks a failing generated sequence (fast-check's shrinking, from that example) to a short one
+ * that still breaks `invariant`, and returns it as scenario YAML.
+ */
+export async function shrinkFailure(
+  failing: Gen[],
+  invariant: InvariantName,
+  options: { readonly model: string; readonly seed: number; readonly requestsPerMinute: number },
+  world: Omit<WorldOptions, 'model' | 'seed' | 'requestsPerMinute'> & { readonly template: Template },
+  timeLimitMs = 120_000,
+): Promise<{ yaml: string; steps: number; message: string }> {
+  let smallest: { scenario: Scenario; message: string } | undefined;
+  const property = fc.asyncProperty(sequences(failing.length), async (gen) => {
+    const scenario = toScenario(gen, options);
+    const { report } = await runSequence(scenario, world);
+    const broken = report.invariants.find((i) => i.name === invariant && !i.ok);
+    if (broken) {
+      if (!smallest || scenario.steps.length <= smallest.scenario.steps.length) {
+        smallest = { scenario, message: broken.violations[0]?.message ?? '' };
+      }
+      return false;
+    }
+    return true;
+  });
+  await fc.check(property, {
+    examples: [[failing]],
+    numRuns: 1,
+    interruptAfterTimeLimit: timeLimitMs,
+    seed: options.seed,
+  });
+  const found = smallest ?? { scenario: toScenario(failing, options), message: '' };
+  const yaml = scenarioYaml(
+    found.scenario,
+    `Found by the generated-sequence run (shrunk): breaks invariant ${invariant}.\n${found.message}\nReplay: npx mlops rehearse <this file>`,
+  );
+  return { yaml, steps: found.scenario.steps.length, message: found.message };
+}
+
+export type { Gen };
