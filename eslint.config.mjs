@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['cdk.out/**', 'node_modules/**', 'coverage/**', 'bench/.data/**'] },
+  { ignores: ['cdk.out/**', 'node_modules/**', 'coverage/**', 'bench/.data/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,3 +1,5 @@
+const { availableParallelism } = require('node:os');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -10,6 +12,12 @@ module.exports = {
     '/node_modules/(?!(@octokit|universal-user-agent|before-after-hook|fast-content-type-parse|json-with-bigint|content-type)/)',
   ],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  // Jest's default (cores - 1) is one worker on a 2-core machine: the suites then run one after
+  // another while the core waits on moto and on child processes (esbuild, cfn-lint).
+  maxWorkers: Math.max(2, availableParallelism() - 1),
+  // One moto server per worker for the whole run (test/helpers/moto.ts), not one per file.
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   // A guard against a hung test, not a speed target (those are benchmarks in bench/): tests and
   // hooks that talk to moto take seconds when a 2-core CI machine runs 20 suites at once.
   testTimeout: 60_000,

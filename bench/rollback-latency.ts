@@ -16,6 +16,7 @@
  * id in the serving state), so every run claims, deploys and updates.
  * Prints figures only.
  */
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { cpus, loadavg } from 'node:os';
 import {
   AppConfigClient,
@@ -218,6 +219,9 @@ async function main(): Promise<void> {
       APPCONFIG_PROFILE_ID: profile.Id!,
       APPCONFIG_STRATEGY_ID: 'strat01',
       EXPERIMENT: 'document-classifier-2026-11',
+      AUTOSCALING_MIN_INSTANCES: '2',
+      AUTOSCALING_MAX_INSTANCES: '8',
+      AUTOSCALING_TARGET_INVOCATIONS: '700',
     };
     Object.assign(process.env, env);
 
@@ -229,6 +233,7 @@ async function main(): Promise<void> {
       sagemaker: new SageMakerClient(config),
       cloudwatch: new CloudWatchClient(config),
       appconfig: new AppConfigClient(config),
+      autoscaling: new ApplicationAutoScalingClient(config),
       now: () => new Date(),
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };

@@ -16,6 +16,10 @@ step 'lint (eslint, prettier --check)'
   exit 1
 }
 
+step 'build the CLI (dist/)'
+# So the tests that start bin/mlops.js run what `npm ci` installs, not a stale build.
+node scripts/build-cli.js || { echo 'CLI build failed'; echo '0 passed, 1 failed'; exit 1; }
+
 step 'tests (jest)'
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -61,6 +61,7 @@ import {
   describeEndpointConfig,
   ensureEndpointConfig,
   ensureModel,
+  publishedArchiveProblem,
   readJsonRecord,
   rollbackAlarmNames,
   servingContext,
@@ -146,15 +147,14 @@ export function createHandler(deps: Deps) {
 async function start(run: Run): Promise<JobOutcome> {
   const { model } = run.settings;
   const { executionId, commitId } = run.params;
-  const archive = `s3://${run.bucket}/${artifactKeys.modelArchive(model, executionId)}`;
   const artifact = await readJsonRecord(
     run.deps,
     run.bucket,
     artifactKeys.modelArtifact(model, executionId),
     modelArtifactRecordSchema,
-    `the evaluation build of this run did not upload the model archive; it should be at ${archive} with ` +
-      'this record beside it, and only the release pipeline publishes it (a PR run never does). Nothing ' +
-      "was changed on the live endpoint: check the evaluation stage's log, then rerun the release.",
+    'the PublishModel stage of this run did not publish the model archive; only the release pipeline ' +
+      'publishes one (a PR run never does). Nothing was changed on the live endpoint: check the ' +
+      "PublishModel stage's message, then rerun the release.",
   );
   if (artifact.commitId !== commitId) {
     return failed(
@@ -162,6 +162,13 @@ async function start(run: Run): Promise<JobOutcome> {
         `${artifact.commitId}, but this run releases commit ${commitId}. Nothing was changed on the live ` +
         'endpoint: rerun the release from the start so that evaluation and release use the same commit.',
     );
+  }
+
+  // What SageMaker will download, on this release and on every later scale-out, must be the
+  // archive that was evaluated: checked before any model is created.
+  const archiveProblem = await publishedArchiveProblem(run.deps, run.bucket, model, artifact);
+  if (archiveProblem !== null) {
+    return failed(`Canary not started: ${archiveProblem}. Nothing was changed on the live endpoint.`);
   }
 
   const live = await describeEndpoint(run.deps.sagemaker, run.endpointName);

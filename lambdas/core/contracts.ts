@@ -28,10 +28,30 @@ export interface DriftSummary {
   readonly jsDistance: number;
   /** The configured maximum (`maxDrift`). */
   readonly threshold: number;
-  /** jsDistance <= threshold. */
+  /** False only when the distance exceeds the threshold AND the difference is significant (status `drift`). */
   readonly passed: boolean;
+  /**
+   * `within` (distance <= threshold), `drift` (larger and significant), `not-significant` (larger, but
+   * sampling alone often gives that much at these sizes), `too-few-rows` (not judged). Absent in
+   * records written before the significance test.
+   */
+  readonly status?: 'within' | 'drift' | 'not-significant' | 'too-few-rows';
+  /** G-test of homogeneity p-value. */
+  readonly pValue?: number;
+  readonly significant?: boolean;
+  /** Categories seen on one side only, by name and share. */
+  readonly oneSided?: readonly OneSidedCategory[];
   /** Categories ordered by |delta|, largest first. */
   readonly topMovers: readonly ShareChange[];
+}
+
+/** A category seen in only one of the two distributions. */
+export interface OneSidedCategory {
+  readonly value: string;
+  /** Where it was seen: the current data (a new category) or the reference only (a vanished one). */
+  readonly side: 'current' | 'reference';
+  /** Its share on that side, 0..1. */
+  readonly share: number;
 }
 
 /** Regression-gate thresholds. Names are the config keys (`thresholds.*`). */

@@ -281,6 +281,12 @@ export function compareCost(baseline: CostEstimate, candidate: CostEstimate): Co
 export interface FormatMoneyOptions {
   /** Show a + on positive amounts, for deltas. @default false */
   readonly signed?: boolean;
+  /**
+   * Always the currency's usual decimals, also below 1 (`$0.51`): for amounts shown in one column or
+   * sentence with larger ones, where `$0.512` beside `$6.28` reads as a different precision.
+   * @default false - amounts below 1 get up to three significant digits
+   */
+  readonly cents?: boolean;
 }
 
 /**
@@ -304,7 +310,9 @@ export function formatMoney(amount: number, currency: string, options: FormatMon
   const usual = new Intl.NumberFormat('en-US', base).resolvedOptions().maximumFractionDigits ?? 2;
   const magnitude = Math.abs(amount);
   const decimals =
-    magnitude > 0 && magnitude < 1 ? Math.max(usual, Math.ceil(-Math.log10(magnitude)) + 2) : usual;
+    !options.cents && magnitude > 0 && magnitude < 1
+      ? Math.max(usual, Math.ceil(-Math.log10(magnitude)) + 2)
+      : usual;
   return new Intl.NumberFormat('en-US', {
     ...base,
     minimumFractionDigits: usual,

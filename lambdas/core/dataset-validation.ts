@@ -137,6 +137,8 @@ export interface DatasetScannerOptions {
 }
 
 const SCHEMA_KEYS = new Set<string>(Object.keys(DEFAULT_DATASET_SCHEMA).concat('allowedLabels'));
+/** Keys of the config's `dataValidation` section that decide drift (see evaluateDataset), not the scan. */
+const DRIFT_DECISION_KEYS = new Set(['driftSignificance', 'minDriftRows']);
 
 /**
  * Fills in defaults and checks each option, so that a typo or a bad value fails before a long scan.
@@ -145,13 +147,15 @@ const SCHEMA_KEYS = new Set<string>(Object.keys(DEFAULT_DATASET_SCHEMA).concat('
  */
 export function resolveDatasetSchema(schema: Partial<DatasetSchema> = {}): DatasetSchema {
   for (const key of Object.keys(schema)) {
-    if (!SCHEMA_KEYS.has(key)) {
+    if (!SCHEMA_KEYS.has(key) && !DRIFT_DECISION_KEYS.has(key)) {
       throw new Error(
         `Unknown dataset schema option '${key}'; expected one of: ${[...SCHEMA_KEYS].join(', ')}.`,
       );
     }
   }
-  const defined = Object.fromEntries(Object.entries(schema).filter(([, value]) => value !== undefined));
+  const defined = Object.fromEntries(
+    Object.entries(schema).filter(([key, value]) => value !== undefined && !DRIFT_DECISION_KEYS.has(key)),
+  );
   const resolved: DatasetSchema = { ...DEFAULT_DATASET_SCHEMA, ...defined };
   for (const key of ['textField', 'labelField', 'timestampField'] as const) {
     if (typeof resolved[key] !== 'string' || resolved[key] === '') {
@@ -706,6 +710,16 @@ export interface DatasetThresholds {
    * @default 0 - any violation fails the gate.
    */
   readonly maxViolations?: number;
+  /**
+   * Drift fails only when the distance exceeds `maxDrift` and the G-test rejects "same distribution" at this level.
+   * @default DEFAULT_DRIFT_SIGNIFICANCE (0.01)
+   */
+  readonly driftSignificance?: number;
+  /**
+   * Fewest rows for drift to be judged; a smaller eval set is reported as too small to tell.
+   * @default DEFAULT_MIN_DRIFT_ROWS (100)
+   */
+  readonly minDriftRows?: number;
 }
 
 /** The reference side of a drift comparison: a {@link DatasetScan}, or the counts stored from one. */
@@ -817,7 +831,10 @@ export function evaluateDataset(
       }
       continue;
     }
-    const report = compareDistributions(evalSet, field, current, referenceCounts, maxDrift);
+    const report = compareDistributions(evalSet, field, current, referenceCounts, maxDrift, undefined, {
+      significance: thresholds.driftSignificance,
+      minRows: thresholds.minDriftRows,
+    });
     if (index === 0) jsDistance = report.jsDistance;
     if (!report.passed) errors.push(`${evalSet}: ${describeDrift(report)}`);
     drift.push(report);

@@ -226,6 +226,12 @@ export interface LabelDriftInput {
   readonly maxLabelDrift: number;
   /** @default MIN_PREDICTIONS */
   readonly minPredictions?: number;
+  /**
+   * The G-test level (`dataValidation.driftSignificance`): the alarm's metric counts the distance only
+   * when sampling alone would give one this large less often than this.
+   * @default DEFAULT_DRIFT_SIGNIFICANCE
+   */
+  readonly significance?: number;
 }
 
 /** The comparison, or why there is none. */
@@ -235,6 +241,11 @@ export type LabelDriftAssessment =
       readonly predictions: number;
       readonly report: DriftReport;
       readonly text: string;
+      /**
+       * What the alarm compares with `maxLabelDrift`: the distance when the G-test finds it significant,
+       * else 0, so that an alarm fires only on drift that is both large and beyond sampling noise.
+       */
+      readonly significantDistance: number;
     }
   | { readonly status: 'too-few-predictions'; readonly predictions: number; readonly reason: string };
 
@@ -258,8 +269,25 @@ export function assessLabelDrift(input: LabelDriftInput): LabelDriftAssessment {
         `fewer than the ${minPredictions} needed for label shares that are not mostly noise`,
     };
   }
-  const report = compareDistributions(evalSet, 'label', predicted.counts, reference, maxLabelDrift);
+  const report = compareDistributions(
+    evalSet,
+    'label',
+    predicted.counts,
+    reference,
+    maxLabelDrift,
+    undefined,
+    {
+      significance: input.significance,
+      minRows: minPredictions,
+    },
+  );
   // The gate's sentence names its own key (maxDrift, per eval set); this threshold is another key.
   const text = describeDrift(report).replace(' maxDrift ', ' maxLabelDrift ');
-  return { status: 'compared', predictions: predicted.total, report, text };
+  return {
+    status: 'compared',
+    predictions: predicted.total,
+    report,
+    text,
+    significantDistance: report.significant ? report.jsDistance : 0,
+  };
 }

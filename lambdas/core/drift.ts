@@ -1,7 +1,24 @@
 /**
  * Drift between two categorical distributions: Jensen–Shannon distance and the categories that moved.
  */
-import type { CategoryCounts, DriftSummary, ShareChange } from './contracts';
+import type { CategoryCounts, DriftSummary, OneSidedCategory, ShareChange } from './contracts';
+import { gTestHomogeneity } from './gate-stats';
+
+/**
+ * Significance level of the drift test: drift fails only when the distance exceeds `maxDrift` AND
+ * the G-test says sampling alone would give distributions this different less than 1% of the time.
+ */
+export const DEFAULT_DRIFT_SIGNIFICANCE = 0.01;
+/** Fewest rows on the current side for drift to be judged at all; below it the report says "too few". */
+export const DEFAULT_MIN_DRIFT_ROWS = 100;
+
+/** How the drift decision is made (`dataValidation.driftSignificance`, `dataValidation.minDriftRows`). */
+export interface DriftTestOptions {
+  /** @default DEFAULT_DRIFT_SIGNIFICANCE */
+  readonly significance?: number;
+  /** @default DEFAULT_MIN_DRIFT_ROWS */
+  readonly minRows?: number;
+}
 
 /** A {@link DriftSummary} with every category's share on both sides, for reports and dashboards. */
 export interface DriftReport extends DriftSummary {
@@ -11,6 +28,17 @@ export interface DriftReport extends DriftSummary {
   readonly currentTotal: number;
   /** Sum of the reference counts. */
   readonly referenceTotal: number;
+  readonly status: NonNullable<DriftSummary['status']>;
+  readonly pValue: number;
+  readonly significant: boolean;
+  readonly oneSided: readonly OneSidedCategory[];
+  /** G statistic of the test of homogeneity. */
+  readonly gStatistic: number;
+  readonly degreesOfFreedom: number;
+  /** The significance level applied. */
+  readonly significance: number;
+  /** The fewest current rows judged. */
+  readonly minRows: number;
 }
 
 // Below this |r| the series for g(r) converges to full precision within a dozen terms.
@@ -110,7 +138,18 @@ export function compareDistributions(
   reference: CategoryCounts,
   threshold: number,
   topN = 5,
+  options: DriftTestOptions = {},
 ): DriftReport {
+  const significance = options.significance ?? DEFAULT_DRIFT_SIGNIFICANCE;
+  const minRows = options.minRows ?? DEFAULT_MIN_DRIFT_ROWS;
+  if (!(significance > 0 && significance < 1)) {
+    throw new Error(
+      `driftSignificance is ${String(significance)}; expected a level between 0 and 1 (e.g. 0.01).`,
+    );
+  }
+  if (!Number.isSafeInteger(minRows) || minRows < 1) {
+    throw new Error(`minDriftRows is ${String(minRows)}; expected a whole number >= 1 (e.g. 100).`);
+  }
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
     throw new Error(
       `maxDrift for eval set '${evalSet}' is ${String(threshold)}; expected a Jensen–Shannon distance between 0 and 1 (e.g. 0.1).`,
@@ -130,17 +169,37 @@ export function compareDistributions(
     return { value, referenceShare, currentShare, delta: currentShare - referenceShare };
   });
   shares.sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || compareCodeUnits(a.value, b.value));
+  const test = gTestHomogeneity(current, reference);
+  const exceeds = jsDistance > threshold;
+  const significant = test.pValue < significance;
+  const status: DriftSummary['status'] =
+    currentTotal < minRows ? 'too-few-rows' : !exceeds ? 'within' : significant ? 'drift' : 'not-significant';
+  const oneSided: OneSidedCategory[] = shares
+    .filter((c) => c.referenceShare === 0 || c.currentShare === 0)
+    .map((c) =>
+      c.referenceShare === 0
+        ? { value: c.value, side: 'current', share: c.currentShare }
+        : { value: c.value, side: 'reference', share: c.referenceShare },
+    );
 
   return {
     evalSet,
     field,
     jsDistance,
     threshold,
-    passed: jsDistance <= threshold,
+    passed: status !== 'drift',
+    status,
+    pValue: test.pValue,
+    significant,
+    oneSided,
     topMovers: shares.filter((change) => change.delta !== 0).slice(0, topN),
     shares,
     currentTotal,
     referenceTotal,
+    gStatistic: test.g,
+    degreesOfFreedom: test.degreesOfFreedom,
+    significance,
+    minRows,
   };
 }
 
@@ -174,7 +233,7 @@ function formatPercent(share: number, digits: number): string {
  * `label drift 0.31 > maxDrift 0.2 (label 'refund' 8% → 21%, label 'billing' 30% → 22%)`.
  */
 export function describeDrift(report: DriftReport, movers = 3): string {
-  const comparison = report.passed ? '<=' : '>';
+  const comparison = report.jsDistance > report.threshold ? '>' : '<=';
   const changes = report.topMovers.slice(0, movers).map((change) => formatShareChange(report.field, change));
   const detail = changes.length > 0 ? ` (${changes.join(', ')})` : '';
   let distance = report.jsDistance.toFixed(3);
@@ -182,5 +241,41 @@ export function describeDrift(report: DriftReport, movers = 3): string {
   if (Number(distance) === report.threshold && report.jsDistance !== report.threshold) {
     distance = report.jsDistance.toPrecision(6);
   }
-  return `${report.field} drift ${distance} ${comparison} maxDrift ${report.threshold}${detail}`;
+  return `${report.field} drift ${distance} ${comparison} maxDrift ${report.threshold}${detail}${describeSignificance(report)}`;
+}
+
+/** The significance clause and the one-sided categories, e.g. `; significant (G-test p < 0.0001)`. */
+function describeSignificance(report: DriftReport): string {
+  const p = formatPValue(report.pValue);
+  const rows = report.currentTotal.toLocaleString('en-US');
+  let clause: string;
+  switch (report.status) {
+    case 'too-few-rows':
+      clause = `; not judged: ${rows} rows, fewer than minDriftRows ${report.minRows}, too few to tell drift from sampling noise`;
+      break;
+    case 'not-significant':
+      clause =
+        `; not significant (G-test p ${p} >= ${report.significance}): ${rows} vs ` +
+        `${report.referenceTotal.toLocaleString('en-US')} rows are too few to tell a distance this size from sampling noise`;
+      break;
+    case 'drift':
+      clause = `; significant (G-test p ${p}${report.pValue < 0.0001 ? '' : ` < ${report.significance}`})`;
+      break;
+    default:
+      clause = '';
+  }
+  const sided = report.oneSided
+    .slice(0, 3)
+    .map(
+      (c) =>
+        `${report.field} '${c.value.replace(/'/g, "\\'")}' only in the ${c.side === 'current' ? 'eval set' : 'reference'} ` +
+        `(${formatPercent(c.share, 1)})`,
+    );
+  return sided.length > 0 ? `${clause}; ${sided.join(', ')}` : clause;
+}
+
+/** `= 0.034`, `< 0.0001`. */
+export function formatPValue(p: number): string {
+  if (p < 0.0001) return '< 0.0001';
+  return `= ${p < 0.01 ? p.toPrecision(2) : p.toFixed(3)}`;
 }

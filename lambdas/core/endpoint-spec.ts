@@ -18,6 +18,20 @@ export const LIVE_VARIANT = 'live';
 export const SHADOW_VARIANT = 'shadow';
 export const STANDBY_VARIANT = 'standby';
 
+/**
+ * `UpdateEndpoint` options that keep the fleet the endpoint runs now: without them SageMaker resets
+ * each variant to the new config's `InitialInstanceCount`, so putting an older config back (a
+ * rollback, the end of a shadow) would shrink a fleet that autoscaling grew. "To retain the variant
+ * properties of an endpoint when updating it, set RetainAllVariantProperties to true"
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html); same-named
+ * variants then keep their DesiredInstanceCount
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+ */
+export const KEEP_FLEET_SIZE = { RetainAllVariantProperties: true } as const;
+
+/** The same, for a command a person runs: `aws sagemaker update-endpoint ... <this>`. */
+export const KEEP_FLEET_SIZE_CLI = '--retain-all-variant-properties';
+
 /** SageMaker's limit on model, endpoint config and endpoint names. */
 export const SAGEMAKER_NAME_LIMIT = 63;
 
@@ -83,6 +97,15 @@ export function endpointNames(namePrefix: string): { readonly live: string; read
 }
 
 /**
+ * IAM patterns that match exactly the names `releaseNames` can return for this prefix: one `?`
+ * per character of the release id, no `*`. A `<prefix>-*` pattern would also match every name
+ * of a model whose name extends this one (`document-classifier` → `document-classifier-v2-…`).
+ */
+export function releaseNamePatterns(namePrefix: string): ReleaseNames {
+  return releaseNamesOf(namePrefix, '?'.repeat(RELEASE_ID_LENGTH));
+}
+
+/**
  * Names of what one release creates, derived from the pipeline execution id so a retried
  * invocation finds what an earlier one created instead of creating it twice.
  */
@@ -102,9 +125,16 @@ export function releaseNames(namePrefix: string, executionId: string): ReleaseNa
   // and the full id is in every record and tag.
   const id = executionId
     .replace(/[^a-zA-Z0-9]/g, '')
-    .slice(0, 8)
+    .slice(0, RELEASE_ID_LENGTH)
     .toLowerCase();
   if (id.length === 0) throw new RangeError(`execution id "${executionId}" has no letters or digits`);
+  return releaseNamesOf(namePrefix, id.padEnd(RELEASE_ID_LENGTH, '0'));
+}
+
+/** Characters of the execution id in a release's resource names; always exactly this many. */
+export const RELEASE_ID_LENGTH = 8;
+
+function releaseNamesOf(namePrefix: string, id: string): ReleaseNames {
   return {
     model: sageMakerName(namePrefix, id),
     liveConfig: sageMakerName(namePrefix, `${id}-live`),
@@ -381,7 +411,7 @@ export function scalableTargetResourceId(endpointName: string): string {
 }
 
 /** `RegisterScalableTarget` input for the live variant. */
-export function scalableTargetSpec(settings: ServingSettings, endpointName: string) {
+export function scalableTargetSpec(settings: Pick<ServingSettings, 'autoscaling'>, endpointName: string) {
   return {
     ServiceNamespace: 'sagemaker' as const,
     ResourceId: scalableTargetResourceId(endpointName),
@@ -392,7 +422,7 @@ export function scalableTargetSpec(settings: ServingSettings, endpointName: stri
 }
 
 /** `PutScalingPolicy` input: target tracking on invocations per instance. */
-export function scalingPolicySpec(settings: ServingSettings, endpointName: string) {
+export function scalingPolicySpec(settings: Pick<ServingSettings, 'autoscaling'>, endpointName: string) {
   return {
     PolicyName: `${endpointName}-invocations-per-instance`,
     ServiceNamespace: 'sagemaker' as const,

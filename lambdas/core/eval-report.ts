@@ -8,8 +8,14 @@
  */
 import { z } from 'zod';
 
-/** The only `schema_version` this code reads. */
-export const EVAL_REPORT_SCHEMA_VERSION = 1;
+/**
+ * The newest `schema_version`, the one new reports should use. Version 2 adds `predictions_file`
+ * (per-example results beside the report); version 1 reports are still read.
+ */
+export const EVAL_REPORT_SCHEMA_VERSION = 2;
+/** Every `schema_version` this code reads. */
+export const EVAL_REPORT_SCHEMA_VERSIONS = [1, 2] as const;
+export type EvalReportSchemaVersion = (typeof EVAL_REPORT_SCHEMA_VERSIONS)[number];
 
 /** Confidence of the model's predictions over one eval set. */
 export interface ConfidenceStats {
@@ -37,12 +43,18 @@ export interface EvalSetMetrics {
   readonly datasetMd5: string;
   /** Further team-specific metrics, not gated (file: `extra_metrics`, optional). */
   readonly extraMetrics: Readonly<Record<string, number>>;
+  /**
+   * Per-example results (JSONL, docs/eval-report.md), relative to the report's folder
+   * (file: `predictions_file`, schema version 2, optional). When present the platform recomputes the
+   * metrics from it and compares the models example by example.
+   */
+  readonly predictionsFile?: string;
 }
 
 /** A parsed `eval_report.json` / `baseline_metrics.json`. */
 export interface EvalReport {
   /** File: `schema_version`. */
-  readonly schemaVersion: typeof EVAL_REPORT_SCHEMA_VERSION;
+  readonly schemaVersion: EvalReportSchemaVersion;
   /** Model name as in `config/models/<model>.yaml` (file: `model`). */
   readonly model: string;
   /** What was evaluated, usually the git commit (file: `model_version`). */
@@ -70,6 +82,10 @@ export class EvalReportError extends Error {
     this.problems = problems;
   }
 }
+
+const PREDICTIONS_FILE_EXPECTED =
+  'path of the per-example results relative to the report, ending in .jsonl, without ".." or a leading "/" ' +
+  '(e.g. "predictions/golden_set.jsonl")';
 
 // Each schema's error text is the "expected ..." half of the message; the formatter adds path and value.
 const fraction = (what: string) =>
@@ -120,6 +136,10 @@ const evalSetFileSchema = z.strictObject(
         error: 'an object of metric name -> number',
       })
       .optional(),
+    predictions_file: z
+      .string({ error: PREDICTIONS_FILE_EXPECTED })
+      .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\\\0]+\.jsonl$/, { error: PREDICTIONS_FILE_EXPECTED })
+      .optional(),
   },
   { error: 'an object of metrics for one eval set' },
 );
@@ -130,9 +150,10 @@ const evalSetFileSchema = z.strictObject(
  */
 export const evalReportFileSchema = z.object(
   {
-    schema_version: z.literal(EVAL_REPORT_SCHEMA_VERSION, {
-      error: `schema version ${EVAL_REPORT_SCHEMA_VERSION} (the only one this platform reads)`,
-    }),
+    schema_version: z.union(
+      EVAL_REPORT_SCHEMA_VERSIONS.map((v) => z.literal(v)),
+      { error: `schema version ${EVAL_REPORT_SCHEMA_VERSIONS.join(' or ')} (the ones this platform reads)` },
+    ),
     model: nonEmptyString('model name as in config/models/<model>.yaml'),
     model_version: nonEmptyString('the evaluated version, e.g. the git commit'),
     generated_at: z.iso.datetime({
@@ -169,6 +190,7 @@ export function parseEvalReport(text: string, fileLabel: string): EvalReport {
   }
   const parsed = evalReportFileSchema.safeParse(raw, { reportInput: true });
   const problems = [
+    ...(parsed.success ? predictionsNeedVersion2(parsed.data, fileLabel) : []),
     ...protoKeys(raw, []).map(
       (path) =>
         `${fileLabel} ${formatJsonPath(path)}: invalid key (got "__proto__", expected any other name; ` +
@@ -203,11 +225,24 @@ export function serializeEvalReport(report: EvalReport): string {
           row_count: m.rowCount,
           dataset_md5: m.datasetMd5,
           ...(Object.keys(m.extraMetrics).length > 0 ? { extra_metrics: { ...m.extraMetrics } } : {}),
+          ...(m.predictionsFile !== undefined ? { predictions_file: m.predictionsFile } : {}),
         },
       ]),
     ),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/** `predictions_file` is a version 2 key: a version 1 reader would drop it, so version 1 refuses it. */
+function predictionsNeedVersion2(file: EvalReportFile, fileLabel: string): string[] {
+  if (file.schema_version >= 2) return [];
+  return Object.entries(file.eval_sets)
+    .filter(([, m]) => m.predictions_file !== undefined)
+    .map(
+      ([name]) =>
+        `${fileLabel} ${formatJsonPath(['eval_sets', name, 'predictions_file'])}: needs schema_version 2 ` +
+        '(got 1; set "schema_version": 2 to report per-example results)',
+    );
 }
 
 /** Paths of `__proto__` keys: zod skips them silently, which would quietly drop a slice or an eval set. */
@@ -240,6 +275,7 @@ function fromFile(file: EvalReportFile): EvalReport {
           rowCount: m.row_count,
           datasetMd5: m.dataset_md5,
           extraMetrics: m.extra_metrics ?? {},
+          ...(m.predictions_file !== undefined ? { predictionsFile: m.predictions_file } : {}),
         },
       ]),
     ),

@@ -6,6 +6,28 @@
  */
 import type { RegressionThresholds, Verdict } from './contracts';
 import type { EvalReport, EvalSetMetrics } from './eval-report';
+import {
+  aboutRows,
+  decideVerdict,
+  DEFAULT_ASSUMED_DISCORDANCE,
+  GATE_INTERVAL_CONFIDENCE,
+  marginOutcome,
+  pairedDifferenceInterval,
+  rowsNeededForMargin,
+  seededRandom,
+  seedFromText,
+  unpairedDifferenceInterval,
+  type DecidingRule,
+  type InconclusivePolicy,
+  type MarginOutcome,
+} from './gate-stats';
+import {
+  metricDisagreements,
+  metricsFromExamples,
+  pairExamples,
+  type ExampleResult,
+  type PairedExamples,
+} from './predictions';
 
 /**
  * Thresholds used when config sets none (the source article's values):
@@ -29,7 +51,17 @@ export const REGRESSION_TOLERANCE = 1e-9;
 export type GatedMetric = 'accuracy' | 'p95LatencyMs' | 'costPer1kRequests' | 'biasGap';
 
 /** What a check looked at: a gated metric, or whether a comparison is possible at all. */
-export type RegressionCheckName = GatedMetric | 'model' | 'evalSet' | 'dataset';
+export type RegressionCheckName = GatedMetric | 'model' | 'evalSet' | 'dataset' | 'examples';
+
+/** The interval behind a statistical verdict, in the metric's unit (candidate − baseline). */
+export interface CheckInterval {
+  readonly lower: number;
+  readonly upper: number;
+  /** Two-sided confidence, 0.9: each bound is a one-sided 95% statement. */
+  readonly confidence: number;
+  /** The method and its reference. */
+  readonly method: string;
+}
 
 /** One verdict. Plain JSON: numbers are finite or null. */
 export interface RegressionCheck {
@@ -48,6 +80,20 @@ export interface RegressionCheck {
   /** Accuracy: largest allowed drop; latency/cost: largest allowed increase in percent; bias gap: largest allowed increase. */
   readonly threshold: number | null;
   readonly verdict: Verdict;
+  /**
+   * What the interval alone says (accuracy and bias gap): pass (within the threshold with 95%
+   * confidence), fail (beyond it with 95% confidence) or inconclusive; null where no interval applies.
+   */
+  readonly outcome: MarginOutcome | null;
+  /** The rule that gave `verdict`: the interval, the point estimate, or the model's inconclusive policy. */
+  readonly decidedBy: DecidingRule | null;
+  readonly interval: CheckInterval | null;
+  /** True when compared example by example, false when from the two reports' totals; null when not statistical. */
+  readonly paired: boolean | null;
+  /** What was compared, e.g. "paired, n = 5,000" or "unpaired, n = 5,000 vs 4,000". */
+  readonly comparedOn: string | null;
+  /** Rows this eval set needs to decide its accuracy margin (accuracy checks); null elsewhere. */
+  readonly rowsNeeded: number | null;
   /** One line, e.g. "golden_set accuracy 0.940 → 0.910 (−0.030) exceeds the allowed drop 0.020". */
   readonly reason: string;
 }
@@ -83,7 +129,44 @@ export interface RegressionOptions {
    * @default false
    */
   readonly allowDatasetChange?: boolean;
+  /**
+   * Per-example results by eval set name, each already parsed (`parsePredictions`). With both sides
+   * of an eval set, accuracy is compared example by example and the bias gap gets a bootstrap interval;
+   * each side's stated metrics are checked against its examples.
+   * @default - none: unpaired comparison of the stated metrics
+   */
+  readonly examples?: {
+    readonly candidate?: ReadonlyMap<string, ExampleSource>;
+    readonly baseline?: ReadonlyMap<string, ExampleSource>;
+  };
+  /**
+   * What an inconclusive interval turns into (`thresholds.onInconclusive`).
+   * @default 'point-estimate' - the threshold applied to the observed change, as before intervals
+   */
+  readonly onInconclusive?: InconclusivePolicy;
+  /**
+   * Discordance assumed for the sizing note when no per-example results exist.
+   * @default DEFAULT_ASSUMED_DISCORDANCE
+   */
+  readonly assumedDiscordance?: number;
+  /**
+   * Bootstrap resamples of the bias-gap interval.
+   * @default BOOTSTRAP_RESAMPLES
+   */
+  readonly bootstrapResamples?: number;
 }
+
+/** The per-example results of one eval set, with the names messages use for them. */
+export interface ExampleSource {
+  readonly rows: readonly ExampleResult[];
+  /** e.g. "predictions/golden_set.jsonl" (the report's `predictions_file`, or where it was read). */
+  readonly file: string;
+  /** The report the file belongs to, for messages. */
+  readonly report: string;
+}
+
+/** Resamples of the bias-gap bootstrap: enough for stable 5% and 95% percentiles, a second at 5,000 rows. */
+export const BOOTSTRAP_RESAMPLES = 1000;
 
 interface MetricRule {
   readonly metric: GatedMetric;
@@ -162,8 +245,18 @@ export function checkRegression(
       continue;
     }
     checks.push(datasetCheck(evalSet, base, cand, options.allowDatasetChange ?? false, notes));
+    const evidence = gatherEvidence(evalSet, base, cand, options, checks);
     for (const rule of RULES) {
-      checks.push(compareMetric(evalSet, rule, base, cand, thresholds, baselineCurrency, candidate.currency));
+      checks.push(
+        compareMetric(evalSet, rule, base, cand, thresholds, baselineCurrency, candidate.currency, evidence),
+      );
+    }
+    const accuracy = checks[checks.length - RULES.length];
+    if (accuracy.rowsNeeded !== null && accuracy.rowsNeeded > cand.rowCount) {
+      notes.push(
+        `${evalSet}: ${cand.rowCount.toLocaleString('en-US')} rows cannot decide a ${thresholds.maxAccuracyDrop} ` +
+          `accuracy margin; about ${aboutRows(accuracy.rowsNeeded)} needed (${evidence.discordanceSource})`,
+      );
     }
   }
 
@@ -204,7 +297,21 @@ export function checkRegression(
 }
 
 type CheckNumbers = Partial<
-  Pick<RegressionCheck, 'baseline' | 'candidate' | 'delta' | 'deltaPct' | 'thresholdKey' | 'threshold'>
+  Pick<
+    RegressionCheck,
+    | 'baseline'
+    | 'candidate'
+    | 'delta'
+    | 'deltaPct'
+    | 'thresholdKey'
+    | 'threshold'
+    | 'outcome'
+    | 'decidedBy'
+    | 'interval'
+    | 'paired'
+    | 'comparedOn'
+    | 'rowsNeeded'
+  >
 >;
 
 /** Every check has every key, in one order, so the JSON reads the same for all of them. */
@@ -225,6 +332,12 @@ function makeCheck(
     thresholdKey: numbers.thresholdKey ?? null,
     threshold: numbers.threshold ?? null,
     verdict,
+    outcome: numbers.outcome ?? null,
+    decidedBy: numbers.decidedBy ?? null,
+    interval: numbers.interval ?? null,
+    paired: numbers.paired ?? null,
+    comparedOn: numbers.comparedOn ?? null,
+    rowsNeeded: numbers.rowsNeeded ?? null,
     reason,
   };
 }
@@ -352,6 +465,7 @@ function compareMetric(
   thresholds: RegressionThresholds,
   baseCurrency: string,
   candCurrency: string,
+  evidence: Evidence,
 ): RegressionCheck {
   const b = metricValue(rule.metric, base);
   const c = metricValue(rule.metric, cand);
@@ -368,7 +482,6 @@ function compareMetric(
     threshold: validT ? t : null,
   };
   const fail = (reason: string) => makeCheck(evalSet, rule.metric, 'fail', reason, numbers);
-  const pass = (reason: string) => makeCheck(evalSet, rule.metric, 'pass', reason, numbers);
   const title = `${evalSet} ${rule.label}`;
 
   const invalid = invalidValue(rule, 'baseline', base) ?? invalidValue(rule, 'candidate', cand);
@@ -398,24 +511,72 @@ function compareMetric(
   const unit = rule.metric === 'costPer1kRequests' ? candCurrency : '';
   const move = `${formatValue(rule, b, unit)} → ${formatValue(rule, c, unit)}`;
   if (rule.rule === 'drop') {
+    if (evidence.blocked) return fail(`${title}: ${evidence.blocked}`);
     const drop = b - c;
-    const ok = drop <= t + REGRESSION_TOLERANCE;
+    const worsening = evidence.accuracyDifference
+      ? { lower: -evidence.accuracyDifference.upper, upper: -evidence.accuracyDifference.lower }
+      : undefined;
+    const decision = statisticalDecision(worsening, drop, t, evidence.policy);
+    const ok = decision.verdict === 'pass';
     const digits = ok ? 3 : digitsToTell(drop, t, 3);
     const shown = `${title} ${fixed(b, digits)} → ${fixed(c, digits)} (${signed(c - b, digits)})`;
-    return ok
-      ? pass(`${shown} is within the allowed drop ${fixed(t, digits)}`)
-      : fail(`${shown} exceeds the allowed drop ${fixed(t, digits)}`);
+    const word = drop <= t + REGRESSION_TOLERANCE ? 'is within' : 'exceeds';
+    const detail = worsening
+      ? `; ${evidence.comparedOn}: drop 90% CI ${fixed(worsening.lower, 3)} to ${fixed(worsening.upper, 3)}, ` +
+        describeDecision(decision)
+      : '';
+    const extra: CheckNumbers = {
+      ...decision,
+      interval: evidence.accuracyDifference
+        ? {
+            lower: evidence.accuracyDifference.lower,
+            upper: evidence.accuracyDifference.upper,
+            confidence: GATE_INTERVAL_CONFIDENCE,
+            method: evidence.accuracyDifference.method,
+          }
+        : null,
+      paired: evidence.accuracyDifference ? evidence.accuracyDifference.paired : null,
+      comparedOn: evidence.comparedOn,
+      rowsNeeded: evidence.rowsNeeded(t),
+    };
+    const reason = `${shown} ${word} the allowed drop ${fixed(t, digits)}${detail}`;
+    return makeCheck(evalSet, rule.metric, decision.verdict, reason, { ...numbers, ...extra });
   }
   if (rule.rule === 'increase') {
+    if (evidence.blocked) return fail(`${title}: ${evidence.blocked}`);
     const increase = c - b;
-    const ok = increase <= t + REGRESSION_TOLERANCE;
+    const gapInterval = evidence.gapIncrease(
+      Object.keys(cand.sliceAccuracy),
+      Object.keys(base.sliceAccuracy),
+    );
+    const decision = statisticalDecision(gapInterval, increase, t, evidence.policy);
+    const ok = decision.verdict === 'pass';
     const digits = ok ? 3 : digitsToTell(increase, t, 3);
     const gap = biasGap(cand.sliceAccuracy)!;
     const slices = `; candidate best slice "${gap.best}", worst "${gap.worst}"`;
     const shown = `${title} ${fixed(b, digits)} → ${fixed(c, digits)} (${signed(increase, digits)})`;
-    return ok
-      ? pass(`${shown} is within the allowed increase ${fixed(t, digits)}${slices}`)
-      : fail(`${shown} exceeds the allowed increase ${fixed(t, digits)}${slices}`);
+    const word = increase <= t + REGRESSION_TOLERANCE ? 'is within' : 'exceeds';
+    const detail = gapInterval
+      ? `; paired bootstrap, n = ${evidence.pairedRows.toLocaleString('en-US')}: increase 90% CI ` +
+        `${fixed(gapInterval.lower, 3)} to ${fixed(gapInterval.upper, 3)}, ${describeDecision(decision)}`
+      : `; no per-example results on both sides, so no interval: point estimate`;
+    const extra: CheckNumbers = {
+      ...decision,
+      interval: gapInterval
+        ? {
+            lower: gapInterval.lower,
+            upper: gapInterval.upper,
+            confidence: GATE_INTERVAL_CONFIDENCE,
+            method: `paired percentile bootstrap over examples (${gapInterval.resamples} resamples, seeded)`,
+          }
+        : null,
+      paired: gapInterval ? true : null,
+      comparedOn: gapInterval
+        ? `paired, n = ${evidence.pairedRows.toLocaleString('en-US')}`
+        : 'stated slice accuracies',
+    };
+    const reason = `${shown} ${word} the allowed increase ${fixed(t, digits)}${slices}${detail}`;
+    return makeCheck(evalSet, rule.metric, decision.verdict, reason, { ...numbers, ...extra });
   }
   // increasePct: a percent of a zero baseline is undefined. Zero to zero did not grow; zero to anything did,
   // without bound, and a zero latency or cost baseline is a measurement error worth a look.
@@ -428,9 +589,259 @@ function compareMetric(
   const ok = deltaPct <= t + REGRESSION_TOLERANCE;
   const digits = ok ? 1 : digitsToTell(deltaPct, t, 1);
   const shown = `${title} ${move} (${signed(deltaPct, digits)}%)`;
+  const what =
+    rule.metric === 'p95LatencyMs'
+      ? `; compared: each report's p95 over its ${cand.rowCount.toLocaleString('en-US')} (candidate) and ` +
+        `${base.rowCount.toLocaleString('en-US')} (baseline) rows, point estimates with a relative threshold`
+      : `; compared: each report's stated cost per 1k requests, point estimates with a relative threshold`;
+  const decided: CheckNumbers = { decidedBy: 'point-estimate', comparedOn: what.slice(11) };
   return ok
-    ? pass(`${shown} is within the allowed increase ${trimZeros(fixed(t, digits))}%`)
-    : fail(`${shown} exceeds the allowed increase ${trimZeros(fixed(t, digits))}%`);
+    ? makeCheck(
+        evalSet,
+        rule.metric,
+        'pass',
+        `${shown} is within the allowed increase ${trimZeros(fixed(t, digits))}%${what}`,
+        { ...numbers, ...decided },
+      )
+    : makeCheck(
+        evalSet,
+        rule.metric,
+        'fail',
+        `${shown} exceeds the allowed increase ${trimZeros(fixed(t, digits))}%${what}`,
+        { ...numbers, ...decided },
+      );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistical evidence for accuracy and the bias gap
+// ---------------------------------------------------------------------------------------------
+
+interface Evidence {
+  readonly policy: InconclusivePolicy;
+  /** Why the statistical checks cannot be made (the examples are invalid); they fail with it. */
+  readonly blocked?: string;
+  /** candidate − baseline accuracy, 90% two-sided; undefined when the counts are not whole rows. */
+  readonly accuracyDifference?: ReturnType<typeof pairedDifferenceInterval>;
+  readonly comparedOn: string;
+  readonly pairedRows: number;
+  readonly discordanceSource: string;
+  rowsNeeded(margin: number): number | null;
+  gapIncrease(
+    candidateSlices: readonly string[],
+    baselineSlices: readonly string[],
+  ): { lower: number; upper: number; resamples: number } | undefined;
+}
+
+/**
+ * The interval evidence of one eval set: paired when both sides have per-example results, else
+ * unpaired from the stated accuracy and row counts. Invalid per-example results are an `examples`
+ * check that fails (pushed onto `checks`), and the statistical checks then fail with a pointer to it.
+ */
+function gatherEvidence(
+  evalSet: string,
+  base: EvalSetMetrics,
+  cand: EvalSetMetrics,
+  options: RegressionOptions,
+  checks: RegressionCheck[],
+): Evidence {
+  const policy = options.onInconclusive ?? 'point-estimate';
+  const candSource = options.examples?.candidate?.get(evalSet);
+  const baseSource = options.examples?.baseline?.get(evalSet);
+  const problems: string[] = [];
+  for (const [source, stated] of [
+    [candSource, cand],
+    [baseSource, base],
+  ] as const) {
+    if (!source) continue;
+    problems.push(
+      ...metricDisagreements(stated, metricsFromExamples(source.rows), {
+        report: source.report,
+        evalSet,
+        predictionsFile: source.file,
+      }),
+    );
+  }
+  let paired: PairedExamples | undefined;
+  if (candSource && baseSource) {
+    paired = pairExamples(candSource.rows, baseSource.rows, {
+      candidate: candSource.file,
+      baseline: baseSource.file,
+    });
+    problems.push(...paired.problems);
+  }
+  if (candSource || baseSource) {
+    checks.push(
+      problems.length === 0
+        ? makeCheck(
+            evalSet,
+            'examples',
+            'pass',
+            `${evalSet} per-example results agree with the reported metrics` +
+              (paired
+                ? ` and pair up (${paired.shared.length.toLocaleString('en-US')} shared examples)`
+                : ''),
+          )
+        : makeCheck(
+            evalSet,
+            'examples',
+            'fail',
+            `${evalSet} per-example results: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+          ),
+    );
+  }
+  if (problems.length > 0) {
+    return {
+      policy,
+      blocked: `the per-example results are invalid (see the ${evalSet} examples check), so nothing can be compared`,
+      comparedOn: '',
+      pairedRows: 0,
+      discordanceSource: '',
+      rowsNeeded: () => null,
+      gapIncrease: () => undefined,
+    };
+  }
+  if (paired && paired.shared.length > 0) {
+    const p = paired;
+    const n = p.shared.length;
+    const interval = pairedDifferenceInterval(p.counts, GATE_INTERVAL_CONFIDENCE);
+    const observed = (p.counts.candidateOnly + p.counts.baselineOnly) / n;
+    // With no discordant example the sizing would say 0 rows; one discordant pair in n is the floor.
+    const discordance = Math.max(observed, 1 / n);
+    return {
+      policy,
+      accuracyDifference: interval,
+      comparedOn: `paired, n = ${n.toLocaleString('en-US')}`,
+      pairedRows: n,
+      discordanceSource: `at the observed discordance ${observed.toFixed(3)}`,
+      rowsNeeded: (margin) => (margin > 0 ? finiteOrNull(rowsNeededForMargin(margin, discordance)) : null),
+      gapIncrease: (candidateSlices, baselineSlices) =>
+        bootstrapGapIncrease(
+          p,
+          candidateSlices,
+          baselineSlices,
+          options.bootstrapResamples ?? BOOTSTRAP_RESAMPLES,
+          seedFromText(`${evalSet}\u0000${n}`),
+        ),
+    };
+  }
+  const whole = (m: EvalSetMetrics) => {
+    const x = Math.round(m.accuracy * m.rowCount);
+    return Math.abs(x - m.accuracy * m.rowCount) <= 0.5 + 1e-9 && isInRange(m.accuracy, 'fraction')
+      ? x
+      : undefined;
+  };
+  const xc = whole(cand);
+  const xb = whole(base);
+  const interval =
+    xc !== undefined && xb !== undefined && cand.rowCount > 0 && base.rowCount > 0
+      ? unpairedDifferenceInterval(xc, cand.rowCount, xb, base.rowCount, GATE_INTERVAL_CONFIDENCE)
+      : undefined;
+  const why = candSource || baseSource ? 'per-example results on one side only' : 'no per-example results';
+  const assumed = options.assumedDiscordance ?? DEFAULT_ASSUMED_DISCORDANCE;
+  return {
+    policy,
+    accuracyDifference: interval,
+    comparedOn: `unpaired, n = ${cand.rowCount.toLocaleString('en-US')} vs ${base.rowCount.toLocaleString('en-US')} (${why})`,
+    pairedRows: 0,
+    discordanceSource: `paired, at an assumed discordance of ${assumed}; per-example results give the observed one`,
+    rowsNeeded: (margin) => (margin > 0 ? finiteOrNull(rowsNeededForMargin(margin, assumed)) : null),
+    gapIncrease: () => undefined,
+  };
+}
+
+function statisticalDecision(
+  worsening: { readonly lower: number; readonly upper: number } | undefined,
+  point: number,
+  margin: number,
+  policy: InconclusivePolicy,
+): { verdict: Verdict; decidedBy: DecidingRule; outcome: MarginOutcome | null } {
+  if (!worsening) {
+    return {
+      verdict: point <= margin + REGRESSION_TOLERANCE ? 'pass' : 'fail',
+      decidedBy: 'point-estimate',
+      outcome: null,
+    };
+  }
+  const outcome = marginOutcome({ estimate: point, ...worsening }, margin, REGRESSION_TOLERANCE);
+  return { ...decideVerdict(outcome, point, margin, policy, REGRESSION_TOLERANCE), outcome };
+}
+
+function describeDecision(d: {
+  verdict: Verdict;
+  decidedBy: DecidingRule;
+  outcome: MarginOutcome | null;
+}): string {
+  if (d.decidedBy === 'interval') return `${d.verdict === 'pass' ? 'passes' : 'fails'} by the interval`;
+  if (d.decidedBy === 'point-estimate') {
+    return `inconclusive; ${d.verdict === 'pass' ? 'passes' : 'fails'} by the point estimate (onInconclusive: point-estimate)`;
+  }
+  return `inconclusive; ${d.verdict === 'pass' ? 'passes' : 'fails'} by onInconclusive: ${d.verdict}`;
+}
+
+/**
+ * Percentile bootstrap of the bias-gap increase over the shared examples (Efron & Tibshirani 1993,
+ * ch. 13): resample examples with replacement, both models together, and recompute each model's best
+ * minus worst slice accuracy over the slices its report names. The 5% and 95% percentiles bound a 90%
+ * interval. A slice left empty by a resample is skipped in it.
+ */
+function bootstrapGapIncrease(
+  paired: PairedExamples,
+  candidateSlices: readonly string[],
+  baselineSlices: readonly string[],
+  resamples: number,
+  seed: number,
+): { lower: number; upper: number; resamples: number } | undefined {
+  const names = [...new Set([...candidateSlices, ...baselineSlices])];
+  const index = new Map(names.map((s, i) => [s, i]));
+  const rows = paired.shared;
+  const n = rows.length;
+  const k = names.length;
+  // Per example: slice ids it belongs to and the correctness bits, flattened for speed.
+  const membership = rows.map((r) =>
+    r.slices.map((s) => index.get(s)).filter((i): i is number => i !== undefined),
+  );
+  const inCand = names.map((s) => candidateSlices.includes(s));
+  const inBase = names.map((s) => baselineSlices.includes(s));
+  if (inCand.filter(Boolean).length < 2 || inBase.filter(Boolean).length < 2) return undefined;
+  const random = seededRandom(seed);
+  const total = new Int32Array(k);
+  const candRight = new Int32Array(k);
+  const baseRight = new Int32Array(k);
+  const gap = (right: Int32Array, use: boolean[]) => {
+    let best = -1;
+    let worst = 2;
+    let seen = 0;
+    for (let j = 0; j < k; j++) {
+      if (!use[j] || total[j] === 0) continue;
+      const a = right[j] / total[j];
+      if (a > best) best = a;
+      if (a < worst) worst = a;
+      seen++;
+    }
+    return seen >= 2 ? best - worst : Number.NaN;
+  };
+  const increases: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    total.fill(0);
+    candRight.fill(0);
+    baseRight.fill(0);
+    for (let i = 0; i < n; i++) {
+      const pick = Math.floor(random() * n);
+      const row = rows[pick];
+      for (const j of membership[pick]) {
+        total[j]++;
+        if (row.candidate) candRight[j]++;
+        if (row.baseline) baseRight[j]++;
+      }
+    }
+    const increase = gap(candRight, inCand) - gap(baseRight, inBase);
+    if (Number.isFinite(increase)) increases.push(increase);
+  }
+  if (increases.length < resamples / 2) return undefined;
+  increases.sort((a, b) => a - b);
+  const at = (q: number) =>
+    increases[Math.min(increases.length - 1, Math.max(0, Math.floor(q * increases.length)))];
+  return { lower: at(0.05), upper: at(0.95), resamples };
 }
 
 /** 100 × (c − b) / b; 0 when both are 0; null when only the baseline is 0. */

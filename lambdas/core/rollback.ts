@@ -8,6 +8,7 @@
  * N-1 config goes back, minutes; callers that bypass the router follow then).
  */
 import { z } from 'zod';
+import { KEEP_FLEET_SIZE_CLI } from './endpoint-spec';
 import { FLAG_SCHEMA_VERSION, type FlagDocument } from './flags';
 import { SERVING_RECORD_SCHEMA_VERSION, type ServingState } from './serving-records';
 
@@ -38,7 +39,19 @@ export type RollbackRequest =
   /** A manual event that is wrong (another model, a missing reason): the person sees the message. */
   | { readonly action: 'reject'; readonly message: string }
   /** Neither an alarm nor a manual event: an alarm may have fired without a rollback, so on-call is paged. */
-  | { readonly action: 'unreadable'; readonly message: string };
+  | { readonly action: 'unreadable'; readonly message: string }
+  /**
+   * The live endpoint changed state (EventBridge "SageMaker Endpoint State Change"): once it is in
+   * service on the rolled-back config, users come back to it from the standby.
+   */
+  | { readonly action: 'settle'; readonly endpointName: string };
+
+/**
+ * The EventBridge detail-type of a SageMaker endpoint's status change
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
+ * SageMaker may send several events per change, so what it triggers is idempotent.
+ */
+export const ENDPOINT_STATE_CHANGE = 'SageMaker Endpoint State Change';
 
 const MANUAL_EXAMPLE = '{"model": "<model>", "reason": "<why>", "requestedBy": "<your name>"}';
 
@@ -67,6 +80,12 @@ export function readRollbackEvent(event: unknown, model: string, receivedAt: Dat
   if (event.source === 'aws.cloudwatch' && isObject(event.alarmData))
     return readAlarmAction(event, receivedAt);
   if (Array.isArray(event.Records)) return readSnsAlarm(event.Records, receivedAt);
+  if (event.source === 'aws.sagemaker' && event['detail-type'] === ENDPOINT_STATE_CHANGE) {
+    const name = isObject(event.detail) ? event.detail.EndpointName : undefined;
+    return typeof name === 'string' && name.length > 0
+      ? { action: 'settle', endpointName: name }
+      : { action: 'unreadable', message: `the ${ENDPOINT_STATE_CHANGE} event has no detail.EndpointName` };
+  }
   if ('model' in event || 'reason' in event || 'requestedBy' in event) {
     return readManualEvent(event, model, receivedAt);
   }
@@ -296,6 +315,61 @@ export function rolledBackServingState(
     standby: null,
     updatedAt: at.toISOString(),
     updatedBy: 'rollback',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the rollback: back from the standby bridge
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What to do when the live endpoint changes state. The standby (a small fleet) is a bridge while
+ * N-1's config goes back on the live endpoint; once the live endpoint is InService on the config
+ * the serving state names, the flag that still sends everyone to that version on the standby moves
+ * them back to the live fleet. Any other flag (a release's, a person's) is left alone, as is an
+ * endpoint on another config (a release in progress) or not yet in service.
+ */
+export type SettleStep =
+  | { readonly action: 'ignore'; readonly why: string }
+  | {
+      readonly action: 'settle';
+      /** Whether the flag must move from the standby to the live endpoint (false: it is already there or elsewhere). */
+      readonly moveFlag: boolean;
+      readonly version: string;
+    };
+
+export function settleStep(
+  state: ServingState | null,
+  seen: EndpointSeen | undefined,
+  flag: FlagDocument | null,
+): SettleStep {
+  if (state === null) return { action: 'ignore', why: 'there is no serving state: nothing was released yet' };
+  const { live } = state;
+  if (seen?.status !== 'InService') {
+    return { action: 'ignore', why: `the live endpoint is ${seen?.status ?? 'absent'}, not InService` };
+  }
+  if (seen.configName !== live.configName) {
+    return {
+      action: 'ignore',
+      why:
+        `the live endpoint serves config "${seen.configName ?? 'unknown'}", not "${live.configName}" of the serving ` +
+        'state (a release in progress, or a change by hand)',
+    };
+  }
+  const onStandby =
+    flag !== null && flag.stable.modelVersion === live.modelVersion && flag.stable.endpoint === 'standby';
+  return { action: 'settle', moveFlag: onStandby, version: live.modelVersion };
+}
+
+/** Everyone on `version` on the live endpoint: the rollback's flag with the bridge taken down. */
+export function settledFlagDocument(current: FlagDocument, version: string, at: Date): FlagDocument {
+  return {
+    ...current,
+    stable: { modelVersion: version, endpoint: 'live' },
+    candidate: null,
+    killSwitch: false,
+    updatedBy: 'rollback: live endpoint in service again',
+    updatedAt: at.toISOString(),
   };
 }
 
@@ -594,7 +668,7 @@ export function buildRefusalRecord(input: RefusalRecordInput): RollbackRecord {
     nextSteps: [
       `To stop serving ${live?.modelVersion ?? 'the current model'}: release a fixed model through the release ` +
         `pipeline, or put an earlier endpoint config back on the live endpoint by hand: aws sagemaker update-endpoint ` +
-        `--endpoint-name ${input.liveEndpoint} --endpoint-config-name <config> (earlier configs are named in ` +
+        `--endpoint-name ${input.liveEndpoint} --endpoint-config-name <config> ${KEEP_FLEET_SIZE_CLI} (earlier configs are named in ` +
         `models/${input.model}/releases/*.json; see docs/serving.md, "By hand").`,
     ],
     trigger: { ...input.trigger },
@@ -674,11 +748,11 @@ function rollbackTexts(
 
   const updateByHand =
     `Once the live endpoint is InService, put ${toV}'s config back on it: aws sagemaker update-endpoint ` +
-    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName} (docs/serving.md, "By hand").`;
+    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName} ${KEEP_FLEET_SIZE_CLI} (docs/serving.md, "By hand").`;
   const watchUpdate =
     `Check that the live endpoint reaches InService on config "${to.liveConfigName}": aws sagemaker describe-endpoint ` +
     `--endpoint-name ${liveEndpoint}. If it ends Failed or on another config, run: aws sagemaker update-endpoint ` +
-    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName}.`;
+    `--endpoint-name ${liveEndpoint} --endpoint-config-name ${to.liveConfigName} ${KEEP_FLEET_SIZE_CLI}.`;
   const flagByHand =
     `Deploy the flag by hand: in ${input.flagLabel}, create a hosted configuration version with the "flag.document" ` +
     "of the record below (content type application/json) and start a deployment of it with the flag's deployment " +
@@ -812,7 +886,7 @@ export function rollbackNotRunPage(
       'What to do:',
       `1. Fix the cause above and invoke the function again with {"model": "${model}", "reason": "<why>"}, or roll ` +
         `back by hand: take standby.liveConfigName from models/${model}/serving/state.json and run aws sagemaker ` +
-        `update-endpoint --endpoint-name ${liveEndpoint} --endpoint-config-name <it> (docs/serving.md, "By hand").`,
+        `update-endpoint --endpoint-name ${liveEndpoint} --endpoint-config-name <it> ${KEEP_FLEET_SIZE_CLI} (docs/operations.md, "Rolling back by hand").`,
     ].join('\n'),
   };
 }

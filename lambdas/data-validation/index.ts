@@ -53,7 +53,7 @@ export function createHandler(deps: Deps) {
       const evalSets: EvalSetValidation[] = [];
       for (const set of settings.evalSets) {
         logger.info('validating eval set', { evalSet: set.name });
-        evalSets.push(await validateEvalSet(deps.s3, remote, set, text, schema));
+        evalSets.push(await validateEvalSet(deps.s3, remote, set, text, schema, settings.dataValidation));
       }
 
       const record = buildRecord(settings.model, job.params, deps.now(), remote, evalSets);
@@ -82,6 +82,7 @@ async function validateEvalSet(
   set: EvalSetSettings,
   text: (path: string) => string | undefined,
   schema: DatasetSchema,
+  drift: { readonly driftSignificance?: number; readonly minDriftRows?: number },
 ): Promise<EvalSetValidation> {
   const base = { evalSet: set.name, kind: set.kind, maxDrift: set.maxDrift };
   const failed = (error: unknown, partial: Partial<EvalSetValidation> = {}): EvalSetValidation => {
@@ -110,7 +111,11 @@ async function validateEvalSet(
       set.name,
       current.scan,
       reference.scan,
-      { maxDrift: set.maxDrift },
+      {
+        maxDrift: set.maxDrift,
+        driftSignificance: drift.driftSignificance,
+        minDriftRows: drift.minDriftRows,
+      },
       schema.categoricalFields,
     );
     return {

@@ -4,7 +4,8 @@
  * router's prediction logs), compares them with the label counts of the reference set of the
  * production-like eval set that the live release's data-validation gate recorded, with the gate's
  * own drift code, and publishes the Jensen–Shannon distance to CloudWatch for the drift alarm:
- * `MLPlatform/Drift` `LabelDrift` (None) and `PredictionsCompared` (Count), dimension Model.
+ * `MLPlatform/Drift` `LabelDrift` (None), `SignificantLabelDrift` (None: the distance when the G-test
+ * finds it significant, else 0; the alarm's metric) and `PredictionsCompared` (Count), dimension Model.
  *
  * A model never released has nothing to compare with: the monitor logs it and publishes nothing.
  * Too few predictions: only `PredictionsCompared` is published (the alarm sees missing data).
@@ -195,6 +196,7 @@ export function createHandler(deps: Deps): ScheduledHandler<DriftMonitorResult> 
       reference: reference.counts,
       evalSet: reference.evalSet,
       maxLabelDrift,
+      significance: settings.dataValidation.driftSignificance,
     });
 
     const data = driftMetricData(model, now, assessment);
@@ -263,13 +265,23 @@ export function driftMetricData(
     },
   ];
   if (assessment.status === 'compared') {
-    data.push({
-      MetricName: 'LabelDrift',
-      Dimensions: dimensions,
-      Timestamp: timestamp,
-      Value: assessment.report.jsDistance,
-      Unit: 'None',
-    });
+    data.push(
+      {
+        MetricName: 'LabelDrift',
+        Dimensions: dimensions,
+        Timestamp: timestamp,
+        Value: assessment.report.jsDistance,
+        Unit: 'None',
+      },
+      {
+        // The alarm's metric: the distance only when the G-test says it is beyond sampling noise.
+        MetricName: 'SignificantLabelDrift',
+        Dimensions: dimensions,
+        Timestamp: timestamp,
+        Value: assessment.significantDistance,
+        Unit: 'None',
+      },
+    );
   }
   return data;
 }

@@ -73,7 +73,16 @@ const dataValidationRecord = z.object({
 
 const regressionCheck = z.object({
   evalSet: z.string().nullable(),
-  check: z.enum(['accuracy', 'p95LatencyMs', 'costPer1kRequests', 'biasGap', 'model', 'evalSet', 'dataset']),
+  check: z.enum([
+    'accuracy',
+    'p95LatencyMs',
+    'costPer1kRequests',
+    'biasGap',
+    'model',
+    'evalSet',
+    'dataset',
+    'examples',
+  ]),
   baseline: z.number().nullable(),
   candidate: z.number().nullable(),
   delta: z.number().nullable(),
@@ -83,6 +92,16 @@ const regressionCheck = z.object({
     .nullable(),
   threshold: z.number().nullable(),
   verdict: z.enum(['pass', 'fail']),
+  // Decisions written before the gate had intervals (issue 12) lack these: they read as null.
+  outcome: z.enum(['pass', 'fail', 'inconclusive']).nullable().default(null),
+  decidedBy: z.enum(['interval', 'point-estimate', 'inconclusive-policy']).nullable().default(null),
+  interval: z
+    .object({ lower: z.number(), upper: z.number(), confidence: z.number(), method: z.string() })
+    .nullable()
+    .default(null),
+  paired: z.boolean().nullable().default(null),
+  comparedOn: z.string().nullable().default(null),
+  rowsNeeded: z.number().nullable().default(null),
   reason: z.string(),
 });
 

@@ -10,6 +10,11 @@ import { flagIdsEnvSchema } from '../shared/flag-writer';
 export const FALLBACK_EXPERIMENT = 'rollback';
 
 const text = (what: string) => z.string({ error: `the ${what}` }).min(1, { error: `the ${what}` });
+const count = (what: string) =>
+  z
+    .string({ error: `the ${what}` })
+    .regex(/^[1-9][0-9]*$/, { error: `the ${what}, a whole number of at least 1` })
+    .transform(Number);
 
 export const rollbackEnvSchema = z.object({
   /** The model this function rolls back, as in its config; a manual event for another model is refused. */
@@ -28,6 +33,15 @@ export const rollbackEnvSchema = z.object({
   LIVE_ENDPOINT: text('live endpoint name'),
   /** The endpoint the router calls for "standby": where N-1 must be warm before the flag points there. */
   STANDBY_ENDPOINT: text('standby endpoint name'),
+  /**
+   * The live variant's autoscaling (serving.autoscaling), registered again after a rollback that
+   * had to deregister it: SageMaker refuses an update that changes the instance type of a variant
+   * registered with Application Auto Scaling
+   * (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+   */
+  AUTOSCALING_MIN_INSTANCES: count('minimum instance count of the live variant'),
+  AUTOSCALING_MAX_INSTANCES: count('maximum instance count of the live variant'),
+  AUTOSCALING_TARGET_INVOCATIONS: count('target invocations per instance per minute'),
   ...flagIdsEnvSchema.shape,
   /**
    * The configured experiment (routing.experiment). The flag written keeps the current flag's

@@ -21,6 +21,7 @@
  * record and the page, which says what state things are in.
  */
 import type { Context } from 'aws-lambda';
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -38,8 +39,11 @@ import {
   rollbackClaimKey,
   rollbackFlagDocument,
   rollbackNotRunPage,
+  pageSubject as pageSubjectOf,
   rollbackPage,
   rolledBackServingState,
+  settledFlagDocument,
+  settleStep,
   standbyReadiness,
   unreadableEventPage,
   type EndpointSeen,
@@ -63,6 +67,12 @@ import {
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import { describeEndpoint } from '../shared/serving';
+import {
+  ensureAutoscaling,
+  instanceTypeChange,
+  suspendAutoscaling,
+  type AutoscalingSettings,
+} from './autoscaling';
 import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from './env';
@@ -77,6 +87,7 @@ export interface Deps {
   readonly sagemaker: SageMakerClient;
   readonly cloudwatch: CloudWatchClient;
   readonly appconfig: AppConfigClient;
+  readonly autoscaling: ApplicationAutoScalingClient;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
 }
@@ -92,6 +103,7 @@ export function rollbackDeps(): Deps {
     sagemaker: new SageMakerClient({}),
     cloudwatch: new CloudWatchClient({}),
     appconfig: new AppConfigClient({}),
+    autoscaling: new ApplicationAutoScalingClient({}),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
@@ -116,6 +128,11 @@ export type RollbackResult =
    * nothing changed; paged.
    */
   | { readonly status: 'deferred'; readonly message: string; readonly paged: boolean }
+  /**
+   * The live endpoint changed state: `settled` when it serves the serving state's config (the flag
+   * back from the standby if it was there, autoscaling registered), `ignored` otherwise.
+   */
+  | { readonly status: 'settled'; readonly message: string; readonly paged: boolean }
   /** A manual event that is wrong; nothing changed, nobody paged (the person sees this). */
   | { readonly status: 'rejected'; readonly message: string }
   /** An event that is neither; on-call paged. */
@@ -174,6 +191,12 @@ export function createHandler(deps: Deps) {
       case 'roll-back':
         logger.appendKeys({ trigger: request.trigger.by });
         return rollBack(run, request.trigger);
+      case 'settle':
+        if (request.endpointName !== env.LIVE_ENDPOINT) {
+          const message = `endpoint ${request.endpointName} changed state; only the live endpoint ${env.LIVE_ENDPOINT} matters: nothing done`;
+          return { status: 'ignored', message };
+        }
+        return settle(run);
     }
   };
 }
@@ -190,6 +213,16 @@ interface Run {
   readonly deadlineMs: number;
   /** The invocation cannot outlive this: the ledger claim's lease. */
   readonly leaseUntil: Date;
+}
+
+function autoscalingSettings(env: RollbackEnv): AutoscalingSettings {
+  return {
+    autoscaling: {
+      minInstances: env.AUTOSCALING_MIN_INSTANCES,
+      maxInstances: env.AUTOSCALING_MAX_INSTANCES,
+      targetInvocationsPerInstance: env.AUTOSCALING_TARGET_INVOCATIONS,
+    },
+  };
 }
 
 async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackResult> {
@@ -276,7 +309,9 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   const flag = await deployRollbackFlag(run, trigger, to);
   logger.info('rollback: flag', { outcome: flag.outcome });
 
-  // 4. The live endpoint: N-1's config back, for callers that bypass the router.
+  // 4. The live endpoint: N-1's config back, for callers that bypass the router. An instance type
+  // change needs autoscaling off first; it is registered again when the update has ended (settle).
+  let autoscalingSuspended = false;
   const endpoint = await putPreviousConfigLive({
     sagemaker: deps.sagemaker,
     endpointName: env.LIVE_ENDPOINT,
@@ -285,8 +320,31 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     sleep: deps.sleep,
     deadlineMs: run.deadlineMs,
     log: (message, attributes) => logger.info(message, attributes),
+    prepareUpdate: async (current) => {
+      const change =
+        current === undefined
+          ? undefined
+          : await instanceTypeChange(deps.sagemaker, current, to.liveConfigName);
+      if (change === undefined) return;
+      logger.info('rollback: the instance type changes; deregistering autoscaling first', change);
+      await suspendAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT);
+      autoscalingSuspended = true;
+    },
   });
   logger.info('rollback: live endpoint', { outcome: endpoint.outcome, statusSeen: endpoint.statusSeen });
+  const problems: string[] = [];
+  if (autoscalingSuspended && endpoint.outcome !== 'update-started') {
+    // No update happened: the variant is as it was, so its autoscaling goes back at once.
+    try {
+      await ensureAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT);
+    } catch (error) {
+      problems.push(
+        `Autoscaling of the live variant was deregistered for the instance type change and could not be registered ` +
+          `again: ${describe(error)}. The fleet keeps its size but does not scale until it is (invoke this function ` +
+          `with the endpoint's state change, or register it by hand).`,
+      );
+    }
+  }
 
   // 5. The serving state, when anything took effect: N-1 live, nothing further to return to.
   const tookEffect = flag.outcome.outcome === 'deployed' || endpoint.outcome === 'update-started';
@@ -328,7 +386,6 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     finishedAt: deps.now(),
   });
   const recordKey = artifactKeys.rollbackRecord(model, run.startedAt.toISOString());
-  const problems: string[] = [];
   if (servingState.outcome === 'failed')
     problems.push(`The serving state was not written: ${servingState.detail}`);
   if (claim === 'ledger-unavailable') {
@@ -375,11 +432,111 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     }
   }
 
-  // 8. On-call.
+  // 8. The endpoint already served N-1 (a retry, or a person was quicker): no state change will
+  // come, so users go back to the live fleet now.
+  if (endpoint.outcome === 'already' && servingState.outcome === 'written') {
+    const settled = await settle(run, { page: false });
+    logger.info(`rollback: ${settled.message}`);
+  }
+
+  // 9. On-call.
   const paged = await page(run, rollbackPage(record, problems));
   const log = record.status === 'done' ? logger.info.bind(logger) : logger.error.bind(logger);
   log(`rollback ${record.status}: ${record.summary}`, { recordKey, problems, paged });
   return { status: record.status, message: record.summary, record, recordKey, paged, problems };
+}
+
+/**
+ * The live endpoint changed state. Once it serves the serving state's config, its autoscaling is
+ * registered (a rollback may have had to deregister it) and a flag that still sends everyone to
+ * that version on the standby sends them to the live fleet: the standby is a bridge, a single
+ * small fleet, not a home. Idempotent: SageMaker may send several events for one change.
+ */
+async function settle(
+  run: Run,
+  options: { readonly page: boolean } = { page: true },
+): Promise<RollbackResult> {
+  const { deps, env, ids } = run;
+  const model = env.MODEL_NAME;
+  const stateKey = artifactKeys.servingState(model);
+  const stateUrl = `s3://${env.ARTIFACTS_BUCKET}/${stateKey}`;
+  let step: ReturnType<typeof settleStep>;
+  let current: Awaited<ReturnType<typeof readCurrentFlag>>;
+  try {
+    const [state, seen, flag] = await Promise.all([
+      readServingState(deps.s3, env.ARTIFACTS_BUCKET, stateKey, stateUrl),
+      describeEndpoint(deps.sagemaker, env.LIVE_ENDPOINT),
+      readCurrentFlag(deps.appconfig, ids),
+    ]);
+    current = flag;
+    step = settleStep(
+      state,
+      seen && { status: seen.EndpointStatus, configName: seen.EndpointConfigName },
+      flag?.document ?? null,
+    );
+  } catch (error) {
+    return settleFailed(run, options, `cannot read what serves: ${describe(error)}`);
+  }
+  if (step.action === 'ignore') {
+    const message = `live endpoint state change: ${step.why}: nothing done`;
+    logger.info(`rollback: ${message}`);
+    return { status: 'ignored', message };
+  }
+
+  const done: string[] = [];
+  try {
+    const scaling = await ensureAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT);
+    if (scaling === 'registered') done.push('autoscaling of the live variant registered again');
+  } catch (error) {
+    return settleFailed(run, options, `cannot register autoscaling of the live variant: ${describe(error)}`);
+  }
+  if (step.moveFlag && current?.document) {
+    const document = settledFlagDocument(current.document, step.version, deps.now());
+    try {
+      const deployed = await deployFlag(
+        deps.appconfig,
+        ids,
+        document,
+        `rollback: ${step.version} back on the live endpoint, in service again`,
+        { latestVersionNumber: current.versionNumber, whenDeploymentInProgress: 'stop', sleep: deps.sleep },
+      );
+      done.push(
+        `the flag sends everyone to ${step.version} on the live endpoint again (version ${deployed.versionNumber}, ` +
+          `deployment ${deployed.deploymentNumber})`,
+      );
+    } catch (error) {
+      return settleFailed(
+        run,
+        options,
+        `cannot move the flag from the standby back to the live endpoint: ${describe(error)}`,
+      );
+    }
+  }
+  const message =
+    `The live endpoint ${env.LIVE_ENDPOINT} serves ${step.version} (in service): ` +
+    (done.length > 0 ? `${done.join('; ')}.` : 'nothing left to do.');
+  logger.info(`rollback: ${message}`);
+  return { status: 'settled', message, paged: false };
+}
+
+async function settleFailed(
+  run: Run,
+  options: { readonly page: boolean },
+  problem: string,
+): Promise<RollbackResult> {
+  const { env } = run;
+  const message =
+    `After the rollback of ${env.MODEL_NAME}, the live endpoint ${env.LIVE_ENDPOINT} is in service, but ${problem}. ` +
+    `Users may still be on the one-instance standby endpoint ${env.STANDBY_ENDPOINT}. Invoke this function again ` +
+    'once the cause is fixed, or move the flag by hand (docs/operations.md, "Rolling back by hand").';
+  logger.error(`rollback: ${message}`);
+  const paged = options.page
+    ? await page(run, {
+        subject: pageSubjectOf(`Rollback ACTION NEEDED: ${env.MODEL_NAME} still on standby`),
+        body: message,
+      })
+    : false;
+  return { status: 'not-run', message, paged };
 }
 
 /** The newest rollback whose result is this live release: the standby is used up by it. */

@@ -1,9 +1,10 @@
 /**
  * Puts the N-1 config back on the live endpoint: waits out an update already in progress (within
  * the invocation's time), then UpdateEndpoint without DeploymentConfig (leaving a bad model, there
- * is nothing to canary), retrying throttling. Never throws: every failure is an outcome.
+ * is nothing to canary) keeping the current fleet size, retrying throttling. Never throws: every failure is an outcome.
  */
 import { UpdateEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { KEEP_FLEET_SIZE } from '../core/endpoint-spec';
 import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/rollback';
 import { describeEndpoint } from '../shared/serving';
 
@@ -19,6 +20,11 @@ export interface LiveEndpointOptions {
   /** @default POLL_INTERVAL_MS */
   readonly pollMs?: number;
   readonly log: (message: string, attributes: Record<string, unknown>) => void;
+  /**
+   * Runs once, right before the first UpdateEndpoint, with the config the endpoint serves then (the
+   * autoscaling step of an instance type change). A throw fails the step without an update.
+   */
+  readonly prepareUpdate?: (currentConfig: string | undefined) => Promise<void>;
 }
 
 /** Between two looks at a busy endpoint. */
@@ -50,6 +56,7 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
   const waited = () => Math.round((now().getTime() - started) / 1000);
   let throttled = 0;
   let lastStatus: string | null = null;
+  let prepared = false;
 
   for (;;) {
     let seen: EndpointSeen | undefined;
@@ -88,10 +95,22 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
       case 'update':
         break;
     }
+    if (!prepared && options.prepareUpdate) {
+      try {
+        await options.prepareUpdate(seen?.configName);
+      } catch (error) {
+        return failed(`not updated: ${describe(error)}`, lastStatus);
+      }
+    }
+    prepared = true;
 
     try {
       await sagemaker.send(
-        new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: targetConfig }),
+        new UpdateEndpointCommand({
+          EndpointName: endpointName,
+          EndpointConfigName: targetConfig,
+          ...KEEP_FLEET_SIZE,
+        }),
       );
       return { outcome: 'update-started', at: now(), waitedSeconds: waited(), statusSeen: lastStatus };
     } catch (error) {

@@ -20,6 +20,8 @@ import {
   releaseNames,
   SHADOW_VARIANT,
   shadowConfigSpec,
+  KEEP_FLEET_SIZE,
+  KEEP_FLEET_SIZE_CLI,
 } from '../core/endpoint-spec';
 import {
   modelArtifactRecordSchema,
@@ -50,6 +52,7 @@ import {
   describeEndpointConfig,
   ensureEndpointConfig,
   ensureModel,
+  publishedArchiveProblem,
   readJsonRecord,
   servingContext,
   servingDeps,
@@ -147,14 +150,14 @@ async function start(stage: Stage): Promise<JobOutcome> {
       stage.bucket,
       artifactKeys.modelArtifact(stage.model, executionId),
       modelArtifactRecordSchema,
-      "the evaluation build of this run did not record the model archive it uploaded (the release pipeline's " +
-        'evaluation writes model.tar.gz and model-artifact.json); check its build log and rerun the pipeline. ' +
+      'the PublishModel stage of this run did not publish the model archive (it writes the archive and ' +
+        "model-artifact.json); check the PublishModel stage's message and rerun the pipeline. " +
         'The shadow stage changed nothing.',
     );
   } catch (error) {
     if (!(error instanceof ServingRecordError)) throw error;
     return failed(
-      `${error.message}. The evaluation build of this run wrote it; check its build log and rerun the pipeline. ` +
+      `${error.message}. The PublishModel stage of this run wrote it; check its message and rerun the pipeline. ` +
         'The shadow stage changed nothing.',
     );
   }
@@ -205,6 +208,10 @@ async function start(stage: Stage): Promise<JobOutcome> {
     live.ProductionVariants?.find((v) => v.VariantName === LIVE_VARIANT)?.CurrentInstanceCount ??
     production.InitialInstanceCount ??
     settings.serving.initialInstanceCount;
+
+  // The candidate's archive must be the one that was evaluated, before SageMaker ever loads it.
+  const archiveProblem = await publishedArchiveProblem(deps, stage.bucket, stage.model, artifact);
+  if (archiveProblem !== null) return failed(`${archiveProblem}. The shadow stage changed nothing.`);
 
   const ctx = servingContext(env);
   await ensureModel(
@@ -553,7 +560,11 @@ async function restore(
   const { endpointName, productionConfigName: production, shadowConfigName: shadow } = target;
   try {
     await stage.deps.sagemaker.send(
-      new UpdateEndpointCommand({ EndpointName: endpointName, EndpointConfigName: production }),
+      new UpdateEndpointCommand({
+        EndpointName: endpointName,
+        EndpointConfigName: production,
+        ...KEEP_FLEET_SIZE,
+      }),
     );
   } catch (error) {
     return failed(
@@ -672,7 +683,7 @@ function reason(live: DescribeEndpointCommandOutput): string {
 }
 
 function updateCommand(endpointName: string, config: string): string {
-  return `aws sagemaker update-endpoint --endpoint-name ${endpointName} --endpoint-config-name ${config}`;
+  return `aws sagemaker update-endpoint --endpoint-name ${endpointName} --endpoint-config-name ${config} ${KEEP_FLEET_SIZE_CLI}`;
 }
 
 /** `AccessDenied: ...`; a plain Error's message alone. */

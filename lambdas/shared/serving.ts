@@ -5,7 +5,7 @@
  */
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   CreateEndpointConfigCommand,
   CreateModelCommand,
@@ -19,6 +19,12 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { z } from 'zod';
 import type { CreateModelSpec, EndpointConfigSpec, ServingContext } from '../core/endpoint-spec';
+import {
+  archiveChecksumProblem,
+  archiveUrlProblem,
+  publishedArchiveKey,
+  type PublishedRecord,
+} from '../core/model-publication';
 import { parseServingRecord } from '../core/serving-records';
 import { gateDeps, type GateDeps } from './gate-deps';
 import { parseEnvironment } from './settings';
@@ -208,4 +214,34 @@ export async function readJsonRecord<S extends z.ZodType>(
     throw new Error(`cannot read ${label}: ${name}: ${(error as Error).message}`, { cause: error });
   }
   return parseServingRecord(schema, text, label);
+}
+
+/**
+ * Why a SageMaker model must not be created from this release record, or null: the archive must
+ * be this model's published, content-addressed object, and S3's SHA-256 of it must be the
+ * record's. Checked before every CreateModel (docs/security-part-a.md).
+ */
+export async function publishedArchiveProblem(
+  deps: Pick<GateDeps, 's3'>,
+  bucket: string,
+  model: string,
+  record: PublishedRecord,
+): Promise<string | null> {
+  const urlProblem = archiveUrlProblem(record, { bucket, model });
+  if (urlProblem !== null) return urlProblem;
+  const key = publishedArchiveKey(model, record.sha256);
+  let checksum: string | undefined;
+  try {
+    const head = await deps.s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
+    );
+    checksum = head.ChecksumSHA256;
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'NotFound' || name === 'NoSuchKey') {
+      return `the published archive s3://${bucket}/${key} does not exist: the PublishModel stage of this run did not publish it; rerun the release`;
+    }
+    throw error;
+  }
+  return archiveChecksumProblem(record, checksum);
 }

@@ -1,9 +1,52 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 import { ConfigError, formatProblem, loadConfig } from '../config/load';
+import { plural } from '../config/problems';
 import type { ModelConfig, PlatformConfig } from '../config/schema';
 import { UsageError } from './io';
 
 export const DEFAULT_CONFIG_DIR = 'config';
+
+/** The `--config-dir` option every command shares; without it the config is found as git finds its repository. */
+export const CONFIG_DIR_OPTION = [
+  '-c, --config-dir <dir>',
+  `configuration directory (default: the nearest ${DEFAULT_CONFIG_DIR}/ holding platform.yaml, from the current directory up)`,
+] as const;
+
+/**
+ * The config directory a command reads: the one given, which must hold platform.yaml, or the nearest
+ * `config/platform.yaml` from `cwd` upwards (so `mlops` works from any subdirectory of the project,
+ * `config/` included). Relative to `cwd`, as people type paths. A missing one is a usage error (exit 2).
+ */
+export function resolveConfigDir(
+  given: string | undefined,
+  cwd: string = process.cwd(),
+  option = '--config-dir',
+): string {
+  if (given !== undefined) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path.resolve(cwd, given)).isDirectory();
+    } catch {
+      throw new UsageError(`${option} ${given}: no such directory`);
+    }
+    if (!isDir) throw new UsageError(`${option} ${given}: not a directory`);
+    if (!existsSync(path.resolve(cwd, given, 'platform.yaml'))) {
+      throw new UsageError(
+        `${option} ${given}: not a config directory, it has no platform.yaml (pass the directory holding platform.yaml and models/)`,
+      );
+    }
+    return given;
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, DEFAULT_CONFIG_DIR);
+    if (existsSync(path.join(candidate, 'platform.yaml'))) return path.relative(cwd, candidate) || '.';
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new UsageError(
+    `no config found: neither ${path.resolve(cwd)} nor a directory above it has ${DEFAULT_CONFIG_DIR}/platform.yaml; run mlops inside the project or pass --config-dir`,
+  );
+}
 
 /** Reads a file a user named on the command line; a missing or unreadable file is a usage error (exit 2). */
 export function readInputFile(file: string, what: string): string {
@@ -17,21 +60,34 @@ export function readInputFile(file: string, what: string): string {
   }
 }
 
-/** Loads the config for `--model`; a broken config or an unknown model is a usage error (exit 2). */
-export function loadModel(configDir: string, name: string): { config: PlatformConfig; model: ModelConfig } {
+/**
+ * Loads the config for `--model`; a broken config or an unknown model is a usage error (exit 2).
+ * `option` names the command-line option the directory came from, for the messages.
+ */
+export function loadModel(
+  given: string | undefined,
+  name: string,
+  option = '--model',
+): { config: PlatformConfig; model: ModelConfig } {
+  const configDir = resolveConfigDir(given, process.cwd(), option === '--model' ? '--config-dir' : option);
   let config: PlatformConfig;
   try {
     config = loadConfig({ configDir });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new UsageError(
-      `--model needs a valid config, and ${configDir}/ has ${err.problems.length} problem(s) (run \`mlops validate-config\`):\n` +
+      `${option} needs a valid config, and ${configDir}/ has ${plural(err.problems.length, 'problem')} (run \`mlops validate-config -c ${configDir}\`):\n` +
         err.problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
     );
   }
   const model = config.models.find((m) => m.name === name);
   if (!model) {
     const known = config.models.map((m) => m.name).join(', ') || 'none';
+    if (option !== '--model') {
+      throw new UsageError(
+        `${option} ${configDir}: has no model "${name}" (its models: ${known}); a new model has no baseline, so leave out ${option}`,
+      );
+    }
     throw new UsageError(`unknown model "${name}" (models in ${configDir}/models/: ${known})`);
   }
   return { config, model };

@@ -6,7 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, ConfigProblem, problemsFromIssues, YamlLocator } from './problems';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { ConfigError, ConfigProblem, problemsFromIssues, suggest, YamlLocator } from './problems';
+import { nameCollisions } from './resource-names';
+import { ConfigWarning, configWarnings, ModelLocator } from './warnings';
+import { describeYamlError, textEncodingProblem } from './yaml-text';
 import {
   INHERITED_SECTIONS,
   ModelConfig,
@@ -18,6 +22,7 @@ import {
 
 export { ConfigError, formatProblem } from './problems';
 export type { ConfigProblem } from './problems';
+export type { ConfigWarning } from './warnings';
 
 interface ParsedYaml {
   readonly raw: unknown;
@@ -26,9 +31,9 @@ interface ParsedYaml {
 
 /** Reads and parses one YAML file; syntax errors become problems with their line. */
 function readYaml(file: string, problems: ConfigProblem[]): ParsedYaml | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     problems.push({
@@ -36,26 +41,35 @@ function readYaml(file: string, problems: ConfigProblem[]): ParsedYaml | undefin
       path: '',
       message:
         code === 'ENOENT'
-          ? 'file not found (create it; see README "Configuration")'
+          ? 'file not found (create it; README "Configuration reference" lists its keys)'
           : `cannot read file (${code})`,
     });
     return undefined;
   }
+  // Decoding as 'utf8' would turn bad bytes into U+FFFD silently: `caf\xe9` would pass as `caf�`.
+  const encoding = textEncodingProblem(bytes);
+  if (encoding) {
+    problems.push({ file, line: encoding.line, path: '', message: encoding.message });
+    return undefined;
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(bytes.toString('utf8'), { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    const lineOf = (offset: number) => lineCounter.linePos(offset).line;
     for (const e of doc.errors) {
       const line = e.linePos?.[0].line;
-      problems.push({
-        file,
-        line,
-        path: '',
-        message: `invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-      });
+      problems.push({ file, line, path: '', message: `invalid YAML: ${describeYamlError(e, doc, lineOf)}` });
     }
     return undefined;
   }
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (err) {
+    // An alias to no anchor (`*nope`) or an alias bomb surfaces only here.
+    problems.push({ file, path: '', message: `invalid YAML: ${(err as Error).message}` });
+    return undefined;
+  }
   if (raw === null || raw === undefined) {
     problems.push({ file, path: '', message: 'file is empty (expected a mapping of settings)' });
     return undefined;
@@ -118,8 +132,10 @@ function stringAt(raw: unknown, keys: readonly string[]): string | undefined {
 function crossFileProblems(
   pricing: PlatformSettings['pricing'],
   models: readonly ModelFile[],
+  platformName: string | undefined,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (platformName !== undefined) problems.push(...nameCollisionProblems(platformName, models));
   const firstFileByName = new Map<string, string>();
   const { sagemakerInstances, tokenModels } = pricing;
   for (const { file, raw, locator } of models) {
@@ -168,6 +184,49 @@ function crossFileProblems(
   return problems;
 }
 
+/**
+ * A region the schema's pattern accepts but no AWS region has (`eu-wset-1`). The list is aws-cdk-lib's
+ * region-info database, which the synth already relies on for region facts; its README says new regions
+ * may be missing from an older release (https://pypi.org/project/aws-cdk.region-info/), hence the upgrade hint.
+ */
+function regionProblem(region: string): string | undefined {
+  const known = RegionInfo.regions.map((r) => r.name);
+  if (known.includes(region)) return undefined;
+  const near = suggest(region, known);
+  return near
+    ? `not an AWS region (got "${region}"; did you mean "${near}"?)`
+    : `not an AWS region aws-cdk-lib knows (got "${region}"); check the spelling, or upgrade aws-cdk-lib if the region is new`;
+}
+
+/**
+ * Two models whose resource names would collide (lib/config/resource-names.ts): reported at the
+ * later file's `name`, naming both files and the first colliding resource.
+ */
+function nameCollisionProblems(platformName: string, models: readonly ModelFile[]): ConfigProblem[] {
+  const named = models
+    .map((m) => ({ ...m, name: stringAt(m.raw, ['name']) }))
+    .filter((m): m is ModelFile & { name: string } => m.name !== undefined && /^[a-z0-9-]+$/.test(m.name));
+  const problems: ConfigProblem[] = [];
+  for (const [i, later] of named.entries()) {
+    for (const earlier of named.slice(0, i)) {
+      if (earlier.name === later.name) continue; // reported as a duplicate name
+      const collisions = nameCollisions(platformName, earlier.name, later.name);
+      if (collisions.length === 0) continue;
+      const first = collisions[0]!;
+      problems.push({
+        file: later.file,
+        line: later.locator?.lineOf(['name']),
+        path: 'name',
+        message:
+          `resource names collide with ${earlier.file} (got "${later.name}", and "${earlier.name}" there): ` +
+          `${first.kind} ${first.names[1]} of "${later.name}" is also ${first.kind} ${first.names[0]} of "${earlier.name}"` +
+          `${collisions.length > 1 ? ` (and ${collisions.length - 1} more)` : ''}; rename one of the two models`,
+      });
+    }
+  }
+  return problems;
+}
+
 export interface LoadOptions {
   /** Directory holding `platform.yaml` and `models/`. */
   readonly configDir: string;
@@ -177,19 +236,48 @@ export interface LoadOptions {
  * Loads and validates the whole configuration.
  * @throws ConfigError listing every problem in every file.
  */
-export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
+export function loadConfig(options: LoadOptions): PlatformConfig {
+  return loadConfigWithWarnings(options).config;
+}
+
+/**
+ * Loads and validates the whole configuration, and lists what a valid config may still get wrong.
+ * @throws ConfigError listing every problem in every file.
+ */
+export function loadConfigWithWarnings({ configDir }: LoadOptions): {
+  config: PlatformConfig;
+  warnings: ConfigWarning[];
+} {
   const problems: ConfigProblem[] = [];
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformYaml = readYaml(platformFile, problems);
   const platform = platformYaml && validate(platformFile, platformSchema, platformYaml, problems);
+  const region = platform && regionProblem(platform.environment.region);
+  if (region && platformYaml) {
+    const at = ['environment', 'region'];
+    problems.push({
+      file: platformFile,
+      line: platformYaml.locator?.lineOf(at),
+      path: at.join('.'),
+      message: region,
+    });
+  }
 
   const modelsDir = path.join(configDir, 'models');
   let modelFiles: string[] = [];
+  let miscasedFiles: string[] = [];
   try {
-    modelFiles = readdirSync(modelsDir)
-      .filter((f) => /\.ya?ml$/.test(f))
-      .sort()
-      .map((f) => path.join(modelsDir, f));
+    const entries = readdirSync(modelsDir).sort();
+    modelFiles = entries.filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join(modelsDir, f));
+    // `Fraud.YAML` would otherwise be skipped without a word, and its model never deployed.
+    miscasedFiles = entries.filter((f) => /\.ya?ml$/i.test(f) && !/\.ya?ml$/.test(f));
+    for (const f of miscasedFiles) {
+      problems.push({
+        file: path.join(modelsDir, f),
+        path: '',
+        message: `not read: model files end in lower-case .yaml or .yml; rename it to ${f.replace(/\.ya?ml$/i, '.yaml')}`,
+      });
+    }
   } catch {
     problems.push({
       file: modelsDir,
@@ -214,10 +302,16 @@ export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
   // The pricing table alone is enough to check references, even when another platform key is wrong.
   const rawPricing = isPlainObject(platformYaml?.raw) ? platformYaml.raw.pricing : undefined;
   const pricing = platform?.pricing ?? platformSchema.shape.pricing.safeParse(rawPricing).data;
-  if (pricing) problems.push(...crossFileProblems(pricing, files));
+  const platformName = platform?.name ?? stringAt(platformYaml?.raw, ['name']);
+  if (pricing) problems.push(...crossFileProblems(pricing, files, platformName));
   if (problems.length > 0) {
     // Read like a compiler's output: file by file, top to bottom.
-    const fileOrder = [platformFile, modelsDir, ...modelFiles];
+    const fileOrder = [
+      platformFile,
+      modelsDir,
+      ...miscasedFiles.map((f) => path.join(modelsDir, f)),
+      ...modelFiles,
+    ];
     const rank = (p: ConfigProblem) => [fileOrder.indexOf(p.file), p.line ?? 0];
     throw new ConfigError(
       [...problems].sort((a, b) => {
@@ -227,5 +321,11 @@ export function loadConfig({ configDir }: LoadOptions): PlatformConfig {
       }),
     );
   }
-  return { platform: platform as PlatformSettings, models };
+  const config = { platform: platform as PlatformSettings, models };
+  const fileOf = new Map(files.map((f) => [stringAt(f.raw, ['name']), f]));
+  const at: ModelLocator = (model, keys) => {
+    const f = fileOf.get(model.name);
+    return { file: f?.file ?? modelsDir, line: keys.length > 0 ? f?.locator?.lineOf(keys) : undefined };
+  };
+  return { config, warnings: configWarnings(config, at) };
 }

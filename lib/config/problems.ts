@@ -74,6 +74,12 @@ export class YamlLocator {
     return undefined;
   }
 
+  /** The text a scalar was written as (`012345678901`, `.inf`), for messages that quote it back. */
+  sourceOf(path: readonly PathSegment[]): string | undefined {
+    const node = this.doc.getIn(path, true);
+    return isScalar(node) && typeof node.source === 'string' ? node.source : undefined;
+  }
+
   private line(offset: number): number {
     return this.lines.linePos(offset).line;
   }
@@ -88,22 +94,29 @@ function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
   return cur;
 }
 
-/** Short, unambiguous rendering of a value a user wrote. */
+/** `1 item`, `3,002 items`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/** Short, unambiguous rendering of a value a user wrote (numbers as YAML spells them). */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (typeof value === 'string')
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
+  if (Array.isArray(value)) return `a list of ${plural(value.length, 'item')}`;
   if (typeof value === 'object') return 'a mapping';
   return String(value);
 }
 
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'list';
-  if (typeof value === 'object') return 'mapping';
-  return typeof value;
+/** What a user wrote, with its type where the value alone does not say it: `string "lots"`, `a list of 2 items`. */
+function showTyped(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return `${typeof value} ${show(value)}`;
+  return show(value);
 }
 
 const EXPECTED_NAMES: Record<string, string> = {
@@ -197,42 +210,91 @@ export function problemsFromIssues(
     const value = valueAt(input, path);
     // A missing top-level key has no line of its own: naming the file and key is clearer than line 1.
     const line = value === undefined && path.length <= 1 ? undefined : locator?.lineOf(path);
-    problems.push({ file, line, path: formatPath(path), message: describe(issue, value) });
+    const message = describe(issue, value, locator?.sourceOf(path), path[path.length - 1]);
+    problems.push({ file, line, path: formatPath(path), message });
   }
   return problems;
 }
 
-function describe(issue: z.core.$ZodIssue, value: unknown): string {
+/** The bound of a size issue in words: `at most 50`, `at least 1 character`, `< 3 items`. */
+function bound(
+  issue: { origin: string; inclusive?: boolean },
+  limit: number | bigint,
+  atLeast: boolean,
+): string {
+  const word = atLeast
+    ? issue.inclusive === false
+      ? '>'
+      : 'at least'
+    : issue.inclusive === false
+      ? '<'
+      : 'at most';
+  const unit = issue.origin === 'array' ? 'item' : issue.origin === 'string' ? 'character' : undefined;
+  return unit ? `${word} ${plural(Number(limit), unit)}` : `${word} ${String(limit)}`;
+}
+
+function sizeOf(value: unknown, origin: string): string {
+  if (Array.isArray(value)) return plural(value.length, 'item');
+  if (origin === 'string' && typeof value === 'string') return plural([...value].length, 'character');
+  return show(value);
+}
+
+/** What is wrong with a size, by the kind of value: a string is too long, a list has too many items. */
+const SIZE_WORDS: Record<string, { readonly big: string; readonly small: string }> = {
+  string: { big: 'too long', small: 'too short' },
+  array: { big: 'too many items', small: 'too few items' },
+};
+
+function describe(
+  issue: z.core.$ZodIssue,
+  value: unknown,
+  source: string | undefined,
+  key: PathSegment | undefined,
+): string {
   switch (issue.code) {
     case 'invalid_type': {
       const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
       if (value === undefined) return `required key is missing (expected ${expected})`;
-      return `wrong type (got ${typeName(value)} ${show(value)}, expected ${expected})`;
+      if (value === null)
+        return `no value (got null, expected ${expected}); write the value after the colon or delete the key`;
+      if (typeof value === 'number' && !Number.isFinite(value))
+        return `not a finite number (got ${source ?? show(value)}, expected ${expected})`;
+      const got = `wrong type (got ${showTyped(value)}, expected ${expected})`;
+      // YAML reads 123456789012, 2.6, yes and on as numbers and booleans; quoting keeps the text (and leading zeros).
+      if (issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+        const text = source ?? String(value);
+        return `${got}; quote it: ${typeof key === 'string' ? `${key}: ` : ''}'${text}'`;
+      }
+      return got;
     }
     case 'too_big': {
-      const unit = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
-      const got = Array.isArray(value) ? `${value.length} items` : show(value);
-      const bound = `${issue.inclusive === false ? '<' : 'at most'} ${String(issue.maximum)}${unit}`;
+      const word = SIZE_WORDS[issue.origin]?.big ?? 'too large';
       const why = issue.message && !issue.message.startsWith('Too big') ? `${issue.message}: ` : '';
-      return `${why}too large (got ${got}, expected ${bound})`;
+      return `${why}${word} (got ${sizeOf(value, issue.origin)}, expected ${bound(issue, issue.maximum, false)})`;
     }
     case 'too_small': {
-      const unit = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
-      const got = Array.isArray(value) ? `${value.length} items` : show(value);
-      const bound = `${issue.inclusive === false ? '>' : 'at least'} ${String(issue.minimum)}${unit}`;
+      const word = SIZE_WORDS[issue.origin]?.small ?? 'too small';
       const why = issue.message && !issue.message.startsWith('Too small') ? `${issue.message}: ` : '';
-      return `${why}too small (got ${got}, expected ${bound})`;
+      return `${why}${word} (got ${sizeOf(value, issue.origin)}, expected ${bound(issue, issue.minimum, true)})`;
     }
-    case 'invalid_value':
-      return `not an allowed value (got ${show(value)}, expected one of ${issue.values.map((v) => show(v)).join(', ')})`;
+    case 'invalid_value': {
+      const allowed = issue.values.map((v) => show(v)).join(', ');
+      if (value === undefined) return `required key is missing (expected one of ${allowed})`;
+      return `not an allowed value (got ${show(value)}, expected one of ${allowed})`;
+    }
     case 'invalid_union': {
-      const discriminator = (issue as { discriminator?: string }).discriminator;
+      const { discriminator, options } = issue as { discriminator?: string; options?: unknown[] };
       if (discriminator) {
         const got =
           value !== null && typeof value === 'object'
             ? (value as Record<string, unknown>)[discriminator]
             : value;
-        return `unknown ${discriminator} (got ${show(got)}); the JSON Schema lists the allowed forms`;
+        const allowed = options?.length
+          ? `expected one of ${options.map((o) => show(o)).join(', ')}`
+          : undefined;
+        if (got === undefined)
+          return `required key is missing (${allowed ?? 'the JSON Schema lists the allowed forms'})`;
+        return `unknown ${discriminator} (got ${show(got)}${allowed ? `, ${allowed}` : ''})`;
       }
       return `does not match any allowed form (got ${show(value)})`;
     }

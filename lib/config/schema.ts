@@ -66,6 +66,18 @@ export const thresholdsSchema = z
       z.number().min(0).max(1).default(DEFAULT_THRESHOLDS.maxBiasGapIncrease),
       'Largest allowed growth of the gap between the best and the worst slice accuracy (absolute). Default: 0.03.',
     ),
+    onInconclusive: documented(
+      z.enum(['point-estimate', 'pass', 'fail']).default('point-estimate'),
+      'What the accuracy and bias-gap checks do when their 90% interval neither clears nor breaks the threshold ' +
+        '(inconclusive): point-estimate applies the threshold to the observed change, as before intervals; pass or ' +
+        'fail decide every inconclusive check that way. The verdict names the rule that decided (docs/statistics.md). ' +
+        'Default: point-estimate.',
+    ),
+    assumedDiscordance: documented(
+      z.number().gt(0).max(1).default(0.1),
+      'Share of examples on which two versions of the model disagree about being right, assumed to size eval sets ' +
+        'until per-example results give the observed one (docs/statistics.md). Default: 0.1.',
+    ),
   })
   .meta({ description: 'Regression-gate thresholds: candidate against the promoted baseline.' });
 
@@ -90,6 +102,15 @@ export const dataValidationSchema = z
       'Categorical fields whose distribution is checked for drift besides the label. Default: source.',
     ),
     maxExamples: positiveInt(20, 'How many violation examples (with line numbers) a report shows.', 1000),
+    driftSignificance: documented(
+      z.number().gt(0).max(0.2).default(0.01),
+      'Drift fails only when the Jensen–Shannon distance exceeds maxDrift AND a G-test of homogeneity says sampling ' +
+        'alone would give distributions this different less often than this (docs/statistics.md). Default: 0.01.',
+    ),
+    minDriftRows: positiveInt(
+      100,
+      'Fewest eval-set rows for drift to be judged; a smaller set is reported as too small to tell, not failed.',
+    ),
   })
   .meta({ description: 'Schema every eval-set row must satisfy.' });
 

@@ -2,8 +2,10 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
+import { MODEL_CLAIM_FILE, stagedArchiveKey } from '../../lambdas/core/model-publication';
 import type { ModelConfig } from '../config/schema';
 import type { SharedResources } from '../stacks/shared-stack';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
@@ -16,6 +18,13 @@ export interface GpuEvaluationProjectProps {
    * artifacts bucket (it reads the one baseline object).
    */
   readonly shared: SharedResources;
+  /**
+   * The release's build stages the archive it evaluated in this bucket (the release pipeline's own
+   * artifact store, which no role running PR code can write) and claims its SHA-256 in its output
+   * artifact; the PublishModel step publishes it. A PR build gets none and stages nothing.
+   * @default - no staging: the build evaluates and reports only
+   */
+  readonly stagingBucket?: s3.IBucket;
 }
 
 /** Shell-quotes one value for the buildspec. */
@@ -34,6 +43,7 @@ export class GpuEvaluationProject extends Construct {
     const { image, computeType, timeoutMinutes, command } = model.evaluation;
     const pins = model.evalSets.flatMap((s) => [s.dvcFile, s.referenceDvcFile]);
     const baselineKey = artifactKeys.baseline(model.name);
+    const publish = props.stagingBucket !== undefined;
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/codebuild/${props.projectName}`,
@@ -60,6 +70,7 @@ export class GpuEvaluationProject extends Construct {
         ARTIFACTS_BUCKET: { value: props.shared.artifactsBucket.bucketName },
         BASELINE_KEY: { value: baselineKey },
         MODEL_ARTIFACT: { value: model.evaluation.modelArtifact },
+        ...(props.stagingBucket ? { STAGING_BUCKET: { value: props.stagingBucket.bucketName } } : {}),
       },
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
@@ -85,23 +96,25 @@ export class GpuEvaluationProject extends Construct {
               'export EVAL_SETS_DIR="$CODEBUILD_SRC_DIR" EVAL_REPORT="$PWD/eval_report.json"',
               command,
               'test -s eval_report.json || { echo "The evaluate command wrote no eval_report.json (format: docs/eval-report.md)."; exit 1; }',
-              // A release ships the archive that was evaluated, byte for byte: hash it here, upload it
-              // under this run, and let the serving stages take it from there (docs/serving.md).
-              [
-                'if [ "${PUBLISH_MODEL:-0}" = 1 ]; then',
-                '  test -s "$MODEL_ARTIFACT" || { echo "No model archive at $MODEL_ARTIFACT after the evaluate command: build it there (SageMaker model.tar.gz layout) or set evaluation.modelArtifact."; exit 1; }',
-                '  run="models/$MODEL/runs/$PIPELINE_EXECUTION_ID"',
-                '  sha=$(sha256sum "$MODEL_ARTIFACT" | cut -d" " -f1); bytes=$(stat -c %s "$MODEL_ARTIFACT")',
-                '  aws s3 cp "$MODEL_ARTIFACT" "s3://$ARTIFACTS_BUCKET/$run/model.tar.gz" --checksum-algorithm SHA256 --only-show-errors',
-                `  printf '{"sha256":"%s","bytes":%s,"modelDataUrl":"s3://%s/%s/model.tar.gz","commitId":"%s"}\\n' "$sha" "$bytes" "$ARTIFACTS_BUCKET" "$run" "$COMMIT_ID" > model-artifact.json`,
-                '  aws s3 cp model-artifact.json "s3://$ARTIFACTS_BUCKET/$run/model-artifact.json" --checksum-algorithm SHA256 --only-show-errors',
-                '  echo "Published $MODEL_ARTIFACT ($bytes bytes, sha256 $sha) for the release."',
-                'fi',
-              ].join('\n'),
+              ...(publish
+                ? [
+                    // A release ships the archive that was evaluated, byte for byte. This build runs
+                    // the team's code, so it only stages the archive and claims its hash; the
+                    // PublishModel step checks the claim and publishes (docs/security-part-a.md).
+                    [
+                      'test -s "$MODEL_ARTIFACT" || { echo "No model archive at $MODEL_ARTIFACT after the evaluate command: build it there (SageMaker model.tar.gz layout) or set evaluation.modelArtifact."; exit 1; }',
+                      `staged=${q(stagedArchiveKey('EXECUTION'))}; staged="\${staged/EXECUTION/$PIPELINE_EXECUTION_ID}"`,
+                      'sha=$(sha256sum "$MODEL_ARTIFACT" | cut -d" " -f1); bytes=$(stat -c %s "$MODEL_ARTIFACT")',
+                      'aws s3 cp "$MODEL_ARTIFACT" "s3://$STAGING_BUCKET/$staged" --only-show-errors',
+                      `printf '{"sha256":"%s","bytes":%s,"commitId":"%s"}\\n' "$sha" "$bytes" "$COMMIT_ID" > ${MODEL_CLAIM_FILE}`,
+                      'echo "Staged $MODEL_ARTIFACT ($bytes bytes, sha256 $sha) for the PublishModel step."',
+                    ].join('\n'),
+                  ]
+                : []),
             ],
           },
         },
-        artifacts: { files: ['eval_report.json'] },
+        artifacts: { files: publish ? ['eval_report.json', MODEL_CLAIM_FILE] : ['eval_report.json'] },
       }),
     });
 
@@ -114,22 +127,10 @@ export class GpuEvaluationProject extends Construct {
       }),
     );
     grantMissingKeyAsNotFound(role, props.shared.artifactsBucket);
-    // The release's model archive and its record, under this model's run prefix only.
+    // Reading the baseline and the DVC remote needs the key; the project's own artifacts are
+    // granted by the pipeline. Nothing in the artifacts bucket is writable from here.
     role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [
-          props.shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*/model.tar.gz`),
-          props.shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*/model-artifact.json`),
-        ],
-      }),
-    );
-    // SSE-KMS uploads (multipart for large archives) need a data key and to read it back.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [props.shared.key.keyArn],
-      }),
+      new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.shared.key.keyArn] }),
     );
     Validations.of(this.project).acknowledge({
       id: 'AwsSolutions-CB5',

@@ -10,6 +10,7 @@ import type { ServingEnv } from '../../lambdas/shared/serving';
 import {
   endpointNames,
   liveConfigSpec,
+  releaseNamePatterns,
   LIVE_VARIANT,
   releaseNames,
   shadowConfigSpec,
@@ -26,6 +27,7 @@ import {
 } from '../nag/sagemaker-rules';
 import { NAG_PARTITION, reviewWildcards, type WildcardReview } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
+import { publishedArchivePrefix } from '../../lambdas/core/model-publication';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
 import { confidenceAlarmName } from './model-monitoring';
@@ -79,19 +81,28 @@ export class ModelEndpoint extends Construct {
     this.node.addValidation({ validate: () => servingProblems(model, prefix) });
 
     // ---- SageMaker execution role -----------------------------------------------------------
+    // Only SageMaker acting for this account may assume it (confused deputy):
+    // https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-pass-role
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
     this.executionRole = new iam.Role(this, 'ExecutionRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
       description: `${prefix}: what SageMaker may touch to serve ${model.name}`,
     });
     const sageMakerArn = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName });
-    const logGroups = stack.formatArn({
-      service: 'logs',
-      resource: 'log-group',
-      resourceName: `/aws/sagemaker/Endpoints/${prefix}-*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const modelArchives = shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*/model.tar.gz`);
+    // The two endpoints' log groups by name: `${prefix}-*` would cover a model whose name extends this one.
+    const logGroups = [this.endpointNames.live, this.endpointNames.standby].map((endpoint) =>
+      stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: `/aws/sagemaker/Endpoints/${endpoint}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    // Only published, content-addressed archives: the PublishModel step is their one writer.
+    const modelArchives = shared.artifactsBucket.arnForObjects(`${publishedArchivePrefix(model.name)}*`);
     const captureObjects = shared.dataCaptureBucket.arnForObjects(`${model.name}/*`);
     this.executionRole.addToPolicy(
       new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [modelArchives] }),
@@ -129,7 +140,7 @@ export class ModelEndpoint extends Construct {
           'logs:DescribeLogStreams',
           'logs:PutLogEvents',
         ],
-        resources: [logGroups, `${logGroups}:log-stream:*`],
+        resources: logGroups.flatMap((g) => [g, `${g}:log-stream:*`]),
       }),
     );
     this.executionRole.addToPolicy(
@@ -252,27 +263,44 @@ export class ModelEndpoint extends Construct {
     const endpoints = [this.endpointNames.live, this.endpointNames.standby].map((n) =>
       sageMakerArn('endpoint', n),
     );
-    const models = sageMakerArn('model', `${prefix}-*`);
-    const configs = sageMakerArn('endpoint-config', `${prefix}-*`);
+    // Exactly the names a release of this model creates (see releaseNamePatterns).
+    const patterns = releaseNamePatterns(prefix);
+    const models = sageMakerArn('model', patterns.model);
+    const configs = [patterns.liveConfig, patterns.shadowConfig, patterns.standbyConfig].map((n) =>
+      sageMakerArn('endpoint-config', n),
+    );
     const runRecords = shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*`);
     for (const stage of [this.shadow, this.canary, this.promotion]) {
       props.releaseSettings.grantRead(stage.role);
       stage.allowReportingJobResults();
       const role = stage.role;
+      // The guardrails the specs set, enforced by IAM too: a model without network isolation, or
+      // an endpoint config whose volumes use another key, is refused whatever the code sends.
+      // Condition keys: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ['sagemaker:CreateModel', 'sagemaker:DescribeModel', 'sagemaker:AddTags'],
+          actions: ['sagemaker:CreateModel'],
+          resources: [models],
+          conditions: { Bool: { 'sagemaker:NetworkIsolation': 'true' } },
+        }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['sagemaker:DescribeModel', 'sagemaker:AddTags'],
           resources: [models],
         }),
       );
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: [
-            'sagemaker:CreateEndpointConfig',
-            'sagemaker:DescribeEndpointConfig',
-            'sagemaker:AddTags',
-          ],
-          resources: [configs],
+          actions: ['sagemaker:CreateEndpointConfig'],
+          resources: configs,
+          conditions: { StringEquals: { 'sagemaker:VolumeKmsKey': shared.key.keyArn } },
+        }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:AddTags'],
+          resources: configs,
         }),
       );
       // Creating or updating an endpoint is authorised on the endpoint and on the config it gets.
@@ -284,7 +312,7 @@ export class ModelEndpoint extends Construct {
             'sagemaker:DescribeEndpoint',
             'sagemaker:AddTags',
           ],
-          resources: [...endpoints, configs],
+          resources: [...endpoints, ...configs],
         }),
       );
       role.addToPolicy(
@@ -315,6 +343,14 @@ export class ModelEndpoint extends Construct {
         }),
       );
       grantMissingKeyAsNotFound(role, shared.artifactsBucket);
+    }
+
+    // Shadow and canary create the candidate's SageMaker model: first they check the published
+    // archive's SHA-256 (HeadObject needs s3:GetObject) against the release record.
+    for (const stage of [this.shadow, this.canary]) {
+      stage.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [modelArchives] }),
+      );
     }
 
     // Shadow: the window's metrics and the captured requests of both variants.
@@ -350,6 +386,14 @@ export class ModelEndpoint extends Construct {
           'application-autoscaling:DescribeScalingPolicies',
         ],
         resources: ['*'],
+        // SageMaker variants' instance counts only, not any other service's scalable targets:
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsapplicationautoscaling.html
+        conditions: {
+          StringEquals: {
+            'application-autoscaling:service-namespace': 'sagemaker',
+            'application-autoscaling:scalable-dimension': 'sagemaker:variant:DesiredInstanceCount',
+          },
+        },
       }),
     );
     // Registering a SageMaker variant makes Application Auto Scaling create its service-linked role once.
@@ -411,20 +455,14 @@ export class ModelEndpoint extends Construct {
     props.pipeline.addReleaseLambdaStage('Canary', ACTION_NAMES.canary, this.canary);
     props.pipeline.addReleaseLambdaStage('Promotion', ACTION_NAMES.promotion, this.promotion);
 
-    this.reviewWildcards(prefix, model.name);
+    this.reviewWildcards(model.name);
   }
 
-  private reviewWildcards(prefix: string, model: string): void {
+  private reviewWildcards(model: string): void {
     const p = NAG_PARTITION;
     const region = '[a-z0-9-]+';
     const account = '[0-9]+';
     const bucket = (purpose: string) => `[a-z0-9-]+-${purpose}-[0-9]+-[a-z0-9-]+`;
-    const sageMakerNames: WildcardReview = {
-      finding: new RegExp(
-        `^Resource::arn:${p}:sagemaker:${region}:${account}:(model|endpoint-config)/${prefix}-\\*$`,
-      ),
-      reason: `Models and endpoint configs of this model only (${prefix}-<execution id>...): each release creates its own.`,
-    };
     const runRecords: WildcardReview = {
       finding: new RegExp(
         `^Resource::arn:${p}:s3:::${bucket('artifacts')}/models/${model}/(runs|releases)/\\*$`,
@@ -435,6 +473,12 @@ export class ModelEndpoint extends Construct {
       finding: new RegExp(`^Resource::arn:${p}:s3:::${bucket('data-capture')}/${model}/\\*$`),
       reason: `Data capture of this model's endpoints only; SageMaker names the files by time.`,
     };
+    const publishedArchives: WildcardReview = {
+      finding: new RegExp(
+        `^Resource::arn:${p}:s3:::${bucket('artifacts')}/models/${model}/archives/sha256/\\*$`,
+      ),
+      reason: "This model's published archives; each key is the archive's SHA-256.",
+    };
     const kmsDataKey: WildcardReview = {
       finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
       reason: 'KMS data-key actions, granted by CDK on the platform key only.',
@@ -442,17 +486,12 @@ export class ModelEndpoint extends Construct {
     reviewWildcards(
       this.executionRole,
       capture,
+      publishedArchives,
       {
         finding: new RegExp(
-          `^Resource::arn:${p}:s3:::${bucket('artifacts')}/models/${model}/runs/\\*/model\\.tar\\.gz$`,
+          `^Resource::arn:${p}:logs:${region}:${account}:log-group:/aws/sagemaker/Endpoints/[a-z0-9-]+:log-stream:\\*$`,
         ),
-        reason: "The model archives of this model's releases, one per pipeline execution.",
-      },
-      {
-        finding: new RegExp(
-          `^Resource::arn:${p}:logs:${region}:${account}:log-group:/aws/sagemaker/Endpoints/${prefix}-\\*(:log-stream:\\*)?$`,
-        ),
-        reason: "The log groups and streams of this model's endpoints, named by SageMaker.",
+        reason: "The log streams of this model's two endpoints' log groups, named by SageMaker.",
       },
       {
         finding: /^Resource::\*$/,
@@ -461,8 +500,9 @@ export class ModelEndpoint extends Construct {
       },
     );
     for (const stage of [this.shadow, this.canary, this.promotion]) {
-      reviewWildcards(stage.role, sageMakerNames, runRecords, kmsDataKey);
+      reviewWildcards(stage.role, runRecords, kmsDataKey);
     }
+    for (const stage of [this.shadow, this.canary]) reviewWildcards(stage.role, publishedArchives);
     reviewWildcards(this.shadow.role, capture, {
       finding: /^Resource::\*$/,
       reason: 'cloudwatch:GetMetricData has no resource-level permissions.',
@@ -470,7 +510,7 @@ export class ModelEndpoint extends Construct {
     reviewWildcards(this.canary.role, {
       finding: /^Resource::\*$/,
       reason:
-        'Application Auto Scaling actions on SageMaker variants have no resource-level permissions (the resource id is a parameter).',
+        'Application Auto Scaling actions take the scalable target as a parameter; the statement is conditioned on the sagemaker service namespace and the variant instance-count dimension.',
     });
   }
 }

@@ -2,6 +2,8 @@ import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cd
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -10,7 +12,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
-import { LIVE_VARIANT } from '../../lambdas/core/endpoint-spec';
+import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
+import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
 import { GateFunction } from './gate-function';
@@ -119,6 +122,15 @@ export class ModelMonitoring extends Construct {
       period: Duration.hours(1),
       label: 'predicted-label drift (JS distance)',
     });
+    // What the drift alarm compares: the distance only when it is beyond sampling noise (G-test), else 0.
+    const significantLabelDrift = new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACES.drift,
+      metricName: 'SignificantLabelDrift',
+      dimensionsMap: { Model: model.name },
+      statistic: 'Maximum',
+      period: Duration.hours(1),
+      label: 'predicted-label drift beyond sampling noise (JS distance; 0 when not significant)',
+    });
     const monthlyCost = new cloudwatch.Metric({
       namespace: METRIC_NAMESPACES.cost,
       metricName: 'EstimatedMonthlyCost',
@@ -161,8 +173,11 @@ export class ModelMonitoring extends Construct {
         APPCONFIG_APPLICATION_ID: routing.application.ref,
         APPCONFIG_ENVIRONMENT_ID: routing.environment.ref,
         APPCONFIG_PROFILE_ID: routing.profile.ref,
-        APPCONFIG_STRATEGY_ID: routing.deploymentStrategy.ref,
+        APPCONFIG_STRATEGY_ID: routing.rollbackDeploymentStrategy.ref,
         EXPERIMENT: model.routing.experiment,
+        AUTOSCALING_MIN_INSTANCES: String(model.serving.autoscaling.minInstances),
+        AUTOSCALING_MAX_INSTANCES: String(model.serving.autoscaling.maxInstances),
+        AUTOSCALING_TARGET_INVOCATIONS: String(model.serving.autoscaling.targetInvocationsPerInstance),
       } satisfies Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>>,
       // Long enough to wait out an endpoint that is already updating.
       timeout: Duration.minutes(15),
@@ -217,7 +232,13 @@ export class ModelMonitoring extends Construct {
         actions: ['sagemaker:UpdateEndpoint'],
         resources: [
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
-          stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: `${prefix}-*` }),
+          // The configs a release of this model creates, by exact pattern (not `${prefix}-*`,
+          // which would cover a model whose name extends this one).
+          ...[releaseNamePatterns(prefix)]
+            .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
+            .map((n) =>
+              stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
+            ),
         ],
       }),
     );
@@ -247,11 +268,67 @@ export class ModelMonitoring extends Construct {
           stack.formatArn({
             service: 'appconfig',
             resource: 'deploymentstrategy',
-            resourceName: routing.deploymentStrategy.ref,
+            resourceName: routing.rollbackDeploymentStrategy.ref,
           }),
         ],
       }),
     );
+    // An instance type change needs the live variant's autoscaling off during the rollback's update
+    // and on again after it. Scalable targets have no ARN the role could name before they exist, so
+    // the resource is "*" narrowed by the documented condition keys to SageMaker variant counts
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsapplicationautoscaling.html).
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'application-autoscaling:RegisterScalableTarget',
+          'application-autoscaling:DeregisterScalableTarget',
+          'application-autoscaling:PutScalingPolicy',
+          'application-autoscaling:DeleteScalingPolicy',
+        ],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'application-autoscaling:service-namespace': 'sagemaker',
+            'application-autoscaling:scalable-dimension': 'sagemaker:variant:DesiredInstanceCount',
+          },
+        },
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        // Describe* has no resource-level permissions or condition keys.
+        actions: ['application-autoscaling:DescribeScalableTargets'],
+        resources: ['*'],
+      }),
+    );
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        // The instance types to compare; autoscaling sets the variant's count with the caller's rights.
+        actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+        resources: [
+          // By exact pattern, like UpdateEndpoint above: `${prefix}-*` would cover a model whose name extends this one.
+          ...[releaseNamePatterns(prefix)]
+            .flatMap((n) => [n.liveConfig, n.shadowConfig, n.standbyConfig])
+            .map((n) =>
+              stack.formatArn({ service: 'sagemaker', resource: 'endpoint-config', resourceName: n }),
+            ),
+          stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live }),
+        ],
+      }),
+    );
+    // The standby is a bridge: when the live endpoint is in service again on N-1's config, the
+    // function moves users back to it (SageMaker Endpoint State Change events,
+    // https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
+    new events.Rule(this, 'LiveEndpointStateChange', {
+      ruleName: `${prefix}-live-endpoint-state`,
+      description: `${model.name}: the live endpoint changed state; after a rollback, users leave the standby`,
+      eventPattern: {
+        source: ['aws.sagemaker'],
+        detailType: [ENDPOINT_STATE_CHANGE],
+        detail: { EndpointName: [live] },
+      },
+      targets: [new eventsTargets.LambdaFunction(this.rollback.function, { retryAttempts: 4 })],
+    });
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
@@ -311,9 +388,21 @@ export class ModelMonitoring extends Construct {
     this.invocationDropAlarm = new cloudwatch.AnomalyDetectionAlarm(this, 'InvocationDrop', {
       alarmName: `${prefix}-live-invocation-drop`,
       alarmDescription:
-        `${model.name}: live invocations fell below their usual band (${monitoring.invocationDropStdDevs}σ) for 3 consecutive 5-minute periods. ` +
+        `${model.name}: invocations (live and standby endpoints together) fell below their usual band (${monitoring.invocationDropStdDevs}σ) for 3 consecutive 5-minute periods. ` +
         'Callers may be failing before they reach the model: check the router (FlagUnavailable, InternalErrors) and the callers.',
-      metric: sageMaker(live, LIVE_VARIANT, 'Invocations', 'Sum', Duration.minutes(5)),
+      // Live and standby together: after a rollback the router bridges users to the standby until the
+      // live endpoint is in service on N-1 again; traffic that moved is no drop. Anomaly detection
+      // takes a math expression that returns one time series
+      // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricMathAnomalyDetector.html).
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(live, 0) + FILL(standby, 0)',
+        usingMetrics: {
+          live: sageMaker(live, LIVE_VARIANT, 'Invocations', 'Sum', Duration.minutes(5)),
+          standby: sageMaker(standby, STANDBY_VARIANT, 'Invocations', 'Sum', Duration.minutes(5)),
+        },
+        label: 'invocations, live + standby',
+        period: Duration.minutes(5),
+      }),
       stdDevs: monitoring.invocationDropStdDevs,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
       evaluationPeriods: 3,
@@ -324,9 +413,9 @@ export class ModelMonitoring extends Construct {
     this.driftAlarm = new cloudwatch.Alarm(this, 'Drift', {
       alarmName: `${prefix}-label-drift`,
       alarmDescription:
-        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference. ` +
+        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference, beyond sampling noise (G-test). ` +
         'Sample production inputs (the production-sample job) and re-evaluate; retrain if the new inputs are here to stay.',
-      metric: labelDrift,
+      metric: significantLabelDrift,
       threshold: monitoring.drift.maxLabelDrift,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -709,7 +798,7 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(:endpoint-config/${prefix}-\\*|/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
       ),
       reason:
         "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",

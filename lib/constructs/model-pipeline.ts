@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
@@ -6,15 +6,18 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
-import type { SharedResources } from '../stacks/shared-stack';
+import { PIPELINE_ARTIFACTS_LOG_PREFIX, type SharedResources } from '../stacks/shared-stack';
 import { NAG_PARTITION, reviewWildcards, WildcardReview } from '../nag/reviewed-wildcards';
 import { GateFunction } from './gate-function';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
+import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/model-publication';
+import type { PublishEnv } from '../../lambdas/publish-model';
 
 export interface ModelPipelineProps {
   readonly platform: PlatformSettings;
@@ -32,12 +35,19 @@ export const ACTION_NAMES = {
   modelEvaluation: 'ModelEvaluation',
   regressionGate: 'RegressionGate',
   prComment: 'PrComment',
+  publishModel: 'PublishModel',
   shadow: 'Shadow',
   canary: 'Canary',
   promotion: 'Promotion',
 } as const;
 
-type PipelineKind = 'pr' | 'release';
+export type PipelineKind = 'pr' | 'release';
+
+/** The CodeBuild projects of one pipeline: each pipeline has its own, so PR code never runs as the release. */
+export interface PipelineProjects {
+  readonly codeQuality: codebuild.PipelineProject;
+  readonly evaluation: GpuEvaluationProject;
+}
 
 /** What every Lambda action of a run receives (lambdas/shared/codepipeline-job.ts runParamsSchema). */
 function runUserParameters(kind: PipelineKind) {
@@ -61,8 +71,14 @@ export class ModelPipeline extends Construct {
   readonly dataValidation: GateFunction;
   readonly regressionGate: GateFunction;
   readonly prComment: GateFunction;
-  readonly codeQuality: codebuild.PipelineProject;
-  readonly evaluation: GpuEvaluationProject;
+  /** Copies the evaluated archive to its content-addressed key: the only writer of served archives. */
+  readonly publishModel: GateFunction;
+  /**
+   * Each pipeline's own artifact store. A role that runs PR code is granted the PR store only, so
+   * nothing it writes is read by the release pipeline.
+   */
+  readonly artifactStores: Readonly<Record<PipelineKind, s3.Bucket>>;
+  readonly projects: Readonly<Record<PipelineKind, PipelineProjects>>;
 
   constructor(scope: Construct, id: string, props: ModelPipelineProps) {
     super(scope, id);
@@ -149,12 +165,67 @@ export class ModelPipeline extends Construct {
       }),
     );
 
-    this.codeQuality = this.codeQualityProject(name, props);
-    this.evaluation = new GpuEvaluationProject(this, 'Evaluation', {
-      projectName: `${name}-evaluation`,
-      model,
-      shared,
+    this.artifactStores = {
+      pr: this.artifactStore('PrArtifacts', props),
+      release: this.artifactStore('ReleaseArtifacts', props),
+    };
+    this.projects = {
+      pr: {
+        codeQuality: this.codeQualityProject('PrCodeQuality', `${name}-pr-code-quality`, props),
+        evaluation: new GpuEvaluationProject(this, 'PrEvaluation', {
+          projectName: `${name}-pr-evaluation`,
+          model,
+          shared,
+        }),
+      },
+      release: {
+        codeQuality: this.codeQualityProject('CodeQuality', `${name}-code-quality`, props),
+        evaluation: new GpuEvaluationProject(this, 'Evaluation', {
+          projectName: `${name}-evaluation`,
+          model,
+          shared,
+          stagingBucket: this.artifactStores.release,
+        }),
+      },
+    };
+
+    const publishEnv: PublishEnv = {
+      MODEL_NAME: model.name,
+      ARTIFACTS_BUCKET: shared.artifactsBucket.bucketName,
+      STAGING_BUCKET: this.artifactStores.release.bucketName,
+    };
+    this.publishModel = new GateFunction(this, 'PublishModel', {
+      handler: 'publish-model',
+      functionName: `${name}-publish-model`,
+      description: `${model.name}: publishes the evaluated archive to its content-addressed key`,
+      environment: { ...publishEnv },
+      timeout: Duration.minutes(15),
+      // Hashing a multi-GB archive is network- and CPU-bound: one full vCPU.
+      memorySize: 1769,
     });
+    this.publishModel.allowReportingJobResults();
+    const publishRole = this.publishModel.role;
+    publishRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [this.artifactStores.release.arnForObjects(stagedArchiveKey('*'))],
+      }),
+    );
+    publishRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`${publishedArchivePrefix(model.name)}*`),
+          shared.artifactsBucket.arnForObjects(artifactKeys.modelArtifact(model.name, '*')),
+        ],
+      }),
+    );
+    publishRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [shared.key.keyArn],
+      }),
+    );
 
     this.prPipeline = this.pipeline('pr', name, props);
     this.releasePipeline = this.pipeline('release', name, props);
@@ -214,11 +285,9 @@ export class ModelPipeline extends Construct {
       reason: 'CDK-generated S3 grants, scoped by their resources to the pipeline artifact bucket.',
     };
     const pipelineArtifacts: WildcardReview = {
-      finding: new RegExp(
-        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-pipeline-artifacts-[0-9]+-[a-z0-9-]+/\\*$`,
-      ),
+      finding: /^Resource::<[A-Za-z0-9]+(Pr|Release)Artifacts[A-Za-z0-9]+\.Arn>\/\*$/,
       reason:
-        "Objects of the shared pipeline artifact bucket: CodePipeline names each run's artifacts itself.",
+        "Objects of this pipeline's own artifact store: CodePipeline names each run's artifacts itself.",
     };
     const dvcPrefix: WildcardReview = {
       finding: new RegExp(
@@ -252,7 +321,8 @@ export class ModelPipeline extends Construct {
         },
       );
     }
-    for (const project of [this.codeQuality, this.evaluation.project]) {
+    const projects = [this.projects.pr, this.projects.release];
+    for (const project of projects.flatMap((p) => [p.codeQuality, p.evaluation.project])) {
       reviewWildcards(project, kmsDataKey, s3ObjectGrants, pipelineArtifacts, {
         finding: new RegExp(
           `^Resource::arn:${PARTITION}:(logs:[a-z0-9-]+:[0-9]+:log-group:/aws/codebuild/<[A-Za-z0-9]+>:\\*|codebuild:[a-z0-9-]+:[0-9]+:report-group/<[A-Za-z0-9]+>-\\*)$`,
@@ -260,16 +330,18 @@ export class ModelPipeline extends Construct {
         reason: "CDK-generated CodeBuild grants on the project's own log streams and report groups.",
       });
     }
-    reviewWildcards(this.evaluation.project, dvcPrefix, {
+    for (const { evaluation } of projects) {
+      reviewWildcards(evaluation.project, dvcPrefix, {
+        finding: /^Resource::\*$/,
+        reason:
+          'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
+      });
+    }
+    reviewWildcards(this.publishModel.role, kmsDataKey, {
       finding: new RegExp(
-        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${runRecords}\\*/(model\\.tar\\.gz|model-artifact\\.json)$`,
+        `^Resource::(<[A-Za-z0-9]+ReleaseArtifacts[A-Za-z0-9]+\\.Arn>/model-staging/\\*/model\\.tar\\.gz|arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model}/(archives/sha256/\\*|runs/\\*/model-artifact\\.json))$`,
       ),
-      reason: `The release's model archive and its record under this model's run prefix (${runRecords}<execution id>/).`,
-    });
-    reviewWildcards(this.evaluation.project, {
-      finding: /^Resource::\*$/,
-      reason:
-        'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
+      reason: `The staged archive of each release run (read), this model's content-addressed archives and each run's release record (write).`,
     });
   }
 
@@ -295,14 +367,53 @@ export class ModelPipeline extends Construct {
     });
   }
 
-  private codeQualityProject(name: string, props: ModelPipelineProps): codebuild.PipelineProject {
+  /**
+   * A pipeline's artifact store: this model's and this pipeline's alone, encrypted with the
+   * platform key, versioned (the publisher copies one exact version of the staged archive).
+   */
+  private artifactStore(id: string, props: ModelPipelineProps): s3.Bucket {
+    const { shared, platform } = props;
+    const bucket = new s3.Bucket(this, id, {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: shared.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      // The shared stack's access-log bucket policy admits the platform's pipeline stores.
+      serverAccessLogsBucket: shared.accessLogsBucket,
+      serverAccessLogsPrefix: `${PIPELINE_ARTIFACTS_LOG_PREFIX}${Stack.of(this).stackName}-${id}/`,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-pipeline-artifacts',
+          expiration: Duration.days(platform.storage.pipelineArtifacts.expireAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    Annotations.of(bucket).acknowledgeWarning(
+      '@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
+      'The shared stack allows S3 log delivery for every pipeline artifact store (SharedStack, S3ServerAccessLogsOfPipelineArtifactStores).',
+    );
+    return bucket;
+  }
+
+  private codeQualityProject(
+    id: string,
+    projectName: string,
+    props: ModelPipelineProps,
+  ): codebuild.PipelineProject {
     const { codeQuality } = props.model;
-    const logGroup = new logs.LogGroup(this, 'CodeQualityLogs', {
-      logGroupName: `/aws/codebuild/${name}-code-quality`,
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      logGroupName: `/aws/codebuild/${projectName}`,
       retention: logs.RetentionDays.THREE_MONTHS,
     });
-    return new codebuild.PipelineProject(this, 'CodeQuality', {
-      projectName: `${name}-code-quality`,
+    return new codebuild.PipelineProject(this, id, {
+      projectName,
       description: `${props.model.name}: the repository's lint, type-check and unit tests`,
       environment: {
         buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
@@ -325,7 +436,8 @@ export class ModelPipeline extends Construct {
   }
 
   private pipeline(kind: PipelineKind, name: string, props: ModelPipelineProps): codepipeline.Pipeline {
-    const { model, platform, shared } = props;
+    const { model, platform } = props;
+    const projects = this.projects[kind];
     const source = new codepipeline.Artifact('Source');
     const evalOutput = new codepipeline.Artifact('EvalReport');
     const sourceAction = new actions.CodeStarConnectionsSourceAction({
@@ -350,7 +462,7 @@ export class ModelPipeline extends Construct {
       // released in order, none skipped (queued).
       executionMode:
         kind === 'pr' ? codepipeline.ExecutionMode.SUPERSEDED : codepipeline.ExecutionMode.QUEUED,
-      artifactBucket: shared.pipelineArtifactsBucket,
+      artifactBucket: this.artifactStores[kind],
       restartExecutionOnUpdate: false,
       stages: [
         { stageName: 'Source', actions: [sourceAction] },
@@ -359,7 +471,7 @@ export class ModelPipeline extends Construct {
           actions: [
             new actions.CodeBuildAction({
               actionName: ACTION_NAMES.codeQuality,
-              project: this.codeQuality,
+              project: projects.codeQuality,
               input: source,
             }),
           ],
@@ -373,14 +485,13 @@ export class ModelPipeline extends Construct {
           actions: [
             new actions.CodeBuildAction({
               actionName: ACTION_NAMES.modelEvaluation,
-              project: this.evaluation.project,
+              project: projects.evaluation.project,
               input: source,
               outputs: [evalOutput],
-              // Only a release ships a model: it uploads the archive it evaluated, under this run.
+              // Only a release stages a model: the archive it evaluated, under this run's id.
               environmentVariables:
                 kind === 'release'
                   ? {
-                      PUBLISH_MODEL: { value: '1' },
                       PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
                       COMMIT_ID: { value: '#{SourceVariables.CommitId}' },
                     }
@@ -394,7 +505,13 @@ export class ModelPipeline extends Construct {
         },
         ...(kind === 'pr'
           ? [{ stageName: 'PrComment', actions: [lambdaAction(ACTION_NAMES.prComment, this.prComment, [])] }]
-          : []),
+          : [
+              // Only an archive that passed every gate is published, and only by the platform.
+              {
+                stageName: 'PublishModel',
+                actions: [lambdaAction(ACTION_NAMES.publishModel, this.publishModel, [evalOutput])],
+              },
+            ]),
       ],
       triggers: [
         {

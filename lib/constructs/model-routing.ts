@@ -58,6 +58,8 @@ export class ModelRouting extends Construct {
   readonly environment: appconfig.CfnEnvironment;
   readonly profile: appconfig.CfnConfigurationProfile;
   readonly deploymentStrategy: appconfig.CfnDeploymentStrategy;
+  /** The rollback's own strategy: every router at once, whatever `routing.flagDeployment` says. */
+  readonly rollbackDeploymentStrategy: appconfig.CfnDeploymentStrategy;
   /** Athena workgroup of this model's queries (bytes-scanned cutoff, encrypted results). */
   readonly workgroupName: string;
   readonly glueDatabase: string;
@@ -103,6 +105,18 @@ export class ModelRouting extends Construct {
           : `Linear over ${routing.flagDeployment.durationMinutes} minutes.`,
       deploymentDurationInMinutes: routing.flagDeployment.durationMinutes,
       finalBakeTimeInMinutes: routing.flagDeployment.bakeMinutes,
+      growthFactor: 100,
+      growthType: 'LINEAR',
+      replicateTo: 'NONE',
+    });
+    // A rollback cannot wait for a gradual rollout: its own strategy deploys to every router at once
+    // (0 minutes, growth 100 %, no bake: "Total amount of time for a deployment to last", minimum 0,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-appconfig-deploymentstrategy.html).
+    this.rollbackDeploymentStrategy = new appconfig.CfnDeploymentStrategy(this, 'RollbackFlagDeployment', {
+      name: `${prefix}-flag-rollback`,
+      description: 'Rollbacks: all router instances at once, no bake.',
+      deploymentDurationInMinutes: 0,
+      finalBakeTimeInMinutes: 0,
       growthFactor: 100,
       growthType: 'LINEAR',
       replicateTo: 'NONE',

@@ -54,7 +54,6 @@ export class ModelStack extends Stack {
       artifactsBucket: bucket('Artifacts', 'artifacts'),
       predictionLogsBucket: bucket('PredictionLogs', 'prediction-logs'),
       dataCaptureBucket: bucket('DataCapture', 'data-capture'),
-      pipelineArtifactsBucket: bucket('PipelineArtifacts', 'pipeline-artifacts'),
       accessLogsBucket: bucket('AccessLogs', 'access-logs', false),
       athenaResultsBucket: bucket('AthenaResults', 'athena-results'),
       pagingTopic: shared.pagingTopic,

@@ -9,13 +9,10 @@ import { Construct } from 'constructs';
 import type { PlatformSettings } from '../config/schema';
 
 export type SharedBucketPurpose =
-  | 'access-logs'
-  | 'dvc-remote'
-  | 'artifacts'
-  | 'prediction-logs'
-  | 'data-capture'
-  | 'pipeline-artifacts'
-  | 'athena-results';
+  'access-logs' | 'dvc-remote' | 'artifacts' | 'prediction-logs' | 'data-capture' | 'athena-results';
+
+/** Prefix, in the access-log bucket, of the access logs of every pipeline artifact store. */
+export const PIPELINE_ARTIFACTS_LOG_PREFIX = 'pipeline-artifacts/';
 
 /** `<platform>-<purpose>-<account>-<region>`: readable in the console, unique across accounts. */
 export function sharedBucketName(platform: PlatformSettings, purpose: SharedBucketPurpose): string {
@@ -62,8 +59,6 @@ export interface SharedResources {
   readonly predictionLogsBucket: s3.IBucket;
   /** SageMaker endpoint data capture. */
   readonly dataCaptureBucket: s3.IBucket;
-  /** CodePipeline's working artifacts (source zips, evaluation outputs): short-lived. */
-  readonly pipelineArtifactsBucket: s3.IBucket;
   /** Target of S3 server access logs. */
   readonly accessLogsBucket: s3.IBucket;
   /** Athena query results of the nightly analysis: short-lived. */
@@ -84,7 +79,6 @@ export class SharedStack extends Stack implements SharedResources {
   readonly predictionLogsBucket: s3.Bucket;
   readonly dataCaptureBucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
-  readonly pipelineArtifactsBucket: s3.Bucket;
   readonly athenaResultsBucket: s3.Bucket;
   readonly pagingTopic: sns.Topic;
 
@@ -205,18 +199,22 @@ export class SharedStack extends Stack implements SharedResources {
       ],
     });
 
-    // One store for every model's pipelines, here rather than per model stack: its access logging
-    // needs a policy on the log bucket, and that would make this stack depend on the model stacks.
-    this.pipelineArtifactsBucket = dataBucket('PipelineArtifacts', 'pipeline-artifacts', {
-      lifecycleRules: [
-        {
-          id: 'expire-pipeline-artifacts',
-          expiration: Duration.days(storage.pipelineArtifacts.expireAfterDays),
-          noncurrentVersionExpiration: Duration.days(1),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
+    // Each pipeline of each model has its own artifact store in its model stack (one shared store
+    // let a pull request's build write what another model's release read). S3 delivers their
+    // access logs here; the source-account and source-ARN conditions are the ones the S3 guide gives:
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    this.accessLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3ServerAccessLogsOfPipelineArtifactStores',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.accessLogsBucket.arnForObjects(`${PIPELINE_ARTIFACTS_LOG_PREFIX}*`)],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': `arn:${this.partition}:s3:::${prefix}-*` },
         },
-      ],
-    });
+      }),
+    );
 
     this.athenaResultsBucket = dataBucket('AthenaResults', 'athena-results', {
       lifecycleRules: [
@@ -310,11 +308,6 @@ export class SharedStack extends Stack implements SharedResources {
       'AccessLogsBucketName',
       this.accessLogsBucket.bucketName,
       'S3 server access logs of the platform buckets.',
-    );
-    output(
-      'PipelineArtifactsBucketName',
-      this.pipelineArtifactsBucket.bucketName,
-      'CodePipeline artifact store of every model pipeline.',
     );
     output('PagingTopicArn', this.pagingTopic.topicArn, 'On-call paging topic.');
   }

@@ -56,6 +56,8 @@ describe('mlops check-regression', () => {
         maxLatencyIncreasePct: 20,
         maxCostIncreasePct: 20,
         maxBiasGapIncrease: 0.05,
+        assumedDiscordance: 0.1,
+        onInconclusive: 'point-estimate',
       });
     } finally {
       fixture.dispose();

@@ -24,7 +24,7 @@ describe('mlops validate-config', () => {
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       const lines = result.stderr.trimEnd().split('\n');
-      expect(lines[0]).toBe(`${fixture.dir}: 2 problem(s):`);
+      expect(lines[0]).toBe(`${fixture.dir}: 2 problems:`);
       expect(lines[1]).toMatch(/document-classifier\.yaml:\d+ thresholds\.maxAcuracyDrop: unknown key/);
       expect(lines[2]).toMatch(/document-classifier\.yaml:\d+ cost\.monthlyRequests: wrong type/);
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -48,6 +48,7 @@ describe('mlops validate-config', () => {
             message: 'too large (got 70, expected at most 50)',
           },
         ],
+        warnings: [],
       });
     } finally {
       fixture.dispose();

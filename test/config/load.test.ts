@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       maxLatencyIncreasePct: 15,
       maxCostIncreasePct: 10,
       maxBiasGapIncrease: 0.03,
+      onInconclusive: 'point-estimate',
+      assumedDiscordance: 0.1,
     });
   });
 
@@ -67,6 +69,8 @@ describe('loadConfig', () => {
       maxLatencyIncreasePct: 15,
       maxCostIncreasePct: 5,
       maxBiasGapIncrease: 0.03,
+      onInconclusive: 'point-estimate',
+      assumedDiscordance: 0.1,
     });
     expect(model.repository.branch).toBe('main');
     expect(model.repository.triggerPaths).toEqual(['ml/**', 'data/features/**', 'configs/model_*.yaml']);
@@ -97,7 +101,7 @@ describe('loadConfig', () => {
   test('a duplicate key in one YAML mapping is an error, not a silent override', () => {
     fixture.edit(EXAMPLE_MODEL, 'branch: main\n', 'branch: main\n  branch: release\n');
     expect(problemsOf(fixture)).toEqual([
-      expect.stringMatching(/^models\/document-classifier\.yaml:\d+: invalid YAML: Map keys must be unique/),
+      expect.stringMatching(/^models\/document-classifier\.yaml:\d+: invalid YAML: duplicate key "branch"/),
     ]);
   });
 
@@ -222,7 +226,7 @@ describe('loadConfig', () => {
     );
     expect(problemsOf(fixture)).toEqual([
       expect.stringContaining(
-        'repository.triggerPaths: CodePipeline V2 allows at most 8 file-path globs per trigger filter: too large (got 9 items, expected at most 8 items)',
+        'repository.triggerPaths: CodePipeline V2 allows at most 8 file-path globs per trigger filter: too many items (got 9 items, expected at most 8 items)',
       ),
     ]);
   });
@@ -237,7 +241,7 @@ describe('loadConfig', () => {
     const problems = problemsOf(fixture);
     expect(problems).toEqual([
       expect.stringMatching(
-        /^platform\.yaml:\d+ environment\.account: wrong type \(got number 12345, expected a string\)$/,
+        /^platform\.yaml:\d+ environment\.account: wrong type \(got number 12345, expected a string\); quote it: account: '12345'$/,
       ),
       expect.stringMatching(
         /^platform\.yaml:\d+ environment\.region: invalid format \(got "europe", expected an AWS region like eu-west-1\)$/,

@@ -73,6 +73,7 @@ describe('ModelEndpoint', () => {
       'DataValidation',
       'ModelEvaluation',
       'RegressionGate',
+      'PublishModel',
       'Shadow',
       'Canary',
       'Promotion',
@@ -90,11 +91,10 @@ describe('ModelEndpoint', () => {
     }
   });
 
-  test('only the release pipeline asks the evaluation build to publish the model archive', () => {
+  test('only the release pipeline tells the evaluation build which run it stages the archive for', () => {
     const evalAction = (name: string) =>
       pipeline(name).Stages.find((s: any) => s.Name === 'ModelEvaluation').Actions[0].Configuration;
     expect(JSON.parse(evalAction('mlops-document-classifier-release').EnvironmentVariables)).toEqual([
-      { name: 'PUBLISH_MODEL', type: 'PLAINTEXT', value: '1' },
       { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
       { name: 'COMMIT_ID', type: 'PLAINTEXT', value: '#{SourceVariables.CommitId}' },
     ]);
@@ -128,10 +128,19 @@ describe('ModelEndpoint', () => {
   });
 
   test('the execution role is assumed by SageMaker and may touch only its archives, capture, key, image and logs', () => {
-    const [roleId] = ofType('AWS::IAM::Role').find(
+    const [roleId, role] = ofType('AWS::IAM::Role').find(
       ([, r]) =>
         r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'sagemaker.amazonaws.com',
     )!;
+    // Only SageMaker working for this account (confused deputy).
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'sagemaker.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      },
+    ]);
     expect(actionsOf(roleId)).toEqual([
       'cloudwatch:DescribeAlarms',
       'cloudwatch:PutMetricData',
@@ -152,15 +161,20 @@ describe('ModelEndpoint', () => {
     const resourceOf = (action: string) =>
       JSON.stringify(statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource));
     expect(resourceOf('s3:GetObject')).toContain(
-      'mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*/model.tar.gz',
+      'mlops-artifacts-123456789012-eu-west-1/models/document-classifier/archives/sha256/*',
     );
+    expect(resourceOf('s3:GetObject')).not.toContain('/runs/');
     expect(resourceOf('s3:PutObject')).toContain(
       'mlops-data-capture-123456789012-eu-west-1/document-classifier/*',
     );
     expect(resourceOf('ecr:BatchGetImage')).toContain(':763104351884:repository/pytorch-inference');
     expect(resourceOf('logs:PutLogEvents')).toContain(
-      'log-group:/aws/sagemaker/Endpoints/mlops-document-classifier-*',
+      'log-group:/aws/sagemaker/Endpoints/mlops-document-classifier-live:log-stream:*',
     );
+    expect(resourceOf('logs:PutLogEvents')).toContain(
+      'log-group:/aws/sagemaker/Endpoints/mlops-document-classifier-standby:log-stream:*',
+    );
+    expect(resourceOf('logs:PutLogEvents')).not.toContain('mlops-document-classifier-*');
     const putMetric = statements.find((s) => s.Action === 'cloudwatch:PutMetricData');
     expect(putMetric.Condition).toEqual({
       StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*', 'AWS/SageMaker'] },
@@ -215,8 +229,29 @@ describe('ModelEndpoint', () => {
     const resources = JSON.stringify(endpointStatement.Resource);
     expect(resources).toContain(':endpoint/mlops-document-classifier-live');
     expect(resources).toContain(':endpoint/mlops-document-classifier-standby');
-    expect(resources).toContain(':endpoint-config/mlops-document-classifier-*');
-    expect(resources).not.toMatch(/:endpoint\/\*/);
+    expect(resources).toContain(':endpoint-config/mlops-document-classifier-????????-live');
+    expect(resources).not.toContain('*');
+    // The guardrails hold in IAM too: isolation on CreateModel, the platform key on the volumes.
+    const only = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    expect(only('sagemaker:CreateModel')).toEqual([
+      expect.objectContaining({
+        Action: 'sagemaker:CreateModel',
+        Condition: { Bool: { 'sagemaker:NetworkIsolation': 'true' } },
+      }),
+    ]);
+    expect(only('sagemaker:CreateEndpointConfig')).toEqual([
+      expect.objectContaining({
+        Action: 'sagemaker:CreateEndpointConfig',
+        Condition: { StringEquals: { 'sagemaker:VolumeKmsKey': expect.anything() } },
+      }),
+    ]);
+    // Autoscaling: SageMaker variants' instance counts only.
+    expect(only('application-autoscaling:RegisterScalableTarget')[0].Condition).toEqual({
+      StringEquals: {
+        'application-autoscaling:service-namespace': 'sagemaker',
+        'application-autoscaling:scalable-dimension': 'sagemaker:variant:DesiredInstanceCount',
+      },
+    });
   });
 
   test('only promotion may write the baseline and the release records; only shadow reads data capture', () => {

@@ -1,9 +1,9 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
 import { rollbackEnvSchema } from '../../lambdas/rollback/env';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
 
-// GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 2500), WHEN the platform is built,
+// GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 4000), WHEN the platform is built,
 // THEN the model stack watches its live model.
 const { models } = buildPlatform(newApp(), shippedConfig());
 const stack = models[0];
@@ -114,15 +114,25 @@ describe('ModelMonitoring alarms', () => {
       DatapointsToAlarm: 3,
       TreatMissingData: 'breaching',
     });
-    const band = a.Metrics.find((m: any) => m.Expression);
+    const band = a.Metrics.find((m: any) => m.Expression?.startsWith('ANOMALY_DETECTION_BAND'));
     expect(band.Expression).toMatch(/^ANOMALY_DETECTION_BAND\(\w+, 3\)$/);
     expect(a.ThresholdMetricId).toBe(band.Id);
+  });
+
+  test('invocation drop counts the standby too: a rollback that bridges users to the standby is no drop', () => {
+    const a = alarm('live-invocation-drop');
+    const endpointsCounted = a.Metrics.filter(
+      (m: any) => m.MetricStat?.Metric.MetricName === 'Invocations',
+    ).map((m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'EndpointName').Value);
+    expect(endpointsCounted.sort()).toEqual([`${PREFIX}-live`, `${PREFIX}-standby`]);
+    const total = a.Metrics.find((m: any) => m.Expression && !m.Expression.startsWith('ANOMALY'));
+    expect(total.Expression).toMatch(/^FILL\(\w+, 0\) \+ FILL\(\w+, 0\)$/);
   });
 
   test('drift and cost: thresholds from config, hourly metrics of the monitors', () => {
     expect(metricOf(alarm('label-drift'))).toMatchObject({
       Namespace: 'MLPlatform/Drift',
-      MetricName: 'LabelDrift',
+      MetricName: 'SignificantLabelDrift',
       Period: 3600,
     });
     expect(alarm('label-drift').Threshold).toBe(0.15);
@@ -131,7 +141,7 @@ describe('ModelMonitoring alarms', () => {
       MetricName: 'EstimatedMonthlyCost',
       Period: 3600,
     });
-    expect(alarm('cost-budget')).toMatchObject({ Threshold: 2500, EvaluationPeriods: 2 });
+    expect(alarm('cost-budget')).toMatchObject({ Threshold: 4000, EvaluationPeriods: 2 });
   });
 
   test('every alarm pages, and only confidence and error rate roll back', () => {
@@ -184,6 +194,51 @@ describe('ModelMonitoring rollback and monitors', () => {
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Principal: 'lambda.alarms.cloudwatch.amazonaws.com',
       Action: 'lambda:InvokeFunction',
+    });
+  });
+
+  test('a gradual flag rollout for promotions does not make rollbacks gradual: the rollback deploys the flag at once', () => {
+    // GIVEN promotions roll the flag out over 20 minutes and bake 10.
+    const config = structuredClone(shippedConfig());
+    (config.models[0] as any).routing.flagDeployment = { durationMinutes: 20, bakeMinutes: 10 };
+    const gradual = Template.fromStack(buildPlatform(newApp(), config).models[0]).toJSON()
+      .Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const env = (name: string) =>
+      Object.values(gradual).find((r) => r.Properties?.FunctionName === `${PREFIX}-${name}`)!.Properties
+        .Environment.Variables;
+    const strategy = (ref: { Ref: string }) => gradual[ref.Ref]!;
+    // THEN promotion uses the configured rollout, and the rollback one that reaches every router at once.
+    expect(strategy(env('promotion').APPCONFIG_STRATEGY_ID).Properties).toMatchObject({
+      DeploymentDurationInMinutes: 20,
+      FinalBakeTimeInMinutes: 10,
+    });
+    expect(strategy(env('rollback').APPCONFIG_STRATEGY_ID)).toMatchObject({
+      Type: 'AWS::AppConfig::DeploymentStrategy',
+      Properties: { DeploymentDurationInMinutes: 0, FinalBakeTimeInMinutes: 0, GrowthFactor: 100 },
+    });
+  });
+
+  test('the rollback may change only SageMaker variant autoscaling, and hears when the live endpoint is in service again', () => {
+    const rollbackRole = stack.getLogicalId(stack.monitoring.rollback.role.node.defaultChild as never);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+    const deregister = statements.find((s: any) =>
+      [s.Action].flat().includes('application-autoscaling:DeregisterScalableTarget'),
+    );
+    expect(deregister.Condition).toEqual({
+      StringEquals: {
+        'application-autoscaling:service-namespace': 'sagemaker',
+        'application-autoscaling:scalable-dimension': 'sagemaker:variant:DesiredInstanceCount',
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Endpoint State Change'],
+        detail: { EndpointName: [`${PREFIX}-live`] },
+      },
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [rollbackFunctionId, 'Arn'] } })]),
     });
   });
 

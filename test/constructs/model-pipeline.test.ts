@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
-import { modelArtifactRecordSchema } from '../../lambdas/core/serving-records';
+import { modelClaimSchema } from '../../lambdas/core/model-publication';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN each model has both pipelines.
@@ -83,7 +83,13 @@ describe('ModelPipeline', () => {
     const stages = (name: string) => pipeline(name).Stages.map((s: { Name: string }) => s.Name);
     const gates = ['Source', 'CodeQuality', 'DataValidation', 'ModelEvaluation', 'RegressionGate'];
     expect(stages('mlops-document-classifier-pr')).toEqual([...gates, 'PrComment']);
-    expect(stages('mlops-document-classifier-release')).toEqual([...gates, 'Shadow', 'Canary', 'Promotion']);
+    expect(stages('mlops-document-classifier-release')).toEqual([
+      ...gates,
+      'PublishModel',
+      'Shadow',
+      'Canary',
+      'Promotion',
+    ]);
   });
 
   test('the source is the model repository through the configured connection, pipeline variables in a known namespace', () => {
@@ -136,37 +142,59 @@ describe('ModelPipeline', () => {
     });
   });
 
-  test('the evaluation build pulls the pinned eval sets, refuses changed ones, runs the configured command, publishes eval_report.json', () => {
-    const project = Object.values(resources).find(
-      (r) =>
-        r.Type === 'AWS::CodeBuild::Project' && r.Properties.Name === 'mlops-document-classifier-evaluation',
+  test.each(['mlops-document-classifier-pr-evaluation', 'mlops-document-classifier-evaluation'])(
+    '%s pulls the pinned eval sets, refuses changed ones, runs the configured command, publishes eval_report.json',
+    (name) => {
+      const project = Object.values(resources).find(
+        (r) => r.Type === 'AWS::CodeBuild::Project' && r.Properties.Name === name,
+      );
+      const buildspec = JSON.parse(project!.Properties.Source.BuildSpec);
+      const pins =
+        "'data/eval/golden_set.jsonl.dvc' 'data/reference/golden_set.jsonl.dvc' 'data/eval/production_sample.jsonl.dvc' 'data/reference/production_sample.jsonl.dvc'";
+      expect(buildspec.phases.install.commands[0]).toMatch(/pip install .*dvc\[s3\]/);
+      expect(buildspec.phases.pre_build.commands).toEqual(
+        expect.arrayContaining([
+          `dvc pull ${pins}`,
+          expect.stringMatching(
+            new RegExp(`^dvc status --quiet ${pins.replace(/[.*]/g, '\\$&')} \\|\\| .*exit 1`),
+          ),
+        ]),
+      );
+      expect(buildspec.phases.build.commands).toContain(shippedConfig().models[0].evaluation.command);
+      expect(buildspec.artifacts.files).toContain('eval_report.json');
+    },
+  );
+
+  test('each pipeline runs its own projects: a pull request never runs as the release', () => {
+    const projectsOf = (name: string) =>
+      pipeline(name)
+        .Stages.flatMap((s: { Actions: any[] }) => s.Actions)
+        .filter((a: any) => a.ActionTypeId.Provider === 'CodeBuild')
+        .map((a: any) => resources[a.Configuration.ProjectName.Ref]!.Properties.Name)
+        .sort();
+    expect(projectsOf('mlops-document-classifier-pr')).toEqual([
+      'mlops-document-classifier-pr-code-quality',
+      'mlops-document-classifier-pr-evaluation',
+    ]);
+    expect(projectsOf('mlops-document-classifier-release')).toEqual([
+      'mlops-document-classifier-code-quality',
+      'mlops-document-classifier-evaluation',
+    ]);
+    // And each pipeline its own artifact store.
+    const stores = ['pr', 'release'].map(
+      (k) => pipeline(`mlops-document-classifier-${k}`).ArtifactStore.Location,
     );
-    const buildspec = JSON.parse(project!.Properties.Source.BuildSpec);
-    const pins =
-      "'data/eval/golden_set.jsonl.dvc' 'data/reference/golden_set.jsonl.dvc' 'data/eval/production_sample.jsonl.dvc' 'data/reference/production_sample.jsonl.dvc'";
-    expect(buildspec.phases.install.commands[0]).toMatch(/pip install .*dvc\[s3\]/);
-    expect(buildspec.phases.pre_build.commands).toEqual(
-      expect.arrayContaining([
-        `dvc pull ${pins}`,
-        expect.stringMatching(
-          new RegExp(`^dvc status --quiet ${pins.replace(/[.*]/g, '\\$&')} \\|\\| .*exit 1`),
-        ),
-      ]),
-    );
-    expect(buildspec.phases.build.commands).toContain(shippedConfig().models[0].evaluation.command);
-    expect(buildspec.artifacts).toEqual({ files: ['eval_report.json'] });
+    expect(stores[0]).not.toEqual(stores[1]);
   });
 
-  describe('the release publishes the archive it evaluated', () => {
-    const project = () =>
+  describe('the release stages the archive it evaluated; the platform publishes it', () => {
+    const project = (name = 'mlops-document-classifier-evaluation') =>
       Object.values(resources).find(
-        (r) =>
-          r.Type === 'AWS::CodeBuild::Project' &&
-          r.Properties.Name === 'mlops-document-classifier-evaluation',
+        (r) => r.Type === 'AWS::CodeBuild::Project' && r.Properties.Name === name,
       )!.Properties;
     const publishStep = () =>
       (JSON.parse(project().Source.BuildSpec).phases.build.commands as string[]).find((c) =>
-        c.startsWith('if [ "${PUBLISH_MODEL:-0}" = 1 ]'),
+        c.startsWith('test -s "$MODEL_ARTIFACT"'),
       )!;
 
     /** Runs the buildspec's publish step in bash with a fake `aws` that records its calls. */
@@ -192,57 +220,77 @@ describe('ModelPipeline', () => {
           UPLOADS: join(dir, 'uploads'),
           MODEL: 'document-classifier',
           MODEL_ARTIFACT: 'model.tar.gz',
-          ARTIFACTS_BUCKET: 'mlops-artifacts-123456789012-eu-west-1',
+          STAGING_BUCKET: 'release-artifacts',
           PIPELINE_EXECUTION_ID: 'exec-1',
           COMMIT_ID: 'abc123',
           ...env,
         },
       });
       const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '');
-      return { ...result, calls: read('calls'), record: read('uploads/model-artifact.json') };
+      return {
+        ...result,
+        calls: read('calls'),
+        staged: read('uploads/model.tar.gz'),
+        claim: read('model-claim.json'),
+      };
     }
 
-    test('it uploads the archive and a record with its SHA-256, which the serving stages parse', () => {
-      const out = runPublish({ PUBLISH_MODEL: '1' }, 'weights');
+    test('it stages the archive in the release artifact store and claims its SHA-256 for the publisher', () => {
+      const out = runPublish({}, 'weights');
       expect(out.status).toBe(0);
-      const record = modelArtifactRecordSchema.parse(JSON.parse(out.record));
-      expect(record).toEqual({
+      expect(out.staged).toBe('weights');
+      expect(out.calls).toContain(
+        's3 cp model.tar.gz s3://release-artifacts/model-staging/exec-1/model.tar.gz',
+      );
+      expect(modelClaimSchema.parse(JSON.parse(out.claim))).toEqual({
         sha256: createHash('sha256').update('weights').digest('hex'),
         bytes: 7,
-        modelDataUrl:
-          's3://mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/exec-1/model.tar.gz',
         commitId: 'abc123',
       });
-      expect(out.calls).toContain(
-        's3 cp model.tar.gz s3://mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/exec-1/model.tar.gz --checksum-algorithm SHA256',
-      );
+      expect(JSON.parse(project().Source.BuildSpec).artifacts.files).toEqual([
+        'eval_report.json',
+        'model-claim.json',
+      ]);
     });
 
     test('a missing archive fails the build and says what to do', () => {
-      const out = runPublish({ PUBLISH_MODEL: '1' });
+      const out = runPublish({});
       expect(out.status).toBe(1);
       expect(out.stdout).toContain('No model archive at model.tar.gz after the evaluate command');
       expect(out.calls).toBe('');
     });
 
-    test('a PR run publishes nothing', () => {
-      const out = runPublish({}, 'weights');
-      expect(out.status).toBe(0);
-      expect(out.calls).toBe('');
+    test('the PR evaluation stages nothing and has nowhere to stage it', () => {
+      const pr = project('mlops-document-classifier-pr-evaluation');
+      const buildspec = JSON.parse(pr.Source.BuildSpec);
+      expect(JSON.stringify(buildspec.phases.build.commands)).not.toContain('MODEL_ARTIFACT');
+      expect(buildspec.artifacts.files).toEqual(['eval_report.json']);
+      expect(pr.Environment.EnvironmentVariables.map((v: { Name: string }) => v.Name)).not.toContain(
+        'STAGING_BUCKET',
+      );
     });
 
-    test("the build may write only the archive and its record under this model's runs", () => {
-      const role = project().ServiceRole['Fn::GetAtt'][0];
-      const puts = statementsOf(role).filter((s) => [s.Action].flat().includes('s3:PutObject'));
-      // Besides CDK's grant on the pipeline's own artifact bucket, exactly the two objects.
-      const artifacts = puts
-        .flatMap((s) => [s.Resource].flat())
-        .filter((r: string) => r.includes('mlops-artifacts-'))
-        .sort();
-      expect(artifacts).toEqual([
+    test.each(['mlops-document-classifier-pr-evaluation', 'mlops-document-classifier-evaluation'])(
+      '%s may write nothing in the artifacts bucket',
+      (name) => {
+        const role = project(name).ServiceRole['Fn::GetAtt'][0];
+        const writes = statementsOf(role)
+          .filter((s) => [s.Action].flat().some((a: string) => /^s3:(Put|Delete|\*)/.test(a)))
+          .flatMap((s) => [s.Resource].flat())
+          .filter((r) => JSON.stringify(r).includes('mlops-artifacts-'));
+        expect(writes).toEqual([]);
+      },
+    );
+
+    test('the publisher reads only staged archives and writes only published archives and release records', () => {
+      const statements = statementsOf('PublishModelRole');
+      const resourcesFor = (action: string) =>
+        statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+      expect(resourcesFor('s3:PutObject')).toEqual([
+        'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/archives/sha256/*',
         'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*/model-artifact.json',
-        'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*/model.tar.gz',
       ]);
+      expect(JSON.stringify(resourcesFor('s3:GetObjectVersion'))).toContain('/model-staging/*/model.tar.gz');
     });
   });
 

@@ -164,7 +164,8 @@ describe('compareDistributions', () => {
       currentTotal: 100,
       referenceTotal: 100,
     });
-    expect(report.passed).toBe(report.jsDistance <= 0.1);
+    // Fails only when both larger than maxDrift and significant (G-test at 0.01).
+    expect(report.passed).toBe(!(report.jsDistance > 0.1 && report.pValue < 0.01));
     expect(report.topMovers.map((m) => m.value)).toEqual(['billing', 'refund']);
     expect(report.topMovers[0]).toEqual({
       value: 'billing',
@@ -186,9 +187,13 @@ describe('compareDistributions', () => {
   });
 
   it('passes at exactly the threshold and fails just above it', () => {
-    const distance = computeJsDistance(current, reference);
-    expect(compareDistributions('s', 'label', current, reference, distance).passed).toBe(true);
-    expect(compareDistributions('s', 'label', current, reference, distance * 0.999).passed).toBe(false);
+    // 100 times the counts: the same distance, and far too many rows for it to be sampling noise.
+    const times100 = (c: Record<string, number>) =>
+      Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v * 100]));
+    const [big, bigReference] = [times100(current), times100(reference)];
+    const distance = computeJsDistance(big, bigReference);
+    expect(compareDistributions('s', 'label', big, bigReference, distance).passed).toBe(true);
+    expect(compareDistributions('s', 'label', big, bigReference, distance * 0.999).passed).toBe(false);
   });
 
   it('lists categories seen on one side only with a share of 0 on the other', () => {
@@ -268,13 +273,23 @@ describe('describeDrift', () => {
       0.05,
     );
     expect(describeDrift(report)).toBe(
-      `label drift ${report.jsDistance.toFixed(3)} > maxDrift 0.05 (label 'billing' 92% → 79%, label 'refund' 8% → 21%)`,
+      `label drift ${report.jsDistance.toFixed(3)} > maxDrift 0.05 (label 'billing' 92% → 79%, label 'refund' 8% → 21%); ` +
+        'significant (G-test p = 0.0080 < 0.01)',
     );
   });
 
   it('never prints a failing distance equal to the threshold', () => {
     const report = compareDistributions('s', 'label', { a: 1 }, { a: 1 }, 0);
-    const failing = { ...report, jsDistance: 0.20004, threshold: 0.2, passed: false };
-    expect(describeDrift(failing)).toBe('label drift 0.200040 > maxDrift 0.2');
+    const failing = {
+      ...report,
+      jsDistance: 0.20004,
+      threshold: 0.2,
+      passed: false,
+      status: 'drift' as const,
+      pValue: 0.001,
+    };
+    expect(describeDrift(failing)).toBe(
+      'label drift 0.200040 > maxDrift 0.2; significant (G-test p = 0.0010 < 0.01)',
+    );
   });
 });

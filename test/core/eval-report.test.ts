@@ -94,7 +94,7 @@ describe('parseEvalReport: valid files', () => {
 describe('parseEvalReport: problems', () => {
   test('lists every problem with file, JSON path, value got and value expected', () => {
     const doc = fixtureJson('eval_report.json');
-    doc.schema_version = 2;
+    doc.schema_version = 3;
     delete doc.model;
     doc.generated_at = '2026-11-02';
     doc.currency = 'usd';
@@ -107,7 +107,7 @@ describe('parseEvalReport: problems', () => {
 
     expect(problems).toEqual(
       expect.arrayContaining([
-        'eval_report.json schema_version: invalid value (got 2, expected schema version 1 (the only one this platform reads))',
+        'eval_report.json schema_version: invalid value (got 3, expected schema version 1 or 2 (the ones this platform reads))',
         'eval_report.json model: missing (expected model name as in config/models/<model>.yaml, a non-empty string)',
         'eval_report.json generated_at: invalid value (got "2026-11-02", expected ISO 8601 date-time with a time zone, e.g. "2026-11-02T10:15:00Z")',
         'eval_report.json currency: invalid value (got "usd", expected ISO 4217 currency code, e.g. "USD")',

@@ -119,21 +119,29 @@ describe('the fixtures', () => {
       threshold: 0.02,
       thresholdKey: 'maxAccuracyDrop',
       verdict: 'fail',
-      reason: 'golden_set accuracy 0.940 → 0.910 (−0.030) exceeds the allowed drop 0.020',
+      reason:
+        'golden_set accuracy 0.940 → 0.910 (−0.030) exceeds the allowed drop 0.020; unpaired, n = 5,000 vs 5,000 ' +
+        '(no per-example results): drop 90% CI 0.021 to 0.039, fails by the interval',
+      outcome: 'fail',
+      decidedBy: 'interval',
+      paired: false,
     });
     expect(find(result, 'golden_set', 'p95LatencyMs')).toMatchObject({
       baseline: 120,
       candidate: 140,
       delta: 20,
       verdict: 'fail',
-      reason: 'golden_set p95 latency 120.0 ms → 140.0 ms (+16.7%) exceeds the allowed increase 15%',
+      reason:
+        'golden_set p95 latency 120.0 ms → 140.0 ms (+16.7%) exceeds the allowed increase 15%; compared: ' +
+        "each report's p95 over its 5,000 (candidate) and 5,000 (baseline) rows, point estimates with a relative threshold",
+      decidedBy: 'point-estimate',
     });
-    expect(find(result, 'golden_set', 'costPer1kRequests').reason).toBe(
-      'golden_set cost per 1k requests 0.4200 USD → 0.4700 USD (+11.9%) exceeds the allowed increase 10%',
+    expect(find(result, 'golden_set', 'costPer1kRequests').reason).toMatch(
+      /^golden_set cost per 1k requests 0\.4200 USD → 0\.4700 USD \(\+11\.9%\) exceeds the allowed increase 10%; compared: each report's stated cost/,
     );
     expect(find(result, 'golden_set', 'biasGap').reason).toBe(
       'golden_set bias gap (best − worst slice accuracy) 0.040 → 0.080 (+0.040) exceeds the allowed increase 0.030; ' +
-        'candidate best slice "region=eu", worst "region=apac"',
+        'candidate best slice "region=eu", worst "region=apac"; no per-example results on both sides, so no interval: point estimate',
     );
     expect(result.checks.filter((c) => c.evalSet === 'production_sample').map((c) => c.verdict)).toEqual(
       Array(5).fill('pass'),
@@ -152,7 +160,12 @@ describe('accuracy: baseline − candidate ≤ maxAccuracyDrop', () => {
     expect(0.92 - 0.9).toBeGreaterThan(0.02);
     const check = gate('accuracy', 0.92, 0.9);
     expect(check.verdict).toBe('pass');
-    expect(check.reason).toBe('golden_set accuracy 0.920 → 0.900 (−0.020) is within the allowed drop 0.020');
+    expect(check.reason).toBe(
+      'golden_set accuracy 0.920 → 0.900 (−0.020) is within the allowed drop 0.020; unpaired, n = 5,000 vs 5,000 ' +
+        '(no per-example results): drop 90% CI 0.011 to 0.029, inconclusive; passes by the point estimate ' +
+        '(onInconclusive: point-estimate)',
+    );
+    expect(check).toMatchObject({ outcome: 'inconclusive', decidedBy: 'point-estimate' });
     expect(gate('accuracy', 0.94, 0.92).verdict).toBe('pass'); // 0.019999999999999907: below, also passes
   });
 
@@ -160,7 +173,9 @@ describe('accuracy: baseline − candidate ≤ maxAccuracyDrop', () => {
     const check = gate('accuracy', 0.94, 0.9199);
     expect(check.verdict).toBe('fail');
     expect(check.reason).toBe(
-      'golden_set accuracy 0.9400 → 0.9199 (−0.0201) exceeds the allowed drop 0.0200',
+      'golden_set accuracy 0.9400 → 0.9199 (−0.0201) exceeds the allowed drop 0.0200; unpaired, n = 5,000 vs 5,000 ' +
+        '(no per-example results): drop 90% CI 0.012 to 0.028, inconclusive; fails by the point estimate ' +
+        '(onInconclusive: point-estimate)',
     );
   });
 
@@ -188,7 +203,8 @@ describe('p95 latency and cost: increase in percent of the baseline', () => {
     const over = gate('p95LatencyMs', 100, 115.01);
     expect(over.verdict).toBe('fail');
     expect(over.reason).toBe(
-      'golden_set p95 latency 100.0 ms → 115.0 ms (+15.01%) exceeds the allowed increase 15%',
+      'golden_set p95 latency 100.0 ms → 115.0 ms (+15.01%) exceeds the allowed increase 15%; compared: ' +
+        "each report's p95 over its 5,000 (candidate) and 5,000 (baseline) rows, point estimates with a relative threshold",
     );
   });
 
@@ -197,7 +213,8 @@ describe('p95 latency and cost: increase in percent of the baseline', () => {
     expect(check.deltaPct).toBeGreaterThan(10);
     expect(check.verdict).toBe('pass');
     expect(check.reason).toBe(
-      'golden_set cost per 1k requests 0.3000 USD → 0.3300 USD (+10.0%) is within the allowed increase 10%',
+      'golden_set cost per 1k requests 0.3000 USD → 0.3300 USD (+10.0%) is within the allowed increase 10%; ' +
+        "compared: each report's stated cost per 1k requests, point estimates with a relative threshold",
     );
   });
 

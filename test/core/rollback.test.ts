@@ -506,7 +506,7 @@ describe('buildRollbackRecord and rollbackPage', () => {
     expect(record.nextSteps[0]).toBe(
       'Check that the live endpoint reaches InService on config "mlops-document-classifier-1a2b3c4d-live": aws ' +
         `sagemaker describe-endpoint --endpoint-name ${LIVE}. If it ends Failed or on another config, run: aws ` +
-        `sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name mlops-document-classifier-1a2b3c4d-live.`,
+        `sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name mlops-document-classifier-1a2b3c4d-live --retain-all-variant-properties.`,
     );
   });
 
@@ -543,7 +543,7 @@ describe('buildRollbackRecord and rollbackPage', () => {
     expect(record.endpoint?.detail).toBe('still Updating after 870 s of waiting; not updated');
     expect(record.nextSteps[0]).toBe(
       `Once the live endpoint is InService, put ${N1}'s config back on it: aws sagemaker update-endpoint ` +
-        `--endpoint-name ${LIVE} --endpoint-config-name mlops-document-classifier-1a2b3c4d-live (docs/serving.md, "By hand").`,
+        `--endpoint-name ${LIVE} --endpoint-config-name mlops-document-classifier-1a2b3c4d-live --retain-all-variant-properties (docs/serving.md, "By hand").`,
     );
     expect(rollbackPage(record, ['The rollback record was not written: denied.']).body).toContain(
       'Also:\n- The rollback record was not written: denied.\n\nWhat to do:\n1. Once the live endpoint',

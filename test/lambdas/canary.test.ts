@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ApplicationAutoScalingClient,
   DeregisterScalableTargetCommand,
@@ -56,7 +57,10 @@ const PARAMETER = '/mlops/document-classifier/release-settings';
 const ARTIFACTS = 'mlops-artifacts';
 const RUN = `models/document-classifier/runs/${EXECUTION_ID}`;
 const RECORD_URL = `s3://${ARTIFACTS}/${RUN}/canary.json`;
-const ARCHIVE_URL = `s3://${ARTIFACTS}/${RUN}/model.tar.gz`;
+const ARCHIVE_BYTES = 'model weights';
+const ARCHIVE_SHA = createHash('sha256').update(ARCHIVE_BYTES).digest('hex');
+const ARCHIVE_KEY = `models/document-classifier/archives/sha256/${ARCHIVE_SHA}.tar.gz`;
+const ARCHIVE_URL = `s3://${ARTIFACTS}/${ARCHIVE_KEY}`;
 const LIVE = 'mlops-document-classifier-live';
 // releaseNames('mlops-document-classifier', EXECUTION_ID)
 const CANDIDATE_MODEL = 'mlops-document-classifier-a1b2c3d4';
@@ -179,11 +183,20 @@ describe('canary handler', () => {
       }),
     );
     await put(`${RUN}/model-artifact.json`, {
-      sha256: 'ab'.repeat(32),
-      bytes: 734_003_200,
+      sha256: ARCHIVE_SHA,
+      bytes: ARCHIVE_BYTES.length,
       modelDataUrl: ARCHIVE_URL,
       commitId: COMMIT,
     });
+    // As the PublishModel stage leaves it: S3 keeps the SHA-256 it computed.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: ARTIFACTS,
+        Key: ARCHIVE_KEY,
+        Body: ARCHIVE_BYTES,
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
     for (const name of [ALARM_5XX, ALARM_LATENCY]) {
       await cloudwatch.send(
         new PutMetricAlarmCommand({
@@ -747,12 +760,49 @@ describe('canary handler', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: ARTIFACTS, Key: `${RUN}/model-artifact.json` }));
 
     expect(await failure()).toBe(
-      `s3://${ARTIFACTS}/${RUN}/model-artifact.json does not exist: the evaluation build of this run did not ` +
-        `upload the model archive; it should be at ${ARCHIVE_URL} with this record beside it, and only the ` +
-        'release pipeline publishes it (a PR run never does). Nothing was changed on the live endpoint: check ' +
-        "the evaluation stage's log, then rerun the release.",
+      `s3://${ARTIFACTS}/${RUN}/model-artifact.json does not exist: the PublishModel stage of this run did not ` +
+        'publish the model archive; only the release pipeline publishes one (a PR run never does). Nothing was ' +
+        "changed on the live endpoint: check the PublishModel stage's message, then rerun the release.",
     );
     expect(sm.calls()).toHaveLength(0);
+  });
+
+  test('an archive replaced after publication: fails before any model is created', async () => {
+    await seedLive();
+    // A new version at the content-addressed key with other bytes (what a stray writer would leave).
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: ARTIFACTS,
+        Key: ARCHIVE_KEY,
+        Body: 'tampered',
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
+    const tampered = createHash('sha256').update('tampered').digest('hex');
+
+    expect(await failure()).toBe(
+      `Canary not started: ${ARCHIVE_URL} has SHA-256 ${tampered}, but the release record says ${ARCHIVE_SHA}: it is ` +
+        'not the archive that was evaluated. Nothing was changed on the live endpoint.',
+    );
+    expect(sm.commandCalls(CreateModelCommand)).toHaveLength(0);
+  });
+
+  test('a release record that names an archive outside the published keys: fails before any model is created', async () => {
+    await seedLive();
+    const runArchive = `s3://${ARTIFACTS}/${RUN}/model.tar.gz`;
+    await put(`${RUN}/model-artifact.json`, {
+      sha256: ARCHIVE_SHA,
+      bytes: ARCHIVE_BYTES.length,
+      modelDataUrl: runArchive,
+      commitId: COMMIT,
+    });
+
+    expect(await failure()).toBe(
+      `Canary not started: the release record names the archive ${runArchive}, not the published, content-addressed ` +
+        `${ARCHIVE_URL}; only the PublishModel stage writes release archives: rerun the release. Nothing was changed ` +
+        'on the live endpoint.',
+    );
+    expect(sm.commandCalls(CreateModelCommand)).toHaveLength(0);
   });
 
   test('SageMaker refuses the update: fails saying the previous config still serves, no token', async () => {

@@ -257,7 +257,12 @@ describe('drift monitor handler', () => {
     const distance = computeJsDistance(predicted, REFERENCE);
     expect(distance).toBeGreaterThan(0.05);
     expect(distance).toBeLessThan(0.15);
-    expect(await published()).toEqual({ PredictionsCompared: [980], LabelDrift: [distance] });
+    // 980 predictions: this distance is beyond sampling noise, so the alarm's metric carries it too.
+    expect(await published()).toEqual({
+      PredictionsCompared: [980],
+      LabelDrift: [distance],
+      SignificantLabelDrift: [distance],
+    });
     expect(result).toEqual({
       model: MODEL,
       status: 'published',
@@ -268,7 +273,7 @@ describe('drift monitor handler', () => {
       labelDrift: distance,
       maxLabelDrift: 0.15,
       queryExecutionId: id,
-      metricsPublished: 2,
+      metricsPublished: 3,
       summary:
         `Drift monitor of ${MODEL}: label drift ${distance.toFixed(3)} <= maxLabelDrift 0.15 (label 'refund' 30% → ` +
         "39%, label 'other' 20% → 15%, label 'billing' 50% → 46%); 980 predictions of the last 24 h against the " +
@@ -299,7 +304,11 @@ describe('drift monitor handler', () => {
     expect(result.summary).toMatch(
       /^Drift monitor of document-classifier: label drift 0\.\d{3} > maxLabelDrift 0\.15 /,
     );
-    expect(await published()).toEqual({ PredictionsCompared: [1000], LabelDrift: [gate.jsDistance] });
+    expect(await published()).toEqual({
+      PredictionsCompared: [1000],
+      LabelDrift: [gate.jsDistance],
+      SignificantLabelDrift: [gate.jsDistance],
+    });
   });
 
   test('fewer than 100 labelled predictions: PredictionsCompared only, and the log says why', async () => {

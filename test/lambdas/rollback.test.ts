@@ -10,6 +10,13 @@ import {
   type CreateHostedConfigurationVersionCommandInput,
   type StartDeploymentCommandInput,
 } from '@aws-sdk/client-appconfig';
+import {
+  ApplicationAutoScalingClient,
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateTableCommand,
@@ -30,6 +37,7 @@ import {
   CreateModelCommand,
   DeleteEndpointCommand,
   DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
   SageMakerClient,
   UpdateEndpointCommand,
   type DescribeEndpointCommandOutput,
@@ -88,6 +96,9 @@ const ENV: Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>> = {
   APPCONFIG_PROFILE_ID: 'prof001',
   APPCONFIG_STRATEGY_ID: 'strat01',
   EXPERIMENT: 'document-classifier-2026-11',
+  AUTOSCALING_MIN_INSTANCES: '2',
+  AUTOSCALING_MAX_INSTANCES: '8',
+  AUTOSCALING_TARGET_INVOCATIONS: '700',
 };
 const FLAG = 'AppConfig flag app0001/env0001/prof001';
 
@@ -278,6 +289,7 @@ describe('rollback handler', () => {
   let ddb: DynamoDBClient;
   let sqs: SQSClient;
   let cloudwatch: CloudWatchClient;
+  let autoscaling: ApplicationAutoScalingClient;
   let queueUrl: string;
   let deps: Deps;
   let clock: Date;
@@ -299,6 +311,7 @@ describe('rollback handler', () => {
     ddb = new DynamoDBClient(moto.clientConfig);
     sqs = new SQSClient(moto.clientConfig);
     cloudwatch = new CloudWatchClient(moto.clientConfig);
+    autoscaling = new ApplicationAutoScalingClient(moto.clientConfig);
     deps = {
       s3,
       dynamodb: ddb,
@@ -306,6 +319,7 @@ describe('rollback handler', () => {
       sagemaker: handlerSageMaker,
       cloudwatch,
       appconfig: appconfigClient,
+      autoscaling,
       now: () => clock,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -343,6 +357,9 @@ describe('rollback handler', () => {
     sagemaker.on(DescribeEndpointCommand).callsFake(async (input: { EndpointName: string }) => {
       return describeHook(input.EndpointName) ?? sagemakerMoto.send(new DescribeEndpointCommand(input));
     });
+    sagemaker
+      .on(DescribeEndpointConfigCommand)
+      .callsFake(async (input) => sagemakerMoto.send(new DescribeEndpointConfigCommand(input)));
     sagemaker.on(UpdateEndpointCommand).callsFake(async (input: UpdateEndpointCommandInput) => {
       await onUpdate(input);
       steps.push('endpoint');
@@ -534,7 +551,9 @@ describe('rollback handler', () => {
     expect(appconfig.deployments.at(-1)).toMatchObject({ version: '2', strategy: 'strat01' });
     expect(appconfig.versions[1]!.description).toBe(`rollback to ${N1.version} (alarm ${ALARM}: ${REASON})`);
     // No DeploymentConfig: leaving a bad model is no place for a canary.
-    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
 
     expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
     const record = (await readJson(RECORD_KEY)) as RollbackRecord;
@@ -691,7 +710,7 @@ describe('rollback handler', () => {
     const [page] = await pages();
     expect(page!.subject).toBe('Rollback FAILED: document-classifier: nothing changed');
     expect(page!.body).toContain(
-      `run aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name <it>`,
+      `run aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name <it> --retain-all-variant-properties`,
     );
     expect(updates()).toEqual([]);
   });
@@ -755,7 +774,7 @@ describe('rollback handler', () => {
     const [page] = await pages();
     expect(page!.subject).toBe('Rollback INCOMPLETE: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
     expect(page!.body).toContain(
-      `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG}`,
+      `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} --retain-all-variant-properties`,
     );
   });
 
@@ -767,7 +786,9 @@ describe('rollback handler', () => {
     const result = done(await handler()(alarmEvent(), context()));
     expect(result.status).toBe('done');
     expect(sleeps).toEqual([15_000, 15_000]);
-    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
     expect(result.record.endpoint!.detail).toBe(
       `UpdateEndpoint to config "${N1_LIVE_CONFIG}" accepted after waiting 30 s for it to be free; the update takes several minutes`,
     );
@@ -801,7 +822,9 @@ describe('rollback handler', () => {
         await handler()({ model: MODEL, reason: 'forced', requestedBy: 'Jane Doe' }, context()),
       );
       expect(result.status).toBe('done');
-      expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+      expect(updates()).toEqual([
+        { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+      ]);
     });
   });
 
@@ -824,7 +847,7 @@ describe('rollback handler', () => {
     );
     expect(page!.body).toContain(
       `What to do:\n1. Once the live endpoint is InService, put ${N1.version}'s config back on it: aws sagemaker ` +
-        `update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} (docs/serving.md, "By hand").`,
+        `update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${N1_LIVE_CONFIG} --retain-all-variant-properties (docs/serving.md, "By hand").`,
     );
   });
 
@@ -833,7 +856,9 @@ describe('rollback handler', () => {
     const result = done(await handler()(alarmEvent(), context()));
 
     expect(result.status).toBe('incomplete');
-    expect(updates()).toEqual([{ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG }]);
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
     expect(result.record.flag).toMatchObject({
       outcome: 'failed',
       detail: `not changed: cannot read the ${FLAG}: TimeoutError: connect ETIMEDOUT 52.95.110.1:443`,
@@ -926,6 +951,253 @@ describe('rollback handler', () => {
     expect(retry.status).toBe('done');
     expect(retry.record.claim).toBe('took-over');
     expect(await ledgerItem()).toMatchObject({ status: { S: 'done' }, by: { S: 'Jane Doe' } });
+  });
+
+  describe('a rollback between canary and promotion (issue 11)', () => {
+    /** N+1 passed its canary: the live endpoint serves it; promotion has not run, so the state still names N. */
+    const NEXT = {
+      version: '4f1c2e9a0b1c2d3e4f5061728394a5b6c7d8e9f0',
+      exec: '3c4d5e6f-0000-4000-8000-000000000003',
+    };
+    const NEXT_MODEL = `${PREFIX}-3c4d5e6f`;
+    const NEXT_CONFIG = `${PREFIX}-3c4d5e6f-live`;
+
+    beforeEach(async () => {
+      await sagemakerMoto.send(
+        new CreateModelCommand({
+          ModelName: NEXT_MODEL,
+          ExecutionRoleArn: 'arn:aws:iam::123456789012:role/mlops-document-classifier-sagemaker',
+          PrimaryContainer: {
+            Image: '763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6.0-gpu',
+            ModelDataUrl: `s3://${ARTIFACTS}/models/${MODEL}/runs/${NEXT.exec}/model.tar.gz`,
+          },
+          // The tags createModelSpec gives every released model.
+          Tags: [
+            { Key: 'ModelVersion', Value: NEXT.version },
+            { Key: 'PipelineExecutionId', Value: NEXT.exec },
+          ],
+        }),
+      );
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: NEXT_CONFIG,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: NEXT_MODEL,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.g4dn.xlarge',
+            },
+          ],
+        }),
+      );
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: NEXT_CONFIG });
+      // The flag as the release left it before promotion: N stable on the live endpoint.
+      appconfig.addVersion({ ...releaseFlag, candidate: null }, 'before promotion');
+    });
+
+    it('GIVEN the candidate serves unpromoted THEN the rollback returns to N (what served before it), not to N-1', async () => {
+      const result = done(await handler()(alarmEvent(), context()));
+      expect(result.status).toBe('done');
+      expect(result.record.from).toMatchObject({ modelVersion: NEXT.version, configName: NEXT_CONFIG });
+      expect(result.record.to).toMatchObject({ modelVersion: N.version, liveConfigName: N_LIVE_CONFIG });
+      expect(updates().map((u) => u.EndpointConfigName)).toEqual([N_LIVE_CONFIG]);
+      // The standby holds N-1, not N: no bridge; everyone stays on the live endpoint, labelled N once it serves N again.
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N.version, endpoint: 'live' },
+        candidate: null,
+      });
+      // The serving state already says N live with N-1 on standby, which is true again after the update.
+      expect(await readJson(STATE_KEY)).toEqual(servingState);
+    });
+  });
+
+  describe('the endpoint state change after a rollback (issue 11)', () => {
+    /** What EventBridge delivers when the live endpoint changes state (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html). */
+    const inService = (config: string) => ({
+      version: '0',
+      id: 'b2c5a5a8-0000-4000-8000-000000000009',
+      'detail-type': 'SageMaker Endpoint State Change',
+      source: 'aws.sagemaker',
+      account: '123456789012',
+      time: '2026-11-05T10:09:00Z',
+      region: 'eu-west-1',
+      resources: [`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${LIVE}`],
+      detail: { EndpointName: LIVE, EndpointConfigName: config, EndpointStatus: 'IN_SERVICE' },
+    });
+    const RESOURCE = `endpoint/${LIVE}/variant/live`;
+    const DIMENSION = 'sagemaker:variant:DesiredInstanceCount';
+    const registered = async () =>
+      (
+        await autoscaling.send(
+          new DescribeScalableTargetsCommand({ ServiceNamespace: 'sagemaker', ResourceIds: [RESOURCE] }),
+        )
+      ).ScalableTargets ?? [];
+
+    /** The live endpoint on N's config, on another instance type than N-1's, with autoscaling as the canary left it. */
+    async function releaseChangedInstanceType(): Promise<void> {
+      const config = `${N_LIVE_CONFIG}-m5`;
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: config,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: N_MODEL,
+              InitialInstanceCount: 2,
+              InstanceType: 'ml.m5.xlarge',
+            },
+          ],
+        }),
+      );
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: config });
+      await putState({ ...servingState, live: { ...servingState.live, configName: config } });
+      await autoscaling.send(
+        new RegisterScalableTargetCommand({
+          ServiceNamespace: 'sagemaker',
+          ResourceId: RESOURCE,
+          ScalableDimension: DIMENSION,
+          MinCapacity: 2,
+          MaxCapacity: 8,
+        }),
+      );
+      await autoscaling.send(
+        new PutScalingPolicyCommand({
+          PolicyName: `${LIVE}-invocations-per-instance`,
+          ServiceNamespace: 'sagemaker',
+          ResourceId: RESOURCE,
+          ScalableDimension: DIMENSION,
+          PolicyType: 'TargetTrackingScaling',
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 700,
+            PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+          },
+        }),
+      );
+      // SageMaker refuses to change the instance type of a variant registered with Application Auto
+      // Scaling (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+      onUpdate = async (input) => {
+        const type = async (name: string) =>
+          (await sagemakerMoto.send(new DescribeEndpointConfigCommand({ EndpointConfigName: name })))
+            .ProductionVariants![0]!.InstanceType;
+        const current = (await sagemakerMoto.send(new DescribeEndpointCommand({ EndpointName: LIVE })))
+          .EndpointConfigName!;
+        if (
+          (await registered()).length > 0 &&
+          (await type(current)) !== (await type(input.EndpointConfigName!))
+        ) {
+          throw named(
+            'ValidationException',
+            'The endpoint has a variant registered with Application Auto Scaling whose instance type would change; deregister it first',
+          );
+        }
+        await applyUpdate(input);
+      };
+    }
+
+    it('GIVEN the release changed the instance type THEN the rollback deregisters autoscaling, updates, and registers it again once in service', async () => {
+      await releaseChangedInstanceType();
+      const result = done(await handler()(alarmEvent(), context()));
+      expect(result.status).toBe('done');
+      expect(updates().map((u) => u.EndpointConfigName)).toEqual([N1_LIVE_CONFIG]);
+
+      // SageMaker says the live endpoint is in service on N-1's config.
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(await registered()).toEqual([
+        expect.objectContaining({ ResourceId: RESOURCE, MinCapacity: 2, MaxCapacity: 8 }),
+      ]);
+      const policies = await autoscaling.send(
+        new DescribeScalingPoliciesCommand({ ServiceNamespace: 'sagemaker', ResourceId: RESOURCE }),
+      );
+      expect(
+        policies.ScalingPolicies?.map((p) => p.TargetTrackingScalingPolicyConfiguration?.TargetValue),
+      ).toEqual([700]);
+    });
+
+    it('GIVEN the live endpoint is in service on N-1 THEN the flag sends users back to the live fleet: the standby was a bridge', async () => {
+      done(await handler()(alarmEvent(), context()));
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'standby' },
+      });
+
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      const settled = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(settled.status).toBe('settled');
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+        candidate: null,
+        killSwitch: false,
+      });
+      // With the rollback's instant strategy, like the move to the standby.
+      expect(appconfig.deployments.at(-1)!.strategy).toBe('strat01');
+      // A second event for the same change (EventBridge may deliver several) changes nothing.
+      const versions = appconfig.versions.length;
+      expect((await handler()(inService(N1_LIVE_CONFIG), context())).status).toBe('settled');
+      expect(appconfig.versions).toHaveLength(versions);
+    });
+
+    it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {
+      // A canary put the next candidate live; promotion has not run, so the serving state still names N.
+      const candidate = `${PREFIX}-4f1c2e9a-live`;
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: candidate,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: N_MODEL,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.g4dn.xlarge',
+            },
+          ],
+        }),
+      );
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: candidate });
+      const result = await handler()(inService(candidate), context());
+      expect(result.status).toBe('ignored');
+      expect(appconfig.versions).toHaveLength(1);
+    });
+  });
+
+  describe('the live fleet during a rollback (issue 11)', () => {
+    /**
+     * The live endpoint as SageMaker sizes it: UpdateEndpoint without RetainAllVariantProperties
+     * resets each variant to the new config's InitialInstanceCount; with it, the desired count is
+     * kept (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html).
+     */
+    let fleet: { config: string; instances: number };
+    const INITIAL_COUNT = 1;
+
+    beforeEach(() => {
+      // Autoscaling grew the fleet of N to 6 instances under load.
+      fleet = { config: N_LIVE_CONFIG, instances: 6 };
+      describeHook = (name) =>
+        name === LIVE
+          ? {
+              ...described(LIVE, 'InService', fleet.config),
+              ProductionVariants: [
+                {
+                  VariantName: 'live',
+                  CurrentInstanceCount: fleet.instances,
+                  DesiredInstanceCount: fleet.instances,
+                },
+              ],
+            }
+          : undefined;
+      onUpdate = async (input) => {
+        fleet = {
+          config: input.EndpointConfigName!,
+          instances: input.RetainAllVariantProperties === true ? fleet.instances : INITIAL_COUNT,
+        };
+      };
+    });
+
+    it("GIVEN autoscaling grew the fleet THEN the rollback keeps its size instead of the old config's count", async () => {
+      const result = done(await handler()(alarmEvent(), context()));
+      expect(result.status).toBe('done');
+      expect(fleet).toEqual({ config: N1_LIVE_CONFIG, instances: 6 });
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CloudWatchClient,
   GetMetricDataCommand,
@@ -50,7 +51,10 @@ const CAPTURE_BUCKET = 'mlops-data-capture';
 const RUN = `models/document-classifier/runs/${EXECUTION_ID}`;
 const REPORT_KEY = `${RUN}/shadow-report.json`;
 const REPORT_URL = `s3://${ARTIFACTS}/${REPORT_KEY}`;
-const ARCHIVE_URL = `s3://${ARTIFACTS}/${RUN}/model.tar.gz`;
+const ARCHIVE_BYTES = 'model weights';
+const ARCHIVE_SHA = createHash('sha256').update(ARCHIVE_BYTES).digest('hex');
+const ARCHIVE_KEY = `models/document-classifier/archives/sha256/${ARCHIVE_SHA}.tar.gz`;
+const ARCHIVE_URL = `s3://${ARTIFACTS}/${ARCHIVE_KEY}`;
 const LIVE = 'mlops-document-classifier-live';
 // releaseNames('mlops-document-classifier', EXECUTION_ID)
 const CANDIDATE_MODEL = 'mlops-document-classifier-e7c1a9f0';
@@ -70,7 +74,16 @@ const STATE_URL = `s3://${ARTIFACTS}/models/document-classifier/serving/state.js
 
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const update = (config: string) =>
-  `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${config}`;
+  `aws sagemaker update-endpoint --endpoint-name ${LIVE} --endpoint-config-name ${config} --retain-all-variant-properties`;
+/**
+ * Production's config back, keeping the fleet autoscaling grew during the window: without
+ * RetainAllVariantProperties SageMaker resets it to the old config's InitialInstanceCount.
+ */
+const RESTORE_PRODUCTION = {
+  EndpointName: LIVE,
+  EndpointConfigName: PRODUCTION,
+  RetainAllVariantProperties: true,
+};
 
 /** CloudWatch's answer for the window: sums and ModelLatency percentiles (microseconds). */
 const METRICS: Record<string, number> = {
@@ -281,11 +294,20 @@ describe('shadow handler', () => {
         Bucket: ARTIFACTS,
         Key: `${RUN}/model-artifact.json`,
         Body: JSON.stringify({
-          sha256: 'ab'.repeat(32),
-          bytes: 734_003_200,
+          sha256: ARCHIVE_SHA,
+          bytes: ARCHIVE_BYTES.length,
           modelDataUrl: ARCHIVE_URL,
           commitId: COMMIT,
         }),
+      }),
+    );
+    // As the PublishModel stage leaves it: S3 keeps the SHA-256 it computed.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: ARTIFACTS,
+        Key: ARCHIVE_KEY,
+        Body: ARCHIVE_BYTES,
+        ChecksumAlgorithm: 'SHA256',
       }),
     );
     for (const [key, lines] of Object.entries(CAPTURE_FILES)) {
@@ -581,7 +603,7 @@ describe('shadow handler', () => {
       phaseStartedAtMs: now.getTime(),
       polls: 0,
     });
-    expect(updates.at(-1)).toEqual({ EndpointName: LIVE, EndpointConfigName: PRODUCTION });
+    expect(updates.at(-1)).toEqual(RESTORE_PRODUCTION);
 
     // One period over the whole window, both variants, sums and latency percentiles.
     expect(metricRequests).toHaveLength(2);
@@ -748,7 +770,7 @@ describe('shadow handler', () => {
     );
     expect(failure(await run())).toBe(
       `s3://${ARTIFACTS}/${RUN}/model-artifact.json is not JSON (Unexpected token 'o', "not json" is not valid ` +
-        'JSON). The evaluation build of this run wrote it; check its build log and rerun the pipeline. The shadow ' +
+        'JSON). The PublishModel stage of this run wrote it; check its message and rerun the pipeline. The shadow ' +
         'stage changed nothing.',
     );
     process.env.ARTIFACTS_BUCKET = 'mlops-artifacts-empty';
@@ -759,9 +781,9 @@ describe('shadow handler', () => {
       }),
     );
     expect(failure(await run())).toBe(
-      `s3://mlops-artifacts-empty/${RUN}/model-artifact.json does not exist: the evaluation build of this run did ` +
-        "not record the model archive it uploaded (the release pipeline's evaluation writes model.tar.gz and " +
-        'model-artifact.json); check its build log and rerun the pipeline. The shadow stage changed nothing.',
+      `s3://mlops-artifacts-empty/${RUN}/model-artifact.json does not exist: the PublishModel stage of this run did ` +
+        'not publish the model archive (it writes the archive and model-artifact.json); check the PublishModel ' +
+        "stage's message and rerun the pipeline. The shadow stage changed nothing.",
     );
     expect(updates).toEqual([]);
     expect(createdConfigs).toEqual([]);
@@ -891,7 +913,7 @@ describe('shadow handler', () => {
       phase: 'restoring',
       productionConfigName: PRODUCTION,
     });
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('a retried stage finds the shadow config without a report: it says how to put production back', async () => {
@@ -1013,7 +1035,7 @@ describe('shadow handler', () => {
     const outcome = await run(encodeShadowToken(observing));
     expect(outcome).toMatchObject({ status: 'in-progress' });
     expect(decodeShadowToken(token(outcome))).toMatchObject({ phase: 'restoring' });
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
     const written = await comparedReport();
     const findings = [
       'CloudWatch metrics could not be read (AccessDenied: User is not authorized to perform: ' +
@@ -1056,7 +1078,7 @@ describe('shadow handler', () => {
     now = at(70);
     endpointIs('InService', SHADOW_CONFIG);
     await run(encodeShadowToken(observing));
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
     expect((await comparedReport()).metricsError).toBe(
       'CloudWatch answered Forbidden for production_invocations (no access)',
     );
@@ -1082,7 +1104,7 @@ describe('shadow handler', () => {
       agreement: { compared: 6, agreements: 4 },
     });
     expect(written.findings.at(-1)).toBe(note);
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('observing: the record cap stops mid-file', async () => {
@@ -1145,7 +1167,7 @@ describe('shadow handler', () => {
       `data capture could not be read (cannot list s3://no-such-capture-bucket/document-classifier/${LIVE}/${LIVE}/: ` +
         'NoSuchBucket: The specified bucket does not exist): agreement was not compared',
     );
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('observing: the report cannot be written; production is still put back, and the stage fails', async () => {
@@ -1160,7 +1182,7 @@ describe('shadow handler', () => {
         "function's role may write to it and use its KMS key. Production config " +
         `${PRODUCTION} is being put back on live endpoint ${LIVE}; retry the stage to run the comparison again.`,
     );
-    expect(updates).toEqual([{ EndpointName: LIVE, EndpointConfigName: PRODUCTION }]);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
   test('observing: SageMaker refuses to put production back; says what runs and how to fix it', async () => {

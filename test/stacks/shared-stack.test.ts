@@ -7,7 +7,7 @@ const config = shippedConfig();
 const app = newApp();
 const { shared } = buildPlatform(app, config);
 const template = Template.fromStack(shared);
-const kmsBuckets = ['DvcRemote', 'Artifacts', 'PredictionLogs', 'DataCapture', 'PipelineArtifacts'];
+const kmsBuckets = ['DvcRemote', 'Artifacts', 'PredictionLogs', 'DataCapture'];
 const bucketId = (id: string) => shared.getLogicalId(shared.node.findChild(id).node.defaultChild as never);
 const keyId = shared.getLogicalId(shared.key.node.defaultChild as never);
 
@@ -177,11 +177,39 @@ describe('SharedStack', () => {
       'DataCaptureBucketName',
       'DvcRemoteBucketName',
       'PagingTopicArn',
-      'PipelineArtifactsBucketName',
       'PlatformKeyArn',
       'PredictionLogsBucketName',
     ]);
     expect(outputs.DvcRemoteBucketName.Export).toEqual({ Name: 'mlops-DvcRemoteBucketName' });
+  });
+
+  test("S3 may deliver the pipeline artifact stores' access logs, from this account's platform buckets only", () => {
+    // Each model stack has its own pipeline artifact stores (test/security); their logs come here.
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId('AccessLogs') },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'S3ServerAccessLogsOfPipelineArtifactStores',
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+            Resource: {
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId('AccessLogs'), 'Arn'] }, '/pipeline-artifacts/*']],
+            },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '123456789012' },
+              ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::mlops-*' },
+            },
+          }),
+        ]),
+      },
+    });
+    template.resourcePropertiesCountIs(
+      'AWS::S3::Bucket',
+      { BucketName: Match.stringLikeRegexp('pipeline-artifacts') },
+      0,
+    );
   });
 
   test('config tags are on every taggable resource', () => {

@@ -1,13 +1,18 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { EvalReport, EvalReportError, parseEvalReport } from '../../../lambdas/core/eval-report';
+import type { InconclusivePolicy } from '../../../lambdas/core/gate-stats';
+import { parsePredictions, PredictionsError } from '../../../lambdas/core/predictions';
 import {
   checkRegression,
   DEFAULT_REGRESSION_THRESHOLDS,
+  ExampleSource,
   RegressionCheck,
+  RegressionOptions,
   RegressionResult,
 } from '../../../lambdas/core/regression-gate';
 import type { RegressionThresholds } from '../../../lambdas/core/contracts';
-import { DEFAULT_CONFIG_DIR, loadModel, readInputFile, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode } from '../io';
 
 export interface RegressionInputs {
@@ -15,13 +20,27 @@ export interface RegressionInputs {
   readonly baseline?: EvalReport;
   readonly thresholds: RegressionThresholds;
   readonly requiredEvalSets?: readonly string[];
+  /** Per-example results named by each report's `predictions_file`, read from beside the report. */
+  readonly examples: NonNullable<RegressionOptions['examples']>;
+  readonly onInconclusive?: InconclusivePolicy;
+  readonly assumedDiscordance?: number;
+}
+
+/** The options of `checkRegression` that come from the inputs. */
+export function regressionOptions(inputs: RegressionInputs): RegressionOptions {
+  return {
+    requiredEvalSets: inputs.requiredEvalSets,
+    examples: inputs.examples,
+    onInconclusive: inputs.onInconclusive,
+    assumedDiscordance: inputs.assumedDiscordance,
+  };
 }
 
 interface Options {
   readonly report: string;
   readonly baseline?: string;
   readonly model?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
@@ -46,11 +65,41 @@ export function readRegressionInputs(
   const candidate = parse(opts.report, 'eval report');
   const baseline = opts.baseline ? parse(opts.baseline, 'baseline') : undefined;
   if (!candidate || problems.length > 0) return { invalid: problems };
+  // A predictions file that cannot be read is a usage error (exit 2); one that is invalid fails the check.
+  const readExamples = (report: EvalReport, file: string) => {
+    const found = new Map<string, ExampleSource>();
+    for (const [evalSet, m] of Object.entries(report.evalSets)) {
+      if (m.predictionsFile === undefined) continue;
+      const where = path.join(path.dirname(file), m.predictionsFile);
+      try {
+        const rows = parsePredictions(
+          readInputFile(where, `predictions file of ${evalSet} (named in ${file})`),
+          where,
+          {
+            allowedLabels: model?.dataValidation.allowedLabels,
+          },
+        );
+        found.set(evalSet, { rows, file: where, report: file });
+      } catch (err) {
+        if (!(err instanceof PredictionsError)) throw err;
+        problems.push(...err.problems);
+      }
+    }
+    return found;
+  };
+  const examples = {
+    candidate: readExamples(candidate, opts.report),
+    baseline: baseline && opts.baseline ? readExamples(baseline, opts.baseline) : undefined,
+  };
+  if (problems.length > 0) return { invalid: problems };
   return {
     candidate,
     baseline,
     thresholds: model?.thresholds ?? DEFAULT_REGRESSION_THRESHOLDS,
     requiredEvalSets: model?.evalSets.map((s) => s.name),
+    examples,
+    onInconclusive: model?.thresholds.onInconclusive,
+    assumedDiscordance: model?.thresholds.assumedDiscordance,
   };
 }
 
@@ -71,13 +120,16 @@ export function checkRegressionCommand(io: CliIo, opts: Options): ExitCode {
     if (opts.json) io.stdout.write(toJsonLine({ verdict: 'fail', valid: false, problems: inputs.invalid }));
     else
       io.stderr.write(
-        `FAIL: the reports are not valid (format: docs/eval-report.md):\n${inputs.invalid.map((p) => `  ${p}`).join('\n')}\n`,
+        `FAIL: the reports or their per-example results are not valid (format: docs/eval-report.md):\n${inputs.invalid.map((p) => `  ${p}`).join('\n')}\n`,
       );
     return ExitCode.CheckFailed;
   }
-  const result = checkRegression(inputs.candidate, inputs.baseline, inputs.thresholds, {
-    requiredEvalSets: inputs.requiredEvalSets,
-  });
+  const result = checkRegression(
+    inputs.candidate,
+    inputs.baseline,
+    inputs.thresholds,
+    regressionOptions(inputs),
+  );
   io.stdout.write(opts.json ? toJsonLine({ ...result, thresholds: inputs.thresholds }) : renderText(result));
   return result.verdict === 'pass' ? ExitCode.Ok : ExitCode.CheckFailed;
 }
@@ -92,7 +144,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       '-m, --model <name>',
       "take thresholds and eval sets from this model's config (default: built-in defaults)",
     )
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
     .addHelpText(
       'after',

@@ -7,13 +7,13 @@ import {
   formatMoney,
 } from '../../../lambdas/core/cost';
 import { servingDeployment } from '../../config/cost-inputs';
-import { DEFAULT_CONFIG_DIR, loadModel, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
 interface Options {
   readonly model: string;
   readonly monthlyRequests?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly baselineConfig?: string;
   readonly json?: boolean;
 }
@@ -27,8 +27,13 @@ function parseRequests(raw: string | undefined): number | undefined {
   return n;
 }
 
-function estimateFor(configDir: string, modelName: string, requests: number | undefined): CostEstimate {
-  const { config, model } = loadModel(configDir, modelName);
+function estimateFor(
+  configDir: string | undefined,
+  modelName: string,
+  requests: number | undefined,
+  option?: string,
+): CostEstimate {
+  const { config, model } = loadModel(configDir, modelName, option);
   return estimateCost(
     servingDeployment(model),
     config.platform.pricing,
@@ -40,11 +45,13 @@ const pct = (p: number | null) =>
   p === null ? 'n/a (baseline costs nothing)' : `${p >= 0 ? '+' : ''}${p.toFixed(1)}%`;
 
 function renderText(model: string, estimate: CostEstimate, comparison?: CostComparison): string {
-  const money = (n: number, signed = false) => formatMoney(n, estimate.currency, { signed });
+  // Monthly amounts in cents, one column, one precision; per-request costs keep their significant digits.
+  const money = (n: number, signed = false) => formatMoney(n, estimate.currency, { signed, cents: true });
+  const fine = (n: number) => formatMoney(n, estimate.currency);
   const lines = [
     `${model}: ${money(estimate.monthly)} per month for ${estimate.monthlyRequests.toLocaleString('en-US')} requests (prices as of ${estimate.pricingAsOf})`,
     ...estimate.breakdown.map((l) => `  ${money(l.monthly).padStart(12)}  ${l.item}`),
-    `  per request ${money(estimate.perRequest)}, per 1k requests ${money(estimate.per1kRequests)}`,
+    `  per request ${fine(estimate.perRequest)}, per 1k requests ${fine(estimate.per1kRequests)}`,
   ];
   if (comparison) {
     lines.push(
@@ -58,7 +65,7 @@ export function estimateCostCommand(io: CliIo, opts: Options): ExitCode {
   const requests = parseRequests(opts.monthlyRequests);
   const estimate = estimateFor(opts.configDir, opts.model, requests);
   const comparison = opts.baselineConfig
-    ? compareCost(estimateFor(opts.baselineConfig, opts.model, requests), estimate)
+    ? compareCost(estimateFor(opts.baselineConfig, opts.model, requests, '--baseline-config'), estimate)
     : undefined;
   io.stdout.write(
     opts.json
@@ -74,7 +81,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     .description("Estimate a model's monthly serving cost from its config and the pricing table.")
     .requiredOption('-m, --model <name>', 'model to estimate (a file in config/models/)')
     .option('-n, --monthly-requests <N>', "requests per month (default: the model's cost.monthlyRequests)")
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option(
       '--baseline-config <dir>',
       'compare with the same model in another config directory (e.g. a checkout of main)',

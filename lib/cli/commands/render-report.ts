@@ -2,15 +2,15 @@ import type { Command } from 'commander';
 import type { DriftSummary } from '../../../lambdas/core/contracts';
 import { checkRegression } from '../../../lambdas/core/regression-gate';
 import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/report';
-import { DEFAULT_CONFIG_DIR, loadModel, readInputFile } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, readInputFile } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
-import { readRegressionInputs } from './check-regression';
+import { readRegressionInputs, regressionOptions } from './check-regression';
 
 interface Options {
   readonly report: string;
   readonly baseline?: string;
   readonly model?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly drift: string[];
 }
 
@@ -46,9 +46,12 @@ export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
     return ExitCode.CheckFailed;
   }
   const drift = opts.drift.flatMap(readDrift);
-  const regression = checkRegression(inputs.candidate, inputs.baseline, inputs.thresholds, {
-    requiredEvalSets: inputs.requiredEvalSets,
-  });
+  const regression = checkRegression(
+    inputs.candidate,
+    inputs.baseline,
+    inputs.thresholds,
+    regressionOptions(inputs),
+  );
   const configured = opts.model ? loadModel(opts.configDir, opts.model) : undefined;
   const cost = configured
     ? monthlyCostFromReports(
@@ -82,7 +85,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     .requiredOption('-r, --report <eval_report.json>', "the candidate's eval report")
     .option('-b, --baseline <baseline_metrics.json>', "the promoted model's report (omit on a first release)")
     .option('-m, --model <name>', "thresholds, eval sets and monthly requests from this model's config")
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option(
       '-d, --drift <validate-data.json>',
       'drift results to include: the output of `mlops validate-data --json` (repeatable)',

@@ -12,7 +12,7 @@ import {
   type PiiPattern,
   type PiiScrubber,
 } from '../../../lambdas/core/pii';
-import { DEFAULT_CONFIG_DIR, loadModel, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, resolveConfigDir, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
 /** Field scrubbed when no --field is given: the text field of the platform's datasets. */
@@ -28,7 +28,7 @@ interface Options {
   readonly field?: string[];
   readonly out?: string;
   readonly model?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
@@ -84,7 +84,7 @@ export async function scrubPiiCommand(
     scrubber = createPiiScrubber(patterns);
   } catch (err) {
     if (!(err instanceof PiiPatternError)) throw err;
-    throw new UsageError(`model ${opts.model} in ${opts.configDir}/: ${err.message}`);
+    throw new UsageError(`model ${opts.model} in ${resolveConfigDir(opts.configDir)}/: ${err.message}`);
   }
 
   const fromStdin = input === '-';
@@ -133,7 +133,7 @@ export async function scrubPiiCommand(
   return report.ok ? ExitCode.Ok : ExitCode.CheckFailed;
 }
 
-function modelPatterns(configDir: string, name: string): readonly PiiPattern[] {
+function modelPatterns(configDir: string | undefined, name: string): readonly PiiPattern[] {
   return loadModel(configDir, name).model.monitoring.productionSample.piiPatterns;
 }
 
@@ -386,7 +386,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     )
     .option('-o, --out <file>', 'write the scrubbed rows here (default: standard output)')
     .option('-m, --model <name>', "also scrub the model's monitoring.productionSample.piiPatterns")
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print the report as one JSON document on stdout (needs --out)')
     .addHelpText(
       'after',

@@ -1,29 +1,35 @@
 import type { Command } from 'commander';
-import { ConfigError, formatProblem, loadConfig } from '../../config/load';
-import { DEFAULT_CONFIG_DIR, toJsonLine } from '../context';
+import { ConfigError, formatProblem, loadConfigWithWarnings } from '../../config/load';
+import { CONFIG_DIR_OPTION, resolveConfigDir, toJsonLine } from '../context';
 import { CliIo, ExitCode } from '../io';
 
 interface Options {
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
 export function validateConfigCommand(io: CliIo, opts: Options): ExitCode {
+  const configDir = resolveConfigDir(opts.configDir);
   try {
-    const config = loadConfig({ configDir: opts.configDir });
+    const { config, warnings } = loadConfigWithWarnings({ configDir });
     const names = config.models.map((m) => m.name);
-    if (opts.json) io.stdout.write(toJsonLine({ valid: true, models: names, problems: [] }));
-    else
-      io.stdout.write(
-        `${opts.configDir}: valid (${names.length} model${names.length === 1 ? '' : 's'}: ${names.join(', ') || 'none'})\n`,
-      );
+    if (opts.json) {
+      io.stdout.write(toJsonLine({ valid: true, models: names, problems: [], warnings }));
+      return ExitCode.Ok;
+    }
+    io.stdout.write(
+      `${configDir}: valid (${names.length} model${names.length === 1 ? '' : 's'}: ${names.join(', ') || 'none'})\n`,
+    );
+    // Warnings leave the exit code at 0: the config deploys; they say what it would then do.
+    for (const w of warnings) io.stderr.write(`  warning: ${formatProblem(w)}\n`);
     return ExitCode.Ok;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (opts.json) {
-      io.stdout.write(toJsonLine({ valid: false, problems: err.problems }));
+      io.stdout.write(toJsonLine({ valid: false, problems: err.problems, warnings: [] }));
     } else {
-      io.stderr.write(`${opts.configDir}: ${err.problems.length} problem(s):\n`);
+      const n = err.problems.length;
+      io.stderr.write(`${configDir}: ${n} problem${n === 1 ? '' : 's'}:\n`);
       for (const p of err.problems) io.stderr.write(`  ${formatProblem(p)}\n`);
     }
     return ExitCode.CheckFailed;
@@ -36,8 +42,11 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     .description(
       'Validate config/platform.yaml and config/models/*.yaml; lists every problem with file, line and key.',
     )
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
-    .addHelpText('after', '\nExit codes: 0 valid, 1 invalid config, 2 bad usage.')
+    .addHelpText(
+      'after',
+      '\nWarnings (e.g. an estimate above cost.monthlyBudget) are printed but leave the exit code at 0.\nExit codes: 0 valid, 1 invalid config, 2 bad usage or no config directory.',
+    )
     .action((opts: Options) => done(validateConfigCommand(io, opts)));
 }

@@ -10,7 +10,7 @@ import {
   ScanProgress,
 } from '../../../lambdas/core/dataset-validation';
 import type { ModelConfig } from '../../config/schema';
-import { DEFAULT_CONFIG_DIR, loadModel, toJsonLine } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
 /** Used without --model: the schema's documented default. */
@@ -21,7 +21,7 @@ interface Options {
   readonly model?: string;
   readonly evalSet?: string;
   readonly maxDrift?: string;
-  readonly configDir: string;
+  readonly configDir?: string;
   readonly json?: boolean;
 }
 
@@ -129,7 +129,11 @@ export async function validateDataCommand(io: CliIo, dataset: string, opts: Opti
   const reference = await scan(opts.reference, 'reference', schema, io, showProgress);
   const name = evalSet?.name ?? path.basename(dataset).replace(/\.jsonl$/, '');
   const maxDrift = maxDriftFlag ?? evalSet?.maxDrift ?? DEFAULT_MAX_DRIFT;
-  const result = evaluateDataset(name, current, reference, { maxDrift });
+  const result = evaluateDataset(name, current, reference, {
+    maxDrift,
+    driftSignificance: model?.dataValidation.driftSignificance,
+    minDriftRows: model?.dataValidation.minDriftRows,
+  });
   io.stdout.write(opts.json ? toJsonLine(result) : renderText(result, reference));
   return result.valid ? ExitCode.Ok : ExitCode.CheckFailed;
 }
@@ -152,7 +156,7 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       '--max-drift <distance>',
       `largest allowed Jensen–Shannon distance, 0..1 (default: the eval set's maxDrift, else ${DEFAULT_MAX_DRIFT})`,
     )
-    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
     .addHelpText(
       'after',

@@ -1,0 +1,71 @@
+/**
+ * Things a valid config may still get wrong: printed by `mlops validate-config` (and under
+ * `warnings` in its `--json`), never a reason to refuse the config, so its exit code stays 0.
+ */
+import { estimateCost, formatMoney } from '../../lambdas/core/cost';
+import { servingDeployment } from './cost-inputs';
+import type { ConfigProblem } from './problems';
+import type { ModelConfig, PlatformConfig } from './schema';
+
+/** Where a key of a model file is: its file, and its line when the file has one. */
+export type ModelLocator = (
+  model: ModelConfig,
+  path: readonly (string | number)[],
+) => { file: string; line?: number };
+
+export type ConfigWarning = ConfigProblem;
+
+/** The cost alarm fires when the estimate is above `cost.monthlyBudget`: above it from the start, it fires on day one. */
+function budgetWarning(config: PlatformConfig, model: ModelConfig, at: ModelLocator): ConfigWarning[] {
+  const budget = model.cost.monthlyBudget;
+  if (budget === undefined) return [];
+  const { pricing } = config.platform;
+  const estimate = estimateCost(servingDeployment(model), pricing, model.cost.monthlyRequests);
+  if (estimate.monthly <= budget) return [];
+  const money = (n: number) => formatMoney(n, estimate.currency, { cents: true });
+  const path = ['cost', 'monthlyBudget'];
+  return [
+    {
+      ...at(model, path),
+      path: path.join('.'),
+      message: `the estimated serving cost, ${money(estimate.monthly)} a month, is above this budget of ${money(budget)}, so the budget alarm would fire on day one; raise the budget or shrink serving (see \`mlops estimate-cost --model ${model.name}\`)`,
+    },
+  ];
+}
+
+const repoOf = (m: ModelConfig) => `${m.repository.owner}/${m.repository.name}`;
+
+/**
+ * A model file copied from another keeps its repository and DVC pins: both pipelines would then
+ * evaluate the other model's code on the other model's data. Two models may share a repository
+ * (a monorepo), but not the eval-set pins too. The warning goes on the copy: the model whose name is
+ * not its repository's, else the later file.
+ */
+function copiedModelWarnings(models: readonly ModelConfig[], at: ModelLocator): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  for (const [i, model] of models.entries()) {
+    for (const other of models.slice(0, i)) {
+      if (repoOf(model) !== repoOf(other)) continue;
+      const pins = new Set(other.evalSets.map((s) => s.dvcFile));
+      const shared = model.evalSets.filter((s) => pins.has(s.dvcFile)).map((s) => s.dvcFile);
+      if (shared.length === 0) continue;
+      const otherIsCopy = other.name !== other.repository.name && model.name === model.repository.name;
+      const [copy, original] = otherIsCopy ? [other, model] : [model, other];
+      const path = ['repository', 'name'];
+      warnings.push({
+        ...at(copy, path),
+        path: path.join('.'),
+        message: `same repository (${repoOf(copy)}) and eval-set pins (${shared.join(', ')}) as ${at(original, []).file}: a copied model keeps the original's; point repository and evalSets at this model's own`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/** Every warning of a valid config, in model order. */
+export function configWarnings(config: PlatformConfig, at: ModelLocator): ConfigWarning[] {
+  return [
+    ...config.models.flatMap((m) => budgetWarning(config, m, at)),
+    ...copiedModelWarnings(config.models, at),
+  ];
+}

@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * bin/mlops.js in a scratch clone whose "compiled" and "source" CLIs each print which one ran:
+ * the compiled one must run only while no source is newer than the build.
+ */
+describe('bin/mlops.js: the compiled CLI or, when that is stale, the TypeScript', () => {
+  let clone: string;
+  const run = () => spawnSync(process.execPath, [path.join(clone, 'bin/mlops.js')], { encoding: 'utf8' });
+  const at = (rel: string, seconds: number) => utimesSync(path.join(clone, rel), seconds, seconds);
+
+  beforeEach(() => {
+    clone = mkdtempSync(path.join(tmpdir(), 'mlops-launcher-'));
+    mkdirSync(path.join(clone, 'bin'));
+    mkdirSync(path.join(clone, 'lib'));
+    mkdirSync(path.join(clone, 'dist/bin'), { recursive: true });
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
+    copyFileSync(path.join(ROOT, 'bin/mlops.js'), path.join(clone, 'bin/mlops.js'));
+    writeFileSync(path.join(clone, 'bin/mlops.ts'), "process.stdout.write('typescript\\n');\n");
+    writeFileSync(path.join(clone, 'lib/gate.ts'), 'export {};\n');
+    writeFileSync(path.join(clone, 'dist/bin/mlops.js'), "process.stdout.write('compiled\\n');\n");
+    writeFileSync(
+      path.join(clone, 'dist/BUILT.json'),
+      JSON.stringify({ sources: ['bin/mlops.ts', 'lib', 'lib/gate.ts'] }),
+    );
+    for (const rel of ['bin/mlops.ts', 'lib', 'lib/gate.ts']) at(rel, 1_000);
+    at('dist/BUILT.json', 2_000);
+  });
+  afterEach(() => rmSync(clone, { recursive: true, force: true }));
+
+  test('a build newer than every source runs the compiled CLI', () => {
+    expect(run().stdout).toBe('compiled\n');
+  });
+
+  test('an edited source runs the TypeScript', () => {
+    at('lib/gate.ts', 3_000);
+    expect(run().stdout).toBe('typescript\n');
+  });
+
+  test('a file added to a source folder runs the TypeScript', () => {
+    writeFileSync(path.join(clone, 'lib/new-gate.ts'), 'export {};\n');
+    expect(run().stdout).toBe('typescript\n');
+  });
+
+  test('a removed source runs the TypeScript', () => {
+    rmSync(path.join(clone, 'lib/gate.ts'));
+    at('lib', 1_000);
+    expect(run().stdout).toBe('typescript\n');
+  });
+
+  test('no build (dist/ missing) runs the TypeScript', () => {
+    rmSync(path.join(clone, 'dist'), { recursive: true });
+    expect(run().stdout).toBe('typescript\n');
+  });
+});

@@ -1,0 +1,14 @@
+/** Stops the moto servers that global-setup.ts started. */
+export default async function globalTeardown(): Promise<void> {
+  const children = globalThis.__mlopsMotoChildren ?? [];
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
