@@ -52,6 +52,10 @@ export const releaseRecordSchema = z
       maxLatencyIncreasePct: threshold,
       maxCostIncreasePct: threshold,
       maxBiasGapIncrease: threshold,
+      // The regression gate's interval settings (lib/config/schema.ts); optional, so records written
+      // before they existed still parse.
+      onInconclusive: z.enum(['point-estimate', 'pass', 'fail']).optional(),
+      assumedDiscordance: z.number().gt(0).max(1).optional(),
     }),
     decisions: z.array(decisionSchema).min(1, { error: 'at least one gate decision' }),
     promotedBy: nonEmpty,

@@ -60,11 +60,20 @@ function s3(cloud: Cloud) {
         throw awsError('NoSuchKey', 'The specified key does not exist.', 404);
       return { Body: body(versions.at(-1)!), ContentType: 'application/json' };
     },
+    HeadObject: (i) => {
+      const id = `${i.Bucket}/${i.Key}`;
+      const versions = cloud.s3.get(id);
+      if (!versions || versions.length === 0) throw awsError('NotFound', 'Not Found', 404);
+      return { ContentLength: versions.at(-1)!.length, ChecksumSHA256: cloud.s3Checksums.get(id) };
+    },
     PutObject: (i) => {
       const id = `${i.Bucket}/${i.Key}`;
       const versions = cloud.s3.get(id) ?? [];
       versions.push(toText(i.Body));
       cloud.s3.set(id, versions);
+      // A checksum is kept only for the version written with it (S3 full-object checksums).
+      if (typeof i.ChecksumSHA256 === 'string') cloud.s3Checksums.set(id, i.ChecksumSHA256);
+      else cloud.s3Checksums.delete(id);
       return { VersionId: String(versions.length), ETag: `"${versions.length}"` };
     },
     ListObjectsV2: (i) => {

@@ -184,6 +184,8 @@ export class Cloud {
   readonly timeline: TimelineEvent[] = [];
   readonly faults: Fault[] = [];
   readonly s3 = new Map<string, string[]>();
+  /** SHA-256 (base64) of objects written with one, as HeadObject reports it with ChecksumMode ENABLED. */
+  readonly s3Checksums = new Map<string, string>();
   readonly ssm = new Map<string, string>();
   readonly models = new Map<string, Model>();
   readonly configs = new Map<string, EndpointConfig>();

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseEvalReport } from '../../lambdas/core/eval-report';
+import { publishedArchiveKey } from '../../lambdas/core/model-publication';
 import { confidenceFloor } from '../../lambdas/promotion/live-model';
 import { createHandler as canaryHandler } from '../../lambdas/canary';
 import { createHandler as promotionHandler } from '../../lambdas/promotion';
@@ -96,6 +97,10 @@ export class World {
   readonly runs: ReleaseRun[] = [];
   readonly invariants: Invariants;
   readonly env: Record<string, string>;
+  private readonly functionEnvs: Record<
+    'shadow' | 'canary' | 'promotion' | 'rollback',
+    Record<string, string>
+  >;
   readonly rpm: number;
   readonly random: Random;
   private readonly traffic: Traffic;
@@ -126,23 +131,26 @@ export class World {
     this.cloud = new Cloud(START_MS, this.random, alarms);
     this.cloud.behaviour = this.behaviourOf;
 
-    // The functions' environments as synthesized; their values must agree across functions,
-    // because the handlers read one process environment here.
-    const envs = [/^ServingShadow/, /^ServingCanary/, /^ServingPromotion/, /^MonitoringRollback/].map((p) =>
-      functionEnvironment(template, p),
-    );
-    this.env = {};
-    for (const e of envs) {
-      for (const [k, v] of Object.entries(e)) {
-        if (k === 'NODE_OPTIONS' || k.startsWith('POWERTOOLS_')) continue;
-        if (this.env[k] !== undefined && this.env[k] !== v) {
-          throw new Error(
-            `the model stack's functions disagree on ${k} (${this.env[k]} vs ${v}); the rehearsal runs them in one process`,
-          );
-        }
-        this.env[k] = v;
-      }
-    }
+    // Each function's environment as synthesized; a handler runs with its own (they differ, e.g.
+    // promotion and rollback deploy the flag with different strategies). `env` holds the keys
+    // they share, for the rehearsal's own lookups.
+    const functions = {
+      shadow: /^ServingShadow/,
+      canary: /^ServingCanary/,
+      promotion: /^ServingPromotion/,
+      rollback: /^MonitoringRollback/,
+    };
+    this.functionEnvs = Object.fromEntries(
+      Object.entries(functions).map(([name, pattern]) => [
+        name,
+        Object.fromEntries(
+          Object.entries(functionEnvironment(template, pattern)).filter(
+            ([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('POWERTOOLS_'),
+          ),
+        ),
+      ]),
+    ) as Record<'shadow' | 'canary' | 'promotion' | 'rollback', Record<string, string>>;
+    this.env = { ...this.functionEnvs.rollback, ...this.functionEnvs.shadow, ...this.functionEnvs.promotion };
     const routerEnv = routerEnvSchema.parse(functionEnvironment(template, /^RoutingRouter/));
     this.rollbackFunctionArn = `:${functionId(template, /^MonitoringRollback/)}`;
 
@@ -400,7 +408,7 @@ export class World {
 
   async invokeRollback(event: unknown, by: string, triggerMs = this.cloud.nowMs): Promise<RollbackResult> {
     const before = this.invariants.beforeRollback();
-    Object.assign(process.env, this.env);
+    Object.assign(process.env, this.functionEnvs.rollback);
     // A rollback takes over from a release paused part-way: it is no longer in flight.
     for (const r of this.runs) if (!r.running && r.pending.length > 0) r.abandoned = true;
     this.busy++;
@@ -449,10 +457,17 @@ export class World {
       verdict: 'pass',
       regression: { summary: `PASS (rehearsal, ${v.label})` },
     });
+    // What the PublishModel stage leaves: the archive at its content-addressed key, with S3's
+    // SHA-256 checksum, and the record naming it (lambdas/core/model-publication.ts).
+    const archive = `model archive of ${v.label} (${v.commit})`;
+    const sha256 = createHash('sha256').update(archive).digest();
+    const archiveKey = publishedArchiveKey(model, sha256.toString('hex'));
+    this.cloud.s3.set(`${bucket}/${archiveKey}`, [archive]);
+    this.cloud.s3Checksums.set(`${bucket}/${archiveKey}`, sha256.toString('base64'));
     put(artifactKeys.modelArtifact(model, executionId), {
-      sha256: createHash('sha256').update(v.commit).digest('hex'),
-      bytes: 1000,
-      modelDataUrl: `s3://${bucket}/${artifactKeys.modelArchive(model, executionId)}`,
+      sha256: sha256.toString('hex'),
+      bytes: archive.length,
+      modelDataUrl: `s3://${bucket}/${archiveKey}`,
       commitId: v.commit,
     });
   }
@@ -542,8 +557,8 @@ export class World {
         },
       };
       this.invariants.beforeStage(run, stage, polls === 0);
-      // The functions' environments as synthesized (they agree; checked in the constructor).
-      Object.assign(process.env, this.env);
+      // The function's environment as synthesized.
+      Object.assign(process.env, this.functionEnvs[stage]);
       const restoreSettings = this.overrideInstanceType(instanceType);
       this.busy++;
       let outcome: JobOutcome;
@@ -556,7 +571,7 @@ export class World {
       this.invariants.afterStage(run, stage, outcome);
       if (outcome.status !== 'in-progress') {
         const text =
-          outcome.status === 'succeeded' ? firstSentence(outcome.summary) : firstSentence(outcome.message);
+          outcome.status === 'succeeded' ? firstSentence(outcome.summary) : firstLines(outcome.message);
         this.cloud.log(`${stage} (${run.label})`, `${outcome.status}: ${text}`);
         return outcome;
       }
@@ -664,6 +679,12 @@ export class World {
 
 export function shortAlarm(name: string): string {
   return name.replace(/^.*?-(live-|label-|cost-|prediction-)/, '$1');
+}
+
+/** A failure's message: its first lines, joined (they say what went wrong and what to do). */
+function firstLines(text: string): string {
+  const joined = text.split('\n').slice(0, 3).join(' ');
+  return joined.length > 400 ? `${joined.slice(0, 397)}...` : joined;
 }
 
 function firstSentence(text: string): string {
