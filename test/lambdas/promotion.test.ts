@@ -661,6 +661,9 @@ describe('promotion handler', () => {
         maxLatencyIncreasePct: 15,
         maxCostIncreasePct: 10,
         maxBiasGapIncrease: 0.03,
+        // The regression gate's interval settings, as configured: the record states them too.
+        onInconclusive: 'point-estimate',
+        assumedDiscordance: 0.1,
       },
       decisions: [
         {
