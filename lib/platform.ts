@@ -1,6 +1,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { PlatformConfig } from './config/schema';
+import { acknowledgeNistFindings } from './nag/nist-acknowledgements';
 import { acknowledgeReviewedWildcards } from './nag/reviewed-wildcards';
 import { SageMakerServiceRulesChecks } from './nag/sagemaker-rules';
 import { ModelStack } from './stacks/model-stack';
@@ -36,7 +37,11 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   Tags.of(app).add('Platform', platform.name);
   for (const [key, value] of Object.entries(platform.tags)) Tags.of(app).add(key, value);
   acknowledgeReviewedWildcards(app);
+  acknowledgeNistFindings(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // NIST 800-53 rev. 5 looks for what AwsSolutions does not (log encryption, dead-letter handling,
+  // replication, backup plans); each acknowledgement sits on the resource it concerns.
+  Validations.of(app).addPlugins(new NIST80053R5Checks(app));
   // The release path builds its endpoint configs at run time (checked by ModelEndpoint at synth);
   // this pack guards any endpoint config written as a CloudFormation resource.
   Validations.of(app).addPlugins(new SageMakerServiceRulesChecks(app));

@@ -34,6 +34,8 @@ import {
 import {
   canaryDeploymentConfig,
   createModelSpec,
+  KEEP_FLEET_SIZE,
+  KEEP_FLEET_SIZE_CLI,
   liveConfigSpec,
   liveFleetSize,
   LIVE_VARIANT,
@@ -246,6 +248,18 @@ async function startCanary(
   const fleet = liveFleetSize(serving, variant.CurrentInstanceCount);
   // Computed before anything is created: it refuses a fleet too small for a canary.
   const deployment = canaryDeploymentConfig(serving, { fleet, alarmNames: run.alarmNames });
+  // An alarm that is already in ALARM would roll the canary back whatever the candidate does, and
+  // silently so for every later release while it stays there: refuse, naming it.
+  const alarming = (await readAlarms(run)).filter((a) => a.state === 'ALARM').map((a) => `"${a.name}"`);
+  if (alarming.length > 0) {
+    const one = alarming.length === 1;
+    return failed(
+      `Canary not started: its guardrail alarm${one ? '' : 's'} ${alarming.join(', ')} ${one ? 'is' : 'are'} already in ` +
+        `ALARM, so SageMaker would roll the candidate back whatever it does. Nothing was changed on "${run.endpointName}". ` +
+        `Find out why the live model trips ${one ? 'it' : 'them'} (docs/operations.md, "Alarms"), and retry the stage once ` +
+        `${one ? 'it is' : 'they are'} OK.`,
+    );
+  }
   await ensureCandidateModel(run, artifact);
   await ensureCandidateConfig(run, fleet);
 
@@ -376,7 +390,7 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
     alarms,
     elapsedSeconds,
     canaryLimitSeconds(run.settings.serving),
-    { alarmsSeen: state.alarmsSeen },
+    { alarmsSeen: state.alarmsSeen, guarded: state.previousConfigName !== null },
   );
   logger.info('canary poll', { polls: state.polls + 1, status: live.EndpointStatus, step: step.kind });
 
@@ -396,8 +410,41 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
     case 'fail': {
       const message =
         state.previousConfigName === null ? firstReleaseFailure(attempt, live, step) : step.message;
-      return finishFailed(run, { ...state, alarmsSeen: step.alarmsSeen }, live, message);
+      const reverted =
+        state.previousConfigName !== null &&
+        live.EndpointStatus === 'InService' &&
+        live.EndpointConfigName === state.expectedConfigName
+          ? await putPreviousConfigBack(run, state.previousConfigName)
+          : '';
+      return finishFailed(run, { ...state, alarmsSeen: step.alarmsSeen }, live, message + reverted);
     }
+  }
+}
+
+/**
+ * The candidate serves but did not pass: the previous config goes back, keeping the fleet's size.
+ * Returns the sentence that says what happened.
+ */
+async function putPreviousConfigBack(run: Run, previous: string): Promise<string> {
+  try {
+    await run.deps.sagemaker.send(
+      new UpdateEndpointCommand({
+        EndpointName: run.endpointName,
+        EndpointConfigName: previous,
+        ...KEEP_FLEET_SIZE,
+      }),
+    );
+    return (
+      ` The stage put the previous config "${previous}" back on "${run.endpointName}" (UpdateEndpoint accepted; ` +
+      'it takes several minutes, the candidate serves until then).'
+    );
+  } catch (error) {
+    const e = error as Error;
+    return (
+      ` The stage could not put the previous config "${previous}" back (${e.name}: ${e.message}): the candidate ` +
+      `STILL SERVES. Run the rollback function, or: aws sagemaker update-endpoint --endpoint-name ${run.endpointName} ` +
+      `--endpoint-config-name ${previous} ${KEEP_FLEET_SIZE_CLI}.`
+    );
   }
 }
 

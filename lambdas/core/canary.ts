@@ -54,6 +54,11 @@ export type CanaryStep =
 export interface CanaryStepOptions {
   /** Alarms seen in ALARM on earlier polls of this deployment (from the continuation token). @default [] */
   readonly alarmsSeen?: readonly string[];
+  /**
+   * Whether the alarms guard this update (a canary of a live endpoint): then the candidate does not
+   * pass while one is in ALARM. False for a first release, which has no guardrails. @default true
+   */
+  readonly guarded?: boolean;
 }
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
@@ -111,6 +116,17 @@ export function canaryStep(
   }
 
   if (status === 'InService') {
+    if (inService === expectedConfigName && alarmingNow.length > 0 && options.guarded !== false) {
+      // Guardrails watch only during the deployment and its bake, and an alarm needs its datapoints:
+      // one that went off near the end of the bake finds the shift already done. The candidate is
+      // what it warns about, so it does not pass.
+      return fail(
+        `Canary failed: ${listAlarms(alarmingNow)} ${alarmingNow.length === 1 ? 'is' : 'are'} in ALARM while the ` +
+          `candidate config "${expectedConfigName}" serves on ${endpoint}: the alarm went off after SageMaker's ` +
+          'guardrails stopped watching (they watch only during the deployment and its bake), so the candidate is ' +
+          'not released.',
+      );
+    }
     if (inService === expectedConfigName) return pass(passSummary(endpoint, describe, alarmingNow));
     const serving = `${capitalize(endpoint)} is InService but serves config "${inService ?? 'unknown'}", not the candidate's`;
     const advice =

@@ -52,8 +52,8 @@ export const releaseRecordSchema = z
       maxLatencyIncreasePct: threshold,
       maxCostIncreasePct: threshold,
       maxBiasGapIncrease: threshold,
-      // The regression gate's interval settings (lib/config/schema.ts); optional, so records written
-      // before they existed still parse.
+      // The gate's rules for inconclusive intervals (thresholds.onInconclusive, assumedDiscordance);
+      // absent from records written before they existed.
       onInconclusive: z.enum(['point-estimate', 'pass', 'fail']).optional(),
       assumedDiscordance: z.number().gt(0).max(1).optional(),
     }),

@@ -220,11 +220,39 @@ export type ServedModel = ServingState['live'];
 export type StandbyModel = NonNullable<ServingState['standby']>;
 
 export type RollbackPlan =
-  | { readonly kind: 'roll-back'; readonly from: ServedModel; readonly to: StandbyModel }
+  | {
+      readonly kind: 'roll-back';
+      readonly from: ServedModel;
+      readonly to: StandbyModel;
+      /**
+       * Where the flag sends users while the live endpoint takes `to`'s config back: the warm
+       * standby, or (when the standby does not hold `to`) the live endpoint itself.
+       */
+      readonly bridge: 'standby' | 'live';
+    }
   /** `live` is what serves (null without a serving state); `why` completes "no previous version: ...". */
   | { readonly kind: 'nothing-to-return-to'; readonly live: ServedModel | null; readonly why: string };
 
-export function planRollback(state: ServingState | null, stateUrl: string): RollbackPlan {
+/**
+ * What a rollback returns to. `unpromoted` is what the live endpoint serves when that is neither the
+ * serving state's live config nor its rolled-back one: a release whose canary passed and whose
+ * promotion has not run (or failed). Promotion writes the serving state, so it still describes the
+ * release before; returning to its standby would skip a version. Then the rollback returns to the
+ * state's live model, on the live endpoint (the standby holds the release before that one).
+ */
+export function planRollback(
+  state: ServingState | null,
+  stateUrl: string,
+  unpromoted: ServedModel | null = null,
+): RollbackPlan {
+  if (state !== null && unpromoted !== null) {
+    return {
+      kind: 'roll-back',
+      from: unpromoted,
+      to: { ...state.live, liveConfigName: state.live.configName },
+      bridge: 'live',
+    };
+  }
   if (state === null) {
     return {
       kind: 'nothing-to-return-to',
@@ -241,7 +269,7 @@ export function planRollback(state: ServingState | null, stateUrl: string): Roll
         'version (the standby exists from the second release on), or a rollback has already used it',
     };
   }
-  return { kind: 'roll-back', from: state.live, to: state.standby };
+  return { kind: 'roll-back', from: state.live, to: state.standby, bridge: 'standby' };
 }
 
 /**
@@ -262,6 +290,8 @@ export interface RollbackFlagInput {
   readonly model: string;
   /** The N-1 version, served from the standby endpoint. */
   readonly toVersion: string;
+  /** Where the router sends everyone meanwhile. @default 'standby' */
+  readonly endpoint?: 'standby' | 'live';
   readonly by: string;
   readonly at: Date;
   /** The configured experiment, used only when there is no current flag to keep it from. */
@@ -278,7 +308,7 @@ export function rollbackFlagDocument(input: RollbackFlagInput): FlagDocument {
     schemaVersion: FLAG_SCHEMA_VERSION,
     model: input.model,
     experiment,
-    stable: { modelVersion: input.toVersion, endpoint: 'standby' },
+    stable: { modelVersion: input.toVersion, endpoint: input.endpoint ?? 'standby' },
     candidate: null,
     killSwitch: false,
     updatedBy: `rollback: ${input.by}`,
@@ -287,9 +317,13 @@ export function rollbackFlagDocument(input: RollbackFlagInput): FlagDocument {
 }
 
 /** True when the flag already sends everyone to `version` on the standby endpoint (a retried rollback). */
-export function flagServesEveryone(doc: FlagDocument, version: string): boolean {
+export function flagServesEveryone(
+  doc: FlagDocument,
+  version: string,
+  endpoint: 'standby' | 'live' = 'standby',
+): boolean {
   const everyone = doc.killSwitch || doc.candidate === null || doc.candidate.percent === 0;
-  return doc.stable.modelVersion === version && doc.stable.endpoint === 'standby' && everyone;
+  return doc.stable.modelVersion === version && doc.stable.endpoint === endpoint && everyone;
 }
 
 /**
@@ -766,10 +800,15 @@ function rollbackTexts(
   switch (status) {
     case 'done':
       summary =
-        `Rolled back ${model} from ${fromV} to ${toV} ${why}. The router sends everyone to ${toV} on the warm ` +
-        `standby endpoint "${standby}" (routers pick the flag up within their cache period), and the live endpoint ` +
-        `"${liveEndpoint}" ${endpoint.outcome === 'already' ? 'already serves' : 'is updating to'} ${toV}'s config ` +
-        `"${to.liveConfigName}".`;
+        standby === liveEndpoint
+          ? `Rolled back ${model} from ${fromV} (not yet promoted) to ${toV} ${why}. The live endpoint ` +
+            `"${liveEndpoint}" ${endpoint.outcome === 'already' ? 'already serves' : 'is updating to'} ${toV}'s config ` +
+            `"${to.liveConfigName}", and the router sends everyone there as ${toV}; the standby holds the release ` +
+            `before ${toV}, so it is no bridge this time.`
+          : `Rolled back ${model} from ${fromV} to ${toV} ${why}. The router sends everyone to ${toV} on the warm ` +
+            `standby endpoint "${standby}" (routers pick the flag up within their cache period), and the live endpoint ` +
+            `"${liveEndpoint}" ${endpoint.outcome === 'already' ? 'already serves' : 'is updating to'} ${toV}'s config ` +
+            `"${to.liveConfigName}"; once it is in service, the router goes back to it.`;
       if (endpoint.outcome === 'update-started') nextSteps.push(watchUpdate);
       nextSteps.push(investigate);
       break;

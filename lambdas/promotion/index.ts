@@ -50,7 +50,8 @@ import {
   type CommitStep,
 } from './commit';
 import { StageFailure } from './failure';
-import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv, setConfidenceThreshold } from './live-model';
+import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
+import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from './live-model';
 import { readOptionalText, readReleaseEvidence } from './records';
 import { advanceStandby, previousLiveModel } from './standby';
 
@@ -128,6 +129,14 @@ async function candidateStillLive(run: Run): Promise<CanaryRecord> {
     'the canary stage of this run left no record; nothing promoted. Promotion runs after a canary that ' +
       "passed: look at this execution's Canary stage.",
   );
+  const rollbackKey = artifactKeys.runRollback(settings.model, params.executionId);
+  if ((await readOptionalText(deps.s3, env.ARTIFACTS_BUCKET, rollbackKey)) !== undefined) {
+    throw new StageFailure(
+      `Promotion refused: this release was rolled back (${run.url(rollbackKey)}); promoting it now would send ` +
+        'users back to the version rolled back from. Nothing promoted: the flag, the serving state, the baseline ' +
+        'and the standby endpoint are unchanged. Release a fixed model through a new pipeline execution.',
+    );
+  }
   if (canary.outcome !== 'live') {
     throw new StageFailure(
       `Promotion refused: the canary did not put the candidate live (canary record outcome "${canary.outcome}": ` +
@@ -384,7 +393,20 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
         executionId: params.executionId,
         now: new Date(plan.record.promotedAt),
       }),
-      await setConfidenceThreshold(run.deps.cloudwatch, liveEnv.CONFIDENCE_ALARM_NAME, floor),
+      await rebaselineConfidenceAlarm(
+        { cloudwatch: run.deps.cloudwatch, s3: run.deps.s3 },
+        {
+          alarmName: liveEnv.CONFIDENCE_ALARM_NAME,
+          rollbackActionArn: liveEnv.CONFIDENCE_ROLLBACK_ACTION_ARN,
+          bucket: env.ARTIFACTS_BUCKET,
+          model: run.settings.model,
+          modelVersion: plan.record.modelVersion,
+          servedSince: new Date(plan.record.promotedAt),
+          evalMean: floor.mean,
+          provisionalStdDev: run.settings.monitoring.confidenceAlarm.provisionalStdDev,
+          by: `promotion ${params.executionId}`,
+        },
+      ),
     ];
   } catch (error) {
     throw new StageFailure(

@@ -1,17 +1,11 @@
 /**
  * What the rest of the platform must learn when a model is promoted: the router's flag points at
- * the new version on the live endpoint, and the confidence alarm watches for the new model's own
- * floor, `mean − k·σ` of its production-like confidence. Both steps are idempotent: a retried
- * promotion finds them done and changes nothing.
+ * the new version on the live endpoint, and the confidence alarm watches the new version
+ * (lambdas/shared/confidence-alarm.ts: provisional around its production-like eval mean until
+ * its own live baseline exists). Both steps are idempotent: a retried promotion finds them done
+ * and changes nothing.
  */
 import type { AppConfigClient } from '@aws-sdk/client-appconfig';
-import {
-  DescribeAlarmsCommand,
-  PutMetricAlarmCommand,
-  type CloudWatchClient,
-  type MetricAlarm,
-  type PutMetricAlarmCommandInput,
-} from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
 import type { ReleaseSettings } from '../../lib/config/release-settings';
 import type { EvalReport } from '../core/eval-report';
@@ -23,6 +17,8 @@ import { parseEnvironment } from '../shared/settings';
 /** The keys, besides the serving environment, that only promotion needs. */
 export const promotionLiveEnvSchema = flagIdsEnvSchema.extend({
   CONFIDENCE_ALARM_NAME: z.string().min(1),
+  /** The rollback function's ARN: an action of the confidence alarm once the version's baseline is armed. */
+  CONFIDENCE_ROLLBACK_ACTION_ARN: z.string().startsWith('arn:'),
   /** routing.experiment, for a flag written where none exists yet. */
   EXPERIMENT: z.string().min(1),
 });
@@ -102,54 +98,4 @@ export async function pointFlagAtRelease(
     { latestVersionNumber: current?.versionNumber },
   );
   return `the flag now serves ${release.modelVersion} from the live endpoint (version ${deployed.versionNumber}, deployment ${deployed.deploymentNumber})`;
-}
-
-/** The fields of an alarm PutMetricAlarm takes, copied so that only the threshold changes. */
-function putInputOf(alarm: MetricAlarm, threshold: number): PutMetricAlarmCommandInput {
-  return {
-    AlarmName: alarm.AlarmName,
-    AlarmDescription: alarm.AlarmDescription,
-    ActionsEnabled: alarm.ActionsEnabled,
-    OKActions: alarm.OKActions,
-    AlarmActions: alarm.AlarmActions,
-    InsufficientDataActions: alarm.InsufficientDataActions,
-    MetricName: alarm.MetricName,
-    Namespace: alarm.Namespace,
-    Statistic: alarm.Statistic,
-    ExtendedStatistic: alarm.ExtendedStatistic,
-    Dimensions: alarm.Dimensions,
-    Period: alarm.Period,
-    Unit: alarm.Unit,
-    EvaluationPeriods: alarm.EvaluationPeriods,
-    DatapointsToAlarm: alarm.DatapointsToAlarm,
-    Threshold: threshold,
-    ComparisonOperator: alarm.ComparisonOperator,
-    TreatMissingData: alarm.TreatMissingData,
-    EvaluateLowSampleCountPercentile: alarm.EvaluateLowSampleCountPercentile,
-    Metrics: alarm.Metrics,
-    ThresholdMetricId: alarm.ThresholdMetricId,
-  };
-}
-
-/** Rewrites the confidence alarm's threshold (`PutMetricAlarm` replaces the whole alarm, so all else is copied). */
-export async function setConfidenceThreshold(
-  cloudwatch: CloudWatchClient,
-  alarmName: string,
-  floor: ConfidenceFloor,
-): Promise<string> {
-  const found = await cloudwatch.send(
-    new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }),
-  );
-  const alarm = found.MetricAlarms?.[0];
-  if (!alarm) {
-    throw new Error(
-      `the confidence alarm ${alarmName} does not exist; deploy the model stack, then retry the stage`,
-    );
-  }
-  const why = `mean ${floor.mean} − ${floor.k} × σ ${floor.std} of ${floor.evalSet}`;
-  if (alarm.Threshold === floor.threshold) {
-    return `the confidence alarm ${alarmName} already fires below ${floor.threshold} (${why})`;
-  }
-  await cloudwatch.send(new PutMetricAlarmCommand(putInputOf(alarm, floor.threshold)));
-  return `the confidence alarm ${alarmName} now fires below ${floor.threshold} (${why}; was ${alarm.Threshold})`;
 }

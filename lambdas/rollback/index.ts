@@ -26,7 +26,7 @@ import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeModelCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { artifactKeys } from '../../lib/config/release-settings';
 import type { FlagDocument } from '../core/flags';
@@ -66,7 +66,8 @@ import {
 } from '../shared/flag-writer';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
-import { describeEndpoint } from '../shared/serving';
+import { LIVE_VARIANT } from '../core/endpoint-spec';
+import { describeEndpoint, describeEndpointConfig } from '../shared/serving';
 import {
   ensureAutoscaling,
   instanceTypeChange,
@@ -244,14 +245,15 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     const paged = await page(run, rollbackNotRunPage(model, trigger, problem, env.LIVE_ENDPOINT));
     return { status: 'not-run', message: problem, paged };
   }
-  const plan = planRollback(state, stateUrl);
+  const unpromoted = state === null ? null : await unpromotedRelease(run, state);
+  const plan = planRollback(state, stateUrl, unpromoted);
   if (plan.kind === 'nothing-to-return-to') {
     const done = plan.live ? await rolledBackAlready(run, plan.live) : undefined;
     if (done) return duplicate(done, `a rollback to ${plan.live!.modelVersion} is already recorded`);
     return refuse(run, trigger, plan);
   }
-  const { from, to } = plan;
-  logger.appendKeys({ from: from.modelVersion, to: to.modelVersion });
+  const { from, to, bridge } = plan;
+  logger.appendKeys({ from: from.modelVersion, to: to.modelVersion, bridge });
 
   // 1b. A canary in progress has its own guardrails; rolling production back under it would
   // punish the model that serves for the candidate's errors. A person may still force it.
@@ -306,7 +308,7 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   }
 
   // 3. The flag first: N-1 serves from the warm standby as soon as routers read it.
-  const flag = await deployRollbackFlag(run, trigger, to);
+  const flag = await deployRollbackFlag(run, trigger, to, bridge);
   logger.info('rollback: flag', { outcome: flag.outcome });
 
   // 4. The live endpoint: N-1's config back, for callers that bypass the router. An instance type
@@ -349,7 +351,14 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   // 5. The serving state, when anything took effect: N-1 live, nothing further to return to.
   const tookEffect = flag.outcome.outcome === 'deployed' || endpoint.outcome === 'update-started';
   let servingState: RollbackRecord['servingState'];
-  if (tookEffect || flag.outcome.outcome === 'already' || endpoint.outcome === 'already') {
+  if (bridge === 'live') {
+    // Promotion never ran for `from`: the state still names `to` live, which is true again once the
+    // live endpoint serves its config, and its standby is still the release before.
+    servingState = {
+      outcome: 'not-written',
+      detail: `${stateUrl} already names ${to.modelVersion} live (config "${to.liveConfigName}"); ${from.modelVersion} was never promoted`,
+    };
+  } else if (tookEffect || flag.outcome.outcome === 'already' || endpoint.outcome === 'already') {
     const next = rolledBackServingState(model, to, env.LIVE_ENDPOINT, deps.now());
     try {
       await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, stateKey, json(next), 'serving state');
@@ -406,6 +415,17 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, recordKey, json(record), 'rollback record');
   } catch (error) {
     problems.push(`The rollback record was not written: ${(error as Error).message}. It is in this page.`);
+  }
+  // Beside the run rolled back from: its promotion, retried or late, must not undo this.
+  const runKey = artifactKeys.runRollback(model, from.executionId);
+  try {
+    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, runKey, json(record), 'rollback record of the run');
+  } catch (error) {
+    problems.push(
+      `The rollback record beside the run (s3://${env.ARTIFACTS_BUCKET}/${runKey}) was not written: ` +
+        `${(error as Error).message}. A retried Promotion stage of ${from.modelVersion} would not know it was rolled ` +
+        'back: do not retry it.',
+    );
   }
 
   // 7. Time to rollback: from the alarm (or the request) to the flag that makes N-1 serve.
@@ -600,13 +620,19 @@ interface FlagStep {
  * users would get errors instead of answers). A concurrent writer's version is built upon; a
  * deployment in progress is stopped.
  */
-async function deployRollbackFlag(run: Run, trigger: RollbackTrigger, to: StandbyModel): Promise<FlagStep> {
+async function deployRollbackFlag(
+  run: Run,
+  trigger: RollbackTrigger,
+  to: StandbyModel,
+  bridge: 'standby' | 'live',
+): Promise<FlagStep> {
   const { deps, env, ids } = run;
   const build = (current: FlagDocument | null) =>
     rollbackFlagDocument({
       current,
       model: env.MODEL_NAME,
       toVersion: to.modelVersion,
+      endpoint: bridge,
       by: trigger.by,
       at: deps.now(),
       fallbackExperiment: env.EXPERIMENT,
@@ -627,7 +653,9 @@ async function deployRollbackFlag(run: Run, trigger: RollbackTrigger, to: Standb
       (error: unknown) => ({ error }),
     ),
   ]);
-  const readiness = standbyReadiness(standby, to, env.STANDBY_ENDPOINT);
+  // Without a bridge the flag names the live endpoint, which answers whatever its config.
+  const readiness =
+    bridge === 'live' ? ({ ready: true } as const) : standbyReadiness(standby, to, env.STANDBY_ENDPOINT);
   if ('error' in currentRead) {
     return {
       outcome: { outcome: 'failed', detail: `cannot read the ${label}: ${describe(currentRead.error)}` },
@@ -644,7 +672,7 @@ async function deployRollbackFlag(run: Run, trigger: RollbackTrigger, to: Standb
       document: build(current?.document ?? null),
     };
   }
-  if (current?.document && flagServesEveryone(current.document, to.modelVersion)) {
+  if (current?.document && flagServesEveryone(current.document, to.modelVersion, bridge)) {
     return {
       outcome: { outcome: 'already', versionNumber: current.versionNumber },
       document: current.document,
@@ -693,6 +721,45 @@ async function deployRollbackFlag(run: Run, trigger: RollbackTrigger, to: Standb
       };
     }
   }
+}
+
+/**
+ * What the live endpoint serves when that is neither the serving state's live config nor its
+ * rolled-back one (a release whose canary passed but which was never promoted), from the tags
+ * every released model carries; null otherwise, or when the endpoint cannot be read (then the
+ * serving state is trusted, as before).
+ */
+async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedModel | null> {
+  const { deps, env } = run;
+  try {
+    const seen = await describeEndpoint(deps.sagemaker, env.LIVE_ENDPOINT);
+    const config = seen?.EndpointConfigName;
+    if (seen?.EndpointStatus !== 'InService' || config === undefined) return null;
+    if (config === state.live.configName || config === state.standby?.liveConfigName) return null;
+    const variant = (await describeEndpointConfig(deps.sagemaker, config)).ProductionVariants?.find(
+      (v) => v.VariantName === LIVE_VARIANT,
+    );
+    const modelName = variant?.ModelName ?? 'unknown';
+    const tags = await modelTags(deps.sagemaker, modelName);
+    return {
+      endpointName: env.LIVE_ENDPOINT,
+      configName: config,
+      modelName,
+      modelVersion: tags.ModelVersion ?? `unpromoted config ${config}`,
+      executionId: tags.PipelineExecutionId ?? config,
+    };
+  } catch (error) {
+    logger.warn('rollback: cannot tell what the live endpoint serves; trusting the serving state', {
+      problem: describe(error),
+    });
+    return null;
+  }
+}
+
+async function modelTags(sagemaker: Deps['sagemaker'], modelName: string): Promise<Record<string, string>> {
+  const model = await sagemaker.send(new DescribeModelCommand({ ModelName: modelName }));
+  const listed = await sagemaker.send(new ListTagsCommand({ ResourceArn: model.ModelArn }));
+  return Object.fromEntries((listed.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 }
 
 /** The serving state, or null when there is none. */

@@ -7,13 +7,17 @@
  *   Powertools' default dimension): `Requests` (Count, 1), `Errors` (Count, 1 or 0: its Average is
  *   the error rate), `LatencyMs` (Milliseconds, what the caller waited) and `Confidence` (None, only
  *   when the model answered a confidence in [0, 1]);
- * - `Confidence` again with dimensions {service, Model, Variant}: what the confidence alarm watches;
+ * - `Confidence` and `ConfidenceSquared` (its square) with dimensions {service, Model, Variant}, on
+ *   one line: what the confidence alarm watches. CloudWatch keeps SampleCount and Sum of each per
+ *   period, so the alarm gets n, the mean and the variance of the period's confidences
+ *   (lambdas/core/confidence-alarm.ts);
  * - per model, dimensions {service, Model}: `FlagUnavailable` (Count, per request routed without a
  *   current flag), `BadRequests` (Count) and `InternalErrors` (Count, a router bug or an unreadable
  *   HMAC key).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Variant } from '../core/assignment';
+import { CONFIDENCE_METRIC, CONFIDENCE_SQUARED_METRIC } from '../core/confidence-alarm';
 
 export const ROUTER_METRICS_NAMESPACE = 'MLPlatform/Router';
 /** Dimensions of Requests, Errors, LatencyMs and Confidence, in this order. */
@@ -58,14 +62,20 @@ export function publishRequestMetrics(metrics: Metrics, sample: RequestMetrics):
   } finally {
     metrics.publishStoredMetrics();
   }
-  // The same confidence without ModelVersion: the confidence alarm watches a metric that does not
-  // change name with every release (promotion only rewrites its threshold).
+  // The same confidence without ModelVersion, and its square: the confidence alarm watches metrics
+  // that do not change name with every release (a re-baseline rewrites only its expression).
+  // One line for both (a single-metric instance would publish each on its own line).
   if (sample.confidence !== null) {
-    metrics
-      .singleMetric()
-      .addDimension('Model', sample.model)
-      .addDimension('Variant', sample.variant)
-      .addMetric('Confidence', MetricUnit.NoUnit, sample.confidence);
+    metrics.clearDimensions();
+    metrics.clearMetrics();
+    try {
+      metrics.addDimension('Model', sample.model);
+      metrics.addDimension('Variant', sample.variant);
+      metrics.addMetric(CONFIDENCE_METRIC, MetricUnit.NoUnit, sample.confidence);
+      metrics.addMetric(CONFIDENCE_SQUARED_METRIC, MetricUnit.NoUnit, sample.confidence * sample.confidence);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Help } from 'commander';
 import { CliIo, ExitCode, UsageError } from './io';
+import { suggestAbbreviatedOptions } from './option-hints';
 
 /** What each `lib/cli/commands/<name>.ts` exports. */
 export type RegisterCommand = (program: Command, io: CliIo, done: (code: ExitCode) => void) => void;
@@ -68,6 +69,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     usage: '[options] <scenario>',
     load: () => require('./commands/rehearse'),
   },
+  {
+    name: 'calibrate-alarm',
+    summary: "Simulate a model's confidence alarm: false rollbacks, detection delay.",
+    usage: '[options]',
+    load: () => require('./commands/calibrate-alarm'),
+  },
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -111,6 +118,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void, only?: s
     // Subcommands inherit output and exit handling, so `mlops <cmd> --bad-flag` exits 2 too.
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     cmd.exitOverride().showHelpAfterError(`(run \`mlops ${cmd.name()} --help\` for usage)`);
+    suggestAbbreviatedOptions(cmd);
   }
   return program;
 }

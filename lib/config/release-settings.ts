@@ -68,6 +68,11 @@ export const artifactKeys = {
   shadowReport: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/shadow-report.json`,
   canary: (model: string, executionId: string) => `models/${model}/runs/${executionId}/canary.json`,
+  /**
+   * The record of the rollback away from this run's release, beside the run: a retried or late
+   * promotion of it finds it and refuses to send users back to what was rolled back.
+   */
+  runRollback: (model: string, executionId: string) => `models/${model}/runs/${executionId}/rollback.json`,
   /** The release record of a promotion; one per release, kept forever. */
   releaseRecord: (model: string, executionId: string) => `models/${model}/releases/${executionId}.json`,
   /** What serves now and what the standby holds; promotion writes it, rollback reads it. */

@@ -51,6 +51,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
   'CodeBuild project': ['code-quality', 'evaluation', 'pr-code-quality', 'pr-evaluation'],
   'CodePipeline pipeline': ['pr', 'release'],
   'CloudWatch alarm': [
+    'ab-analysis-dead-letters',
     'cost-budget',
     'label-drift',
     'live-5xx-rate',
@@ -60,7 +61,9 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
     'live-p95-latency',
     'live-p99-latency',
     'live-p99-model-latency',
+    'monitor-dead-letters',
     'prediction-log-fallback',
+    'prediction-log-fallback-dead-letters',
   ],
   'CloudWatch dashboard': [''],
   'EventBridge rule': ['pr-failed', 'release-shadow-done', 'live-endpoint-state'],

@@ -264,8 +264,73 @@ export const monitoringSchema = z
   .strictObject({
     confidenceStdDevs: documented(
       z.number().positive().max(10).default(2),
-      'The confidence alarm fires below baseline mean − k·σ; this is k. Default: 2.',
+      "k of the confidence alarm: it fires when a period's mean confidence is more than k standard deviations of a period mean (at that period's traffic, plus the live baseline's period-to-period variation) below the served version's live baseline. Default: 2.",
     ),
+    confidenceAlarm: z
+      .strictObject({
+        breachingPeriods: positiveInt(
+          5,
+          'Consecutive periods below the band before the confidence alarm fires (and rolls back).',
+          60,
+        ),
+        minRequestsPerPeriod: documented(
+          z.number().int().min(2).max(10_000).default(10),
+          'Periods with fewer requests with a confidence give no datapoint: they neither breach nor clear the alarm. Default: 10.',
+        ),
+        baselineHours: documented(
+          z.number().int().min(1).max(72).default(6),
+          "Hours of the served version's own live traffic after its promotion that make its baseline (B and the period-to-period variation); until then the alarm is provisional. Default: 6.",
+        ),
+        provisionalStdDev: documented(
+          z.number().gt(0).max(0.5).default(0.05),
+          "While the live baseline is measured: the alarm's band is the promoted evaluation's mean confidence with this standard deviation, and it pages without rolling back. Default: 0.05.",
+        ),
+        traffic: z
+          .strictObject({
+            confidenceMean: documented(
+              z.number().gt(0).lt(1).default(0.8),
+              'Simulated traffic for `mlops calibrate-alarm`: mean confidence of one request. Default: 0.8 (Beta(8,2)).',
+            ),
+            confidenceStdDev: documented(
+              z.number().gt(0).lt(0.5).default(0.12),
+              'Simulated traffic: standard deviation of one request’s confidence. Default: 0.12 (Beta(8,2)).',
+            ),
+            periodStdDev: documented(
+              z.number().min(0).lt(0.5).default(0.01),
+              'Simulated traffic: standard deviation of the true period mean around its long-run mean (the input mix wandering); 0 is iid traffic. Default: 0.01.',
+            ),
+            periodAutocorrelation: documented(
+              z.number().min(0).lt(1).default(0.5),
+              'Simulated traffic: lag-1 autocorrelation of that wandering (an AR(1) process). Default: 0.5.',
+            ),
+          })
+          .default({
+            confidenceMean: 0.8,
+            confidenceStdDev: 0.12,
+            periodStdDev: 0.01,
+            periodAutocorrelation: 0.5,
+          })
+          .meta({
+            description:
+              'The traffic model `mlops calibrate-alarm` simulates; set it from your own traffic (docs/statistics.md, "Live detectors").',
+          }),
+      })
+      .default({
+        breachingPeriods: 5,
+        minRequestsPerPeriod: 10,
+        baselineHours: 6,
+        provisionalStdDev: 0.05,
+        traffic: {
+          confidenceMean: 0.8,
+          confidenceStdDev: 0.12,
+          periodStdDev: 0.01,
+          periodAutocorrelation: 0.5,
+        },
+      })
+      .meta({
+        description:
+          "The live confidence alarm (a CloudWatch metric-math alarm over the router's metrics): its rule, its baseline window and the traffic model it is calibrated on.",
+      }),
     periodSeconds: documented(
       z.union([z.literal(60), z.literal(300)], { error: '60 or 300' }).default(60),
       'Alarm period in seconds: 60 or 300 (the router publishes standard-resolution metrics, so no shorter period has data). Default: 60.',

@@ -2,6 +2,7 @@
  * Things a valid config may still get wrong: printed by `mlops validate-config` (and under
  * `warnings` in its `--json`), never a reason to refuse the config, so its exit code stays 0.
  */
+import { detectabilityWarning, requestsPerMinuteOfMonthly } from '../../lambdas/core/confidence-alarm';
 import { estimateCost, formatMoney } from '../../lambdas/core/cost';
 import { servingDeployment } from './cost-inputs';
 import type { ConfigProblem } from './problems';
@@ -62,10 +63,31 @@ function copiedModelWarnings(models: readonly ModelConfig[], at: ModelLocator): 
   return warnings;
 }
 
+/**
+ * The confidence alarm cannot catch a 0.1 drop in mean confidence within 10 minutes at the
+ * configured traffic (a short seeded simulation of the deployed rule, lambdas/core/confidence-alarm.ts).
+ */
+function confidenceAlarmWarning(model: ModelConfig, at: ModelLocator): ConfigWarning[] {
+  const warning = detectabilityWarning(
+    model.monitoring,
+    requestsPerMinuteOfMonthly(model.cost.monthlyRequests),
+  );
+  if (warning === null) return [];
+  const path = ['cost', 'monthlyRequests'];
+  return [
+    {
+      ...at(model, path),
+      path: path.join('.'),
+      message: `${model.cost.monthlyRequests} requests a month: ${warning}; check the traffic, or accept that the alarm catches only larger drops (see \`mlops calibrate-alarm --model ${model.name}\`)`,
+    },
+  ];
+}
+
 /** Every warning of a valid config, in model order. */
 export function configWarnings(config: PlatformConfig, at: ModelLocator): ConfigWarning[] {
   return [
     ...config.models.flatMap((m) => budgetWarning(config, m, at)),
+    ...config.models.flatMap((m) => confidenceAlarmWarning(m, at)),
     ...copiedModelWarnings(config.models, at),
   ];
 }

@@ -36,6 +36,8 @@ const BUILD_OPTIONS = {
 } as const;
 
 interface Manifest {
+  /** The checkout the bundles were built from (node_modules may be shared between checkouts). */
+  readonly root: string;
   /** Every file esbuild read, relative to the repository root, with the SHA-256 of its content. */
   readonly inputs: Record<string, string>;
 }
@@ -85,7 +87,8 @@ function build(handlers: readonly string[], into: string): void {
     const inputs: Record<string, string> = {};
     for (const rel of Object.keys(result.metafile.inputs))
       inputs[rel] = sha256(readFileSync(path.join(ROOT, rel)));
-    writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ inputs } satisfies Manifest));
+    writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ root: ROOT, inputs } satisfies Manifest));
+    pruneOlderBuilds(into);
     rmSync(into, { recursive: true, force: true });
     try {
       renameSync(tmp, into);
@@ -98,14 +101,28 @@ function build(handlers: readonly string[], into: string): void {
   }
 }
 
+/** Removes this checkout's other cache entries (an older lockfile or esbuild), so they do not pile up. */
+function pruneOlderBuilds(keep: string): void {
+  for (const entry of readdirSync(CACHE)) {
+    const dir = path.join(CACHE, entry);
+    if (dir === keep || entry.startsWith('tmp-')) continue;
+    try {
+      const { root } = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+      if (root === ROOT) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // not a finished entry of ours
+    }
+  }
+}
+
 let bundlesDir: string | undefined;
 
 /**
  * The folder holding `<handler>/index.js` (and its source map) for every handler, built by one
  * esbuild call the first time a synth needs a bundle, and reused while no input changed.
  *
- * Freshness: the cache entry is keyed by esbuild's version, the build options, the handler list
- * and package-lock.json; inside it, the SHA-256 of every file esbuild read is checked before
+ * Freshness: the cache entry is keyed by the checkout, esbuild's version, the build options, the
+ * handler list and package-lock.json; inside it, the SHA-256 of every file esbuild read is checked before
  * reuse, so an edited handler, core module or dependency rebuilds.
  */
 export function handlerBundles(): string {
@@ -115,6 +132,7 @@ export function handlerBundles(): string {
   const handlers = handlerNames();
   const key = sha256(
     JSON.stringify({
+      root: ROOT,
       esbuildVersion,
       BUILD_OPTIONS,
       handlers,

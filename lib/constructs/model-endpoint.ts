@@ -1,7 +1,8 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
@@ -33,6 +34,14 @@ import { grantMissingKeyAsNotFound } from './grants';
 import { confidenceAlarmName } from './model-monitoring';
 import { ACTION_NAMES, ModelPipeline } from './model-pipeline';
 
+/** Days SageMaker endpoint logs are kept: the same as the platform's function logs. */
+export const ENDPOINT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS;
+
+/** The log group SageMaker writes an endpoint's container logs to. */
+export function endpointLogGroupName(endpoint: string): string {
+  return `/aws/sagemaker/Endpoints/${endpoint}`;
+}
+
 export interface ModelEndpointProps {
   readonly platform: PlatformSettings;
   readonly model: ModelConfig;
@@ -61,6 +70,8 @@ export class ModelEndpoint extends Construct {
   readonly executionRole: iam.Role;
   /** The live and standby endpoint names. */
   readonly endpointNames: { readonly live: string; readonly standby: string };
+  /** `/aws/sagemaker/Endpoints/<endpoint>` of the live and the standby endpoint, created with the stack. */
+  readonly endpointLogGroups: readonly logs.LogGroup[];
   /** 5xx rate of the live variant: rolls a canary back, and pages. */
   readonly serverErrorRateAlarm: cloudwatch.Alarm;
   /** p99 model latency of the live variant: rolls a canary back, and pages. */
@@ -92,14 +103,18 @@ export class ModelEndpoint extends Construct {
     });
     const sageMakerArn = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName });
-    // The two endpoints' log groups by name: `${prefix}-*` would cover a model whose name extends this one.
-    const logGroups = [this.endpointNames.live, this.endpointNames.standby].map((endpoint) =>
-      stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `/aws/sagemaker/Endpoints/${endpoint}`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
+    // The endpoints' log groups exist before the first release, with retention and the platform key
+    // (lib/constructs/log-encryption.ts): created by SageMaker at run time they would keep logs
+    // forever, unencrypted by the key, and the role would need logs:CreateLogGroup. They are
+    // retained: the endpoints are the release path's and may outlive this stack.
+    // https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html
+    this.endpointLogGroups = [this.endpointNames.live, this.endpointNames.standby].map(
+      (endpoint, i) =>
+        new logs.LogGroup(this, i === 0 ? 'LiveEndpointLogs' : 'StandbyEndpointLogs', {
+          logGroupName: endpointLogGroupName(endpoint),
+          retention: ENDPOINT_LOG_RETENTION,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
     );
     // Only published, content-addressed archives: the PublishModel step is their one writer.
     const modelArchives = shared.artifactsBucket.arnForObjects(`${publishedArchivePrefix(model.name)}*`);
@@ -134,13 +149,9 @@ export class ModelEndpoint extends Construct {
     );
     this.executionRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: [
-          'logs:CreateLogGroup',
-          'logs:CreateLogStream',
-          'logs:DescribeLogStreams',
-          'logs:PutLogEvents',
-        ],
-        resources: logGroups.flatMap((g) => [g, `${g}:log-stream:*`]),
+        actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        // A log group's ARN attribute ends in `:*`, which covers its streams.
+        resources: this.endpointLogGroups.map((g) => g.logGroupArn),
       }),
     );
     this.executionRole.addToPolicy(
@@ -460,8 +471,6 @@ export class ModelEndpoint extends Construct {
 
   private reviewWildcards(model: string): void {
     const p = NAG_PARTITION;
-    const region = '[a-z0-9-]+';
-    const account = '[0-9]+';
     const bucket = (purpose: string) => `[a-z0-9-]+-${purpose}-[0-9]+-[a-z0-9-]+`;
     const runRecords: WildcardReview = {
       finding: new RegExp(
@@ -483,32 +492,31 @@ export class ModelEndpoint extends Construct {
       finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
       reason: 'KMS data-key actions, granted by CDK on the platform key only.',
     };
-    reviewWildcards(
-      this.executionRole,
-      capture,
-      publishedArchives,
-      {
-        finding: new RegExp(
-          `^Resource::arn:${p}:logs:${region}:${account}:log-group:/aws/sagemaker/Endpoints/[a-z0-9-]+:log-stream:\\*$`,
-        ),
-        reason: "The log streams of this model's two endpoints' log groups, named by SageMaker.",
-      },
-      {
-        finding: /^Resource::\*$/,
-        reason:
-          'ecr:GetAuthorizationToken has no resource-level permissions; cloudwatch:PutMetricData has none either and is limited to the SageMaker namespaces by condition.',
-      },
-    );
+    reviewWildcards(this.executionRole, capture, publishedArchives, {
+      finding: /^Resource::\*$/,
+      starActions: ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'],
+      reason:
+        'ecr:GetAuthorizationToken has no resource-level permissions; cloudwatch:PutMetricData has none either and is limited to the SageMaker namespaces by condition.',
+    });
     for (const stage of [this.shadow, this.canary, this.promotion]) {
       reviewWildcards(stage.role, runRecords, kmsDataKey);
     }
     for (const stage of [this.shadow, this.canary]) reviewWildcards(stage.role, publishedArchives);
     reviewWildcards(this.shadow.role, capture, {
       finding: /^Resource::\*$/,
+      starActions: ['cloudwatch:GetMetricData'],
       reason: 'cloudwatch:GetMetricData has no resource-level permissions.',
     });
     reviewWildcards(this.canary.role, {
       finding: /^Resource::\*$/,
+      starActions: [
+        'application-autoscaling:DeleteScalingPolicy',
+        'application-autoscaling:DeregisterScalableTarget',
+        'application-autoscaling:DescribeScalableTargets',
+        'application-autoscaling:DescribeScalingPolicies',
+        'application-autoscaling:PutScalingPolicy',
+        'application-autoscaling:RegisterScalableTarget',
+      ],
       reason:
         'Application Auto Scaling actions take the scalable target as a parameter; the statement is conditioned on the sagemaker service namespace and the variant instance-count dimension.',
     });

@@ -5,17 +5,28 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
+import {
+  CONFIDENCE_ALARM_IDS,
+  CONFIDENCE_METRIC,
+  CONFIDENCE_SQUARED_METRIC,
+  confidenceAlarmDefinition,
+  confidenceAlarmSettingsOf,
+  DISARMED_BAND,
+} from '../../lambdas/core/confidence-alarm';
 import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
+import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
 import type { PromotionLiveEnv } from '../../lambdas/promotion/live-model';
@@ -105,10 +116,41 @@ export class ModelMonitoring extends Construct {
       label: 'live 5xx rate (%)',
     });
     const modelLatency = (stat: string) => sageMaker(live, LIVE_VARIANT, 'ModelLatency', stat);
-    const confidence = new cloudwatch.Metric({
+    // The confidence alarm's inputs: the version-free copies the router publishes for it
+    // (lambdas/router/metrics.ts). Its expression is built in lambdas/core/confidence-alarm.ts, the
+    // same code that calibrates it and that a re-baseline uses.
+    const alarmSettings = confidenceAlarmSettingsOf(monitoring);
+    const deployedDefinition = confidenceAlarmDefinition(alarmSettings, DISARMED_BAND);
+    const routerConfidence = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACES.router,
+        metricName,
+        dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
+        statistic,
+        period,
+      });
+    const ids = CONFIDENCE_ALARM_IDS;
+    const requestsWithConfidence = routerConfidence(CONFIDENCE_METRIC, 'SampleCount');
+    const expressionOf = (id: string) => deployedDefinition.expressions.find((e) => e.id === id)!.expression;
+    const confidenceZ = new cloudwatch.MathExpression({
+      expression: expressionOf(ids.z),
+      usingMetrics: {
+        [ids.count]: requestsWithConfidence,
+        [ids.sum]: routerConfidence(CONFIDENCE_METRIC, 'Sum'),
+        [ids.sumOfSquares]: routerConfidence(CONFIDENCE_SQUARED_METRIC, 'Sum'),
+      },
+      period,
+      label: 'z of the mean confidence (stable)',
+    });
+    const confidenceAlarmSignal = new cloudwatch.MathExpression({
+      expression: expressionOf(ids.gated),
+      usingMetrics: { [ids.count]: requestsWithConfidence, [ids.z]: confidenceZ },
+      period,
+      label: `z of the mean confidence (stable), periods with ≥ ${alarmSettings.minRequests} requests`,
+    });
+    const meanConfidence = new cloudwatch.Metric({
       namespace: METRIC_NAMESPACES.router,
-      metricName: 'Confidence',
-      // The version-free copy the router publishes for this alarm (lambdas/router/metrics.ts).
+      metricName: CONFIDENCE_METRIC,
       dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
       statistic: 'Average',
       period,
@@ -158,6 +200,11 @@ export class ModelMonitoring extends Construct {
       encryptionKey: shared.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.rollbackTable).acknowledge({
+      id: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+      reason:
+        'Point-in-time recovery keeps 35 days of every change, the table is retained on stack deletion, and each rollback is also written to the Object-Locked artifacts bucket (models/<model>/rollbacks/): a Backup plan would add a third copy of a small ledger.',
     });
     this.rollback = new GateFunction(this, 'Rollback', {
       handler: 'rollback',
@@ -209,7 +256,10 @@ export class ModelMonitoring extends Construct {
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:PutObject'],
-        resources: [shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`)],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/rollbacks/*`),
+          shared.artifactsBucket.arnForObjects(artifactKeys.runRollback(model.name, '*')),
+        ],
       }),
     );
     rollbackRole.addToPolicy(
@@ -316,6 +366,20 @@ export class ModelMonitoring extends Construct {
         ],
       }),
     );
+    // Which release an unpromoted config on the live endpoint holds (a rollback between canary and
+    // promotion returns to the release before it): the ModelVersion tag of its model.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeModel', 'sagemaker:ListTags'],
+        resources: [
+          stack.formatArn({
+            service: 'sagemaker',
+            resource: 'model',
+            resourceName: releaseNamePatterns(prefix).model,
+          }),
+        ],
+      }),
+    );
     // The standby is a bridge: when the live endpoint is in service again on N-1's config, the
     // function moves users back to it (SageMaker Endpoint State Change events,
     // https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
@@ -340,23 +404,26 @@ export class ModelMonitoring extends Construct {
     // ---- Alarms -------------------------------------------------------------------------------
     const breaching = monitoring.breachingDatapoints;
     const runbook = 'docs/operations.md';
+    const confidenceRule = monitoring.confidenceAlarm;
     this.confidenceAlarm = new cloudwatch.Alarm(this, 'Confidence', {
       alarmName: confidenceAlarmName(prefix),
       alarmDescription:
-        `${model.name}: mean prediction confidence of the stable model fell below its baseline mean − ${monitoring.confidenceStdDevs}σ ` +
-        `for ${breaching} consecutive ${monitoring.periodSeconds}-second periods. The rollback function has put the previous model back ` +
-        `(see the paging message and ${runbook}). First check the drift metric: new kinds of input are the usual cause. ` +
-        "The threshold is set by each promotion from the promoted model's evaluation.",
-      metric: confidence,
-      // 0 until the first promotion writes the real threshold: confidence is never below 0, so the
-      // alarm cannot fire on a model that has no baseline yet.
-      threshold: 0,
+        `${model.name}: the mean prediction confidence of the stable model was more than ${monitoring.confidenceStdDevs} standard deviations ` +
+        `of a ${monitoring.periodSeconds}-second mean below the served version's own live baseline for ${confidenceRule.breachingPeriods} consecutive periods ` +
+        `(periods with fewer than ${confidenceRule.minRequestsPerPeriod} requests are skipped). Once the baseline exists the rollback function has put ` +
+        `the previous model back (see the paging message and ${runbook}); during the first ${confidenceRule.baselineHours} hours after a promotion ` +
+        'the alarm only pages, against a wide provisional band. First check the drift metric: new kinds of input are the usual cause. ' +
+        'The expression is rewritten at each promotion, rollback and baseline (docs/statistics.md, "Live detectors").',
+      metric: confidenceAlarmSignal,
+      // As deployed, B = 0: no mean of confidences in [0, 1] is below it, so a model with no
+      // release yet cannot fire. Promotion writes the provisional band, the baseline job the live one.
+      threshold: deployedDefinition.threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: breaching,
-      datapointsToAlarm: breaching,
-      // No predictions are no evidence of low confidence; an outage is the invocation-drop
-      // alarm's job, and a rollback would not cure it.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      evaluationPeriods: deployedDefinition.evaluationPeriods,
+      datapointsToAlarm: deployedDefinition.datapointsToAlarm,
+      // A quiet period is no evidence either way: keep the state (the invocation-drop alarm owns
+      // outages, and a rollback would not cure one).
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     this.errorRateAlarm = new cloudwatch.Alarm(this, 'ErrorRate', {
       alarmName: `${prefix}-live-error-rate`,
@@ -471,6 +538,8 @@ export class ModelMonitoring extends Construct {
       APPCONFIG_PROFILE_ID: routing.profile.ref,
       APPCONFIG_STRATEGY_ID: routing.deploymentStrategy.ref,
       CONFIDENCE_ALARM_NAME: confidenceAlarmName(prefix),
+      // The ARN the alarm's Lambda action names: a provisional band drops it, an armed one adds it back.
+      CONFIDENCE_ROLLBACK_ACTION_ARN: this.rollback.function.functionArn,
       EXPERIMENT: model.routing.experiment,
     } satisfies Record<keyof PromotionLiveEnv, string>;
     for (const [key, value] of Object.entries(promotionEnv)) promotion.function.addEnvironment(key, value);
@@ -496,6 +565,23 @@ export class ModelMonitoring extends Construct {
         resources: [this.confidenceAlarm.alarmArn],
       }),
     );
+    // Each version's confidence baseline record (lambdas/core/confidence-baseline.ts), read and written
+    // on promotion; a version without one yet reads as "not found".
+    promotion.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/confidence-baselines/*`),
+        ],
+      }),
+    );
+    grantMissingKeyAsNotFound(promotion.role, shared.artifactsBucket);
+    reviewWildcards(promotion.role, {
+      finding: new RegExp(
+        `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,
+      ),
+      reason: "This model's confidence baseline records, one per served version (named by the version).",
+    });
     reviewWildcards(promotion.role, {
       finding: /^Resource::arn:.*(\/hostedconfigurationversion\/\*|\/deployment\/\*)$/,
       reason: "This profile's hosted versions and this environment's deployments, numbered by AppConfig.",
@@ -505,6 +591,15 @@ export class ModelMonitoring extends Construct {
       alarm.addAlarmAction(rollback);
       alarm.addAlarmAction(page);
     }
+    // An alarm invokes the rollback asynchronously: Lambda retries a failed run twice, then hands the
+    // event to the on-failure destination, here the paging topic, so a rollback that never happened
+    // pages instead of vanishing. A rollback still not run after an hour pages rather than acting late.
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    this.rollback.function.configureAsyncInvoke({
+      onFailure: new destinations.SnsDestination(shared.pagingTopic),
+      maxEventAge: Duration.hours(1),
+      retryAttempts: 2,
+    });
     for (const alarm of [
       this.latencyP95Alarm,
       this.latencyP99Alarm,
@@ -523,6 +618,12 @@ export class ModelMonitoring extends Construct {
       encryptionMasterKey: shared.key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+    });
+    new DeadLetterAlarm(this, 'MonitorDeadLetters', {
+      queue: monitorDlq,
+      alarmName: `${prefix}-monitor-dead-letters`,
+      description: `${model.name}: a scheduled monitor (drift, cost, production sample) failed for good; the message in ${prefix}-monitor-dlq says which and why (docs/operations.md).`,
+      pagingTopic: shared.pagingTopic,
     });
     Validations.of(monitorDlq).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -570,6 +671,9 @@ export class ModelMonitoring extends Construct {
         timeout: Duration.minutes(15),
         memorySize: 1024,
       });
+      // The schedule invokes asynchronously: a run that fails after Lambda's retries lands in the
+      // monitors' dead-letter queue (which pages), as a schedule that could not invoke at all does.
+      fn.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(monitorDlq) });
       props.releaseSettings.grantRead(fn.role);
       fn.role.addToPolicy(
         new iam.PolicyStatement({
@@ -747,11 +851,16 @@ export class ModelMonitoring extends Construct {
         ],
         width: 12,
       }),
-      // Draws the metric with the alarm's current threshold, which promotion rewrites.
+      // The alarm's current definition (each re-baseline rewrites it) against −k; the mean beside it.
       new cloudwatch.AlarmWidget({
-        title: 'Mean confidence against its alarm threshold',
+        title: 'Confidence alarm: z of the mean confidence against −k',
         alarm: this.confidenceAlarm,
-        width: 12,
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Mean confidence (stable)',
+        left: [meanConfidence],
+        width: 6,
       }),
     );
     this.dashboard.addWidgets(
@@ -798,10 +907,28 @@ export class ModelMonitoring extends Construct {
 
     reviewWildcards(this.rollback.role, {
       finding: new RegExp(
-        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/rollbacks/\\*)$`,
+        `^Resource::(\\*|arn:.*(/hostedconfigurationversion/\\*|/deployment/\\*)|arn:.*:s3:::.*/models/${model.name}/(rollbacks/\\*|runs/\\*/rollback\\.json))$`,
       ),
       reason:
-        "Endpoint configs of this model (each release names its own), this profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData has no resource-level permissions and is limited to MLPlatform/Rollback by condition.",
+        "This profile's hosted versions and this environment's deployments (numbered by AppConfig), this model's rollback records (named by time); PutMetricData and DescribeScalableTargets have no resource-level permissions (PutMetricData is limited to MLPlatform/Rollback by condition), and scalable targets have no ARN before they exist (limited to SageMaker variant counts by the application-autoscaling condition keys).",
+      starActions: ['cloudwatch:PutMetricData'],
+    });
+    const kmsDataKey = {
+      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      reason:
+        'KMS data-key actions on the platform key only, granted by CDK for the on-failure destination (the paging topic or the dead-letter queue), usable only through SNS and SQS (key policy).',
+    };
+    reviewWildcards(this.rollback.role, kmsDataKey, {
+      finding: /^Resource::\*$/,
+      starActions: [
+        'application-autoscaling:DeleteScalingPolicy',
+        'application-autoscaling:DeregisterScalableTarget',
+        'application-autoscaling:DescribeScalableTargets',
+        'application-autoscaling:PutScalingPolicy',
+        'application-autoscaling:RegisterScalableTarget',
+      ],
+      reason:
+        'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys.',
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a
@@ -819,7 +946,9 @@ export class ModelMonitoring extends Construct {
         finding: new RegExp(`^Resource::(\\*|arn:${NAG_PARTITION}:s3:::(${prefixes.join('|')})/\\*)$`),
         reason:
           "This model's prefixes only (runs, production samples, data capture, DVC files by md5, its prediction logs and Athena results), and CloudWatch metric calls, which have no resource-level permissions (PutMetricData limited to the monitor's namespace).",
+        starActions: ['cloudwatch:GetMetricData', 'cloudwatch:PutMetricData'],
       });
+      reviewWildcards(fn.role, kmsDataKey);
     }
   }
 }

@@ -4,6 +4,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -17,6 +18,7 @@ import { flagDocumentJsonSchema } from '../../lambdas/core/flags';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import { PREDICTIONS_TABLE, predictionsDatabaseName, type SharedResources } from '../stacks/shared-stack';
 import type { RouterEnvInput } from '../../lambdas/router/env';
+import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 
 /** The router's environment, typed by the schema its handler parses. */
@@ -136,6 +138,11 @@ export class ModelRouting extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(hmacKey).acknowledge({
+      id: 'NIST.800.53.R5-SecretsManagerRotationEnabled',
+      reason:
+        'Rotating the HMAC key would change every input hash and break joins of prediction logs across the rotation; rotate it deliberately, with a new experiment.',
+    });
+    Validations.of(hmacKey).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotating the HMAC key would change every input hash and break joins of prediction logs across the rotation; rotate it deliberately, with a new experiment.',
@@ -156,6 +163,13 @@ export class ModelRouting extends Construct {
       retentionPeriod: Duration.days(14),
       visibilityTimeout: Duration.minutes(6),
       deadLetterQueue: { queue: fallbackDlq, maxReceiveCount: 5 },
+    });
+
+    new DeadLetterAlarm(this, 'PredictionLogFallbackDeadLetters', {
+      queue: fallbackDlq,
+      alarmName: `${prefix}-prediction-log-fallback-dead-letters`,
+      description: `${model.name}: prediction-log batches the replay could not deliver to Firehose after 5 tries wait in ${prefix}-prediction-log-fallback-dlq (docs/operations.md).`,
+      pagingTopic: shared.pagingTopic,
     });
 
     const firehoseLogs = new logs.LogGroup(this, 'PredictionLogDeliveryLogs', {
@@ -374,6 +388,14 @@ export class ModelRouting extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    new DeadLetterAlarm(this, 'AnalysisDeadLetters', {
+      queue: analysisDlq,
+      alarmName: `${prefix}-ab-analysis-dead-letters`,
+      description: `${model.name}: the nightly A/B analysis failed for good; the message in ${prefix}-ab-analysis-dlq says why (docs/operations.md).`,
+      pagingTopic: shared.pagingTopic,
+    });
+    // The schedule invokes asynchronously: a failed run lands in the same queue after Lambda's retries.
+    this.analysis.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(analysisDlq) });
     Validations.of(analysisDlq).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -491,8 +513,14 @@ export class ModelRouting extends Construct {
     });
     reviewWildcards(this.analysis.role, {
       finding: /^Resource::\*$/,
+      starActions: ['cloudwatch:PutMetricData'],
       reason:
         'cloudwatch:PutMetricData has no resource-level permissions; a condition limits it to the MLPlatform/AB namespace.',
+    });
+    reviewWildcards(this.analysis.role, {
+      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      reason:
+        'KMS data-key actions on the platform key only, granted by CDK for the dead-letter queue of failed runs (usable only through SQS: key policy).',
     });
     reviewWildcards(this.deliveryRole, {
       finding: new RegExp(

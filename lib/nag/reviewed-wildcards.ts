@@ -8,7 +8,7 @@
  * Findings are computed before synthesis, so a reviewed scope must not put cross-stack
  * references into wildcard resources (the model stacks name shared buckets by name for this).
  */
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { rules } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -18,6 +18,14 @@ export interface WildcardReview {
   readonly finding: RegExp;
   /** Why this wildcard is acceptable; shown in the validation report. */
   readonly reason: string;
+  /**
+   * The actions this review allows on the resource `*`. cdk-nag reports every `*` resource of a
+   * policy as one finding, `Resource::*`; it is acknowledged only when every statement granting on
+   * `*` has actions all listed by the reviews that match it, so a later `*` grant of another action
+   * still fails the synth.
+   * @default - the review does not cover `Resource::*`
+   */
+  readonly starActions?: readonly string[];
 }
 
 /** How cdk-nag prints a partition in a finding: literal when the region is known, else the pseudo parameter. */
@@ -39,9 +47,34 @@ export function acknowledgeReviewedWildcards(root: IConstruct): void {
     const findings = rules.iam.IAMNoWildcardPermissions(node);
     if (!Array.isArray(findings)) continue;
     for (const finding of findings) {
-      const review = applicable.find((r) => r.finding.test(finding));
-      if (review)
-        Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: review.reason });
+      const matching = applicable.filter((r) => r.finding.test(finding));
+      if (matching.length === 0) continue;
+      if (finding === 'Resource::*') {
+        const allowed = new Set(matching.flatMap((r) => r.starActions ?? []));
+        const granted = actionsOnEveryResource(node);
+        if (granted.length === 0 || granted.some((a) => !allowed.has(a))) continue;
+        const reasons = matching.filter((r) => r.starActions?.some((a) => granted.includes(a)));
+        Validations.of(node).acknowledge({
+          id: `AwsSolutions-IAM5[${finding}]`,
+          reason: `${granted.join(', ')}: ${reasons.map((r) => r.reason).join(' ')}`,
+        });
+        continue;
+      }
+      Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: matching[0]!.reason });
     }
   }
+}
+
+/** Every action an Allow statement of the policy grants on the resource `*`, sorted. */
+export function actionsOnEveryResource(policy: iam.CfnPolicy): string[] {
+  const document = Stack.of(policy).resolve(policy.policyDocument) as { Statement?: unknown[] };
+  const actions = new Set<string>();
+  for (const raw of document.Statement ?? []) {
+    const statement = raw as { Effect?: string; Action?: unknown; Resource?: unknown };
+    if (statement.Effect !== 'Allow') continue;
+    const resources = [statement.Resource].flat();
+    if (!resources.includes('*')) continue;
+    for (const action of [statement.Action].flat()) if (typeof action === 'string') actions.add(action);
+  }
+  return [...actions].sort();
 }

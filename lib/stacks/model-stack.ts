@@ -1,10 +1,11 @@
-import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
 import { releaseSettings } from '../config/release-settings';
+import { EncryptLogGroupsWith } from '../constructs/log-encryption';
 import { ModelEndpoint } from '../constructs/model-endpoint';
 import { ModelMonitoring } from '../constructs/model-monitoring';
 import { ModelPipeline } from '../constructs/model-pipeline';
@@ -74,6 +75,7 @@ export class ModelStack extends Stack {
     });
 
     const shared = this.importShared(platform, props.shared);
+    Aspects.of(this).add(new EncryptLogGroupsWith(shared.key));
     this.pipeline = new ModelPipeline(this, 'ReleasePath', {
       platform,
       model,

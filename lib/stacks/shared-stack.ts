@@ -1,12 +1,14 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { PlatformSettings } from '../config/schema';
+import { PagingDelivery, pagingTopicName } from '../constructs/paging-delivery';
+import { platformKeyPolicy } from './platform-key-policy';
 
 export type SharedBucketPurpose =
   'access-logs' | 'dvc-remote' | 'artifacts' | 'prediction-logs' | 'data-capture' | 'athena-results';
@@ -81,6 +83,8 @@ export class SharedStack extends Stack implements SharedResources {
   readonly accessLogsBucket: s3.Bucket;
   readonly athenaResultsBucket: s3.Bucket;
   readonly pagingTopic: sns.Topic;
+  /** Pages SNS could not deliver; an alarm pages when one arrives. */
+  readonly pagingDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, props);
@@ -90,20 +94,14 @@ export class SharedStack extends Stack implements SharedResources {
 
     this.key = new kms.Key(this, 'PlatformKey', {
       alias: `alias/${prefix}/platform`,
-      description: `${prefix}: encrypts eval sets, artifacts, prediction logs, data capture and paging`,
+      description: `${prefix}: encrypts eval sets, artifacts, prediction logs, data capture, logs and paging`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // CloudWatch alarms publish to the encrypted paging topic; SNS needs them allowed on the key.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopics',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'], // In a key policy, "*" means this key.
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      policy: platformKeyPolicy(this, {
+        platformName: prefix,
+        pagingTopicArn: this.formatArn({ service: 'sns', resource: pagingTopicName(prefix) }),
       }),
-    );
+    });
 
     const bucketName = (purpose: SharedBucketPurpose) => sharedBucketName(platform, purpose);
 
@@ -227,6 +225,43 @@ export class SharedStack extends Stack implements SharedResources {
       ],
     });
 
+    // Replication is a disaster-recovery choice of the platform team (a second region, its own key
+    // and its own cost), not a default; each bucket says why one region is enough for what it holds.
+    const singleRegion: [s3.Bucket, string][] = [
+      [
+        this.accessLogsBucket,
+        'S3 server access logs, kept for the configured days for investigation; a copy in a second region adds cost, not recovery.',
+      ],
+      [
+        this.dvcRemoteBucket,
+        'Eval sets are versioned and Object-Locked (no version can be deleted or overwritten during retention) and each is pinned by md5 in the model repository, where its source lives; replicate it in a second region if the platform must survive a regional loss.',
+      ],
+      [
+        this.artifactsBucket,
+        'Release records, baselines and archives are versioned and Object-Locked; a release can be rebuilt from its pinned data and commit. Replicate it in a second region if the platform must survive a regional loss.',
+      ],
+      [
+        this.predictionLogsBucket,
+        'Prediction logs expire after the configured days and serve monitoring in this region; losing a region loses the endpoints they describe too.',
+      ],
+      [
+        this.dataCaptureBucket,
+        'Data capture expires after the configured days and is sampled for evaluation; it is re-created by live traffic.',
+      ],
+      [
+        this.athenaResultsBucket,
+        'Athena query results, re-created by the next query and expired after the configured days.',
+      ],
+    ];
+    for (const [bucket, reason] of singleRegion) {
+      Validations.of(bucket).acknowledge({ id: 'NIST.800.53.R5-S3BucketReplicationEnabled', reason });
+    }
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'NIST.800.53.R5-S3DefaultEncryptionKMS',
+      reason:
+        'S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS: https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html',
+    });
+
     // One table over every model's prediction logs; partition projection computes partitions
     // from the query (model = ..., dt = ...), so nothing has to crawl or add partitions.
     const database = new glue.CfnDatabase(this, 'PredictionsDatabase', {
@@ -274,20 +309,18 @@ export class SharedStack extends Stack implements SharedResources {
     table.addResourceDependency(database);
 
     this.pagingTopic = new sns.Topic(this, 'Paging', {
-      topicName: `${prefix}-paging`,
+      topicName: pagingTopicName(prefix),
       displayName: `${prefix} ML platform on-call`,
       masterKey: this.key,
       enforceSSL: true,
     });
-    for (const sub of platform.paging.subscriptions) {
-      this.pagingTopic.addSubscription(
-        sub.protocol === 'email'
-          ? new subscriptions.EmailSubscription(sub.endpoint)
-          : sub.protocol === 'https'
-            ? new subscriptions.UrlSubscription(sub.endpoint, { protocol: sns.SubscriptionProtocol.HTTPS })
-            : new subscriptions.SmsSubscription(sub.endpoint),
-      );
-    }
+    const paging = new PagingDelivery(this, 'PagingDelivery', {
+      topic: this.pagingTopic,
+      platformName: prefix,
+      subscriptions: platform.paging.subscriptions,
+      key: this.key,
+    });
+    this.pagingDeadLetterQueue = paging.deadLetterQueue;
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description, exportName: `${prefix}-${id}` });

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -66,7 +67,8 @@ describe('mlops scrub-pii', () => {
     const inputs = lines(readFileSync(MESSAGES, 'utf8')) as { label: string }[];
     expect(rows.map((row) => row.text)).toEqual(EXPECTED.map((e) => e.text));
     expect(rows.map((row) => row.label)).toEqual(inputs.map((row) => row.label));
-    expect(existsSync(`${out}.partial`)).toBe(false);
+    // Nothing staged is left beside the output.
+    expect(readdirSync(dir)).toEqual(['scrubbed.jsonl']);
   });
 
   test('without --model the configured pattern is not applied', async () => {
@@ -88,6 +90,7 @@ describe('mlops scrub-pii', () => {
       ok: true,
       input: MESSAGES,
       output: out,
+      written: true,
       fields: ['text'],
       patterns: ['employee_id'],
       rows: 42,
@@ -154,7 +157,7 @@ describe('mlops scrub-pii', () => {
     expect(r.stderr).toContain('field(s) subject, messages: 3 value(s) replaced (email 2, phone 1)');
   });
 
-  test('lines that are not JSON objects are left out, reported by number without their content, exit 1', async () => {
+  test('lines that are not JSON objects fail the scrub: reported by number without their content, nothing written, exit 1', async () => {
     const input = file(
       'mixed.jsonl',
       [
@@ -169,31 +172,88 @@ describe('mlops scrub-pii', () => {
     const r = await runCli('scrub-pii', input, '--out', out);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `INCOMPLETE: 2 row(s) from ${input} to ${out}, field(s) text: 1 value(s) replaced (email 1)\n` +
-        '  - 2 line(s) are not JSON objects and were left out of the output, since what they hold could not be scrubbed: fix them and run again\n' +
+      `FAILED, NOTHING WRITTEN to ${out}: 2 row(s) read from ${input}, field(s) text: 1 value(s) replaced (email 1)\n` +
+        '  - 2 line(s) are not JSON objects, so what they hold could not be scrubbed: fix them and run again\n' +
         '    line 2: not JSON\n' +
         '    line 3: not a JSON object\n',
     );
-    expect(readFileSync(out, 'utf8')).toBe('{"text":"ok [EMAIL]"}\n{"text":"fine"}\n');
+    expect(readdirSync(dir)).toEqual(['mixed.jsonl']);
     const json = await runCli('scrub-pii', input, '--out', out, '--json');
-    expect(JSON.parse(json.stdout).malformed).toEqual({
-      count: 2,
-      lines: [
-        { line: 2, reason: 'not JSON' },
-        { line: 3, reason: 'not a JSON object' },
-      ],
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      written: false,
+      malformed: {
+        count: 2,
+        lines: [
+          { line: 2, reason: 'not JSON' },
+          { line: 3, reason: 'not a JSON object' },
+        ],
+      },
     });
     for (const value of ['0171 1234567', 'bob@example.com', 'anna@example.com']) {
-      expect(r.stderr + json.stdout + readFileSync(out, 'utf8')).not.toContain(value);
+      expect(r.stderr + json.stdout).not.toContain(value);
     }
   });
 
-  test('a --field that no row has fails: a typo must not pass the data through unscrubbed', async () => {
-    const r = await runCli('scrub-pii', MESSAGES, '--field', 'txt', '--out', path.join(dir, 'o.jsonl'));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      '  - field "txt" is in none of the 42 rows, so nothing was scrubbed there: check --field\n',
+  describe('a --field that no row has fails: a typo must not pass the raw rows through', () => {
+    const failure =
+      '  - field "txt" is in none of the 42 rows, so nothing was scrubbed there: check --field\n';
+
+    test('--out: the output file is never created, and nothing staged is left beside it', async () => {
+      const out = path.join(dir, 'o.jsonl');
+      const r = await runCli('scrub-pii', MESSAGES, '--field', 'txt', '--out', out);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `FAILED, NOTHING WRITTEN to ${out}: 42 row(s) read from ${MESSAGES}, field(s) txt: 0 value(s) replaced\n${failure}`,
+      );
+      expect(readdirSync(dir)).toEqual([]);
+    });
+
+    test('--out over an existing file: the file is left exactly as it was', async () => {
+      const out = file('o.jsonl', '{"text":"yesterday\'s scrubbed rows"}\n');
+      const r = await runCli('scrub-pii', MESSAGES, '--field', 'txt', '--out', out, '--json');
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, written: false, rows: 42 });
+      expect(readFileSync(out, 'utf8')).toBe('{"text":"yesterday\'s scrubbed rows"}\n');
+      expect(readdirSync(dir)).toEqual(['o.jsonl']);
+    });
+
+    test('stdout: not one row is printed', async () => {
+      const r = await runCli('scrub-pii', MESSAGES, '--field', 'txt');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`FAILED, NOTHING WRITTEN to stdout: 42 row(s) read from ${MESSAGES}`);
+      for (const value of PII_VALUES) expect(r.stdout + r.stderr).not.toContain(value);
+    });
+  });
+
+  test('--out naming a directory is a usage error about the output, not the input', async () => {
+    const folder = path.join(dir, 'scrubbed');
+    mkdirSync(folder);
+    const r = await runCli('scrub-pii', MESSAGES, '--out', folder);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `mlops: --out ${folder} is a directory: name a file for the scrubbed rows, e.g. --out ${path.join(folder, 'scrubbed.jsonl')}\n`,
     );
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
+  test('a reader that closes the pipe early (| head) ends the command quietly with exit 0', () => {
+    const input = file('many.jsonl', '{"text": "write to jo@example.com, ünïcode"}\n'.repeat(20_000));
+    const mlops = path.resolve(__dirname, '../../bin/mlops.js');
+    const r = spawnSync(
+      'bash',
+      ['-o', 'pipefail', '-c', `node "${mlops}" scrub-pii "${input}" | head -n 2`],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, CI: '1' },
+      },
+    );
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      status: 0,
+      stdout: '{"text":"write to [EMAIL], ünïcode"}\n'.repeat(2),
+      stderr: '',
+    });
   });
 
   test('an invalid configured pattern is a usage error naming the model and the pattern', async () => {
@@ -243,8 +303,9 @@ describe('mlops scrub-pii', () => {
     expect(r.stdout).toContain('Usage: mlops scrub-pii [options] <input.jsonl>');
     expect(r.stdout).toContain('[EMAIL], [PHONE], [CARD], [ACCOUNT], [IP] or [<PATTERN_NAME>]');
     expect(r.stdout).toContain(
-      'Exit codes: 0 scrubbed, 1 some lines were left out or a --field is in no row, 2 bad usage or unreadable input.',
+      'Exit codes: 0 scrubbed, 1 a line is not a JSON object or a --field is in no row (nothing written),',
     );
+    expect(r.stdout).toContain('on any\nfailure nothing is written there.');
   });
 
   describe('progress', () => {

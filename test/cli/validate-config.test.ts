@@ -15,6 +15,30 @@ describe('mlops validate-config', () => {
     });
   });
 
+  test('2 requests a minute: valid, with a warning that names the smallest drop the confidence alarm catches', async () => {
+    // 2 requests/min over a 730-hour month.
+    const fixture = new ConfigFixture().edit(
+      EXAMPLE_MODEL,
+      'monthlyRequests: 2500000',
+      'monthlyRequests: 87600',
+    );
+    try {
+      const result = await runCli('validate-config', '-c', fixture.dir, '--json');
+      expect(result.code).toBe(0);
+      const [warning, ...others] = JSON.parse(result.stdout).warnings;
+      expect(others).toEqual([]);
+      expect(warning.file).toBe(fixture.file(EXAMPLE_MODEL));
+      expect(warning.path).toBe('cost.monthlyRequests');
+      expect(warning.message).toMatch(
+        /^87600 requests a month: at 2\.0 requests\/min the confidence alarm cannot catch a 0\.1 drop in mean confidence within 10 minutes/,
+      );
+      expect(warning.message).toMatch(/the smallest drop caught within 60 minutes would be 0\.\d\d/);
+      expect(warning.message).toContain('monitoring.confidenceAlarm.minRequestsPerPeriod');
+    } finally {
+      fixture.dispose();
+    }
+  });
+
   test('a bad config: exit 1, every problem on stderr, no stack trace', async () => {
     const fixture = new ConfigFixture()
       .edit(EXAMPLE_MODEL, '  maxAccuracyDrop: 0.02', '  maxAcuracyDrop: 0.02')

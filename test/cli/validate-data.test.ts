@@ -19,7 +19,7 @@ describe('mlops validate-data', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^VALID: golden_set: 500 rows, 0 violation\(s\), label drift 0\.0\d\d \(max 0\.1\) against 600 reference rows/,
+      /^VALID: golden_set: 500 rows, 0 violations, label drift 0\.0\d\d \(max 0\.1\) against 600 reference rows/,
     );
     expect(r.stderr).toBe('');
   });
@@ -122,7 +122,7 @@ describe('mlops validate-data', () => {
       ['validate-data', path.join(DATA, 'golden_set.jsonl'), '-r', 'missing.jsonl'],
       /cannot read reference missing\.jsonl: no such file/,
     ],
-    [['validate-data', path.join(DATA, 'golden_set.jsonl')], /required option '-r, --reference/],
+    [['validate-data', path.join(DATA, 'golden_set.jsonl')], /^mlops: missing --reference <reference.jsonl>/],
     [
       ['validate-data', path.join(DATA, 'golden_set.jsonl'), '-r', REFERENCE, '--max-drift', '2'],
       /--max-drift must be a number from 0 to 1/,

@@ -117,7 +117,7 @@ describe('loadConfig', () => {
     fixture.edit(EXAMPLE_MODEL, 'monitoring:\n', 'monitoring:\n  pagerDutyServiceId: P123\n');
     expect(problemsOf(fixture)).toEqual([
       expect.stringContaining(
-        'monitoring.pagerDutyServiceId: unknown key (expected one of: confidenceStdDevs, periodSeconds, breachingDatapoints, latency, invocationDropStdDevs, drift, cost, productionSample)',
+        'monitoring.pagerDutyServiceId: unknown key (expected one of: confidenceStdDevs, confidenceAlarm, periodSeconds, breachingDatapoints, latency, invocationDropStdDevs, drift, cost, productionSample)',
       ),
     ]);
   });

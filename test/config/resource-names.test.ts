@@ -36,6 +36,7 @@ describe('model resource names', () => {
       [/^\/aws\/lambda\/(.+)$/, 'Lambda function'],
       [/^\/aws\/codebuild\/(.+)$/, 'CodeBuild project'],
       [/^\/aws\/kinesisfirehose\/(.+)$/, 'Firehose stream'],
+      [/^\/aws\/sagemaker\/Endpoints\/(.+)$/, 'SageMaker endpoint'],
     ];
     for (const r of Object.values(resources)) {
       const kind = kinds[r.Type];

@@ -150,7 +150,6 @@ describe('ModelEndpoint', () => {
       'ecr:GetDownloadUrlForLayer',
       'kms:Decrypt',
       'kms:GenerateDataKey',
-      'logs:CreateLogGroup',
       'logs:CreateLogStream',
       'logs:DescribeLogStreams',
       'logs:PutLogEvents',
@@ -168,17 +167,30 @@ describe('ModelEndpoint', () => {
       'mlops-data-capture-123456789012-eu-west-1/document-classifier/*',
     );
     expect(resourceOf('ecr:BatchGetImage')).toContain(':763104351884:repository/pytorch-inference');
-    expect(resourceOf('logs:PutLogEvents')).toContain(
-      'log-group:/aws/sagemaker/Endpoints/mlops-document-classifier-live:log-stream:*',
-    );
-    expect(resourceOf('logs:PutLogEvents')).toContain(
-      'log-group:/aws/sagemaker/Endpoints/mlops-document-classifier-standby:log-stream:*',
-    );
-    expect(resourceOf('logs:PutLogEvents')).not.toContain('mlops-document-classifier-*');
+    // Exactly the two endpoints' log groups, which the stack creates: no pattern, no CreateLogGroup.
+    const logGroupIds = ofType('AWS::Logs::LogGroup')
+      .filter(([, r]) => r.Properties.LogGroupName.startsWith('/aws/sagemaker/Endpoints/'))
+      .map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect(JSON.parse(resourceOf('logs:PutLogEvents'))).toEqual([logGroupIds]);
     const putMetric = statements.find((s) => s.Action === 'cloudwatch:PutMetricData');
     expect(putMetric.Condition).toEqual({
       StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*', 'AWS/SageMaker'] },
     });
+  });
+
+  test("the endpoints' log groups exist before the first release, with retention and the platform key, and outlive the stack", () => {
+    const groups = ofType('AWS::Logs::LogGroup').filter(([, r]) =>
+      r.Properties.LogGroupName.startsWith('/aws/sagemaker/Endpoints/'),
+    );
+    expect(groups.map(([, r]) => r.Properties.LogGroupName).sort()).toEqual([
+      '/aws/sagemaker/Endpoints/mlops-document-classifier-live',
+      '/aws/sagemaker/Endpoints/mlops-document-classifier-standby',
+    ]);
+    for (const [id, group] of groups) {
+      expect(group.Properties.RetentionInDays).toBe(90);
+      expect(JSON.stringify(group.Properties.KmsKeyId)).toContain('PlatformKey');
+      expect((template.toJSON().Resources[id] as { DeletionPolicy: string }).DeletionPolicy).toBe('Retain');
+    }
   });
 
   test("the canary may create and update only this model's SageMaker resources, pass only the execution role", () => {

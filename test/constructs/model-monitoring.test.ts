@@ -2,6 +2,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
 import { rollbackEnvSchema } from '../../lambdas/rollback/env';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
+import {
+  compileExpressions,
+  confidenceAlarmDefinition,
+  DISARMED_BAND,
+  zExpression,
+} from '../../lambdas/core/confidence-alarm';
 
 // GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 4000), WHEN the platform is built,
 // THEN the model stack watches its live model.
@@ -45,30 +51,69 @@ const pagingAction = (a: unknown) => JSON.stringify(a).includes('Paging');
 const rollbackAction = (a: unknown) => JSON.stringify(a).includes(rollbackFunctionId);
 
 describe('ModelMonitoring alarms', () => {
-  test('confidence: mean of the stable model, 5 of 5 one-minute periods, below a threshold promotion writes', () => {
+  test('confidence: metric math over the router metrics, z < −2 for 5 of 5 one-minute periods, missing data ignored', () => {
     const a = alarm('live-confidence');
-    expect(metricOf(a)).toMatchObject({
-      Namespace: 'MLPlatform/Router',
-      MetricName: 'Confidence',
-      Stat: 'Average',
-      Period: 60,
-    });
     expect(a).toMatchObject({
       EvaluationPeriods: 5,
       DatapointsToAlarm: 5,
       ComparisonOperator: 'LessThanThreshold',
-      // Until the first promotion: confidence is never below 0.
-      Threshold: 0,
-      TreatMissingData: 'notBreaching',
+      Threshold: -2,
+      TreatMissingData: 'ignore',
     });
-    expect(metricOf(a).Dimensions).toEqual([
-      { Name: 'Model', Value: 'document-classifier' },
-      { Name: 'Variant', Value: 'stable' },
-      { Name: 'service', Value: 'document-classifier' },
-    ]);
+    const stats = Object.fromEntries(
+      a.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [
+        m.Id,
+        { name: m.MetricStat.Metric.MetricName, stat: m.MetricStat.Stat, period: m.MetricStat.Period },
+      ]),
+    );
+    // What the router publishes per request (lambdas/router/metrics.ts), aggregated per minute.
+    expect(stats).toEqual({
+      n: { name: 'Confidence', stat: 'SampleCount', period: 60 },
+      s: { name: 'Confidence', stat: 'Sum', period: 60 },
+      q: { name: 'ConfidenceSquared', stat: 'Sum', period: 60 },
+    });
+    for (const m of a.Metrics.filter((q: any) => q.MetricStat)) {
+      expect(m.MetricStat.Metric.Namespace).toBe('MLPlatform/Router');
+      expect(m.MetricStat.Metric.Dimensions).toEqual([
+        { Name: 'Model', Value: 'document-classifier' },
+        { Name: 'Variant', Value: 'stable' },
+        { Name: 'service', Value: 'document-classifier' },
+      ]);
+    }
     expect(a.AlarmActions.some(rollbackAction)).toBe(true);
     expect(a.AlarmActions.some(pagingAction)).toBe(true);
-    expect(a.AlarmDescription).toContain('baseline mean − 2σ for 5 consecutive 60-second periods');
+    expect(a.AlarmDescription).toContain('more than 2 standard deviations of a 60-second mean below');
+  });
+
+  test('the deployed confidence alarm evaluates as its core definition says: disarmed until a promotion, then z per minute', () => {
+    const a = alarm('live-confidence');
+    const queries = a.Metrics.filter((m: any) => m.Expression).map((m: any) => ({
+      id: m.Id,
+      expression: m.Expression,
+      returnData: m.ReturnData !== false,
+    }));
+    const deployed = compileExpressions(queries);
+    // A minute of 100 requests at a collapsed mean 0.2: as deployed (B = 0) it cannot breach.
+    const collapsed = { n: 100, s: 20, q: 100 * (0.2 * 0.2 + 0.01) };
+    expect(deployed.datapoint(collapsed)).toBeGreaterThan(0);
+    // The same template with a live band: what a re-baseline writes (the z expression only).
+    const band = { mean: 0.8, periodVariance: 0.0001 };
+    const armed = compileExpressions(
+      queries.map((q: any) => (q.id === 'z' ? { ...q, expression: zExpression(band) } : q)),
+    );
+    const z = armed.datapoint(collapsed)!;
+    expect(z).toBeCloseTo((0.2 - 0.8) / Math.sqrt(0.01 / 100 + 0.0001), 6);
+    expect(z).toBeLessThan(a.Threshold);
+    // Nine requests: below nMin = 10, no datapoint.
+    expect(armed.datapoint({ n: 9, s: 1.8, q: 0.45 })).toBeNull();
+    // The template's queries are the core definition, query for query.
+    const core = confidenceAlarmDefinition(
+      { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
+      DISARMED_BAND,
+    );
+    expect(queries.map((q: any) => q.expression).sort()).toEqual(
+      core.expressions.map((e) => e.expression).sort(),
+    );
   });
 
   test('error rate: 5xx share of live invocations, rolls back and pages', () => {
@@ -280,7 +325,7 @@ describe('ModelMonitoring rollback and monitors', () => {
       'Alarms',
       'Traffic and errors per variant (router)',
       'Model latency percentiles',
-      'Mean confidence against its alarm threshold',
+      'Confidence alarm: z of the mean confidence against −k',
       'Predicted-label drift',
       'Estimated monthly cost',
       'A/B (nightly): error rate and mean confidence per variant',

@@ -101,16 +101,26 @@ describe('canaryStep: when the update has ended', () => {
     });
   });
 
-  test('a pass still mentions an alarm that went off after the deployment', () => {
+  test('no pass while a guardrail alarm is in ALARM, even after the deployment (issue 11)', () => {
     const step = canaryStep(CANDIDATE, endpoint('InService', CANDIDATE), latencyAlarm, 1500, 7200);
     expect(step).toEqual({
-      kind: 'pass',
-      summary:
-        'Canary passed: endpoint "churn-live" is InService with the candidate config "churn-cfg-b2"; traffic ' +
-        'routing CANARY 10%, baked 10 min; watched by alarms "churn-canary-5xx", "churn-canary-latency"; ' +
-        'note: alarm "churn-canary-latency" is in ALARM now, after the deployment; watch the live endpoint.',
+      kind: 'fail',
+      message:
+        'Canary failed: alarm "churn-canary-latency" is in ALARM while the candidate config "churn-cfg-b2" serves ' +
+        'on endpoint "churn-live": the alarm went off after SageMaker\'s guardrails stopped watching (they watch ' +
+        'only during the deployment and its bake), so the candidate is not released.',
       alarmsSeen: ['churn-canary-latency'],
     });
+  });
+
+  test('a first release (no guardrails) still passes and mentions the alarm', () => {
+    const step = canaryStep(CANDIDATE, endpoint('InService', CANDIDATE), latencyAlarm, 1500, 7200, {
+      guarded: false,
+    });
+    expect(step.kind).toBe('pass');
+    expect(step.kind === 'pass' && step.summary).toContain(
+      'note: alarm "churn-canary-latency" is in ALARM now, after the deployment; watch the live endpoint.',
+    );
   });
 
   test('a quiet rollback (InService, old config) fails naming the alarm in ALARM', () => {

@@ -205,6 +205,7 @@ describe('planRollback', () => {
       kind: 'roll-back',
       from: state.live,
       to: state.standby,
+      bridge: 'standby',
     });
   });
 
@@ -501,7 +502,7 @@ describe('buildRollbackRecord and rollbackPage', () => {
       `Rolled back ${MODEL} from ${N} to ${N1} (alarm mlops-document-classifier-confidence: ${alarmTrigger.reason}). ` +
         `The router sends everyone to ${N1} on the warm standby endpoint "${STANDBY}" (routers pick the flag up ` +
         `within their cache period), and the live endpoint "${LIVE}" is updating to ${N1}'s config ` +
-        '"mlops-document-classifier-1a2b3c4d-live".',
+        '"mlops-document-classifier-1a2b3c4d-live"; once it is in service, the router goes back to it.',
     );
     expect(record.nextSteps[0]).toBe(
       'Check that the live endpoint reaches InService on config "mlops-document-classifier-1a2b3c4d-live": aws ' +

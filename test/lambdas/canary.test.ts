@@ -572,6 +572,33 @@ describe('canary handler', () => {
     });
   });
 
+  test('a guardrail alarm in ALARM when the candidate is in service: the canary does not pass, and the previous config goes back', async () => {
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    // The alarm went off near the end of the bake: SageMaker finished the shift before it evaluated.
+    await setAlarm(ALARM_LATENCY, 'ALARM');
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const message = await failure(token);
+    expect(message).toContain(`Canary failed: alarm "${ALARM_LATENCY}" is in ALARM`);
+    expect(message).toContain(`put the previous config "${PREVIOUS}" back`);
+    // Back to the previous config, keeping the fleet as it is.
+    expect(updates.at(-1)).toEqual({
+      EndpointName: LIVE,
+      EndpointConfigName: PREVIOUS,
+      RetainAllVariantProperties: true,
+    });
+    expect(await record()).toMatchObject({ outcome: 'failed', alarmsSeen: [ALARM_LATENCY] });
+  });
+
+  test('a guardrail alarm already in ALARM: the canary does not start, and the message names the alarm', async () => {
+    await seedLive();
+    await setAlarm(ALARM_5XX, 'ALARM');
+    const message = await failure();
+    expect(message).toContain(`Canary not started: its guardrail alarm "${ALARM_5XX}" is already in ALARM`);
+    expect(updates).toEqual([]);
+  });
+
   test('a rollback that reports InService quietly, with no alarm, still fails', async () => {
     const token = await startCanary();
 

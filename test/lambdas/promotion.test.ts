@@ -49,6 +49,11 @@ import {
   releaseNames,
   type ServingContext,
 } from '../../lambdas/core/endpoint-spec';
+import {
+  bandOfZExpression,
+  confidenceAlarmDefinition,
+  DISARMED_BAND,
+} from '../../lambdas/core/confidence-alarm';
 import { decodePromotionToken, encodePromotionToken } from '../../lambdas/core/promotion-token';
 import type { CanaryRecord, ServingState } from '../../lambdas/core/serving-records';
 import type { ShadowReportRecord } from '../../lambdas/core/shadow-report';
@@ -90,6 +95,8 @@ const ENV = {
   APPCONFIG_PROFILE_ID: 'prof123',
   APPCONFIG_STRATEGY_ID: 'strat12',
   CONFIDENCE_ALARM_NAME: 'mlops-document-classifier-live-confidence',
+  CONFIDENCE_ROLLBACK_ACTION_ARN:
+    'arn:aws:lambda:eu-west-1:123456789012:function:mlops-document-classifier-rollback',
   EXPERIMENT: 'ab',
 };
 const CTX: ServingContext = {
@@ -204,35 +211,56 @@ describe('promotion handler', () => {
     );
   }
 
-  /** The confidence alarm as the model stack creates it: threshold 0 until a promotion. */
-  async function confidenceAlarm(threshold = 0): Promise<void> {
+  /** The confidence alarm as the model stack creates it: disarmed (B = 0) until a promotion. */
+  async function confidenceAlarm(): Promise<void> {
+    const d = confidenceAlarmDefinition(
+      { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
+      DISARMED_BAND,
+    );
+    const stat = (id: string, metricName: string, statistic: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'MLPlatform/Router',
+          MetricName: metricName,
+          Dimensions: [
+            { Name: 'Model', Value: MODEL },
+            { Name: 'Variant', Value: 'stable' },
+            { Name: 'service', Value: MODEL },
+          ],
+        },
+        Period: 60,
+        Stat: statistic,
+      },
+    });
     await new CloudWatchClient(moto.clientConfig).send(
       new PutMetricAlarmCommand({
         AlarmName: ENV.CONFIDENCE_ALARM_NAME,
         AlarmDescription: 'mean confidence below baseline',
-        Namespace: 'MLPlatform/Router',
-        MetricName: 'Confidence',
-        Dimensions: [
-          { Name: 'Model', Value: MODEL },
-          { Name: 'Variant', Value: 'stable' },
-          { Name: 'service', Value: MODEL },
+        AlarmActions: [ENV.CONFIDENCE_ROLLBACK_ACTION_ARN],
+        EvaluationPeriods: d.evaluationPeriods,
+        DatapointsToAlarm: d.datapointsToAlarm,
+        Threshold: d.threshold,
+        ComparisonOperator: d.comparisonOperator,
+        TreatMissingData: d.treatMissingData,
+        Metrics: [
+          stat('n', 'Confidence', 'SampleCount'),
+          stat('s', 'Confidence', 'Sum'),
+          stat('q', 'ConfidenceSquared', 'Sum'),
+          ...d.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
         ],
-        Statistic: 'Average',
-        Period: 60,
-        EvaluationPeriods: 5,
-        DatapointsToAlarm: 5,
-        Threshold: threshold,
-        ComparisonOperator: 'LessThanThreshold',
-        TreatMissingData: 'notBreaching',
       }),
     );
   }
 
+  /** B of the alarm's z expression: 0 while disarmed, the eval mean once provisional. */
   async function alarmThreshold(): Promise<number | undefined> {
     const res = await new CloudWatchClient(moto.clientConfig).send(
       new DescribeAlarmsCommand({ AlarmNames: [ENV.CONFIDENCE_ALARM_NAME] }),
     );
-    return res.MetricAlarms?.[0]?.Threshold;
+    const z = res.MetricAlarms?.[0]?.Metrics?.find((m) => m.Id === 'z')?.Expression;
+    return z === undefined ? undefined : bandOfZExpression(z)?.mean;
   }
 
   beforeEach(async () => {
@@ -545,9 +573,8 @@ describe('promotion handler', () => {
   const releaseRecordOf = async (r: Release) => JSON.parse((await read(recordKey(r)))!) as unknown;
   const servingState = async () => JSON.parse((await read(STATE_KEY))!) as ServingState;
 
-  /** The production_sample confidence of the fixture report (mean 0.84, σ 0.08) with k = 2. */
-  const FLOOR = 0.68;
-  const FLOOR_WHY = 'mean 0.84 − 2 × σ 0.08 of production_sample';
+  /** The production_sample mean confidence of the fixture report: the provisional band's centre. */
+  const FLOOR = 0.84;
 
   /** What the summary says of the flag and the confidence alarm. */
   interface LiveModelLines {
@@ -574,9 +601,8 @@ describe('promotion handler', () => {
       live.flag === 'already'
         ? `The flag already serves ${r.commit} from the live endpoint (version ${flagVersions.length}).`
         : `The flag now serves ${r.commit} from the live endpoint (version ${live.flag}, deployment 1).`,
-      live.alarmWas === 'already'
-        ? `The confidence alarm ${ENV.CONFIDENCE_ALARM_NAME} already fires below ${FLOOR} (${FLOOR_WHY}).`
-        : `The confidence alarm ${ENV.CONFIDENCE_ALARM_NAME} now fires below ${FLOOR} (${FLOOR_WHY}; was ${live.alarmWas}).`,
+      `The confidence alarm ${ENV.CONFIDENCE_ALARM_NAME} is ${live.alarmWas === 'already' ? 'already' : 'now'} ` +
+        `provisional for ${r.commit} until its live baseline exists: eval mean ${FLOOR} with sd 0.05, pages without rolling back.`,
     ].join('\n');
   }
 
@@ -661,7 +687,6 @@ describe('promotion handler', () => {
         maxLatencyIncreasePct: 15,
         maxCostIncreasePct: 10,
         maxBiasGapIncrease: 0.03,
-        // The regression gate's interval settings, as configured: the record states them too.
         onInconclusive: 'point-estimate',
         assumedDiscordance: 0.1,
       },
@@ -982,6 +1007,36 @@ describe('promotion handler', () => {
     );
     expect(await read(BASELINE_KEY)).toBe(reportText(R1));
     expect(await standbyEndpoint()).toBeUndefined();
+  });
+
+  test('a promotion retried after a rollback from this release: refused, users stay on the version rolled back to (issue 11)', async () => {
+    await released(R1, 0);
+    await released(R2, 60);
+    // The rollback from R2: the flag and the serving state went back to R1, but its UpdateEndpoint
+    // failed, so the live endpoint still serves R2's config. It left its record beside the run.
+    const rolledBack = {
+      ...(await servingState()),
+      live: { ...(await servingState()).standby!, endpointName: LIVE, configName: R1.liveConfig },
+      standby: null,
+      updatedBy: 'rollback',
+    };
+    delete (rolledBack.live as { liveConfigName?: string }).liveConfigName;
+    await put(STATE_KEY, `${JSON.stringify(rolledBack, null, 2)}\n`);
+    await put(
+      runKey(R2, 'rollback.json'),
+      JSON.stringify({
+        status: 'incomplete',
+        from: { executionId: R2.exec },
+        startedAt: '2026-11-05T12:00:00.000Z',
+      }),
+    );
+    const state = await read(STATE_KEY);
+
+    const message = failureOf(await invoke(R2, 600));
+
+    expect(message).toContain('Promotion refused: this release was rolled back');
+    expect(message).toContain(s3Url(runKey(R2, 'rollback.json')));
+    expect(await read(STATE_KEY)).toBe(state);
   });
 
   test('the eval report and data validation disagree on an eval set md5: refused, nothing written', async () => {

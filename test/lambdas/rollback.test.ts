@@ -38,6 +38,8 @@ import {
   DeleteEndpointCommand,
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
+  DescribeModelCommand,
+  ListTagsCommand,
   SageMakerClient,
   UpdateEndpointCommand,
   type DescribeEndpointCommandOutput,
@@ -360,6 +362,10 @@ describe('rollback handler', () => {
     sagemaker
       .on(DescribeEndpointConfigCommand)
       .callsFake(async (input) => sagemakerMoto.send(new DescribeEndpointConfigCommand(input)));
+    sagemaker
+      .on(DescribeModelCommand)
+      .callsFake(async (input) => sagemakerMoto.send(new DescribeModelCommand(input)));
+    sagemaker.on(ListTagsCommand).callsFake(async (input) => sagemakerMoto.send(new ListTagsCommand(input)));
     sagemaker.on(UpdateEndpointCommand).callsFake(async (input: UpdateEndpointCommandInput) => {
       await onUpdate(input);
       steps.push('endpoint');
@@ -779,8 +785,8 @@ describe('rollback handler', () => {
   });
 
   it('GIVEN the live endpoint is Updating THEN it waits, then updates', async () => {
-    // One describe by the guarded-release check, then two polls while waiting.
-    let busy = 3;
+    // One describe to see what serves, one by the guarded-release check, then two polls while waiting.
+    let busy = 4;
     describeHook = (name) =>
       name === LIVE && busy-- > 0 ? described(LIVE, 'Updating', N_LIVE_CONFIG) : undefined;
     const result = done(await handler()(alarmEvent(), context()));
@@ -993,7 +999,13 @@ describe('rollback handler', () => {
       );
       await applyUpdate({ EndpointName: LIVE, EndpointConfigName: NEXT_CONFIG });
       // The flag as the release left it before promotion: N stable on the live endpoint.
-      appconfig.addVersion({ ...releaseFlag, candidate: null }, 'before promotion');
+      const before = appconfig.addVersion({ ...releaseFlag, candidate: null }, 'before promotion');
+      appconfig.deployments.push({
+        number: 2,
+        version: String(before),
+        state: 'COMPLETE',
+        strategy: 'strat01',
+      });
     });
 
     it('GIVEN the candidate serves unpromoted THEN the rollback returns to N (what served before it), not to N-1', async () => {
@@ -1135,6 +1147,18 @@ describe('rollback handler', () => {
       const versions = appconfig.versions.length;
       expect((await handler()(inService(N1_LIVE_CONFIG), context())).status).toBe('settled');
       expect(appconfig.versions).toHaveLength(versions);
+    });
+
+    it('GIVEN a canary that changed the instance type failed (autoscaling deregistered by the canary) THEN the live variant gets autoscaling back once N serves again', async () => {
+      // SageMaker rolled the canary back: N's config is in service, nothing registered.
+      expect(await registered()).toEqual([]);
+      const result = await handler()(inService(N_LIVE_CONFIG), context());
+      expect(result.status).toBe('settled');
+      expect(await registered()).toEqual([
+        expect.objectContaining({ ResourceId: RESOURCE, MinCapacity: 2, MaxCapacity: 8 }),
+      ]);
+      // The release's flag is not the rollback's: left alone.
+      expect(appconfig.versions).toHaveLength(1);
     });
 
     it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {

@@ -953,14 +953,25 @@ describe('router', () => {
       await route(request({ userId: userIn('stable'), input: { text: 'b' } }, 'req-3'), h.deps);
 
       const all = emfLines();
-      // Each answered confidence is also published without ModelVersion, for the confidence alarm.
+      // Each answered confidence is also published without ModelVersion, with its square, for the
+      // confidence alarm's per-minute variance.
       const alarmDims = [['service', 'Model', 'Variant']];
       const alarmLines = all.filter(
         (line) => JSON.stringify(line._aws.CloudWatchMetrics[0].Dimensions) === JSON.stringify(alarmDims),
       );
       expect(alarmLines.map(({ _aws, ...rest }) => rest)).toEqual([
-        { service: MODEL, Model: MODEL, Variant: 'candidate', Confidence: 0.93 },
-        { service: MODEL, Model: MODEL, Variant: 'stable', Confidence: 0.25 },
+        {
+          service: MODEL,
+          Model: MODEL,
+          Variant: 'candidate',
+          Confidence: 0.93,
+          ConfidenceSquared: 0.93 * 0.93,
+        },
+        { service: MODEL, Model: MODEL, Variant: 'stable', Confidence: 0.25, ConfidenceSquared: 0.0625 },
+      ]);
+      expect(alarmLines[0]._aws.CloudWatchMetrics[0].Metrics).toEqual([
+        { Name: 'Confidence', Unit: 'None' },
+        { Name: 'ConfidenceSquared', Unit: 'None' },
       ]);
       const lines = all.filter((line) => !alarmLines.includes(line));
       const requestDims = [['service', 'Model', 'ModelVersion', 'Variant']];

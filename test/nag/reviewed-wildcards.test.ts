@@ -56,6 +56,55 @@ describe('reviewed IAM wildcards', () => {
     expect(report).not.toMatch(/"ruleName": "AwsSolutions-IAM5\[Resource::arn:aws:s3:::bucket-one/);
   });
 
+  describe('Resource::* is acknowledged statement by statement, for the actions the review lists', () => {
+    const jobResults = {
+      finding: /^Resource::\*$/,
+      starActions: ['codepipeline:PutJobFailureResult', 'codepipeline:PutJobSuccessResult'],
+      reason: 'no resource-level permissions',
+    };
+    const grantJobResults = (role: iam.Role) =>
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+          resources: ['*'],
+        }),
+      );
+
+    test('the listed actions on * pass, with the actions named in the reason', () => {
+      const { app, role } = appWithRole(outdir);
+      grantJobResults(role);
+      reviewWildcards(role, jobResults, { finding: /bucket-one/, reason: 'one model prefix' });
+      acknowledgeReviewedWildcards(app);
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      expect(() => app.synth()).not.toThrow();
+      const policy = role.node.findChild('DefaultPolicy').node.defaultChild!;
+      const acknowledged = policy.node.metadata.map((m) => m.data as Record<string, string>);
+      expect(acknowledged).toContainEqual({
+        'Annotation::AwsSolutions-IAM5[Resource::*]':
+          'codepipeline:PutJobFailureResult, codepipeline:PutJobSuccessResult: no resource-level permissions',
+      });
+    });
+
+    test('another action granted on * later, in the same role, fails the synth', () => {
+      const { app, role } = appWithRole(outdir);
+      grantJobResults(role);
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+      reviewWildcards(role, jobResults, { finding: /bucket-one/, reason: 'one model prefix' });
+      acknowledgeReviewedWildcards(app);
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+    });
+
+    test('a review without starActions does not cover *, even when its pattern matches', () => {
+      const { app, role } = appWithRole(outdir);
+      grantJobResults(role);
+      reviewWildcards(role, { finding: /.*/, reason: 'anything' });
+      acknowledgeReviewedWildcards(app);
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+    });
+  });
+
   test('a review applies only below the construct it was declared on', () => {
     const { app, role } = appWithRole(outdir);
     reviewWildcards(new Stack(app, 'Other'), { finding: /.*/, reason: 'elsewhere' });

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildPlatform } from '../../lib/platform';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
@@ -32,7 +33,7 @@ describe('the whole platform, synthesized from the shipped config', () => {
   });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
+  test('passes cdk-nag AwsSolutions and NIST 800-53 R5 with no unacknowledged finding', () => {
     // app.synth() throws ValidationFailed on any unacknowledged finding.
     const { assembly } = synthesize(outdir);
     expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual([
@@ -53,6 +54,20 @@ describe('the whole platform, synthesized from the shipped config', () => {
       const report = readFileSync(path.join(bad, 'validation-report.json'), 'utf8');
       expect(report).toContain('AwsSolutions-S10');
       expect(report).toContain('Shared/Unencrypted/Resource');
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  test('NIST 800-53 R5 is really wired: an unencrypted log group in the shared stack fails the synth', () => {
+    const bad = mkdtempSync(path.join(tmpdir(), 'mlops-synth-nist-'));
+    try {
+      expect(() => synthesize(bad, ({ shared }) => new logs.LogGroup(shared, 'Plain'))).toThrow(
+        /NIST\.800\.53\.R5-CloudWatchLogGroupEncrypted/,
+      );
+      expect(readFileSync(path.join(bad, 'validation-report.json'), 'utf8')).toContain(
+        'Shared/Plain/Resource',
+      );
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }

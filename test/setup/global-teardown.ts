@@ -5,7 +5,9 @@ export default async function globalTeardown(): Promise<void> {
     children.map(
       (child) =>
         new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          // Never started (no python3), or already gone.
+          if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null)
+            return resolve();
           child.once('exit', () => resolve());
           child.kill('SIGTERM');
         }),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { DriftSummary } from '../../../lambdas/core/contracts';
 import { checkRegression } from '../../../lambdas/core/regression-gate';
 import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/report';
-import { CONFIG_DIR_OPTION, loadModel, readInputFile } from '../context';
+import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import { readRegressionInputs, regressionOptions } from './check-regression';
 
@@ -12,6 +12,7 @@ interface Options {
   readonly model?: string;
   readonly configDir?: string;
   readonly drift: string[];
+  readonly json?: boolean;
 }
 
 /** Drift results from `mlops validate-data --json` (its `drift` list), or a plain list of them. */
@@ -40,6 +41,10 @@ function readDrift(file: string): DriftSummary[] {
 export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
   const inputs = readRegressionInputs(opts);
   if ('invalid' in inputs) {
+    if (opts.json) {
+      io.stdout.write(toJsonLine({ rendered: false, valid: false, problems: inputs.invalid }));
+      return ExitCode.CheckFailed;
+    }
     io.stderr.write(
       `cannot render: the reports are not valid (format: docs/eval-report.md):\n${inputs.invalid.map((p) => `  ${p}`).join('\n')}\n`,
     );
@@ -64,14 +69,25 @@ export function renderReportCommand(io: CliIo, opts: Options): ExitCode {
         inputs.baseline,
       )
     : undefined;
+  const comment = renderPrComment({
+    candidate: inputs.candidate,
+    baseline: inputs.baseline,
+    regression,
+    drift: drift.length > 0 ? drift : undefined,
+    cost,
+  });
+  // The Markdown as one string, with what it was rendered from, for scripts that post or inspect it.
   io.stdout.write(
-    renderPrComment({
-      candidate: inputs.candidate,
-      baseline: inputs.baseline,
-      regression,
-      drift: drift.length > 0 ? drift : undefined,
-      cost,
-    }),
+    opts.json
+      ? toJsonLine({
+          rendered: true,
+          verdict: regression.verdict,
+          markdown: comment,
+          regression,
+          drift,
+          cost: cost ?? null,
+        })
+      : comment,
   );
   return ExitCode.Ok;
 }
@@ -91,6 +107,10 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       'drift results to include: the output of `mlops validate-data --json` (repeatable)',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
+    )
+    .option(
+      '--json',
+      'print one JSON document (the Markdown under `markdown`, with the verdicts) instead of Markdown',
     )
     .addHelpText(
       'after',

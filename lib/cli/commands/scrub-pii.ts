@@ -1,6 +1,10 @@
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { once, type EventEmitter } from 'node:events';
+import { createReadStream, statSync } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { finished } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { decodeBinaryLine, JsonlLineSplitter } from '../../../lambdas/core/jsonl';
 import {
@@ -47,10 +51,12 @@ export interface ScrubPiiReport {
   readonly ok: boolean;
   readonly input: string;
   readonly output: string;
+  /** Whether the rows reached the output: only when `ok`; otherwise nothing was written. */
+  readonly written: boolean;
   readonly fields: readonly string[];
   /** Configured patterns applied besides the built-in kinds (names only). */
   readonly patterns: readonly string[];
-  /** Rows written. */
+  /** Rows scrubbed (written when `written`). */
   readonly rows: number;
   /** Values replaced, in all. */
   readonly replaced: number;
@@ -92,10 +98,15 @@ export async function scrubPiiCommand(
   if (opts.out && !fromStdin && path.resolve(opts.out) === path.resolve(input)) {
     throw new UsageError(`--out ${opts.out} is the input file: write the scrubbed rows to another file`);
   }
+  if (opts.out) checkOutputPath(opts.out);
   const source: AsyncIterable<Uint8Array | string> = fromStdin
     ? (env.stdin ?? process.stdin)
     : createReadStream(input);
-  const sink = opts.out ? openOutput(opts.out) : undefined;
+  // Rows are staged and reach their destination only once the whole input is scrubbed and passed
+  // every check: a failure (a --field in no row, a malformed line, an I/O error) leaves nothing that
+  // looks finished, since a typo in --field would otherwise pass the raw rows through.
+  const to = opts.out ?? 'stdout';
+  const staging = await openStaging(opts.out);
 
   const state = newState(scrubber, fields);
   const progress = progressReporter(io, fromStdin ? 'stdin' : path.basename(input), inputSize, {
@@ -103,31 +114,35 @@ export async function scrubPiiCommand(
     minBytes: env.progressMinBytes ?? PROGRESS_MIN_BYTES,
   });
   const splitter = new JsonlLineSplitter(lineHandler(state), { maxLineBytes: MAX_LINE_BYTES });
+  let report: ScrubPiiReport;
   try {
-    for await (const chunk of source) {
-      splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
-      await flush(state, io, sink);
-      progress?.(splitter.bytes, state.rows);
+    try {
+      for await (const chunk of source) {
+        splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+        await flush(state, staging);
+        progress?.(splitter.bytes, state.rows);
+      }
+      splitter.end();
+      await flush(state, staging);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === undefined) throw err;
+      throw new UsageError(`cannot read input ${input}: ${code}; nothing was written to ${to}`);
+    } finally {
+      if (progress) io.stderr.write('\r\x1b[K');
     }
-    splitter.end();
-    await flush(state, io, sink);
-    if (sink) await sink.commit();
-  } catch (err) {
-    sink?.abandon();
-    if (err instanceof UsageError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === undefined) throw err;
-    throw new UsageError(`cannot read input ${input}: ${code}`);
+    report = finishReport(state, {
+      input,
+      output: opts.out ?? '-',
+      fields,
+      patterns: patterns.map((p) => p.name),
+    });
+    if (report.ok) await staging.publish(io.stdout);
   } finally {
-    if (progress) io.stderr.write('\r\x1b[K');
+    await staging.discard();
   }
 
-  const report = finishReport(state, {
-    input,
-    output: opts.out ?? '-',
-    fields,
-    patterns: patterns.map((p) => p.name),
-  });
   if (opts.json) io.stdout.write(toJsonLine(report));
   else io.stderr.write(renderText(report));
   return report.ok ? ExitCode.Ok : ExitCode.CheckFailed;
@@ -152,67 +167,119 @@ function checkInputFile(file: string): number {
   }
 }
 
-interface Output {
-  write(text: string): Promise<void>;
-  commit(): Promise<void>;
-  abandon(): void;
-}
-
-/**
- * Writes to `<out>.partial` and renames it at the end, so a run that fails halfway leaves no file
- * that looks finished.
- */
-function openOutput(out: string): Output {
-  const partial = `${out}.partial`;
-  let stream: WriteStream;
+/** `--out` must name a file in an existing folder; checked before anything is read. */
+function checkOutputPath(out: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(out).isDirectory();
+  } catch {
+    // Does not exist yet: the usual case.
+  }
+  if (isDirectory) {
+    throw new UsageError(
+      `--out ${out} is a directory: name a file for the scrubbed rows, e.g. --out ${path.join(out, 'scrubbed.jsonl')}`,
+    );
+  }
   try {
     statSync(path.dirname(path.resolve(out)));
-    stream = createWriteStream(partial);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(
       `cannot write output ${out}: ${code === 'ENOENT' ? 'its folder does not exist' : (code ?? String(err))}`,
     );
   }
-  let failure: Error | undefined;
-  stream.on('error', (err) => (failure = err));
-  const check = () => {
-    if (failure)
-      throw new UsageError(
-        `cannot write output ${out}: ${(failure as NodeJS.ErrnoException).code ?? failure.message}`,
-      );
+}
+
+/** Where the rows wait until the scrub is complete and passed; `discard` is safe after `publish`. */
+interface Staging {
+  write(text: string): Promise<void>;
+  /** Moves the rows into place: renames the staged file over `--out`, or copies it to stdout. */
+  publish(stdout: CliIo['stdout']): Promise<void>;
+  /** Removes the staged rows if they were not published. */
+  discard(): Promise<void>;
+}
+
+/**
+ * A private file (mode 0600, a name nobody else uses, created exclusively): beside `--out` so the
+ * final rename is atomic on the same file system, or in the temp folder for stdout.
+ */
+async function openStaging(out: string | undefined): Promise<Staging> {
+  const suffix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const file = out
+    ? path.join(path.dirname(path.resolve(out)), `.${path.basename(out)}.${suffix}.partial`)
+    : path.join(tmpdir(), `mlops-scrub-pii-${suffix}.jsonl`);
+  const failure = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    return new UsageError(`cannot write output ${out ?? 'stdout'}: ${code}; nothing was written`);
+  };
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'wx+', 0o600);
+  } catch (err) {
+    throw failure(err);
+  }
+  let staged = true;
+  if (!out) {
+    // POSIX keeps an unlinked file readable through its open handle: nothing is left behind even if
+    // the process ends early (a closed pipe exits at once). Where unlinking an open file fails, the
+    // file is removed by discard().
+    staged = !(await rm(file).then(
+      () => true,
+      () => false,
+    ));
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
   };
   return {
     async write(text) {
-      check();
-      if (!stream.write(text)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            stream.off('drain', done);
-            stream.off('error', done);
-            resolve();
-          };
-          stream.on('drain', done);
-          stream.on('error', done);
-        });
-      }
-      check();
-    },
-    async commit() {
-      stream.end();
       try {
-        await finished(stream);
-      } catch {
-        // reported by check()
+        await handle.write(text);
+      } catch (err) {
+        throw failure(err);
       }
-      check();
-      renameSync(partial, out);
     },
-    abandon() {
-      stream.destroy();
-      rmSync(partial, { force: true });
+    async publish(stdout) {
+      if (out) {
+        try {
+          await handle.sync();
+          await close();
+          await rename(file, out);
+        } catch (err) {
+          throw failure(err);
+        }
+        staged = false;
+        return;
+      }
+      // A chunk boundary may split a UTF-8 character: the decoder carries it to the next chunk.
+      const decoder = new StringDecoder('utf8');
+      const buffer = Buffer.alloc(1 << 20);
+      let position = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) break;
+        position += bytesRead;
+        await writeRespectingBackpressure(stdout, decoder.write(buffer.subarray(0, bytesRead)));
+      }
+      await writeRespectingBackpressure(stdout, decoder.end());
+    },
+    async discard() {
+      await close();
+      if (staged) await rm(file, { force: true });
+      staged = false;
     },
   };
+}
+
+/** Waits for `drain` when the stream asks for it, so a slow reader does not pile rows up in memory. */
+async function writeRespectingBackpressure(stdout: CliIo['stdout'], text: string): Promise<void> {
+  if (text === '') return;
+  const accepted = stdout.write(text);
+  const stream = stdout as Partial<EventEmitter>;
+  if (accepted === false && typeof stream.once === 'function') await once(stream as EventEmitter, 'drain');
 }
 
 interface State {
@@ -296,12 +363,11 @@ function scrubValue(value: unknown, state: State): unknown {
   return value;
 }
 
-async function flush(state: State, io: CliIo, sink: Output | undefined): Promise<void> {
+async function flush(state: State, staging: Staging): Promise<void> {
   if (state.pending.length === 0) return;
   const text = state.pending.join('');
   state.pending = [];
-  if (sink) await sink.write(text);
-  else io.stdout.write(text);
+  await staging.write(text);
 }
 
 function finishReport(
@@ -311,7 +377,7 @@ function finishReport(
   const problems: string[] = [];
   if (state.malformedCount > 0) {
     problems.push(
-      `${state.malformedCount} line(s) are not JSON objects and were left out of the output, since what they hold could not be scrubbed: fix them and run again`,
+      `${state.malformedCount} line(s) are not JSON objects, so what they hold could not be scrubbed: fix them and run again`,
     );
   }
   if (state.rows > 0) {
@@ -326,6 +392,7 @@ function finishReport(
   return {
     ok: problems.length === 0,
     ...where,
+    written: problems.length === 0,
     rows: state.rows,
     replaced: Object.values(state.counts).reduce((s, n) => s + n, 0),
     counts: state.counts,
@@ -344,9 +411,13 @@ function renderText(report: ScrubPiiReport): string {
     .map(([k, n]) => `${k} ${count(n)}`);
   const from = report.input === '-' ? 'stdin' : report.input;
   const to = report.output === '-' ? 'stdout' : report.output;
+  const what =
+    `field(s) ${report.fields.join(', ')}: ${count(report.replaced)} value(s) replaced` +
+    (kinds.length ? ` (${kinds.join(', ')})` : '');
   const lines = [
-    `${report.ok ? 'SCRUBBED' : 'INCOMPLETE'}: ${count(report.rows)} row(s) from ${from} to ${to}, ` +
-      `field(s) ${report.fields.join(', ')}: ${count(report.replaced)} value(s) replaced${kinds.length ? ` (${kinds.join(', ')})` : ''}`,
+    report.written
+      ? `SCRUBBED: ${count(report.rows)} row(s) from ${from} to ${to}, ${what}`
+      : `FAILED, NOTHING WRITTEN to ${to}: ${count(report.rows)} row(s) read from ${from}, ${what}`,
   ];
   for (const problem of report.problems) lines.push(`  - ${problem}`);
   for (const m of report.malformed.lines) lines.push(`    line ${m.line}: ${m.reason}`);
@@ -392,8 +463,11 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
       'after',
       '\nValues are replaced by [EMAIL], [PHONE], [CARD], [ACCOUNT], [IP] or [<PATTERN_NAME>]; the report counts\n' +
         'them by kind and never shows one. It goes to stderr, or to stdout with --json. Lines that are not JSON\n' +
-        'objects are left out of the output and reported by number.\n' +
-        'Exit codes: 0 scrubbed, 1 some lines were left out or a --field is in no row, 2 bad usage or unreadable input.',
+        'objects are reported by number, never by content.\n' +
+        'The rows reach --out (or stdout) only when the whole input is scrubbed and every check passes; on any\n' +
+        'failure nothing is written there.\n' +
+        'Exit codes: 0 scrubbed, 1 a line is not a JSON object or a --field is in no row (nothing written),\n' +
+        '2 bad usage or unreadable input.',
     )
     .action(async (input: string, opts: Options) => done(await scrubPiiCommand(io, input, opts)));
 }

@@ -8,16 +8,19 @@ import {
   DatasetValidationResult,
   evaluateDataset,
   ScanProgress,
+  scanDataset,
 } from '../../../lambdas/core/dataset-validation';
 import type { ModelConfig } from '../../config/schema';
 import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
+import { checkDatasetFile, STDIN, stdinChunks } from '../dataset-input';
 import { CliIo, ExitCode, UsageError } from '../io';
+import { plural } from '../../config/problems';
 
 /** Used without --model: the schema's documented default. */
 export const DEFAULT_MAX_DRIFT = 0.1;
 
 interface Options {
-  readonly reference: string;
+  readonly reference?: string;
   readonly model?: string;
   readonly evalSet?: string;
   readonly maxDrift?: string;
@@ -72,6 +75,14 @@ async function scan(
   io: CliIo,
   showProgress: boolean,
 ) {
+  if (file === STDIN) {
+    const onStdinProgress = progressReporter(io, 'stdin', showProgress);
+    try {
+      return await scanDataset(await stdinChunks(io.stdin ?? process.stdin, what), schema, onStdinProgress);
+    } finally {
+      if (onStdinProgress) io.stderr.write('\r\x1b[K');
+    }
+  }
   try {
     if (!statSync(file).isFile()) throw new UsageError(`cannot read ${what} ${file}: not a regular file`);
   } catch (err) {
@@ -93,7 +104,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 function renderText(result: DatasetValidationResult, reference: DatasetScan): string {
   const lines = [
-    `${result.valid ? 'VALID' : 'INVALID'}: ${result.evalSet}: ${result.totalRows.toLocaleString('en-US')} rows, ${result.violations.total} violation(s), label drift ${result.jsDistance === null ? 'n/a' : result.jsDistance.toFixed(3)} (max ${result.threshold}) against ${reference.totalRows.toLocaleString('en-US')} reference rows`,
+    `${result.valid ? 'VALID' : 'INVALID'}: ${result.evalSet}: ${plural(result.totalRows, 'row')}, ${plural(result.violations.total, 'violation')}, label drift ${result.jsDistance === null ? 'n/a' : result.jsDistance.toFixed(3)} (max ${result.threshold}) against ${plural(reference.totalRows, 'reference row')}`,
   ];
   for (const error of result.errors) lines.push(`  - ${error}`);
   const kinds = Object.entries(result.violations.counts).filter(([, n]) => n > 0);
@@ -113,6 +124,18 @@ function renderText(result: DatasetValidationResult, reference: DatasetScan): st
 
 export async function validateDataCommand(io: CliIo, dataset: string, opts: Options): Promise<ExitCode> {
   const maxDriftFlag = parseMaxDrift(opts.maxDrift);
+  // Checked here rather than by commander, so that a mistyped option (`--ref`) is reported as unknown first.
+  if (opts.reference === undefined) {
+    throw new UsageError(
+      'missing --reference <reference.jsonl>: the data the drift is measured against (e.g. the training sample)',
+    );
+  }
+  if (dataset === STDIN && opts.reference === STDIN) {
+    throw new UsageError('only one of the dataset and --reference can be standard input (-)');
+  }
+  // A missing or mistaken file is named before the config is read or an eval set is picked.
+  checkDatasetFile(dataset, 'dataset');
+  checkDatasetFile(opts.reference, 'reference');
   const model = opts.model ? loadModel(opts.configDir, opts.model).model : undefined;
   const evalSet = model ? pickEvalSet(model, dataset, opts.evalSet) : undefined;
   const schema: Partial<DatasetSchema> = model
@@ -127,7 +150,8 @@ export async function validateDataCommand(io: CliIo, dataset: string, opts: Opti
   const showProgress = Boolean(io.stderr.isTTY) && !opts.json && !process.env.CI;
   const current = await scan(dataset, 'dataset', schema, io, showProgress);
   const reference = await scan(opts.reference, 'reference', schema, io, showProgress);
-  const name = evalSet?.name ?? path.basename(dataset).replace(/\.jsonl$/, '');
+  const name =
+    evalSet?.name ?? (dataset === STDIN ? 'stdin' : path.basename(dataset).replace(/\.jsonl$/, ''));
   const maxDrift = maxDriftFlag ?? evalSet?.maxDrift ?? DEFAULT_MAX_DRIFT;
   const result = evaluateDataset(name, current, reference, {
     maxDrift,
@@ -142,10 +166,10 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
   program
     .command('validate-data')
     .description('Validate a JSONL eval set (schema, malformed lines) and its drift against a reference.')
-    .argument('<dataset.jsonl>', 'the eval set to check')
-    .requiredOption(
+    .argument('<dataset.jsonl>', 'the eval set to check (- for standard input)')
+    .option(
       '-r, --reference <reference.jsonl>',
-      'the reference the label and field distributions are compared with',
+      'required: the reference the label and field distributions are compared with (- for standard input)',
     )
     .option('-m, --model <name>', "schema, eval set and drift threshold from this model's config")
     .option(

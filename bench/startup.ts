@@ -1,0 +1,158 @@
+/**
+ * Where people wait: `mlops --help` against `node -e 0`, and `cdk synth` of the shipped config
+ * (and of 50 models) against a one-bucket app synthesized by the same CLI in the same run.
+ *
+ *   npx tsx bench/startup.ts [--runs N] [--only cli|synth]
+ *
+ * Each round runs every case once, in turn, so a machine whose load changes weighs on all of them
+ * alike; the figures are medians over the rounds. Wall time, CPU time (user + system, children
+ * included) and peak RSS come from GNU time (/usr/bin/time). Synth cases: "warm" reuses the handler
+ * bundles of the last synth (node_modules/.cache/mlops-handler-bundles), "cold" deletes them first.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..');
+const BUNDLE_CACHE = path.join(ROOT, 'node_modules', '.cache', 'mlops-handler-bundles');
+
+interface Sample {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly rssMiB: number;
+}
+
+interface Case {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly before?: () => void;
+}
+
+function measure(c: Case): Sample {
+  c.before?.();
+  const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...c.command], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const last = res.stderr.trim().split('\n').pop() ?? '';
+  const [wall, user, sys, rssKiB] = last.split(' ').map(Number);
+  if (res.status !== 0 || !Number.isFinite(wall)) {
+    throw new Error(`${c.name} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
+  }
+  return { wall, cpu: user + sys, rssMiB: rssKiB / 1024 };
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function runRounds(cases: readonly Case[], runs: number): Map<string, Sample> {
+  const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const c of cases) samples.get(c.name)!.push(measure(c));
+    process.stderr.write(`round ${r + 1}/${runs} done\n`);
+  }
+  return new Map(
+    [...samples].map(([name, xs]) => [
+      name,
+      {
+        wall: median(xs.map((x) => x.wall)),
+        cpu: median(xs.map((x) => x.cpu)),
+        rssMiB: median(xs.map((x) => x.rssMiB)),
+      },
+    ]),
+  );
+}
+
+function print(title: string, results: Map<string, Sample>, peer: string): void {
+  const base = results.get(peer)!;
+  console.log(`\n${title} (medians; ratios against "${peer}")`);
+  console.log('| case | wall s | ratio | CPU s | ratio | peak RSS MiB |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, s] of results) {
+    console.log(
+      `| ${name} | ${s.wall.toFixed(2)} | ${(s.wall / base.wall).toFixed(2)}× | ${s.cpu.toFixed(2)} | ${(s.cpu / base.cpu).toFixed(2)}× | ${s.rssMiB.toFixed(1)} |`,
+    );
+  }
+}
+
+/** A copy of config/ with `count` models: the example model under the names model-01 ... */
+function manyModelsConfig(count: number): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mlops-bench-config-'));
+  cpSync(path.join(ROOT, 'config'), dir, { recursive: true });
+  const example = readFileSync(path.join(dir, 'models', 'document-classifier.yaml'), 'utf8');
+  rmSync(path.join(dir, 'models', 'document-classifier.yaml'));
+  for (let i = 1; i <= count; i++) {
+    const name = `model-${String(i).padStart(2, '0')}`;
+    writeFileSync(path.join(dir, 'models', `${name}.yaml`), example.replaceAll('document-classifier', name));
+  }
+  return dir;
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  console.log(
+    `node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, ${runs} round(s)`,
+  );
+
+  if (only !== 'synth') {
+    spawnSync(process.execPath, ['scripts/build-cli.js'], { cwd: ROOT, stdio: 'inherit' });
+    print(
+      'CLI start',
+      runRounds(
+        [
+          { name: 'node -e 0', command: [process.execPath, '-e', '0'] },
+          { name: 'mlops --help (dist/)', command: [process.execPath, 'bin/mlops.js', '--help'] },
+          {
+            name: 'mlops --help (TypeScript via tsx)',
+            command: [process.execPath, '--import', 'tsx', 'bin/mlops.ts', '--help'],
+          },
+        ],
+        runs,
+      ),
+      'node -e 0',
+    );
+  }
+
+  if (only !== 'cli') {
+    const out = mkdtempSync(path.join(tmpdir(), 'mlops-bench-out-'));
+    const many = manyModelsConfig(50);
+    const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+    const synth = (...extra: string[]) => [cdk, 'synth', '--quiet', '-o', out, ...extra];
+    try {
+      print(
+        'cdk synth',
+        runRounds(
+          [
+            {
+              name: 'one-bucket app',
+              command: synth('-a', `${process.execPath} --import tsx bench/one-bucket-app.ts`),
+            },
+            { name: 'shipped config, warm bundles', command: synth() },
+            {
+              name: 'shipped config, cold bundles',
+              command: synth(),
+              before: () => rmSync(BUNDLE_CACHE, { recursive: true, force: true }),
+            },
+            { name: '50 models, warm bundles', command: synth('-c', `configDir=${many}`) },
+          ],
+          runs,
+        ),
+        'one-bucket app',
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      rmSync(many, { recursive: true, force: true });
+    }
+  }
+}
+
+main();
