@@ -361,7 +361,9 @@ export class Invariants {
     // 8. The confidence threshold belongs to the served version.
     const served = w.serving();
     const alarm = confidence ? w.cloud.alarms.alarms.get(confidence) : undefined;
-    if (served && alarm && state) {
+    // A static-threshold confidence alarm only: a metric-math alarm (main's z-score form) carries the
+    // served version's baseline in its metrics, not in its threshold.
+    if (served && alarm && state && alarm.definition.metric.kind === 'stat') {
       const want = w.confidenceThresholdFor(served);
       if (Math.abs(alarm.definition.threshold - want) > 1e-6) {
         this.violate(
