@@ -64,6 +64,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => require('./commands/scrub-pii'),
   },
   {
+    name: 'rehearse',
+    summary: 'Rehearse a release or rollback scenario on the serving-plane emulator.',
+    usage: '[options] <scenario>',
+    load: () => require('./commands/rehearse'),
+  },
+  {
     name: 'calibrate-alarm',
     summary: "Simulate a model's confidence alarm: false rollbacks, detection delay.",
     usage: '[options]',

@@ -1,0 +1,98 @@
+/**
+ * The long run of generated lifecycle sequences (issue 11 section 3): thousands of fast-check
+ * sequences through the real handlers on the emulator, every invariant checked after every event.
+ * Prints sequences tried, steps, invariant checks, wall time and, per invariant, how many
+ * sequences broke it; the first failure of each invariant is shrunk and written as a scenario to
+ * bench/.data/rehearsal/ (replay it with `npx mlops rehearse <file>`).
+ *
+ *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/rehearsal-sequences.ts \
+ *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink]
+ *
+ * Figures only: it never fails.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { loadConfig } from '../lib/config/load';
+import { INVARIANTS, type InvariantName } from '../lib/rehearsal/invariants';
+import { runSequence, sequences, shrinkFailure, toScenario, type Gen } from '../lib/rehearsal/sequences';
+import { modelTemplate } from '../lib/rehearsal/template';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function main(): Promise<void> {
+  const runs = arg('runs', 2000);
+  const seed = arg('seed', 1);
+  const maxSteps = arg('max-steps', 6);
+  const rpm = arg('rpm', 4);
+  const shrink = !process.argv.includes('--no-shrink');
+  const model = 'document-classifier';
+  const configDir = 'config';
+  const config = loadConfig({ configDir });
+  const template = modelTemplate(config, configDir, model, (m) => console.log(m));
+  const world = { config, configDir, template };
+  const options = { model, seed, requestsPerMinute: rpm };
+
+  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: runs });
+  const broken = new Map<InvariantName, number>();
+  const firstFailure = new Map<InvariantName, Gen[]>();
+  let steps = 0;
+  let checks = 0;
+  let virtualMs = 0;
+  const started = performance.now();
+  for (const [i, gen] of samples.entries()) {
+    const scenario = toScenario(gen, { ...options, seed: seed + i });
+    steps += scenario.steps.length;
+    const { report } = await runSequence(scenario, world);
+    checks += report.invariantChecks;
+    const [h = 0, m = 0, s = 0] = report.final.virtualTime.slice(1).split(':').map(Number);
+    virtualMs += ((h * 60 + m) * 60 + s) * 1000;
+    for (const inv of report.invariants) {
+      if (inv.ok) continue;
+      broken.set(inv.name, (broken.get(inv.name) ?? 0) + 1);
+      if (!firstFailure.has(inv.name)) firstFailure.set(inv.name, gen);
+    }
+    if ((i + 1) % 200 === 0)
+      console.log(`  ${i + 1} sequences, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const wall = (performance.now() - started) / 1000;
+
+  console.log(
+    `\nrehearsal-sequences: seed ${seed}, up to ${maxSteps} steps, ${rpm} requests per minute, model ${model}`,
+  );
+  console.log(
+    `machine: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(`sequences tried      ${runs}`);
+  console.log(`steps                ${steps}`);
+  console.log(`invariant checks     ${checks}`);
+  console.log(`virtual time         ${(virtualMs / 3_600_000).toFixed(0)} h`);
+  console.log(
+    `wall time            ${wall.toFixed(1)} s (${((wall * 1000) / runs).toFixed(0)} ms per sequence)`,
+  );
+  console.log('\nsequences breaking each invariant:');
+  for (const name of Object.keys(INVARIANTS) as InvariantName[]) {
+    console.log(`  ${String(broken.get(name) ?? 0).padStart(6)}  ${INVARIANTS[name]}`);
+  }
+  if (!shrink || firstFailure.size === 0) return;
+  const dir = join('bench', '.data', 'rehearsal');
+  mkdirSync(dir, { recursive: true });
+  console.log('\nshrunk failing sequences:');
+  for (const [name, gen] of firstFailure) {
+    const shrunk = await shrinkFailure(gen, name, options, world, 60_000);
+    const file = join(dir, `seed-${seed}-${name}.yaml`);
+    writeFileSync(file, shrunk.yaml);
+    console.log(`  ${name}: ${gen.length} → ${shrunk.steps} steps, ${file}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

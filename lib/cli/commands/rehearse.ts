@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { ConfigError, formatProblem, loadConfig } from '../../config/load';
+import type { PlatformConfig } from '../../config/schema';
+import { DEFAULT_CONFIG_DIR, readInputFile, toJsonLine } from '../context';
+import { CliIo, ExitCode, UsageError } from '../io';
+import type * as RunnerModule from '../../rehearsal/runner';
+import type * as ScenarioModule from '../../rehearsal/scenario';
+
+/**
+ * The emulator, the handlers and aws-cdk-lib load only when this command runs (a plain require:
+ * the CLI runs as CommonJS under tsx).
+ */
+function load<T>(module: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(module) as T;
+}
+
+interface Options {
+  readonly configDir: string;
+  readonly json?: boolean;
+}
+
+export async function rehearseCommand(io: CliIo, file: string, opts: Options): Promise<ExitCode> {
+  const text = readInputFile(file, 'scenario');
+  // The handlers' SDK clients are fakes here; the SDK's Node version notice is noise in a timeline.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { parseScenario, ScenarioError } = load<typeof ScenarioModule>('../../rehearsal/scenario');
+  let scenario;
+  try {
+    scenario = parseScenario(text, file);
+  } catch (error) {
+    if (error instanceof ScenarioError) {
+      io.stderr.write(`${error.problems.length} problem(s) in the scenario:\n${error.message}\n`);
+      return ExitCode.UsageOrIo;
+    }
+    throw error;
+  }
+  let config: PlatformConfig;
+  try {
+    config = loadConfig({ configDir: opts.configDir });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new UsageError(
+      `the scenario needs a valid config, and ${opts.configDir}/ has ${error.problems.length} problem(s):\n` +
+        error.problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
+    );
+  }
+  if (!config.models.some((m) => m.name === scenario.model)) {
+    const known = config.models.map((m) => m.name).join(', ') || 'none';
+    io.stderr.write(
+      `${file}:1 model: unknown model "${scenario.model}" (models in ${opts.configDir}/models/: ${known})\n`,
+    );
+    return ExitCode.UsageOrIo;
+  }
+  const { runScenario, renderReport } = load<typeof RunnerModule>('../../rehearsal/runner');
+  const report = await runScenario(scenario, {
+    config,
+    configDir: opts.configDir,
+    onSynth: (m: string) => io.stderr.write(`mlops rehearse: ${m}\n`),
+  });
+  io.stdout.write(opts.json ? toJsonLine(report) : renderReport(report));
+  return report.ok ? ExitCode.Ok : ExitCode.CheckFailed;
+}
+
+export function register(program: Command, io: CliIo, done: (code: ExitCode) => void): void {
+  program
+    .command('rehearse')
+    .description(
+      'Rehearse a release or rollback scenario against the serving-plane emulator, with the real handlers.',
+    )
+    .argument('<scenario>', 'scenario file (YAML; examples/scenarios/ has some)')
+    .option('-c, --config-dir <dir>', 'configuration directory', DEFAULT_CONFIG_DIR)
+    .option('--json', 'print one JSON document instead of text')
+    .addHelpText(
+      'after',
+      '\nRuns the scenario on a virtual clock: hours of release in seconds. Prints the timeline, each lifecycle\n' +
+        'invariant with its verdict, the final state and the time to N-1 serving (docs/operations.md).\n' +
+        'Exit codes: 0 every invariant and expect held, 1 one failed, 2 bad scenario, config or usage.',
+    )
+    .action(async (file: string, opts: Options) => done(await rehearseCommand(io, file, opts)));
+}

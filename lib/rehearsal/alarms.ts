@@ -1,0 +1,333 @@
+/**
+ * CloudWatch for the rehearsal: a per-minute metric store and alarms built from the alarm
+ * definitions of the synthesized model stack (AWS::CloudWatch::Alarm), evaluated as CloudWatch
+ * documents it (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html,
+ * "Evaluating an alarm", and alarms-and-missing-data.html):
+ * - each period gives one datapoint (the statistic of the period's samples, or a metric-math
+ *   expression over such datapoints); a period without samples is missing;
+ * - of the last `EvaluationPeriods` datapoints, `DatapointsToAlarm` breaching ones put the alarm in
+ *   ALARM; missing ones count as `TreatMissingData` says (notBreaching: fine; breaching: bad;
+ *   ignore: the state stays; missing: all missing gives INSUFFICIENT_DATA);
+ * - actions run only when the state changes (an alarm that stays in ALARM acts once).
+ * `PutMetricAlarm` on an existing alarm replaces its configuration and leaves its state as it is
+ * (API_PutMetricAlarm.html).
+ */
+import { evaluateExpression, parseExpression, type Expression } from './metric-math';
+
+export type Dimensions = Readonly<Record<string, string>>;
+
+/** Samples per metric and minute. */
+export class MetricStore {
+  private readonly series = new Map<string, Map<number, number[]>>();
+
+  static key(namespace: string, name: string, dims: Dimensions): string {
+    const d = Object.keys(dims)
+      .sort()
+      .map((k) => `${k}=${dims[k]}`)
+      .join(',');
+    return `${namespace}|${name}|${d}`;
+  }
+
+  put(namespace: string, name: string, dims: Dimensions, atMs: number, value: number): void {
+    const key = MetricStore.key(namespace, name, dims);
+    let minutes = this.series.get(key);
+    if (!minutes) this.series.set(key, (minutes = new Map()));
+    const minute = Math.floor(atMs / 60_000);
+    const list = minutes.get(minute);
+    if (list) list.push(value);
+    else minutes.set(minute, [value]);
+  }
+
+  /** The samples of `[startMs, startMs + periodMs)`. */
+  samples(namespace: string, name: string, dims: Dimensions, startMs: number, periodMs: number): number[] {
+    const minutes = this.series.get(MetricStore.key(namespace, name, dims));
+    if (!minutes) return [];
+    const out: number[] = [];
+    for (let m = Math.floor(startMs / 60_000); m < Math.floor((startMs + periodMs) / 60_000); m++) {
+      const list = minutes.get(m);
+      if (list) for (const v of list) out.push(v);
+    }
+    return out;
+  }
+
+  /** Drops samples older than `beforeMs` (memory stays flat over long runs). */
+  prune(beforeMs: number): void {
+    const minute = Math.floor(beforeMs / 60_000);
+    for (const minutes of this.series.values()) {
+      for (const m of minutes.keys()) if (m < minute) minutes.delete(m);
+    }
+  }
+}
+
+/** A CloudWatch statistic over samples: Sum, Average, Minimum, Maximum, SampleCount, pNN. */
+export function statistic(stat: string, values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  switch (stat) {
+    case 'Sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'Average':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'Minimum':
+      return Math.min(...values);
+    case 'Maximum':
+      return Math.max(...values);
+    case 'SampleCount':
+      return values.length;
+  }
+  const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
+  if (p) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const rank = Math.ceil((Number(p[1]) / 100) * sorted.length) - 1;
+    return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
+  }
+  throw new Error(`statistic ${stat} is not supported by the rehearsal`);
+}
+
+interface MetricStat {
+  readonly namespace: string;
+  readonly name: string;
+  readonly dims: Dimensions;
+  readonly stat: string;
+  readonly periodSeconds: number;
+}
+
+/** An alarm as the template defines it (PutMetricAlarm's fields). */
+export interface AlarmDefinition {
+  readonly name: string;
+  readonly threshold: number;
+  readonly comparison: string;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly treatMissingData: string;
+  readonly periodSeconds: number;
+  /** A single metric, or metric math (one expression returning data over `queries`). */
+  readonly metric:
+    | { readonly kind: 'stat'; readonly stat: MetricStat }
+    | {
+        readonly kind: 'math';
+        readonly expressionText: string;
+        readonly expression: Expression | undefined;
+        readonly queries: ReadonlyMap<string, MetricStat>;
+      }
+    | { readonly kind: 'unsupported'; readonly why: string };
+  readonly alarmActions: readonly string[];
+  readonly okActions: readonly string[];
+  /** The raw PutMetricAlarm-shaped properties, for DescribeAlarms. */
+  readonly raw: Record<string, unknown>;
+}
+
+function metricStatOf(raw: Record<string, unknown>, fallbackPeriod: number): MetricStat {
+  const m = (raw.Metric ?? {}) as Record<string, unknown>;
+  const dims = Object.fromEntries(
+    ((m.Dimensions as { Name: string; Value: string }[] | undefined) ?? []).map((d) => [
+      d.Name,
+      String(d.Value),
+    ]),
+  );
+  return {
+    namespace: String(m.Namespace),
+    name: String(m.MetricName),
+    dims,
+    stat: String(raw.Stat),
+    periodSeconds: Number(raw.Period ?? fallbackPeriod),
+  };
+}
+
+/** Builds the definition from an AWS::CloudWatch::Alarm's resolved Properties. */
+export function alarmDefinition(props: Record<string, unknown>): AlarmDefinition {
+  const metrics = props.Metrics as Record<string, unknown>[] | undefined;
+  const period = Number(props.Period ?? 60);
+  let metric: AlarmDefinition['metric'];
+  let periodSeconds = period;
+  if (metrics && metrics.length > 0) {
+    const returned = metrics.find((m) => m.ReturnData !== false);
+    const queries = new Map<string, MetricStat>();
+    for (const m of metrics) {
+      if (m.MetricStat) queries.set(String(m.Id), metricStatOf(m.MetricStat as Record<string, unknown>, 60));
+    }
+    if (returned?.Expression) {
+      const text = String(returned.Expression);
+      let expression: Expression | undefined;
+      try {
+        expression = parseExpression(text);
+      } catch (error) {
+        metric = { kind: 'unsupported', why: `metric math "${text}": ${(error as Error).message}` };
+      }
+      metric ??= { kind: 'math', expressionText: text, expression, queries };
+      periodSeconds = Number(returned.Period ?? [...queries.values()][0]?.periodSeconds ?? 60);
+    } else if (returned?.MetricStat) {
+      const stat = metricStatOf(returned.MetricStat as Record<string, unknown>, 60);
+      metric = { kind: 'stat', stat };
+      periodSeconds = stat.periodSeconds;
+    } else {
+      metric = { kind: 'unsupported', why: 'no returned metric or expression' };
+    }
+  } else if (props.MetricName) {
+    const dims = Object.fromEntries(
+      ((props.Dimensions as { Name: string; Value: string }[] | undefined) ?? []).map((d) => [
+        d.Name,
+        String(d.Value),
+      ]),
+    );
+    metric = {
+      kind: 'stat',
+      stat: {
+        namespace: String(props.Namespace),
+        name: String(props.MetricName),
+        dims,
+        stat: String(props.ExtendedStatistic ?? props.Statistic),
+        periodSeconds: period,
+      },
+    };
+  } else {
+    metric = { kind: 'unsupported', why: 'no metric' };
+  }
+  if (
+    String(props.ComparisonOperator).includes('LowerThreshold') ||
+    String(props.ComparisonOperator).includes('UpperThreshold')
+  ) {
+    metric = { kind: 'unsupported', why: 'anomaly detection band (not emulated)' };
+  }
+  return {
+    name: String(props.AlarmName),
+    threshold: Number(props.Threshold ?? 0),
+    comparison: String(props.ComparisonOperator),
+    evaluationPeriods: Number(props.EvaluationPeriods ?? 1),
+    datapointsToAlarm: Number(props.DatapointsToAlarm ?? props.EvaluationPeriods ?? 1),
+    treatMissingData: String(props.TreatMissingData ?? 'missing'),
+    periodSeconds,
+    metric,
+    alarmActions: ((props.AlarmActions as unknown[] | undefined) ?? []).map(String),
+    okActions: ((props.OKActions as unknown[] | undefined) ?? []).map(String),
+    raw: props,
+  };
+}
+
+function breaches(comparison: string, value: number, threshold: number): boolean {
+  switch (comparison) {
+    case 'GreaterThanThreshold':
+      return value > threshold;
+    case 'GreaterThanOrEqualToThreshold':
+      return value >= threshold;
+    case 'LessThanThreshold':
+      return value < threshold;
+    case 'LessThanOrEqualToThreshold':
+      return value <= threshold;
+    default:
+      return false;
+  }
+}
+
+export interface AlarmState {
+  definition: AlarmDefinition;
+  state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  reason: string;
+  changedAtMs: number;
+}
+
+export interface AlarmChange {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  readonly actions: readonly string[];
+}
+
+/** The alarms of the model stack and their states. */
+export class AlarmBook {
+  readonly alarms = new Map<string, AlarmState>();
+
+  constructor(definitions: readonly AlarmDefinition[]) {
+    for (const d of definitions) {
+      this.alarms.set(d.name, {
+        definition: d,
+        state: 'INSUFFICIENT_DATA',
+        reason: 'created',
+        changedAtMs: 0,
+      });
+    }
+  }
+
+  state(name: string): string {
+    return this.alarms.get(name)?.state ?? 'INSUFFICIENT_DATA';
+  }
+
+  /** The alarms the rehearsal cannot evaluate, and why. */
+  unsupported(): { name: string; why: string }[] {
+    return [...this.alarms.values()]
+      .filter((a) => a.definition.metric.kind === 'unsupported')
+      .map((a) => ({ name: a.definition.name, why: (a.definition.metric as { why: string }).why }));
+  }
+
+  /** PutMetricAlarm: the configuration is replaced, the state kept. */
+  put(name: string, props: Record<string, unknown>): void {
+    const existing = this.alarms.get(name);
+    const definition = alarmDefinition({ ...(existing?.definition.raw ?? {}), ...props, AlarmName: name });
+    if (existing) existing.definition = definition;
+    else this.alarms.set(name, { definition, state: 'INSUFFICIENT_DATA', reason: 'created', changedAtMs: 0 });
+  }
+
+  private datapoint(def: AlarmDefinition, store: MetricStore, startMs: number): number | undefined {
+    const periodMs = def.periodSeconds * 1000;
+    const value = (s: MetricStat) =>
+      statistic(
+        s.stat,
+        store.samples(s.namespace, s.name, s.dims, startMs, s.periodSeconds * 1000 || periodMs),
+      );
+    if (def.metric.kind === 'stat') return value(def.metric.stat);
+    if (def.metric.kind === 'math' && def.metric.expression) {
+      const vars = new Map<string, number | undefined>();
+      for (const [id, s] of def.metric.queries) vars.set(id, value(s));
+      return evaluateExpression(def.metric.expression, vars);
+    }
+    return undefined;
+  }
+
+  /**
+   * Evaluates every alarm at `nowMs` (a minute boundary) over the periods that ended by then, and
+   * returns the state changes.
+   */
+  evaluate(store: MetricStore, nowMs: number): AlarmChange[] {
+    const changes: AlarmChange[] = [];
+    for (const a of this.alarms.values()) {
+      const def = a.definition;
+      if (def.metric.kind === 'unsupported') continue;
+      const periodMs = def.periodSeconds * 1000;
+      const lastEnd = Math.floor(nowMs / periodMs) * periodMs;
+      let breaching = 0;
+      let missing = 0;
+      const values: string[] = [];
+      for (let i = def.evaluationPeriods; i >= 1; i--) {
+        const start = lastEnd - i * periodMs;
+        const v = this.datapoint(def, store, start);
+        if (v === undefined) {
+          missing += 1;
+          if (def.treatMissingData === 'breaching') breaching += 1;
+          values.push('missing');
+        } else {
+          if (breaches(def.comparison, v, def.threshold)) breaching += 1;
+          values.push(String(Math.round(v * 1000) / 1000));
+        }
+      }
+      let next: AlarmState['state'];
+      if (
+        missing === def.evaluationPeriods &&
+        (def.treatMissingData === 'missing' || def.treatMissingData === 'ignore')
+      ) {
+        next = def.treatMissingData === 'ignore' ? a.state : 'INSUFFICIENT_DATA';
+      } else {
+        next = breaching >= def.datapointsToAlarm ? 'ALARM' : 'OK';
+      }
+      if (next !== a.state) {
+        const reason = `[${values.join(', ')}] vs threshold ${def.threshold} (${def.comparison}, ${def.datapointsToAlarm} of ${def.evaluationPeriods})`;
+        const from = a.state;
+        a.state = next;
+        a.reason = reason;
+        a.changedAtMs = nowMs;
+        const actions = next === 'ALARM' ? def.alarmActions : next === 'OK' ? def.okActions : [];
+        changes.push({ name: def.name, from, to: next, reason, actions });
+      }
+    }
+    return changes;
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * The lifecycle invariants of issue 11, checked after every event of a rehearsal (each request,
+ * endpoint change, minute, stage invocation and rollback). Each has a stable name used in code, in
+ * the output and in saved failing sequences.
+ */
+import type { RollbackResult } from '../../lambdas/rollback';
+import type { JobOutcome } from '../../lambdas/shared/job-result';
+import { artifactKeys } from '../config/release-settings';
+import type { Routed } from './traffic';
+import type { ReleaseRun, Stage, World } from './world';
+
+export const INVARIANTS = {
+  'stable-traffic-released':
+    '1. stable traffic only goes to a version that passed its canary and was not rolled back since, or to the rollback target',
+  'rollback-returns-to-previous':
+    '2. a rollback returns to the version that served immediately before the one rolled back',
+  'traffic-returns-to-live':
+    '3. after a rollback, once the live endpoint serves N-1, traffic comes back to the live fleet; the standby has capacity while it carries everyone',
+  'nothing-undoes-rollback':
+    '4. no retried or late stage undoes a rollback, and no rollback undoes a later release',
+  'fleet-never-shrinks': '5. the live fleet never shrinks below what autoscaling held before a step',
+  'autoscaling-at-quiet': '6. at every quiet point the live variant has autoscaling registered',
+  'canary-not-in-alarm': '7. a canary never passes while one of its guardrail alarms is in ALARM',
+  'confidence-threshold-follows':
+    '8. the confidence threshold belongs to the served version; a stale ALARM does not block later releases',
+  'deferred-rollback-revisited':
+    '9. a rollback deferred to the release guardrails is looked at again when the release ends',
+  'records-agree':
+    '10. serving/state.json, the flag and DescribeEndpoint agree at quiet points; promotions and rollbacks leave records',
+} as const;
+
+export type InvariantName = keyof typeof INVARIANTS;
+
+export interface InvariantViolation {
+  readonly invariant: InvariantName;
+  readonly atMs: number;
+  readonly message: string;
+  /** The scenario step being run, set by the runner. */
+  step?: number;
+}
+
+/** After this long past a rollback, requests still answered by the version rolled back from are a violation. */
+function flagGraceMs(world: World): number {
+  return (Number(world.settings.routing.flagCacheSeconds) + 60) * 1000;
+}
+
+/** How long the standby may carry everyone after the live endpoint is back on N-1. */
+const RETURN_GRACE_MS = 10 * 60_000;
+
+export class Invariants {
+  readonly violations: InvariantViolation[] = [];
+  checks = 0;
+  private readonly reported = new Set<string>();
+  /** Versions whose latest release passed its canary. */
+  private readonly passed = new Set<string>();
+  /** Versions rolled back from, and when. */
+  private readonly rolledBack = new Map<string, number>();
+  private rollbackTarget: string | undefined;
+  /** Versions that served stable traffic, as a stack: a release pushes, a rollback pops. */
+  readonly served: string[] = [];
+  private readonly canaryRunning = new Set<string>();
+  /** The live fleet before the step that is running, when autoscaling held it. */
+  private held: { count: number; what: string } | undefined;
+  private lastRollback: { atMs: number; to: string; liveBackAtMs?: number } | undefined;
+  private deferral: { atMs: number; message: string; endedAtMs?: number } | undefined;
+  private flagBeforeStage: string | undefined;
+  private confidenceAlarmSince: number | undefined;
+  private canaryStartedAtMs: number | undefined;
+
+  constructor(private readonly world: World) {}
+
+  private violate(invariant: InvariantName, message: string, key = message): void {
+    const k = `${invariant}|${key}`;
+    if (this.reported.has(k)) return;
+    this.reported.add(k);
+    this.violations.push({ invariant, atMs: this.world.cloud.nowMs, message });
+    this.world.cloud.log('INVARIANT', `${invariant}: ${message}`);
+  }
+
+  private get now(): number {
+    return this.world.cloud.nowMs;
+  }
+
+  /** The initial version, released before the scenario starts. */
+  initial(label: string): void {
+    this.passed.add(label);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Traffic
+  // -------------------------------------------------------------------------------------------
+
+  onAnswer(label: string, canary: boolean, _routed: Routed): void {
+    this.checks += 1;
+    if (canary) return;
+    const top = this.served.at(-1);
+    if (top !== label) {
+      if (this.served.at(-2) === label) this.served.pop();
+      else this.served.push(label);
+    }
+    // 1. Stable traffic only to a released, not rolled back version (or the rollback target).
+    const rolledAt = this.rolledBack.get(label);
+    const eligible =
+      label === this.rollbackTarget ||
+      this.canaryRunning.has(label) ||
+      (this.passed.has(label) && (rolledAt === undefined || this.now < rolledAt + flagGraceMs(this.world)));
+    if (!eligible) {
+      const why =
+        rolledAt !== undefined
+          ? `it was rolled back ${minutes(this.now - rolledAt)} earlier`
+          : 'it never passed a canary';
+      this.violate(
+        'stable-traffic-released',
+        `stable traffic answered by ${label}, but ${why}`,
+        `${label}|${rolledAt}`,
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stages
+  // -------------------------------------------------------------------------------------------
+
+  beforeStage(run: ReleaseRun, stage: Stage, first: boolean): void {
+    this.checks += 1;
+    if (first) {
+      this.flagBeforeStage = this.world.flagDocument()?.stable.modelVersion;
+      const live = this.world.env.LIVE_ENDPOINT!;
+      const resource = `endpoint/${live}/variant/live`;
+      const count = this.world.cloud.instancesOf(live, 'live');
+      this.held =
+        this.world.cloud.scalableTargets.has(resource) && count !== undefined
+          ? { count, what: `the ${stage} stage of ${run.label}` }
+          : undefined;
+      if (stage === 'canary') {
+        this.canaryRunning.add(run.label);
+        this.canaryStartedAtMs = this.now;
+      }
+    }
+  }
+
+  afterStage(run: ReleaseRun, stage: Stage, outcome: JobOutcome): void {
+    this.checks += 1;
+    if (outcome.status === 'in-progress') return;
+    if (stage === 'canary') {
+      this.canaryRunning.delete(run.label);
+      if (outcome.status === 'succeeded') {
+        this.passed.add(run.label);
+        this.rolledBack.delete(run.label);
+        // 7. Not with a guardrail alarm in ALARM.
+        const alarms = (this.world.env.ROLLBACK_ALARMS ?? '').split(',').filter((a) => a !== '');
+        const alarming = alarms.filter((a) => this.world.cloud.alarms.state(a) === 'ALARM');
+        if (alarming.length > 0) {
+          this.violate(
+            'canary-not-in-alarm',
+            `the canary of ${run.label} passed while ${alarming.join(', ')} ${alarming.length === 1 ? 'is' : 'are'} in ALARM`,
+          );
+        }
+      } else {
+        // 8b. An alarm that was in ALARM before the canary started does not fail it.
+        const confidence = this.world.env.CONFIDENCE_ALARM_NAME;
+        const message = outcome.status === 'failed' ? outcome.message : '';
+        if (
+          confidence &&
+          message.includes(confidence) &&
+          this.confidenceAlarmSince !== undefined &&
+          this.canaryStartedAtMs !== undefined &&
+          this.confidenceAlarmSince < this.canaryStartedAtMs
+        ) {
+          this.violate(
+            'confidence-threshold-follows',
+            `the canary of ${run.label} failed on ${confidence}, which had been in ALARM since before the canary started (a stale alarm blocks the release)`,
+          );
+        }
+      }
+    }
+    if (stage === 'promotion' && outcome.status === 'succeeded') {
+      // 10b. A promotion leaves its release record.
+      const key = `${this.world.env.ARTIFACTS_BUCKET}/${artifactKeys.releaseRecord(this.world.settings.model, run.executionId)}`;
+      if (!this.world.cloud.s3.has(key))
+        this.violate('records-agree', `the promotion of ${run.label} left no release record`);
+    }
+    // 4a. A stage of a release that was rolled back since does not bring it back.
+    const flag = this.world.flagDocument()?.stable.modelVersion;
+    const flagLabel = this.world.labelOfCommit(flag);
+    if (
+      outcome.status === 'succeeded' &&
+      flag !== this.flagBeforeStage &&
+      flagLabel === run.label &&
+      this.rolledBack.has(run.label)
+    ) {
+      this.violate(
+        'nothing-undoes-rollback',
+        `a retried ${stage} of ${run.label} pointed the flag back at ${run.label}, which had been rolled back`,
+      );
+    }
+    this.held = undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rollbacks
+  // -------------------------------------------------------------------------------------------
+
+  beforeRollback(): { top: string | undefined; expected: string | undefined } {
+    this.checks += 1;
+    const live = this.world.env.LIVE_ENDPOINT!;
+    const count = this.world.cloud.instancesOf(live, 'live');
+    if (
+      this.world.cloud.scalableTargets.has(`endpoint/${live}/variant/live`) &&
+      count !== undefined &&
+      this.held === undefined
+    ) {
+      this.held = { count, what: 'the rollback' };
+    }
+    return { top: this.served.at(-1), expected: this.served.at(-2) };
+  }
+
+  afterRollback(
+    before: { top: string | undefined; expected: string | undefined },
+    result: RollbackResult,
+  ): void {
+    this.checks += 1;
+    if (result.status === 'deferred') {
+      this.deferral = { atMs: this.now, message: result.message };
+      return;
+    }
+    if (!('record' in result) || result.status === 'failed') return;
+    const record = result.record;
+    const from = this.world.labelOfCommit(record.from?.modelVersion);
+    const to = this.world.labelOfCommit(record.to?.modelVersion);
+    // 2. Back to the version that served immediately before.
+    if (to !== before.expected) {
+      this.violate(
+        'rollback-returns-to-previous',
+        `the rollback returned to ${to ?? 'nothing'}, but ${before.expected ?? 'nothing'} served immediately before ${before.top ?? 'the current version'}`,
+      );
+    }
+    // 4b. A rollback rolls back what serves, not an earlier release.
+    if (from !== before.top) {
+      this.violate(
+        'nothing-undoes-rollback',
+        `the rollback was from ${from ?? 'nothing'}, but ${before.top ?? 'nothing'} served: it undoes a later release`,
+      );
+    }
+    if (from !== undefined) this.rolledBack.set(from, this.now);
+    this.rollbackTarget = to;
+    if (to !== undefined) this.lastRollback = { atMs: this.now, to };
+    this.deferral = undefined;
+    // 10b. A rollback leaves its record.
+    if (!this.world.cloud.s3.has(`${this.world.env.ARTIFACTS_BUCKET}/${result.recordKey}`)) {
+      this.violate('records-agree', `the rollback to ${to} left no record at ${result.recordKey}`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // After every event
+  // -------------------------------------------------------------------------------------------
+
+  check(_kind: string): void {
+    this.checks += 1;
+    const w = this.world;
+    const live = w.env.LIVE_ENDPOINT!;
+    const endpoint = w.cloud.endpoints.get(live);
+    const confidence = w.env.CONFIDENCE_ALARM_NAME;
+    if (confidence) {
+      const inAlarm = w.cloud.alarms.state(confidence) === 'ALARM';
+      if (!inAlarm) this.confidenceAlarmSince = undefined;
+      else this.confidenceAlarmSince ??= this.now;
+    }
+
+    // 5. The live fleet does not shrink below what autoscaling held before the step.
+    const count = w.cloud.instancesOf(live, 'live');
+    if (
+      this.held &&
+      count !== undefined &&
+      count < this.held.count &&
+      w.settings.serving.autoscaling.maxInstances >= this.held.count
+    ) {
+      this.violate(
+        'fleet-never-shrinks',
+        `the live fleet shrank from ${this.held.count} to ${count} instances during ${this.held.what}`,
+        this.held.what,
+      );
+    }
+
+    // 3. Traffic comes back to the live fleet once it serves N-1.
+    const lr = this.lastRollback;
+    const flag = w.flagDocument();
+    if (lr && endpoint?.status === 'InService' && w.labelOfModel(w.cloud.servingModel(live)) === lr.to)
+      lr.liveBackAtMs ??= this.now;
+    if (
+      lr?.liveBackAtMs !== undefined &&
+      flag?.stable.endpoint === 'standby' &&
+      this.now > lr.liveBackAtMs + RETURN_GRACE_MS
+    ) {
+      this.violate(
+        'traffic-returns-to-live',
+        `the live endpoint has served ${lr.to} since ${minutes(this.now - lr.liveBackAtMs)} ago, but the router still sends everyone to the standby`,
+        `${lr.atMs}`,
+      );
+    }
+    if (flag?.stable.endpoint === 'standby') {
+      const standby = w.cloud.instancesOf(w.env.STANDBY_ENDPOINT!, 'standby') ?? 0;
+      const capacity = standby * w.settings.serving.autoscaling.targetInvocationsPerInstance;
+      const paged = w.cloud.pages.some((p) => /capacity/i.test(p.body));
+      if (w.rpm > capacity && !paged) {
+        this.violate(
+          'traffic-returns-to-live',
+          `the standby (${standby} instance(s), ${capacity} requests per minute at the autoscaling target) carries all ${w.rpm} requests per minute and no page says so`,
+          `capacity|${lr?.atMs}`,
+        );
+      }
+    }
+
+    // 9. A deferred rollback is looked at again when the release ends.
+    const d = this.deferral;
+    if (d) {
+      if (endpoint && !endpoint.op) d.endedAtMs ??= this.now;
+      const alarming = [...w.cloud.alarms.alarms.values()].some(
+        (a) => a.state === 'ALARM' && d.message.includes(a.definition.name),
+      );
+      if (!alarming) this.deferral = undefined;
+      else if (d.endedAtMs !== undefined && this.now > d.endedAtMs + RETURN_GRACE_MS) {
+        this.violate(
+          'deferred-rollback-revisited',
+          `a rollback deferred ${minutes(this.now - d.atMs)} ago to the release guardrails was not looked at again after the release ended, and its alarm is still in ALARM`,
+          `${d.atMs}`,
+        );
+      }
+    }
+
+    if (!w.quiet() || !endpoint) return;
+    // 6. Autoscaling registered at quiet points.
+    if (!w.cloud.scalableTargets.has(`endpoint/${live}/variant/live`)) {
+      this.violate(
+        'autoscaling-at-quiet',
+        `the live variant of ${live} has no autoscaling registered (fleet ${count})`,
+        `${w.cloud.endpoints.get(live)?.serving?.configName}`,
+      );
+    }
+    // 10. Records agree.
+    const state = w.servingState();
+    if (state && flag) {
+      const described = endpoint.serving?.configName;
+      const problems: string[] = [];
+      if (state.live.configName !== described)
+        problems.push(`state.json says live config ${state.live.configName}, DescribeEndpoint ${described}`);
+      if (state.live.modelVersion !== flag.stable.modelVersion) {
+        problems.push(
+          `state.json says ${w.labelOfCommit(state.live.modelVersion)} live, the flag ${w.labelOfCommit(flag.stable.modelVersion)}`,
+        );
+      }
+      const answering = w.serving();
+      if (answering !== w.labelOfCommit(flag.stable.modelVersion)) {
+        problems.push(
+          `the flag names ${w.labelOfCommit(flag.stable.modelVersion)}, but ${answering} answers on its endpoint`,
+        );
+      }
+      if (problems.length > 0) this.violate('records-agree', problems.join('; '), problems.join(';'));
+    }
+    // 8. The confidence threshold belongs to the served version.
+    const served = w.serving();
+    const alarm = confidence ? w.cloud.alarms.alarms.get(confidence) : undefined;
+    // A static-threshold confidence alarm only: a metric-math alarm (main's z-score form) carries the
+    // served version's baseline in its metrics, not in its threshold.
+    if (served && alarm && state && alarm.definition.metric.kind === 'stat') {
+      const want = w.confidenceThresholdFor(served);
+      if (Math.abs(alarm.definition.threshold - want) > 1e-6) {
+        this.violate(
+          'confidence-threshold-follows',
+          `the confidence alarm fires below ${alarm.definition.threshold}, but ${served} serves and its floor is ${want}`,
+          `${served}|${alarm.definition.threshold}`,
+        );
+      }
+    }
+  }
+}
+
+function minutes(ms: number): string {
+  return `${Math.round(ms / 60_000)} min`;
+}

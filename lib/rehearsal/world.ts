@@ -1,0 +1,693 @@
+/**
+ * The rehearsal world: the emulated cloud built from the synthesized model stack, the real
+ * handlers (shadow, canary, promotion, rollback, router) wired to it through their dependency
+ * injection, the release pipeline driving the stages with continuation tokens, the traffic, the
+ * alarms and their actions, all on one virtual clock. The invariants (invariants.ts) are checked
+ * after every event.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseEvalReport } from '../../lambdas/core/eval-report';
+import { publishedArchiveKey } from '../../lambdas/core/model-publication';
+import { confidenceFloor } from '../../lambdas/promotion/live-model';
+import { createHandler as canaryHandler } from '../../lambdas/canary';
+import { createHandler as promotionHandler } from '../../lambdas/promotion';
+import { createHandler as rollbackHandler, type RollbackResult } from '../../lambdas/rollback';
+import { createHandler as shadowHandler } from '../../lambdas/shadow';
+import { routerEnvSchema } from '../../lambdas/router/env';
+import type { JobOutcome } from '../../lambdas/shared/job-result';
+import { logger } from '../../lambdas/shared/logger';
+import { artifactKeys, releaseSettingsSchema, type ReleaseSettings } from '../config/release-settings';
+import type { PlatformConfig } from '../config/schema';
+import { alarmDefinition } from './alarms';
+import { clients, flagSummary } from './clients';
+import { Cloud, type ModelBehaviour } from './cloud';
+import { Invariants, type InvariantViolation } from './invariants';
+import { Random } from './random';
+import { functionEnvironment, functionId, modelTemplate, resourcesOfType, type Template } from './template';
+import { Traffic } from './traffic';
+
+export const STAGES = ['shadow', 'canary', 'promotion'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Virtual start of every rehearsal: fixed, so the same seed gives the same timeline. */
+export const START_MS = Date.parse('2026-01-05T09:00:00.000Z');
+
+/** How a version answers; unless degraded, from its eval report's production-like set. */
+export interface Behaviour {
+  confidenceMean: number;
+  confidenceStd: number;
+  errorRate: number;
+  p95LatencyMs: number;
+}
+
+/**
+ * Documented defaults for a version whose eval report has no production-like set: the example
+ * model's production-like figures (examples/document-classifier/eval_report.json).
+ */
+export const DEFAULT_BEHAVIOUR: Behaviour = {
+  confidenceMean: 0.84,
+  confidenceStd: 0.08,
+  errorRate: 0,
+  p95LatencyMs: 140,
+};
+
+export interface Version {
+  readonly label: string;
+  readonly commit: string;
+  readonly behaviour: Behaviour;
+  readonly evalReport: Record<string, unknown>;
+}
+
+export interface ReleaseRun {
+  readonly label: string;
+  readonly executionId: string;
+  readonly instanceType: string | undefined;
+  /** Stage outcomes so far. */
+  readonly outcomes: Partial<Record<Stage, JobOutcome['status']>>;
+  /** Stages still to run (a stopAfter leaves some). */
+  pending: Stage[];
+  /** A rollback or a later release took over while the run was paused (stopAfter). */
+  abandoned: boolean;
+  /** A stage of the run is being driven now. */
+  running: boolean;
+}
+
+export interface WorldOptions {
+  readonly config: PlatformConfig;
+  readonly configDir: string;
+  readonly model: string;
+  readonly seed: number;
+  readonly requestsPerMinute: number;
+  /** The template, when the caller already has it (tests, the bench). */
+  readonly template?: Template;
+  readonly onSynth?: (message: string) => void;
+}
+
+/** A version label's commit id: 40 hex digits derived from the label. */
+export function commitOf(label: string): string {
+  return createHash('sha1').update(`rehearsal:${label}`).digest('hex');
+}
+
+export class World {
+  readonly cloud: Cloud;
+  readonly settings: ReleaseSettings;
+  readonly versions = new Map<string, Version>();
+  readonly runs: ReleaseRun[] = [];
+  readonly invariants: Invariants;
+  readonly env: Record<string, string>;
+  private readonly functionEnvs: Record<
+    'shadow' | 'canary' | 'promotion' | 'rollback',
+    Record<string, string>
+  >;
+  readonly rpm: number;
+  readonly random: Random;
+  private readonly traffic: Traffic;
+  private readonly handlers;
+  private readonly pendingAlarmActions: { alarm: string; state: string; previous: string; reason: string }[] =
+    [];
+  private readonly rollbackFunctionArn: string;
+  private executions = 0;
+  private jobs = 0;
+  /** Depth of handler invocations in progress: alarm actions wait until none runs. */
+  private busy = 0;
+  /** The traffic of the current minute, by answering version, for the timeline. */
+  private minuteSplit = new Map<string, number>();
+  private lastMinuteLine = '';
+  /** Requests answered per endpoint/variant in the last whole minute, for autoscaling. */
+  private lastMinuteInvocations = new Map<string, number>();
+  private thisMinuteInvocations = new Map<string, number>();
+  /** The first breaching minute of the alarm that led to the latest rollback, and that rollback. */
+  rollbackTiming: { triggerMs: number; target: string; servedMs?: number; by: string } | undefined;
+
+  constructor(readonly options: WorldOptions) {
+    this.random = new Random(options.seed);
+    this.rpm = options.requestsPerMinute;
+    logger.setLogLevel('SILENT');
+    const template =
+      options.template ?? modelTemplate(options.config, options.configDir, options.model, options.onSynth);
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, p]) => alarmDefinition(p));
+    this.cloud = new Cloud(START_MS, this.random, alarms);
+    this.cloud.behaviour = this.behaviourOf;
+
+    // Each function's environment as synthesized; a handler runs with its own (they differ, e.g.
+    // promotion and rollback deploy the flag with different strategies). `env` holds the keys
+    // they share, for the rehearsal's own lookups.
+    const functions = {
+      shadow: /^ServingShadow/,
+      canary: /^ServingCanary/,
+      promotion: /^ServingPromotion/,
+      rollback: /^MonitoringRollback/,
+    };
+    this.functionEnvs = Object.fromEntries(
+      Object.entries(functions).map(([name, pattern]) => [
+        name,
+        Object.fromEntries(
+          Object.entries(functionEnvironment(template, pattern)).filter(
+            ([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('POWERTOOLS_'),
+          ),
+        ),
+      ]),
+    ) as Record<'shadow' | 'canary' | 'promotion' | 'rollback', Record<string, string>>;
+    this.env = { ...this.functionEnvs.rollback, ...this.functionEnvs.shadow, ...this.functionEnvs.promotion };
+    const routerEnv = routerEnvSchema.parse(functionEnvironment(template, /^RoutingRouter/));
+    this.rollbackFunctionArn = `:${functionId(template, /^MonitoringRollback/)}`;
+
+    for (const [id, p] of resourcesOfType(template, 'AWS::AppConfig::DeploymentStrategy')) {
+      this.cloud.strategies.set(id, {
+        durationMinutes: Number(p.DeploymentDurationInMinutes ?? 0),
+        bakeMinutes: Number(p.FinalBakeTimeInMinutes ?? 0),
+        growthFactor: Number(p.GrowthFactor ?? 100),
+      });
+    }
+    for (const [, p] of resourcesOfType(template, 'AWS::SSM::Parameter')) {
+      this.cloud.ssm.set(String(p.Name), String(p.Value));
+    }
+    const raw = this.cloud.ssm.get(this.env.RELEASE_SETTINGS_PARAMETER ?? '');
+    if (raw === undefined) throw new Error('the model stack has no release settings parameter');
+    this.settings = releaseSettingsSchema.parse(JSON.parse(raw));
+
+    const c = clients(this.cloud);
+    const now = () => new Date(this.cloud.nowMs);
+    const sleep = (ms: number) => this.advance(ms);
+    const serving = {
+      s3: c.s3,
+      ssm: c.ssm,
+      codepipeline: c.codepipeline,
+      now,
+      sagemaker: c.sagemaker,
+      cloudwatch: c.cloudwatch,
+      autoscaling: c.autoscaling,
+    } as never;
+    this.handlers = {
+      shadow: shadowHandler(serving),
+      canary: canaryHandler(serving),
+      promotion: promotionHandler({ ...(serving as object), appconfig: c.appconfig } as never),
+      rollback: rollbackHandler({
+        s3: c.s3,
+        dynamodb: c.dynamodb,
+        sns: c.sns,
+        sagemaker: c.sagemaker,
+        cloudwatch: c.cloudwatch,
+        appconfig: c.appconfig,
+        now,
+        sleep,
+      } as never),
+    };
+    this.traffic = new Traffic(
+      this.cloud,
+      routerEnv,
+      new TextEncoder().encode('rehearsal-hmac-key-0123456789abcdef'),
+    );
+    this.cloud.onAlarmAction = () => undefined;
+    this.invariants = new Invariants(this);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Versions
+  // -------------------------------------------------------------------------------------------
+
+  /** Registers a version; its eval report and behaviour come from the example report or the defaults. */
+  version(label: string): Version {
+    const existing = this.versions.get(label);
+    if (existing) return existing;
+    const commit = commitOf(label);
+    const report = this.evalReportFor(commit);
+    const sets = report.eval_sets as Record<
+      string,
+      { confidence?: { mean: number; std: number }; p95_latency_ms?: number }
+    >;
+    const productionLike =
+      this.settings.evalSets.find((s) => s.kind === 'production-like' && sets[s.name]) ??
+      this.settings.evalSets.find((s) => sets[s.name]);
+    const m = productionLike ? sets[productionLike.name] : undefined;
+    const behaviour: Behaviour = {
+      confidenceMean: m?.confidence?.mean ?? DEFAULT_BEHAVIOUR.confidenceMean,
+      confidenceStd: m?.confidence?.std ?? DEFAULT_BEHAVIOUR.confidenceStd,
+      errorRate: DEFAULT_BEHAVIOUR.errorRate,
+      p95LatencyMs: m?.p95_latency_ms ?? DEFAULT_BEHAVIOUR.p95LatencyMs,
+    };
+    const v: Version = { label, commit, behaviour, evalReport: report };
+    this.versions.set(label, v);
+    return v;
+  }
+
+  labelOfCommit(commit: string | undefined): string | undefined {
+    if (commit === undefined) return undefined;
+    for (const v of this.versions.values()) if (v.commit === commit) return v.label;
+    return undefined;
+  }
+
+  labelOfModel(modelName: string | undefined): string | undefined {
+    return this.labelOfCommit(this.cloud.modelVersionOf(modelName));
+  }
+
+  /** The example eval report of the model (examples/<model>/eval_report.json) or one built from defaults. */
+  private evalReportFor(commit: string): Record<string, unknown> {
+    const file = path.resolve(__dirname, '..', '..', 'examples', this.settings.model, 'eval_report.json');
+    const example = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
+      : undefined;
+    const exampleSets = (example?.eval_sets ?? {}) as Record<string, unknown>;
+    const sets: Record<string, unknown> = {};
+    for (const s of this.settings.evalSets) {
+      sets[s.name] = exampleSets[s.name] ?? {
+        accuracy: 0.9,
+        p95_latency_ms: DEFAULT_BEHAVIOUR.p95LatencyMs,
+        cost_per_1k_requests: 0.4,
+        slice_accuracy: {},
+        confidence: { mean: DEFAULT_BEHAVIOUR.confidenceMean, std: DEFAULT_BEHAVIOUR.confidenceStd },
+        row_count: 1000,
+        dataset_md5: createHash('md5').update(s.name).digest('hex'),
+      };
+    }
+    return {
+      schema_version: 1,
+      model: this.settings.model,
+      model_version: commit,
+      generated_at: new Date(START_MS).toISOString(),
+      currency: example?.currency ?? 'USD',
+      eval_sets: sets,
+    };
+  }
+
+  private readonly behaviourOf: ModelBehaviour = (modelName, random) => {
+    const label = this.labelOfModel(modelName);
+    const b = (label && this.versions.get(label)?.behaviour) || DEFAULT_BEHAVIOUR;
+    const ok = random.next() >= b.errorRate;
+    const confidence = Math.min(1, Math.max(0, b.confidenceMean + b.confidenceStd * random.normal()));
+    // Log-normal latency with the given p95 (σ = 0.25).
+    const latencyMs = b.p95LatencyMs * Math.exp(0.25 * (random.normal() - 1.645));
+    return { ok, confidence, label: 'billing', latencyMs };
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // Time
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Moves the clock forward by `ms`: traffic at the scenario's rate, endpoint and flag changes at
+   * their times, alarms evaluated at each minute boundary, then autoscaling; invariants after
+   * each. Alarm actions run once no handler is in the middle of an invocation.
+   */
+  async advance(ms: number): Promise<void> {
+    const end = this.cloud.nowMs + Math.max(0, ms);
+    const gap = 60_000 / Math.max(1, this.rpm);
+    while (this.cloud.nowMs < end) {
+      const now = this.cloud.nowMs;
+      const minuteEnd = (Math.floor(now / 60_000) + 1) * 60_000;
+      const nextRequest = (Math.floor(now / gap) + 1) * gap;
+      const change = this.cloud.nextChangeAt() ?? Infinity;
+      const t = Math.min(end, minuteEnd, nextRequest, change);
+      this.cloud.nowMs = t;
+      this.cloud.settle();
+      if (t === nextRequest) await this.sendRequest();
+      if (t === minuteEnd) await this.minuteTick();
+      // A request's own invariant is checked as it is answered (Invariants.onAnswer); the others
+      // read state that only changes with an endpoint or flag change, a minute or a handler.
+      if (t !== nextRequest || t === change || t === end) this.invariants.check('event');
+      if (this.busy === 0) await this.runAlarmActions();
+    }
+  }
+
+  private async sendRequest(): Promise<void> {
+    const before = this.cloud.answers.length;
+    const routed = await this.traffic.send();
+    const answer = this.cloud.answers[before];
+    this.cloud.answers.length = 0;
+    if (!answer) {
+      this.bump(this.minuteSplit, `${routed.endpoint}:failed`);
+      return;
+    }
+    this.bump(this.thisMinuteInvocations, `${answer.endpoint}/${answer.variant}`);
+    const label = this.labelOfModel(answer.modelName) ?? answer.modelName;
+    this.bump(
+      this.minuteSplit,
+      `${routed.endpoint === 'live' ? 'live' : 'standby'} ${label}${answer.canary ? ' (canary fleet)' : ''}`,
+    );
+    this.invariants.onAnswer(label, answer.canary, routed);
+    const timing = this.rollbackTiming;
+    if (timing && !answer.canary) {
+      if (label !== timing.target) timing.servedMs = undefined;
+      else timing.servedMs ??= this.cloud.nowMs;
+    }
+  }
+
+  private bump(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  private async minuteTick(): Promise<void> {
+    const now = this.cloud.nowMs;
+    for (const change of this.cloud.alarms.evaluate(this.cloud.metrics, now)) {
+      if (change.from === 'ALARM' || change.to === 'ALARM') {
+        this.cloud.log(
+          'cloudwatch',
+          `alarm ${shortAlarm(change.name)}: ${change.from} → ${change.to} ${change.reason}`,
+        );
+      }
+      if (change.to === 'ALARM' && change.actions.some((a) => a.endsWith(this.rollbackFunctionArn))) {
+        this.pendingAlarmActions.push({
+          alarm: change.name,
+          state: change.to,
+          previous: change.from,
+          reason: change.reason,
+        });
+      }
+    }
+    this.cloud.watchGuardrails();
+    this.lastMinuteInvocations = this.thisMinuteInvocations;
+    this.thisMinuteInvocations = new Map();
+    this.cloud.autoscale(
+      (endpoint, variant) => this.lastMinuteInvocations.get(`${endpoint}/${variant}`) ?? 0,
+    );
+    const split = [...this.minuteSplit.entries()]
+      .sort()
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    const alarming = [...this.cloud.alarms.alarms.values()]
+      .filter((a) => a.state === 'ALARM')
+      .map((a) => shortAlarm(a.definition.name));
+    const line = `${split || 'no requests'}${alarming.length > 0 ? ` | ALARM: ${alarming.join(', ')}` : ''}`;
+    const shape = line.replace(/\d+/g, '#');
+    if (shape !== this.lastMinuteLine) {
+      this.cloud.timeline.push({ atMs: now - 60_000, actor: 'traffic', message: line });
+      this.lastMinuteLine = shape;
+    }
+    this.minuteSplit = new Map();
+    this.cloud.metrics.prune(now - 6 * 3_600_000);
+    this.invariants.check('minute');
+  }
+
+  private async runAlarmActions(): Promise<void> {
+    while (this.pendingAlarmActions.length > 0) {
+      const a = this.pendingAlarmActions.shift()!;
+      const def = this.cloud.alarms.alarms.get(a.alarm)?.definition;
+      const triggerMs = this.cloud.nowMs - (def ? def.datapointsToAlarm * def.periodSeconds * 1000 : 0);
+      await this.invokeRollback(
+        {
+          source: 'aws.cloudwatch',
+          alarmArn: `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${a.alarm}`,
+          time: new Date(this.cloud.nowMs).toISOString(),
+          alarmData: {
+            alarmName: a.alarm,
+            state: { value: a.state, reason: a.reason, timestamp: new Date(this.cloud.nowMs).toISOString() },
+            previousState: { value: a.previous },
+          },
+        },
+        `alarm ${shortAlarm(a.alarm)}`,
+        triggerMs,
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Rollback
+  // -------------------------------------------------------------------------------------------
+
+  async invokeRollback(event: unknown, by: string, triggerMs = this.cloud.nowMs): Promise<RollbackResult> {
+    const before = this.invariants.beforeRollback();
+    Object.assign(process.env, this.functionEnvs.rollback);
+    // A rollback takes over from a release paused part-way: it is no longer in flight.
+    for (const r of this.runs) if (!r.running && r.pending.length > 0) r.abandoned = true;
+    this.busy++;
+    let result: RollbackResult;
+    try {
+      result = await this.handlers.rollback(event);
+    } finally {
+      this.busy--;
+    }
+    const detail =
+      'record' in result
+        ? `${result.status}: ${this.labelOfCommit(result.record.from?.modelVersion) ?? '?'} → ${this.labelOfCommit(result.record.to?.modelVersion) ?? '?'}`
+        : `${result.status}: ${firstSentence(result.message)}`;
+    this.cloud.log(`rollback (${by})`, detail);
+    this.invariants.afterRollback(before, result);
+    if ('record' in result && result.record.to) {
+      const target = this.labelOfCommit(result.record.to.modelVersion);
+      if (target && result.status !== 'failed') this.rollbackTiming = { triggerMs, target, by };
+    }
+    return result;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The release pipeline
+  // -------------------------------------------------------------------------------------------
+
+  /** What the stages before Shadow leave in the artifacts bucket for a release run. */
+  private writeRunRecords(v: Version, executionId: string): void {
+    const bucket = this.env.ARTIFACTS_BUCKET!;
+    const model = this.settings.model;
+    const put = (key: string, value: unknown) =>
+      this.cloud.s3.set(`${bucket}/${key}`, [`${JSON.stringify(value, null, 2)}\n`]);
+    const sets = v.evalReport.eval_sets as Record<string, { dataset_md5: string }>;
+    put(artifactKeys.evalReport(model, executionId), v.evalReport);
+    put(artifactKeys.dataValidation(model, executionId), {
+      version: 1,
+      verdict: 'pass',
+      evalSets: Object.entries(sets).map(([name, m]) => ({
+        evalSet: name,
+        valid: true,
+        errors: [],
+        dataset: { md5: m.dataset_md5 },
+      })),
+    });
+    put(artifactKeys.decision(model, executionId), {
+      verdict: 'pass',
+      regression: { summary: `PASS (rehearsal, ${v.label})` },
+    });
+    // What the PublishModel stage leaves: the archive at its content-addressed key, with S3's
+    // SHA-256 checksum, and the record naming it (lambdas/core/model-publication.ts).
+    const archive = `model archive of ${v.label} (${v.commit})`;
+    const sha256 = createHash('sha256').update(archive).digest();
+    const archiveKey = publishedArchiveKey(model, sha256.toString('hex'));
+    this.cloud.s3.set(`${bucket}/${archiveKey}`, [archive]);
+    this.cloud.s3Checksums.set(`${bucket}/${archiveKey}`, sha256.toString('base64'));
+    put(artifactKeys.modelArtifact(model, executionId), {
+      sha256: sha256.toString('hex'),
+      bytes: archive.length,
+      modelDataUrl: `s3://${bucket}/${archiveKey}`,
+      commitId: v.commit,
+    });
+  }
+
+  /** Starts a release run and drives its stages up to `stopAfter`. */
+  async release(
+    label: string,
+    options: { instanceType?: string; stopAfter?: Stage } = {},
+  ): Promise<ReleaseRun> {
+    for (const r of this.runs) if (r.pending.length > 0) r.abandoned = true;
+    const v = this.version(label);
+    this.executions += 1;
+    const executionId = `${this.random.hex(8)}-0000-4000-8000-${String(this.executions).padStart(12, '0')}`;
+    this.writeRunRecords(v, executionId);
+    const run: ReleaseRun = {
+      label,
+      executionId,
+      instanceType: options.instanceType,
+      outcomes: {},
+      pending: [...STAGES],
+      abandoned: false,
+      running: false,
+    };
+    this.runs.push(run);
+    this.cloud.log(
+      'pipeline',
+      `release ${label} (execution ${executionId.slice(0, 8)}${options.instanceType ? `, ${options.instanceType}` : ''})`,
+    );
+    await this.continueRun(run, options.stopAfter);
+    return run;
+  }
+
+  /** A person retries `stage` of the last release run: that stage, then the rest. */
+  async retry(stage: Stage): Promise<ReleaseRun | undefined> {
+    const run = this.runs.at(-1);
+    if (!run) return undefined;
+    const from = STAGES.indexOf(stage);
+    run.pending = STAGES.slice(from) as Stage[];
+    run.abandoned = false;
+    this.cloud.log('person', `retries stage ${stage} of release ${run.label}`);
+    await this.continueRun(run, undefined);
+    return run;
+  }
+
+  private async continueRun(run: ReleaseRun, stopAfter: Stage | undefined): Promise<void> {
+    run.running = true;
+    while (run.pending.length > 0) {
+      const stage = run.pending[0]!;
+      const outcome = await this.runStage(run, stage);
+      (run.outcomes as Record<Stage, string>)[stage] = outcome.status;
+      if (outcome.status !== 'succeeded') {
+        run.pending = [];
+        break;
+      }
+      run.pending.shift();
+      if (stage === stopAfter) break;
+    }
+    run.running = false;
+    this.invariants.check('stage');
+  }
+
+  /** One action of the pipeline: invoke, then re-invoke with the continuation token until it ends. */
+  private async runStage(run: ReleaseRun, stage: Stage): Promise<JobOutcome> {
+    this.jobs += 1;
+    const jobId = `job-${this.jobs}`;
+    let token: string | undefined;
+    const instanceType = run.instanceType;
+    for (let polls = 0; ; polls++) {
+      const event = {
+        'CodePipeline.job': {
+          id: jobId,
+          data: {
+            actionConfiguration: {
+              configuration: {
+                FunctionName: stage,
+                UserParameters: JSON.stringify({
+                  executionId: run.executionId,
+                  pipeline: 'release',
+                  commitId: this.version(run.label).commit,
+                }),
+              },
+            },
+            inputArtifacts: [],
+            outputArtifacts: [],
+            ...(token === undefined ? {} : { continuationToken: token }),
+          },
+        },
+      };
+      this.invariants.beforeStage(run, stage, polls === 0);
+      // The function's environment as synthesized.
+      Object.assign(process.env, this.functionEnvs[stage]);
+      const restoreSettings = this.overrideInstanceType(instanceType);
+      this.busy++;
+      let outcome: JobOutcome;
+      try {
+        outcome = await this.handlers[stage](event);
+      } finally {
+        this.busy--;
+        restoreSettings();
+      }
+      this.invariants.afterStage(run, stage, outcome);
+      if (outcome.status !== 'in-progress') {
+        const text =
+          outcome.status === 'succeeded' ? firstSentence(outcome.summary) : firstLines(outcome.message);
+        this.cloud.log(`${stage} (${run.label})`, `${outcome.status}: ${text}`);
+        return outcome;
+      }
+      if (polls === 0) this.cloud.log(`${stage} (${run.label})`, firstSentence(outcome.summary));
+      token = outcome.continuationToken;
+      // CodePipeline re-invokes an action that returned a continuation token; the interval is not
+      // documented, the rehearsal uses one minute.
+      await this.advance(60_000);
+    }
+  }
+
+  /**
+   * A release's serving override (the scenario's `instanceType`) goes into release settings the
+   * stages of that run read, under a parameter name of their own: the handlers cache the settings
+   * per parameter name for the life of a container.
+   */
+  private overrideInstanceType(instanceType: string | undefined): () => void {
+    if (instanceType === undefined) return () => undefined;
+    const base = this.env.RELEASE_SETTINGS_PARAMETER!;
+    const name = `${base}-${instanceType}`;
+    const settings = JSON.parse(this.cloud.ssm.get(base)!) as ReleaseSettings;
+    this.cloud.ssm.set(name, JSON.stringify({ ...settings, serving: { ...settings.serving, instanceType } }));
+    process.env.RELEASE_SETTINGS_PARAMETER = name;
+    return () => {
+      process.env.RELEASE_SETTINGS_PARAMETER = base;
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // What is true now
+  // -------------------------------------------------------------------------------------------
+
+  private parsed = new Map<string, unknown>();
+
+  /** JSON.parse, remembered per text: the invariants read the same documents after every event. */
+  private parseOnce<T>(text: string): T | undefined {
+    if (!this.parsed.has(text)) {
+      if (this.parsed.size > 100) this.parsed.clear();
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = undefined;
+      }
+      this.parsed.set(text, value);
+    }
+    return this.parsed.get(text) as T | undefined;
+  }
+
+  flagDocument(): { stable: { modelVersion: string; endpoint: 'live' | 'standby' } } | undefined {
+    const text = this.cloud.deployedFlag();
+    return text ? this.parseOnce(text) : undefined;
+  }
+
+  servingState():
+    | {
+        live: { configName: string; modelVersion: string; modelName: string };
+        standby: { modelVersion: string } | null;
+      }
+    | undefined {
+    const versions = this.cloud.s3.get(
+      `${this.env.ARTIFACTS_BUCKET}/${artifactKeys.servingState(this.settings.model)}`,
+    );
+    return versions ? this.parseOnce(versions.at(-1)!) : undefined;
+  }
+
+  /** The version the router sends stable traffic to (by the deployed flag). */
+  serving(): string | undefined {
+    const flag = this.flagDocument();
+    if (!flag) return this.labelOfModel(this.cloud.servingModel(this.env.LIVE_ENDPOINT!));
+    const endpoint = flag.stable.endpoint === 'live' ? this.env.LIVE_ENDPOINT! : this.env.STANDBY_ENDPOINT!;
+    return this.labelOfModel(this.cloud.servingModel(endpoint));
+  }
+
+  private readonly thresholds = new Map<string, number>();
+
+  confidenceThresholdFor(label: string): number {
+    const known = this.thresholds.get(label);
+    if (known !== undefined) return known;
+    const threshold = confidenceFloor(
+      parseEvalReport(JSON.stringify(this.version(label).evalReport), label),
+      this.settings,
+    ).threshold;
+    this.thresholds.set(label, threshold);
+    return threshold;
+  }
+
+  flagSummary(): string {
+    return flagSummary(this.cloud.deployedFlag() ?? '');
+  }
+
+  /** True when nothing is in flight: no stage, no endpoint update, no flag deployment, no paused run. */
+  quiet(): boolean {
+    if (this.busy > 0) return false;
+    // A run being driven, or paused part-way (stopAfter) and not taken over since, is in flight.
+    if (this.runs.some((r) => r.running || (r.pending.length > 0 && !r.abandoned))) return false;
+    for (const e of this.cloud.endpoints.values()) if (e.op) return false;
+    return !this.cloud.flagDeployments.some((d) => d.state === 'DEPLOYING' || d.state === 'BAKING');
+  }
+
+  violations(): readonly InvariantViolation[] {
+    return this.invariants.violations;
+  }
+}
+
+export function shortAlarm(name: string): string {
+  return name.replace(/^.*?-(live-|label-|cost-|prediction-)/, '$1');
+}
+
+/** A failure's message: its first lines, joined (they say what went wrong and what to do). */
+function firstLines(text: string): string {
+  const joined = text.split('\n').slice(0, 3).join(' ');
+  return joined.length > 400 ? `${joined.slice(0, 397)}...` : joined;
+}
+
+function firstSentence(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 220 ? `${line.slice(0, 217)}...` : line;
+}

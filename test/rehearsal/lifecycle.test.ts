@@ -1,0 +1,145 @@
+/**
+ * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
+ * invariants checked after every event. The scenarios under test/fixtures/scenarios reproduce bugs
+ * of issue 11 section 5 that are still open: each test below asserts the buggy outcome, and fails
+ * once the bug is fixed; then move the scenario to examples/scenarios/ (where `mlops rehearse` must
+ * pass it) and delete its test here.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../lib/config/load';
+import type { PlatformConfig } from '../../lib/config/schema';
+import type { InvariantName } from '../../lib/rehearsal/invariants';
+import { runScenario, type RehearsalReport } from '../../lib/rehearsal/runner';
+import { parseScenario } from '../../lib/rehearsal/scenario';
+import { modelTemplate, type Template } from '../../lib/rehearsal/template';
+
+const ROOT = join(__dirname, '..', '..');
+const CONFIG_DIR = join(ROOT, 'config');
+const MODEL = 'document-classifier';
+
+let config: PlatformConfig;
+let template: Template;
+
+beforeAll(() => {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  config = loadConfig({ configDir: CONFIG_DIR });
+  // Synthesized once and cached under cdk.out/rehearsal/ (a clean clone pays the synth once).
+  template = modelTemplate(config, CONFIG_DIR, MODEL);
+}, 300_000);
+
+async function rehearse(text: string, file = 'inline.yaml'): Promise<RehearsalReport> {
+  return runScenario(parseScenario(text, file), { config, configDir: CONFIG_DIR, template });
+}
+
+/** A scenario file, at `requestsPerMinute` when given (the fixtures' 200 a minute cost seconds each). */
+async function rehearseFile(path: string, requestsPerMinute?: number): Promise<RehearsalReport> {
+  const scenario = parseScenario(readFileSync(join(ROOT, path), 'utf8'), path);
+  return runScenario(
+    { ...scenario, requestsPerMinute: requestsPerMinute ?? scenario.requestsPerMinute },
+    { config, configDir: CONFIG_DIR, template },
+  );
+}
+
+function failed(report: RehearsalReport): InvariantName[] {
+  return report.invariants.filter((i) => !i.ok).map((i) => i.name);
+}
+
+const HEAD = `model: ${MODEL}\ntraffic: { requestsPerMinute: 20 }\nseed: 11\n`;
+
+describe('rehearsal through the real handlers', () => {
+  it('releases a first version: the live endpoint, autoscaling, the flag and the confidence floor', async () => {
+    const report = await rehearseFile('examples/scenarios/first-release.yaml', 20);
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.final).toMatchObject({
+      serving: 'v1',
+      routerEndpoint: 'live',
+      liveStatus: 'InService',
+      liveInstances: 2,
+    });
+    expect(report.timeline.map((e) => e.actor)).toEqual(
+      expect.arrayContaining(['shadow (v1)', 'canary (v1)', 'promotion (v1)']),
+    );
+  });
+
+  it('releases v2 through shadow, canary and promotion, with v1 warm on the standby and no false rollback', async () => {
+    const report = await rehearse(
+      `${HEAD}steps:\n  - release: v2\n  - wait: 3h\n  - expect: { serving: v2, liveEndpoint: v2, standby: v1, routerEndpoint: live }\n`,
+    );
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.map((e) => [e.key, e.ok])).toEqual([
+      ['serving', true],
+      ['liveEndpoint', true],
+      ['standby', true],
+      ['routerEndpoint', true],
+    ]);
+    expect(report.timeline.some((e) => e.actor.startsWith('rollback'))).toBe(false);
+    expect(report.final.alarmsInAlarm).toEqual([]);
+  });
+
+  it('rolls a canary back by SageMaker guardrails when the candidate answers with errors', async () => {
+    const report = await rehearse(
+      `${HEAD}steps:\n  - release: v2\n    stopAfter: shadow\n  - degrade: { version: v2, errorRate: 0.3 }\n  - retry: canary\n  - expect: { serving: v1, liveEndpoint: v1 }\n`,
+    );
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const canary = report.timeline.find((e) => e.actor === 'canary (v2)' && e.message.startsWith('failed'));
+    expect(canary?.message).toMatch(/rolled back/);
+    expect(failed(report)).not.toContain('canary-not-in-alarm');
+  });
+
+  it('waits out an injected "already updating" refusal and throttling on the rollback path', async () => {
+    const report = await rehearse(
+      `${HEAD}steps:\n  - release: v2\n  - fail: { call: UpdateEndpoint, times: 1, error: AlreadyUpdating }\n  - fail: { call: UpdateEndpoint, times: 1, error: ThrottlingException }\n  - rollback: { reason: drill }\n  - wait: 10m\n  - expect: { liveEndpoint: v1 }\n`,
+    );
+    expect(report.timeline.filter((e) => e.actor === 'fault')).toHaveLength(2);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(failed(report)).not.toContain('rollback-returns-to-previous');
+  });
+
+  it('changes nothing twice when two rollbacks run at once (the ledger claims one)', async () => {
+    const report = await rehearse(
+      `${HEAD}steps:\n  - release: v2\n  - rollback: { reason: two pages, concurrent: 2 }\n  - wait: 5m\n`,
+    );
+    const outcomes = report.timeline
+      .filter((e) => e.actor === 'rollback (person)')
+      .map((e) => e.message.split(':')[0]);
+    expect(outcomes.sort()).toEqual(['done', 'duplicate']);
+    expect(failed(report)).not.toContain('rollback-returns-to-previous');
+  });
+});
+
+describe('open bugs of issue 11 section 5, reproduced (each test fails once its bug is fixed)', () => {
+  it('a rollback between canary and promotion returns to N-1 (fixed), but N keeps answering while the live endpoint updates', async () => {
+    const report = await rehearseFile(
+      'test/fixtures/scenarios/rollback-between-canary-and-promotion.yaml',
+      20,
+    );
+    expect(failed(report)).not.toContain('rollback-returns-to-previous');
+    expect(report.timeline.find((e) => e.actor.startsWith('rollback'))?.message).toMatch(/^done: v3 → v2/);
+    expect(failed(report)).toContain('stable-traffic-released');
+  });
+
+  it('after a rollback all traffic stays on the one-instance standby', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-drill.yaml');
+    expect(failed(report)).toContain('traffic-returns-to-live');
+    expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'standby' });
+    // Time to N-1 serving for a person's rollback, with the router's flag cache at its default.
+    expect(report.timeToPreviousServing?.to).toBe('v1');
+    expect(report.timeToPreviousServing!.seconds).toBeLessThanOrEqual(
+      config.models[0]!.routing.flagCacheSeconds,
+    );
+  });
+
+  it('a rollback fails when the release changed the instance type (autoscaling still registered)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/instance-type-change-rollback.yaml', 20);
+    expect(failed(report)).toContain('records-agree');
+    expect(report.final.liveEndpoint).toBe('v2');
+    expect(report.timeline.find((e) => e.actor.startsWith('rollback'))?.message).toMatch(/^incomplete/);
+  });
+
+  it('a promotion that failed half-way leaves state.json and the flag disagreeing', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/retried-promotion-after-rollback.yaml', 20);
+    expect(failed(report)).toEqual(expect.arrayContaining(['records-agree', 'traffic-returns-to-live']));
+  });
+});
