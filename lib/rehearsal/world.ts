@@ -346,7 +346,7 @@ export class World {
       }
       if (result.status !== 'ignored') {
         this.cloud.log(
-          `rollback (EventBridge: ${event.detail.EndpointName} ${event.detail.EndpointStatus})`,
+          `EventBridge → rollback fn (${shortEndpoint(event.detail.EndpointName)} ${event.detail.EndpointStatus})`,
           `${result.status}: ${'message' in result ? firstSentence(result.message) : ''}`,
         );
       }
@@ -711,6 +711,9 @@ export class World {
     // A run being driven, or paused part-way (stopAfter) and not taken over since, is in flight.
     if (this.runs.some((r) => r.running || (r.pending.length > 0 && !r.abandoned))) return false;
     for (const e of this.cloud.endpoints.values()) if (e.op) return false;
+    // A state-change event on its way to the rollback function (EventBridge delivers in near real
+    // time, not in the same instant) is work in flight, like an endpoint operation.
+    if (this.cloud.endpointEvents.length > 0) return false;
     return !this.cloud.flagDeployments.some((d) => d.state === 'DEPLOYING' || d.state === 'BAKING');
   }
 
@@ -750,4 +753,8 @@ export function matchesEventPattern(pattern: Record<string, unknown>, event: unk
       return matchesEventPattern(want as Record<string, unknown>, got);
     return want === got;
   });
+}
+
+function shortEndpoint(name: string): string {
+  return name.replace(/^.*-(live|standby)$/, '$1');
 }
