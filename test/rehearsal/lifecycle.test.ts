@@ -82,6 +82,19 @@ describe('rehearsal through the real handlers', () => {
     expect(report.final.alarmsInAlarm).toEqual([]);
   });
 
+  it("evaluates the confidence alarm from its synthesized metric math over the router's Confidence and ConfidenceSquared", async () => {
+    const report = await rehearse(
+      `${HEAD}steps:\n  - release: v2\n  - degrade: { version: v2, confidenceMean: 0.3 }\n  - wait: 30m\n`,
+    );
+    expect(report.notEvaluated.filter((n) => /confidence/.test(n.name))).toEqual([]);
+    expect(report.final.alarmsInAlarm).toEqual([expect.stringMatching(/live-confidence$/)]);
+    expect(
+      report.timeline.some(
+        (e) => e.actor === 'cloudwatch' && /alarm live-confidence: OK → ALARM/.test(e.message),
+      ),
+    ).toBe(true);
+  });
+
   it('rolls a canary back by SageMaker guardrails when the candidate answers with errors', async () => {
     const report = await rehearse(
       `${HEAD}steps:\n  - release: v2\n    stopAfter: shadow\n  - degrade: { version: v2, errorRate: 0.3 }\n  - retry: canary\n  - expect: { serving: v1, liveEndpoint: v1 }\n`,
