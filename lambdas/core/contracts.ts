@@ -36,7 +36,7 @@ export interface DriftSummary {
    * records written before the significance test.
    */
   readonly status?: 'within' | 'drift' | 'not-significant' | 'too-few-rows';
-  /** G-test of homogeneity p-value. */
+  /** Chi-square test of homogeneity p-value (Pearson X²). */
   readonly pValue?: number;
   readonly significant?: boolean;
   /** Categories seen on one side only, by name and share. */

@@ -711,7 +711,7 @@ export interface DatasetThresholds {
    */
   readonly maxViolations?: number;
   /**
-   * Drift fails only when the distance exceeds `maxDrift` and the G-test rejects "same distribution" at this level.
+   * Drift fails only when the distance exceeds `maxDrift` and the chi-square test of homogeneity rejects "same distribution" at this level.
    * @default DEFAULT_DRIFT_SIGNIFICANCE (0.01)
    */
   readonly driftSignificance?: number;

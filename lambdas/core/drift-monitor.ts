@@ -227,7 +227,7 @@ export interface LabelDriftInput {
   /** @default MIN_PREDICTIONS */
   readonly minPredictions?: number;
   /**
-   * The G-test level (`dataValidation.driftSignificance`): the alarm's metric counts the distance only
+   * The chi-square test level (`dataValidation.driftSignificance`): the alarm's metric counts the distance only
    * when sampling alone would give one this large less often than this.
    * @default DEFAULT_DRIFT_SIGNIFICANCE
    */
@@ -242,7 +242,7 @@ export type LabelDriftAssessment =
       readonly report: DriftReport;
       readonly text: string;
       /**
-       * What the alarm compares with `maxLabelDrift`: the distance when the G-test finds it significant,
+       * What the alarm compares with `maxLabelDrift`: the distance when the chi-square test finds it significant,
        * else 0, so that an alarm fires only on drift that is both large and beyond sampling noise.
        */
       readonly significantDistance: number;

@@ -2,11 +2,11 @@
  * Drift between two categorical distributions: Jensen–Shannon distance and the categories that moved.
  */
 import type { CategoryCounts, DriftSummary, OneSidedCategory, ShareChange } from './contracts';
-import { gTestHomogeneity } from './gate-stats';
+import { homogeneityTest } from './gate-stats';
 
 /**
  * Significance level of the drift test: drift fails only when the distance exceeds `maxDrift` AND
- * the G-test says sampling alone would give distributions this different less than 1% of the time.
+ * the chi-square test says sampling alone would give distributions this different less than 1% of the time.
  */
 export const DEFAULT_DRIFT_SIGNIFICANCE = 0.01;
 /** Fewest rows on the current side for drift to be judged at all; below it the report says "too few". */
@@ -32,7 +32,9 @@ export interface DriftReport extends DriftSummary {
   readonly pValue: number;
   readonly significant: boolean;
   readonly oneSided: readonly OneSidedCategory[];
-  /** G statistic of the test of homogeneity. */
+  /** Pearson's X² of the test of homogeneity (the decision's statistic). */
+  readonly chiSquare: number;
+  /** G statistic, reported beside it. */
   readonly gStatistic: number;
   readonly degreesOfFreedom: number;
   /** The significance level applied. */
@@ -169,7 +171,7 @@ export function compareDistributions(
     return { value, referenceShare, currentShare, delta: currentShare - referenceShare };
   });
   shares.sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || compareCodeUnits(a.value, b.value));
-  const test = gTestHomogeneity(current, reference);
+  const test = homogeneityTest(current, reference);
   const exceeds = jsDistance > threshold;
   const significant = test.pValue < significance;
   const status: DriftSummary['status'] =
@@ -196,6 +198,7 @@ export function compareDistributions(
     shares,
     currentTotal,
     referenceTotal,
+    chiSquare: test.chiSquare,
     gStatistic: test.g,
     degreesOfFreedom: test.degreesOfFreedom,
     significance,
@@ -244,7 +247,7 @@ export function describeDrift(report: DriftReport, movers = 3): string {
   return `${report.field} drift ${distance} ${comparison} maxDrift ${report.threshold}${detail}${describeSignificance(report)}`;
 }
 
-/** The significance clause and the one-sided categories, e.g. `; significant (G-test p < 0.0001)`. */
+/** The significance clause and the one-sided categories, e.g. `; significant (chi-square test p < 0.0001)`. */
 function describeSignificance(report: DriftReport): string {
   const p = formatPValue(report.pValue);
   const rows = report.currentTotal.toLocaleString('en-US');
@@ -255,11 +258,11 @@ function describeSignificance(report: DriftReport): string {
       break;
     case 'not-significant':
       clause =
-        `; not significant (G-test p ${p} >= ${report.significance}): ${rows} vs ` +
+        `; not significant (chi-square test p ${p} >= ${report.significance}): ${rows} vs ` +
         `${report.referenceTotal.toLocaleString('en-US')} rows are too few to tell a distance this size from sampling noise`;
       break;
     case 'drift':
-      clause = `; significant (G-test p ${p}${report.pValue < 0.0001 ? '' : ` < ${report.significance}`})`;
+      clause = `; significant (chi-square test p ${p}${report.pValue < 0.0001 ? '' : ` < ${report.significance}`})`;
       break;
     default:
       clause = '';

@@ -1,6 +1,6 @@
 /**
  * How a model archive gets from the release's evaluation build to SageMaker, and the checks on
- * the way (docs/security-part-a.md). The build runs the team's code, so it may only *stage* the
+ * the way (docs/security-production-paths.md). The build runs the team's code, so it may only *stage* the
  * archive in the release pipeline's own artifact bucket and *claim* its SHA-256. A platform step
  * (`publish-model`) hashes the staged bytes itself, and copies exactly that object version to a
  * content-addressed key that only it may write. The serving stages check the published object's

@@ -52,8 +52,7 @@ export const releaseRecordSchema = z
       maxLatencyIncreasePct: threshold,
       maxCostIncreasePct: threshold,
       maxBiasGapIncrease: threshold,
-      // The gate's rules for inconclusive intervals (thresholds.onInconclusive, assumedDiscordance);
-      // absent from records written before they existed.
+      // How the gate decided inconclusive intervals and sized eval sets (issue 12); absent in older records.
       onInconclusive: z.enum(['point-estimate', 'pass', 'fail']).optional(),
       assumedDiscordance: z.number().gt(0).max(1).optional(),
     }),

@@ -200,7 +200,7 @@ function evalSetSection(input: PrReportInput, evalSet: string, limits: ListLimit
   const checks = input.regression.checks.filter((c) => c.evalSet === evalSet);
   const verdictOf = (name: RegressionCheck['check']) => {
     const check = checks.find((c) => c.check === name);
-    return check ? showVerdict(check.verdict) : '—';
+    return check ? showVerdict(check.verdict) + statisticalDetail(check) : '—';
   };
   const candCurrency = input.candidate.currency;
   const baseCurrency = input.baseline?.currency ?? candCurrency;
@@ -424,6 +424,33 @@ function cutToFit(text: string, maxChars: number): string {
   }
   const closing = Array.from({ length: Math.max(0, openDetails) }, () => '</details>');
   return `${[...kept, '', ...closing].join('\n')}${noteFor(lines.length - kept.length)}`;
+}
+
+/**
+ * How sure a statistical verdict is: ` (paired, n = 2,000; Δ 90% CI −0.6 to +0.2 pp; by the interval)`.
+ * Empty for checks without an interval (latency, cost, or a gate record written before intervals).
+ */
+function statisticalDetail(check: RegressionCheck): string {
+  if (check.decidedBy === null || check.decidedBy === undefined) return '';
+  const rule =
+    check.decidedBy === 'interval'
+      ? 'by the interval'
+      : check.decidedBy === 'point-estimate'
+        ? check.outcome === 'inconclusive'
+          ? 'inconclusive, by the point estimate'
+          : 'point estimate'
+        : 'inconclusive, by onInconclusive';
+  if (!check.interval) {
+    return check.check === 'biasGap' ? ` (no per-example results; ${rule})` : '';
+  }
+  const pp = (x: number) => {
+    const text = Math.abs(x * 100).toFixed(1);
+    return Number(text) === 0 ? text : `${x > 0 ? '+' : '−'}${text}`;
+  };
+  const compared = check.comparedOn
+    ? `${escapeMarkdown(check.comparedOn.replace(/ \(.*\)$/, ''), 60)}; `
+    : '';
+  return ` (${compared}Δ 90% CI ${pp(check.interval.lower)} to ${pp(check.interval.upper)} pp; ${rule})`;
 }
 
 function showVerdict(verdict: 'pass' | 'fail' | 'skipped'): string {

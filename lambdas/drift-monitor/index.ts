@@ -4,7 +4,7 @@
  * router's prediction logs), compares them with the label counts of the reference set of the
  * production-like eval set that the live release's data-validation gate recorded, with the gate's
  * own drift code, and publishes the Jensen–Shannon distance to CloudWatch for the drift alarm:
- * `MLPlatform/Drift` `LabelDrift` (None), `SignificantLabelDrift` (None: the distance when the G-test
+ * `MLPlatform/Drift` `LabelDrift` (None), `SignificantLabelDrift` (None: the distance when the chi-square
  * finds it significant, else 0; the alarm's metric) and `PredictionsCompared` (Count), dimension Model.
  *
  * A model never released has nothing to compare with: the monitor logs it and publishes nothing.
@@ -274,7 +274,7 @@ export function driftMetricData(
         Unit: 'None',
       },
       {
-        // The alarm's metric: the distance only when the G-test says it is beyond sampling noise.
+        // The alarm's metric: the distance only when the chi-square test of homogeneity says it is beyond sampling noise.
         MetricName: 'SignificantLabelDrift',
         Dimensions: dimensions,
         Timestamp: timestamp,

@@ -219,7 +219,7 @@ export async function readJsonRecord<S extends z.ZodType>(
 /**
  * Why a SageMaker model must not be created from this release record, or null: the archive must
  * be this model's published, content-addressed object, and S3's SHA-256 of it must be the
- * record's. Checked before every CreateModel (docs/security-part-a.md).
+ * record's. Checked before every CreateModel (docs/security-production-paths.md).
  */
 export async function publishedArchiveProblem(
   deps: Pick<GateDeps, 's3'>,

@@ -104,7 +104,7 @@ export const dataValidationSchema = z
     maxExamples: positiveInt(20, 'How many violation examples (with line numbers) a report shows.', 1000),
     driftSignificance: documented(
       z.number().gt(0).max(0.2).default(0.01),
-      'Drift fails only when the Jensen–Shannon distance exceeds maxDrift AND a G-test of homogeneity says sampling ' +
+      'Drift fails only when the Jensen–Shannon distance exceeds maxDrift AND a chi-square test of homogeneity says sampling ' +
         'alone would give distributions this different less often than this (docs/statistics.md). Default: 0.01.',
     ),
     minDriftRows: positiveInt(
@@ -113,6 +113,15 @@ export const dataValidationSchema = z
     ),
   })
   .meta({ description: 'Schema every eval-set row must satisfy.' });
+
+/** An image digest: pins the exact image, where a tag can be moved to another image. */
+const imageDigest = documented(
+  z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, { message: 'an image digest like sha256:<64 lowercase hex digits>' })
+    .optional(),
+  'Image digest (sha256:...). When given, the image is pulled by digest and the tag is only a label. Default: none (by tag).',
+);
 
 /** CodeBuild compute types that run the GPU image (LINUX_GPU_CONTAINER). */
 export const GPU_COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_LARGE'] as const;
@@ -130,6 +139,7 @@ export const evaluationEnvironmentSchema = z.strictObject({
             .default('763104351884'),
           'Account that publishes the AWS Deep Learning Containers. Default: 763104351884.',
         ),
+        digest: imageDigest,
       })
       .default({
         repository: 'pytorch-training',
@@ -175,6 +185,7 @@ export const servingSchema = z
               .default(DEFAULT_INFERENCE_IMAGE.account),
             'Account of the ECR repository. Default: 763104351884 (AWS Deep Learning Containers).',
           ),
+          digest: imageDigest,
         })
         .default(DEFAULT_INFERENCE_IMAGE),
       `Inference container image in ECR (same region); it must answer /invocations with JSON {"label": ..., "confidence": ...} (docs/serving.md). Default: ${DEFAULT_INFERENCE_IMAGE.repository}:${DEFAULT_INFERENCE_IMAGE.tag}.`,

@@ -27,6 +27,23 @@ export interface GpuEvaluationProjectProps {
   readonly stagingBucket?: s3.IBucket;
 }
 
+/**
+ * The Deep Learning Container image, by digest when the config gives one (a tag can be moved to
+ * another image; a digest cannot). LinuxGpuBuildImage names images by tag only, so the digest
+ * variant is the same image object (its pull grant and checks) with the reference swapped.
+ */
+export function evaluationImage(image: ModelConfig['evaluation']['image']): codebuild.IBuildImage {
+  const byTag = codebuild.LinuxGpuBuildImage.awsDeepLearningContainersImage(
+    image.repository,
+    image.tag,
+    image.account,
+  );
+  if (image.digest === undefined) return byTag;
+  const tagSuffix = `:${image.tag}`;
+  const imageId = `${byTag.imageId.slice(0, -tagSuffix.length)}@${image.digest}`;
+  return Object.assign(Object.create(byTag) as codebuild.IBuildImage, { imageId });
+}
+
 /** Shell-quotes one value for the buildspec. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -54,11 +71,7 @@ export class GpuEvaluationProject extends Construct {
       projectName: props.projectName,
       description: `${model.name}: evaluate the candidate on a GPU against the pinned eval sets`,
       environment: {
-        buildImage: codebuild.LinuxGpuBuildImage.awsDeepLearningContainersImage(
-          image.repository,
-          image.tag,
-          image.account,
-        ),
+        buildImage: evaluationImage(image),
         computeType: codebuild.ComputeType[computeType.replace('BUILD_GENERAL1_', '') as 'SMALL' | 'LARGE'],
       },
       encryptionKey: props.shared.key,
@@ -100,7 +113,7 @@ export class GpuEvaluationProject extends Construct {
                 ? [
                     // A release ships the archive that was evaluated, byte for byte. This build runs
                     // the team's code, so it only stages the archive and claims its hash; the
-                    // PublishModel step checks the claim and publishes (docs/security-part-a.md).
+                    // PublishModel step checks the claim and publishes (docs/security-production-paths.md).
                     [
                       'test -s "$MODEL_ARTIFACT" || { echo "No model archive at $MODEL_ARTIFACT after the evaluate command: build it there (SageMaker model.tar.gz layout) or set evaluation.modelArtifact."; exit 1; }',
                       `staged=${q(stagedArchiveKey('EXECUTION'))}; staged="\${staged/EXECUTION/$PIPELINE_EXECUTION_ID}"`,

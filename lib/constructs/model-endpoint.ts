@@ -87,7 +87,9 @@ export class ModelEndpoint extends Construct {
     const stack = Stack.of(this);
     const prefix = `${platform.name}-${model.name}`;
     this.endpointNames = endpointNames(prefix);
-    const image = `${serving.image.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}/${serving.image.repository}:${serving.image.tag}`;
+    // By digest when the config gives one: a tag can be moved to another image, a digest cannot.
+    const reference = serving.image.digest ? `@${serving.image.digest}` : `:${serving.image.tag}`;
+    const image = `${serving.image.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}/${serving.image.repository}${reference}`;
 
     this.node.addValidation({ validate: () => servingProblems(model, prefix) });
 

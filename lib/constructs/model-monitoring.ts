@@ -164,7 +164,7 @@ export class ModelMonitoring extends Construct {
       period: Duration.hours(1),
       label: 'predicted-label drift (JS distance)',
     });
-    // What the drift alarm compares: the distance only when it is beyond sampling noise (G-test), else 0.
+    // What the drift alarm compares: the distance only when it is beyond sampling noise (chi-square test), else 0.
     const significantLabelDrift = new cloudwatch.Metric({
       namespace: METRIC_NAMESPACES.drift,
       metricName: 'SignificantLabelDrift',
@@ -490,7 +490,7 @@ export class ModelMonitoring extends Construct {
     this.driftAlarm = new cloudwatch.Alarm(this, 'Drift', {
       alarmName: `${prefix}-label-drift`,
       alarmDescription:
-        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference, beyond sampling noise (G-test). ` +
+        `${model.name}: the distribution of predicted labels drifted more than ${monitoring.drift.maxLabelDrift} (Jensen–Shannon distance) from the reference, beyond sampling noise (chi-square test). ` +
         'Sample production inputs (the production-sample job) and re-evaluate; retrain if the new inputs are here to stay.',
       metric: significantLabelDrift,
       threshold: monitoring.drift.maxLabelDrift,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../helpers/cli';
@@ -122,5 +122,127 @@ describe('mlops check-regression', () => {
     const r = await runCli(...argv);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  describe('with per-example results (examples/document-classifier/per-example)', () => {
+    const PER_EXAMPLE = path.join(EXAMPLES, 'per-example');
+    const args = (report: string, baseline: string) => [
+      'check-regression',
+      '-r',
+      report,
+      '-b',
+      baseline,
+      '-m',
+      'document-classifier',
+      '-c',
+      SHIPPED_CONFIG,
+    ];
+
+    test('paired verdicts: the accuracy interval decides, and the text says paired with n', async () => {
+      const good = await runCli(
+        ...args(path.join(PER_EXAMPLE, 'eval_report.json'), path.join(PER_EXAMPLE, 'baseline_metrics.json')),
+      );
+      expect(good.code).toBe(0);
+      expect(good.stdout).toMatch(
+        /pass {2}golden_set accuracy .*; paired, n = 2,000: drop 90% CI −?0\.\d{3} to 0\.\d{3}, passes by the interval/,
+      );
+      // production_sample has no per-example results: unpaired, with its row counts.
+      expect(good.stdout).toMatch(/production_sample accuracy .*unpaired, n = 20,000 vs 20,000/);
+
+      const bad = await runCli(
+        ...args(
+          path.join(PER_EXAMPLE, 'eval_report_regressed.json'),
+          path.join(PER_EXAMPLE, 'baseline_metrics.json'),
+        ),
+        '--json',
+      );
+      expect(bad.code).toBe(1);
+      const accuracy = JSON.parse(bad.stdout).checks.find(
+        (c: { evalSet: string; check: string }) => c.evalSet === 'golden_set' && c.check === 'accuracy',
+      );
+      expect(accuracy).toMatchObject({
+        verdict: 'fail',
+        outcome: 'fail',
+        decidedBy: 'interval',
+        paired: true,
+      });
+      expect(accuracy.interval.upper).toBeLessThan(-0.02);
+    });
+
+    /** A copy of the per-example folder in which `edit` changes the candidate's predictions file. */
+    function brokenCopy(edit: (lines: string[]) => string[]): {
+      dir: string;
+      report: string;
+      baseline: string;
+    } {
+      const dir = mkdtempSync(path.join(tmpdir(), 'mlops-examples-'));
+      cpSync(PER_EXAMPLE, dir, { recursive: true });
+      const file = path.join(dir, 'predictions/candidate/golden_set.jsonl');
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      writeFileSync(file, `${edit(lines).join('\n')}\n`);
+      return {
+        dir,
+        report: path.join(dir, 'eval_report.json'),
+        baseline: path.join(dir, 'baseline_metrics.json'),
+      };
+    }
+
+    test.each([
+      [
+        'a duplicate id',
+        (lines: string[]) => [...lines.slice(0, 9), lines[3], ...lines.slice(10)],
+        /predictions\/candidate\/golden_set\.jsonl:10 id: duplicate id "golden-00003" \(first on line 4/,
+      ],
+      [
+        'a label not in the config',
+        (lines: string[]) => [
+          lines[0].replace(/"predicted": "\w+"/, '"predicted": "refunds"'),
+          ...lines.slice(1),
+        ],
+        /golden_set\.jsonl:1 predicted: label not in the model's config \(got "refunds", expected one of dataValidation\.allowedLabels: billing, refund/,
+      ],
+      [
+        'an id missing from the baseline',
+        (lines: string[]) => [lines[0].replace('"golden-00000"', '"golden-99999"'), ...lines.slice(1)],
+        /candidate\/golden_set\.jsonl:1 id: "golden-99999" is not in the baseline's .*baseline\/golden_set\.jsonl/,
+      ],
+      [
+        'metrics that disagree with the examples',
+        // 200 predictions made wrong: the stated accuracy no longer matches.
+        (lines: string[]) =>
+          lines.map((l, i) =>
+            i < 200
+              ? l.replace(
+                  /"predicted": "(\w+)"/,
+                  (_m, p) => `"predicted": "${p === 'other' ? 'billing' : 'other'}"`,
+                )
+              : l,
+          ),
+        /eval_report\.json eval_sets\.golden_set\.accuracy: states 0\.\d+ but the 2000 examples in .*candidate\/golden_set\.jsonl give 0\.\d+/,
+      ],
+    ])('%s: exit 1 and a message naming file, line or field', async (_what, edit, message) => {
+      const copy = brokenCopy(edit);
+      try {
+        const r = await runCli(...args(copy.report, copy.baseline));
+        expect(r.code).toBe(1);
+        expect(`${r.stdout}${r.stderr}`).toMatch(message);
+      } finally {
+        rmSync(copy.dir, { recursive: true, force: true });
+      }
+    });
+
+    test('a predictions file that cannot be read: exit 2 naming it and the report', async () => {
+      const copy = brokenCopy((lines) => lines);
+      rmSync(path.join(copy.dir, 'predictions/candidate/golden_set.jsonl'));
+      try {
+        const r = await runCli(...args(copy.report, copy.baseline));
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(
+          /cannot read predictions file of golden_set \(named in .*eval_report\.json\) .*: no such file/,
+        );
+      } finally {
+        rmSync(copy.dir, { recursive: true, force: true });
+      }
+    });
   });
 });

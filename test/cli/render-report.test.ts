@@ -25,7 +25,9 @@ describe('mlops render-report', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith(reportMarker('document-classifier'))).toBe(true);
     expect(r.stdout).toContain('**Status: FAIL**');
-    expect(r.stdout).toContain('| Accuracy | 94.0% | 91.0% | −3.0 pp | **FAIL** |');
+    expect(r.stdout).toContain(
+      '| Accuracy | 94.0% | 91.0% | −3.0 pp | **FAIL** (unpaired, n = 5,000 vs 5,000; Δ 90% CI −3.9 to −2.1 pp; by the interval) |',
+    );
     // production-like cost per 1k (0.45 → 0.46) × 2.5M requests a month
     expect(r.stdout).toContain(
       '| Estimated monthly cost | 1,125.00 USD | 1,150.00 USD | +25.00 USD (+2.2%) |',

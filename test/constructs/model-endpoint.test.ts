@@ -4,7 +4,7 @@ import { servingProblems } from '../../lib/constructs/model-endpoint';
 import { buildPlatform } from '../../lib/platform';
 import { promotionLiveEnvSchema } from '../../lambdas/promotion/live-model';
 import { servingEnvSchema } from '../../lambdas/shared/serving';
-import { newApp, shippedConfig } from '../helpers/config-fixture';
+import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN the model stack has its serving.
 const config = shippedConfig();
@@ -391,5 +391,29 @@ describe('servingProblems: what SageMaker would refuse fails the synth', () => {
     const app = newApp();
     buildPlatform(app, broken);
     expect(() => app.synth()).toThrow(/data capture sampling 12\.5 % is not a whole percentage/);
+  });
+});
+
+describe('the inference image by digest', () => {
+  test('a digest in serving.image makes every serving function create models from the image by digest', () => {
+    const digest = `sha256:${'1b'.repeat(32)}`;
+    const fixture = new ConfigFixture().edit(
+      EXAMPLE_MODEL,
+      "    tag: 2.6.0-gpu-py312-cu124-ubuntu22.04-sagemaker\n    account: '763104351884'\n",
+      `    tag: 2.6.0-gpu-py312-cu124-ubuntu22.04-sagemaker\n    account: '763104351884'\n    digest: ${digest}\n`,
+    );
+    try {
+      const t = Template.fromStack(buildPlatform(newApp(), fixture.load()).models[0]!);
+      const fns = Object.values(t.toJSON().Resources as Record<string, any>).filter(
+        (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.INFERENCE_IMAGE,
+      );
+      expect(fns.length).toBeGreaterThanOrEqual(3);
+      for (const fn of fns) {
+        const image = JSON.stringify(fn.Properties.Environment.Variables.INFERENCE_IMAGE);
+        expect(image).toContain(`/pytorch-inference@${digest}`);
+      }
+    } finally {
+      fixture.dispose();
+    }
   });
 });

@@ -470,3 +470,43 @@ describe('ModelPipeline', () => {
     }
   });
 });
+
+describe('images by digest', () => {
+  const DIGEST = `sha256:${'0a'.repeat(32)}`;
+
+  test('an evaluation image with a digest is pulled by digest, a tag alone stays by tag', () => {
+    const fixture = new ConfigFixture().edit(
+      EXAMPLE_MODEL,
+      "    tag: 2.6.0-gpu-py312-cu126-ubuntu22.04-ec2\n    account: '763104351884'\n",
+      `    tag: 2.6.0-gpu-py312-cu126-ubuntu22.04-ec2\n    account: '763104351884'\n    digest: ${DIGEST}\n`,
+    );
+    try {
+      const t = Template.fromStack(buildPlatform(newApp(), fixture.load()).models[0]);
+      const images = Object.values(t.toJSON().Resources as Record<string, any>)
+        .filter((r) => r.Type === 'AWS::CodeBuild::Project' && /evaluation$/.test(r.Properties.Name))
+        .map((r) => JSON.stringify(r.Properties.Environment.Image));
+      expect(images).toHaveLength(2);
+      for (const image of images) {
+        expect(image).toContain(`/pytorch-training@${DIGEST}`);
+        expect(image).not.toContain(':2.6.0-gpu');
+      }
+    } finally {
+      fixture.dispose();
+    }
+  });
+
+  test('a malformed digest is a config problem naming the key', () => {
+    const fixture = new ConfigFixture().edit(
+      EXAMPLE_MODEL,
+      "    tag: 2.6.0-gpu-py312-cu126-ubuntu22.04-ec2\n    account: '763104351884'\n",
+      "    tag: 2.6.0-gpu-py312-cu126-ubuntu22.04-ec2\n    account: '763104351884'\n    digest: latest\n",
+    );
+    try {
+      expect(() => fixture.load()).toThrow(
+        /evaluation\.image\.digest: .*an image digest like sha256:<64 lowercase hex digits>/,
+      );
+    } finally {
+      fixture.dispose();
+    }
+  });
+});

@@ -535,7 +535,7 @@ describe('evaluateDataset', () => {
     expect(result.jsDistance).toBeGreaterThan(0.1);
     expect(result.errors).toEqual([
       expect.stringMatching(
-        /^golden_set: label drift 0\.\d{3} > maxDrift 0.1 \(label 'billing' 90% → 60%, label 'refund' 10% → 40%\); significant \(G-test p < 0\.0001\)$/,
+        /^golden_set: label drift 0\.\d{3} > maxDrift 0.1 \(label 'billing' 90% → 60%, label 'refund' 10% → 40%\); significant \(chi-square test p < 0\.0001\)$/,
       ),
     ]);
   });
@@ -550,7 +550,7 @@ describe('evaluateDataset', () => {
     expect(result.valid).toBe(false);
     expect(result.jsDistance).toBe(0);
     expect(result.errors[0]).toMatch(
-      /^prod_like: source drift 0\.\d{3} > maxDrift 0.1 \(source 'app' 50% → 5%, source 'web' 50% → 95%\); significant \(G-test p < 0\.0001\)$/,
+      /^prod_like: source drift 0\.\d{3} > maxDrift 0.1 \(source 'app' 50% → 5%, source 'web' 50% → 95%\); significant \(chi-square test p < 0\.0001\)$/,
     );
   });
 

@@ -164,7 +164,7 @@ describe('compareDistributions', () => {
       currentTotal: 100,
       referenceTotal: 100,
     });
-    // Fails only when both larger than maxDrift and significant (G-test at 0.01).
+    // Fails only when both larger than maxDrift and significant (chi-square test at 0.01).
     expect(report.passed).toBe(!(report.jsDistance > 0.1 && report.pValue < 0.01));
     expect(report.topMovers.map((m) => m.value)).toEqual(['billing', 'refund']);
     expect(report.topMovers[0]).toEqual({
@@ -274,7 +274,7 @@ describe('describeDrift', () => {
     );
     expect(describeDrift(report)).toBe(
       `label drift ${report.jsDistance.toFixed(3)} > maxDrift 0.05 (label 'billing' 92% → 79%, label 'refund' 8% → 21%); ` +
-        'significant (G-test p = 0.0080 < 0.01)',
+        'significant (chi-square test p = 0.0090 < 0.01)',
     );
   });
 
@@ -289,7 +289,7 @@ describe('describeDrift', () => {
       pValue: 0.001,
     };
     expect(describeDrift(failing)).toBe(
-      'label drift 0.200040 > maxDrift 0.2; significant (G-test p = 0.0010 < 0.01)',
+      'label drift 0.200040 > maxDrift 0.2; significant (chi-square test p = 0.0010 < 0.01)',
     );
   });
 });

@@ -119,7 +119,13 @@ describe('renderPrComment', () => {
     const md = renderPrComment(input(REGRESSED, BASELINE));
     const golden = '### golden\\_set';
     expect(row(md, 'Metric', golden)).toEqual(['Metric', 'Baseline', 'Candidate', 'Delta', 'Verdict']);
-    expect(row(md, 'Accuracy', golden)).toEqual(['Accuracy', '94.0%', '91.0%', '−3.0 pp', '**FAIL**']);
+    expect(row(md, 'Accuracy', golden)).toEqual([
+      'Accuracy',
+      '94.0%',
+      '91.0%',
+      '−3.0 pp',
+      '**FAIL** (unpaired, n = 5,000 vs 5,000; Δ 90% CI −3.9 to −2.1 pp; by the interval)',
+    ]);
     expect(row(md, 'p95 latency', golden)).toEqual([
       'p95 latency',
       '120.0 ms',
@@ -139,12 +145,18 @@ describe('renderPrComment', () => {
       '4.0 pp',
       '8.0 pp',
       '+4.0 pp',
-      '**FAIL**',
+      '**FAIL** (no per-example results; point estimate)',
     ]);
     expect(row(md, 'Rows', golden)).toEqual(['Rows', '5,000', '5,000', '—', '—']);
 
     const production = '### production\\_sample';
-    expect(row(md, 'Accuracy', production)).toEqual(['Accuracy', '91.0%', '90.5%', '−0.5 pp', 'pass']);
+    expect(row(md, 'Accuracy', production)).toEqual([
+      'Accuracy',
+      '91.0%',
+      '90.5%',
+      '−0.5 pp',
+      'pass (unpaired, n = 20,000 vs 20,000; Δ 90% CI −1.0 to 0.0 pp; by the interval)',
+    ]);
     expect(row(md, 'p95 latency', production)).toEqual([
       'p95 latency',
       '135.0 ms',

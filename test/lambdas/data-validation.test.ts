@@ -247,7 +247,7 @@ describe('data-validation handler', () => {
     expect(failureMessage()).toBe(
       `golden_set: label drift ${DRIFT.jsDistance.golden_drifted.toFixed(3)} > maxDrift 0.1 ` +
         "(label 'refund' 8% → 21%, label 'billing' 30% → 22%, label 'technical' 30% → 27%); " +
-        'significant (G-test p = 0.0019 < 0.01)\n' +
+        'significant (chi-square test p = 0.0016 < 0.01)\n' +
         `full report: ${REPORT_URL}`,
     );
     const report = await readReport();

@@ -242,7 +242,9 @@ describe('pr-comment handler', () => {
       expect(body).toContain('**Status: PASS**');
       expect(body).toContain(`candidate \`${COMMIT}\` · baseline \`${BASELINE_COMMIT}\``);
       // golden_set: accuracy 0.94 -> 0.935, p95 120 -> 128.4 ms (+7.0 %), cost per 1k 0.42 -> 0.44 USD.
-      expect(body).toContain('| Accuracy | 94.0% | 93.5% | −0.5 pp | pass |');
+      expect(body).toContain(
+        '| Accuracy | 94.0% | 93.5% | −0.5 pp | pass (unpaired, n = 5,000 vs 5,000; Δ 90% CI −1.3 to +0.3 pp; by the interval) |',
+      );
       expect(body).toContain('| p95 latency | 120.0 ms | 128.4 ms | +8.4 ms (+7.0%) | pass |');
       expect(body).toContain(
         '| Cost per 1k requests | 0.4200 USD | 0.4400 USD | +0.0200 USD (+4.8%) | pass |',

@@ -199,8 +199,12 @@ describe('regression-gate handler', () => {
         type: 'JobFailed',
         message:
           'FAIL: 4 of 10 checks failed: golden_set accuracy 0.940 → 0.910 (−0.030) exceeds the allowed drop 0.020; ' +
+          'unpaired, n = 5,000 vs 5,000 (no per-example results): drop 90% CI 0.021 to 0.039, fails by the interval; ' +
           'golden_set p95 latency 120.0 ms → 140.0 ms (+16.7%) exceeds the allowed increase 15%; ' +
+          "compared: each report's p95 over its 5,000 (candidate) and 5,000 (baseline) rows, point estimates with a " +
+          'relative threshold; ' +
           'golden_set cost per 1k requests 0.4200 USD → 0.4700 USD (+11.9%) exceeds the allowed increase 10%; ' +
+          "compared: each report's stated cost per 1k requests, point estimates with a relative threshold; " +
           `and 1 more\nfull decision: ${DECISION_URL}`,
       },
     });

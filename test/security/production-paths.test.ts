@@ -164,7 +164,7 @@ describe.each([A, B])('%s: code from the team or a pull request cannot reach pro
  *   Container repositories (AWS's account 763104351884; pull only);
  * - the account's one service-linked role for SageMaker autoscaling;
  * - the GitHub token secret of platform.yaml, when models do not name their own
- *   (docs/security-part-a.md says why that is accepted).
+ *   (docs/security-production-paths.md says why that is accepted).
  */
 function platformShared(resource: string): boolean {
   return (
