@@ -24,7 +24,7 @@ import {
   CreateConfigurationProfileCommand,
   CreateHostedConfigurationVersionCommand,
 } from '@aws-sdk/client-appconfig';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -35,6 +35,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
+import { confidenceAlarmDefinition, DISARMED_BAND } from '../lambdas/core/confidence-alarm';
 import type { ServingState } from '../lambdas/core/serving-records';
 import { createHandler, type Deps, type RollbackEnvInput } from '../lambdas/rollback';
 import { logger } from '../lambdas/shared/logger';
@@ -160,6 +161,36 @@ async function main(): Promise<void> {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // The confidence alarm the rollback re-baselines for N-1 (as deployed: disarmed).
+    const alarm = confidenceAlarmDefinition(
+      { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
+      DISARMED_BAND,
+    );
+    const routerStat = (id: string, metricName: string, stat: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: { Namespace: 'MLPlatform/Router', MetricName: metricName },
+        Period: 60,
+        Stat: stat,
+      },
+    });
+    await new CloudWatchClient(config).send(
+      new PutMetricAlarmCommand({
+        AlarmName: `${PREFIX}-live-confidence`,
+        EvaluationPeriods: alarm.evaluationPeriods,
+        DatapointsToAlarm: alarm.datapointsToAlarm,
+        Threshold: alarm.threshold,
+        ComparisonOperator: alarm.comparisonOperator,
+        TreatMissingData: alarm.treatMissingData,
+        Metrics: [
+          routerStat('n', 'Confidence', 'SampleCount'),
+          routerStat('s', 'Confidence', 'Sum'),
+          routerStat('q', 'ConfidenceSquared', 'Sum'),
+          ...alarm.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
+        ],
+      }),
+    );
     const sns = new SNSClient(config);
     const topic = await sns.send(new CreateTopicCommand({ Name: 'mlops-paging' }));
     const sagemaker = new SageMakerClient(config);
@@ -222,6 +253,9 @@ async function main(): Promise<void> {
       AUTOSCALING_MIN_INSTANCES: '2',
       AUTOSCALING_MAX_INSTANCES: '8',
       AUTOSCALING_TARGET_INVOCATIONS: '700',
+      CONFIDENCE_ALARM_NAME: `${PREFIX}-live-confidence`,
+      CONFIDENCE_ROLLBACK_ACTION_ARN: `arn:aws:lambda:eu-west-1:123456789012:function:${PREFIX}-rollback`,
+      CONFIDENCE_PROVISIONAL_STD_DEV: '0.05',
     };
     Object.assign(process.env, env);
 

@@ -43,6 +43,24 @@ export const rollbackEnvSchema = z.object({
   AUTOSCALING_MAX_INSTANCES: count('maximum instance count of the live variant'),
   AUTOSCALING_TARGET_INVOCATIONS: count('target invocations per instance per minute'),
   ...flagIdsEnvSchema.shape,
+  /** The live confidence alarm: re-baselined for the version a rollback returns to. */
+  CONFIDENCE_ALARM_NAME: text('confidence alarm name'),
+  /** This function's ARN as it appears among that alarm's actions (armed: present; provisional: absent). */
+  CONFIDENCE_ROLLBACK_ACTION_ARN: z
+    .string({ error: "the ARN of this rollback function, as the confidence alarm's action" })
+    .startsWith('arn:', {
+      error: "the ARN of this rollback function, as the confidence alarm's action (arn:...)",
+    }),
+  /** monitoring.confidenceAlarm.provisionalStdDev: the provisional band's width. */
+  CONFIDENCE_PROVISIONAL_STD_DEV: z
+    .string({ error: 'the provisional standard deviation of the confidence alarm' })
+    .regex(/^(0|[1-9][0-9]*)?(\.[0-9]+)?$/, {
+      error: 'the provisional standard deviation of the confidence alarm, a positive number like 0.05',
+    })
+    .transform(Number)
+    .refine((v) => v > 0, {
+      error: 'the provisional standard deviation of the confidence alarm, a positive number like 0.05',
+    }),
   /**
    * The configured experiment (routing.experiment). The flag written keeps the current flag's
    * experiment; this one (else `rollback`) is used only when no readable flag was ever written.

@@ -15,7 +15,8 @@
  * second alarm or a concurrent invocation changes nothing); deploy the flag that sends everyone to
  * N-1 on the warm standby endpoint; put N-1's config back on the live endpoint (waiting out an
  * update in progress); rewrite the serving state (N-1 live, no standby); write the record to the
- * ledger and to S3; publish TimeToRollbackSeconds; page on-call with what happened and what to do.
+ * ledger and to S3; point the confidence alarm at N-1's own baseline; publish TimeToRollbackSeconds;
+ * page on-call with what happened and what to do.
  *
  * Nothing throws past the handler but a broken environment: each failure becomes part of the
  * record and the page, which says what state things are in.
@@ -64,6 +65,7 @@ import {
   readCurrentFlag,
   type FlagIds,
 } from '../shared/flag-writer';
+import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import { LIVE_VARIANT } from '../core/endpoint-spec';
@@ -157,6 +159,8 @@ export type RollbackResult =
       readonly paged: boolean;
       /** What went wrong after the rollback itself (record writes, metric), also in the page. */
       readonly problems: readonly string[];
+      /** What the confidence alarm watches now; null when nothing took effect (it still watches N). */
+      readonly confidenceAlarm: string | null;
     };
 
 export function createHandler(deps: Deps) {
@@ -378,6 +382,46 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     };
   }
 
+  // 5b. The confidence alarm watches the version that serves now, on that version's own baseline
+  // (armed at once when its record has one, else provisional), not on the baseline of the version
+  // rolled back from. An alarm in ALARM keeps its state through PutMetricAlarm ("If you are updating
+  // an existing alarm, its state is left unchanged, but the update completely overwrites the previous
+  // configuration of the alarm":
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html); its
+  // next evaluation uses the new expression, so it returns to OK on N-1's healthy traffic, and goes
+  // back to ALARM (acting again) only from a new breach of N-1's own band.
+  let confidenceAlarm: string | null = null;
+  if (
+    bridge === 'live' ||
+    tookEffect ||
+    flag.outcome.outcome === 'already' ||
+    endpoint.outcome === 'already'
+  ) {
+    try {
+      confidenceAlarm = await rebaselineConfidenceAlarm(
+        { cloudwatch: deps.cloudwatch, s3: deps.s3 },
+        {
+          alarmName: env.CONFIDENCE_ALARM_NAME,
+          rollbackActionArn: env.CONFIDENCE_ROLLBACK_ACTION_ARN,
+          bucket: env.ARTIFACTS_BUCKET,
+          model,
+          modelVersion: to.modelVersion,
+          servedSince: deps.now(),
+          evalMean: null,
+          provisionalStdDev: env.CONFIDENCE_PROVISIONAL_STD_DEV,
+          by: `rollback ${trigger.by}`,
+        },
+      );
+      logger.info(`rollback: ${confidenceAlarm}`);
+    } catch (error) {
+      problems.push(
+        `The confidence alarm ${env.CONFIDENCE_ALARM_NAME} still watches ${from.modelVersion}'s band: ${describe(error)}. ` +
+          `It judges ${to.modelVersion} by that band and may page on its normal traffic (a rollback then finds nothing ` +
+          'left to return to); fix the cause, then re-baseline it by hand (docs/operations.md, "Rollback").',
+      );
+    }
+  }
+
   // 6. The record, in the ledger and in S3.
   const record = buildRollbackRecord({
     model,
@@ -463,7 +507,15 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   const paged = await page(run, rollbackPage(record, problems));
   const log = record.status === 'done' ? logger.info.bind(logger) : logger.error.bind(logger);
   log(`rollback ${record.status}: ${record.summary}`, { recordKey, problems, paged });
-  return { status: record.status, message: record.summary, record, recordKey, paged, problems };
+  return {
+    status: record.status,
+    message: record.summary,
+    record,
+    recordKey,
+    paged,
+    problems,
+    confidenceAlarm,
+  };
 }
 
 /**

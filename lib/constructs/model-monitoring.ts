@@ -1,4 +1,4 @@
-import { CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -225,6 +225,16 @@ export class ModelMonitoring extends Construct {
         AUTOSCALING_MIN_INSTANCES: String(model.serving.autoscaling.minInstances),
         AUTOSCALING_MAX_INSTANCES: String(model.serving.autoscaling.maxInstances),
         AUTOSCALING_TARGET_INVOCATIONS: String(model.serving.autoscaling.targetInvocationsPerInstance),
+        CONFIDENCE_ALARM_NAME: confidenceAlarmName(prefix),
+        // Built from the literal name: the function's own Arn attribute in its environment would be a
+        // circular reference. It is the ARN the alarm's Lambda action names (unqualified).
+        CONFIDENCE_ROLLBACK_ACTION_ARN: stack.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: `${prefix}-rollback`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        CONFIDENCE_PROVISIONAL_STD_DEV: String(monitoring.confidenceAlarm.provisionalStdDev),
       } satisfies Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>>,
       // Long enough to wait out an endpoint that is already updating.
       timeout: Duration.minutes(15),
@@ -585,6 +595,39 @@ export class ModelMonitoring extends Construct {
     reviewWildcards(promotion.role, {
       finding: /^Resource::arn:.*(\/hostedconfigurationversion\/\*|\/deployment\/\*)$/,
       reason: "This profile's hosted versions and this environment's deployments, numbered by AppConfig.",
+    });
+
+    // The rollback re-baselines the confidence alarm for the version it returns to. The alarm's ARN
+    // from its name: the alarm names this function as an action, so its Arn attribute here would be
+    // a cycle (alarm -> function -> its policy -> alarm).
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        resources: [
+          stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: confidenceAlarmName(prefix),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    // Read the restored version's baseline record; write one (baseline: null) when it has none, so
+    // that the baseline job can measure it.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/confidence-baselines/*`),
+        ],
+      }),
+    );
+    reviewWildcards(rollbackRole, {
+      finding: new RegExp(
+        `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,
+      ),
+      reason: "This model's confidence baseline records, one per served version (named by the version).",
     });
 
     for (const alarm of [this.confidenceAlarm, this.errorRateAlarm]) {

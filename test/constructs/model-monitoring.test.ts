@@ -303,6 +303,32 @@ describe('ModelMonitoring rollback and monitors', () => {
     );
   });
 
+  test("the rollback may rewrite only the confidence alarm, and read and write only the versions' baseline records", () => {
+    const rollbackRole = stack.getLogicalId(stack.monitoring.rollback.role.node.defaultChild as never);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+    const put = statements.find((s: any) => [s.Action].flat().includes('cloudwatch:PutMetricAlarm'));
+    expect([put.Action].flat().sort()).toEqual(['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm']);
+    expect([put.Resource].flat()).toHaveLength(1);
+    expect(JSON.stringify(put.Resource)).toContain(`:alarm:${PREFIX}-live-confidence"`);
+    const records = statements.filter((s: any) =>
+      JSON.stringify(s.Resource).includes('/serving/confidence-baselines/'),
+    );
+    expect(records).toHaveLength(1);
+    expect(JSON.stringify(records[0].Resource)).toContain(
+      '/models/document-classifier/serving/confidence-baselines/*',
+    );
+    // The environment names the ARN the alarm's Lambda action carries, and the provisional width.
+    const fn = ofType('AWS::Lambda::Function').find(
+      ([, r]) => r.Properties.FunctionName === `${PREFIX}-rollback`,
+    )![1];
+    const env = fn.Properties.Environment.Variables;
+    expect(env.CONFIDENCE_ALARM_NAME).toBe(`${PREFIX}-live-confidence`);
+    expect(JSON.stringify(env.CONFIDENCE_ROLLBACK_ACTION_ARN)).toContain(`:function:${PREFIX}-rollback`);
+    expect(env.CONFIDENCE_PROVISIONAL_STD_DEV).toBe('0.05');
+  });
+
   test('drift, cost and production-sample jobs run on their schedules with retries and a dead-letter queue', () => {
     const schedules = Object.fromEntries(
       ofType('AWS::Scheduler::Schedule').map(([, r]) => [r.Properties.Name, r.Properties]),

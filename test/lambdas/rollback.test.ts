@@ -17,7 +17,14 @@ import {
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -55,6 +62,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import {
+  bandOfZExpression,
+  confidenceAlarmDefinition,
+  DISARMED_BAND,
+  provisionalBand,
+} from '../../lambdas/core/confidence-alarm';
 import type { FlagDocument } from '../../lambdas/core/flags';
 import type { RollbackRecord } from '../../lambdas/core/rollback';
 import type { ServingState } from '../../lambdas/core/serving-records';
@@ -101,7 +114,16 @@ const ENV: Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>> = {
   AUTOSCALING_MIN_INSTANCES: '2',
   AUTOSCALING_MAX_INSTANCES: '8',
   AUTOSCALING_TARGET_INVOCATIONS: '700',
+  CONFIDENCE_ALARM_NAME: ALARM,
+  CONFIDENCE_ROLLBACK_ACTION_ARN:
+    'arn:aws:lambda:eu-west-1:123456789012:function:mlops-document-classifier-rollback',
+  CONFIDENCE_PROVISIONAL_STD_DEV: '0.05',
 };
+const PAGE_ACTION = 'arn:aws:sns:eu-west-1:123456789012:mlops-paging';
+/** Live baselines of N (the alarm's band when it fired) and of N-1 (stored when N-1 served). */
+const N_BAND = { mean: 0.81, periodVariance: 0.0004 };
+const N1_BAND = { mean: 0.86, periodVariance: 0.0009 };
+const ALARM_SETTINGS = { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 };
 const FLAG = 'AppConfig flag app0001/env0001/prof001';
 
 /** The alarm went to ALARM 42 s before the function starts (T0). */
@@ -435,6 +457,44 @@ describe('rollback handler', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // The confidence alarm as N's baseline job left it: armed on N's band, rollback and page actions.
+    const d = confidenceAlarmDefinition(ALARM_SETTINGS, N_BAND);
+    const stat = (id: string, metricName: string, statistic: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'MLPlatform/Router',
+          MetricName: metricName,
+          Dimensions: [
+            { Name: 'Model', Value: MODEL },
+            { Name: 'Variant', Value: 'stable' },
+          ],
+        },
+        Period: 60,
+        Stat: statistic,
+      },
+    });
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: ALARM,
+        AlarmActions: [ENV.CONFIDENCE_ROLLBACK_ACTION_ARN, PAGE_ACTION],
+        EvaluationPeriods: d.evaluationPeriods,
+        DatapointsToAlarm: d.datapointsToAlarm,
+        Threshold: d.threshold,
+        ComparisonOperator: d.comparisonOperator,
+        TreatMissingData: d.treatMissingData,
+        Metrics: [
+          stat('n', 'Confidence', 'SampleCount'),
+          stat('s', 'Confidence', 'Sum'),
+          stat('q', 'ConfidenceSquared', 'Sum'),
+          ...d.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
+        ],
+      }),
+    );
+    await cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: REASON }),
+    );
     // On-call's pager, read back through an SQS subscription.
     const sns = new SNSClient(moto.clientConfig);
     const topic = await sns.send(new CreateTopicCommand({ Name: 'mlops-paging' }));
@@ -609,6 +669,106 @@ describe('rollback handler', () => {
     expect(paged[0]!.body).toContain(`"flagDeployedAt": "2026-11-05T10:00:01.500Z"`);
 
     expect(await timeToRollback()).toEqual([43.5]);
+  });
+
+  describe('the confidence alarm after a rollback (issue 13)', () => {
+    const baselineKey = (version: string) => `models/${MODEL}/serving/confidence-baselines/${version}.json`;
+    const record = (version: string, baseline: typeof N1_BAND | null, evalMean: number | null) => ({
+      schemaVersion: 1,
+      model: MODEL,
+      modelVersion: version,
+      servedSince: '2026-10-01T09:00:00.000Z',
+      evalMean,
+      baseline: baseline && {
+        mean: baseline.mean,
+        periodVariance: baseline.periodVariance,
+        periods: 360,
+        requests: 72_000,
+        betweenPeriodStdDev: 0.01,
+        meanStandardError: 0.0006,
+        windowStart: '2026-10-01T09:00:00.000Z',
+        windowEnd: '2026-10-01T15:00:00.000Z',
+      },
+      updatedAt: '2026-10-01T15:05:00.000Z',
+      updatedBy: 'baseline job',
+    });
+    const putRecord = (version: string, body: unknown) =>
+      s3.send(
+        new PutObjectCommand({ Bucket: ARTIFACTS, Key: baselineKey(version), Body: JSON.stringify(body) }),
+      );
+    async function alarmNow() {
+      const res = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [ALARM] }));
+      const a = res.MetricAlarms![0]!;
+      return {
+        band: bandOfZExpression(a.Metrics!.find((m) => m.Id === 'z')!.Expression!),
+        actions: a.AlarmActions,
+        state: a.StateValue,
+      };
+    }
+
+    it("GIVEN N-1 has a stored live baseline THEN the alarm that fired on N is armed on N-1's B at once, not N's", async () => {
+      await putRecord(N1.version, record(N1.version, N1_BAND, 0.85));
+      await putRecord(N.version, record(N.version, N_BAND, 0.83));
+      const before = await alarmNow();
+      expect(before).toMatchObject({ band: N_BAND, state: 'ALARM' });
+
+      const result = done(await handler()(alarmEvent(), context()));
+
+      expect(result.problems).toEqual([]);
+      expect(result.confidenceAlarm).toContain(`armed on ${N1.version}'s live baseline: mean 0.8600`);
+      const after = await alarmNow();
+      // The alarm stuck in ALARM on N's band now evaluates N-1's traffic against N-1's band: CloudWatch
+      // keeps the state on PutMetricAlarm and re-evaluates it with the new expression (moto instead
+      // replaces the alarm, state and all, so the state is not asserted here).
+      expect(after.band).toEqual(N1_BAND);
+      expect(after.band).not.toEqual(before.band);
+      expect(after.actions).toEqual([ENV.CONFIDENCE_ROLLBACK_ACTION_ARN, PAGE_ACTION]);
+    });
+
+    it('GIVEN N-1 has a record but no live baseline yet THEN the alarm is provisional around its eval mean and only pages', async () => {
+      await putRecord(N1.version, record(N1.version, null, 0.85));
+
+      const result = done(await handler()(alarmEvent(), context()));
+
+      expect(result.problems).toEqual([]);
+      expect(result.confidenceAlarm).toContain(`provisional for ${N1.version}`);
+      const after = await alarmNow();
+      // The eval mean with sd 0.05 (the expression carries the variance to its printed precision).
+      const provisional = provisionalBand(0.85, 0.05);
+      expect(after.band?.mean).toBe(provisional.mean);
+      expect(after.band?.periodVariance).toBeCloseTo(provisional.periodVariance, 12);
+      // Provisional pages but cannot roll back (there is nothing left to return to anyway).
+      expect(after.actions).toEqual([PAGE_ACTION]);
+    });
+
+    it('GIVEN N-1 has no record THEN one is written from now and the alarm cannot roll back on an unknown band', async () => {
+      const result = done(await handler()(alarmEvent(), context()));
+
+      expect(result.problems).toEqual([]);
+      expect(await readJson(baselineKey(N1.version))).toMatchObject({
+        modelVersion: N1.version,
+        // When the flag made N-1 serve (START_DEPLOYMENT_MS after T0): its baseline window starts there.
+        servedSince: '2026-11-05T10:00:01.500Z',
+        evalMean: null,
+        baseline: null,
+      });
+      const after = await alarmNow();
+      expect(after.band).toEqual(DISARMED_BAND);
+      expect(after.actions).toEqual([PAGE_ACTION]);
+    });
+
+    it('GIVEN the alarm cannot be rewritten THEN the rollback still happens and the page says the alarm still judges N-1 by N', async () => {
+      await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [ALARM] }));
+
+      const result = done(await handler()(alarmEvent(), context()));
+
+      expect(result.status).toBe('done');
+      expect(result.confidenceAlarm).toBeNull();
+      expect(result.problems).toEqual([
+        expect.stringContaining(`The confidence alarm ${ALARM} still watches ${N.version}'s band`),
+      ]);
+      expect((await pages())[0]!.body).toContain(`The confidence alarm ${ALARM} still watches`);
+    });
   });
 
   it('GIVEN a person rolls back from the console THEN the flag and record name them, timed from the request', async () => {
