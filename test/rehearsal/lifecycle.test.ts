@@ -1,9 +1,10 @@
 /**
  * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
- * invariants checked after every event. The scenarios under test/fixtures/scenarios reproduce bugs
- * of issue 11 section 5 that are still open: each test below asserts the buggy outcome, and fails
- * once the bug is fixed; then move the scenario to examples/scenarios/ (where `mlops rehearse` must
- * pass it) and delete its test here.
+ * invariants checked after every event. The scenarios under test/fixtures/scenarios are the issue 11
+ * section 5 scenarios that do not yet hold every invariant: each test below asserts what is fixed and
+ * names the invariant that still breaks (the standby's capacity while it bridges, a half-done
+ * promotion, the candidate answering while a rollback updates the live endpoint). When a scenario
+ * holds everything, move it to examples/scenarios/ (where `mlops rehearse` must pass it).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,7 +127,7 @@ describe('rehearsal through the real handlers', () => {
   });
 });
 
-describe('open bugs of issue 11 section 5, reproduced (each test fails once its bug is fixed)', () => {
+describe('issue 11 section 5 scenarios: what is fixed, and the invariant each still breaks', () => {
   it('a rollback between canary and promotion returns to N-1 (fixed), but N keeps answering while the live endpoint updates', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/rollback-between-canary-and-promotion.yaml',
