@@ -9,10 +9,21 @@
  *   ALARM; missing ones count as `TreatMissingData` says (notBreaching: fine; breaching: bad;
  *   ignore: the state stays; missing: all missing gives INSUFFICIENT_DATA);
  * - actions run only when the state changes (an alarm that stays in ALARM acts once).
+ * Metric math and the state rule are lambdas/core/confidence-alarm.ts's (`compileExpressions`,
+ * `nextAlarmState`): the same code the confidence alarm is calibrated with, so an expression that
+ * uses another expression (the confidence alarm's gated z) is evaluated as the stack defines it.
+ * `nextAlarmState` covers Less/GreaterThanThreshold with ignore, breaching or notBreaching; other
+ * alarms (>=, <=, or TreatMissingData `missing`) keep the simpler rule below.
  * `PutMetricAlarm` on an existing alarm replaces its configuration and leaves its state as it is
  * (API_PutMetricAlarm.html).
  */
-import { evaluateExpression, parseExpression, type Expression } from './metric-math';
+import {
+  compileExpressions,
+  evaluationRange,
+  nextAlarmState,
+  type AlarmRule,
+  type CompiledExpressions,
+} from '../../lambdas/core/confidence-alarm';
 
 export type Dimensions = Readonly<Record<string, string>>;
 
@@ -106,7 +117,7 @@ export interface AlarmDefinition {
     | {
         readonly kind: 'math';
         readonly expressionText: string;
-        readonly expression: Expression | undefined;
+        readonly compiled: CompiledExpressions;
         readonly queries: ReadonlyMap<string, MetricStat>;
       }
     | { readonly kind: 'unsupported'; readonly why: string };
@@ -147,13 +158,18 @@ export function alarmDefinition(props: Record<string, unknown>): AlarmDefinition
     }
     if (returned?.Expression) {
       const text = String(returned.Expression);
-      let expression: Expression | undefined;
+      const expressions = metrics
+        .filter((m) => m.Expression !== undefined)
+        .map((m) => ({
+          id: String(m.Id),
+          expression: String(m.Expression),
+          returnData: m.ReturnData !== false,
+        }));
       try {
-        expression = parseExpression(text);
+        metric = { kind: 'math', expressionText: text, compiled: compileExpressions(expressions), queries };
       } catch (error) {
         metric = { kind: 'unsupported', why: `metric math "${text}": ${(error as Error).message}` };
       }
-      metric ??= { kind: 'math', expressionText: text, expression, queries };
       periodSeconds = Number(returned.Period ?? [...queries.values()][0]?.periodSeconds ?? 60);
     } else if (returned?.MetricStat) {
       const stat = metricStatOf(returned.MetricStat as Record<string, unknown>, 60);
@@ -218,6 +234,25 @@ function breaches(comparison: string, value: number, threshold: number): boolean
   }
 }
 
+/** The alarm's rule in the form of the core's `nextAlarmState`, when that covers it. */
+function coreRuleOf(def: AlarmDefinition): AlarmRule | undefined {
+  const { comparison, treatMissingData } = def;
+  if (comparison !== 'LessThanThreshold' && comparison !== 'GreaterThanThreshold') return undefined;
+  if (
+    treatMissingData !== 'ignore' &&
+    treatMissingData !== 'breaching' &&
+    treatMissingData !== 'notBreaching'
+  )
+    return undefined;
+  return {
+    threshold: def.threshold,
+    comparisonOperator: comparison,
+    evaluationPeriods: def.evaluationPeriods,
+    datapointsToAlarm: def.datapointsToAlarm,
+    treatMissingData,
+  };
+}
+
 export interface AlarmState {
   definition: AlarmDefinition;
   state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -275,10 +310,10 @@ export class AlarmBook {
         store.samples(s.namespace, s.name, s.dims, startMs, s.periodSeconds * 1000 || periodMs),
       );
     if (def.metric.kind === 'stat') return value(def.metric.stat);
-    if (def.metric.kind === 'math' && def.metric.expression) {
-      const vars = new Map<string, number | undefined>();
-      for (const [id, s] of def.metric.queries) vars.set(id, value(s));
-      return evaluateExpression(def.metric.expression, vars);
+    if (def.metric.kind === 'math') {
+      const point: Record<string, number | null> = {};
+      for (const [id, s] of def.metric.queries) point[id] = value(s) ?? null;
+      return def.metric.compiled.datapoint(point) ?? undefined;
     }
     return undefined;
   }
@@ -294,29 +329,31 @@ export class AlarmBook {
       if (def.metric.kind === 'unsupported') continue;
       const periodMs = def.periodSeconds * 1000;
       const lastEnd = Math.floor(nowMs / periodMs) * periodMs;
-      let breaching = 0;
-      let missing = 0;
-      const values: string[] = [];
-      for (let i = def.evaluationPeriods; i >= 1; i--) {
-        const start = lastEnd - i * periodMs;
-        const v = this.datapoint(def, store, start);
-        if (v === undefined) {
-          missing += 1;
-          if (def.treatMissingData === 'breaching') breaching += 1;
-          values.push('missing');
-        } else {
-          if (breaches(def.comparison, v, def.threshold)) breaching += 1;
-          values.push(String(Math.round(v * 1000) / 1000));
-        }
-      }
+      const rule = coreRuleOf(def);
+      const count = rule ? evaluationRange(rule) : def.evaluationPeriods;
+      const range: (number | null)[] = [];
+      for (let i = count; i >= 1; i--) range.push(this.datapoint(def, store, lastEnd - i * periodMs) ?? null);
+      const values = range.map((v) => (v === null ? 'missing' : String(Math.round(v * 1000) / 1000)));
       let next: AlarmState['state'];
-      if (
-        missing === def.evaluationPeriods &&
-        (def.treatMissingData === 'missing' || def.treatMissingData === 'ignore')
-      ) {
-        next = def.treatMissingData === 'ignore' ? a.state : 'INSUFFICIENT_DATA';
+      if (rule) {
+        next = nextAlarmState(range, rule, a.state);
       } else {
-        next = breaching >= def.datapointsToAlarm ? 'ALARM' : 'OK';
+        let breaching = 0;
+        let missing = 0;
+        for (const v of range) {
+          if (v === null) {
+            missing += 1;
+            if (def.treatMissingData === 'breaching') breaching += 1;
+          } else if (breaches(def.comparison, v, def.threshold)) breaching += 1;
+        }
+        if (
+          missing === def.evaluationPeriods &&
+          (def.treatMissingData === 'missing' || def.treatMissingData === 'ignore')
+        ) {
+          next = def.treatMissingData === 'ignore' ? a.state : 'INSUFFICIENT_DATA';
+        } else {
+          next = breaching >= def.datapointsToAlarm ? 'ALARM' : 'OK';
+        }
       }
       if (next !== a.state) {
         const reason = `[${values.join(', ')}] vs threshold ${def.threshold} (${def.comparison}, ${def.datapointsToAlarm} of ${def.evaluationPeriods})`;

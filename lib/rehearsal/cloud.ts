@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlarmBook, type AlarmDefinition, MetricStore } from './alarms';
 import type { Random } from './random';
+import { EMULATED_ACCOUNT, EMULATED_REGION } from './template';
 
 /** Emulator assumptions, not AWS numbers (AWS documents none). */
 export const TIMINGS = {
@@ -100,6 +101,26 @@ type Operation =
       readonly alarms: readonly string[];
     }
   | { readonly kind: 'rolling-back'; readonly readyAt: number; readonly reason: string };
+
+/** The EventBridge event SageMaker sends when an endpoint's status changes. */
+export interface EndpointStateChangeEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'SageMaker Endpoint State Change';
+  readonly source: 'aws.sagemaker';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly EndpointName: string;
+    readonly EndpointArn: string;
+    readonly EndpointConfigName: string | undefined;
+    readonly EndpointStatus: string;
+    readonly CreationTime: number;
+    readonly LastModifiedTime: number;
+  };
+}
 
 export interface Endpoint {
   readonly name: string;
@@ -198,6 +219,8 @@ export class Cloud {
   readonly pages: { atMs: number; subject: string; body: string }[] = [];
   readonly jobResults: { atMs: number; jobId: string; kind: 'success' | 'failure'; detail: unknown }[] = [];
   readonly metrics = new MetricStore();
+  /** SageMaker's endpoint state-change events not yet delivered to EventBridge targets. */
+  readonly endpointEvents: EndpointStateChangeEvent[] = [];
   readonly alarms: AlarmBook;
   /** The answers of the last minute: which model served which request. */
   readonly answers: Answer[] = [];
@@ -264,14 +287,14 @@ export class Cloud {
       if (op.kind === 'create' || op.kind === 'update') {
         if (now < op.readyAt) return;
         e.serving = op.target;
-        e.status = 'InService';
+        this.setStatus(e, 'InService');
         e.op = undefined;
         this.log('sagemaker', `${e.name} InService on ${op.target.configName} (${fleetText(op.target)})`);
         return;
       }
       if (op.kind === 'rolling-back') {
         if (now < op.readyAt) return;
-        e.status = 'InService';
+        this.setStatus(e, 'InService');
         e.op = undefined;
         this.log('sagemaker', `${e.name} rolled back: InService on ${e.serving?.configName} (${op.reason})`);
         return;
@@ -296,7 +319,7 @@ export class Cloud {
         this.log('sagemaker', `${e.name}: all traffic on the new fleet; old fleet kept for the final bake`);
       } else {
         e.serving = op.target;
-        e.status = 'InService';
+        this.setStatus(e, 'InService');
         e.op = undefined;
         this.log('sagemaker', `${e.name} InService on ${op.target.configName} (${fleetText(op.target)})`);
         return;
@@ -314,8 +337,44 @@ export class Cloud {
     }
   }
 
+  /**
+   * A status change, and the event SageMaker sends to EventBridge for it: detail-type "SageMaker
+   * Endpoint State Change", source aws.sagemaker, detail with EndpointName, EndpointConfigName and
+   * EndpointStatus ("SageMaker endpoint state change",
+   * https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-endpoint).
+   * Events "are delivered to EventBridge in near real time"; the world delivers them to the rules'
+   * targets (World.deliverEndpointEvents).
+   */
+  private setStatus(e: Endpoint, status: string): void {
+    if (e.status === status) return;
+    e.status = status;
+    this.endpointEvents.push(this.stateChangeEvent(e));
+  }
+
+  private stateChangeEvent(e: Endpoint): EndpointStateChangeEvent {
+    const arn = `arn:aws:sagemaker:${EMULATED_REGION}:${EMULATED_ACCOUNT}:endpoint/${e.name.toLowerCase()}`;
+    return {
+      version: '0',
+      id: `sagemaker-${e.name}-${this.nowMs}-${e.status}`,
+      'detail-type': 'SageMaker Endpoint State Change',
+      source: 'aws.sagemaker',
+      account: EMULATED_ACCOUNT,
+      time: new Date(this.nowMs).toISOString(),
+      region: EMULATED_REGION,
+      resources: [arn],
+      detail: {
+        EndpointName: e.name,
+        EndpointArn: arn,
+        EndpointConfigName: e.op && 'target' in e.op ? e.op.target.configName : e.serving?.configName,
+        EndpointStatus: e.status,
+        CreationTime: e.createdAt,
+        LastModifiedTime: this.nowMs,
+      },
+    };
+  }
+
   private rollBack(e: Endpoint, reason: string): void {
-    e.status = 'RollingBack';
+    this.setStatus(e, 'RollingBack');
     e.failureReason = `Deployment rolled back: ${reason}`;
     e.op = { kind: 'rolling-back', readyAt: this.nowMs + TIMINGS.rollbackMs, reason };
     this.log('sagemaker', `${e.name} RollingBack: ${reason}`);
@@ -407,6 +466,7 @@ export class Cloud {
       createdAt: this.nowMs,
     });
     this.log('sagemaker', `${name} Creating with ${configName}`);
+    this.endpointEvents.push(this.stateChangeEvent(this.endpoints.get(name)!));
   }
 
   updateEndpoint(input: {
@@ -465,7 +525,7 @@ export class Cloud {
       input.RetainAllVariantProperties === true,
     );
     e.failureReason = undefined;
-    e.status = 'Updating';
+    this.setStatus(e, 'Updating');
     const policy = input.DeploymentConfig?.BlueGreenUpdatePolicy;
     const alarms = (input.DeploymentConfig?.AutoRollbackConfiguration?.Alarms ?? [])
       .map((a) => a.AlarmName ?? '')

@@ -108,6 +108,8 @@ export class World {
   private readonly pendingAlarmActions: { alarm: string; state: string; previous: string; reason: string }[] =
     [];
   private readonly rollbackFunctionArn: string;
+  /** EventBridge rules whose target is the rollback function: name and event pattern. */
+  private readonly rollbackRules: { name: string; pattern: Record<string, unknown> }[] = [];
   private executions = 0;
   private jobs = 0;
   /** Depth of handler invocations in progress: alarm actions wait until none runs. */
@@ -154,6 +156,17 @@ export class World {
     const routerEnv = routerEnvSchema.parse(functionEnvironment(template, /^RoutingRouter/));
     this.rollbackFunctionArn = `:${functionId(template, /^MonitoringRollback/)}`;
 
+    // EventBridge rules of the model stack that invoke the rollback function (the live endpoint's
+    // state changes: after a rollback, users leave the standby; autoscaling is registered again).
+    for (const [id, p] of resourcesOfType(template, 'AWS::Events::Rule')) {
+      const targets = (p.Targets as { Arn?: unknown }[] | undefined) ?? [];
+      if (p.State === 'DISABLED' || !targets.some((t) => String(t.Arn).endsWith(this.rollbackFunctionArn)))
+        continue;
+      this.rollbackRules.push({
+        name: String(p.Name ?? id),
+        pattern: (p.EventPattern ?? {}) as Record<string, unknown>,
+      });
+    }
     for (const [id, p] of resourcesOfType(template, 'AWS::AppConfig::DeploymentStrategy')) {
       this.cloud.strategies.set(id, {
         durationMinutes: Number(p.DeploymentDurationInMinutes ?? 0),
@@ -191,6 +204,7 @@ export class World {
         sagemaker: c.sagemaker,
         cloudwatch: c.cloudwatch,
         appconfig: c.appconfig,
+        autoscaling: c.autoscaling,
         now,
         sleep,
       } as never),
@@ -308,6 +322,34 @@ export class World {
       // read state that only changes with an endpoint or flag change, a minute or a handler.
       if (t !== nextRequest || t === change || t === end) this.invariants.check('event');
       if (this.busy === 0) await this.runAlarmActions();
+      if (this.busy === 0) await this.deliverEndpointEvents();
+    }
+  }
+
+  /**
+   * Delivers SageMaker's endpoint state-change events (Cloud.endpointEvents) to the rollback
+   * function through the rules that match them. EventBridge invokes the target asynchronously; the
+   * rehearsal delivers once no handler is mid-invocation, in order, like the alarm actions.
+   */
+  private async deliverEndpointEvents(): Promise<void> {
+    while (this.cloud.endpointEvents.length > 0) {
+      const event = this.cloud.endpointEvents.shift()!;
+      const rule = this.rollbackRules.find((r) => matchesEventPattern(r.pattern, event));
+      if (!rule) continue;
+      Object.assign(process.env, this.functionEnvs.rollback);
+      this.busy++;
+      let result: RollbackResult;
+      try {
+        result = await this.handlers.rollback(event);
+      } finally {
+        this.busy--;
+      }
+      if (result.status !== 'ignored') {
+        this.cloud.log(
+          `EventBridge → rollback fn (${shortEndpoint(event.detail.EndpointName)} ${event.detail.EndpointStatus})`,
+          `${result.status}: ${'message' in result ? firstSentence(result.message) : ''}`,
+        );
+      }
     }
   }
 
@@ -669,6 +711,9 @@ export class World {
     // A run being driven, or paused part-way (stopAfter) and not taken over since, is in flight.
     if (this.runs.some((r) => r.running || (r.pending.length > 0 && !r.abandoned))) return false;
     for (const e of this.cloud.endpoints.values()) if (e.op) return false;
+    // A state-change event on its way to the rollback function (EventBridge delivers in near real
+    // time, not in the same instant) is work in flight, like an endpoint operation.
+    if (this.cloud.endpointEvents.length > 0) return false;
     return !this.cloud.flagDeployments.some((d) => d.state === 'DEPLOYING' || d.state === 'BAKING');
   }
 
@@ -690,4 +735,26 @@ function firstLines(text: string): string {
 function firstSentence(text: string): string {
   const line = text.split('\n')[0] ?? '';
   return line.length > 220 ? `${line.slice(0, 217)}...` : line;
+}
+
+/**
+ * Whether an event matches an EventBridge event pattern, for the parts the stack's rules use: each
+ * key of the pattern must be in the event; an array lists the allowed values, an object matches
+ * the event's object field by field
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html).
+ */
+export function matchesEventPattern(pattern: Record<string, unknown>, event: unknown): boolean {
+  if (event === null || typeof event !== 'object') return false;
+  const e = event as Record<string, unknown>;
+  return Object.entries(pattern).every(([key, want]) => {
+    const got = e[key];
+    if (Array.isArray(want)) return want.some((w) => w === got);
+    if (want !== null && typeof want === 'object')
+      return matchesEventPattern(want as Record<string, unknown>, got);
+    return want === got;
+  });
+}
+
+function shortEndpoint(name: string): string {
+  return name.replace(/^.*-(live|standby)$/, '$1');
 }

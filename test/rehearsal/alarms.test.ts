@@ -1,5 +1,10 @@
 import { AlarmBook, alarmDefinition, MetricStore } from '../../lib/rehearsal/alarms';
-import { evaluateExpression, parseExpression } from '../../lib/rehearsal/metric-math';
+import {
+  CONFIDENCE_ALARM_IDS,
+  CONFIDENCE_METRIC,
+  CONFIDENCE_SQUARED_METRIC,
+  confidenceAlarmDefinition,
+} from '../../lambdas/core/confidence-alarm';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-01-05T09:00:00.000Z');
@@ -59,32 +64,105 @@ function minute(store: MetricStore, m: number, requests: number, errors: number)
 }
 
 describe('metric math', () => {
-  it('evaluates the IF expression of the 5xx-rate alarm, missing when a query has no datapoint', () => {
-    const e = parseExpression('IF(invocations > 0, 100 * errors / invocations, 0)');
-    expect(
-      evaluateExpression(
-        e,
-        new Map([
-          ['invocations', 200],
-          ['errors', 4],
-        ]),
-      ),
-    ).toBe(2);
-    expect(
-      evaluateExpression(
-        e,
-        new Map([
-          ['invocations', 0],
-          ['errors', 0],
-        ]),
-      ),
-    ).toBe(0);
-    expect(evaluateExpression(e, new Map([['errors', 0]]))).toBeUndefined();
-    expect(evaluateExpression(parseExpression('FILL(m, 0) + 1'), new Map())).toBe(1);
+  it('evaluates the IF expression of the 5xx-rate alarm; a period without invocations has no datapoint', () => {
+    const store = new MetricStore();
+    const book = new AlarmBook([errorRateAlarm]);
+    minute(store, 0, 200, 4);
+    minute(store, 1, 200, 4);
+    // 2% > 1% in both periods.
+    expect(book.evaluate(store, T0 + 2 * MINUTE)).toEqual([
+      expect.objectContaining({ to: 'ALARM', reason: expect.stringContaining('[missing, missing, 2, 2]') }),
+    ]);
   });
 
-  it('refuses functions it does not evaluate, so an alarm is named rather than guessed at', () => {
-    expect(() => parseExpression('ANOMALY_DETECTION_BAND(m, 2)')).toThrow(/not supported/);
+  it('names an alarm whose expression it cannot evaluate rather than guessing', () => {
+    const def = alarmDefinition({
+      AlarmName: 'band',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Metrics: [{ Id: 'e', Expression: 'RATE(m)', ReturnData: true }],
+    });
+    expect(new AlarmBook([def]).unsupported()).toEqual([
+      { name: 'band', why: expect.stringContaining('RATE(m)') },
+    ]);
+  });
+});
+
+/** The confidence alarm as the stack writes it: z over n, s, q and the gated z over z (core's definition). */
+function confidenceAlarm(mean: number, periodVariance: number) {
+  const core = confidenceAlarmDefinition(
+    { stdDevs: 3, breachingPeriods: 2, minRequests: 20, periodSeconds: 60 },
+    { mean, periodVariance },
+  );
+  const stat = (id: string, metricName: string, statName: string) => ({
+    Id: id,
+    ReturnData: false,
+    MetricStat: {
+      Metric: {
+        Namespace: 'MLPlatform/Router',
+        MetricName: metricName,
+        Dimensions: [
+          { Name: 'service', Value: 'm' },
+          { Name: 'Model', Value: 'm' },
+          { Name: 'Variant', Value: 'stable' },
+        ],
+      },
+      Period: 60,
+      Stat: statName,
+    },
+  });
+  return alarmDefinition({
+    AlarmName: 'm-confidence',
+    ComparisonOperator: core.comparisonOperator,
+    Threshold: core.threshold,
+    EvaluationPeriods: core.evaluationPeriods,
+    DatapointsToAlarm: core.datapointsToAlarm,
+    TreatMissingData: core.treatMissingData,
+    AlarmActions: ['arn:rollback'],
+    Metrics: [
+      ...core.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
+      stat(CONFIDENCE_ALARM_IDS.count, CONFIDENCE_METRIC, 'SampleCount'),
+      stat(CONFIDENCE_ALARM_IDS.sum, CONFIDENCE_METRIC, 'Sum'),
+      stat(CONFIDENCE_ALARM_IDS.sumOfSquares, CONFIDENCE_SQUARED_METRIC, 'Sum'),
+    ],
+  });
+}
+
+function confidences(store: MetricStore, m: number, values: readonly number[]): void {
+  const d = { service: 'm', Model: 'm', Variant: 'stable' };
+  values.forEach((c, i) => {
+    store.put('MLPlatform/Router', CONFIDENCE_METRIC, d, T0 + m * MINUTE + i, c);
+    store.put('MLPlatform/Router', CONFIDENCE_SQUARED_METRIC, d, T0 + m * MINUTE + i, c * c);
+  });
+}
+
+describe('the confidence alarm (expressions over expressions, two-argument IF)', () => {
+  const around = (mean: number) => Array.from({ length: 40 }, (_, i) => mean + (i % 2 === 0 ? 0.02 : -0.02));
+
+  it('is evaluated, stays OK at its baseline and alarms when the mean drops for N periods', () => {
+    const def = confidenceAlarm(0.9, 0.0001);
+    const book = new AlarmBook([def]);
+    expect(book.unsupported()).toEqual([]);
+    const store = new MetricStore();
+    confidences(store, 0, around(0.9));
+    confidences(store, 1, around(0.9));
+    expect(book.evaluate(store, T0 + 2 * MINUTE).map((c) => c.to)).toEqual(['OK']);
+    confidences(store, 2, around(0.7));
+    expect(book.evaluate(store, T0 + 3 * MINUTE)).toEqual([]);
+    confidences(store, 3, around(0.7));
+    expect(book.evaluate(store, T0 + 4 * MINUTE)).toEqual([
+      expect.objectContaining({ from: 'OK', to: 'ALARM', actions: ['arn:rollback'] }),
+    ]);
+  });
+
+  it('has no datapoint in periods under minRequests, so a quiet period keeps the state (ignore)', () => {
+    const book = new AlarmBook([confidenceAlarm(0.9, 0.0001)]);
+    const store = new MetricStore();
+    confidences(store, 0, around(0.5).slice(0, 10));
+    confidences(store, 1, around(0.5).slice(0, 10));
+    expect(book.evaluate(store, T0 + 2 * MINUTE)).toEqual([]);
+    expect(book.state('m-confidence')).toBe('INSUFFICIENT_DATA');
   });
 });
 

@@ -41,6 +41,10 @@ async function rehearseFile(path: string, requestsPerMinute?: number): Promise<R
   );
 }
 
+function violationsOf(report: RehearsalReport, name: InvariantName): string[] {
+  return report.invariants.find((i) => i.name === name)!.violations.map((v) => v.message);
+}
+
 function failed(report: RehearsalReport): InvariantName[] {
   return report.invariants.filter((i) => !i.ok).map((i) => i.name);
 }
@@ -76,6 +80,19 @@ describe('rehearsal through the real handlers', () => {
     ]);
     expect(report.timeline.some((e) => e.actor.startsWith('rollback'))).toBe(false);
     expect(report.final.alarmsInAlarm).toEqual([]);
+  });
+
+  it("evaluates the confidence alarm from its synthesized metric math over the router's Confidence and ConfidenceSquared", async () => {
+    const report = await rehearse(
+      `${HEAD}steps:\n  - release: v2\n  - degrade: { version: v2, confidenceMean: 0.3 }\n  - wait: 30m\n`,
+    );
+    expect(report.notEvaluated.filter((n) => /confidence/.test(n.name))).toEqual([]);
+    expect(report.final.alarmsInAlarm).toEqual([expect.stringMatching(/live-confidence$/)]);
+    expect(
+      report.timeline.some(
+        (e) => e.actor === 'cloudwatch' && /alarm live-confidence: OK → ALARM/.test(e.message),
+      ),
+    ).toBe(true);
   });
 
   it('rolls a canary back by SageMaker guardrails when the candidate answers with errors', async () => {
@@ -120,10 +137,20 @@ describe('open bugs of issue 11 section 5, reproduced (each test fails once its 
     expect(failed(report)).toContain('stable-traffic-released');
   });
 
-  it('after a rollback all traffic stays on the one-instance standby', async () => {
+  it('after a rollback users come back to the live fleet once it serves N-1 (fixed: the endpoint state-change event reaches the rollback function), but the one-instance standby carries everyone meanwhile', async () => {
     const report = await rehearseFile('test/fixtures/scenarios/rollback-drill.yaml');
-    expect(failed(report)).toContain('traffic-returns-to-live');
-    expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'standby' });
+    expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'live', liveInstances: 2 });
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(
+      report.timeline.some(
+        (e) =>
+          e.actor.startsWith('EventBridge → rollback') && /^settled: .*flag sends everyone/.test(e.message),
+      ),
+    ).toBe(true);
+    // What remains of invariant 3: the standby's capacity while it carries all traffic, not users stuck on it.
+    expect(violationsOf(report, 'traffic-returns-to-live')).toEqual([
+      expect.stringMatching(/^the standby \(1 instance\(s\), .* carries all 200 requests per minute/),
+    ]);
     // Time to N-1 serving for a person's rollback, with the router's flag cache at its default.
     expect(report.timeToPreviousServing?.to).toBe('v1');
     expect(report.timeToPreviousServing!.seconds).toBeLessThanOrEqual(
@@ -131,15 +158,25 @@ describe('open bugs of issue 11 section 5, reproduced (each test fails once its 
     );
   });
 
-  it('a rollback fails when the release changed the instance type (autoscaling still registered)', async () => {
+  it('a rollback across an instance-type change returns to N-1 and autoscaling is registered again (fixed)', async () => {
     const report = await rehearseFile('test/fixtures/scenarios/instance-type-change-rollback.yaml', 20);
-    expect(failed(report)).toContain('records-agree');
-    expect(report.final.liveEndpoint).toBe('v2');
-    expect(report.timeline.find((e) => e.actor.startsWith('rollback'))?.message).toMatch(/^incomplete/);
+    expect(failed(report)).toEqual([]);
+    expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
+    expect(report.timeline.find((e) => e.actor.startsWith('rollback (alarm'))?.message).toMatch(
+      /^done: v2 → v1/,
+    );
+    expect(
+      report.timeline.some(
+        (e) =>
+          e.actor.startsWith('EventBridge → rollback') &&
+          e.message.includes('autoscaling of the live variant registered again'),
+      ),
+    ).toBe(true);
   });
 
-  it('a promotion that failed half-way leaves state.json and the flag disagreeing', async () => {
+  it('a promotion that failed half-way leaves state.json and the flag disagreeing; after the rollback users do return to live', async () => {
     const report = await rehearseFile('test/fixtures/scenarios/retried-promotion-after-rollback.yaml', 20);
-    expect(failed(report)).toEqual(expect.arrayContaining(['records-agree', 'traffic-returns-to-live']));
+    expect(failed(report)).toEqual(['records-agree']);
+    expect(report.final).toMatchObject({ serving: 'v2', routerEndpoint: 'live' });
   });
 });

@@ -25,16 +25,14 @@ const SEED = 20261206;
  * entry when its fix lands on main: the property then covers it again.
  */
 export const OPEN_BUG_INVARIANTS: ReadonlyMap<InvariantName, string> = new Map([
-  ['rollback-returns-to-previous', 'rollback between canary and promotion returns to N-2'],
-  ['nothing-undoes-rollback', 'the same bug: the rollback is "from" the previous release'],
-  ['traffic-returns-to-live', 'after a rollback all traffic stays on the one-instance standby'],
+  [
+    'rollback-returns-to-previous',
+    'a degraded first release whose alarm fires during the next release: the rollback "returns" to v1 with nothing before it',
+  ],
+  ['nothing-undoes-rollback', 'the same family: the rollback is "from" the wrong release'],
   [
     'records-agree',
-    'instance-type change: the rollback cannot update the live endpoint; a half-done promotion',
-  ],
-  [
-    'autoscaling-at-quiet',
-    'a failed canary that changed the instance type leaves the live variant without autoscaling',
+    'a promotion that failed half-way (StartDeployment refused) leaves state.json and the flag disagreeing',
   ],
   ['confidence-threshold-follows', 'an alarm stuck in ALARM rolls back every later canary'],
 ]);
