@@ -5,6 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Octokit } from '@octokit/rest';
+import { appJwt, privateKeyFromSecret, tokenStillFresh, type GitHubAuth } from '../core/github-auth';
 import { logger } from '../shared/logger';
 
 /** A request to GitHub that takes longer than this fails instead of eating the Lambda's time. */
@@ -77,40 +78,99 @@ export function createGitHubClient(
 }
 
 /**
- * Reads the GitHub token once per container. The secret holds the bare token or `{"token": "..."}`.
- * `forget` drops it, so a token rotated after a 401 is read again on the next run.
+ * The GitHub token for a run, per `auth`:
+ * - `token`: the secret's token, read once per container;
+ * - `app`: an installation token minted with the app's JWT (key read once per container), limited to the
+ *   model's repository, cached until INSTALLATION_TOKEN_MARGIN_MS (core/github-auth) before it expires.
+ * `forget` drops everything, so a token or key rotated after a 401 is read again on the next run.
  */
-export function createTokenReader(secrets: SecretsManagerClient) {
-  let cached: { name: string; token: Promise<string> } | undefined;
+export function createCredentials(
+  secrets: SecretsManagerClient,
+  options: { now?: () => number; client?: (token: string) => Octokit } = {},
+) {
+  const now = options.now ?? Date.now;
+  const client = options.client ?? ((token: string) => createGitHubClient(token));
+  const secretsRead = new Map<string, Promise<string>>();
+  const minted = new Map<string, { token: string; expiresAt: string }>();
+
+  const readSecret = (name: string, what: 'token' | 'app key'): Promise<string> => {
+    let value = secretsRead.get(name);
+    if (!value) {
+      value = what === 'token' ? readToken(secrets, name) : readPrivateKey(secrets, name);
+      value.catch(() => secretsRead.delete(name));
+      secretsRead.set(name, value);
+    }
+    return value;
+  };
+
+  async function mint(auth: Extract<GitHubAuth, { kind: 'app' }>, repo: RepositoryRef): Promise<string> {
+    const key = `${auth.appId}/${auth.installationId}/${repo.owner}/${repo.name}`;
+    const cached = minted.get(key);
+    if (cached && tokenStillFresh(cached.expiresAt, now())) return cached.token;
+    const jwt = appJwt(auth.appId, await readSecret(auth.privateKeySecretName, 'app key'), now());
+    let data: { token?: unknown; expires_at?: unknown };
+    try {
+      // REST "Create an installation access token for an app"; `repositories` narrows it to this model's repo.
+      ({ data } = await client(jwt).request('POST /app/installations/{installation_id}/access_tokens', {
+        installation_id: auth.installationId,
+        repositories: [repo.name],
+      }));
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      throw new GitHubError(
+        `GitHub refused an installation token for app ${auth.appId}, installation ${auth.installationId}, ` +
+          `repository ${repo.owner}/${repo.name} (HTTP ${status ?? 'none'}: ${(err as Error).message}); check ` +
+          'github.auth.appId and installationId in config/platform.yaml, that the key in secret ' +
+          `${auth.privateKeySecretName} is the app's current private key, and that the installation includes ` +
+          'the repository',
+        status,
+        status === undefined || status >= 500,
+      );
+    }
+    if (typeof data.token !== 'string' || typeof data.expires_at !== 'string') {
+      throw new GitHubError(
+        'GitHub answered the installation token request without token/expires_at',
+        200,
+        true,
+      );
+    }
+    minted.set(key, { token: data.token, expiresAt: data.expires_at });
+    return data.token;
+  }
+
   return {
-    get(secretName: string): Promise<string> {
-      if (cached?.name !== secretName) {
-        const token = readToken(secrets, secretName);
-        token.catch(() => (cached = undefined));
-        cached = { name: secretName, token };
-      }
-      return cached.token;
+    get(auth: GitHubAuth, repo: RepositoryRef): Promise<string> {
+      return auth.kind === 'token' ? readSecret(auth.tokenSecretName, 'token') : mint(auth, repo);
     },
     forget(): void {
-      cached = undefined;
+      secretsRead.clear();
+      minted.clear();
     },
   };
 }
 
-async function readToken(secrets: SecretsManagerClient, secretName: string): Promise<string> {
-  let text: string | undefined;
+async function getSecretText(secrets: SecretsManagerClient, secretName: string, what: string, key: string) {
   try {
-    text = (await secrets.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString;
+    return (await secrets.send(new GetSecretValueCommand({ SecretId: secretName }))).SecretString;
   } catch (err) {
     const name = (err as Error).name;
     const fix =
       name === 'ResourceNotFoundException'
-        ? `create it with the GitHub token as its value (github.tokenSecretName in config/platform.yaml names it)`
+        ? `create it with the ${what} as its value (${key} in config/platform.yaml names it)`
         : `the function's role needs secretsmanager:GetSecretValue on it (and kms:Decrypt if it uses its own key)`;
-    throw new Error(`cannot read the GitHub token from secret ${secretName} (${name}); ${fix}`, {
+    throw new Error(`cannot read the ${what} from secret ${secretName} (${name}); ${fix}`, {
       cause: err,
     });
   }
+}
+
+async function readToken(secrets: SecretsManagerClient, secretName: string): Promise<string> {
+  const text = await getSecretText(
+    secrets,
+    secretName,
+    'GitHub token',
+    'github.auth.tokenSecretName (or the older github.tokenSecretName)',
+  );
   const token = tokenFromSecret(text);
   if (!token) {
     throw new Error(
@@ -118,6 +178,23 @@ async function readToken(secrets: SecretsManagerClient, secretName: string): Pro
     );
   }
   return token;
+}
+
+async function readPrivateKey(secrets: SecretsManagerClient, secretName: string): Promise<string> {
+  const text = await getSecretText(
+    secrets,
+    secretName,
+    'GitHub App private key',
+    'github.auth.privateKeySecretName',
+  );
+  const pem = privateKeyFromSecret(text);
+  if (!pem) {
+    throw new Error(
+      `secret ${secretName} holds no GitHub App private key; store the app's .pem file or ` +
+        '{"privateKey": "<pem>"} as its value',
+    );
+  }
+  return pem;
 }
 
 /** The token in a secret's text: the whole text, or its `token` field when it is a JSON object. */

@@ -24,6 +24,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import { artifactKeys } from '../../lib/config/release-settings';
+import { authSecretName } from '../core/github-auth';
 import { reportMarker } from '../core/report';
 import { renderShadowComment, shadowReportMarker } from '../core/shadow-comment';
 import { shadowReportRecordSchema } from '../core/shadow-report';
@@ -36,7 +37,7 @@ import { renderRunComment } from './body';
 import { gatesFromActionExecutions, gatesFromRecords, type GateReport } from './gates';
 import {
   createGitHubClient,
-  createTokenReader,
+  createCredentials,
   describeGitHubError,
   findMergedPullRequests,
   findOpenPullRequests,
@@ -58,6 +59,8 @@ export interface Deps {
    * @default - Octokit against GITHUB_API_URL (else https://api.github.com) with a request timeout
    */
   readonly github: (token: string) => Octokit;
+  /** Epoch milliseconds, for the GitHub App JWT and the installation token's expiry. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** What one invocation did. */
@@ -103,13 +106,13 @@ export function defaultDeps(): Deps {
 
 /** The handler over injected clients. */
 export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcome | PrCommentResult> {
-  const tokens = createTokenReader(deps.secrets);
+  const tokens = createCredentials(deps.secrets, { client: deps.github, now: deps.now });
 
   /** The GitHub client, and a wrapper that turns GitHub failures into messages for a person. */
   async function gitHubSession(settings: Awaited<ReturnType<typeof loadReleaseSettings>>) {
     const repo = settings.repository;
-    const secretName = settings.github.tokenSecretName;
-    const github = deps.github(await tokens.get(secretName));
+    const secretName = authSecretName(settings.github.auth);
+    const github = deps.github(await tokens.get(settings.github.auth, repo));
     const call = async <T>(doing: string, work: () => Promise<T>): Promise<T> => {
       try {
         return await work();

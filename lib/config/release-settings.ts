@@ -4,12 +4,14 @@
  * a handler of different versions fail loudly instead of misreading each other.
  */
 import { z } from 'zod';
+import { githubAuthSchema } from '../../lambdas/core/github-auth';
 import {
   dataValidationSchema,
   ModelConfig,
   modelSchema,
   PlatformSettings,
   platformSchema,
+  resolveGitHubAuth,
   thresholdsSchema,
 } from './schema';
 
@@ -20,7 +22,7 @@ export const releaseSettingsSchema = z.object({
   platform: z.string(),
   model: z.string(),
   repository: modelSchema.shape.repository,
-  github: z.object({ tokenSecretName: z.string() }),
+  github: z.object({ auth: githubAuthSchema }),
   thresholds: thresholdsSchema,
   dataValidation: dataValidationSchema,
   evalSets: modelSchema.shape.evalSets,
@@ -39,7 +41,7 @@ export function releaseSettings(platform: PlatformSettings, model: ModelConfig):
     platform: platform.name,
     model: model.name,
     repository: model.repository,
-    github: { tokenSecretName: platform.github.tokenSecretName },
+    github: { auth: resolveGitHubAuth(platform.github) },
     thresholds: model.thresholds,
     dataValidation: model.dataValidation,
     evalSets: model.evalSets,

@@ -7,6 +7,7 @@
  * Objects are strict: an unknown key (a typo) is an error, never silently ignored.
  */
 import { z } from 'zod';
+import { githubAuthSchema, type GitHubAuth } from '../../lambdas/core/github-auth';
 
 /** Adds the default to the description so editors and the generated reference show it. */
 function documented<T extends z.ZodType>(schema: T, description: string): T {
@@ -730,10 +731,32 @@ export const platformSchema = z
           .meta({
             description: 'CodeConnections (CodeStar) connection to GitHub, created once in the console.',
           }),
-        tokenSecretName: documented(
-          z.string().min(1).default('mlops/github-token'),
-          'Secrets Manager secret holding the GitHub token used for PR comments. Default: mlops/github-token.',
-        ),
+        auth: githubAuthSchema.optional().meta({
+          description:
+            'How PR comments authenticate: { kind: app, appId, installationId, privateKeySecretName } (a GitHub App ' +
+            'installation, recommended) or { kind: token, tokenSecretName }. Default: the token in ' +
+            'tokenSecretName (or mlops/github-token) when auth is not set.',
+        }),
+        tokenSecretName: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({
+            description:
+              'Deprecated: same as auth: { kind: token, tokenSecretName }; kept so existing platform files work. ' +
+              'Cannot be set together with auth.',
+          }),
+      })
+      .superRefine((github, ctx) => {
+        if (github.auth && github.tokenSecretName !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tokenSecretName'],
+            message:
+              `tokenSecretName '${github.tokenSecretName}' cannot be set together with github.auth; remove it ` +
+              `(or move it into auth: { kind: token, tokenSecretName: ${github.tokenSecretName} })`,
+          });
+        }
       })
       .meta({ description: 'Source connection and PR-comment credentials.' }),
     paging: z
@@ -888,3 +911,8 @@ export const INHERITED_SECTIONS = [
   'serving',
   'monitoring',
 ] as const;
+
+/** The PR-comment credentials `github` configures: `auth`, else the legacy `tokenSecretName` token. */
+export function resolveGitHubAuth(github: PlatformSettings['github']): GitHubAuth {
+  return github.auth ?? { kind: 'token', tokenSecretName: github.tokenSecretName ?? 'mlops/github-token' };
+}

@@ -10,13 +10,14 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
-import type { ModelConfig, PlatformSettings } from '../config/schema';
+import { resolveGitHubAuth, type ModelConfig, type PlatformSettings } from '../config/schema';
 import { PIPELINE_ARTIFACTS_LOG_PREFIX, type SharedResources } from '../stacks/shared-stack';
 import { NAG_PARTITION, reviewWildcards, WildcardReview } from '../nag/reviewed-wildcards';
 import { GateFunction } from './gate-function';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
 import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/model-publication';
+import { authSecretName } from '../../lambdas/core/github-auth';
 import type { PublishEnv } from '../../lambdas/publish-model';
 
 export interface ModelPipelineProps {
@@ -158,7 +159,7 @@ export class ModelPipeline extends Construct {
           Stack.of(this).formatArn({
             service: 'secretsmanager',
             resource: 'secret',
-            resourceName: `${platform.github.tokenSecretName}-??????`,
+            resourceName: `${authSecretName(resolveGitHubAuth(platform.github))}-??????`,
             arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           }),
         ],

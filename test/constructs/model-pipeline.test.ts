@@ -366,12 +366,12 @@ describe('ModelPipeline', () => {
     expect(actionsOf('RegressionGateRole')).not.toContain('secretsmanager:GetSecretValue');
   });
 
-  test('the PR comment reads the GitHub token secret and the PR and release pipelines, no other pipeline', () => {
+  test('the PR comment reads the GitHub App key secret and the PR and release pipelines, no other pipeline', () => {
     const statements = statementsOf('PrCommentRole');
     const resourcesFor = (action: string) =>
       statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
     expect(JSON.stringify(resourcesFor('secretsmanager:GetSecretValue'))).toContain(
-      ':secret:mlops/github-token-??????',
+      ':secret:mlops/github-app-private-key-??????',
     );
     const pipelineArn = (name: string) => `arn:aws:codepipeline:eu-west-1:123456789012:${name}`;
     for (const action of ['codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions']) {

@@ -1,4 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { verify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -11,6 +12,9 @@ import type { AddressInfo } from 'node:net';
  * - GET   /repos/{owner}/{repo}/issues/{number}/comments      paginated (per_page ≤ 100, page)
  * - POST  /repos/{owner}/{repo}/issues/{number}/comments      201
  * - PATCH /repos/{owner}/{repo}/issues/comments/{id}          200; 403 for someone else's comment
+ * - POST  /app/installations/{id}/access_tokens                201 `{ token, expires_at }` when `app` is set and
+ *   the Bearer JWT is RS256-signed by the app's key with `iss` = app id and `exp` ≤ `iat` + 11 min; 401 else.
+ *   Each minted token (`<installationTokenPrefix>-<n>`) is then accepted like `token`.
  * Anything else answers 404 and is recorded, so an unexpected call shows up in `requests`.
  */
 
@@ -65,6 +69,22 @@ export interface GitHubDoubleOptions {
   readonly token: string;
   /** Login of the token's user: the author of comments it creates. @default 'mlops-bot' */
   readonly login?: string;
+  /** A GitHub App whose installation tokens the double mints. @default - no app: the endpoint answers 404 */
+  readonly app?: {
+    readonly appId: number;
+    readonly installationId: number;
+    /** SPKI PEM of the app's key pair: the JWT signatures are checked with it. */
+    readonly publicKeyPem: string;
+    readonly installationTokenPrefix: string;
+    /** `expires_at` of every minted token. */
+    readonly expiresAt: string;
+  };
+}
+
+/** A JWT the double accepted: its decoded claims. */
+export interface AcceptedJwt {
+  readonly header: Record<string, unknown>;
+  readonly claims: { iat: number; exp: number; iss: string };
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -82,6 +102,9 @@ const MAX_BODY = 65_536;
 
 export class GitHubDouble {
   readonly requests: RecordedRequest[] = [];
+  /** The app JWTs accepted by the access_tokens endpoint, in order. */
+  readonly jwts: AcceptedJwt[] = [];
+  private minted: string[] = [];
   private pulls: PullRequestSeed[] = [];
   private stored: StoredComment[] = [];
   private failures: { failure: InjectedFailure; left: number }[] = [];
@@ -122,6 +145,8 @@ export class GitHubDouble {
   /** Forgets pull requests, comments, failures and recorded requests. */
   reset(): void {
     this.requests.length = 0;
+    this.jwts.length = 0;
+    this.minted = [];
     this.pulls = [];
     this.stored = [];
     this.failures = [];
@@ -213,7 +238,29 @@ export class GitHubDouble {
       return error(injected.failure.status, injected.failure.message, { ...injected.failure.headers });
     }
     const auth = req.headers.authorization ?? '';
-    if (auth !== `token ${this.options.token}` && auth !== `Bearer ${this.options.token}`) return error(401);
+    const app = this.options.app;
+    let m0: RegExpMatchArray | null;
+    if (
+      recorded.method === 'POST' &&
+      (m0 = recorded.path.match(/^\/app\/installations\/(\d+)\/access_tokens$/))
+    ) {
+      if (!app) return error(404);
+      const jwt = /^bearer /i.test(auth) ? auth.slice(7) : '';
+      const accepted = checkJwt(jwt, app.publicKeyPem, app.appId);
+      if (!accepted) return error(401, 'A JSON web token could not be decoded');
+      if (Number(m0[1]) !== app.installationId) return error(404);
+      this.jwts.push(accepted);
+      const token = `${app.installationTokenPrefix}-${this.minted.length + 1}`;
+      this.minted.push(token);
+      return send(201, {
+        token,
+        expires_at: app.expiresAt,
+        permissions: {},
+        repository_selection: 'selected',
+      });
+    }
+    const presented = auth.replace(/^(token|bearer) /i, '');
+    if (presented !== this.options.token && !this.minted.includes(presented)) return error(401);
 
     const { owner, repo } = this.options;
     const prefix = `/repos/${owner}/${repo}`;
@@ -303,6 +350,31 @@ export class GitHubDouble {
       updated_at: '2026-11-02T10:00:00Z',
     };
   }
+}
+
+/** The JWT's header and claims when it is RS256, signed by the key and issued for `appId`; else undefined. */
+function checkJwt(jwt: string, publicKeyPem: string, appId: number): AcceptedJwt | undefined {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) return undefined;
+  const [header, claims] = parts.slice(0, 2).map((p) => {
+    try {
+      return JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  });
+  if (!header || !claims || header.alg !== 'RS256') return undefined;
+  const signed = verify(
+    'sha256',
+    Buffer.from(`${parts[0]}.${parts[1]}`),
+    publicKeyPem,
+    Buffer.from(parts[2], 'base64url'),
+  );
+  const { iat, exp, iss } = claims;
+  if (!signed || typeof iat !== 'number' || typeof exp !== 'number' || iss !== String(appId))
+    return undefined;
+  if (exp <= iat || exp - iat > 11 * 60) return undefined;
+  return { header, claims: { iat, exp, iss } };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -108,8 +108,12 @@ describe('pr-comment handler on the release pipeline Shadow stage (EventBridge)'
     process.env.RELEASE_SETTINGS_PARAMETER = PARAMETER;
     process.env.ARTIFACTS_BUCKET = ARTIFACTS;
     const config = shippedConfig();
+    // The stored-token option (the shipped config uses a GitHub App: pr-comment-app-auth.test.ts).
     settings = releaseSettings(
-      config.platform,
+      {
+        ...config.platform,
+        github: { ...config.platform.github, auth: { kind: 'token', tokenSecretName: SECRET } },
+      },
       config.models.find((m) => m.name === MODEL)!,
     );
   });

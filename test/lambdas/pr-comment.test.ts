@@ -139,8 +139,12 @@ describe('pr-comment handler', () => {
     process.env.RELEASE_SETTINGS_PARAMETER = PARAMETER;
     process.env.ARTIFACTS_BUCKET = ARTIFACTS;
     const config = shippedConfig();
+    // The stored-token option (the shipped config uses a GitHub App: pr-comment-app-auth.test.ts).
     settings = releaseSettings(
-      config.platform,
+      {
+        ...config.platform,
+        github: { ...config.platform.github, auth: { kind: 'token', tokenSecretName: SECRET } },
+      },
       config.models.find((m) => m.name === MODEL)!,
     );
   });
@@ -463,7 +467,8 @@ describe('pr-comment handler', () => {
 
       expect(failureMessage()).toBe(
         `cannot read the GitHub token from secret ${SECRET} (ResourceNotFoundException); create it with the ` +
-          'GitHub token as its value (github.tokenSecretName in config/platform.yaml names it)',
+          'GitHub token as its value (github.auth.tokenSecretName (or the older github.tokenSecretName) in ' +
+          'config/platform.yaml names it)',
       );
       expect(github().requests).toEqual([]);
     });

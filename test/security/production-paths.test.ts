@@ -179,7 +179,7 @@ function platformShared(resource: string): boolean {
     resource.endsWith(
       ':role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
     ) ||
-    resource.endsWith(':secret:mlops/github-token-??????')
+    resource.endsWith(':secret:mlops/github-app-private-key-??????')
   );
 }
 
