@@ -1,4 +1,5 @@
-import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { putConfidenceAlarm } from '../helpers/confidence-alarm';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   bandOfZExpression,
@@ -28,42 +29,13 @@ describe('rebaselineConfidenceAlarm (moto)', () => {
 
   /** The alarm as the stack deploys it: disarmed, rollback and page actions. */
   async function deployedAlarm(): Promise<void> {
-    const d = confidenceAlarmDefinition(SETTINGS, DISARMED_BAND);
-    const stat = (id: string, metricName: string, stat: string) => ({
-      Id: id,
-      ReturnData: false,
-      MetricStat: {
-        Metric: {
-          Namespace: 'MLPlatform/Router',
-          MetricName: metricName,
-          Dimensions: [
-            { Name: 'Model', Value: MODEL },
-            { Name: 'Variant', Value: 'stable' },
-            { Name: 'service', Value: MODEL },
-          ],
-        },
-        Period: 60,
-        Stat: stat,
-      },
+    await putConfidenceAlarm(clients().cloudwatch, {
+      name: ALARM,
+      model: MODEL,
+      definition: confidenceAlarmDefinition(SETTINGS, DISARMED_BAND),
+      actions: [ROLLBACK, PAGE],
+      description: 'confidence',
     });
-    await clients().cloudwatch.send(
-      new PutMetricAlarmCommand({
-        AlarmName: ALARM,
-        AlarmDescription: 'confidence',
-        AlarmActions: [ROLLBACK, PAGE],
-        EvaluationPeriods: d.evaluationPeriods,
-        DatapointsToAlarm: d.datapointsToAlarm,
-        Threshold: d.threshold,
-        ComparisonOperator: d.comparisonOperator,
-        TreatMissingData: d.treatMissingData,
-        Metrics: [
-          stat('n', 'Confidence', 'SampleCount'),
-          stat('s', 'Confidence', 'Sum'),
-          stat('q', 'ConfidenceSquared', 'Sum'),
-          ...d.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
-        ],
-      }),
-    );
   }
 
   async function alarmNow() {

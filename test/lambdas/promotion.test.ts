@@ -1,3 +1,4 @@
+import { putConfidenceAlarm } from '../helpers/confidence-alarm';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import {
   StartDeploymentCommand,
   AppConfigClient,
 } from '@aws-sdk/client-appconfig';
-import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CodePipelineClient,
   PutJobFailureResultCommand,
@@ -213,45 +214,16 @@ describe('promotion handler', () => {
 
   /** The confidence alarm as the model stack creates it: disarmed (B = 0) until a promotion. */
   async function confidenceAlarm(): Promise<void> {
-    const d = confidenceAlarmDefinition(
-      { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
-      DISARMED_BAND,
-    );
-    const stat = (id: string, metricName: string, statistic: string) => ({
-      Id: id,
-      ReturnData: false,
-      MetricStat: {
-        Metric: {
-          Namespace: 'MLPlatform/Router',
-          MetricName: metricName,
-          Dimensions: [
-            { Name: 'Model', Value: MODEL },
-            { Name: 'Variant', Value: 'stable' },
-            { Name: 'service', Value: MODEL },
-          ],
-        },
-        Period: 60,
-        Stat: statistic,
-      },
+    await putConfidenceAlarm(new CloudWatchClient(moto.clientConfig), {
+      name: ENV.CONFIDENCE_ALARM_NAME,
+      model: MODEL,
+      definition: confidenceAlarmDefinition(
+        { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
+        DISARMED_BAND,
+      ),
+      actions: [ENV.CONFIDENCE_ROLLBACK_ACTION_ARN],
+      description: 'mean confidence below baseline',
     });
-    await new CloudWatchClient(moto.clientConfig).send(
-      new PutMetricAlarmCommand({
-        AlarmName: ENV.CONFIDENCE_ALARM_NAME,
-        AlarmDescription: 'mean confidence below baseline',
-        AlarmActions: [ENV.CONFIDENCE_ROLLBACK_ACTION_ARN],
-        EvaluationPeriods: d.evaluationPeriods,
-        DatapointsToAlarm: d.datapointsToAlarm,
-        Threshold: d.threshold,
-        ComparisonOperator: d.comparisonOperator,
-        TreatMissingData: d.treatMissingData,
-        Metrics: [
-          stat('n', 'Confidence', 'SampleCount'),
-          stat('s', 'Confidence', 'Sum'),
-          stat('q', 'ConfidenceSquared', 'Sum'),
-          ...d.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
-        ],
-      }),
-    );
   }
 
   /** B of the alarm's z expression: 0 while disarmed, the eval mean once provisional. */

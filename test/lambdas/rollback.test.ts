@@ -1,3 +1,4 @@
+import { putConfidenceAlarm } from '../helpers/confidence-alarm';
 import {
   AppConfigClient,
   ConflictException,
@@ -22,7 +23,6 @@ import {
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
-  PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
@@ -458,40 +458,13 @@ describe('rollback handler', () => {
       }),
     );
     // The confidence alarm as N's baseline job left it: armed on N's band, rollback and page actions.
-    const d = confidenceAlarmDefinition(ALARM_SETTINGS, N_BAND);
-    const stat = (id: string, metricName: string, statistic: string) => ({
-      Id: id,
-      ReturnData: false,
-      MetricStat: {
-        Metric: {
-          Namespace: 'MLPlatform/Router',
-          MetricName: metricName,
-          Dimensions: [
-            { Name: 'Model', Value: MODEL },
-            { Name: 'Variant', Value: 'stable' },
-          ],
-        },
-        Period: 60,
-        Stat: statistic,
-      },
+    await putConfidenceAlarm(cloudwatch, {
+      name: ALARM,
+      model: MODEL,
+      definition: confidenceAlarmDefinition(ALARM_SETTINGS, N_BAND),
+      actions: [ENV.CONFIDENCE_ROLLBACK_ACTION_ARN, PAGE_ACTION],
+      withServiceDimension: false,
     });
-    await cloudwatch.send(
-      new PutMetricAlarmCommand({
-        AlarmName: ALARM,
-        AlarmActions: [ENV.CONFIDENCE_ROLLBACK_ACTION_ARN, PAGE_ACTION],
-        EvaluationPeriods: d.evaluationPeriods,
-        DatapointsToAlarm: d.datapointsToAlarm,
-        Threshold: d.threshold,
-        ComparisonOperator: d.comparisonOperator,
-        TreatMissingData: d.treatMissingData,
-        Metrics: [
-          stat('n', 'Confidence', 'SampleCount'),
-          stat('s', 'Confidence', 'Sum'),
-          stat('q', 'ConfidenceSquared', 'Sum'),
-          ...d.expressions.map((e) => ({ Id: e.id, Expression: e.expression, ReturnData: e.returnData })),
-        ],
-      }),
-    );
     await cloudwatch.send(
       new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: REASON }),
     );
