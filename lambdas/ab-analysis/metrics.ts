@@ -6,8 +6,9 @@
 import type { MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { AB_VARIANT_INTERVAL_METRICS, type ExperimentAnalysis } from '../core/ab-experiment';
 import type { SequenceInterval } from '../core/ab-stats';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export { AB_METRICS_NAMESPACE } from '../core/ab-experiment';
+export const AB_METRICS_NAMESPACE = METRIC_NAMESPACES.ab;
 
 /** CloudWatch refuses datapoints older than two weeks; an hour's margin for the call itself. */
 export const MAX_METRIC_AGE_MS = 14 * 86_400_000 - 3_600_000;

@@ -31,10 +31,10 @@ import { ASSIGNMENT_BUCKETS } from './assignment';
 import { IDENTIFIER, stringLiteral } from './athena-query';
 
 // ---------------------------------------------------------------------------------------------
-// CloudWatch contract: the analysis function publishes these, the dashboard graphs them
+// CloudWatch contract: the analysis function publishes these (namespace METRIC_NAMESPACES.ab of
+// metric-names.ts), the dashboard graphs them
 // ---------------------------------------------------------------------------------------------
 
-export const AB_METRICS_NAMESPACE = 'MLPlatform/AB';
 /** Per-variant estimates published with `<name>Lower` and `<name>Upper` beside them. */
 export const AB_VARIANT_INTERVAL_METRICS = {
   errorRate: 'ErrorRate',

@@ -22,12 +22,9 @@ import {
   confidenceAlarmSettingsOf,
   DISARMED_BAND,
 } from '../../lambdas/core/confidence-alarm';
-import {
-  AB_INTERVAL_BOUNDS,
-  AB_METRICS_NAMESPACE,
-  AB_VARIANT_INTERVAL_METRICS,
-} from '../../lambdas/core/ab-experiment';
+import { AB_INTERVAL_BOUNDS, AB_VARIANT_INTERVAL_METRICS } from '../../lambdas/core/ab-experiment';
 import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
+import { confidenceAlarmName, METRIC_NAMESPACES } from '../../lambdas/core/metric-names';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
@@ -48,20 +45,6 @@ export interface ModelMonitoringProps {
   readonly endpoint: ModelEndpoint;
   /** The flag, the router (its metrics and logs), the Athena workgroup. */
   readonly routing: ModelRouting;
-}
-
-/** Namespaces of the platform's own metrics. */
-export const METRIC_NAMESPACES = {
-  router: 'MLPlatform/Router',
-  ab: AB_METRICS_NAMESPACE,
-  drift: 'MLPlatform/Drift',
-  cost: 'MLPlatform/Cost',
-  rollback: 'MLPlatform/Rollback',
-} as const;
-
-/** Name of the confidence alarm; promotion rewrites its threshold (`PutMetricAlarm`). */
-export function confidenceAlarmName(prefix: string): string {
-  return `${prefix}-live-confidence`;
 }
 
 /**
@@ -838,7 +821,7 @@ export class ModelMonitoring extends Construct {
         AB_INTERVAL_BOUNDS.map(
           (bound) =>
             new cloudwatch.Metric({
-              namespace: AB_METRICS_NAMESPACE,
+              namespace: METRIC_NAMESPACES.ab,
               metricName: `${metricName}${bound}`,
               dimensionsMap: { Model: model.name, Variant: variant },
               statistic: 'Maximum',
