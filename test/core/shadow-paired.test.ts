@@ -121,9 +121,9 @@ describe('comparePaired', () => {
     if (few.status !== 'paired' || few.latency === null) throw new Error('expected paired latency');
     expect(few.latency.meanInterval).toBeNull();
     expect(few.latency.tooFew).toBe(
-      'only 29 requests with a latency on both sides, fewer than 30: too few for an interval on the mean difference',
+      'only 99 requests with a latency on both sides, fewer than 100: too few for an interval on the mean difference',
     );
-    expect(pairingText(few)).toContain('(only 29 requests with a latency on both sides');
+    expect(pairingText(few)).toContain('(only 99 requests with a latency on both sides');
   });
 
   test('answers without latencyMs: latency is left to CloudWatch, and the report says so', () => {
