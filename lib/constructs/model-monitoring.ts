@@ -31,7 +31,7 @@ import type { SharedResources } from '../stacks/shared-stack';
 import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import type { PromotionLiveEnv } from '../../lambdas/promotion/live-model';
+import type { PromotionLiveEnv } from '../../lambdas/core/handler-env';
 import type { RollbackEnvInput } from '../../lambdas/rollback/env';
 import type { ModelEndpoint } from './model-endpoint';
 import type { ModelRouting } from './model-routing';
