@@ -10,6 +10,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { athenaPort } from './athena';
 import { appConfigSplitReader } from './flag';
 import { createHandler, type Deps } from './handler';
+import { lazy } from '../shared/lazy';
 
 export { createHandler, type AbAnalysisResult, type AbReport, type Deps } from './handler';
 
@@ -18,11 +19,11 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
   defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    athena: athenaPort(new AthenaClient({})),
-    readIntendedSplit: appConfigSplitReader(new AppConfigDataClient({})),
+    s3: lazy(() => new S3Client({})),
+    ssm: lazy(() => new SSMClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    athena: athenaPort(lazy(() => new AthenaClient({}))),
+    readIntendedSplit: appConfigSplitReader(lazy(() => new AppConfigDataClient({}))),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -34,6 +34,7 @@ import {
   type ScheduledJob,
 } from '../shared/scheduled-job';
 import { parseEnvironment } from '../shared/settings';
+import { lazy } from '../shared/lazy';
 
 export const COST_METRICS_NAMESPACE = 'MLPlatform/Cost';
 
@@ -282,9 +283,9 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
   defaults ??= {
-    ssm: new SSMClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    sagemaker: new SageMakerClient({}),
+    ssm: lazy(() => new SSMClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    sagemaker: lazy(() => new SageMakerClient({})),
     now: () => new Date(),
   };
   return defaults;

@@ -28,6 +28,7 @@ import {
 import { parseServingRecord } from '../core/serving-records';
 import { gateDeps, type GateDeps } from './gate-deps';
 import { parseEnvironment } from './settings';
+import { lazy } from './lazy';
 
 /** Environment of every serving function; the ModelEndpoint construct sets exactly these keys. */
 export const servingEnvSchema = z.object({
@@ -83,9 +84,9 @@ let defaults: ServingDeps | undefined;
 export function servingDeps(): ServingDeps {
   defaults ??= {
     ...gateDeps(),
-    sagemaker: new SageMakerClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    autoscaling: new ApplicationAutoScalingClient({}),
+    sagemaker: lazy(() => new SageMakerClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    autoscaling: lazy(() => new ApplicationAutoScalingClient({})),
   };
   return defaults;
 }
