@@ -35,8 +35,9 @@ import {
 } from '../shared/scheduled-job';
 import { parseEnvironment } from '../shared/settings';
 import { lazy } from '../shared/lazy';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export const COST_METRICS_NAMESPACE = 'MLPlatform/Cost';
+export const COST_METRICS_NAMESPACE = METRIC_NAMESPACES.cost;
 
 const HOUR_MS = 3_600_000;
 

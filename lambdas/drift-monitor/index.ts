@@ -47,8 +47,9 @@ import {
 import { dataValidationReferenceSchema, productionLikeReference } from './reference';
 import { parseEnvironment } from '../shared/settings';
 import { lazy } from '../shared/lazy';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export const DRIFT_METRICS_NAMESPACE = 'MLPlatform/Drift';
+export const DRIFT_METRICS_NAMESPACE = METRIC_NAMESPACES.drift;
 
 /** Longest wait for the Athena query: a day of one model's logs takes seconds. */
 export const DEFAULT_MAX_QUERY_WAIT_MS = 5 * 60_000;
