@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
   );
   console.log('');
-  console.log('| command | wall s | CPU s | peak RSS MiB | walls s |');
+  console.log('| command | wall s | CPU s | peak RSS MiB | each round: wall s / peak RSS MiB |');
   console.log('|---|---:|---:|---:|---|');
   const medians = new Map<string, Sample>();
   for (const [name, xs] of samples) {
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     };
     medians.set(name, m);
     console.log(
-      `| ${name} | ${m.wall.toFixed(2)} | ${m.cpu.toFixed(2)} | ${m.rssMiB.toFixed(1)} | ${xs.map((x) => x.wall.toFixed(2)).join(', ')} |`,
+      `| ${name} | ${m.wall.toFixed(2)} | ${m.cpu.toFixed(2)} | ${m.rssMiB.toFixed(1)} | ${xs.map((x) => `${x.wall.toFixed(2)} / ${x.rssMiB.toFixed(1)}`).join(', ')} |`,
     );
   }
   const python = medians.get(cases[0][0])!;
