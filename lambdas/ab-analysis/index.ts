@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { athenaPort } from './athena';
 import { createHandler, type Deps } from './handler';
+import { lazy } from '../shared/lazy';
 
 export { createHandler, type AbAnalysisResult, type AbReport, type Deps } from './handler';
 
@@ -16,10 +17,10 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
   defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    athena: athenaPort(new AthenaClient({})),
+    s3: lazy(() => new S3Client({})),
+    ssm: lazy(() => new SSMClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    athena: athenaPort(lazy(() => new AthenaClient({}))),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
