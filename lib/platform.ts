@@ -27,8 +27,13 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     (model) =>
       new ModelStack(app, `Model-${model.name}`, {
         stackName: `${platform.name}-${model.name}`,
-        description: `ML release platform (${platform.name}): release path, serving and monitoring of ${model.name}`,
+        description: `ML release platform (${platform.name}): release path, serving and monitoring of ${model.name}${model.serving.retired ? ' (retired: serving.retired is true)' : ''}`,
         env,
+        // A model that may serve cannot be deleted by one command: its endpoints are not the
+        // stack's, so a deletion would orphan them. Lifted by the deploy that retires it
+        // (docs/operations.md, Retiring a model); the serving guard covers the rest.
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html
+        terminationProtection: !model.serving.retired,
         platform,
         model,
         shared,

@@ -46,6 +46,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
     'regression-gate',
     'rollback',
     'router',
+    'serving-guard',
     'shadow',
   ],
   'CodeBuild project': ['code-quality', 'evaluation', 'pr-code-quality', 'pr-evaluation'],
