@@ -9,6 +9,7 @@
 import {
   ApplicationAutoScalingClient,
   DeregisterScalableTargetCommand,
+  DescribeScalableTargetsCommand,
 } from '@aws-sdk/client-application-auto-scaling';
 import { DeleteEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { scalableTargetResourceId } from '../core/endpoint-spec';
@@ -90,7 +91,7 @@ export function createHandler(deps: Deps) {
     } catch (error) {
       outcome = {
         ok: false,
-        message: `the serving guard failed: ${(error as Error).name}: ${(error as Error).message}. Nothing else changed; deploy (or delete) again once the cause is fixed.`,
+        message: `the serving guard failed: ${(error as Error).name}: ${(error as Error).message}. What it did before the error stays done; it is safe to repeat: deploy (or delete) again once the cause is fixed.`,
       };
     }
     // A Delete of a resource whose Create never answered (a rollback) carries that resource's id.
@@ -121,17 +122,21 @@ async function guard(
   for (const name of plan.endpoints) {
     // DeleteEndpoint deregisters a scaled variant only if the caller may; done first, explicitly:
     // https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-delete-with-scaling.html
-    await deps.autoscaling
-      .send(
-        new DeregisterScalableTargetCommand({
-          ServiceNamespace: 'sagemaker',
-          ResourceId: scalableTargetResourceId(name),
-          ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-        }),
-      )
-      .catch((error: unknown) => {
-        if ((error as Error).name !== 'ObjectNotFoundException') throw error;
-      });
+    const target = {
+      ServiceNamespace: 'sagemaker' as const,
+      ResourceId: scalableTargetResourceId(name),
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount' as const,
+    };
+    const registered = await deps.autoscaling.send(
+      new DescribeScalableTargetsCommand({
+        ServiceNamespace: target.ServiceNamespace,
+        ResourceIds: [target.ResourceId],
+        ScalableDimension: target.ScalableDimension,
+      }),
+    );
+    if ((registered.ScalableTargets ?? []).length > 0) {
+      await deps.autoscaling.send(new DeregisterScalableTargetCommand(target));
+    }
     await deps.sagemaker.send(new DeleteEndpointCommand({ EndpointName: name })).catch((error: unknown) => {
       // Gone between Describe and Delete (a retry, or a person): what was asked for.
       if (!isNotFound(error)) throw error;

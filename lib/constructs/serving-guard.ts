@@ -63,7 +63,10 @@ export class ServingGuard extends Construct {
       );
       role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ['application-autoscaling:DeregisterScalableTarget'],
+          actions: [
+            'application-autoscaling:DescribeScalableTargets',
+            'application-autoscaling:DeregisterScalableTarget',
+          ],
           resources: ['*'],
           // SageMaker variants' instance counts only, not any other service's scalable targets:
           // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsapplicationautoscaling.html
@@ -77,7 +80,10 @@ export class ServingGuard extends Construct {
       );
       reviewWildcards(role, {
         finding: /^Resource::\*$/,
-        starActions: ['application-autoscaling:DeregisterScalableTarget'],
+        starActions: [
+          'application-autoscaling:DeregisterScalableTarget',
+          'application-autoscaling:DescribeScalableTargets',
+        ],
         reason:
           'A scalable target ARN carries a generated id, not the endpoint name; the statement is conditioned on the sagemaker namespace and the variant instance-count dimension.',
       });
