@@ -31,7 +31,7 @@ import type { SharedResources } from '../stacks/shared-stack';
 import { publishedArchivePrefix } from '../../lambdas/core/model-publication';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import { confidenceAlarmName } from './model-monitoring';
+import { confidenceAlarmName } from '../../lambdas/core/metric-names';
 import { ACTION_NAMES, ModelPipeline } from './model-pipeline';
 
 /** Days SageMaker endpoint logs are kept: the same as the platform's function logs. */
