@@ -1,5 +1,6 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { modelStackId } from './config/resource-names';
 import type { PlatformConfig } from './config/schema';
 import { acknowledgeNistFindings } from './nag/nist-acknowledgements';
 import { acknowledgeReviewedWildcards } from './nag/reviewed-wildcards';
@@ -25,7 +26,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   });
   const models = config.models.map(
     (model) =>
-      new ModelStack(app, `Model-${model.name}`, {
+      new ModelStack(app, modelStackId(model.name), {
         stackName: `${platform.name}-${model.name}`,
         description: `ML release platform (${platform.name}): release path, serving and monitoring of ${model.name}${model.serving.retired ? ' (retired: serving.retired is true)' : ''}`,
         env,

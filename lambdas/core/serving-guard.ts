@@ -23,6 +23,8 @@ export const servingGuardPropertiesSchema = z.object({
   Model: z.string().min(1),
   /** The stack, for messages (a person reads them in the stack events). */
   StackName: z.string().min(1),
+  /** The id `cdk deploy` selects the stack by, for the commands in messages. */
+  CdkStackId: z.string().min(1),
   /** `serving.retired` of the model's config. */
   Retired: z.enum(['true', 'false']),
   /** The endpoints the release path creates for this model: live first, then standby. */
@@ -68,7 +70,7 @@ const list = (endpoints: readonly EndpointSeen[]) =>
 /** What the guard does for this request, given what SageMaker reports about the endpoints. */
 export function planServingGuard(
   requestType: CustomResourceEvent['RequestType'],
-  props: Pick<ServingGuardProperties, 'Model' | 'StackName' | 'Retired'>,
+  props: Pick<ServingGuardProperties, 'Model' | 'StackName' | 'CdkStackId' | 'Retired'>,
   seen: readonly EndpointSeen[],
 ): GuardPlan {
   const present = seen.filter((e) => e.status !== 'absent' && e.status !== 'Deleting');
@@ -83,7 +85,7 @@ export function planServingGuard(
         `Refused to delete ${props.StackName}: ${list(present)} still serve ${props.Model}. CloudFormation does not own ` +
         `these endpoints, so deleting the stack would leave them running and billed with nothing to release, roll back ` +
         `or delete them. Nothing else was deleted. Retire the model instead: set serving.retired: true in ${file} and ` +
-        `npx cdk deploy ${props.StackName} (it deletes the endpoints), then delete the stack. If this stack is now ` +
+        `npx cdk deploy ${props.CdkStackId} (it deletes the endpoints), then delete the stack. If this stack is now ` +
         `DELETE_FAILED, delete the endpoints deliberately (aws sagemaker delete-endpoint --endpoint-name <name>) and ` +
         `delete the stack again (docs/operations.md, Retiring a model).`,
     };

@@ -6,6 +6,7 @@ import { detectabilityWarning, requestsPerMinuteOfMonthly } from '../../lambdas/
 import { estimateCost, formatMoney } from '../../lambdas/core/cost';
 import { servingDeployment } from './cost-inputs';
 import type { ConfigProblem } from './problems';
+import { modelStackId } from './resource-names';
 import type { ModelConfig, PlatformConfig } from './schema';
 
 /** Where a key of a model file is: its file, and its line when the file has one. */
@@ -95,7 +96,7 @@ function retiredWarning(config: PlatformConfig, model: ModelConfig, at: ModelLoc
     {
       ...at(model, path),
       path: path.join('.'),
-      message: `${model.name} is retired: the next deploy of ${prefix} deletes the endpoints ${prefix}-live and ${prefix}-standby (they stop serving), stops both pipelines and disarms its alarms and schedules; data and logs are kept. Then \`npx cdk destroy ${prefix}\` may delete the stack (docs/operations.md, Retiring a model). Remove the key to keep the model`,
+      message: `${model.name} is retired: the next deploy of ${prefix} deletes the endpoints ${prefix}-live and ${prefix}-standby (they stop serving), stops both pipelines and disarms its alarms and schedules; data and logs are kept. Then \`npx cdk destroy ${modelStackId(model.name)}\` may delete the stack (docs/operations.md, Retiring a model). Remove the key to keep the model`,
     },
   ];
 }

@@ -91,6 +91,7 @@ export class ServingGuard extends Construct {
     const properties: Omit<ServingGuardProperties, 'ServiceToken'> = {
       Model: model.name,
       StackName: stack.stackName,
+      CdkStackId: stack.artifactId,
       // CloudFormation hands custom resources strings.
       Retired: retired ? 'true' : 'false',
       Endpoints: endpoints,

@@ -3,6 +3,7 @@ import { guardResponse, planServingGuard, type EndpointSeen } from '../../lambda
 const props = (retired: boolean) => ({
   Model: 'document-classifier',
   StackName: 'mlops-document-classifier',
+  CdkStackId: 'Model-document-classifier',
   Retired: retired ? ('true' as const) : ('false' as const),
 });
 const live = (status: string): EndpointSeen => ({ name: 'mlops-document-classifier-live', status });
@@ -22,7 +23,7 @@ describe('planServingGuard', () => {
         const serving = [live(a), standby(b)].filter((e) => e.status !== 'absent');
         for (const e of serving) expect(plan.message).toContain(`${e.name} (${e.status})`);
         expect(plan.message).toContain('set serving.retired: true in config/models/document-classifier.yaml');
-        expect(plan.message).toContain('npx cdk deploy mlops-document-classifier');
+        expect(plan.message).toContain('npx cdk deploy Model-document-classifier');
         expect(plan.message).toContain('Nothing else was deleted');
       }
     });

@@ -33,6 +33,7 @@ function request(type: 'Create' | 'Update' | 'Delete', retired: boolean) {
       ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:mlops-document-classifier-serving-guard',
       Model: 'document-classifier',
       StackName: 'mlops-document-classifier',
+      CdkStackId: 'Model-document-classifier',
       Retired: retired ? 'true' : 'false',
       Endpoints: [LIVE, STANDBY],
     },

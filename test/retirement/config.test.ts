@@ -41,7 +41,7 @@ describe('serving.retired in the config', () => {
       `  warning: ${M}:${line} serving.retired: document-classifier is retired: the next deploy of mlops-document-classifier ` +
         'deletes the endpoints mlops-document-classifier-live and mlops-document-classifier-standby (they stop serving), ' +
         'stops both pipelines and disarms its alarms and schedules; data and logs are kept. Then ' +
-        '`npx cdk destroy mlops-document-classifier` may delete the stack (docs/operations.md, Retiring a model). ' +
+        '`npx cdk destroy Model-document-classifier` may delete the stack (docs/operations.md, Retiring a model). ' +
         'Remove the key to keep the model\n',
     );
   });

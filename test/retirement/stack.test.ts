@@ -54,6 +54,7 @@ describe('a model that is not retired', () => {
     expect(guard.Properties).toMatchObject({
       Model: 'document-classifier',
       StackName: 'mlops-document-classifier',
+      CdkStackId: 'Model-document-classifier',
       Retired: 'false',
       Endpoints: [LIVE, STANDBY],
     });
