@@ -35,6 +35,9 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
         // (docs/operations.md, Retiring a model); the serving guard covers the rest.
         // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html
         terminationProtection: !model.serving.retired,
+        // Stack tags (cdk.json sets explicitStackTags): how `mlops validate-config --deployed-stacks`
+        // finds a model stack whose config file was deleted (lib/config/deployed-stacks.ts).
+        tags: { Platform: platform.name, Model: model.name },
         platform,
         model,
         shared,
