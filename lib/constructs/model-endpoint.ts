@@ -7,7 +7,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
-import type { ServingEnv } from '../../lambdas/shared/serving';
+import type { ServingEnv } from '../../lambdas/core/handler-env';
 import {
   endpointNames,
   liveConfigSpec,

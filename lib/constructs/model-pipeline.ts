@@ -18,7 +18,7 @@ import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
 import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/model-publication';
 import { authSecretName } from '../../lambdas/core/github-auth';
-import type { PublishEnv } from '../../lambdas/publish-model';
+import type { PublishEnv } from '../../lambdas/core/handler-env';
 
 export interface ModelPipelineProps {
   readonly platform: PlatformSettings;

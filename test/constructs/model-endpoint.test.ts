@@ -2,8 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { ModelConfig, PlatformConfig } from '../../lib/config/schema';
 import { servingProblems } from '../../lib/constructs/model-endpoint';
 import { buildPlatform } from '../../lib/platform';
-import { promotionLiveEnvSchema } from '../../lambdas/promotion/live-model';
-import { servingEnvSchema } from '../../lambdas/shared/serving';
+import { promotionLiveEnvSchema, servingEnvSchema } from '../../lambdas/core/handler-env';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN the model stack has its serving.
