@@ -58,8 +58,8 @@ import {
   servingDeps,
   servingEnv,
   type ServingDeps,
-  type ServingEnv,
 } from '../shared/serving';
+import type { ServingEnv } from '../core/handler-env';
 import { loadReleaseSettings } from '../shared/settings';
 import { DEFAULT_CAPTURE_LIMITS, readCaptureAgreement, type CaptureLimits } from './capture';
 import { readWindowMetrics, type WindowMetrics } from './metrics';
