@@ -138,6 +138,7 @@ function isConflict(error: unknown): boolean {
 export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
   return scheduledHandler(job, deps, async ({ model, env, settings, label }) => {
     const now = deps.now();
+    const by = `confidence baseline job ${now.toISOString()}`;
     const rule = settings.monitoring.confidenceAlarm;
     const bucket = env.ARTIFACTS_BUCKET;
     const stateKey = artifactKeys.servingState(model);
@@ -165,6 +166,21 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
           by,
         },
       );
+    /**
+     * Re-baselines the alarm for `state`'s version, then makes sure a concurrent promotion or
+     * rollback keeps the last word: they write the serving state before they re-baseline, so if
+     * another version serves now, its re-baseline may have run before this one. The alarm goes back
+     * on that version's record (a version without a record has not re-baselined yet, and will).
+     */
+    const reassert = async (state: ServingState): Promise<string> => {
+      const said = await rebaseline(state, by);
+      const after = await readState();
+      if (!after || after.value.live.modelVersion === state.live.modelVersion) return said;
+      const theirs = await readRecord(after.value.live.modelVersion);
+      if (theirs === null) return said;
+      const since = servingStart(after.value, theirs.value).toISOString();
+      return `${said}; ${after.value.live.modelVersion} serves since ${since}: ${await rebaseline(after.value, by)}`;
+    };
     const done = (modelVersion: string | null, outcome: BaselineJobOutcome, summary: string) => {
       logger.info(summary, { modelVersion, outcome });
       return { model, modelVersion, outcome, summary: `${label}: ${summary}` };
@@ -180,16 +196,15 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
       baselineHours: rule.baselineHours,
       periodSeconds: settings.monitoring.periodSeconds,
     });
-    const by = `confidence baseline job ${now.toISOString()}`;
 
     switch (step.kind) {
       case 'nothing-serves':
       case 'no-record':
         return done(version ?? null, 'nothing-to-do', step.why);
       case 'wait':
-        return done(step.modelVersion, 'provisional', `${step.why}; ${await rebaseline(state!.value, by)}`);
+        return done(step.modelVersion, 'provisional', `${step.why}; ${await reassert(state!.value)}`);
       case 'has-baseline':
-        return done(step.modelVersion, 'already-armed', `${step.why}; ${await rebaseline(state!.value, by)}`);
+        return done(step.modelVersion, 'already-armed', `${step.why}; ${await reassert(state!.value)}`);
       case 'measure':
         break;
     }
@@ -235,25 +250,9 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
         modelVersion: step.modelVersion,
         lastAttempt: measured.record.lastAttempt,
       });
-      return done(
-        step.modelVersion,
-        'too-few-periods',
-        `${measured.said}; ${await rebaseline(state!.value, by)}`,
-      );
+      return done(step.modelVersion, 'too-few-periods', `${measured.said}; ${await reassert(state!.value)}`);
     }
-    const armed = await rebaseline(state!.value, by);
-    // Promotion and rollback write the serving state before they re-baseline: if another version
-    // serves now, its re-baseline may have run before this one. Put the alarm back on its record
-    // (a version without a record has not re-baselined yet, and will after this).
-    const after = await readState();
-    let restored = '';
-    if (after && after.value.live.modelVersion !== step.modelVersion) {
-      const theirs = await readRecord(after.value.live.modelVersion);
-      if (theirs !== null) {
-        restored = `; ${after.value.live.modelVersion} serves since ${servingStart(after.value, theirs.value).toISOString()}: ${await rebaseline(after.value, by)}`;
-      }
-    }
-    return done(step.modelVersion, 'armed', `${measured.said}; ${armed}${restored}`);
+    return done(step.modelVersion, 'armed', `${measured.said}; ${await reassert(state!.value)}`);
   });
 }
 
