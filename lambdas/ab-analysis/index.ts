@@ -2,13 +2,11 @@
  * The nightly A/B analysis function: the handler (handler.ts) over this container's clients.
  * Wiring only, as bin/ is for the app.
  */
-import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { athenaPort } from './athena';
-import { appConfigSplitReader } from './flag';
 import { createHandler, type Deps } from './handler';
 
 export { createHandler, type AbAnalysisResult, type AbReport, type Deps } from './handler';
@@ -22,7 +20,6 @@ export function defaultDeps(): Deps {
     ssm: new SSMClient({}),
     cloudwatch: new CloudWatchClient({}),
     athena: athenaPort(new AthenaClient({})),
-    readIntendedSplit: appConfigSplitReader(new AppConfigDataClient({})),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

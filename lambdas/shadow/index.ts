@@ -447,6 +447,7 @@ async function compareAndRestore(
         production: metrics.production,
         shadow: metrics.shadow,
         agreement: { agreements: capture.agreement.agreements, compared: capture.agreement.compared },
+        capture: { agreement: capture.agreement, error: capture.error },
       })
     : null;
   const findings = shadowFindings(report, metricsError, capture);
