@@ -40,6 +40,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
   'Lambda function': [
     'ab-analysis',
     'canary',
+    'confidence-baseline',
     'cost-monitor',
     'data-validation',
     'drift-monitor',
@@ -73,7 +74,13 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
   ],
   'CloudWatch dashboard': [''],
   'EventBridge rule': ['pr-failed', 'release-shadow-done', 'live-endpoint-state'],
-  'EventBridge schedule': ['ab-analysis', 'cost-monitor', 'drift-monitor', 'production-sample'],
+  'EventBridge schedule': [
+    'ab-analysis',
+    'confidence-baseline',
+    'cost-monitor',
+    'drift-monitor',
+    'production-sample',
+  ],
   'SQS queue': ['ab-analysis-dlq', 'monitor-dlq', 'prediction-log-fallback', 'prediction-log-fallback-dlq'],
   'DynamoDB table': ['rollbacks'],
   'Firehose stream': ['predictions'],

@@ -301,6 +301,15 @@ export const monitoringSchema = z
           z.number().gt(0).max(0.5).default(0.05),
           "While the live baseline is measured: the alarm's band is the promoted evaluation's mean confidence with this standard deviation, and it pages without rolling back. Default: 0.05.",
         ),
+        baselineSchedule: documented(
+          z
+            .string()
+            .regex(/^(cron|rate)\(.+\)$/, {
+              message: 'an EventBridge Scheduler expression like rate(15 minutes)',
+            })
+            .default('rate(15 minutes)'),
+          'How often the baseline job looks at the served version: once its baseline window has ended it measures the live baseline and arms the alarm; meanwhile it keeps the alarm provisional (and repairs it after a `cdk deploy`). Default: rate(15 minutes).',
+        ),
         traffic: z
           .strictObject({
             confidenceMean: documented(
@@ -336,6 +345,7 @@ export const monitoringSchema = z
         minRequestsPerPeriod: 10,
         baselineHours: 6,
         provisionalStdDev: 0.05,
+        baselineSchedule: 'rate(15 minutes)',
         traffic: {
           confidenceMean: 0.8,
           confidenceStdDev: 0.12,

@@ -284,6 +284,17 @@ describe('renderPrComment', () => {
   });
 });
 
+describe('the live confidence alarm section', () => {
+  test('shows the calibration line it is given, after the cost, and nothing without one', () => {
+    const line =
+      'Confidence alarm at 57 requests/min: 0.00 false rollbacks per 30 days; drop 0.05 median 9 min, 0.1 median 5 min; smallest drop caught within 10 min in 95% of runs: 0.07.';
+    const md = renderPrComment(input(CANDIDATE, BASELINE, { alarmCalibration: line }));
+    expect(md).toContain(`### Live confidence alarm\n\n${line}\n`);
+    expect(md.indexOf('### Live confidence alarm')).toBeGreaterThan(md.indexOf('### Monthly cost'));
+    expect(renderPrComment(input(CANDIDATE, BASELINE))).not.toContain('Live confidence alarm');
+  });
+});
+
 describe('escaping', () => {
   test('labels from files cannot break a table, inject HTML or mention people', () => {
     const nasty = { 'a|b': 0.9, '<script>alert(1)</script>': 0.8, '@security-team *bold*': 0.85 };
