@@ -7,9 +7,8 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { servingDeployment } from '../../lib/config/cost-inputs';
 import { artifactKeys } from '../../lib/config/release-settings';
-import { estimateCost, formatMoney, type CostEstimate } from '../core/cost';
+import { estimateCost, formatMoney, servingDeployment, type CostEstimate } from '../core/cost';
 import { EvalReportError, parseEvalReport, type EvalReport } from '../core/eval-report';
 import { checkRegression } from '../core/regression-gate';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
