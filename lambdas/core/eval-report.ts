@@ -83,6 +83,9 @@ export class EvalReportError extends Error {
   }
 }
 
+/** The folder beside the report that holds every `predictions_file`. */
+export const PREDICTIONS_FOLDER = 'predictions';
+
 // Under predictions/: the evaluation build publishes that folder beside the report, and promotion keeps
 // it with the baseline (models/<model>/baseline/predictions/), the one prefix the gate may read.
 const PREDICTIONS_FILE_EXPECTED =
