@@ -11,6 +11,11 @@
 import { endpointNames, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { patternsOverlap } from '../../lambdas/core/iam-patterns';
 
+/** The id `cdk deploy` and `cdk destroy` select a model's stack by (CloudFormation names it `<platform>-<model>`). */
+export function modelStackId(modelName: string): string {
+  return `Model-${modelName}`;
+}
+
 /** Resource kinds with a name space of their own in an account and region. */
 export type ResourceKind =
   | 'Lambda function'
@@ -46,6 +51,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
     'regression-gate',
     'rollback',
     'router',
+    'serving-guard',
     'shadow',
   ],
   'CodeBuild project': ['code-quality', 'evaluation', 'pr-code-quality', 'pr-evaluation'],

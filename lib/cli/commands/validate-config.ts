@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EvalReportError, parseEvalReport } from '../../../lambdas/core/eval-report';
 import { checkRegression } from '../../../lambdas/core/regression-gate';
+import { modelStacksWithoutConfig, parseDeployedStacks } from '../../config/deployed-stacks';
 import { ConfigError, formatProblem, loadConfigWithWarnings } from '../../config/load';
 import type { ConfigProblem } from '../../config/problems';
 import type { PlatformConfig } from '../../config/schema';
@@ -11,6 +12,8 @@ import { readRegressionInputs, regressionOptions } from './check-regression';
 interface Options {
   readonly configDir?: string;
   readonly json?: boolean;
+  /** `aws cloudformation describe-stacks --output json` saved to a file. */
+  readonly deployedStacks?: string;
   /** An eval report of one of the models: its eval sets are sized against the model's accuracy margin. */
   readonly report?: string;
   /** The baseline report; with per-example results on both sides the observed discordance sizes them. */
@@ -73,6 +76,12 @@ export function validateConfigCommand(io: CliIo, opts: Options): ExitCode {
   try {
     const loaded = loadConfigWithWarnings({ configDir });
     const { config } = loaded;
+    if (opts.deployedStacks !== undefined) {
+      const read = parseDeployedStacks(readInputFile(opts.deployedStacks, '--deployed-stacks'));
+      if ('error' in read) throw new UsageError(`--deployed-stacks ${opts.deployedStacks}: ${read.error}`);
+      const orphans = modelStacksWithoutConfig(config, read.stacks, configDir);
+      if (orphans.length > 0) throw new ConfigError(orphans);
+    }
     const sizing = evalSetSizeWarnings(config, configDir, opts);
     if (sizing.invalid) {
       if (opts.json) io.stdout.write(toJsonLine({ valid: false, problems: sizing.invalid, warnings: [] }));
@@ -117,6 +126,10 @@ export function register(program: Command, io: CliIo, done: (code: ExitCode) => 
     )
     .option(...CONFIG_DIR_OPTION)
     .option('--json', 'print one JSON document instead of text')
+    .option(
+      '--deployed-stacks <file>',
+      'also refuse model stacks that are deployed but have no config file (the file holds `aws cloudformation describe-stacks --output json`)',
+    )
     .option(
       '-r, --report <eval_report.json>',
       "also warn when an eval set of this report is too small to decide its model's accuracy margin",
