@@ -104,6 +104,18 @@ describe('reportMarker', () => {
 });
 
 describe('renderPrComment', () => {
+  test('an eval set too small to decide its accuracy margin is said so, with the rows needed and the discordance used', () => {
+    const small = (r: EvalReport) => ({
+      ...r,
+      evalSets: { ...r.evalSets, golden_set: { ...r.evalSets.golden_set, rowCount: 500 } },
+    });
+    const markdown = renderPrComment(input(small(CANDIDATE), small(BASELINE)));
+    expect(markdown.split('\n')).toContain(
+      '- golden\\_set: 500 rows cannot decide a 0.02 accuracy margin; about 1,550 needed (paired, at an assumed ' +
+        'discordance of 0.1 (thresholds.assumedDiscordance); per-example results on both sides give the observed one)',
+    );
+  });
+
   test('starts with the marker, then the title and the status with the candidate commit', () => {
     const md = renderPrComment(input(CANDIDATE, BASELINE));
     const lines = md.split('\n');
