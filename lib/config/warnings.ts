@@ -4,7 +4,7 @@
  */
 import { detectabilityWarning, requestsPerMinuteOfMonthly } from '../../lambdas/core/confidence-alarm';
 import { estimateCost, formatMoney } from '../../lambdas/core/cost';
-import { servingDeployment } from './cost-inputs';
+import { servingDeployment } from '../../lambdas/core/cost';
 import type { ConfigProblem } from './problems';
 import { modelStackId } from './resource-names';
 import type { ModelConfig, PlatformConfig } from './schema';

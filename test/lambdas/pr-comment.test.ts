@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { servingDeployment } from '../../lib/config/cost-inputs';
+import { servingDeployment } from '../../lambdas/core/cost';
 import { artifactKeys, releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
 import type { DriftSummary } from '../../lambdas/core/contracts';
 import { estimateCost } from '../../lambdas/core/cost';
