@@ -4,10 +4,13 @@
  * and the load average before and after. On a shared 2-core machine wall times swing with the load;
  * CPU times barely do, so compare those between runs.
  *
- *   npx tsx bench/test-cpu.ts [jest args, e.g. --maxWorkers=1 test/stacks]
+ *   npx tsx bench/test-cpu.ts [--weights] [jest args, e.g. --maxWorkers=1 test/stacks]
+ *
+ * --weights: after a whole run, writes test/setup/suite-weights.json (suites of 2 s or more), the
+ * order test/setup/sequencer.js gives suites that jest has no recorded duration for (a clean clone).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -19,6 +22,8 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+const writeWeights = process.argv.includes('--weights');
+const jestArgs = process.argv.slice(2).filter((a) => a !== '--weights');
 const loadBefore = load();
 const started = performance.now();
 const res = spawnSync(
@@ -29,7 +34,7 @@ const res = spawnSync(
     '--setupFilesAfterEnv',
     'aws-cdk-lib/testhelpers/jest-autoclean',
     '<rootDir>/bench/test-cpu/probe.ts',
-    ...process.argv.slice(2),
+    ...jestArgs,
   ],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MLOPS_TEST_CPU_OUT: out } },
 );
@@ -59,4 +64,13 @@ for (const r of rows)
   console.log(
     `${(r.cpuMs / 1000).toFixed(1).padStart(7)}  ${(r.wallMs / 1000).toFixed(1).padStart(7)}  ${path.relative(ROOT, r.file)}`,
   );
+if (writeWeights && res.status === 0) {
+  const weights = Object.fromEntries(
+    rows
+      .filter((r) => r.cpuMs >= 2000)
+      .map((r) => [path.relative(ROOT, r.file).split(path.sep).join('/'), Math.round(r.cpuMs / 100) / 10]),
+  );
+  writeFileSync(path.join(ROOT, 'test/setup/suite-weights.json'), JSON.stringify(weights, null, 2) + '\n');
+  console.log(`\nwrote test/setup/suite-weights.json (${Object.keys(weights).length} suites)`);
+}
 process.exit(res.status ?? 1);
