@@ -53,7 +53,9 @@ import { StageFailure } from './failure';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from './live-model';
 import { readOptionalText, readReleaseEvidence } from './records';
+import { planBaselinePredictions } from './baseline-predictions';
 import { advanceStandby, previousLiveModel } from './standby';
+import { lazy } from '../shared/lazy';
 
 /** Everything external the handler touches, injectable in tests. */
 /** The serving clients, and AppConfig for the flag. */
@@ -177,6 +179,8 @@ interface Plan {
   };
   /** The previous live model, for the standby; null on a first release. */
   readonly previousModelName: string | null;
+  /** Copies of the promoted model's per-example results, written before the baseline report. */
+  readonly predictionSteps: readonly CommitStep[];
 }
 
 /** 2. Everything the writes need, read and checked before anything changes. */
@@ -272,6 +276,14 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
     });
   }
 
+  const predictions = await planBaselinePredictions(
+    deps.s3,
+    bucket,
+    model,
+    params.executionId,
+    evidence.evalReport,
+    notPromoted,
+  );
   return {
     record,
     evalReport: evidence.evalReport,
@@ -280,7 +292,7 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
       record: storedRecordText ?? recordText(record),
       serving:
         serving === storedState && storedStateText !== undefined ? storedStateText : recordText(serving),
-      baseline: serializeEvalReport(evidence.evalReport),
+      baseline: serializeEvalReport(predictions.report),
     },
     stored: {
       record: storedRecordText,
@@ -288,6 +300,7 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
       baseline: await readOptionalText(deps.s3, bucket, artifactKeys.baseline(model)),
     },
     previousModelName,
+    predictionSteps: predictions.steps,
   };
 }
 
@@ -368,6 +381,8 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
   const steps = [
     step('release record', keys.record, 'record'),
     step('serving state', keys.serving, 'serving'),
+    // Before the baseline report: it names these files (lambdas/promotion/baseline-predictions.ts).
+    ...plan.predictionSteps,
     step('baseline', keys.baseline, 'baseline'),
   ];
   const standby = plan.serving.standby;
@@ -428,8 +443,9 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
         ? 'Standby now serves nothing (first release).'
         : `Standby now serves ${standby.modelVersion} (execution ${standby.executionId}) on ` +
           `"${standby.endpointName}" with config "${standby.configName}".`,
-      `Baseline updated: ${url(keys.baseline)}${earlier(2)}; the artifacts bucket is versioned with Object Lock, so ` +
+      `Baseline updated: ${url(keys.baseline)}${earlier(steps.length - 1)}; the artifacts bucket is versioned with Object Lock, so ` +
         'every earlier baseline is kept as a version.',
+      ...plan.predictionSteps.map((p, i) => `Kept with it: the ${p.what} ${url(p.key)}${earlier(2 + i)}.`),
       `Serving state: ${url(keys.serving)}${earlier(1)}.`,
       `Release record: ${url(keys.record)}${earlier(0)}.`,
       ...liveModel.map((line) => `${line.charAt(0).toUpperCase()}${line.slice(1)}.`),
@@ -468,7 +484,7 @@ let defaults: Deps | undefined;
 
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
-  defaults ??= { ...servingDeps(), appconfig: new AppConfigClient({}) };
+  defaults ??= { ...servingDeps(), appconfig: lazy(() => new AppConfigClient({})) };
   return defaults;
 }
 

@@ -177,7 +177,12 @@ describe('issue 11 section 5 scenarios: what is fixed, and the invariant each st
 
   it('a promotion that failed half-way leaves state.json and the flag disagreeing; after the rollback users do return to live', async () => {
     const report = await rehearseFile('test/fixtures/scenarios/retried-promotion-after-rollback.yaml', 20);
-    expect(failed(report)).toEqual(['records-agree']);
+    // The half-done promotion also never re-baselined the confidence alarm: v3 answers while the
+    // alarm still has v2's band (invariant 8, checked on the metric-math alarm's band).
+    expect(failed(report)).toEqual(['confidence-threshold-follows', 'records-agree']);
+    expect(violationsOf(report, 'confidence-threshold-follows')).toEqual([
+      expect.stringMatching(/^v3 serves and should have its disarmed band .* but the alarm has B 0\.84/),
+    ]);
     expect(report.final).toMatchObject({ serving: 'v2', routerEndpoint: 'live' });
   });
 });
