@@ -332,17 +332,17 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(schedule.ScheduleExpression).toBe('rate(15 minutes)');
     expect(schedule.Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
     expect(JSON.stringify(schedule.Target.DeadLetterConfig.Arn)).toContain(
-      stack.getLogicalId(stack.monitoring.node.findChild('MonitorDlq').node.defaultChild as never),
+      stack.logicalId('Monitoring/MonitorDlq/Resource'),
     );
     expect(JSON.parse(schedule.Target.Input)).toEqual({ model: 'document-classifier' });
 
-    const fnId = stack.getLogicalId(stack.monitoring.confidenceBaseline.function.node.defaultChild as never);
+    const fnId = stack.logicalId('Monitoring/ConfidenceBaseline/Function/Resource');
     const fn = resources[fnId]!.Properties;
     expect(fn.FunctionName).toBe(`${PREFIX}-confidence-baseline`);
     const env = fn.Environment.Variables;
     expect(env.CONFIDENCE_ALARM_NAME).toBe(`${PREFIX}-live-confidence`);
     // The ARN the alarm's rollback action carries, so that arming puts back exactly that action.
-    const rollbackId = stack.getLogicalId(stack.monitoring.rollback.function.node.defaultChild as never);
+    const rollbackId = stack.logicalId('Monitoring/Rollback/Function/Resource');
     expect(env.CONFIDENCE_ROLLBACK_ACTION_ARN).toEqual({ 'Fn::GetAtt': [rollbackId, 'Arn'] });
     expect(alarm('live-confidence').AlarmActions).toEqual(
       expect.arrayContaining([{ 'Fn::GetAtt': [rollbackId, 'Arn'] }]),
@@ -353,7 +353,7 @@ describe('ModelMonitoring rollback and monitors', () => {
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
 
-    const roleId = stack.getLogicalId(stack.monitoring.confidenceBaseline.role.node.defaultChild as never);
+    const roleId = stack.logicalId('Monitoring/ConfidenceBaseline/Role/Resource');
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
@@ -363,10 +363,7 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(alarmWrite).toHaveLength(1);
     expect([alarmWrite[0].Resource].flat()).toEqual([
       {
-        'Fn::GetAtt': [
-          stack.getLogicalId(stack.monitoring.confidenceAlarm.node.defaultChild as never),
-          'Arn',
-        ],
+        'Fn::GetAtt': [stack.logicalId('Monitoring/Confidence/Resource'), 'Arn'],
       },
     ]);
     const onStar = statements.filter((s: any) => [s.Resource].flat().includes('*'));
