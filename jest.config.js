@@ -15,6 +15,8 @@ module.exports = {
   // Jest's default (cores - 1) is one worker on a 2-core machine: the suites then run one after
   // another while the core waits on moto and on child processes (esbuild, cfn-lint).
   maxWorkers: Math.max(2, availableParallelism() - 1),
+  // Longest suites first even on a clean clone (CI), where jest has no durations yet.
+  testSequencer: '<rootDir>/test/setup/sequencer.js',
   // One moto server per worker for the whole run (test/helpers/moto.ts), not one per file.
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',

@@ -5,24 +5,37 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$1"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# tsc (~45 s of CPU) and eslint + prettier (~20 s each) are single-threaded: one after the other they
+# leave the second core idle for over a minute, side by side they take about as long as tsc alone.
+npx tsc --noEmit -p . >"$tmp/tsc.log" 2>&1 &
+tsc_pid=$!
+{ npx eslint . && npx prettier --check . >/dev/null; } >"$tmp/lint.log" 2>&1 &
+lint_pid=$!
+wait "$tsc_pid"
+tsc_status=$?
+wait "$lint_pid"
+lint_status=$?
 
 step 'type-check (tsc --noEmit)'
-npx tsc --noEmit -p . || { echo 'type-check failed'; echo '0 passed, 1 failed'; exit 1; }
-
+cat "$tmp/tsc.log"
 step 'lint (eslint, prettier --check)'
-{ npx eslint . && npx prettier --check . >/dev/null; } || {
-  echo 'lint failed: run `npm run format` and fix what eslint reports'
+cat "$tmp/lint.log"
+if [ "$tsc_status" -ne 0 ] || [ "$lint_status" -ne 0 ]; then
+  [ "$tsc_status" -ne 0 ] && echo 'type-check failed'
+  [ "$lint_status" -ne 0 ] && echo 'lint failed: run `npm run format` and fix what eslint reports'
   echo '0 passed, 1 failed'
   exit 1
-}
+fi
 
 step 'build the CLI (dist/)'
 # So the tests that start bin/mlops.js run what `npm ci` installs, not a stale build.
 node scripts/build-cli.js || { echo 'CLI build failed'; echo '0 passed, 1 failed'; exit 1; }
 
 step 'tests (jest)'
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+results="$tmp/jest.json"
 npx jest --json --outputFile="$results" "$@"
 status=$?
 node -e '

@@ -237,17 +237,24 @@ export interface LoadOptions {
  * @throws ConfigError listing every problem in every file.
  */
 export function loadConfig(options: LoadOptions): PlatformConfig {
-  return loadConfigWithWarnings(options).config;
+  // Without the warnings: the confidence alarm's takes a seeded simulation (about 0.3 s of CPU),
+  // which every synth, CLI command and test that loads the config would pay for nothing.
+  return readConfig(options).config;
 }
 
 /**
  * Loads and validates the whole configuration, and lists what a valid config may still get wrong.
  * @throws ConfigError listing every problem in every file.
  */
-export function loadConfigWithWarnings({ configDir }: LoadOptions): {
+export function loadConfigWithWarnings(options: LoadOptions): {
   config: PlatformConfig;
   warnings: ConfigWarning[];
 } {
+  const { config, at } = readConfig(options);
+  return { config, warnings: configWarnings(config, at) };
+}
+
+function readConfig({ configDir }: LoadOptions): { config: PlatformConfig; at: ModelLocator } {
   const problems: ConfigProblem[] = [];
   const platformFile = path.join(configDir, 'platform.yaml');
   const platformYaml = readYaml(platformFile, problems);
@@ -327,5 +334,5 @@ export function loadConfigWithWarnings({ configDir }: LoadOptions): {
     const f = fileOf.get(model.name);
     return { file: f?.file ?? modelsDir, line: keys.length > 0 ? f?.locator?.lineOf(keys) : undefined };
   };
-  return { config, warnings: configWarnings(config, at) };
+  return { config, at };
 }

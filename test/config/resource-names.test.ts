@@ -1,8 +1,7 @@
-import { Template } from 'aws-cdk-lib/assertions';
 import { modelResourceNames, nameCollisions, type ResourceKind } from '../../lib/config/resource-names';
-import { buildPlatform } from '../../lib/platform';
 import { runCli } from '../helpers/cli';
-import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
+import { ConfigFixture, EXAMPLE_MODEL } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 /** A copy of the example model under another name. */
 function withModel(fixture: ConfigFixture, name: string): ConfigFixture {
@@ -14,8 +13,7 @@ function withModel(fixture: ConfigFixture, name: string): ConfigFixture {
 
 describe('model resource names', () => {
   test('every name a model stack gives a resource is listed, under its kind', () => {
-    const { models } = buildPlatform(newApp(), shippedConfig());
-    const resources = Template.fromStack(models[0]!).toJSON().Resources as Record<string, any>;
+    const resources = shippedPlatform().models[0]!.template.toJSON().Resources as Record<string, any>;
     const named: [ResourceKind, string][] = [];
     const kinds: Record<string, [ResourceKind, string, RegExp?]> = {
       'AWS::Lambda::Function': ['Lambda function', 'FunctionName'],

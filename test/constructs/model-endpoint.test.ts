@@ -4,11 +4,11 @@ import { servingProblems } from '../../lib/constructs/model-endpoint';
 import { buildPlatform } from '../../lib/platform';
 import { promotionLiveEnvSchema, servingEnvSchema } from '../../lambdas/core/handler-env';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN the model stack has its serving.
 const config = shippedConfig();
-const { models } = buildPlatform(newApp(), config);
-const template = Template.fromStack(models[0]);
+const template = shippedPlatform().models[0]!.template;
 const resources = template.toJSON().Resources as Record<
   string,
   { Type: string; Properties: Record<string, any> }

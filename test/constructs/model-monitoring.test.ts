@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
 import { rollbackEnvSchema } from '../../lambdas/rollback/env';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 import {
   compileExpressions,
   confidenceAlarmDefinition,
@@ -11,9 +12,8 @@ import {
 
 // GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 4000), WHEN the platform is built,
 // THEN the model stack watches its live model.
-const { models } = buildPlatform(newApp(), shippedConfig());
-const stack = models[0];
-const template = Template.fromStack(stack);
+const stack = shippedPlatform().models[0]!;
+const template = stack.template;
 const resources = template.toJSON().Resources as Record<
   string,
   { Type: string; Properties: Record<string, any> }
@@ -44,9 +44,7 @@ function metricOf(a: Record<string, any>) {
   return { ...stat.Metric, Period: stat.Period, Stat: stat.Stat };
 }
 
-const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) =>
-  stack.getLogicalId(construct.node.defaultChild as never);
-const rollbackFunctionId = logicalIdOf(stack.monitoring.rollback.function);
+const rollbackFunctionId = stack.logicalId('Monitoring/Rollback/Function/Resource');
 const pagingAction = (a: unknown) => JSON.stringify(a).includes('Paging');
 const rollbackAction = (a: unknown) => JSON.stringify(a).includes(rollbackFunctionId);
 
@@ -264,7 +262,7 @@ describe('ModelMonitoring rollback and monitors', () => {
   });
 
   test('the rollback may change only SageMaker variant autoscaling, and hears when the live endpoint is in service again', () => {
-    const rollbackRole = stack.getLogicalId(stack.monitoring.rollback.role.node.defaultChild as never);
+    const rollbackRole = stack.logicalId('Monitoring/Rollback/Role/Resource');
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
@@ -288,15 +286,13 @@ describe('ModelMonitoring rollback and monitors', () => {
   });
 
   test('promotion may rewrite only the confidence alarm, and write the flag', () => {
-    const promotionRole = stack.getLogicalId(stack.endpoint.promotion.role.node.defaultChild as never);
+    const promotionRole = stack.logicalId('Serving/Promotion/Role/Resource');
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === promotionRole))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
     const put = statements.find((s: any) => [s.Action].flat().includes('cloudwatch:PutMetricAlarm'));
     expect([put.Resource].flat()).toHaveLength(1);
-    expect(JSON.stringify(put.Resource)).toContain(
-      stack.getLogicalId(stack.monitoring.confidenceAlarm.node.defaultChild as never),
-    );
+    expect(JSON.stringify(put.Resource)).toContain(stack.logicalId('Monitoring/Confidence/Resource'));
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     expect(actions).toEqual(
       expect.arrayContaining(['appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment']),
@@ -304,7 +300,7 @@ describe('ModelMonitoring rollback and monitors', () => {
   });
 
   test("the rollback may rewrite only the confidence alarm, and read and write only the versions' baseline records", () => {
-    const rollbackRole = stack.getLogicalId(stack.monitoring.rollback.role.node.defaultChild as never);
+    const rollbackRole = stack.logicalId('Monitoring/Rollback/Role/Resource');
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
@@ -336,17 +332,17 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(schedule.ScheduleExpression).toBe('rate(15 minutes)');
     expect(schedule.Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
     expect(JSON.stringify(schedule.Target.DeadLetterConfig.Arn)).toContain(
-      stack.getLogicalId(stack.monitoring.node.findChild('MonitorDlq').node.defaultChild as never),
+      stack.logicalId('Monitoring/MonitorDlq/Resource'),
     );
     expect(JSON.parse(schedule.Target.Input)).toEqual({ model: 'document-classifier' });
 
-    const fnId = stack.getLogicalId(stack.monitoring.confidenceBaseline.function.node.defaultChild as never);
+    const fnId = stack.logicalId('Monitoring/ConfidenceBaseline/Function/Resource');
     const fn = resources[fnId]!.Properties;
     expect(fn.FunctionName).toBe(`${PREFIX}-confidence-baseline`);
     const env = fn.Environment.Variables;
     expect(env.CONFIDENCE_ALARM_NAME).toBe(`${PREFIX}-live-confidence`);
     // The ARN the alarm's rollback action carries, so that arming puts back exactly that action.
-    const rollbackId = stack.getLogicalId(stack.monitoring.rollback.function.node.defaultChild as never);
+    const rollbackId = stack.logicalId('Monitoring/Rollback/Function/Resource');
     expect(env.CONFIDENCE_ROLLBACK_ACTION_ARN).toEqual({ 'Fn::GetAtt': [rollbackId, 'Arn'] });
     expect(alarm('live-confidence').AlarmActions).toEqual(
       expect.arrayContaining([{ 'Fn::GetAtt': [rollbackId, 'Arn'] }]),
@@ -357,7 +353,7 @@ describe('ModelMonitoring rollback and monitors', () => {
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
 
-    const roleId = stack.getLogicalId(stack.monitoring.confidenceBaseline.role.node.defaultChild as never);
+    const roleId = stack.logicalId('Monitoring/ConfidenceBaseline/Role/Resource');
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
@@ -367,10 +363,7 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(alarmWrite).toHaveLength(1);
     expect([alarmWrite[0].Resource].flat()).toEqual([
       {
-        'Fn::GetAtt': [
-          stack.getLogicalId(stack.monitoring.confidenceAlarm.node.defaultChild as never),
-          'Arn',
-        ],
+        'Fn::GetAtt': [stack.logicalId('Monitoring/Confidence/Resource'), 'Arn'],
       },
     ]);
     const onStar = statements.filter((s: any) => [s.Resource].flat().includes('*'));

@@ -8,11 +8,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
 import { modelClaimSchema } from '../../lambdas/core/model-publication';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN each model has both pipelines.
-const { models } = buildPlatform(newApp(), shippedConfig());
-const stack = models[0];
-const template = Template.fromStack(stack);
+const template = shippedPlatform().models[0]!.template;
 const resources = template.toJSON().Resources as Record<
   string,
   { Type: string; Properties: Record<string, any> }

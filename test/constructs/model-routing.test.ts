@@ -1,14 +1,13 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildPlatform } from '../../lib/platform';
+import { Match } from 'aws-cdk-lib/assertions';
 import { PREDICTION_COLUMNS } from '../../lib/stacks/shared-stack';
 import { flagDocumentJsonSchema } from '../../lambdas/core/flags';
 import { routerEnvSchema } from '../../lambdas/router/env';
-import { newApp, shippedConfig } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN each model has its routing.
-const { shared, models } = buildPlatform(newApp(), shippedConfig());
-const template = Template.fromStack(models[0]);
-const sharedTemplate = Template.fromStack(shared);
+const { shared, models } = shippedPlatform();
+const template = models[0]!.template;
+const sharedTemplate = shared.template;
 const resources = template.toJSON().Resources as Record<
   string,
   { Type: string; Properties: Record<string, any> }

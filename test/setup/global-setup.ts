@@ -1,9 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { MOTO_ENV, MotoPool } from '../helpers/moto-pool';
+import { SYNTH_ENV } from '../helpers/shipped-platform-env';
 
 /**
  * Once per jest run: one moto server per jest worker, started here and not awaited (the first
@@ -28,6 +29,7 @@ async function freePort(): Promise<number> {
 declare global {
   // Handed from globalSetup to globalTeardown (same process).
   var __mlopsMotoChildren: ChildProcess[] | undefined;
+  var __mlopsSynthDir: string | undefined;
 }
 
 export default async function globalSetup(globalConfig: { readonly maxWorkers: number }): Promise<void> {
@@ -63,8 +65,15 @@ export default async function globalSetup(globalConfig: { readonly maxWorkers: n
     endpoints.push(`http://127.0.0.1:${port}`);
   }
   globalThis.__mlopsMotoChildren = children;
+  // Where the first test file that calls shippedPlatform() leaves the run's one synth of config/.
+  const synthDir = mkdtempSync(path.join(tmpdir(), 'mlops-shipped-synth-'));
+  globalThis.__mlopsSynthDir = synthDir;
   // Safety net for an interrupted run: globalTeardown does not run then.
-  process.once('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM')));
+  process.once('exit', () => {
+    children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
+    rmSync(synthDir, { recursive: true, force: true });
+  });
   const pool: MotoPool = { endpoints, statusDir };
   process.env[MOTO_ENV] = JSON.stringify(pool);
+  process.env[SYNTH_ENV] = synthDir;
 }

@@ -1,11 +1,11 @@
-import { Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
-import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
+import { ConfigFixture, EXAMPLE_MODEL, newApp } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 describe('ModelStack', () => {
-  const { models } = buildPlatform(newApp(), shippedConfig());
-  const stack = models[0];
-  const template = Template.fromStack(stack);
+  const { models } = shippedPlatform();
+  const stack = models[0]!;
+  const template = stack.template;
 
   test('one stack per model file, named so an operator can read it', () => {
     expect(models.map((m) => m.stackName)).toEqual(['mlops-document-classifier']);

@@ -1,18 +1,17 @@
-import { Template } from 'aws-cdk-lib/assertions';
-import { buildPlatform } from '../../lib/platform';
 import { KEY_USE_SERVICES } from '../../lib/stacks/platform-key-policy';
-import { newApp, shippedConfig } from '../helpers/config-fixture';
+import { shippedConfig } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN paging, logs and the key keep the
 // promises of docs/security.md. Every check runs over every template, so a resource added later
 // by any construct is held to the same rule.
 const config = shippedConfig();
 const platformName = config.platform.name;
-const { shared, models } = buildPlatform(newApp(), config);
+const { shared, models } = shippedPlatform();
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 const templates = [shared, ...models].map((stack) => ({
   stack: stack.stackName,
-  resources: Template.fromStack(stack).toJSON().Resources as Record<string, Resource>,
+  resources: stack.template.toJSON().Resources as Record<string, Resource>,
 }));
 const all = (type: string) =>
   templates.flatMap(({ stack, resources }) =>
@@ -125,10 +124,9 @@ describe('paging delivers', () => {
   });
 
   test('a rollback that fails after Lambda retries pages through its on-failure destination', () => {
-    const rollback = models[0]!.monitoring.rollback.function;
     const configs = all('AWS::Lambda::EventInvokeConfig').filter((c) =>
       JSON.stringify(c.Properties.FunctionName).includes(
-        models[0]!.getLogicalId(rollback.node.defaultChild as never),
+        models[0]!.logicalId('Monitoring/Rollback/Function/Resource'),
       ),
     );
     expect(configs).toHaveLength(1);

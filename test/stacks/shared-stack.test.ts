@@ -1,15 +1,14 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
-import { ConfigFixture, newApp, shippedConfig } from '../helpers/config-fixture';
+import { ConfigFixture, newApp } from '../helpers/config-fixture';
+import { shippedPlatform } from '../helpers/shipped-platform';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN the shared stack keeps its promises.
-const config = shippedConfig();
-const app = newApp();
-const { shared } = buildPlatform(app, config);
-const template = Template.fromStack(shared);
+const { shared } = shippedPlatform();
+const template = shared.template;
 const kmsBuckets = ['DvcRemote', 'Artifacts', 'PredictionLogs', 'DataCapture'];
-const bucketId = (id: string) => shared.getLogicalId(shared.node.findChild(id).node.defaultChild as never);
-const keyId = shared.getLogicalId(shared.key.node.defaultChild as never);
+const bucketId = (id: string) => shared.logicalId(`${id}/Resource`);
+const keyId = shared.logicalId('PlatformKey/Resource');
 
 describe('SharedStack', () => {
   test('one customer-managed KMS key with rotation, retained on delete', () => {
