@@ -11,7 +11,14 @@ import type { ReleaseSettings } from '../../lib/config/release-settings';
 import type { EvalReport } from '../core/eval-report';
 import type { FlagDocument } from '../core/flags';
 import { confidenceAlarmThreshold } from '../core/promotion';
-import { deployFlag, flagIds, flagIdsEnvSchema, readCurrentFlag } from '../shared/flag-writer';
+import {
+  deployFlag,
+  deployStoredVersion,
+  flagIds,
+  flagIdsEnvSchema,
+  isVersionDeployed,
+  readCurrentFlag,
+} from '../shared/flag-writer';
 import { parseEnvironment } from '../shared/settings';
 
 /** The keys, besides the serving environment, that only promotion needs. */
@@ -77,7 +84,18 @@ export async function pointFlagAtRelease(
     doc.stable.endpoint === 'live' &&
     doc.candidate === null
   ) {
-    return `the flag already serves ${release.modelVersion} from the live endpoint (version ${current!.versionNumber})`;
+    // Stored is not served: an earlier attempt may have created the version and then failed to
+    // start its deployment (throttled, refused); that attempt's version is deployed now.
+    if (await isVersionDeployed(appconfig, ids, current!.versionNumber)) {
+      return `the flag already serves ${release.modelVersion} from the live endpoint (version ${current!.versionNumber})`;
+    }
+    const deployed = await deployStoredVersion(
+      appconfig,
+      ids,
+      current!.versionNumber,
+      `promotion of ${release.modelVersion} (execution ${release.executionId}), stored by an earlier attempt`,
+    );
+    return `the flag now serves ${release.modelVersion} from the live endpoint (version ${deployed.versionNumber}, stored by an earlier attempt, deployment ${deployed.deploymentNumber})`;
   }
   const next: FlagDocument = {
     schemaVersion: 1,

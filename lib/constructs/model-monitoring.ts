@@ -556,7 +556,8 @@ export class ModelMonitoring extends Construct {
     flagWriter(promotion.role);
     promotion.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment'],
+        // ListDeployments: whether the flag version an earlier attempt stored was deployed.
+        actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment', 'appconfig:ListDeployments'],
         resources: [
           appConfigArn(`${app}/environment/${routing.environment.ref}`),
           appConfigArn(`${app}/environment/${routing.environment.ref}/deployment/*`),

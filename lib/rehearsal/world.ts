@@ -576,6 +576,7 @@ export class World {
     this.jobs += 1;
     const jobId = `job-${this.jobs}`;
     let token: string | undefined;
+    let lastShape = '';
     const instanceType = run.instanceType;
     for (let polls = 0; ; polls++) {
       const event = {
@@ -617,7 +618,12 @@ export class World {
         this.cloud.log(`${stage} (${run.label})`, `${outcome.status}: ${text}`);
         return outcome;
       }
-      if (polls === 0) this.cloud.log(`${stage} (${run.label})`, firstSentence(outcome.summary));
+      // The first poll's summary, and any that says something new (a pause on a transient failure),
+      // not each poll's "still waiting".
+      const said = firstSentence(outcome.summary);
+      const shape = said.slice(0, 40).replace(/\d+/g, '#');
+      if (polls === 0 || shape !== lastShape) this.cloud.log(`${stage} (${run.label})`, said);
+      lastShape = shape;
       token = outcome.continuationToken;
       // CodePipeline re-invokes an action that returned a continuation token; the interval is not
       // documented, the rehearsal uses one minute.

@@ -301,6 +301,10 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment']),
     );
+    // A retried promotion finds whether the flag version an earlier attempt stored was deployed.
+    const list = statements.find((s: any) => [s.Action].flat().includes('appconfig:ListDeployments'));
+    expect(JSON.stringify(list.Resource)).toContain('/environment/');
+    expect([list.Resource].flat()).not.toContain('*');
   });
 
   test("the rollback may rewrite only the confidence alarm, and read and write only the versions' baseline records", () => {

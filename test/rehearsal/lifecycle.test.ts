@@ -175,9 +175,18 @@ describe('issue 11 section 5 scenarios: what is fixed, and the invariant each st
     ).toBe(true);
   });
 
-  it('a promotion that failed half-way leaves state.json and the flag disagreeing; after the rollback users do return to live', async () => {
+  it('a promotion throttled half-way finishes at its next poll (state.json, the flag and the endpoint agree), and a retry after the rollback is refused', async () => {
     const report = await rehearseFile('test/fixtures/scenarios/retried-promotion-after-rollback.yaml', 20);
-    expect(failed(report)).toEqual(['records-agree']);
+    expect(failed(report)).toEqual([]);
     expect(report.final).toMatchObject({ serving: 'v2', routerEndpoint: 'live' });
+    const promotions = report.timeline.filter((e) => e.actor === 'promotion (v3)').map((e) => e.message);
+    expect(promotions).toEqual([
+      expect.stringMatching(/^Standby refresh/),
+      expect.stringMatching(
+        /^Promotion paused by a transient failure \(1 of at most 10 in a row\): .*Rate exceeded/,
+      ),
+      expect.stringMatching(/^succeeded: Promoted /),
+      expect.stringMatching(/^failed: Promotion refused: this release was rolled back/),
+    ]);
   });
 });
