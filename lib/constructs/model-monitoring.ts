@@ -410,6 +410,10 @@ export class ModelMonitoring extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACES.rollback } },
       }),
     );
+    // The live traffic a rollback moves onto the standby, to say when the standby lacks capacity for it.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    );
 
     // ---- Alarms -------------------------------------------------------------------------------
     const breaching = monitoring.breachingDatapoints;
@@ -970,9 +974,10 @@ export class ModelMonitoring extends Construct {
         'application-autoscaling:DescribeScalableTargets',
         'application-autoscaling:PutScalingPolicy',
         'application-autoscaling:RegisterScalableTarget',
+        'cloudwatch:GetMetricData',
       ],
       reason:
-        'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys.',
+        'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys. cloudwatch:GetMetricData has no resource-level permissions.',
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a

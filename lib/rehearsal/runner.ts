@@ -49,6 +49,8 @@ export interface RehearsalReport {
     readonly to: string;
   } | null;
   readonly notEvaluated: readonly { name: string; why: string }[];
+  /** What on-call was paged with, in order (the timeline names only the subject). */
+  readonly pages: readonly { readonly at: string; readonly subject: string; readonly body: string }[];
   readonly ok: boolean;
 }
 
@@ -223,6 +225,11 @@ function buildReport(
           }
         : null,
     notEvaluated: world.cloud.alarms.unsupported(),
+    pages: world.cloud.pages.map((p) => ({
+      at: clockText(p.atMs - startMs),
+      subject: p.subject,
+      body: p.body,
+    })),
     ok,
   };
 }
