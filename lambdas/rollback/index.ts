@@ -815,8 +815,9 @@ async function deployRollbackFlag(
 /**
  * What the live endpoint serves when that is neither the serving state's live config nor its
  * rolled-back one (a release whose canary passed but which was never promoted), from the tags
- * every released model carries; null otherwise, or when the endpoint cannot be read (then the
- * serving state is trusted, as before).
+ * every released model carries; null otherwise (a shadow config, whose production variant is the
+ * state's live model, included), or when the endpoint cannot be read (then the serving state is
+ * trusted, as before).
  */
 async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedModel | null> {
   const { deps, env } = run;
@@ -829,6 +830,9 @@ async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedM
       (v) => v.VariantName === LIVE_VARIANT,
     );
     const modelName = variant?.ModelName ?? 'unknown';
+    // A shadow config keeps the state's live model as its production variant: that model is what
+    // serves (a shadow answers no one), so nothing unpromoted does.
+    if (modelName === state.live.modelName) return null;
     const tags = await modelTags(deps.sagemaker, modelName);
     return {
       endpointName: env.LIVE_ENDPOINT,
