@@ -1,10 +1,10 @@
 /**
  * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
- * invariants checked after every event. The scenarios under test/fixtures/scenarios are the issue 11
- * section 5 scenarios that do not yet hold every invariant: each test below asserts what is fixed and
- * names the invariant that still breaks (the standby's capacity while it bridges, a half-done
- * promotion, the candidate answering while a rollback updates the live endpoint). When a scenario
- * holds everything, move it to examples/scenarios/ (where `mlops rehearse` must pass it).
+ * invariants checked after every event. The shipped scenarios (examples/scenarios, where `mlops
+ * rehearse` must pass them) hold every invariant; test/fixtures/scenarios keeps the issue 11 section 5
+ * scenario that does not yet (a rollback between canary and promotion: the candidate keeps answering
+ * while the live endpoint updates), asserting what is fixed and naming the invariant that still breaks.
+ * When it holds everything, move it to examples/scenarios/.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -123,7 +123,7 @@ describe('rehearsal through the real handlers', () => {
   });
 });
 
-describe('issue 11 section 5 scenarios: what is fixed, and the invariant each still breaks', () => {
+describe('issue 11 section 5 scenarios: what is fixed, and the invariant that still breaks', () => {
   it('a rollback between canary and promotion returns to N-1 (fixed), but N keeps answering while the live endpoint updates', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/rollback-between-canary-and-promotion.yaml',
