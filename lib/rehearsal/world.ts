@@ -120,6 +120,8 @@ export class World {
   /** Requests answered per endpoint/variant in the last whole minute, for autoscaling. */
   private lastMinuteInvocations = new Map<string, number>();
   private thisMinuteInvocations = new Map<string, number>();
+  /** Stable answers the router logged under another version than the one that answered. */
+  readonly mislabelled: { count: number; firstMs: number | undefined } = { count: 0, firstMs: undefined };
   /** The first breaching minute of the alarm that led to the latest rollback, and that rollback. */
   rollbackTiming: { triggerMs: number; target: string; servedMs?: number; by: string } | undefined;
 
@@ -369,6 +371,15 @@ export class World {
       `${routed.endpoint === 'live' ? 'live' : 'standby'} ${label}${answer.canary ? ' (canary fleet)' : ''}`,
     );
     this.invariants.onAnswer(label, answer.canary, routed);
+    // What the router logs as the answering version (its flag's), against the model that answered.
+    const said = this.labelOfCommit(routed.modelVersion);
+    if (!answer.canary && said !== undefined && said !== label) {
+      if (this.mislabelled.count === 0) {
+        this.cloud.log('router', `logs ${label}'s answers as ${said}'s (the flag names ${said})`);
+      }
+      this.mislabelled.count += 1;
+      this.mislabelled.firstMs ??= this.cloud.nowMs;
+    }
     const timing = this.rollbackTiming;
     if (timing && !answer.canary) {
       if (label !== timing.target) timing.servedMs = undefined;
