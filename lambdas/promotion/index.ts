@@ -126,6 +126,7 @@ async function promote(run: Run): Promise<JobOutcome> {
   try {
     const canary = await candidateStillLive(run);
     const plan = await planPromotion(run, canary);
+    if (plan.previousModelName !== null) await pointFlagBeforeStandby(run, plan);
     const inProgress = await refreshStandby(run, plan);
     if (inProgress) return inProgress;
     return await commit(run, canary, plan);
@@ -394,6 +395,28 @@ async function refreshStandby(run: Run, plan: Plan): Promise<JobOutcome | undefi
     }),
     summary: `Standby refresh (previous model "${plan.previousModelName}"): ${doing}.`,
   };
+}
+
+/**
+ * 3a. Since the canary passed, the candidate answers on the live endpoint, and the router logs every
+ * answer under the flag's stable version: left for the standby refresh (minutes), the flag would
+ * label the candidate's answers as the previous version's. So it moves first; best effort, as
+ * step 4 points it again (idempotently) and fails the stage if it cannot.
+ */
+async function pointFlagBeforeStandby(run: Run, plan: Plan): Promise<void> {
+  try {
+    const line = await pointFlagAtRelease(run.deps.appconfig, promotionLiveEnv(), {
+      model: run.settings.model,
+      modelVersion: plan.record.modelVersion,
+      executionId: run.params.executionId,
+      now: new Date(plan.record.promotedAt),
+    });
+    logger.info(`promotion: before the standby refresh, ${line}`);
+  } catch (error) {
+    logger.warn('promotion: the flag could not be pointed at the release before the standby refresh', {
+      problem: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 /** 4. The writes, then the summary. */

@@ -802,8 +802,9 @@ describe('promotion handler', () => {
           R2,
           `Standby now serves ${R1.commit} (execution ${R1.exec}) on "${STANDBY}" with config "${R2.standbyConfig}".`,
           {},
-          // The same eval fixture as the first release: the floor is unchanged.
-          { flag: 2, alarmWas: 'already' },
+          // The same eval fixture as the first release: the floor is unchanged. The flag moved before
+          // the standby refresh (the first poll), so the router labels the candidate's answers right.
+          { flag: 'already', alarmWas: 'already' },
         ),
       },
       outputVariables: { ReleaseRecord: s3Url(recordKey(R2)) },
@@ -905,7 +906,7 @@ describe('promotion handler', () => {
         R3,
         `Standby now serves ${R2.commit} (execution ${R2.exec}) on "${STANDBY}" with config "${R3.standbyConfig}".`,
         {},
-        { flag: 3, alarmWas: 'already' },
+        { flag: 'already', alarmWas: 'already' },
       ),
     });
     expect((await servingState()).standby).toEqual({
