@@ -5,8 +5,9 @@
  */
 import type { MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import type { AbAnalysis, VariantName } from '../core/ab-analysis';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export const AB_METRICS_NAMESPACE = 'MLPlatform/AB';
+export const AB_METRICS_NAMESPACE = METRIC_NAMESPACES.ab;
 
 /** CloudWatch refuses datapoints older than two weeks; an hour's margin for the call itself. */
 export const MAX_METRIC_AGE_MS = 14 * 86_400_000 - 3_600_000;

@@ -10,7 +10,8 @@
  * Glue table (JSON SerDe `org.openx.data.jsonserde.JsonSerDe`), data columns in this order:
  * request_id string, ts string (ISO 8601 UTC, read with `from_iso8601_timestamp(ts)`), model_version
  * string, variant string, endpoint string, routed_by string, active_flags array<string>, user_bucket
- * int, input_hmac string, label string, confidence double, latency_ms double, error string; partition
+ * int, input_hmac string, label string, confidence double, latency_ms double, error string,
+ * inference_id string; partition
  * keys model string, dt string. `model` is in every line (Firehose partitions by it) but is declared
  * only as a partition key: Athena refuses a data column with a partition key's name, and the SerDe
  * ignores keys the table does not declare.
@@ -23,6 +24,7 @@ import { z } from 'zod';
 import { ASSIGNMENT_BUCKETS, type AssignmentReason, type Variant } from './assignment';
 import { formatJsonPath } from './eval-report';
 import type { FlagEndpoint } from './flags';
+import { MAX_INFERENCE_ID_LENGTH } from './inference-id';
 
 /** Largest record Firehose accepts: 1,000 KiB of data per record (PutRecord and PutRecordBatch). */
 export const FIREHOSE_MAX_RECORD_BYTES = 1000 * 1024;
@@ -111,6 +113,11 @@ export const predictionRecordSchema = z
     latency_ms: finite('latency in milliseconds').min(0, { error: 'a latency of 0 ms or more' }),
     /** What went wrong, or null. Cut by `serializeRecord` when too long. */
     error: z.string({ error: 'the error as a string, or null' }).nullable(),
+    /**
+     * The `InferenceId` sent to InvokeEndpoint (lambdas/core/inference-id.ts): the key that joins
+     * this line to the endpoint's data capture. Null in lines written before the router sent one.
+     */
+    inference_id: boundedText('inference id', MAX_INFERENCE_ID_LENGTH).nullable().default(null),
   })
   .superRefine((record, ctx) => {
     if (record.user_bucket === null && record.routed_by !== 'flag-unavailable') {
@@ -145,6 +152,8 @@ export interface PredictionRecordInput {
   readonly confidence: number | null;
   readonly latencyMs: number;
   readonly error: string | null;
+  /** The `InferenceId` sent to the endpoint; absent or null when none was sent. */
+  readonly inferenceId?: string | null;
 }
 
 /** Thrown for a record the router built wrong, or a log line that is not a prediction record. */
@@ -174,6 +183,7 @@ export function buildPredictionRecord(input: PredictionRecordInput): PredictionR
     confidence: input.confidence,
     latency_ms: input.latencyMs,
     error: input.error,
+    inference_id: input.inferenceId ?? null,
   };
   return parseRecord(candidate, 'buildPredictionRecord', "fix the router's input");
 }
@@ -314,6 +324,7 @@ function toLine(r: PredictionRecord): string {
     confidence: r.confidence,
     latency_ms: r.latency_ms,
     error: r.error,
+    inference_id: r.inference_id,
   };
   return `${JSON.stringify(ordered)}\n`;
 }

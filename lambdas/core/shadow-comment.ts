@@ -6,6 +6,7 @@
  */
 import { escapeMarkdown, reportMarker } from './report';
 import type { ShadowReportRecord } from './shadow-report';
+import type { PairedComparison } from './shadow-paired';
 import type { Interval } from './stats';
 
 /** Most findings and insufficient-data notes shown; the rest are counted. */
@@ -68,12 +69,7 @@ export function renderShadowComment(input: ShadowCommentInput): string {
           ? `${signed(p95.deltaMs, 1)} ms${p95.deltaPct === null ? '' : ` (${signed(p95.deltaPct, 1)}%)`}`
           : 'not compared'
       }`,
-      `- Prediction agreement: ${
-        report.agreement.rate
-          ? `${pct(report.agreement.rate.estimate)} (${level} interval ${pct(report.agreement.rate.lower)}–` +
-            `${pct(report.agreement.rate.upper)}) on ${groupThousands(String(report.agreement.compared))} compared requests`
-          : 'not measured (no paired requests)'
-      }`,
+      ...pairedLines(report.paired, level),
       '',
     );
   } else {
@@ -87,6 +83,49 @@ export function renderShadowComment(input: ShadowCommentInput): string {
   lines.push(...section('Insufficient data', report?.insufficientData ?? []));
   lines.push(NEVER_BLOCKS);
   return `${lines.join('\n')}\n`;
+}
+
+/** The comparison on matched requests: "paired on N matched requests", or unpaired and why. */
+function pairedLines(paired: PairedComparison, level: string): string[] {
+  if (paired.status === 'unpaired') {
+    return [`- **Unpaired**: ${escapeMarkdown(paired.reason, 800)}`];
+  }
+  const n = groupThousands(String(paired.matched));
+  const lines = [
+    `- Paired on ${n} matched request${paired.matched === 1 ? '' : 's'} (same \`inferenceId\` in both variants' data capture):`,
+  ];
+  const a = paired.agreement;
+  lines.push(
+    `  - Prediction agreement: ${
+      a
+        ? `${pct(a.estimate)} (${level} interval ${pct(a.lower)}–${pct(a.upper)}, modified Wilson) on ` +
+          `${groupThousands(String(a.compared))} requests both labelled`
+        : 'not measured (no matched request was labelled by both)'
+    }`,
+  );
+  const f = paired.failureRateDifference;
+  lines.push(
+    `  - Failure rate difference (shadow − production): ${points(f.estimate)} (${level} interval ` +
+      `${points(f.lower)} to ${points(f.upper)}, Newcombe paired); ${groupThousands(String(f.shadowFailed))} vs ` +
+      `${groupThousands(String(f.productionFailed))} answers that are not a prediction`,
+  );
+  const l = paired.latency;
+  if (l) {
+    lines.push(
+      `  - Latency difference per request (shadow − production): median ${signed(l.medianMs, 1)} ms, ` +
+        `p99 ${signed(l.p99Ms, 1)} ms, mean ` +
+        (l.meanInterval
+          ? `${signed(l.meanInterval.estimate, 1)} ms (${level} interval ${signed(l.meanInterval.lower, 1)} to ` +
+            `${signed(l.meanInterval.upper, 1)} ms)`
+          : `${signed(l.meanMs, 1)} ms (${escapeMarkdown(l.tooFew ?? 'no interval', 300)})`) +
+        ` on ${groupThousands(String(l.pairs))} pairs`,
+    );
+  } else {
+    lines.push(
+      `  - Latency: ${escapeMarkdown(paired.latencyNote ?? 'not compared request by request', 300)}`,
+    );
+  }
+  return lines;
 }
 
 function section(heading: string, items: readonly string[]): string[] {

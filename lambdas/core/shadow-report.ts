@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import type { CaptureAgreement } from './data-capture';
-import type { ShadowReport } from './shadow';
+import { pairingText, type ShadowReport } from './shadow';
+import { comparePaired } from './shadow-paired';
 
 export const SHADOW_REPORT_SCHEMA_VERSION = 1;
 
@@ -47,10 +48,40 @@ export const shadowComparisonSchema: z.ZodType<ShadowReport> = z.strictObject({
   clientErrorRateDifference: interval.nullable(),
   latency: z.strictObject({ p50: latencyDelta, p95: latencyDelta, p99: latencyDelta }).nullable(),
   agreement: z.strictObject({ agreements: count, compared: count, rate: interval.nullable() }),
+  paired: z.discriminatedUnion('status', [
+    z.strictObject({
+      status: z.literal('paired'),
+      pairedOn: z.literal('inferenceId'),
+      matched: count,
+      agreement: z
+        .strictObject({ estimate: finite, lower: finite, upper: finite, agreements: count, compared: count })
+        .nullable(),
+      failureRateDifference: z.strictObject({
+        estimate: finite,
+        lower: finite,
+        upper: finite,
+        n: count,
+        productionFailed: count,
+        shadowFailed: count,
+      }),
+      latency: z
+        .strictObject({
+          pairs: count,
+          medianMs: finite,
+          p99Ms: finite,
+          meanMs: finite,
+          meanInterval: interval.nullable(),
+          tooFew: nonEmpty.nullable(),
+        })
+        .nullable(),
+      latencyNote: nonEmpty.nullable(),
+    }),
+    z.strictObject({ status: z.literal('unpaired'), reason: nonEmpty }),
+  ]),
   findings: z.array(
     z.strictObject({
       advisory: z.literal(true),
-      topic: z.enum(['traffic', 'errors', 'latency', 'agreement']),
+      topic: z.enum(['traffic', 'errors', 'latency', 'agreement', 'pairing']),
       text: nonEmpty,
     }),
   ),
@@ -59,8 +90,11 @@ export const shadowComparisonSchema: z.ZodType<ShadowReport> = z.strictObject({
 
 const variantCaptureCounts = z.strictObject({
   records: count,
-  labelled: count,
+  withoutInferenceId: count,
+  withoutOutput: count,
   duplicates: count,
+  pairable: count,
+  labelled: count,
   unpaired: count,
 });
 
@@ -82,9 +116,21 @@ export const captureSummarySchema = z.strictObject({
   cappedNote: nonEmpty.nullable(),
   /** Why data capture could not be read at all; null when it was read. */
   error: nonEmpty.nullable(),
+  /** Both variants' records paired on `inferenceId` (lambdas/core/data-capture.ts). */
   agreement: z.strictObject({
+    pairedOn: z.literal('inferenceId'),
+    matched: count,
     compared: count,
     agreements: count,
+    failures: z.strictObject({
+      bothFailed: count,
+      productionOnly: count,
+      shadowOnly: count,
+      neitherFailed: count,
+    }),
+    latency: z
+      .strictObject({ pairs: count, meanMs: finite, sdMs: finite, medianMs: finite, p99Ms: finite })
+      .nullable(),
     production: variantCaptureCounts,
     shadow: variantCaptureCounts,
     otherVariant: count,
@@ -143,6 +189,7 @@ export function shadowFindings(
         `agreement ${((agreements / compared) * 100).toFixed(1)}% (${agreements} of ${compared} compared requests)`,
       );
     }
+    findings.push(pairingText(comparePaired(capture.error ? null : capture.agreement, capture.error)));
   }
   if (capture.error)
     findings.push(`data capture could not be read (${capture.error}): agreement was not compared`);
@@ -163,7 +210,14 @@ export function shadowSummary(
   if (!report) return `${head} ${findings.join('; ')}`;
   const pick = (topic: string, contains = '') =>
     report.findings.find((f) => f.topic === topic && f.text.includes(contains))?.text;
-  const first = [pick('agreement') ?? 'agreement not measured', pick('errors', '5xx')].filter(Boolean);
+  // A comparison that paired nothing says so first, never as a quiet "not measured".
+  const pairing =
+    report.paired.status === 'paired'
+      ? `paired on ${String(report.paired.matched).replace(/\B(?=(\d{3})+(?!\d))/g, ',')} matched request${report.paired.matched === 1 ? '' : 's'}`
+      : `NOT compared request by request: ${report.paired.reason}`;
+  const first = [pairing, pick('agreement') ?? 'agreement not measured', pick('errors', '5xx')].filter(
+    Boolean,
+  );
   const second = [pick('latency', 'p95') ?? 'latency not compared'];
   const caveats = report.insufficientData.length;
   if (caveats > 0) second.push(`${caveats} caveat${caveats === 1 ? '' : 's'} on the data in the report`);

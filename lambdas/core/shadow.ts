@@ -7,7 +7,10 @@
  * `ModelLatency` percentiles per variant, summed or read over the window) and from data capture
  * (how many paired requests got the same prediction). Output is strict JSON: no NaN, no Infinity.
  */
-import { proportionDifferenceInterval, wilsonInterval, type Interval } from './stats';
+import type { CaptureAgreement } from './data-capture';
+import { binomialInterval } from './gate-stats';
+import { comparePaired, type PairedComparison } from './shadow-paired';
+import { proportionDifferenceInterval, type Interval } from './stats';
 
 /** One variant's traffic over the shadow window. */
 export interface VariantWindowSummary {
@@ -43,7 +46,13 @@ export interface AgreementCounts {
 export interface ShadowComparisonInput {
   readonly production: VariantWindowSummary;
   readonly shadow: VariantWindowSummary;
+  /** Agreement counts; with `capture`, its `compared` and `agreements`. */
   readonly agreement: AgreementCounts;
+  /**
+   * Data capture paired on `inferenceId` (lambdas/core/data-capture.ts), or why it could not be
+   * read; without it the report says nothing was compared request by request.
+   */
+  readonly capture?: { readonly agreement: CaptureAgreement; readonly error: string | null };
 }
 
 /**
@@ -86,7 +95,7 @@ export interface LatencyDelta {
 /** A statement for people reading the release notes; never a verdict. */
 export interface ShadowFinding {
   readonly advisory: true;
-  readonly topic: 'traffic' | 'errors' | 'latency' | 'agreement';
+  readonly topic: 'traffic' | 'errors' | 'latency' | 'agreement' | 'pairing';
   readonly text: string;
 }
 
@@ -107,7 +116,10 @@ export interface ShadowReport {
     readonly p95: LatencyDelta;
     readonly p99: LatencyDelta;
   } | null;
+  /** Agreement on requests paired by `inferenceId`; `rate` is Brown–Cai–DasGupta's modified Wilson. */
   readonly agreement: AgreementCounts & { readonly rate: Interval | null };
+  /** Agreement, failure and latency differences on matched requests, or why there were none. */
+  readonly paired: PairedComparison;
   readonly findings: readonly ShadowFinding[];
   /** Why some comparison is missing or too uncertain to read; empty when the data suffice. */
   readonly insufficientData: readonly string[];
@@ -146,6 +158,15 @@ export function compareShadow(
         'count an agreement only for a request both variants answered',
     );
   }
+  if (
+    input.capture &&
+    (input.capture.agreement.compared !== compared || input.capture.agreement.agreements !== agreements)
+  ) {
+    throw new RangeError(
+      `compareShadow: agreement (${agreements} of ${compared}) differs from the capture pairing ` +
+        `(${input.capture.agreement.agreements} of ${input.capture.agreement.compared}); pass the pairing's counts`,
+    );
+  }
 
   const notes: string[] = [];
   const findings: ShadowFinding[] = [];
@@ -170,8 +191,9 @@ export function compareShadow(
     }
   }
 
+  // Error rates are small and often 0 to 3 events: the modified Wilson keeps its coverage there.
   const rate = (errors: number, n: number): Interval | null =>
-    n > 0 ? wilsonInterval(errors, n, confidence) : null;
+    n > 0 ? binomialInterval(errors, n, confidence) : null;
   const production: VariantReport = {
     invocations: prod.invocations,
     serverErrorRate: rate(prod.errors5xx, prod.invocations),
@@ -237,7 +259,7 @@ export function compareShadow(
     notes.push(`no latency datapoints for ${missing.join(' and ')}: latency cannot be compared`);
   }
 
-  const agreementRate = compared > 0 ? wilsonInterval(agreements, compared, confidence) : null;
+  const agreementRate = compared > 0 ? binomialInterval(agreements, compared, confidence) : null;
   if (agreementRate !== null) {
     finding(
       'agreement',
@@ -245,6 +267,10 @@ export function compareShadow(
         `${formatPercentNumber(agreementRate.upper)}] on ${formatCount(compared)} compared request${compared === 1 ? '' : 's'}`,
     );
   }
+  const paired = input.capture
+    ? comparePaired(input.capture.agreement, input.capture.error, { confidence })
+    : comparePaired(null, null);
+  finding('pairing', pairingText(paired));
   if (compared < minSamples) {
     notes.push(
       `only ${formatCount(compared)} request${compared === 1 ? '' : 's'} compared for prediction agreement, fewer ` +
@@ -263,9 +289,42 @@ export function compareShadow(
     clientErrorRateDifference,
     latency,
     agreement: { agreements, compared, rate: agreementRate },
+    paired,
     findings,
     insufficientData: notes,
   };
+}
+
+/** One sentence: "paired on N matched requests: ..." or "unpaired: <why>". */
+export function pairingText(paired: PairedComparison): string {
+  if (paired.status === 'unpaired') return `unpaired: ${paired.reason}`;
+  const parts = [
+    `paired on ${formatCount(paired.matched)} matched request${paired.matched === 1 ? '' : 's'} (inferenceId)`,
+  ];
+  const d = paired.failureRateDifference;
+  parts.push(
+    `failure rate shadow ${formatPercent(d.shadowFailed / d.n)} vs production ${formatPercent(d.productionFailed / d.n)}, ` +
+      `difference ${formatPoints(d)}`,
+  );
+  if (paired.latency) {
+    const l = paired.latency;
+    parts.push(
+      `latency difference per request median ${formatSignedMs(l.medianMs)}, p99 ${formatSignedMs(l.p99Ms)}` +
+        (l.meanInterval
+          ? `, mean ${formatSignedMs(l.meanInterval.estimate)} [${formatSignedMs(l.meanInterval.lower)}, ${formatSignedMs(l.meanInterval.upper)}]`
+          : ` (${l.tooFew ?? 'no interval'})`) +
+        ` on ${formatCount(l.pairs)} pairs`,
+    );
+  } else if (paired.latencyNote) {
+    parts.push(paired.latencyNote);
+  }
+  return parts.join('; ');
+}
+
+function formatSignedMs(ms: number): string {
+  const text = formatMs(Math.abs(ms));
+  if (Number(text) === 0) return '±0 ms';
+  return `${ms > 0 ? '+' : '−'}${text} ms`;
 }
 
 function checkCount(label: string, value: number): void {

@@ -34,8 +34,9 @@ import {
   type ScheduledJob,
 } from '../shared/scheduled-job';
 import { parseEnvironment } from '../shared/settings';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export const COST_METRICS_NAMESPACE = 'MLPlatform/Cost';
+export const COST_METRICS_NAMESPACE = METRIC_NAMESPACES.cost;
 
 const HOUR_MS = 3_600_000;
 

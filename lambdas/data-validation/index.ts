@@ -11,6 +11,7 @@ import type { DriftSummary } from '../core/contracts';
 import { evaluateDataset, resolveDatasetSchema, type DatasetSchema } from '../core/dataset-validation';
 import { describeDrift } from '../core/drift';
 import { DvcFileError, resolveDvcPin } from '../core/dvc';
+import { formatEvalSetFiles, type EvalSetFile } from '../core/eval-set-files';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
@@ -51,12 +52,31 @@ export function createHandler(deps: Deps) {
 
       const schema = resolveDatasetSchema(settings.dataValidation);
       const evalSets: EvalSetValidation[] = [];
+      const verifiedFiles: EvalSetFile[] = [];
       for (const set of settings.evalSets) {
         logger.info('validating eval set', { evalSet: set.name });
-        evalSets.push(await validateEvalSet(deps.s3, remote, set, text, schema, settings.dataValidation));
+        const validation = await validateEvalSet(deps.s3, remote, set, text, schema, settings.dataValidation);
+        evalSets.push(validation.record);
+        verifiedFiles.push(...validation.files);
       }
 
       const record = buildRecord(settings.model, job.params, deps.now(), remote, evalSets);
+      if (record.verdict === 'pass') {
+        // What the evaluation build fetches: these object versions, checked by SHA-256 (no DVC there).
+        // Written before the verdict, so a passed gate always leaves the list behind.
+        const filesKey = artifactKeys.evalSetFiles(settings.model, job.params.executionId);
+        let listing: string;
+        try {
+          listing = formatEvalSetFiles(verifiedFiles, [
+            `eval-set files verified by the data-validation gate for ${settings.model}, run ${job.params.executionId}`,
+            `DVC remote: s3://${remote.bucket}/${remote.prefix}`,
+            'sha256, bytes, versionId, key, path (tab-separated)',
+          ]);
+        } catch (error) {
+          return { status: 'failed', message: `${(error as Error).message}` };
+        }
+        await putRunRecord(deps.s3, artifactsBucket, filesKey, listing, 'eval-set file list');
+      }
       const key = artifactKeys.dataValidation(settings.model, job.params.executionId);
       await putRunRecord(
         deps.s3,
@@ -83,6 +103,22 @@ async function validateEvalSet(
   text: (path: string) => string | undefined,
   schema: DatasetSchema,
   drift: { readonly driftSignificance?: number; readonly minDriftRows?: number },
+): Promise<{ record: EvalSetValidation; files: EvalSetFile[] }> {
+  const files: EvalSetFile[] = [];
+  const record = await validateEvalSetRecord(s3, remote, set, text, schema, drift, (read) =>
+    files.push(...read),
+  );
+  return { record, files };
+}
+
+async function validateEvalSetRecord(
+  s3: S3Client,
+  remote: DvcRemote,
+  set: EvalSetSettings,
+  text: (path: string) => string | undefined,
+  schema: DatasetSchema,
+  drift: { readonly driftSignificance?: number; readonly minDriftRows?: number },
+  onFiles: (files: readonly EvalSetFile[]) => void,
 ): Promise<EvalSetValidation> {
   const base = { evalSet: set.name, kind: set.kind, maxDrift: set.maxDrift };
   const failed = (error: unknown, partial: Partial<EvalSetValidation> = {}): EvalSetValidation => {
@@ -92,13 +128,13 @@ async function validateEvalSet(
   const referenceLabel = `${set.name} reference`;
   let dataset: EvalSetValidation['dataset'];
   try {
-    const out = evalSetOut(set.name, resolveDvcPin(set.name, set.dvcFile, text(set.dvcFile)));
-    const referenceOut = evalSetOut(
-      referenceLabel,
-      resolveDvcPin(referenceLabel, set.referenceDvcFile, text(set.referenceDvcFile)),
-    );
-    const current = await scanPinnedDataset(s3, remote, set.name, set.dvcFile, out, schema);
+    const pin = resolveDvcPin(set.name, set.dvcFile, text(set.dvcFile));
+    const out = evalSetOut(set.name, pin);
+    const referencePin = resolveDvcPin(referenceLabel, set.referenceDvcFile, text(set.referenceDvcFile));
+    const referenceOut = evalSetOut(referenceLabel, referencePin);
+    const current = await scanPinnedDataset(s3, remote, set.name, set.dvcFile, out, schema, pin.wdir);
     dataset = current.read;
+    onFiles(current.files);
     const reference = await scanPinnedDataset(
       s3,
       remote,
@@ -106,7 +142,9 @@ async function validateEvalSet(
       set.referenceDvcFile,
       referenceOut,
       schema,
+      referencePin.wdir,
     );
+    onFiles(reference.files);
     const result = evaluateDataset(
       set.name,
       current.scan,

@@ -3,6 +3,7 @@
  * verifying the md5 of every object on the way: memory holds one chunk and the scan's count tables,
  * never the object.
  */
+import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   concatDatasetScans,
@@ -20,6 +21,7 @@ import {
   type DvcOut,
   type DvcPin,
 } from '../core/dvc';
+import { workspacePath, type EvalSetFile } from '../core/eval-set-files';
 
 /** Where the model's DVC remote is: `s3://bucket/prefix`. */
 export interface DvcRemote {
@@ -72,7 +74,9 @@ export function evalSetOut(label: string, pin: DvcPin): DvcOut {
  * Scans the data of `out` straight from the remote, verifying md5s while streaming. A directory's
  * `.jsonl` files are scanned in relpath order, each verified against its manifest entry; their scans
  * are joined with line numbers kept per file (and the file named in each example), since a line number
- * counted across files points at nothing a person can open.
+ * counted across files points at nothing a person can open. A directory's other files are read and
+ * verified too (not scanned): `files` lists every file of the pin, with the object version read and
+ * its SHA-256, for the evaluation build to fetch exactly those bytes (lambdas/core/eval-set-files.ts).
  *
  * @throws PinnedDatasetError when an object is missing, unreadable or does not hash to its pin.
  */
@@ -83,8 +87,17 @@ export async function scanPinnedDataset(
   dvcFile: string,
   out: DvcOut,
   schema: DatasetSchema,
-): Promise<{ read: PinnedDatasetRead; scan: DatasetScan }> {
+  wdir?: string,
+): Promise<{ read: PinnedDatasetRead; scan: DatasetScan; files: EvalSetFile[] }> {
   const remoteKey = dvcOutRemoteKey(out, remote.prefix);
+  const pathOf = (relpath?: string) => {
+    try {
+      return workspacePath(dvcFile, wdir, out.path, relpath);
+    } catch (error) {
+      throw new PinnedDatasetError(`${label}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const files: EvalSetFile[] = [];
   const read = (files: number, bytes: number): PinnedDatasetRead => ({
     dvcFile,
     path: out.path,
@@ -94,23 +107,27 @@ export async function scanPinnedDataset(
     bytes,
   });
   if (!out.isDirectory) {
-    const chunks = await getObjectChunks(s3, remote, remoteKey, label, out.md5, dvcFile);
+    const path = pathOf();
+    const object = await getObjectChunks(s3, remote, remoteKey, label, out.md5, dvcFile);
+    const hashed = sha256Of(object.chunks);
     const scan = await verified(remote, remoteKey, () =>
-      scanDataset(verifyDvcOut(chunks, out, label, dvcFile), schema),
+      scanDataset(verifyDvcOut(hashed.chunks, out, label, dvcFile), schema),
     );
-    return { read: read(1, scan.bytes), scan };
+    files.push(hashed.file(remoteKey, object.versionId, path));
+    return { read: read(1, scan.bytes), scan, files };
   }
 
-  const manifestChunks = await getObjectChunks(s3, remote, remoteKey, label, out.md5, dvcFile);
+  const manifestObject = await getObjectChunks(s3, remote, remoteKey, label, out.md5, dvcFile);
   const manifestText = await verified(remote, remoteKey, async () => {
     const parts: Buffer[] = [];
-    for await (const chunk of verifyDvcOut(manifestChunks, out, label, dvcFile))
+    for await (const chunk of verifyDvcOut(manifestObject.chunks, out, label, dvcFile))
       parts.push(Buffer.from(chunk));
     return Buffer.concat(parts).toString('utf8');
   });
-  const entries = parseDvcDirManifest(manifestText, `${label}: manifest s3://${remote.bucket}/${remoteKey}`)
-    .filter((entry) => entry.relpath.endsWith('.jsonl'))
-    .sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
+  const all = [
+    ...parseDvcDirManifest(manifestText, `${label}: manifest s3://${remote.bucket}/${remoteKey}`),
+  ].sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
+  const entries = all.filter((entry) => entry.relpath.endsWith('.jsonl'));
   if (entries.length === 0) {
     throw new PinnedDatasetError(
       `${label}: the directory ${out.path} pinned in ${dvcFile} (md5 ${out.md5}) holds no .jsonl file; ` +
@@ -119,18 +136,58 @@ export async function scanPinnedDataset(
   }
   const parts: DatasetScan[] = [];
   let lines = 0;
-  for (const entry of entries) {
+  for (const entry of all) {
     const key = dvcRemoteKey(entry.md5, { layout: out.remoteLayout, prefix: remote.prefix });
     const fileLabel = `${label} (${out.path}/${entry.relpath})`;
-    const chunks = await getObjectChunks(s3, remote, key, fileLabel, entry.md5, dvcFile);
-    const scan = await verified(remote, key, () =>
-      scanDataset(verifyMd5(chunks, entry.md5, fileLabel, { hashMode: out.hashMode, dvcFile }), schema),
-    );
-    lines += scan.lines;
-    parts.push(inFile(scan, entry.relpath));
+    const path = pathOf(entry.relpath);
+    const object = await getObjectChunks(s3, remote, key, fileLabel, entry.md5, dvcFile);
+    const hashed = sha256Of(object.chunks);
+    const checked = () => verifyMd5(hashed.chunks, entry.md5, fileLabel, { hashMode: out.hashMode, dvcFile });
+    if (entry.relpath.endsWith('.jsonl')) {
+      const scan = await verified(remote, key, () => scanDataset(checked(), schema));
+      lines += scan.lines;
+      parts.push(inFile(scan, entry.relpath));
+    } else {
+      // Not data to scan, but the evaluation gets it as `dvc pull` would: verified all the same.
+      await verified(remote, key, async () => {
+        for await (const chunk of checked()) void chunk;
+      });
+    }
+    files.push(hashed.file(key, object.versionId, path));
   }
   const joined = concatDatasetScans(parts, schema.maxExamples);
-  return { read: read(entries.length, joined.bytes), scan: { ...joined, lines } };
+  return { read: read(entries.length, joined.bytes), scan: { ...joined, lines }, files };
+}
+
+/**
+ * Passes chunks through while hashing them with SHA-256; `file` is valid once they were all read.
+ * The gate's md5 check says the bytes are the pinned ones; the SHA-256 lets the build check the
+ * same bytes with `sha256sum` (md5 alone would not do for a DVC 2 pin, hashed after CRLF -> LF).
+ */
+function sha256Of(chunks: AsyncIterable<Uint8Array>) {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let done = false;
+  return {
+    chunks: (async function* () {
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        bytes += chunk.byteLength;
+        yield chunk;
+      }
+      done = true;
+    })(),
+    file(key: string, versionId: string | undefined, path: string): EvalSetFile {
+      if (!done) throw new Error(`sha256Of: ${key} was not read to its end`);
+      return {
+        sha256: hash.digest('hex'),
+        bytes,
+        ...(versionId === undefined ? {} : { versionId }),
+        key,
+        path,
+      };
+    },
+  };
 }
 
 /**
@@ -177,11 +234,16 @@ async function getObjectChunks(
   label: string,
   md5: string,
   dvcFile: string,
-): Promise<AsyncIterable<Uint8Array>> {
+): Promise<{ chunks: AsyncIterable<Uint8Array>; versionId?: string }> {
   const where = `s3://${remote.bucket}/${key}`;
   let body: unknown;
+  let versionId: string | undefined;
   try {
-    body = (await s3.send(new GetObjectCommand({ Bucket: remote.bucket, Key: key }))).Body;
+    const response = await s3.send(new GetObjectCommand({ Bucket: remote.bucket, Key: key }));
+    body = response.Body;
+    // The version read, pinned for the build; "null" (written while versioning was off) is a version
+    // id GetObject accepts too. https://docs.aws.amazon.com/AmazonS3/latest/userguide/RetrievingObjectVersions.html
+    versionId = response.VersionId;
   } catch (error) {
     const name = (error as { name?: unknown }).name;
     if (name === 'NoSuchKey' || name === 'NotFound') {
@@ -201,5 +263,5 @@ async function getObjectChunks(
   if (body === undefined || body === null || !(Symbol.asyncIterator in (body as object))) {
     throw new PinnedDatasetError(`${label}: ${where} returned no readable body; retry the pipeline stage`);
   }
-  return body as AsyncIterable<Uint8Array>;
+  return { chunks: body as AsyncIterable<Uint8Array>, ...(versionId === undefined ? {} : { versionId }) };
 }

@@ -46,8 +46,9 @@ import {
 } from '../shared/scheduled-job';
 import { dataValidationReferenceSchema, productionLikeReference } from './reference';
 import { parseEnvironment } from '../shared/settings';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export const DRIFT_METRICS_NAMESPACE = 'MLPlatform/Drift';
+export const DRIFT_METRICS_NAMESPACE = METRIC_NAMESPACES.drift;
 
 /** Longest wait for the Athena query: a day of one model's logs takes seconds. */
 export const DEFAULT_MAX_QUERY_WAIT_MS = 5 * 60_000;

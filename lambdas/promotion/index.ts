@@ -40,8 +40,8 @@ import {
   servingDeps,
   servingEnv,
   type ServingDeps,
-  type ServingEnv,
 } from '../shared/serving';
+import type { ServingEnv } from '../core/handler-env';
 import { loadReleaseSettings } from '../shared/settings';
 import {
   identifyStandbyModel,

@@ -6,30 +6,19 @@
  * and changes nothing.
  */
 import type { AppConfigClient } from '@aws-sdk/client-appconfig';
-import { z } from 'zod';
 import type { ReleaseSettings } from '../../lib/config/release-settings';
 import type { EvalReport } from '../core/eval-report';
 import type { FlagDocument } from '../core/flags';
 import { confidenceAlarmThreshold } from '../core/promotion';
+import { promotionLiveEnvSchema, type PromotionLiveEnv } from '../core/handler-env';
 import {
   deployFlag,
   deployStoredVersion,
   flagIds,
-  flagIdsEnvSchema,
   isVersionDeployed,
   readCurrentFlag,
 } from '../shared/flag-writer';
 import { parseEnvironment } from '../shared/settings';
-
-/** The keys, besides the serving environment, that only promotion needs. */
-export const promotionLiveEnvSchema = flagIdsEnvSchema.extend({
-  CONFIDENCE_ALARM_NAME: z.string().min(1),
-  /** The rollback function's ARN: an action of the confidence alarm once the version's baseline is armed. */
-  CONFIDENCE_ROLLBACK_ACTION_ARN: z.string().startsWith('arn:'),
-  /** routing.experiment, for a flag written where none exists yet. */
-  EXPERIMENT: z.string().min(1),
-});
-export type PromotionLiveEnv = z.output<typeof promotionLiveEnvSchema>;
 
 export function promotionLiveEnv(env: NodeJS.ProcessEnv = process.env): PromotionLiveEnv {
   return parseEnvironment(promotionLiveEnvSchema, env, "promotion's monitoring");

@@ -22,6 +22,7 @@ import {
   stagedArchiveKey,
   type ModelClaim,
 } from '../core/model-publication';
+import { publishEnvSchema } from '../core/handler-env';
 import { modelArtifactRecordSchema } from '../core/serving-records';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
@@ -30,16 +31,6 @@ import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import { parseEnvironment } from '../shared/settings';
-
-/** Environment; the ModelPipeline construct sets exactly these keys. */
-export const publishEnvSchema = z.object({
-  MODEL_NAME: z.string().min(1),
-  /** The artifacts bucket: published archives and run records. */
-  ARTIFACTS_BUCKET: z.string().min(1),
-  /** The release pipeline's own artifact bucket, where the evaluation build stages the archive. */
-  STAGING_BUCKET: z.string().min(1),
-});
-export type PublishEnv = z.output<typeof publishEnvSchema>;
 
 export type Deps = Pick<GateDeps, 's3' | 'codepipeline' | 'now'>;
 

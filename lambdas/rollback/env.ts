@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { EXPERIMENT_MAX_LENGTH, EXPERIMENT_PATTERN } from '../core/flags';
-import { flagIdsEnvSchema } from '../shared/flag-writer';
+import { flagIdsEnvSchema } from '../core/handler-env';
 
 /** The experiment of a flag written when there is none to keep one from and none is configured. */
 export const FALLBACK_EXPERIMENT = 'rollback';

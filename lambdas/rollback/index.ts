@@ -81,6 +81,7 @@ import { liveRequestsPerMinute, standbyInstances } from './capacity';
 import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from './env';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
 export { rollbackEnvSchema, type RollbackEnvInput } from './env';
 
@@ -115,7 +116,7 @@ export function rollbackDeps(): Deps {
   return defaults;
 }
 
-export const METRIC_NAMESPACE = 'MLPlatform/Rollback';
+export const METRIC_NAMESPACE = METRIC_NAMESPACES.rollback;
 export const TIME_TO_ROLLBACK_METRIC = 'TimeToRollbackSeconds';
 /** Kept free at the end of the invocation for the writes and the page, when waiting for the endpoint. */
 export const FINISH_MARGIN_MS = 30_000;

@@ -59,6 +59,10 @@ const MAX_ERROR_DETAIL = 1000;
  * Sends `body` (the input's JSON) to the endpoint named by `endpoint`. Never throws: a failure comes
  * back as a message naming the endpoint, the variant and the attempts, with any text of the input
  * that the endpoint echoed taken out (the message goes to the prediction log).
+ *
+ * `inferenceId` goes out as `InferenceId`: SageMaker writes it into the data capture record of every
+ * variant that answers, the shadow variant's included, as `eventMetadata.inferenceId`
+ * (lambdas/core/inference-id.ts cites the docs). It must already be sendable (`inferenceIdFor`).
  */
 export async function invokeModel(
   client: SageMakerRuntimePort,
@@ -66,6 +70,7 @@ export async function invokeModel(
   endpoint: FlagEndpoint,
   body: string,
   input: unknown,
+  inferenceId: string,
 ): Promise<ModelAnswer> {
   const endpointName = endpoint === 'live' ? names.live : names.standby;
   const variant = endpoint === 'live' ? LIVE_VARIANT : STANDBY_VARIANT;
@@ -78,6 +83,7 @@ export async function invokeModel(
         TargetVariant: variant,
         ContentType: 'application/json',
         Accept: 'application/json',
+        InferenceId: inferenceId,
         Body: body,
       }),
     );

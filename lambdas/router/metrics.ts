@@ -18,8 +18,9 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Variant } from '../core/assignment';
 import { CONFIDENCE_METRIC, CONFIDENCE_SQUARED_METRIC } from '../core/confidence-alarm';
+import { METRIC_NAMESPACES } from '../core/metric-names';
 
-export const ROUTER_METRICS_NAMESPACE = 'MLPlatform/Router';
+export const ROUTER_METRICS_NAMESPACE = METRIC_NAMESPACES.router;
 /** Dimensions of Requests, Errors, LatencyMs and Confidence, in this order. */
 export const REQUEST_METRIC_DIMENSIONS = ['service', 'Model', 'ModelVersion', 'Variant'] as const;
 /** Dimensions of the version-free `Confidence` the confidence alarm watches. */

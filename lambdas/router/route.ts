@@ -6,6 +6,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { assign, type Variant } from '../core/assignment';
 import type { FlagEndpoint } from '../core/flags';
+import { inferenceIdFor } from '../core/inference-id';
 import {
   buildPredictionRecord,
   inputHmac,
@@ -120,12 +121,16 @@ export async function route(request: RouterRequest, deps: RouterDeps): Promise<R
     };
   }
 
+  // One id per request, the request id itself when InvokeEndpoint accepts it: the prediction log
+  // line and both variants' data capture records then carry the same key.
+  const inferenceId = inferenceIdFor(requestId);
   const answer = await invokeModel(
     deps.sagemakerRuntime,
     deps.endpoints,
     decision.endpoint,
     parsed.inputJson,
     parsed.input,
+    inferenceId,
   );
   const latencyMs = clock.monotonicMs() - started;
 
@@ -144,6 +149,7 @@ export async function route(request: RouterRequest, deps: RouterDeps): Promise<R
     confidence: answer.ok ? answer.confidence : null,
     latencyMs,
     error: answer.ok ? null : answer.error,
+    inferenceId,
   });
   publishRequestMetrics(metrics, {
     model,

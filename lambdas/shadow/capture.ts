@@ -25,7 +25,7 @@ export interface CaptureLimits {
 
 /**
  * 100,000 paired requests give an agreement interval narrower than ±0.4 points. Files are read one at
- * a time, so memory holds one file plus a label per event id; the file and byte bounds keep the read
+ * a time, so memory holds one file plus a label per inference id; the file and byte bounds keep the read
  * to a minute or two, well inside the function's 5-minute timeout.
  */
 export const DEFAULT_CAPTURE_LIMITS: CaptureLimits = {

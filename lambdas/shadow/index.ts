@@ -58,8 +58,8 @@ import {
   servingDeps,
   servingEnv,
   type ServingDeps,
-  type ServingEnv,
 } from '../shared/serving';
+import type { ServingEnv } from '../core/handler-env';
 import { loadReleaseSettings } from '../shared/settings';
 import { DEFAULT_CAPTURE_LIMITS, readCaptureAgreement, type CaptureLimits } from './capture';
 import { readWindowMetrics, type WindowMetrics } from './metrics';
@@ -447,6 +447,7 @@ async function compareAndRestore(
         production: metrics.production,
         shadow: metrics.shadow,
         agreement: { agreements: capture.agreement.agreements, compared: capture.agreement.compared },
+        capture: { agreement: capture.agreement, error: capture.error },
       })
     : null;
   const findings = shadowFindings(report, metricsError, capture);

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-appconfig';
 import { z } from 'zod';
 import { FlagDocumentError, parseFlagDocument, type FlagDocument } from '../core/flags';
+import type { flagIdsEnvSchema } from '../core/handler-env';
 
 /** Where the flag lives: CloudFormation's ids of the ModelRouting construct's AppConfig resources. */
 export interface FlagIds {
@@ -27,16 +28,6 @@ export interface FlagIds {
   readonly profileId: string;
   readonly strategyId: string;
 }
-
-const id = (what: string) => z.string({ error: `the ${what} id` }).min(1, { error: `the ${what} id` });
-
-/** The environment keys that name the flag; a function that writes it sets these four. */
-export const flagIdsEnvSchema = z.object({
-  APPCONFIG_APPLICATION_ID: id('AppConfig application'),
-  APPCONFIG_ENVIRONMENT_ID: id('AppConfig environment'),
-  APPCONFIG_PROFILE_ID: id('AppConfig configuration profile'),
-  APPCONFIG_STRATEGY_ID: id('AppConfig deployment strategy'),
-});
 
 export function flagIds(env: z.output<typeof flagIdsEnvSchema>): FlagIds {
   return {

@@ -360,4 +360,5 @@ const PROBE_RECORD: PredictionRecord = {
   confidence: null,
   latency_ms: 0,
   error: null,
+  inference_id: null,
 };

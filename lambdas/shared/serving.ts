@@ -28,25 +28,7 @@ import {
 import { parseServingRecord } from '../core/serving-records';
 import { gateDeps, type GateDeps } from './gate-deps';
 import { parseEnvironment } from './settings';
-
-/** Environment of every serving function; the ModelEndpoint construct sets exactly these keys. */
-export const servingEnvSchema = z.object({
-  RELEASE_SETTINGS_PARAMETER: z.string().min(1),
-  ARTIFACTS_BUCKET: z.string().min(1),
-  MODEL_NAME: z.string().min(1),
-  SERVING_NAME_PREFIX: z.string().min(1),
-  EXECUTION_ROLE_ARN: z.string().startsWith('arn:'),
-  KMS_KEY_ARN: z.string().startsWith('arn:'),
-  /** `s3://<data-capture bucket>/<model>` */
-  DATA_CAPTURE_S3_URI: z.string().startsWith('s3://'),
-  INFERENCE_IMAGE: z.string().min(1),
-  LIVE_ENDPOINT: z.string().min(1),
-  STANDBY_ENDPOINT: z.string().min(1),
-  /** Comma-separated names of the canary's auto-rollback alarms. */
-  ROLLBACK_ALARMS: z.string().min(1),
-});
-export type ServingEnv = z.output<typeof servingEnvSchema>;
-export type ServingEnvKey = keyof ServingEnv;
+import { servingEnvSchema, type ServingEnv } from '../core/handler-env';
 
 /** Parses the environment; a missing key says the function was deployed without it. */
 export function servingEnv(env: NodeJS.ProcessEnv = process.env): ServingEnv {

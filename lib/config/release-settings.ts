@@ -59,6 +59,12 @@ export const artifactKeys = {
   run: (model: string, executionId: string) => `models/${model}/runs/${executionId}/`,
   dataValidation: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/data-validation.json`,
+  /**
+   * Every eval-set file the data-validation gate verified (object version, SHA-256, path), which the
+   * evaluation build fetches instead of running DVC (lambdas/core/eval-set-files.ts). Only the gate writes it.
+   */
+  evalSetFiles: (model: string, executionId: string) =>
+    `models/${model}/runs/${executionId}/eval-set-files.tsv`,
   evalReport: (model: string, executionId: string) => `models/${model}/runs/${executionId}/eval_report.json`,
   decision: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/regression-decision.json`,

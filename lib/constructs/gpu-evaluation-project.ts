@@ -48,8 +48,40 @@ export function evaluationImage(image: ModelConfig['evaluation']['image']): code
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
- * Evaluates the candidate on a GPU: pulls the pinned eval sets with DVC, refuses to run if they
- * differ from their pins, runs the repository's evaluate command and publishes eval_report.json.
+ * The build step that puts the eval sets in the workspace: it fetches, with the AWS CLI, exactly
+ * the object versions the DataValidation gate verified against their DVC pins
+ * (`artifactKeys.evalSetFiles`, lambdas/core/eval-set-files.ts) and checks each file's SHA-256 with
+ * `sha256sum`. No DVC, nothing from PyPI: the build runs the team's code in a role that stages the
+ * model archive, so it installs no tool the platform cannot pin. Fetching by version id needs
+ * s3:GetObjectVersion: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+ *
+ * Reads MODEL, ARTIFACTS_BUCKET, DVC_REMOTE_BUCKET and PIPELINE_EXECUTION_ID. Exported for the test
+ * that runs it in bash against moto.
+ */
+export function fetchEvalSetsCommand(): string {
+  const listKey = q(artifactKeys.evalSetFiles('MODEL', 'EXECUTION'));
+  return [
+    `list=${listKey}; list="\${list/MODEL/$MODEL}"; list="\${list/EXECUTION/$PIPELINE_EXECUTION_ID}"`,
+    'aws s3 cp "s3://$ARTIFACTS_BUCKET/$list" eval-set-files.tsv --only-show-errors || { echo "Cannot read the eval-set file list s3://$ARTIFACTS_BUCKET/$list that the DataValidation stage writes when it passes: retry the pipeline from DataValidation."; exit 1; }',
+    'n=0; total=0',
+    "while IFS=$'\\t' read -r sha bytes version key path <&3; do",
+    '  case "$sha" in "#"*|"") continue ;; esac',
+    '  case "/$path/" in */../*|*/./*|//*) echo "Refusing eval-set path $path: it must stay inside the repository."; exit 1 ;; esac',
+    '  mkdir -p "$(dirname "$path")"',
+    '  if [ "$version" = "-" ]; then set -- ; else set -- --version-id "$version"; fi',
+    '  aws s3api get-object --bucket "$DVC_REMOTE_BUCKET" --key "$key" "$@" "$path" >/dev/null || { echo "Cannot fetch s3://$DVC_REMOTE_BUCKET/$key (version $version) for $path."; exit 1; }',
+    '  echo "$sha  $path" | sha256sum --check --quiet --strict - || { echo "$path is not the data DataValidation verified (sha256 $sha): retry the pipeline from DataValidation."; exit 1; }',
+    '  n=$((n + 1)); total=$((total + bytes))',
+    'done 3< eval-set-files.tsv',
+    '[ "$n" -gt 0 ] || { echo "The eval-set file list names no file: retry the pipeline from DataValidation."; exit 1; }',
+    'echo "Fetched $n eval-set file(s), $total bytes, each the version DataValidation verified (sha256 checked)."',
+  ].join('\n');
+}
+
+/**
+ * Evaluates the candidate on a GPU: fetches the eval sets DataValidation verified against their
+ * pins (by object version and SHA-256), runs the repository's evaluate command and publishes
+ * eval_report.json.
  */
 export class GpuEvaluationProject extends Construct {
   readonly project: codebuild.PipelineProject;
@@ -58,7 +90,6 @@ export class GpuEvaluationProject extends Construct {
     super(scope, id);
     const { model } = props;
     const { image, computeType, timeoutMinutes, command } = model.evaluation;
-    const pins = model.evalSets.flatMap((s) => [s.dvcFile, s.referenceDvcFile]);
     const baselineKey = artifactKeys.baseline(model.name);
     const publish = props.stagingBucket !== undefined;
 
@@ -79,7 +110,7 @@ export class GpuEvaluationProject extends Construct {
       logging: { cloudWatch: { logGroup } },
       environmentVariables: {
         MODEL: { value: model.name },
-        DVC_REMOTE_URL: { value: `s3://${props.shared.dvcRemoteBucket.bucketName}/${model.name}` },
+        DVC_REMOTE_BUCKET: { value: props.shared.dvcRemoteBucket.bucketName },
         ARTIFACTS_BUCKET: { value: props.shared.artifactsBucket.bucketName },
         BASELINE_KEY: { value: baselineKey },
         MODEL_ARTIFACT: { value: model.evaluation.modelArtifact },
@@ -89,13 +120,10 @@ export class GpuEvaluationProject extends Construct {
         version: '0.2',
         env: { shell: 'bash' },
         phases: {
-          install: { commands: ['pip install --quiet --disable-pip-version-check "dvc[s3]>=3,<4"'] },
           pre_build: {
             commands: [
-              'dvc remote add --force --default platform "$DVC_REMOTE_URL"',
-              `dvc pull ${pins.map(q).join(' ')}`,
               // The eval sets must be exactly what the pins say, or the comparison means nothing.
-              `dvc status --quiet ${pins.map(q).join(' ')} || { dvc status ${pins.map(q).join(' ')}; echo "Eval sets differ from their .dvc pins: commit the pins with the data (dvc add, dvc push) and push again."; exit 1; }`,
+              fetchEvalSetsCommand(),
               [
                 'if aws s3api head-object --bucket "$ARTIFACTS_BUCKET" --key "$BASELINE_KEY" >/dev/null 2>head.err; then',
                 '  aws s3 cp "s3://$ARTIFACTS_BUCKET/$BASELINE_KEY" baseline_metrics.json; export BASELINE_METRICS="$PWD/baseline_metrics.json";',
@@ -133,10 +161,20 @@ export class GpuEvaluationProject extends Construct {
 
     const role = this.project.role as iam.Role;
     grantDvcRead(role, props.shared, model.name);
+    // The eval sets by the version DataValidation read (GetObject with a version id).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObjectVersion'],
+        resources: [props.shared.dvcRemoteBucket.arnForObjects(`${model.name}/*`)],
+      }),
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [props.shared.artifactsBucket.arnForObjects(baselineKey)],
+        resources: [
+          props.shared.artifactsBucket.arnForObjects(baselineKey),
+          props.shared.artifactsBucket.arnForObjects(artifactKeys.evalSetFiles(model.name, '*')),
+        ],
       }),
     );
     grantMissingKeyAsNotFound(role, props.shared.artifactsBucket);

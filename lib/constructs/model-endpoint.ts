@@ -7,7 +7,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
 import type { ModelConfig, PlatformSettings } from '../config/schema';
-import type { ServingEnv } from '../../lambdas/shared/serving';
+import type { ServingEnv } from '../../lambdas/core/handler-env';
 import {
   endpointNames,
   liveConfigSpec,
@@ -31,7 +31,7 @@ import type { SharedResources } from '../stacks/shared-stack';
 import { publishedArchivePrefix } from '../../lambdas/core/model-publication';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import { confidenceAlarmName } from './model-monitoring';
+import { confidenceAlarmName } from '../../lambdas/core/metric-names';
 import { ACTION_NAMES, ModelPipeline } from './model-pipeline';
 
 /** Days SageMaker endpoint logs are kept: the same as the platform's function logs. */

@@ -23,13 +23,14 @@ import {
   DISARMED_BAND,
 } from '../../lambdas/core/confidence-alarm';
 import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
+import { confidenceAlarmName, METRIC_NAMESPACES } from '../../lambdas/core/metric-names';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
 import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import type { PromotionLiveEnv } from '../../lambdas/promotion/live-model';
+import type { PromotionLiveEnv } from '../../lambdas/core/handler-env';
 import type { RollbackEnvInput } from '../../lambdas/rollback/env';
 import type { ModelEndpoint } from './model-endpoint';
 import type { ModelRouting } from './model-routing';
@@ -43,20 +44,6 @@ export interface ModelMonitoringProps {
   readonly endpoint: ModelEndpoint;
   /** The flag, the router (its metrics and logs), the Athena workgroup. */
   readonly routing: ModelRouting;
-}
-
-/** Namespaces of the platform's own metrics. */
-export const METRIC_NAMESPACES = {
-  router: 'MLPlatform/Router',
-  ab: 'MLPlatform/AB',
-  drift: 'MLPlatform/Drift',
-  cost: 'MLPlatform/Cost',
-  rollback: 'MLPlatform/Rollback',
-} as const;
-
-/** Name of the confidence alarm; promotion rewrites its threshold (`PutMetricAlarm`). */
-export function confidenceAlarmName(prefix: string): string {
-  return `${prefix}-live-confidence`;
 }
 
 /**

@@ -18,7 +18,7 @@ import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
 import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/model-publication';
 import { authSecretName } from '../../lambdas/core/github-auth';
-import type { PublishEnv } from '../../lambdas/publish-model';
+import type { PublishEnv } from '../../lambdas/core/handler-env';
 
 export interface ModelPipelineProps {
   readonly platform: PlatformSettings;
@@ -333,12 +333,22 @@ export class ModelPipeline extends Construct {
       });
     }
     for (const { evaluation } of projects) {
-      reviewWildcards(evaluation.project, dvcPrefix, {
-        finding: /^Resource::\*$/,
-        starActions: ['ecr:GetAuthorizationToken'],
-        reason:
-          'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
-      });
+      reviewWildcards(
+        evaluation.project,
+        dvcPrefix,
+        {
+          finding: new RegExp(
+            `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${runRecords}\\*/eval-set-files\\.tsv$`,
+          ),
+          reason: `Read only: each run's list of the eval-set files DataValidation verified (${runRecords}<execution id>/eval-set-files.tsv).`,
+        },
+        {
+          finding: /^Resource::\*$/,
+          starActions: ['ecr:GetAuthorizationToken'],
+          reason:
+            'ecr:GetAuthorizationToken (to pull the Deep Learning Container image) has no resource-level permissions.',
+        },
+      );
     }
     reviewWildcards(this.publishModel.role, kmsDataKey, {
       finding: new RegExp(
@@ -496,14 +506,12 @@ export class ModelPipeline extends Construct {
               project: projects.evaluation.project,
               input: source,
               outputs: [evalOutput],
-              // Only a release stages a model: the archive it evaluated, under this run's id.
-              environmentVariables:
-                kind === 'release'
-                  ? {
-                      PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
-                      COMMIT_ID: { value: '#{SourceVariables.CommitId}' },
-                    }
-                  : undefined,
+              // The run's id finds the eval-set files DataValidation verified for this run; only a
+              // release stages a model (the archive it evaluated, under this id, for this commit).
+              environmentVariables: {
+                PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
+                ...(kind === 'release' ? { COMMIT_ID: { value: '#{SourceVariables.CommitId}' } } : {}),
+              },
             }),
           ],
         },

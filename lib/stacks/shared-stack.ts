@@ -43,6 +43,7 @@ export const PREDICTION_COLUMNS: readonly (readonly [string, string])[] = [
   ['confidence', 'double'],
   ['latency_ms', 'double'],
   ['error', 'string'],
+  ['inference_id', 'string'],
 ];
 
 export interface SharedStackProps extends StackProps {

@@ -2,8 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { ModelConfig, PlatformConfig } from '../../lib/config/schema';
 import { servingProblems } from '../../lib/constructs/model-endpoint';
 import { buildPlatform } from '../../lib/platform';
-import { promotionLiveEnvSchema } from '../../lambdas/promotion/live-model';
-import { servingEnvSchema } from '../../lambdas/shared/serving';
+import { promotionLiveEnvSchema, servingEnvSchema } from '../../lambdas/core/handler-env';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN the model stack has its serving.
@@ -91,14 +90,19 @@ describe('ModelEndpoint', () => {
     }
   });
 
-  test('only the release pipeline tells the evaluation build which run it stages the archive for', () => {
+  test('every evaluation build learns its run (to find its eval-set files); only the release its commit', () => {
     const evalAction = (name: string) =>
       pipeline(name).Stages.find((s: any) => s.Name === 'ModelEvaluation').Actions[0].Configuration;
+    const run = {
+      name: 'PIPELINE_EXECUTION_ID',
+      type: 'PLAINTEXT',
+      value: '#{codepipeline.PipelineExecutionId}',
+    };
     expect(JSON.parse(evalAction('mlops-document-classifier-release').EnvironmentVariables)).toEqual([
-      { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+      run,
       { name: 'COMMIT_ID', type: 'PLAINTEXT', value: '#{SourceVariables.CommitId}' },
     ]);
-    expect(evalAction('mlops-document-classifier-pr').EnvironmentVariables).toBeUndefined();
+    expect(JSON.parse(evalAction('mlops-document-classifier-pr').EnvironmentVariables)).toEqual([run]);
   });
 
   test('every serving function gets exactly the environment its handler parses', () => {

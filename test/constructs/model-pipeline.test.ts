@@ -1,3 +1,4 @@
+import { fetchEvalSetsCommand } from '../../lib/constructs/gpu-evaluation-project';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -143,21 +144,20 @@ describe('ModelPipeline', () => {
   });
 
   test.each(['mlops-document-classifier-pr-evaluation', 'mlops-document-classifier-evaluation'])(
-    '%s pulls the pinned eval sets, refuses changed ones, runs the configured command, publishes eval_report.json',
+    '%s fetches the eval sets DataValidation verified (no DVC, nothing from PyPI), runs the command, publishes eval_report.json',
     (name) => {
       const project = Object.values(resources).find(
         (r) => r.Type === 'AWS::CodeBuild::Project' && r.Properties.Name === name,
       );
       const buildspec = JSON.parse(project!.Properties.Source.BuildSpec);
-      const pins =
-        "'data/eval/golden_set.jsonl.dvc' 'data/reference/golden_set.jsonl.dvc' 'data/eval/production_sample.jsonl.dvc' 'data/reference/production_sample.jsonl.dvc'";
-      expect(buildspec.phases.install.commands[0]).toMatch(/pip install .*dvc\[s3\]/);
-      expect(buildspec.phases.pre_build.commands).toEqual(
+      // Nothing is installed: the build runs the team's code in a role that stages the archive.
+      expect(buildspec.phases.install).toBeUndefined();
+      expect(project!.Properties.Source.BuildSpec).not.toMatch(/pip install|dvc (pull|status|remote)/);
+      expect(buildspec.phases.pre_build.commands[0]).toBe(fetchEvalSetsCommand());
+      expect(project!.Properties.Environment.EnvironmentVariables).toEqual(
         expect.arrayContaining([
-          `dvc pull ${pins}`,
-          expect.stringMatching(
-            new RegExp(`^dvc status --quiet ${pins.replace(/[.*]/g, '\\$&')} \\|\\| .*exit 1`),
-          ),
+          { Name: 'DVC_REMOTE_BUCKET', Type: 'PLAINTEXT', Value: expect.anything() },
+          { Name: 'MODEL', Type: 'PLAINTEXT', Value: 'document-classifier' },
         ]),
       );
       expect(buildspec.phases.build.commands).toContain(shippedConfig().models[0].evaluation.command);
@@ -279,6 +279,26 @@ describe('ModelPipeline', () => {
           .flatMap((s) => [s.Resource].flat())
           .filter((r) => JSON.stringify(r).includes('mlops-artifacts-'));
         expect(writes).toEqual([]);
+      },
+    );
+
+    test.each(['mlops-document-classifier-pr-evaluation', 'mlops-document-classifier-evaluation'])(
+      "%s reads the baseline, the eval-set lists and, by version, this model's DVC objects only",
+      (name) => {
+        const role = project(name).ServiceRole['Fn::GetAtt'][0];
+        const resourcesFor = (action: string) =>
+          statementsOf(role)
+            .filter((s) => [s.Action].flat().includes(action))
+            .flatMap((s) => [s.Resource].flat())
+            .filter((r) => JSON.stringify(r).match(/mlops-(artifacts|dvc-remote)-/));
+        expect(resourcesFor('s3:GetObject')).toEqual([
+          'arn:aws:s3:::mlops-dvc-remote-123456789012-eu-west-1/document-classifier/*',
+          'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/baseline/baseline_metrics.json',
+          'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*/eval-set-files.tsv',
+        ]);
+        expect(resourcesFor('s3:GetObjectVersion')).toEqual([
+          'arn:aws:s3:::mlops-dvc-remote-123456789012-eu-west-1/document-classifier/*',
+        ]);
       },
     );
 

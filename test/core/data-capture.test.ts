@@ -16,6 +16,7 @@ function captureLine(opts: {
   input?: { data: unknown; encoding: string; contentType?: string } | null;
   output?: { data: unknown; encoding: string; contentType?: string } | null;
   inferenceTime?: string;
+  inferenceId?: string;
 }): string {
   const payload = (mode: string, p: { data: unknown; encoding: string; contentType?: string }) => ({
     observedContentType: p.contentType ?? 'application/json',
@@ -40,6 +41,7 @@ function captureLine(opts: {
     captureData,
     eventMetadata: {
       eventId: opts.eventId ?? '6b1d2f1e-0c44-4bd8-9d1e-1f0a5a0c2b11',
+      ...(opts.inferenceId === undefined ? {} : { inferenceId: opts.inferenceId }),
       inferenceTime: opts.inferenceTime ?? '2026-11-05T10:15:02Z',
     },
     eventVersion: '0',
@@ -52,6 +54,7 @@ describe('parseCaptureLine', () => {
       ok: true,
       record: {
         eventId: '6b1d2f1e-0c44-4bd8-9d1e-1f0a5a0c2b11',
+        outputCaptured: true,
         variant: 'live',
         inferenceTime: '2026-11-05T10:15:02Z',
         inputText: '{"text":"Invoice 2291 for ACME"}',
@@ -74,12 +77,33 @@ describe('parseCaptureLine', () => {
       ok: true,
       record: {
         eventId: '6b1d2f1e-0c44-4bd8-9d1e-1f0a5a0c2b11',
+        outputCaptured: true,
         inferenceTime: '2026-11-05T10:15:02Z',
         inputText: '{"text":"Reçu n° 7 — café"}',
         outputLabel: 'receipt',
         outputConfidence: 0.61,
       },
     });
+  });
+
+  test("reads the caller's inferenceId, and a latencyMs the container reports in its answer", () => {
+    const line = captureLine({
+      inferenceId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      output: { data: '{"label":"invoice","confidence":0.93,"latencyMs":41.5}', encoding: 'JSON' },
+    });
+    const parsed = parseCaptureLine(line);
+    expect(parsed.ok && parsed.record).toMatchObject({
+      eventId: '6b1d2f1e-0c44-4bd8-9d1e-1f0a5a0c2b11',
+      inferenceId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      outputLatencyMs: 41.5,
+    });
+    // Without an InferenceId from the caller the record still parses, with nothing to pair on.
+    const plain = parseCaptureLine(captureLine({ inferenceId: '' }));
+    expect(plain.ok && 'inferenceId' in plain.record).toBe(false);
+    const negative = parseCaptureLine(
+      captureLine({ output: { data: '{"label":"x","latencyMs":-3}', encoding: 'JSON' } }),
+    );
+    expect(negative.ok && negative.record.outputLatencyMs).toBeUndefined();
   });
 
   test('a JSON body embedded as an object is read like the string SageMaker writes', () => {
@@ -95,6 +119,7 @@ describe('parseCaptureLine', () => {
       ok: true,
       record: {
         eventId: '6b1d2f1e-0c44-4bd8-9d1e-1f0a5a0c2b11',
+        outputCaptured: true,
         inferenceTime: '2026-11-05T10:15:02Z',
         outputLabel: 'invoice',
         outputConfidence: 0.93,
@@ -111,6 +136,7 @@ describe('parseCaptureLine', () => {
       ok: true,
       record: {
         eventId: '6b1d2f1e-0c44-4bd8-9d1e-1f0a5a0c2b11',
+        outputCaptured: true,
         inferenceTime: '2026-11-05T10:15:02Z',
         inputText: '5.1,3.5,1.4,0.2',
       },
@@ -268,48 +294,131 @@ describe('capture object keys', () => {
   });
 });
 
-describe('prediction agreement', () => {
+describe('pairing on inferenceId', () => {
   const variants = { production: 'live', shadow: 'shadow' };
-  const rec = (variant: string | undefined, eventId: string, outputLabel?: string): CaptureRecord => ({
-    eventId,
+  const rec = (
+    variant: string | undefined,
+    inferenceId: string | undefined,
+    outputLabel?: string,
+    extra: Partial<CaptureRecord> = {},
+  ): CaptureRecord => ({
+    // SageMaker's eventId differs per variant: pairing must not rely on it.
+    eventId: `${variant ?? 'none'}-${inferenceId ?? 'x'}-${Math.random()}`,
     ...(variant ? { variant } : {}),
+    ...(inferenceId ? { inferenceId } : {}),
+    outputCaptured: true,
     ...(outputLabel ? { outputLabel } : {}),
+    ...extra,
   });
 
-  test('pairs by event id and counts equal labels', () => {
+  test('pairs by inferenceId, never by eventId, and counts every record it could not pair', () => {
     const result = countAgreement(
       [
-        rec('live', 'e1', 'invoice'),
-        rec('shadow', 'e1', 'invoice'),
-        rec('live', 'e2', 'receipt'),
-        rec('shadow', 'e2', 'invoice'),
-        rec('shadow', 'e3', 'contract'),
-        rec('live', 'e3', 'contract'),
-        rec('live', 'e4', 'invoice'), // production only
-        rec('shadow', 'e5', 'invoice'), // shadow only
-        rec('live', 'e6'), // no label (CSV)
-        rec('shadow', 'e6', 'invoice'),
-        rec('live', 'e1', 'receipt'), // written twice: the first one counts
-        rec('standby', 'e1', 'invoice'),
-        rec(undefined, 'e1', 'invoice'),
+        rec('live', 'r1', 'invoice'),
+        rec('shadow', 'r1', 'invoice'),
+        rec('live', 'r2', 'receipt'),
+        rec('shadow', 'r2', 'invoice'),
+        rec('shadow', 'r3', 'contract'),
+        rec('live', 'r3', 'contract'),
+        rec('live', 'r4', 'invoice'), // production only
+        rec('shadow', 'r5', 'invoice'), // shadow only
+        rec('live', 'r6'), // answered, but not a prediction: a failure
+        rec('shadow', 'r6', 'invoice'),
+        rec('live', 'r1', 'receipt'), // read twice: the first one counts
+        rec('live', undefined, 'invoice'), // no InferenceId sent
+        rec('shadow', undefined, 'invoice'),
+        rec('shadow', undefined, 'invoice'),
+        rec('live', 'r7', undefined, { outputCaptured: false }), // input-only capture
+        rec('standby', 'r1', 'invoice'),
+        rec(undefined, 'r1', 'invoice'),
       ],
       variants,
     );
     expect(result).toEqual({
+      pairedOn: 'inferenceId',
+      matched: 4,
       compared: 3,
       agreements: 2,
-      production: { records: 6, labelled: 4, duplicates: 1, unpaired: 1 },
-      shadow: { records: 5, labelled: 5, duplicates: 0, unpaired: 2 },
+      failures: { bothFailed: 0, productionOnly: 1, shadowOnly: 0, neitherFailed: 3 },
+      latency: null,
+      production: {
+        records: 8,
+        withoutInferenceId: 1,
+        withoutOutput: 1,
+        duplicates: 1,
+        pairable: 5,
+        labelled: 4,
+        unpaired: 1,
+      },
+      shadow: {
+        records: 7,
+        withoutInferenceId: 2,
+        withoutOutput: 0,
+        duplicates: 0,
+        pairable: 5,
+        labelled: 5,
+        unpaired: 1,
+      },
       otherVariant: 2,
     });
   });
 
+  test('records sharing an eventId but no inferenceId are not paired', () => {
+    const result = countAgreement(
+      [
+        { eventId: 'same', variant: 'live', outputCaptured: true, outputLabel: 'a' },
+        { eventId: 'same', variant: 'shadow', outputCaptured: true, outputLabel: 'a' },
+      ],
+      variants,
+    );
+    expect(result.matched).toBe(0);
+    expect(result.production.withoutInferenceId).toBe(1);
+    expect(result.shadow.withoutInferenceId).toBe(1);
+  });
+
+  test('latency differences are shadow minus production, over requests both answered with a latency', () => {
+    const pairs = [
+      [40, 45],
+      [50, 49],
+      [30, 60],
+      [20, 20],
+    ];
+    const records = pairs.flatMap(([p, s], i) => [
+      rec('live', `r${i}`, 'a', { outputLatencyMs: p }),
+      rec('shadow', `r${i}`, 'a', { outputLatencyMs: s }),
+    ]);
+    // A pair with a latency on one side only does not count.
+    records.push(rec('live', 'rx', 'a', { outputLatencyMs: 10 }), rec('shadow', 'rx', 'a'));
+    const { latency } = countAgreement(records, variants);
+    // differences 5, -1, 30, 0: mean 8.5, median 2.5, p99 by linear interpolation 29.25
+    expect(latency).toEqual({
+      pairs: 4,
+      meanMs: 8.5,
+      sdMs: expect.closeTo(Math.sqrt(((5 - 8.5) ** 2 + 9.5 ** 2 + 21.5 ** 2 + 8.5 ** 2) / 3), 12),
+      medianMs: 2.5,
+      p99Ms: expect.closeTo(29.25, 12),
+    });
+  });
+
   test('with nothing captured, nothing is compared', () => {
+    const empty = {
+      records: 0,
+      withoutInferenceId: 0,
+      withoutOutput: 0,
+      duplicates: 0,
+      pairable: 0,
+      labelled: 0,
+      unpaired: 0,
+    };
     expect(countAgreement([], variants)).toEqual({
+      pairedOn: 'inferenceId',
+      matched: 0,
       compared: 0,
       agreements: 0,
-      production: { records: 0, labelled: 0, duplicates: 0, unpaired: 0 },
-      shadow: { records: 0, labelled: 0, duplicates: 0, unpaired: 0 },
+      failures: { bothFailed: 0, productionOnly: 0, shadowOnly: 0, neitherFailed: 0 },
+      latency: null,
+      production: empty,
+      shadow: empty,
       otherVariant: 0,
     });
   });
@@ -320,30 +429,40 @@ describe('prediction agreement', () => {
     );
   });
 
-  test('agreements ≤ compared ≤ min(records per variant), and the counts add up', () => {
+  test('every record is counted once, and agreements ≤ compared ≤ matched ≤ pairable', () => {
     const record = fc.record({
       variant: fc.constantFrom('live', 'shadow', 'other'),
-      eventId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+      inferenceId: fc.option(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { nil: undefined }),
+      outputCaptured: fc.boolean(),
       outputLabel: fc.option(fc.constantFrom('x', 'y'), { nil: undefined }),
     });
     fc.assert(
       fc.property(fc.array(record, { maxLength: 40 }), (records) => {
         const result = countAgreement(
-          records.map(({ variant, eventId, outputLabel }) => rec(variant, eventId, outputLabel)),
+          records.map((r, i) => ({
+            eventId: `e${i}`,
+            variant: r.variant,
+            outputCaptured: r.outputCaptured,
+            ...(r.inferenceId ? { inferenceId: r.inferenceId } : {}),
+            ...(r.outputLabel ? { outputLabel: r.outputLabel } : {}),
+          })),
           variants,
         );
         const perVariant = (v: string) => records.filter((r) => r.variant === v).length;
         expect(result.agreements).toBeLessThanOrEqual(result.compared);
-        expect(result.compared).toBeLessThanOrEqual(Math.min(perVariant('live'), perVariant('shadow')));
-        expect(result.compared).toBeLessThanOrEqual(
-          Math.min(result.production.labelled, result.shadow.labelled),
-        );
+        expect(result.compared).toBeLessThanOrEqual(result.matched);
+        const f = result.failures;
+        expect(f.bothFailed + f.productionOnly + f.shadowOnly + f.neitherFailed).toBe(result.matched);
+        expect(f.neitherFailed).toBe(result.compared);
         expect(result.production.records).toBe(perVariant('live'));
         expect(result.shadow.records).toBe(perVariant('shadow'));
         expect(result.otherVariant).toBe(perVariant('other'));
         for (const side of [result.production, result.shadow]) {
-          expect(side.labelled + side.duplicates).toBeLessThanOrEqual(side.records);
-          expect(side.unpaired).toBe(side.labelled - result.compared);
+          expect(side.withoutInferenceId + side.withoutOutput + side.duplicates + side.pairable).toBe(
+            side.records,
+          );
+          expect(side.unpaired).toBe(side.pairable - result.matched);
+          expect(side.labelled).toBeLessThanOrEqual(side.pairable);
         }
       }),
     );

@@ -30,6 +30,7 @@ const input: PredictionRecordInput = {
   confidence: 0.9375,
   latencyMs: 41.5,
   error: null,
+  inferenceId: 'req-0001',
 };
 
 const record: PredictionRecord = buildPredictionRecord(input);
@@ -54,7 +55,21 @@ describe('buildPredictionRecord', () => {
       confidence: 0.9375,
       latency_ms: 41.5,
       error: null,
+      inference_id: 'req-0001',
     });
+  });
+
+  test('keeps the InferenceId sent to the endpoint, and refuses one InvokeEndpoint would not take', () => {
+    expect(buildPredictionRecord({ ...input, inferenceId: undefined }).inference_id).toBeNull();
+    expect(() => buildPredictionRecord({ ...input, inferenceId: 'x'.repeat(65) })).toThrow(
+      /inference_id: got "x+\.\.\., expected inference id of at most 64 characters/,
+    );
+  });
+
+  test('reads a line written before the router sent an InferenceId', () => {
+    const { inference_id: _dropped, ...old } = record;
+    const parsed = parsePredictionRecordLine(JSON.stringify(old), 'old line');
+    expect(parsed).toEqual({ ...record, inference_id: null });
   });
 
   test('a failed request has no label or confidence, and keeps its error and latency', () => {
@@ -181,7 +196,8 @@ describe('serializeRecord', () => {
       '{"request_id":"req-0001","ts":"2026-11-05T23:59:59.250Z","model":"document-classifier",' +
         '"model_version":"4f1c2e9a","variant":"candidate","endpoint":"live","routed_by":"split",' +
         '"active_flags":["checkout-2026-11","candidate-10pct"],"user_bucket":731,' +
-        `"input_hmac":"${HMAC}","label":"invoice","confidence":0.9375,"latency_ms":41.5,"error":null}\n`,
+        `"input_hmac":"${HMAC}","label":"invoice","confidence":0.9375,"latency_ms":41.5,"error":null,` +
+        '"inference_id":"req-0001"}\n',
     );
     expect(line.indexOf('\n')).toBe(line.length - 1);
     expect(parsePredictionRecordLine(line, 'line 1')).toEqual(record);

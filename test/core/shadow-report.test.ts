@@ -1,5 +1,5 @@
 import { compareShadow, type ShadowComparisonInput } from '../../lambdas/core/shadow';
-import { countAgreement } from '../../lambdas/core/data-capture';
+import { countAgreement, type CaptureAgreement } from '../../lambdas/core/data-capture';
 import {
   shadowComparisonSchema,
   shadowFindings,
@@ -15,6 +15,36 @@ const input: ShadowComparisonInput = {
   agreement: { agreements: 3757, compared: 4120 },
 };
 
+/** A window's capture pairing with the same agreement counts as `input`. */
+const pairing: CaptureAgreement = {
+  pairedOn: 'inferenceId',
+  matched: 4130,
+  compared: 4120,
+  agreements: 3757,
+  failures: { bothFailed: 2, productionOnly: 3, shadowOnly: 5, neitherFailed: 4120 },
+  latency: null,
+  production: {
+    records: 4150,
+    withoutInferenceId: 20,
+    withoutOutput: 0,
+    duplicates: 0,
+    pairable: 4130,
+    labelled: 4127,
+    unpaired: 0,
+  },
+  shadow: {
+    records: 4140,
+    withoutInferenceId: 0,
+    withoutOutput: 0,
+    duplicates: 0,
+    pairable: 4140,
+    labelled: 4133,
+    unpaired: 10,
+  },
+  otherVariant: 0,
+};
+const pairedInput: ShadowComparisonInput = { ...input, capture: { agreement: pairing, error: null } };
+
 const capture: CaptureSummary = {
   location: 's3://capture/document-classifier/dc-live/dc-live/',
   filesFound: 2,
@@ -27,10 +57,10 @@ const capture: CaptureSummary = {
   error: null,
   agreement: countAgreement(
     [
-      { eventId: 'e1', variant: 'live', outputLabel: 'invoice' },
-      { eventId: 'e1', variant: 'shadow', outputLabel: 'invoice' },
-      { eventId: 'e2', variant: 'live', outputLabel: 'invoice' },
-      { eventId: 'e2', variant: 'shadow', outputLabel: 'receipt' },
+      { eventId: 'e1', inferenceId: 'r1', variant: 'live', outputCaptured: true, outputLabel: 'invoice' },
+      { eventId: 'e2', inferenceId: 'r1', variant: 'shadow', outputCaptured: true, outputLabel: 'invoice' },
+      { eventId: 'e3', inferenceId: 'r2', variant: 'live', outputCaptured: true, outputLabel: 'invoice' },
+      { eventId: 'e4', inferenceId: 'r2', variant: 'shadow', outputCaptured: true, outputLabel: 'receipt' },
     ],
     { production: 'live', shadow: 'shadow' },
   ),
@@ -110,14 +140,40 @@ describe('shadow report record', () => {
 });
 
 describe('shadow findings and summary', () => {
-  test('with metrics: the comparison findings; the summary has agreement and 5xx, then p95 latency', () => {
-    const report = compareShadow(input);
+  test('with metrics: the comparison findings; the summary says how many requests were paired, agreement and 5xx, then p95 latency', () => {
+    const report = compareShadow(pairedInput);
     const findings = shadowFindings(report, null, capture);
     expect(findings).toEqual(report.findings.map((f) => f.text));
     expect(shadowSummary(report, findings, 60)).toBe(
-      'shadow comparison over 60 min (advisory, never blocks): agreement 91.2% [90.3, 92.0] on 4,120 compared ' +
-        'requests; shadow 5xx error rate 0.46% [0.29, 0.71] vs production 0.10% [0.04, 0.24]; difference +0.36 ' +
-        'points [+0.14, +0.63]\nshadow p95 latency +23% (82 → 101 ms)',
+      'shadow comparison over 60 min (advisory, never blocks): paired on 4,130 matched requests; agreement 91.2% ' +
+        '[90.3, 92.0] on 4,120 compared requests; shadow 5xx error rate 0.46% [0.29, 0.71] vs production 0.10% ' +
+        '[0.04, 0.24]; difference +0.36 points [+0.14, +0.63]\nshadow p95 latency +23% (82 → 101 ms)',
+    );
+  });
+
+  test('both variants captured requests but none share an inferenceId: the summary says nothing was compared', () => {
+    const unmatched = countAgreement(
+      [
+        { eventId: 'e1', variant: 'live', outputCaptured: true, outputLabel: 'invoice' },
+        { eventId: 'e1', variant: 'shadow', outputCaptured: true, outputLabel: 'invoice' },
+        { eventId: 'e2', inferenceId: 'r2', variant: 'live', outputCaptured: true, outputLabel: 'invoice' },
+      ],
+      { production: 'live', shadow: 'shadow' },
+    );
+    const report = compareShadow({
+      ...input,
+      agreement: { agreements: 0, compared: 0 },
+      capture: { agreement: unmatched, error: null },
+    });
+    expect(report.paired.status).toBe('unpaired');
+    expect(report.agreement.rate).toBeNull();
+    expect(shadowSummary(report, [], 60).split('\n')[0]).toBe(
+      'shadow comparison over 60 min (advisory, never blocks): NOT compared request by request: compared ' +
+        'nothing: production has 2 capture records and shadow 1, but no request appears in both with an ' +
+        'inferenceId and an answer; 1 production and 1 shadow records carry no inferenceId (the caller sent no ' +
+        'InferenceId: requests that bypass the router, or a router older than this platform version). Agreement, ' +
+        'paired errors and paired latency were NOT compared; agreement not measured; shadow 5xx error rate 0.46% ' +
+        '[0.29, 0.71] vs production 0.10% [0.04, 0.24]; difference +0.36 points [+0.14, +0.63]',
     );
   });
 
@@ -137,6 +193,9 @@ describe('shadow findings and summary', () => {
     expect(findings).toEqual([
       'CloudWatch metrics could not be read (AccessDenied: not authorized to GetMetricData): errors and latency were not compared',
       'agreement 50.0% (1 of 2 compared requests)',
+      'paired on 2 matched requests (inferenceId); failure rate shadow 0.0% vs production 0.0%, difference 0.00 ' +
+        'points [-65.76, +65.76]; latency not compared request by request: the answers carry no latencyMs (data ' +
+        'capture records no latency); the CloudWatch percentiles compare the two variants as a whole',
       'data capture read stopped at 2 files',
     ]);
     expect(shadowSummary(null, findings, 30)).toBe(

@@ -88,6 +88,11 @@ describe('compareShadow on a full window', () => {
       { advisory: true, topic: 'latency', text: 'shadow p95 latency +23% (142 → 175 ms)' },
       { advisory: true, topic: 'latency', text: 'shadow p99 latency +24% (210 → 260 ms)' },
       { advisory: true, topic: 'agreement', text: 'agreement 91.2% [90.3, 92.0] on 4,120 compared requests' },
+      {
+        advisory: true,
+        topic: 'pairing',
+        text: 'unpaired: no data capture was given: nothing was compared request by request',
+      },
     ]);
     expect(report.insufficientData).toEqual([]);
   });
@@ -145,6 +150,11 @@ describe('compareShadow with too little data', () => {
     ]);
     expect(report.findings).toEqual([
       { advisory: true, topic: 'traffic', text: "shadow served 0 invocations, 0.0% of production's 4,200" },
+      {
+        advisory: true,
+        topic: 'pairing',
+        text: 'unpaired: no data capture was given: nothing was compared request by request',
+      },
     ]);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   });

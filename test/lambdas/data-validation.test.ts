@@ -1,21 +1,32 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CodePipelineClient,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
 } from '@aws-sdk/client-codepipeline';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { strToU8, zipSync } from 'fflate';
 import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
 import { createHandler } from '../../lambdas/data-validation';
+import { parseEvalSetFiles } from '../../lambdas/core/eval-set-files';
+import { fetchEvalSetsCommand } from '../../lib/constructs/gpu-evaluation-project';
 import type { DataValidationRecord } from '../../lambdas/data-validation/record';
 import { logger } from '../../lambdas/shared/logger';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
+import { requireTool } from '../helpers/tools';
 
 const DRIFT = JSON.parse(readFileSync(join(__dirname, '../fixtures/lambdas/drift.json'), 'utf8')) as {
   labelsPer100: Record<string, Record<string, number>>;
@@ -32,9 +43,11 @@ const PREFIX = 'document-classifier';
 const SOURCE_KEY = 'document-classifier-pr/SourceArti/source.zip';
 const REPORT_KEY = `models/document-classifier/runs/${EXECUTION_ID}/data-validation.json`;
 const REPORT_URL = `s3://${ARTIFACTS}/${REPORT_KEY}`;
+const FILES_KEY = `models/document-classifier/runs/${EXECUTION_ID}/eval-set-files.tsv`;
 const NOW = new Date('2026-11-05T09:30:00.000Z');
 
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const v3Key = (hash: string) => `${PREFIX}/files/md5/${hash.slice(0, 2)}/${hash.slice(2)}`;
 
 /** JSONL rows with the given label counts (per 100, repeated `times`); sources 50 % email, 30 % chat, 20 % upload. */
@@ -103,11 +116,30 @@ describe('data-validation handler', () => {
         }),
       );
     }
+    // As the shared stack creates it: every push is a new version.
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: REMOTE, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
     source = { 'README.md': '# model repo\n' };
   });
 
-  async function putObject(bucket: string, key: string, body: string | Uint8Array) {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  async function putObject(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+  ): Promise<string | undefined> {
+    return (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId;
+  }
+
+  /** The eval-set file list the gate left for the evaluation build, or undefined when it left none. */
+  async function readFileList() {
+    try {
+      const res = await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: FILES_KEY }));
+      return parseEvalSetFiles(await res.Body!.transformToString());
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
   }
 
   /** Pushes `data` to the remote (unless `push` is false) and pins it at `pinPath` in the source artifact. */
@@ -237,6 +269,27 @@ describe('data-validation handler', () => {
       currentShare: 0.29,
       delta: expect.closeTo(-0.01, 12),
     });
+
+    // The evaluation build fetches exactly these object versions, checked by SHA-256.
+    const golden1 = jsonl(DRIFT.labelsPer100.golden_current, 2);
+    const list = await readFileList();
+    expect(list?.map((f) => [f.path, f.key, f.bytes])).toEqual([
+      ['data/eval/golden_set.jsonl', v3Key(md5(golden1)), Buffer.byteLength(golden1)],
+      ['data/reference/golden_set.jsonl', expect.any(String), expect.any(Number)],
+      ['data/eval/production_sample.jsonl', expect.any(String), expect.any(Number)],
+      ['data/reference/production_sample.jsonl', expect.any(String), expect.any(Number)],
+    ]);
+    expect(list![0].sha256).toBe(sha256(golden1));
+    expect(list!.every((f) => typeof f.versionId === 'string' && f.versionId.length > 0)).toBe(true);
+  });
+
+  test('a failed gate leaves no eval-set file list, so no evaluation can run on unverified data', async () => {
+    await pinAll(jsonl({ billing: 100 }, 2));
+
+    await run();
+
+    expect(failureMessage()).toContain('golden_set: label drift');
+    expect(await readFileList()).toBeUndefined();
   });
 
   test('label drift over maxDrift: failure naming the eval set, the distance and the top movers', async () => {
@@ -361,7 +414,7 @@ describe('data-validation handler', () => {
 
     /**
      * Pins golden_set as a directory holding `files` (listed in the manifest in the given order) and pushes
-     * `pushed` (default: the same files) to the remote. Files not ending in .jsonl are never pushed.
+     * `pushed` (default: the same files) to the remote, as `dvc push` does.
      */
     async function pinDirectory(files: Record<string, string>, pushed = files): Promise<string> {
       const manifest = JSON.stringify(
@@ -373,7 +426,7 @@ describe('data-validation handler', () => {
         `outs:\n- md5: ${dirHash}.dir\n  size: 9999\n  nfiles: 3\n  hash: md5\n  path: golden_set\n`;
       await putObject(REMOTE, `${v3Key(dirHash)}.dir`, manifest);
       for (const [relpath, data] of Object.entries(pushed)) {
-        if (relpath.endsWith('.jsonl')) await putObject(REMOTE, v3Key(md5(files[relpath])), data);
+        await putObject(REMOTE, v3Key(md5(files[relpath])), data);
       }
       return dirHash;
     }
@@ -405,6 +458,39 @@ describe('data-validation handler', () => {
         files: 2,
         bytes: Buffer.byteLength(partA) + Buffer.byteLength(partB),
       });
+    });
+
+    test('its other files are verified too and listed for the build, as `dvc pull` would fetch them', async () => {
+      const partAValid = jsonl(DRIFT.labelsPer100.golden_current);
+      await pinDirectory({ 'parts/part-a.jsonl': partAValid, 'labels.txt': 'billing\nsupport\n' });
+
+      await run();
+
+      expect(codepipeline.commandCalls(PutJobSuccessResultCommand)).toHaveLength(1);
+      expect((await readFileList())?.slice(0, 2)).toEqual([
+        expect.objectContaining({
+          path: 'data/eval/golden_set/labels.txt',
+          sha256: sha256('billing\nsupport\n'),
+        }),
+        expect.objectContaining({
+          path: 'data/eval/golden_set/parts/part-a.jsonl',
+          sha256: sha256(partAValid),
+        }),
+      ]);
+    });
+
+    test('a non-JSONL file that does not hash to its manifest entry fails the eval set', async () => {
+      const partAValid = jsonl(DRIFT.labelsPer100.golden_current);
+      await pinDirectory(
+        { 'parts/part-a.jsonl': partAValid, 'labels.txt': 'billing\n' },
+        { 'parts/part-a.jsonl': partAValid, 'labels.txt': 'BILLING\n' },
+      );
+
+      await run();
+
+      expect(failureMessage()).toContain(
+        `golden_set (golden_set/labels.txt): content md5 ${md5('BILLING\n')} does not match the pin ${md5('billing\n')}`,
+      );
     });
 
     test('a file that does not hash to its manifest entry fails the eval set', async () => {
@@ -490,5 +576,92 @@ describe('data-validation handler', () => {
     expect(failureMessage()).toBe(
       `JobInputError: cannot read input artifact SourceArtifact (s3://${PIPELINE_ARTIFACTS}/gone.zip): The specified key does not exist.`,
     );
+  });
+  describe('the evaluation build fetches what the gate verified (its buildspec step, in bash, with the AWS CLI against moto)', () => {
+    let workdir: string;
+
+    beforeAll(() => {
+      requireTool(
+        'aws',
+        ['--version'],
+        "the AWS CLI (pip install awscli, or AWS CLI v2); it runs the build's fetch step",
+      );
+    });
+    beforeEach(() => {
+      workdir = mkdtempSync(join(tmpdir(), 'eval-build-'));
+    });
+    afterEach(() => rmSync(workdir, { recursive: true, force: true }));
+
+    /** Runs the buildspec's fetch step as CodeBuild would, in `workdir`. */
+    function fetchStep() {
+      const result = spawnSync('bash', ['-c', fetchEvalSetsCommand()], {
+        cwd: workdir,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          AWS_ENDPOINT_URL: moto.endpoint,
+          AWS_ACCESS_KEY_ID: 'testing',
+          AWS_SECRET_ACCESS_KEY: 'testing',
+          AWS_DEFAULT_REGION: 'eu-west-1',
+          MODEL: 'document-classifier',
+          ARTIFACTS_BUCKET: ARTIFACTS,
+          DVC_REMOTE_BUCKET: REMOTE,
+          PIPELINE_EXECUTION_ID: EXECUTION_ID,
+        },
+      });
+      return { status: result.status, out: `${result.stdout}${result.stderr}` };
+    }
+
+    test('the verified version lands at its pinned path, even after a new version of the key is pushed', async () => {
+      const golden = jsonl(DRIFT.labelsPer100.golden_current, 2);
+      await pinAll(golden);
+      await run();
+      expect(codepipeline.commandCalls(PutJobSuccessResultCommand)).toHaveLength(1);
+      // After the gate: somebody pushes other bytes under the same content address.
+      await putObject(REMOTE, v3Key(md5(golden)), 'swapped after the gate\n');
+
+      const { status, out } = fetchStep();
+
+      expect(out).toMatch(
+        /^Fetched 4 eval-set file\(s\), \d+ bytes, each the version DataValidation verified/m,
+      );
+      expect(status).toBe(0);
+      expect(readFileSync(join(workdir, 'data/eval/golden_set.jsonl'), 'utf8')).toBe(golden);
+    });
+
+    test('bytes that do not hash to the list stop the build, naming the file', async () => {
+      await pinAll();
+      await run();
+      const text = (await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: FILES_KEY }))).Body!;
+      const tampered = (await text.transformToString()).replace(/^[0-9a-f]{64}/m, '0'.repeat(64));
+      await putObject(ARTIFACTS, FILES_KEY, tampered);
+
+      const { status, out } = fetchStep();
+
+      expect(status).toBe(1);
+      expect(out).toContain(
+        `data/eval/golden_set.jsonl is not the data DataValidation verified (sha256 ${'0'.repeat(64)}): retry the pipeline from DataValidation.`,
+      );
+    });
+
+    test('a path that leaves the repository is refused before anything is written', async () => {
+      const line = `${sha256('x')}\t1\t-\t${PREFIX}/files/md5/aa/bb\t../outside.jsonl\n`;
+      await putObject(ARTIFACTS, FILES_KEY, line);
+
+      const { status, out } = fetchStep();
+
+      expect(status).toBe(1);
+      expect(out).toContain('Refusing eval-set path ../outside.jsonl: it must stay inside the repository.');
+    });
+
+    test('no list (the gate did not pass for this run): the build stops and says where to retry', () => {
+      const { status, out } = fetchStep();
+
+      expect(status).toBe(1);
+      expect(out).toContain(
+        `Cannot read the eval-set file list s3://${ARTIFACTS}/${FILES_KEY} that the DataValidation stage writes when it passes: retry the pipeline from DataValidation.`,
+      );
+    });
   });
 });

@@ -53,10 +53,31 @@ function shadowDoneEvent(executionId = EXECUTION, detail: Record<string, unknown
 }
 
 function comparedRecord(executionId = EXECUTION, agreements = 3757): ShadowReportRecord {
+  const side = (records: number, unpaired: number) => ({
+    records,
+    withoutInferenceId: 0,
+    withoutOutput: 0,
+    duplicates: 0,
+    pairable: records,
+    labelled: records,
+    unpaired,
+  });
+  const pairing = {
+    pairedOn: 'inferenceId' as const,
+    matched: 4120,
+    compared: 4120,
+    agreements,
+    failures: { bothFailed: 0, productionOnly: 0, shadowOnly: 0, neitherFailed: 4120 },
+    latency: null,
+    production: side(4130, 10),
+    shadow: side(4140, 20),
+    otherVariant: 0,
+  };
   const report = compareShadow({
     production: { invocations: 4200, errors5xx: 4, errors4xx: 21, latencyMs: { p50: 40, p95: 82, p99: 120 } },
     shadow: { invocations: 4150, errors5xx: 19, errors4xx: 20, latencyMs: { p50: 44, p95: 101, p99: 150 } },
     agreement: { agreements, compared: 4120 },
+    capture: { agreement: pairing, error: null },
   });
   return {
     schemaVersion: 1,
@@ -80,13 +101,7 @@ function comparedRecord(executionId = EXECUTION, agreements = 3757): ShadowRepor
       capped: false,
       cappedNote: null,
       error: null,
-      agreement: {
-        compared: 4120,
-        agreements,
-        production: { records: 4130, labelled: 4130, duplicates: 0, unpaired: 10 },
-        shadow: { records: 4140, labelled: 4140, duplicates: 0, unpaired: 20 },
-        otherVariant: 0,
-      },
+      agreement: pairing,
     },
     summary: 'shadow comparison over 60 min (advisory, never blocks)',
     findings: report.findings.map((f) => f.text),
@@ -205,7 +220,7 @@ describe('pr-comment handler on the release pipeline Shadow stage (EventBridge)'
     expect(comments[1].body).toBe(
       renderShadowComment({ model: MODEL, commit: MERGE, record: comparedRecord(EXECUTION, 3000) }),
     );
-    expect(comments[1].body).toContain('- Prediction agreement: 72.8%');
+    expect(comments[1].body).toContain('  - Prediction agreement: 72.8%');
     expect(
       github()
         .writes()

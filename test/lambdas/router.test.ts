@@ -387,12 +387,12 @@ describe('router', () => {
   describe('flag and split', () => {
     it('reads the flag, splits users by the model-salted hash and keeps each user on their variant', async () => {
       const h = harness();
-      await queueModelAnswers(answer, { label: 'receipt', confidence: 0.61 });
+      // Every request has its own InferenceId, so moto answers each one from the queue in turn.
+      await queueModelAnswers(answer, { label: 'receipt', confidence: 0.61 }, answer);
       const stableUser = userIn('stable');
       const candidateUser = userIn('candidate');
 
       const first = await route(request({ userId: candidateUser, input: INPUT }, 'req-1'), h.deps);
-      // Another input: moto answers the same request with the same queued answer.
       const second = await route(request({ userId: stableUser, input: OTHER_INPUT }, 'req-2'), h.deps);
       const again = await route(request({ userId: candidateUser, input: INPUT }, 'req-3'), h.deps);
 
@@ -422,12 +422,14 @@ describe('router', () => {
         ConfigurationProfileIdentifier: 'document-classifier-flag',
         RequiredMinimumPollIntervalInSeconds: 30,
       });
+      // The request id goes out as InferenceId: the key of both variants' data capture records.
       expect(h.invoked).toEqual(
-        [INPUT, OTHER_INPUT, INPUT].map((input) => ({
+        [INPUT, OTHER_INPUT, INPUT].map((input, i) => ({
           EndpointName: LIVE,
           TargetVariant: 'live',
           ContentType: 'application/json',
           Accept: 'application/json',
+          InferenceId: `req-${i + 1}`,
           Body: JSON.stringify(input),
         })),
       );
@@ -448,6 +450,7 @@ describe('router', () => {
         confidence: 0.93,
         latency_ms: ENDPOINT_MS,
         error: null,
+        inference_id: 'req-1',
       });
       expect(h.logs.filter((l) => l.level !== 'info')).toEqual([]);
     });
@@ -542,7 +545,8 @@ describe('router', () => {
       `routedBy "flag-unavailable") and trying again in 30 s: ${problem}`;
 
     async function servedWithoutFlag(h: Harness) {
-      await queueModelAnswers(answer);
+      // One answer per request: each request has its own InferenceId.
+      await queueModelAnswers(answer, answer, answer);
       const res = await route(request({ userId: 'user-7', input: INPUT }), h.deps);
       expect(res.statusCode).toBe(200);
       expect(res.body).toEqual({

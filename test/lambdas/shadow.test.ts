@@ -103,15 +103,36 @@ const METRICS: Record<string, number> = {
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
-/** One data capture line as SageMaker writes it. */
-function captureLine(eventId: string, label: string, encoding: 'JSON' | 'BASE64' = 'JSON'): string {
+const noCapture = {
+  records: 0,
+  withoutInferenceId: 0,
+  withoutOutput: 0,
+  duplicates: 0,
+  pairable: 0,
+  labelled: 0,
+  unpaired: 0,
+};
+
+let eventCounter = 0;
+
+/**
+ * One data capture line as SageMaker writes it for a request the router sent with `InferenceId`
+ * `inferenceId`: SageMaker's own `eventId` differs on every line, as AWS documents nothing else.
+ */
+function captureLine(
+  inferenceId: string | null,
+  label: string,
+  encoding: 'JSON' | 'BASE64' = 'JSON',
+): string {
+  eventCounter += 1;
+  const eventId = `ev-${eventCounter}`;
   const body = (text: string) => (encoding === 'JSON' ? text : b64(text));
   return JSON.stringify({
     captureData: {
       endpointInput: {
         observedContentType: 'application/json',
         mode: 'INPUT',
-        data: body(`{"text":"document ${eventId}"}`),
+        data: body(`{"text":"document ${inferenceId ?? eventId}"}`),
         encoding,
       },
       endpointOutput: {
@@ -121,7 +142,11 @@ function captureLine(eventId: string, label: string, encoding: 'JSON' | 'BASE64'
         encoding,
       },
     },
-    eventMetadata: { eventId, inferenceTime: '2026-11-05T10:30:00Z' },
+    eventMetadata: {
+      eventId,
+      ...(inferenceId === null ? {} : { inferenceId }),
+      inferenceTime: '2026-11-05T10:30:00Z',
+    },
     eventVersion: '0',
   });
 }
@@ -131,7 +156,7 @@ const csvLine = JSON.stringify({
     endpointInput: { observedContentType: 'text/csv', mode: 'INPUT', data: '1,2,3', encoding: 'CSV' },
     endpointOutput: { observedContentType: 'text/csv', mode: 'OUTPUT', data: 'invoice', encoding: 'CSV' },
   },
-  eventMetadata: { eventId: 'e-csv', inferenceTime: '2026-11-05T10:31:00Z' },
+  eventMetadata: { eventId: 'ev-csv', inferenceId: 'e-csv', inferenceTime: '2026-11-05T10:31:00Z' },
   eventVersion: '0',
 });
 
@@ -656,6 +681,7 @@ describe('shadow handler', () => {
         latencyMs: { p50: 44, p95: 101, p99: 150 },
       },
       agreement: { agreements: 5, compared: 8 },
+      capture: { agreement: written.capture.agreement, error: null },
     });
     expect(written).toEqual({
       schemaVersion: 1,
@@ -681,11 +707,33 @@ describe('shadow handler', () => {
         capped: false,
         cappedNote: null,
         error: null,
+        // Paired on inferenceId: e1-e6, e9, e10; production's e7, e8 and the CSV line (an answer that
+        // is not a prediction) and shadow's e11, e12 have no partner in the window.
         agreement: {
+          pairedOn: 'inferenceId',
+          matched: 8,
           compared: 8,
           agreements: 5,
-          production: { records: 11, labelled: 10, duplicates: 0, unpaired: 2 },
-          shadow: { records: 10, labelled: 10, duplicates: 0, unpaired: 2 },
+          failures: { bothFailed: 0, productionOnly: 0, shadowOnly: 0, neitherFailed: 8 },
+          latency: null,
+          production: {
+            records: 11,
+            withoutInferenceId: 0,
+            withoutOutput: 0,
+            duplicates: 0,
+            pairable: 11,
+            labelled: 10,
+            unpaired: 3,
+          },
+          shadow: {
+            records: 10,
+            withoutInferenceId: 0,
+            withoutOutput: 0,
+            duplicates: 0,
+            pairable: 10,
+            labelled: 10,
+            unpaired: 2,
+          },
           otherVariant: 0,
         },
       },
@@ -698,6 +746,7 @@ describe('shadow handler', () => {
     expect(written.report!.shadow.latencyMs).toEqual({ p50: 44, p95: 101, p99: 150 });
     expect(written.report!.agreement).toMatchObject({ agreements: 5, compared: 8 });
     expect(written.report!.agreement.rate!.estimate).toBe(0.625);
+    expect(written.report!.paired).toMatchObject({ status: 'paired', pairedOn: 'inferenceId', matched: 8 });
 
     // 7. Restoring: still updating.
     now = at(68);
@@ -715,8 +764,8 @@ describe('shadow handler', () => {
     endpointIs('InService', PRODUCTION);
     outcome = await run(token(outcome));
     const summary =
-      'shadow comparison over 60 min (advisory, never blocks): agreement 62.5% [30.6, 86.3] on 8 compared ' +
-      'requests; shadow 5xx error rate 0.46% [0.29, 0.71] vs production 0.10% [0.04, 0.24]; difference +0.36 ' +
+      'shadow comparison over 60 min (advisory, never blocks): paired on 8 matched requests; agreement 62.5% ' +
+      '[30.6, 86.3] on 8 compared requests; shadow 5xx error rate 0.46% [0.29, 0.71] vs production 0.10% [0.04, 0.24]; difference +0.36 ' +
       'points [+0.14, +0.63]\nshadow p95 latency +23% (82 → 101 ms); 1 caveat on the data in the report\n' +
       `Production config ${PRODUCTION} is back on live endpoint ${LIVE}. Report: ${REPORT_URL}`;
     expect(outcome).toEqual({ status: 'succeeded', summary, outputVariables: { ShadowReport: REPORT_URL } });
@@ -888,10 +937,14 @@ describe('shadow handler', () => {
             cappedNote: null,
             error: null,
             agreement: {
+              pairedOn: 'inferenceId',
+              matched: 0,
               compared: 0,
               agreements: 0,
-              production: { records: 0, labelled: 0, duplicates: 0, unpaired: 0 },
-              shadow: { records: 0, labelled: 0, duplicates: 0, unpaired: 0 },
+              failures: { bothFailed: 0, productionOnly: 0, shadowOnly: 0, neitherFailed: 0 },
+              latency: null,
+              production: noCapture,
+              shadow: noCapture,
               otherVariant: 0,
             },
           },
@@ -1041,6 +1094,9 @@ describe('shadow handler', () => {
       'CloudWatch metrics could not be read (AccessDenied: User is not authorized to perform: ' +
         'cloudwatch:GetMetricData): errors and latency were not compared',
       'agreement 62.5% (5 of 8 compared requests)',
+      'paired on 8 matched requests (inferenceId); failure rate shadow 0.0% vs production 0.0%, difference 0.00 ' +
+        'points [-32.44, +32.44]; latency not compared request by request: the answers carry no latencyMs (data ' +
+        'capture records no latency); the CloudWatch percentiles compare the two variants as a whole',
     ];
     expect(written).toMatchObject({
       status: 'compared',
@@ -1104,6 +1160,47 @@ describe('shadow handler', () => {
       agreement: { compared: 6, agreements: 4 },
     });
     expect(written.findings.at(-1)).toBe(note);
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
+  });
+
+  test('observing: both variants captured requests but none carries an inferenceId: the report says nothing was compared', async () => {
+    // Requests sent without InferenceId (e.g. by a caller that bypasses the router): the same
+    // requests reach both variants, but nothing in their capture says which line is which.
+    for (const [key, ids] of [
+      ['live/2026/11/05/10/04-10-000-p1.jsonl', ['a', 'b', 'c']],
+      ['shadow/2026/11/05/10/04-10-500-s1.jsonl', ['a', 'b']],
+      ['live/2026/11/05/11/00-20-000-p2.jsonl', []],
+      ['shadow/2026/11/05/11/00-20-500-s2.jsonl', []],
+    ] as const) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: CAPTURE_BUCKET,
+          Key: `${CAPTURE_ROOT}/${key}`,
+          Body: ids.map(() => captureLine(null, 'invoice')).join('\n'),
+        }),
+      );
+    }
+    await seedLive();
+    await seedShadowConfig();
+    now = at(70);
+    endpointIs('InService', SHADOW_CONFIG);
+    await run(encodeShadowToken(observing));
+    const written = await comparedReport();
+    expect(written.capture.agreement).toMatchObject({
+      matched: 0,
+      compared: 0,
+      production: { records: 3, withoutInferenceId: 3 },
+      shadow: { records: 2, withoutInferenceId: 2 },
+    });
+    const reason =
+      'compared nothing: production has 3 capture records and shadow 2, but no request appears in both with an ' +
+      'inferenceId and an answer; 3 production and 2 shadow records carry no inferenceId (the caller sent no ' +
+      'InferenceId: requests that bypass the router, or a router older than this platform version). Agreement, ' +
+      'paired errors and paired latency were NOT compared';
+    expect(written.report!.paired).toEqual({ status: 'unpaired', reason });
+    expect(written.report!.agreement.rate).toBeNull();
+    expect(written.findings).toContain(`unpaired: ${reason}`);
+    expect(written.summary).toContain(`NOT compared request by request: ${reason}`);
     expect(updates).toEqual([RESTORE_PRODUCTION]);
   });
 
