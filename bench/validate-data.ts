@@ -86,7 +86,7 @@ const INJECTED: readonly [ViolationKind, number][] = [
   ['label_not_allowed', 10],
 ];
 
-interface Manifest {
+export interface Manifest {
   readonly version: number;
   readonly seed: number;
   readonly rows: number;
@@ -218,7 +218,7 @@ function progressDone(): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
 }
 
-async function generate(path: string, rows: number): Promise<Manifest> {
+async function generate(path: string, rows: number, malformedRate: number): Promise<Manifest> {
   const random = createRandom(SEED);
   const injected = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<
     ViolationKind,
@@ -237,7 +237,7 @@ async function generate(path: string, rows: number): Promise<Manifest> {
   };
   for (let i = 0; i < rows; i++) {
     let line: Buffer;
-    if (random() < MALFORMED_RATE) {
+    if (random() < malformedRate) {
       const kind = pickWeighted(random, INJECTED);
       injected[kind]++;
       line = makeBadLine(random, kind);
@@ -261,17 +261,24 @@ async function generate(path: string, rows: number): Promise<Manifest> {
   return { version: GENERATOR_VERSION, seed: SEED, rows, bytes, injected };
 }
 
-async function ensureDataset(rows: number): Promise<{ path: string; manifest: Manifest }> {
+/**
+ * The seeded dataset of `rows` rows under bench/.data/, generated on first use. With `clean`, no line is
+ * broken on purpose (the seed's Python validator stops at the first line that is not a JSON object).
+ */
+export async function ensureDataset(
+  rows: number,
+  clean = false,
+): Promise<{ path: string; manifest: Manifest }> {
   const dir = resolve(__dirname, '.data');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `validate-data-${rows}-s${SEED}-v${GENERATOR_VERSION}`);
+  const base = join(dir, `validate-data-${rows}-s${SEED}-v${GENERATOR_VERSION}${clean ? '-clean' : ''}`);
   const path = `${base}.jsonl`;
   const manifestPath = `${base}.manifest.json`;
   if (existsSync(path) && existsSync(manifestPath)) {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
     if (manifest.bytes === statSync(path).size) return { path, manifest };
   }
-  const manifest = await generate(path, rows);
+  const manifest = await generate(path, rows, clean ? 0 : MALFORMED_RATE);
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { path, manifest };
 }
@@ -522,7 +529,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+// Also imported by validate-data-vs-python.ts for its dataset.
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
+}

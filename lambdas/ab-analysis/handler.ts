@@ -1,8 +1,11 @@
 /**
  * The nightly A/B analysis (EventBridge Scheduler, event `{"model": "...", "day": "YYYY-MM-DD"}`,
- * `day` optional: yesterday, UTC). It queries one day of the router's prediction logs with Athena,
- * compares the two variants (core/ab-analysis.ts), writes the report to the artifacts bucket and
- * publishes the figures to CloudWatch for the dashboard.
+ * `day` optional: yesterday, UTC). It analyses the experiment running at the end of that day,
+ * cumulatively since it started, by user bucket (core/ab-experiment.ts): one Athena query reads
+ * the flag history from the router's prediction logs (the intended split and the start, as
+ * logged, so rerunning an old day uses that day's flag), a second the per-bucket totals since the
+ * start. The report goes to the artifacts bucket, the estimates and intervals to CloudWatch for
+ * the dashboard.
  *
  * Any failure throws: the scheduler retries and, after its last retry, keeps the event in its
  * dead-letter queue. Every message names the model and day, what failed, what to check and how
@@ -13,8 +16,18 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { artifactKeys } from '../../lib/config/release-settings';
-import { analyseVariants, parseSummaryRows, type AbAnalysis } from '../core/ab-analysis';
-import { buildVariantSummaryQuery } from '../core/athena-query';
+import {
+  analyseExperiment,
+  buildBucketTotalsQuery,
+  buildFlagHistoryQuery,
+  daysBefore,
+  EXPERIMENT_LOOKBACK_DAYS,
+  findExperiment,
+  noExperimentAnalysis,
+  parseBucketTotals,
+  parseFlagHistory,
+  type ExperimentAnalysis,
+} from '../core/ab-experiment';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import {
@@ -24,13 +37,12 @@ import {
   type ScheduledHandler,
   type ScheduledJob,
 } from '../shared/scheduled-job';
-import type { AthenaPort } from './athena-port';
-import type { IntendedSplit, ReadIntendedSplit } from './intended-split';
+import type { AthenaPort, QueryRequest } from './athena-port';
 import { abMetricData, AB_METRICS_NAMESPACE, MAX_METRIC_AGE_MS } from './metrics';
-import { describeError, runQuery } from './query';
+import { describeError, runQuery, type QueryRun } from './query';
 import { parseEnvironment } from '../shared/settings';
 
-/** Longest wait for the Athena query; the function's timeout (15 min) leaves room for the rest. */
+/** Longest wait for each Athena query; the function's timeout (15 min) bounds both together. */
 export const DEFAULT_MAX_QUERY_WAIT_MS = 10 * 60_000;
 
 /** Time kept, after the wait, to stop a late query, write the report and publish the metrics. */
@@ -42,11 +54,10 @@ export interface Deps {
   readonly ssm: SSMClient;
   readonly cloudwatch: CloudWatchClient;
   readonly athena: AthenaPort;
-  readonly readIntendedSplit: ReadIntendedSplit;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   /**
-   * Longest wait for the query, in milliseconds; never beyond the invocation's remaining time
+   * Longest wait for each query, in milliseconds; never beyond the invocation's remaining time
    * less FINISH_MARGIN_MS.
    * @default DEFAULT_MAX_QUERY_WAIT_MS (10 minutes)
    */
@@ -74,32 +85,37 @@ const eventSchema = z.strictObject({
 
 const EVENT_SHAPE = '{"model": "<model>", "day": "YYYY-MM-DD"} (day optional, default yesterday UTC)';
 
+/** One Athena query the analysis ran. */
+export interface QueryRecord {
+  readonly purpose: 'flag-history' | 'bucket-totals';
+  readonly queryExecutionId: string;
+  /** The days it read, inclusive. */
+  readonly fromDay: string;
+  readonly toDay: string;
+  readonly dataScannedBytes: number | null;
+  readonly resultPages: number;
+}
+
 /** The stored report, `models/<model>/ab/<day>.json`. */
 export interface AbReport {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   readonly model: string;
   readonly day: string;
   readonly analysedAt: string;
-  readonly intendedSplit: IntendedSplit;
-  readonly query: {
-    readonly queryExecutionId: string;
-    readonly workGroup: string;
-    readonly database: string;
-    readonly table: string;
-    readonly dataScannedBytes: number | null;
-    readonly resultPages: number;
-  };
+  readonly workGroup: string;
+  readonly table: string;
+  readonly queries: readonly QueryRecord[];
   /** Null when the day is too old for CloudWatch (two weeks): only this report holds it. */
   readonly metrics: { readonly namespace: string; readonly timestamp: string } | null;
-  readonly analysis: AbAnalysis;
+  /** Cumulative since the experiment started, up to the end of the day. */
+  readonly analysis: ExperimentAnalysis;
 }
 
 /** What the invocation returns (shown by a test invoke in the console). */
 export interface AbAnalysisResult {
   readonly model: string;
   readonly day: string;
-  readonly status: AbAnalysis['status'];
-  readonly srm: boolean;
+  readonly status: ExperimentAnalysis['status'];
   /** `s3://<bucket>/models/<model>/ab/<day>.json` */
   readonly report: string;
   readonly metricsPublished: number;
@@ -119,54 +135,69 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
   };
   return scheduledHandler(job, deps, async ({ model, event, env, settings, label, context }) => {
     const { day, now } = event;
-    let split: IntendedSplit;
-    try {
-      split = await deps.readIntendedSplit();
-    } catch (error) {
-      throw new Error(
-        `cannot read the intended candidate share, so nothing was queried: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-
     const database = env.GLUE_DATABASE;
     const table = env.GLUE_TABLE;
-    const request = {
-      sql: buildVariantSummaryQuery({ database, table, model, day }),
-      workGroup: env.ATHENA_WORKGROUP,
-      database,
+    const workGroup = env.ATHENA_WORKGROUP;
+    const queries: QueryRecord[] = [];
+    const query = async (
+      purpose: QueryRecord['purpose'],
+      sql: string,
+      fromDay: string,
+    ): Promise<QueryRun> => {
+      const request: QueryRequest = { sql, workGroup, database };
+      // Each query may wait this long, and never past a minute before the invocation's own timeout.
+      const remaining = context ? context.getRemainingTimeInMillis() - FINISH_MARGIN_MS : Infinity;
+      const maxWaitMs = Math.max(0, Math.min(deps.maxQueryWaitMs ?? DEFAULT_MAX_QUERY_WAIT_MS, remaining));
+      const run = await runQuery(
+        deps.athena,
+        request,
+        { model, day, table: `${database}.${table}`, maxScannedGb: settings.routing.analysis.maxScannedGb },
+        { sleep: deps.sleep, maxWaitMs },
+      );
+      queries.push({
+        purpose,
+        queryExecutionId: run.queryExecutionId,
+        fromDay,
+        toDay: day,
+        dataScannedBytes: run.dataScannedBytes,
+        resultPages: run.resultPages,
+      });
+      return run;
     };
-    const remaining = context ? context.getRemainingTimeInMillis() - FINISH_MARGIN_MS : Infinity;
-    const run = await runQuery(
-      deps.athena,
-      request,
-      { model, day, table: `${database}.${table}`, maxScannedGb: settings.routing.analysis.maxScannedGb },
-      {
-        sleep: deps.sleep,
-        maxWaitMs: Math.min(deps.maxQueryWaitMs ?? DEFAULT_MAX_QUERY_WAIT_MS, remaining),
-      },
+
+    const lookbackStart = daysBefore(day, EXPERIMENT_LOOKBACK_DAYS - 1);
+    const history = await query(
+      'flag-history',
+      buildFlagHistoryQuery({ database, table, model, fromDay: lookbackStart, toDay: day }),
+      lookbackStart,
     );
-    const analysis = analyseVariants(parseSummaryRows(run.resultSet), {
-      intendedCandidatePercent: split.candidatePercent,
-      minSamples: settings.routing.analysis.minSamples,
-    });
+    const search = findExperiment(parseFlagHistory(history.resultSet), { fromDay: lookbackStart, day });
+    let analysis: ExperimentAnalysis;
+    if (!search.found) {
+      analysis = noExperimentAnalysis(search.reason);
+    } else {
+      const { experiment } = search;
+      const totals = await query(
+        'bucket-totals',
+        buildBucketTotalsQuery({ database, table, model, experiment, toDay: day }),
+        experiment.firstDay,
+      );
+      analysis = analyseExperiment(parseBucketTotals(totals.resultSet), {
+        experiment,
+        minRequests: settings.routing.analysis.minSamples,
+      });
+    }
 
     const dayStart = new Date(`${day}T00:00:00.000Z`);
     const metricsAccepted = now.getTime() - dayStart.getTime() <= MAX_METRIC_AGE_MS;
     const report: AbReport = {
-      schemaVersion: 1,
+      schemaVersion: 2,
       model,
       day,
       analysedAt: now.toISOString(),
-      intendedSplit: { candidatePercent: split.candidatePercent, source: split.source },
-      query: {
-        queryExecutionId: run.queryExecutionId,
-        workGroup: request.workGroup,
-        database,
-        table,
-        dataScannedBytes: run.dataScannedBytes,
-        resultPages: run.resultPages,
-      },
+      workGroup,
+      table: `${database}.${table}`,
+      queries,
       metrics: metricsAccepted
         ? { namespace: AB_METRICS_NAMESPACE, timestamp: dayStart.toISOString() }
         : null,
@@ -178,8 +209,8 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
     await putRunRecord(deps.s3, bucket, key, `${JSON.stringify(report, null, 2)}\n`, 'A/B report');
 
     let metricsPublished = 0;
-    if (metricsAccepted) {
-      const data = abMetricData(model, dayStart, analysis);
+    const data = metricsAccepted ? abMetricData(model, dayStart, analysis) : [];
+    if (data.length > 0) {
       try {
         await deps.cloudwatch.send(
           new PutMetricDataCommand({ Namespace: AB_METRICS_NAMESPACE, MetricData: data }),
@@ -196,9 +227,8 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
     }
     logger.info('A/B analysis done', {
       status: analysis.status,
-      srm: analysis.srm,
-      queryExecutionId: run.queryExecutionId,
-      dataScannedBytes: run.dataScannedBytes,
+      queries: queries.map((q) => q.queryExecutionId),
+      dataScannedBytes: queries.map((q) => q.dataScannedBytes),
       metricsPublished,
       report: reportUri,
     });
@@ -206,10 +236,9 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
       model,
       day,
       status: analysis.status,
-      srm: analysis.srm,
       report: reportUri,
       metricsPublished,
-      summary: summarise(label, analysis, split, reportUri, metricsAccepted),
+      summary: summarise(label, analysis, reportUri, metricsAccepted),
     };
   });
 }
@@ -257,27 +286,55 @@ function isCalendarDate(day: string): boolean {
 
 function summarise(
   label: string,
-  analysis: AbAnalysis,
-  split: IntendedSplit,
+  analysis: ExperimentAnalysis,
   reportUri: string,
   metricsAccepted: boolean,
 ): string {
-  const lines = [
-    `${label}: ${analysis.status}`,
-    `stable ${count(analysis.stable?.n ?? 0)} requests, candidate ${count(analysis.candidate?.n ?? 0)}; ` +
-      `intended candidate share ${split.candidatePercent}% (${split.source})`,
-    ...analysis.findings.map((f) =>
-      f.severity === 'info' ? f.text : `${f.severity.toUpperCase()}: ${f.text}`,
-    ),
-    ...analysis.reasons.map((reason) => `not compared: ${reason}`),
-    `report: ${reportUri}`,
-  ];
+  const e = analysis.experiment;
+  const lines = [`${label}: ${analysis.status}`];
+  if (e) {
+    lines.push(
+      `experiment ${e.name}: candidate ${e.candidateVersion} on ${e.candidatePercent}% of user buckets, stable ${e.stableVersion}; ` +
+        (e.after === null
+          ? `since ${e.firstSeen}${e.startedBeforeWindow ? ` (or earlier: the search goes back ${EXPERIMENT_LOOKBACK_DAYS} days)` : ''}`
+          : `since the flag or versions changed at ${e.after}`),
+    );
+  }
+  for (const name of ['stable', 'candidate'] as const) {
+    const v = analysis[name];
+    if (!v) continue;
+    const rate = v.errorRate
+      ? `error rate ${pct(v.errorRate.estimate)} [${pct(v.errorRate.lower)}, ${pct(v.errorRate.upper)}]`
+      : 'error rate n/a';
+    const conf = v.meanConfidence
+      ? `mean confidence ${v.meanConfidence.estimate.toFixed(4)} [${v.meanConfidence.lower.toFixed(4)}, ${v.meanConfidence.upper.toFixed(4)}]`
+      : 'mean confidence n/a';
+    lines.push(`${name}: ${count(v.requests)} requests from ${count(v.buckets)} buckets; ${rate}; ${conf}`);
+  }
+  if (analysis.split) {
+    const s = analysis.split;
+    lines.push(
+      `split check: ${s.activeCandidate} of ${s.activeCandidate + s.activeStable} buckets with traffic are the candidate's ` +
+        `(${s.expectedCandidate.toFixed(1)} expected), p = ${s.pValue.toPrecision(2)}${s.misassignedBuckets > 0 ? `, ${s.misassignedBuckets} misassigned` : ''}`,
+    );
+  }
+  lines.push(...analysis.comparisons.map((c) => c.text));
+  lines.push(...analysis.reasons.map((reason) => `not compared: ${reason}`));
+  lines.push(
+    `method: ${analysis.method.variance}; ${analysis.method.intervals}; ${analysis.method.multiplicity}`,
+  );
+  lines.push(`report: ${reportUri}`);
   if (!metricsAccepted) {
     lines.push(
       'metrics not published: CloudWatch takes datapoints at most two weeks old; the report holds the day',
     );
   }
   return lines.join('\n');
+}
+
+/** 0.0123 -> "1.23%". */
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
 }
 
 /** 9046 -> "9,046", without the runtime's locale data. */

@@ -1,10 +1,11 @@
 /**
- * The CloudWatch metrics of one analysed day, dated at the day's start (00:00 UTC) so that a
+ * The CloudWatch metrics of one nightly analysis (cumulative up to that day), dated at the day's start (00:00 UTC) so that a
  * one-day period on the dashboard holds exactly that day. A rerun of the same day adds a second,
  * identical datapoint: read these metrics with Average or Maximum, never Sum.
  */
 import type { MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
-import type { AbAnalysis, VariantName } from '../core/ab-analysis';
+import { AB_VARIANT_INTERVAL_METRICS, type ExperimentAnalysis } from '../core/ab-experiment';
+import type { SequenceInterval } from '../core/ab-stats';
 import { METRIC_NAMESPACES } from '../core/metric-names';
 
 export const AB_METRICS_NAMESPACE = METRIC_NAMESPACES.ab;
@@ -13,16 +14,16 @@ export const AB_METRICS_NAMESPACE = METRIC_NAMESPACES.ab;
 export const MAX_METRIC_AGE_MS = 14 * 86_400_000 - 3_600_000;
 
 /**
- * Per variant (dimensions Model, Variant): `Requests`, and when the variant served any,
- * `ErrorRate` (percent), `MeanConfidence` (with 2 or more confidence values) and `P95LatencyMs`
- * (when the variant served one model version). Per model (dimension Model):
- * `SampleRatioMismatch` (1 or 0, when any request was logged) and, only when the variants
- * were compared, `ErrorRateDifference` (candidate minus stable, percentage points) and
- * `ConfidenceDifference` (candidate minus stable mean confidence).
+ * Per variant (dimensions Model, Variant): `Requests` since the experiment started, and, when
+ * estimated, `ErrorRate` (percent) and `MeanConfidence`, each with `…Lower` and `…Upper`: the
+ * always-valid interval the dashboard draws around it. Per model (dimension Model):
+ * `SampleRatioMismatch` (1 or 0, when the split was checked) and, when the variants were
+ * compared, `ErrorRateDifference` (candidate minus stable, percentage points) and
+ * `ConfidenceDifference` (candidate minus stable mean confidence), each with `…Lower`/`…Upper`.
  */
-export function abMetricData(model: string, timestamp: Date, analysis: AbAnalysis): MetricDatum[] {
+export function abMetricData(model: string, timestamp: Date, analysis: ExperimentAnalysis): MetricDatum[] {
   const data: MetricDatum[] = [];
-  const put = (name: string, value: number, unit: StandardUnit, variant?: VariantName) => {
+  const put = (name: string, value: number, unit: StandardUnit, variant?: 'stable' | 'candidate') => {
     data.push({
       MetricName: name,
       Dimensions: [
@@ -34,20 +35,50 @@ export function abMetricData(model: string, timestamp: Date, analysis: AbAnalysi
       Unit: unit,
     });
   };
+  const putInterval = (
+    name: string,
+    interval: SequenceInterval,
+    unit: StandardUnit,
+    scale: number,
+    variant?: 'stable' | 'candidate',
+  ) => {
+    put(name, interval.estimate * scale, unit, variant);
+    put(`${name}Lower`, interval.lower * scale, unit, variant);
+    put(`${name}Upper`, interval.upper * scale, unit, variant);
+  };
+  if (analysis.experiment === null) return data;
   for (const variant of ['stable', 'candidate'] as const) {
     const stats = analysis[variant];
-    put('Requests', stats?.n ?? 0, 'Count', variant);
+    put('Requests', stats?.requests ?? 0, 'Count', variant);
     if (!stats) continue;
-    put('ErrorRate', stats.errorRate.estimate * 100, 'Percent', variant);
-    if (stats.meanConfidence) put('MeanConfidence', stats.meanConfidence.estimate, 'None', variant);
-    if (stats.latencyMs) put('P95LatencyMs', stats.latencyMs.p95, 'Milliseconds', variant);
+    // An error rate cannot be below 0 %: the interval is drawn clipped there.
+    if (stats.errorRate)
+      putInterval(
+        AB_VARIANT_INTERVAL_METRICS.errorRate,
+        clip(stats.errorRate, 0, 1),
+        'Percent',
+        100,
+        variant,
+      );
+    if (stats.meanConfidence)
+      putInterval(
+        AB_VARIANT_INTERVAL_METRICS.meanConfidence,
+        clip(stats.meanConfidence, 0, 1),
+        'None',
+        1,
+        variant,
+      );
   }
-  if (analysis.sampleRatio) put('SampleRatioMismatch', analysis.srm ? 1 : 0, 'None');
-  if (analysis.errorRateDifference) {
-    put('ErrorRateDifference', analysis.errorRateDifference.estimate * 100, 'Percent');
-  }
-  if (analysis.meanConfidenceDifference) {
-    put('ConfidenceDifference', analysis.meanConfidenceDifference.estimate, 'None');
+  if (analysis.split) put('SampleRatioMismatch', analysis.split.broken ? 1 : 0, 'None');
+  if (analysis.status === 'compared') {
+    for (const c of analysis.comparisons) {
+      if (c.metric === 'error-rate') putInterval('ErrorRateDifference', c.difference, 'Percent', 100);
+      else putInterval('ConfidenceDifference', c.difference, 'None', 1);
+    }
   }
   return data;
+}
+
+function clip(interval: SequenceInterval, low: number, high: number): SequenceInterval {
+  return { ...interval, lower: Math.max(low, interval.lower), upper: Math.min(high, interval.upper) };
 }

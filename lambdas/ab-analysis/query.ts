@@ -2,15 +2,15 @@
  * Runs the summary query: start it, wait for it with a bounded backoff, read every page of its
  * result. Each failure says which query, what Athena said, and what to check.
  */
-import type { AthenaResultSet } from '../core/ab-analysis';
+import type { AthenaResultSet } from '../core/athena-query';
 import type { AthenaPort, QueryRequest, QueryState, QueryStatus, ResultPage } from './athena-port';
 
 /** Waits between two `GetQueryExecution` calls: quick for the usual few-second query, then every 10 s. */
 export const POLL_DELAYS_MS = [1000, 2000, 4000, 8000, 10_000] as const;
 
 /**
- * Most result pages read. The summary has one row per variant and model version, a handful; a
- * result of 100 pages (100,000 rows) is not the summary query's, and a loop that never ends is a bug.
+ * Most result pages read. The largest A/B result is one row per variant and user bucket, at most
+ * 20,000 rows (20 pages); a result of 100 pages is not an A/B query's, and a loop that never ends is a bug.
  */
 export const MAX_RESULT_PAGES = 100;
 
@@ -67,8 +67,8 @@ export async function runQuery(
   while (token) {
     if (pages >= MAX_RESULT_PAGES) {
       throw new Error(
-        `Athena query ${id} returned more than ${MAX_RESULT_PAGES} pages of results; the summary query returns ` +
-          'one row per variant and model version, so this is not its result: check the query in the Athena ' +
+        `Athena query ${id} returned more than ${MAX_RESULT_PAGES} pages of results; the A/B queries return ` +
+          'at most one row per variant and user bucket, so this is not their result: check the query in the Athena ' +
           `console (workgroup ${workGroup})`,
       );
     }
@@ -140,9 +140,9 @@ function cutoffMessage(id: string, request: QueryRequest, context: QueryContext,
   const { model, day, maxScannedGb } = context;
   return (
     `Athena query ${id} was stopped by the bytes-scanned cutoff of workgroup ${request.workGroup}: ${reason}. ` +
-    `The query reads one model and day (partition model=${model}/dt=${day}), so first check in the Athena console ` +
-    `that it scanned only that prefix (partition projection on table ${context.table}); if the day's logs really ` +
-    `are that large, raise routing.analysis.maxScannedGb (now ${maxScannedGb} GB) in config/models/${model}.yaml ` +
+    `The query reads one model's days up to ${day} (partitions model=${model}/dt=…), so first check in the Athena ` +
+    `console that it scanned only those prefixes (partition projection on table ${context.table}); if the ` +
+    `experiment's logs really are that large, raise routing.analysis.maxScannedGb (now ${maxScannedGb} GB) in config/models/${model}.yaml ` +
     'and redeploy the model stack'
   );
 }

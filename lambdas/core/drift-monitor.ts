@@ -5,8 +5,7 @@
  * (`compareDistributions`, Jensen–Shannon distance, base 2) so that the gate and the monitor
  * can never measure drift differently.
  */
-import type { AthenaResultSet } from './ab-analysis';
-import { IDENTIFIER, stringLiteral } from './athena-query';
+import { IDENTIFIER, stringLiteral, type AthenaResultSet } from './athena-query';
 import type { CategoryCounts } from './contracts';
 import { compareDistributions, describeDrift, type DriftReport } from './drift';
 
@@ -50,7 +49,7 @@ export interface LabelCountQueryInput {
  * `windowHours` before `now`. Unlabelled predictions come back as a NULL label, so that the
  * monitor can say how many there were. Throws a RangeError naming the bad input.
  *
- * The identifiers are checked and the literals escaped as in `buildVariantSummaryQuery`
+ * The identifiers are checked and the literals escaped with `IDENTIFIER` and `stringLiteral`
  * (athena-query.ts); the window's end is the caller's clock, not Athena's `now()`, so the `dt`
  * partitions and the time filter come from the same instant.
  */

@@ -34,6 +34,7 @@ import {
   type ScheduledJob,
 } from '../shared/scheduled-job';
 import { parseEnvironment } from '../shared/settings';
+import { lazy } from '../shared/lazy';
 import { METRIC_NAMESPACES } from '../core/metric-names';
 
 export const COST_METRICS_NAMESPACE = METRIC_NAMESPACES.cost;
@@ -283,9 +284,9 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
   defaults ??= {
-    ssm: new SSMClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    sagemaker: new SageMakerClient({}),
+    ssm: lazy(() => new SSMClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    sagemaker: lazy(() => new SageMakerClient({})),
     now: () => new Date(),
   };
   return defaults;

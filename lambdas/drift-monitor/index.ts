@@ -46,6 +46,7 @@ import {
 } from '../shared/scheduled-job';
 import { dataValidationReferenceSchema, productionLikeReference } from './reference';
 import { parseEnvironment } from '../shared/settings';
+import { lazy } from '../shared/lazy';
 import { METRIC_NAMESPACES } from '../core/metric-names';
 
 export const DRIFT_METRICS_NAMESPACE = METRIC_NAMESPACES.drift;
@@ -317,10 +318,10 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
   defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    athena: athenaPort(new AthenaClient({})),
+    s3: lazy(() => new S3Client({})),
+    ssm: lazy(() => new SSMClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    athena: athenaPort(lazy(() => new AthenaClient({}))),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -45,6 +45,7 @@ import {
   type PostedComment,
 } from './github';
 import { loadRunRecords, readRecord, type RunRecords } from './records';
+import { lazy } from '../shared/lazy';
 
 export { PR_PIPELINE_GATES, type GateActionName } from './gates';
 
@@ -96,10 +97,10 @@ const stageStateChangeSchema = z.object({
 /** Clients for the Lambda runtime, created once per container. */
 export function defaultDeps(): Deps {
   return {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    secrets: new SecretsManagerClient({}),
-    codepipeline: new CodePipelineClient({}),
+    s3: lazy(() => new S3Client({})),
+    ssm: lazy(() => new SSMClient({})),
+    secrets: lazy(() => new SecretsManagerClient({})),
+    codepipeline: lazy(() => new CodePipelineClient({})),
     github: (token) => createGitHubClient(token),
   };
 }

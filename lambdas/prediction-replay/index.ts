@@ -16,6 +16,7 @@ import { parsePredictionRecordLine, PredictionRecordError, serializeRecord } fro
 import { logger } from '../shared/logger';
 import { DEFAULT_RETRY_POLICY, putRecordLines, type RetryPolicy } from '../shared/prediction-log';
 import { requireEnv } from '../shared/settings';
+import { lazy } from '../shared/lazy';
 
 /** Everything external the handler touches, injectable in tests. */
 export interface Deps {
@@ -83,7 +84,7 @@ let defaults: Deps | undefined;
 
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
-  defaults ??= { firehose: new FirehoseClient({}) };
+  defaults ??= { firehose: lazy(() => new FirehoseClient({})) };
   return defaults;
 }
 

@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { MAX_SEED } from '../core/production-sample';
 import { createHandler, type Deps } from './handler';
+import { lazy } from '../shared/lazy';
 
 export {
   createHandler,
@@ -21,8 +22,8 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
   defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
+    s3: lazy(() => new S3Client({})),
+    ssm: lazy(() => new SSMClient({})),
     now: () => new Date(),
     // randomInt's upper bound is exclusive.
     seed: () => randomInt(0, MAX_SEED + 1),

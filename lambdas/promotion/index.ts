@@ -55,6 +55,7 @@ import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from './live-model';
 import { readOptionalText, readReleaseEvidence } from './records';
 import { advanceStandby, previousLiveModel } from './standby';
+import { lazy } from '../shared/lazy';
 
 /** Everything external the handler touches, injectable in tests. */
 /** The serving clients, and AppConfig for the flag. */
@@ -541,7 +542,7 @@ let defaults: Deps | undefined;
 
 /** Clients created once per container. */
 export function defaultDeps(): Deps {
-  defaults ??= { ...servingDeps(), appconfig: new AppConfigClient({}) };
+  defaults ??= { ...servingDeps(), appconfig: lazy(() => new AppConfigClient({})) };
   return defaults;
 }
 

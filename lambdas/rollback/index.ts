@@ -81,6 +81,7 @@ import { liveRequestsPerMinute, standbyInstances } from './capacity';
 import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from './env';
+import { lazy } from '../shared/lazy';
 import { METRIC_NAMESPACES } from '../core/metric-names';
 
 export { rollbackEnvSchema, type RollbackEnvInput } from './env';
@@ -103,13 +104,13 @@ let defaults: Deps | undefined;
 /** Clients created once per container. */
 export function rollbackDeps(): Deps {
   defaults ??= {
-    s3: new S3Client({}),
-    dynamodb: new DynamoDBClient({}),
-    sns: new SNSClient({}),
-    sagemaker: new SageMakerClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    appconfig: new AppConfigClient({}),
-    autoscaling: new ApplicationAutoScalingClient({}),
+    s3: lazy(() => new S3Client({})),
+    dynamodb: lazy(() => new DynamoDBClient({})),
+    sns: lazy(() => new SNSClient({})),
+    sagemaker: lazy(() => new SageMakerClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    appconfig: lazy(() => new AppConfigClient({})),
+    autoscaling: lazy(() => new ApplicationAutoScalingClient({})),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -8,6 +8,7 @@ import type { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { lazy } from '../shared/lazy';
 import { PredictionLog, type RetryPolicy } from '../shared/prediction-log';
 import type { SageMakerRuntimePort } from './endpoint';
 import type { RouterEnv } from './env';
@@ -39,11 +40,15 @@ export function routerDeps(env: RouterEnv, clients: RouterClients, options: Rout
   const model = env.MODEL_NAME;
   const clock = options.clock ?? systemClock;
   const { logger } = options;
-  const provider = new AppConfigProvider({
-    application: env.APPCONFIG_APPLICATION,
-    environment: env.APPCONFIG_ENVIRONMENT,
-    awsSdkV3Client: clients.appConfigData,
-  });
+  // Built on the first flag read: its constructor touches the client, which would build it at init.
+  const provider = lazy(
+    () =>
+      new AppConfigProvider({
+        application: env.APPCONFIG_APPLICATION,
+        environment: env.APPCONFIG_ENVIRONMENT,
+        awsSdkV3Client: clients.appConfigData,
+      }),
+  );
   const where = `${env.APPCONFIG_APPLICATION}/${env.APPCONFIG_ENVIRONMENT}/${env.APPCONFIG_PROFILE}`;
   return {
     model,

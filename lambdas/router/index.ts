@@ -8,6 +8,7 @@ import { AppConfigDataClient } from '@aws-sdk/client-appconfigdata';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { lazy } from '../shared/lazy';
 import { logger } from '../shared/logger';
 import { routerDeps, type RouterClients } from './deps';
 import { routerSageMakerRuntime } from './endpoint';
@@ -24,24 +25,32 @@ export { REQUEST_METRIC_DIMENSIONS, MODEL_METRIC_DIMENSIONS, ROUTER_METRICS_NAME
 const FLAG_READ_TIMEOUT_MS = 1000;
 const FLAG_READ_ATTEMPTS = 2;
 
-/** Clients created once per container. */
+/**
+ * Clients created once per container, each on first use (see ../shared/lazy): the AWS SDK loads with
+ * the first request rather than at init, and the SQS client only when a record falls back to its queue.
+ */
 export function defaultClients(env: RouterEnv): RouterClients {
   return {
-    sagemakerRuntime: routerSageMakerRuntime({
-      timeoutMs: env.ROUTER_TIMEOUT_MS,
-      retries: env.ROUTER_RETRIES,
-    }),
-    appConfigData: new AppConfigDataClient({
-      maxAttempts: FLAG_READ_ATTEMPTS,
-      requestHandler: {
-        requestTimeout: FLAG_READ_TIMEOUT_MS,
-        connectionTimeout: FLAG_READ_TIMEOUT_MS,
-        throwOnRequestTimeout: true,
-      },
-    }),
-    secrets: new SecretsManagerClient({}),
-    firehose: new FirehoseClient({}),
-    sqs: new SQSClient({}),
+    sagemakerRuntime: lazy(() =>
+      routerSageMakerRuntime({
+        timeoutMs: env.ROUTER_TIMEOUT_MS,
+        retries: env.ROUTER_RETRIES,
+      }),
+    ),
+    appConfigData: lazy(
+      () =>
+        new AppConfigDataClient({
+          maxAttempts: FLAG_READ_ATTEMPTS,
+          requestHandler: {
+            requestTimeout: FLAG_READ_TIMEOUT_MS,
+            connectionTimeout: FLAG_READ_TIMEOUT_MS,
+            throwOnRequestTimeout: true,
+          },
+        }),
+    ),
+    secrets: lazy(() => new SecretsManagerClient({})),
+    firehose: lazy(() => new FirehoseClient({})),
+    sqs: lazy(() => new SQSClient({})),
   };
 }
 

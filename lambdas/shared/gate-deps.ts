@@ -1,6 +1,7 @@
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { lazy } from './lazy';
 
 /** What a gate handler touches outside itself; tests pass their own. */
 export interface GateDeps {
@@ -16,9 +17,9 @@ let defaults: GateDeps | undefined;
 /** Clients created once per container. */
 export function gateDeps(): GateDeps {
   defaults ??= {
-    s3: new S3Client({}),
-    ssm: new SSMClient({}),
-    codepipeline: new CodePipelineClient({}),
+    s3: lazy(() => new S3Client({})),
+    ssm: lazy(() => new SSMClient({})),
+    codepipeline: lazy(() => new CodePipelineClient({})),
     now: () => new Date(),
   };
   return defaults;

@@ -28,6 +28,7 @@ import {
 import { parseServingRecord } from '../core/serving-records';
 import { gateDeps, type GateDeps } from './gate-deps';
 import { parseEnvironment } from './settings';
+import { lazy } from './lazy';
 import { servingEnvSchema, type ServingEnv } from '../core/handler-env';
 
 /** Parses the environment; a missing key says the function was deployed without it. */
@@ -65,9 +66,9 @@ let defaults: ServingDeps | undefined;
 export function servingDeps(): ServingDeps {
   defaults ??= {
     ...gateDeps(),
-    sagemaker: new SageMakerClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    autoscaling: new ApplicationAutoScalingClient({}),
+    sagemaker: lazy(() => new SageMakerClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    autoscaling: lazy(() => new ApplicationAutoScalingClient({})),
   };
   return defaults;
 }

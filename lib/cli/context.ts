@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, formatProblem, loadConfig } from '../config/load';
-import { plural } from '../config/problems';
+import { plural } from '../config/plural';
 import type { ModelConfig, PlatformConfig } from '../config/schema';
 import { UsageError } from './io';
 
@@ -70,6 +69,11 @@ export function loadModel(
   option = '--model',
 ): { config: PlatformConfig; model: ModelConfig } {
   const configDir = resolveConfigDir(given, process.cwd(), option === '--model' ? '--config-dir' : option);
+  // Loaded here, not with this module: the config loader brings zod, the YAML library and the schema
+  // (about 20 MiB of memory), which the commands need only with --model.
+  const { ConfigError, formatProblem, loadConfig } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('../config/load') as typeof import('../config/load');
   let config: PlatformConfig;
   try {
     config = loadConfig({ configDir });

@@ -5,6 +5,10 @@
 import type { LineCounter, Document } from 'yaml';
 import { isMap, isNode, isPair, isScalar, isSeq } from 'yaml';
 import type { z } from 'zod';
+import { plural } from './plural';
+
+/** Re-exported for the modules that import it from here; it lives apart so as not to load the YAML library. */
+export { plural };
 
 export interface ConfigProblem {
   /** File as given to the loader (relative paths stay relative). */
@@ -92,11 +96,6 @@ function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
     cur = (cur as Record<string | number, unknown>)[seg];
   }
   return cur;
-}
-
-/** `1 item`, `3,002 items`. */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
 /** Short, unambiguous rendering of a value a user wrote (numbers as YAML spells them). */

@@ -489,7 +489,7 @@ export const routingSchema = z
         ),
         minSamples: positiveInt(
           100,
-          'Fewest requests per variant (and confidence values) before a difference is reported.',
+          'Fewest requests per variant since the experiment started before the nightly A/B analysis compares the variants (a floor: the verdict itself comes from the minimum detectable effect, docs/statistics.md).',
         ),
         maxScannedGb: positiveInt(
           10,

@@ -10,6 +10,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { ILocalBundling } from 'aws-cdk-lib';
 
@@ -24,7 +25,7 @@ const CACHE = path.join(ROOT, 'node_modules', '.cache', 'mlops-handler-bundles')
  * map, Node.js 24, CommonJS), with the runtime's AWS SDK v3 left out: bundling our own made each
  * bundle 1.5 MB and `cdk synth` 60% slower. The handlers use only long-stable calls.
  */
-const BUILD_OPTIONS = {
+export const BUILD_OPTIONS = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -68,25 +69,33 @@ function isFresh(dir: string): boolean {
   });
 }
 
+/** Runs the esbuild call (with the plugin that loads the AWS SDK on first use): see its header. */
+const BUILD_SCRIPT = path.join(ROOT, 'scripts', 'bundle-handlers.js');
+
 function build(handlers: readonly string[], into: string): void {
-  // Loaded only when a bundle is needed: Template tests skip bundling and need no esbuild.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esbuild = require('esbuild') as typeof import('esbuild');
   const tmp = mkdtempSync(path.join(CACHE, 'tmp-'));
   try {
     // One esbuild call for every handler: each shared module (zod, Powertools, Octokit, core) is
     // read and parsed once instead of once per function.
-    const result = esbuild.buildSync({
+    const options = {
       ...BUILD_OPTIONS,
       external: [...BUILD_OPTIONS.external],
       absWorkingDir: ROOT,
       entryPoints: Object.fromEntries(handlers.map((h) => [`${h}/index`, path.join(LAMBDAS, h, 'index.ts')])),
       outdir: tmp,
       metafile: true,
+    };
+    const child = spawnSync(process.execPath, [BUILD_SCRIPT], {
+      cwd: ROOT,
+      input: JSON.stringify(options),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
     });
+    if (child.status !== 0) throw new Error(`bundling the Lambda handlers failed:\n${child.stderr}`);
     const inputs: Record<string, string> = {};
-    for (const rel of Object.keys(result.metafile.inputs))
-      inputs[rel] = sha256(readFileSync(path.join(ROOT, rel)));
+    // Files only: the plugin's modules (`lazy-aws-sdk:@aws-sdk/...`) are generated.
+    for (const rel of JSON.parse(child.stdout) as string[])
+      if (!rel.includes(':')) inputs[rel] = sha256(readFileSync(path.join(ROOT, rel)));
     writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ root: ROOT, inputs } satisfies Manifest));
     pruneOlderBuilds(into);
     rmSync(into, { recursive: true, force: true });
@@ -135,6 +144,7 @@ export function handlerBundles(): string {
       root: ROOT,
       esbuildVersion,
       BUILD_OPTIONS,
+      script: sha256(readFileSync(BUILD_SCRIPT)),
       handlers,
       lock: sha256(readFileSync(path.join(ROOT, 'package-lock.json'))),
     }),

@@ -22,6 +22,7 @@ import {
   confidenceAlarmSettingsOf,
   DISARMED_BAND,
 } from '../../lambdas/core/confidence-alarm';
+import { AB_INTERVAL_BOUNDS, AB_VARIANT_INTERVAL_METRICS } from '../../lambdas/core/ab-experiment';
 import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { confidenceAlarmName, METRIC_NAMESPACES } from '../../lambdas/core/metric-names';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
@@ -818,12 +819,22 @@ export class ModelMonitoring extends Construct {
         label,
         period,
       });
-    const abSearch = (metricName: string) =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRIC_NAMESPACES.ab},Model,Variant} MetricName="${metricName}" Model="${model.name}"', 'Maximum', 86400)`,
-        label: metricName,
-        period: Duration.days(1),
-      });
+    // What the nightly A/B analysis publishes (lambdas/ab-analysis/metrics.ts): each variant's
+    // cumulative estimate with its always-valid interval, dated at the analysed day's start.
+    const abInterval = (metricName: string, unit: string) =>
+      (['stable', 'candidate'] as const).flatMap((variant) =>
+        AB_INTERVAL_BOUNDS.map(
+          (bound) =>
+            new cloudwatch.Metric({
+              namespace: METRIC_NAMESPACES.ab,
+              metricName: `${metricName}${bound}`,
+              dimensionsMap: { Model: model.name, Variant: variant },
+              statistic: 'Maximum',
+              period: Duration.days(1),
+              label: `${variant} ${bound === '' ? 'estimate' : bound.toLowerCase()}${unit}`,
+            }),
+        ),
+      );
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: prefix,
       defaultInterval: Duration.hours(6),
@@ -922,10 +933,14 @@ export class ModelMonitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'A/B (nightly): error rate and mean confidence per variant',
-        left: [abSearch('ErrorRate')],
-        right: [abSearch('MeanConfidence')],
-        width: 12,
+        title: 'A/B error rate per variant, since the experiment started (always-valid 95% interval)',
+        left: abInterval(AB_VARIANT_INTERVAL_METRICS.errorRate, ' (%)'),
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'A/B mean confidence per variant, since the experiment started (always-valid 95% interval)',
+        left: abInterval(AB_VARIANT_INTERVAL_METRICS.meanConfidence, ''),
+        width: 6,
       }),
       new cloudwatch.LogQueryWidget({
         title: 'Last rollbacks',

@@ -347,9 +347,6 @@ export class ModelRouting extends Construct {
         ATHENA_WORKGROUP: workgroup.name,
         GLUE_DATABASE: this.glueDatabase,
         GLUE_TABLE: this.glueTable,
-        APPCONFIG_APPLICATION: prefix,
-        APPCONFIG_ENVIRONMENT: FLAG_ENVIRONMENT,
-        APPCONFIG_PROFILE: FLAG_PROFILE,
       },
     });
     const analysisRole = this.analysis.role;
@@ -374,12 +371,8 @@ export class ModelRouting extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': 'MLPlatform/AB' } },
       }),
     );
-    analysisRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['appconfig:StartConfigurationSession', 'appconfig:GetLatestConfiguration'],
-        resources: [flagArn],
-      }),
-    );
+    // No AppConfig access: the analysis reads the split each request was routed by from the
+    // prediction log, so an old day is analysed with the flag of that day, not today's.
 
     const analysisDlq = new sqs.Queue(this, 'AnalysisDlq', {
       queueName: `${prefix}-ab-analysis-dlq`,

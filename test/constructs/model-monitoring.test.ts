@@ -374,10 +374,26 @@ describe('ModelMonitoring rollback and monitors', () => {
       'Confidence alarm: z of the mean confidence against −k',
       'Predicted-label drift',
       'Estimated monthly cost',
-      'A/B (nightly): error rate and mean confidence per variant',
+      'A/B error rate per variant, since the experiment started (always-valid 95% interval)',
+      'A/B mean confidence per variant, since the experiment started (always-valid 95% interval)',
       'Last rollbacks',
     ]) {
       expect(body).toContain(title);
+    }
+  });
+
+  test("the A/B widgets draw each variant's estimate between its bounds, the metrics the analysis publishes", () => {
+    const [[, dashboard]] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    // The analysis Lambda publishes <Metric>, <Metric>Lower, <Metric>Upper per variant (lambdas/ab-analysis/metrics.ts).
+    for (const metric of ['ErrorRate', 'MeanConfidence']) {
+      for (const bound of ['', 'Lower', 'Upper']) {
+        for (const variant of ['stable', 'candidate']) {
+          expect(body).toContain(
+            `[\\"MLPlatform/AB\\",\\"${metric}${bound}\\",\\"Model\\",\\"document-classifier\\",\\"Variant\\",\\"${variant}\\"`,
+          );
+        }
+      }
     }
   });
 });

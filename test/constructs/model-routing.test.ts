@@ -209,6 +209,12 @@ describe('ModelRouting', () => {
     const putMetric = analysis.find((s) => s.Action === 'cloudwatch:PutMetricData');
     expect(putMetric.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'MLPlatform/AB' } });
     expect(JSON.stringify(analysis)).toContain('model=document-classifier/*');
+    // The intended split comes from the prediction log (the flag each request was routed by), not today's flag.
+    expect(analysis.map((s) => s.Action).flat()).not.toContain('appconfig:GetLatestConfiguration');
+    const fn = ofType('AWS::Lambda::Function').find(
+      (r) => r.Properties.FunctionName === 'mlops-document-classifier-ab-analysis',
+    );
+    expect(Object.keys(fn!.Properties.Environment.Variables)).not.toContain('APPCONFIG_PROFILE');
     // Never the whole bucket: other models' logs are not this function's business.
     const resources = analysis.flatMap((s) => [s.Resource].flat()).filter((r) => typeof r === 'string');
     expect(resources).not.toContain('arn:aws:s3:::mlops-prediction-logs-123456789012-eu-west-1/*');

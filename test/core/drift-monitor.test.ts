@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { AthenaResultSet } from '../../lambdas/core/ab-analysis';
+import type { AthenaResultSet } from '../../lambdas/core/athena-query';
 import { toShares } from '../../lambdas/core/dataset-validation';
 import { compareDistributions, computeJsDistance } from '../../lambdas/core/drift';
 import {

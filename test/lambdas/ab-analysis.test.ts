@@ -1,11 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  AppConfigDataClient,
-  GetLatestConfigurationCommand,
-  StartConfigurationSessionCommand,
-  type GetLatestConfigurationCommandOutput,
-} from '@aws-sdk/client-appconfigdata';
 import {
   AthenaClient,
   CreateWorkGroupCommand,
@@ -31,16 +23,18 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { athenaPort } from '../../lambdas/ab-analysis/athena';
-import { appConfigSplitReader } from '../../lambdas/ab-analysis/flag';
 import { createHandler, previousDay, type AbReport, type Deps } from '../../lambdas/ab-analysis/handler';
-import { intendedSplitFromFlag } from '../../lambdas/ab-analysis/intended-split';
 import {
-  analyseVariants,
-  parseSummaryRows,
-  type AbAnalysis,
-  type AthenaResultSet,
-} from '../../lambdas/core/ab-analysis';
-import { buildVariantSummaryQuery } from '../../lambdas/core/athena-query';
+  analyseExperiment,
+  buildBucketTotalsQuery,
+  buildFlagHistoryQuery,
+  findExperiment,
+  parseBucketTotals,
+  parseFlagHistory,
+  type Experiment,
+  type ResultSetLike,
+} from '../../lambdas/core/ab-experiment';
+import { seededRandom } from '../../lambdas/core/gate-stats';
 import { logger } from '../../lambdas/shared/logger';
 import { releaseSettings } from '../../lib/config/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
@@ -52,55 +46,106 @@ const ARTIFACTS = 'mlops-artifacts';
 const WORKGROUP = 'mlops-document-classifier-ab';
 const DATABASE = 'mlops_prediction_logs';
 const TABLE = 'predictions';
-const FLAG = 'AppConfig flag mlops/prod/model-version (version 7)';
 /** 02:30 UTC, when the schedule runs (routing.analysis.schedule): the default day is the 26th. */
 const T0 = new Date('2026-11-27T02:30:00.000Z');
 const DAY = '2026-11-26';
-const SQL = buildVariantSummaryQuery({ database: DATABASE, table: TABLE, model: MODEL, day: DAY });
+/** 35 days back, the day included: EXPERIMENT_LOOKBACK_DAYS. */
+const LOOKBACK_START = '2026-10-23';
 const REPORT_KEY = `models/${MODEL}/ab/${DAY}.json`;
 const REPORT_URI = `s3://${ARTIFACTS}/${REPORT_KEY}`;
 const RERUN = `After fixing it, rerun the day by invoking the function with {"model":"${MODEL}","day":"${DAY}"}.`;
 
-// Result sets shaped like Athena's GetQueryResults, with the scipy reference values of
-// test/fixtures/ab/generate.py (see test/core/ab-analysis.test.ts).
-interface Scenario {
-  intendedCandidatePercent: number;
-  resultSet: AthenaResultSet;
-  expected: {
-    confidence: number;
-    stable: { meanConfidence: { estimate: number } };
-    candidate: { meanConfidence: { estimate: number } };
-    errorRateDifference: { estimate: number };
-    meanConfidenceDifference: { estimate: number };
-  }[];
-}
-const { scenarios } = JSON.parse(
-  readFileSync(join(__dirname, '..', 'fixtures', 'ab', 'ab.json'), 'utf8'),
-) as { scenarios: { typical: Scenario; largeWithSrm: Scenario } };
-
-const COLUMNS = [
+const HISTORY_COLUMNS = [
+  'experiment_flag',
+  'kill_switch_flag',
+  'percent_flag',
   'variant',
   'model_version',
+  'first_ts',
+  'last_ts',
   'n',
-  'errors',
-  'confidence_n',
-  'confidence_sum',
-  'confidence_sum_squares',
-  'latency_ms_percentiles',
 ];
+const TOTALS_COLUMNS = ['variant', 'user_bucket', 'n', 'errors', 'confidence_n', 'confidence_sum'];
 
-/** A summary-query result of the given data rows. */
-function resultSet(...rows: (string | null)[][]): AthenaResultSet {
+/** A query result of the given columns and data rows, shaped like Athena's GetQueryResults. */
+function resultSet(
+  columns: string[],
+  rows: (string | null)[][],
+): ResultSetLike & { ResultSetMetadata: object } {
   return {
-    Rows: [COLUMNS, ...rows].map((cells) => ({
+    Rows: [columns, ...rows].map((cells) => ({
       Data: cells.map((value) => (value === null ? {} : { VarCharValue: value })),
     })),
-    ResultSetMetadata: { ColumnInfo: COLUMNS.map((Name) => ({ Name, Type: 'varchar' })) },
+    ResultSetMetadata: { ColumnInfo: columns.map((Name) => ({ Name, Type: 'varchar' })) },
   };
 }
 
+/** One flag-history row: [experiment, killSwitch, percent | null, variant, version, first, last, n]. */
+type HistoryRow = [string, boolean, number | null, string, string, string, string, number];
+function history(...rows: HistoryRow[]) {
+  return resultSet(
+    HISTORY_COLUMNS,
+    rows.map(([experiment, kill, percent, variant, version, first, last, n]) => [
+      `experiment=${experiment}`,
+      `killSwitch=${kill}`,
+      percent === null ? null : `candidatePercent=${percent}`,
+      variant,
+      version,
+      first,
+      last,
+      String(n),
+    ]),
+  );
+}
+
+/** The flag history of an experiment at 10% running since the 20th, v12 against v13. */
+const RUNNING = history(
+  ['ab', false, 10, 'stable', 'v12', '2026-11-20T09:00:01.000Z', '2026-11-26T23:59:58.000Z', 90_000],
+  ['ab', false, 10, 'candidate', 'v13', '2026-11-20T09:00:03.000Z', '2026-11-26T23:59:59.000Z', 10_000],
+);
+
+/**
+ * Per-bucket totals as the bucket-totals query returns them: `stable` and `candidate` active
+ * buckets drawn from each variant's share of the 10,000 (the candidate's are below 1,000 at 10%),
+ * with the given error rates; seeded, so every run sees the same numbers.
+ */
+function totals(options: {
+  stable: number;
+  candidate: number;
+  stableErrorRate?: number;
+  candidateErrorRate?: number;
+  seed?: number;
+  /** The split's candidate share, percent. @default 10 */
+  percent?: number;
+  extra?: (string | null)[][];
+}) {
+  const random = seededRandom(options.seed ?? 1);
+  const rows: (string | null)[][] = [];
+  const draw = (variant: string, count: number, from: number, to: number, errorRate: number) => {
+    const step = Math.floor((to - from) / count);
+    for (let i = 0; i < count; i++) {
+      const n = 1 + Math.floor(random() * 40);
+      let errors = 0;
+      for (let r = 0; r < n; r++) if (random() < errorRate) errors++;
+      const ok = n - errors;
+      const sum = ok * (0.75 + 0.1 * random());
+      rows.push([variant, String(from + i * step), String(n), String(errors), String(ok), String(sum)]);
+    }
+  };
+  const boundary = (options.percent ?? 10) * 100;
+  draw('candidate', options.candidate, 0, boundary, options.candidateErrorRate ?? 0.01);
+  draw('stable', options.stable, boundary, 10_000, options.stableErrorRate ?? 0.01);
+  return resultSet(TOTALS_COLUMNS, [...rows, ...(options.extra ?? [])]);
+}
+
+function experimentOf(set: ResultSetLike, day = DAY, fromDay = LOOKBACK_START): Experiment {
+  const search = findExperiment(parseFlagHistory(set), { fromDay, day });
+  if (!search.found) throw new Error(search.reason);
+  return search.experiment;
+}
+
 /** GetQueryResults pages of the result set, of the given row counts (the first holds the header row). */
-function pages(set: AthenaResultSet, ...sizes: number[]): GetQueryResultsCommandOutput[] {
+function pages(set: ReturnType<typeof resultSet>, ...sizes: number[]): GetQueryResultsCommandOutput[] {
   const rows = [...(set.Rows ?? [])];
   return sizes.map((size, i) => ({
     $metadata: {},
@@ -110,20 +155,6 @@ function pages(set: AthenaResultSet, ...sizes: number[]): GetQueryResultsCommand
     },
     NextToken: i < sizes.length - 1 ? `page-${i + 2}` : undefined,
   }));
-}
-
-function flagDocument(fields: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    schemaVersion: 1,
-    model: MODEL,
-    experiment: 'ab',
-    stable: { modelVersion: 'v12', endpoint: 'live' },
-    candidate: { modelVersion: 'v13', endpoint: 'live', percent: 10 },
-    killSwitch: false,
-    updatedBy: 'release pipeline',
-    updatedAt: '2026-11-20T09:00:00Z',
-    ...fields,
-  });
 }
 
 function awsError(name: string, message: string): Error {
@@ -156,8 +187,6 @@ describe('A/B analysis handler', () => {
   /** Talks to moto directly: setup, checks, and what the handler's stubbed client passes through to. */
   let motoAthena: AthenaClient;
   let athena: AwsClientStub<AthenaClient>;
-  let appconfig: AwsClientStub<AppConfigDataClient>;
-  let flag: string;
   /**
    * Laid over moto's GetQueryExecution (always SUCCEEDED), one per call, the last one repeating:
    * the states moto cannot produce. Empty: moto's own answer.
@@ -174,14 +203,11 @@ describe('A/B analysis handler', () => {
     motoAthena = new AthenaClient(moto.clientConfig);
     const athenaClient = new AthenaClient(moto.clientConfig);
     athena = mockClient(athenaClient);
-    const appconfigClient = new AppConfigDataClient({ region: 'eu-west-1' });
-    appconfig = mockClient(appconfigClient);
     deps = {
       s3,
       ssm: new SSMClient(moto.clientConfig),
       cloudwatch,
       athena: athenaPort(athenaClient),
-      readIntendedSplit: appConfigSplitReader(appconfigClient),
       now: () => T0,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -197,14 +223,10 @@ describe('A/B analysis handler', () => {
       ATHENA_WORKGROUP: WORKGROUP,
       GLUE_DATABASE: DATABASE,
       GLUE_TABLE: TABLE,
-      APPCONFIG_APPLICATION: 'mlops',
-      APPCONFIG_ENVIRONMENT: 'prod',
-      APPCONFIG_PROFILE: 'model-version',
     });
     states = [];
     queryIds = [];
     sleeps = [];
-    flag = flagDocument();
 
     athena.reset();
     athena.on(StartQueryExecutionCommand).callsFake(async (input: StartQueryExecutionCommandInput) => {
@@ -225,15 +247,6 @@ describe('A/B analysis handler', () => {
       .callsFake((input: StopQueryExecutionCommandInput) =>
         motoAthena.send(new StopQueryExecutionCommand(input)),
       );
-
-    appconfig.reset();
-    appconfig.on(StartConfigurationSessionCommand).resolves({ InitialConfigurationToken: 'session-token-1' });
-    appconfig.on(GetLatestConfigurationCommand).callsFake(() => ({
-      Configuration: new TextEncoder().encode(flag) as GetLatestConfigurationCommandOutput['Configuration'],
-      ContentType: 'application/json',
-      VersionLabel: '7',
-      NextPollConfigurationToken: 'session-token-2',
-    }));
 
     const config = shippedConfig();
     const settings = releaseSettings(
@@ -265,18 +278,25 @@ describe('A/B analysis handler', () => {
 
   const run = (event: unknown = { model: MODEL }, context?: Context) => createHandler(deps)(event, context);
 
-  /** Queues the result moto's Athena gives the next query. */
-  async function queueResult(set: AthenaResultSet): Promise<void> {
+  /** Queues the results moto's Athena gives the next queries, in order. */
+  async function queueResults(...sets: ReturnType<typeof resultSet>[]): Promise<void> {
     const res = await fetch(`${moto.endpoint}/moto-api/static/athena/query-results`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         region: 'eu-west-1',
-        results: [{ rows: set.Rows, column_info: set.ResultSetMetadata?.ColumnInfo }],
+        results: sets.map((set) => ({
+          rows: set.Rows,
+          column_info: (set.ResultSetMetadata as { ColumnInfo: unknown }).ColumnInfo,
+        })),
       }),
     });
     expect(res.status).toBe(201);
   }
+
+  /** The SQL of every query the handler started, in order. */
+  const ranQueries = () =>
+    athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString);
 
   async function readReport(key = REPORT_KEY): Promise<AbReport> {
     const res = await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: key }));
@@ -314,132 +334,162 @@ describe('A/B analysis handler', () => {
     return landed;
   }
 
-  function expectedAnalysis(set: AthenaResultSet, intendedCandidatePercent: number): AbAnalysis {
-    return analyseVariants(parseSummaryRows(set), { intendedCandidatePercent, minSamples: 100 });
-  }
+  describe('an experiment running at the end of the day', () => {
+    const TOTALS = totals({ stable: 720, candidate: 80, stableErrorRate: 0.005, candidateErrorRate: 0.04 });
 
-  describe('a day with enough traffic', () => {
-    beforeEach(() => queueResult(scenarios.typical.resultSet));
+    test('end to end: finds the experiment in the log, queries its buckets, writes the report, returns the summary', async () => {
+      await queueResults(RUNNING, TOTALS);
 
-    test('end to end: runs the query in the workgroup, writes the full report, returns the summary', async () => {
       const result = await run();
 
-      // What moto's Athena ran.
-      expect(queryIds).toHaveLength(1);
-      const ran = await motoAthena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryIds[0] }));
+      const experiment = experimentOf(RUNNING);
+      expect(experiment).toMatchObject({
+        name: 'ab',
+        candidatePercent: 10,
+        stableVersion: 'v12',
+        candidateVersion: 'v13',
+        after: null,
+        firstSeen: '2026-11-20T09:00:01.000Z',
+        firstDay: '2026-11-20',
+      });
+      // The flag history over the lookback window, then the experiment's buckets since its start.
+      expect(ranQueries()).toEqual([
+        buildFlagHistoryQuery({
+          database: DATABASE,
+          table: TABLE,
+          model: MODEL,
+          fromDay: LOOKBACK_START,
+          toDay: DAY,
+        }),
+        buildBucketTotalsQuery({ database: DATABASE, table: TABLE, model: MODEL, experiment, toDay: DAY }),
+      ]);
+      const ran = await motoAthena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryIds[1] }));
       expect(ran.QueryExecution).toMatchObject({
-        Query: SQL,
         WorkGroup: WORKGROUP,
         QueryExecutionContext: { Database: DATABASE },
       });
-      expect(appconfig.commandCalls(StartConfigurationSessionCommand).map((c) => c.args[0].input)).toEqual([
-        {
-          ApplicationIdentifier: 'mlops',
-          EnvironmentIdentifier: 'prod',
-          ConfigurationProfileIdentifier: 'model-version',
-        },
-      ]);
-      expect(appconfig.commandCalls(GetLatestConfigurationCommand).map((c) => c.args[0].input)).toEqual([
-        { ConfigurationToken: 'session-token-1' },
-      ]);
 
       const report = await readReport();
+      const analysis = analyseExperiment(parseBucketTotals(TOTALS), { experiment, minRequests: 100 });
       expect(report).toEqual({
-        schemaVersion: 1,
+        schemaVersion: 2,
         model: MODEL,
         day: DAY,
         analysedAt: '2026-11-27T02:30:00.000Z',
-        intendedSplit: { candidatePercent: 10, source: FLAG },
-        query: {
-          queryExecutionId: queryIds[0],
-          workGroup: WORKGROUP,
-          database: DATABASE,
-          table: TABLE,
-          dataScannedBytes: 0,
-          resultPages: 1,
-        },
+        workGroup: WORKGROUP,
+        table: `${DATABASE}.${TABLE}`,
+        queries: [
+          {
+            purpose: 'flag-history',
+            queryExecutionId: queryIds[0],
+            fromDay: LOOKBACK_START,
+            toDay: DAY,
+            dataScannedBytes: 0,
+            resultPages: 1,
+          },
+          {
+            purpose: 'bucket-totals',
+            queryExecutionId: queryIds[1],
+            fromDay: '2026-11-20',
+            toDay: DAY,
+            dataScannedBytes: 0,
+            resultPages: 1,
+          },
+        ],
         metrics: { namespace: 'MLPlatform/AB', timestamp: '2026-11-26T00:00:00.000Z' },
-        analysis: expectedAnalysis(scenarios.typical.resultSet, 10),
+        analysis: JSON.parse(JSON.stringify(analysis)),
       });
-      expect(report.analysis.status).toBe('compared');
-      const a = report.analysis;
-      expect(result).toEqual({
-        model: MODEL,
-        day: DAY,
-        status: 'compared',
-        srm: false,
-        report: REPORT_URI,
-        metricsPublished: 11,
-        summary: [
+      // 4% against 0.5% errors over 80 and 720 buckets: a winner (the wrong way) on error rate.
+      expect(analysis.status).toBe('compared');
+      const errorRate = analysis.comparisons.find((c) => c.metric === 'error-rate')!;
+      expect(errorRate.verdict).toBe('candidate-higher');
+      expect(report.analysis.method.variance).toContain('Deng, Knoblich & Lu, KDD 2018');
+      expect(result).toMatchObject({ model: MODEL, day: DAY, status: 'compared', report: REPORT_URI });
+      expect(result.summary.split('\n')).toEqual(
+        expect.arrayContaining([
           `A/B analysis of ${MODEL} for ${DAY}: compared`,
-          `stable 9,046 requests, candidate 954; intended candidate share 10% (${FLAG})`,
-          ...a.findings.map((f) => f.text),
+          'experiment ab: candidate v13 on 10% of user buckets, stable v12; since 2026-11-20T09:00:01.000Z',
+          errorRate.text,
           `report: ${REPORT_URI}`,
-        ].join('\n'),
-      });
-      expect(a.findings.map((f) => f.topic)).toEqual(['errors', 'confidence', 'latency']);
-      expect(result.summary).toContain(
-        '\ncandidate error rate 1.15% [0.65, 2.05] vs stable 0.30% [0.21, 0.43]; difference +0.85 points ' +
-          '[+0.33, +1.76]: candidate higher\n',
+        ]),
       );
+      expect(result.summary).toMatch(
+        /split check: 80 of 800 buckets with traffic are the candidate's \(80\.0 expected\), p = 1\.0/,
+      );
+      expect(result.summary).toContain('method: delta method over buckets');
     });
 
-    test('publishes every per-variant and model-level metric of the day, with its value', async () => {
-      await run();
-
-      const report = await readReport();
-      const { stable, candidate, errorRateDifference, meanConfidenceDifference } = report.analysis;
-      // The report's figures agree with scipy; the metrics carry exactly the report's figures.
-      const [want] = scenarios.typical.expected;
-      expect(stable!.meanConfidence!.estimate).toBeCloseTo(want.stable.meanConfidence.estimate, 10);
-      expect(candidate!.meanConfidence!.estimate).toBeCloseTo(want.candidate.meanConfidence.estimate, 10);
-      expect(meanConfidenceDifference!.estimate).toBeCloseTo(want.meanConfidenceDifference.estimate, 10);
-      expect(errorRateDifference!.estimate).toBeCloseTo(want.errorRateDifference.estimate, 14);
-
-      expect(await landedMetrics()).toEqual({
-        'Requests/stable': [9046],
-        'ErrorRate/stable': [(27 / 9046) * 100],
-        'MeanConfidence/stable': [stable!.meanConfidence!.estimate],
-        'P95LatencyMs/stable': [120.25],
-        'Requests/candidate': [954],
-        'ErrorRate/candidate': [(11 / 954) * 100],
-        'MeanConfidence/candidate': [candidate!.meanConfidence!.estimate],
-        'P95LatencyMs/candidate': [131.5],
-        SampleRatioMismatch: [0],
-        ErrorRateDifference: [(11 / 954 - 27 / 9046) * 100],
-        ConfidenceDifference: [meanConfidenceDifference!.estimate],
-      });
-    });
-
-    test('reads every page of the result, passing each NextToken on', async () => {
-      // Header + candidate, then stable, then an empty last page.
-      const [first, second, third] = pages(scenarios.typical.resultSet, 2, 1, 0);
-      athena
-        .on(GetQueryResultsCommand)
-        .callsFake((input: GetQueryResultsCommandInput) =>
-          input.NextToken === undefined ? first : input.NextToken === 'page-2' ? second : third,
-        );
+    test("publishes each variant's estimate with its interval, and the differences, as the report has them", async () => {
+      await queueResults(RUNNING, TOTALS);
 
       const result = await run();
 
-      expect(athena.commandCalls(GetQueryResultsCommand).map((c) => c.args[0].input)).toEqual([
-        { QueryExecutionId: queryIds[0], NextToken: undefined },
-        { QueryExecutionId: queryIds[0], NextToken: 'page-2' },
-        { QueryExecutionId: queryIds[0], NextToken: 'page-3' },
+      const { analysis } = await readReport();
+      const landed = await landedMetrics();
+      const stable = analysis.stable!;
+      const candidate = analysis.candidate!;
+      expect(landed['Requests/stable']).toEqual([stable.requests]);
+      expect(landed['Requests/candidate']).toEqual([candidate.requests]);
+      for (const [name, v] of [
+        ['stable', stable],
+        ['candidate', candidate],
+      ] as const) {
+        expect(landed[`ErrorRate/${name}`][0]).toBeCloseTo(v.errorRate!.estimate * 100, 10);
+        expect(landed[`ErrorRateLower/${name}`][0]).toBeCloseTo(Math.max(0, v.errorRate!.lower) * 100, 10);
+        expect(landed[`ErrorRateUpper/${name}`][0]).toBeCloseTo(v.errorRate!.upper * 100, 10);
+        expect(landed[`MeanConfidence/${name}`][0]).toBeCloseTo(v.meanConfidence!.estimate, 10);
+        expect(landed[`MeanConfidenceLower/${name}`][0]).toBeCloseTo(v.meanConfidence!.lower, 10);
+        expect(landed[`MeanConfidenceUpper/${name}`][0]).toBeCloseTo(v.meanConfidence!.upper, 10);
+        expect(landed[`ErrorRateLower/${name}`][0]).toBeLessThanOrEqual(landed[`ErrorRate/${name}`][0]);
+        expect(landed[`ErrorRateUpper/${name}`][0]).toBeGreaterThan(landed[`ErrorRate/${name}`][0]);
+      }
+      const error = analysis.comparisons.find((c) => c.metric === 'error-rate')!;
+      expect(landed.ErrorRateDifference[0]).toBeCloseTo(error.difference.estimate * 100, 10);
+      expect(landed.ErrorRateDifferenceLower[0]).toBeGreaterThan(0);
+      expect(landed.SampleRatioMismatch).toEqual([0]);
+      expect(Object.keys(landed)).toHaveLength(result.metricsPublished);
+      // Per variant: Requests and two estimates with their bounds; the split check; two differences with bounds.
+      expect(result.metricsPublished).toBe(2 * 7 + 1 + 2 * 3);
+    });
+
+    test('reads every page of the bucket totals, passing each NextToken on', async () => {
+      await queueResults(RUNNING);
+      const [first, second, third] = pages(TOTALS, 300, 300, 201);
+      athena
+        .on(GetQueryResultsCommand)
+        .callsFake((input: GetQueryResultsCommandInput) =>
+          input.QueryExecutionId === queryIds[0]
+            ? motoAthena.send(new GetQueryResultsCommand(input))
+            : input.NextToken === undefined
+              ? first
+              : input.NextToken === 'page-2'
+                ? second
+                : third,
+        );
+
+      await run();
+
+      expect(
+        athena
+          .commandCalls(GetQueryResultsCommand)
+          .map((c) => c.args[0].input)
+          .filter((i) => i.QueryExecutionId === queryIds[1]),
+      ).toEqual([
+        { QueryExecutionId: queryIds[1], NextToken: undefined },
+        { QueryExecutionId: queryIds[1], NextToken: 'page-2' },
+        { QueryExecutionId: queryIds[1], NextToken: 'page-3' },
       ]);
       const report = await readReport();
-      expect(report.query.resultPages).toBe(3);
-      expect(report.analysis).toEqual(expectedAnalysis(scenarios.typical.resultSet, 10));
-      expect(result.status).toBe('compared');
+      expect(report.queries[1].resultPages).toBe(3);
+      expect(report.analysis.stable!.buckets + report.analysis.candidate!.buckets).toBe(800);
     });
 
     test('waits for a queued and running query, backing off, and records the bytes scanned', async () => {
+      await queueResults(RUNNING, TOTALS);
       states = [
         { State: 'QUEUED' },
         { State: 'RUNNING' },
-        { State: 'RUNNING' },
-        { State: 'RUNNING' },
-        { State: 'RUNNING' },
+        { State: 'SUCCEEDED' },
         { State: 'RUNNING' },
         { State: 'SUCCEEDED' },
       ];
@@ -457,55 +507,21 @@ describe('A/B analysis handler', () => {
 
       await run();
 
-      expect(sleeps).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000]);
-      expect(athena.commandCalls(GetQueryExecutionCommand)).toHaveLength(7);
-      expect((await readReport()).query.dataScannedBytes).toBe(52_428_800);
-    });
-
-    test('analyses the day the event names', async () => {
-      const result = await run({ model: MODEL, day: '2026-11-20' });
-
-      expect(athena.commandCalls(StartQueryExecutionCommand)[0].args[0].input.QueryString).toBe(
-        buildVariantSummaryQuery({ database: DATABASE, table: TABLE, model: MODEL, day: '2026-11-20' }),
-      );
-      expect(result.report).toBe(`s3://${ARTIFACTS}/models/${MODEL}/ab/2026-11-20.json`);
-      expect(await reportKeys()).toEqual([`models/${MODEL}/ab/2026-11-20.json`]);
-      expect((await landedMetrics('2026-11-20'))['Requests/candidate']).toEqual([954]);
+      expect(sleeps).toEqual([1000, 2000, 1000]);
+      expect((await readReport()).queries.map((q) => q.dataScannedBytes)).toEqual([52_428_800, 52_428_800]);
     });
 
     test('a day older than two weeks gets its report but no metrics, which CloudWatch would refuse', async () => {
+      await queueResults(RUNNING, TOTALS);
+
       const result = await run({ model: MODEL, day: '2026-11-12' });
 
-      const report = await readReport(`models/${MODEL}/ab/2026-11-12.json`);
-      expect(report.metrics).toBeNull();
-      expect(report.analysis.status).toBe('compared');
       expect(result.metricsPublished).toBe(0);
-      expect(result.summary.split('\n').slice(-2)).toEqual([
-        `report: s3://${ARTIFACTS}/models/${MODEL}/ab/2026-11-12.json`,
-        'metrics not published: CloudWatch takes datapoints at most two weeks old; the report holds the day',
-      ]);
+      expect(result.summary).toContain(
+        'metrics not published: CloudWatch takes datapoints at most two weeks old',
+      );
+      expect((await readReport(`models/${MODEL}/ab/2026-11-12.json`)).metrics).toBeNull();
       expect(await landedMetrics('2026-11-12')).toEqual({});
-    });
-
-    test('a day just under two weeks old still gets its metrics', async () => {
-      const result = await run({ model: MODEL, day: '2026-11-14' });
-
-      expect(result.metricsPublished).toBe(11);
-      expect((await readReport(`models/${MODEL}/ab/2026-11-14.json`)).metrics).toEqual({
-        namespace: 'MLPlatform/AB',
-        timestamp: '2026-11-14T00:00:00.000Z',
-      });
-    });
-
-    test('with the kill switch on the intended share is 0%, so candidate traffic is a sample-ratio mismatch', async () => {
-      flag = flagDocument({ killSwitch: true });
-
-      const result = await run();
-
-      const report = await readReport();
-      expect(report.intendedSplit).toEqual({ candidatePercent: 0, source: `${FLAG}, killSwitch on` });
-      expect(result).toMatchObject({ status: 'assignment-broken', srm: true });
-      expect((await landedMetrics()).SampleRatioMismatch).toEqual([1]);
     });
   });
 
@@ -515,99 +531,197 @@ describe('A/B analysis handler', () => {
     ['2027-01-01T02:30:00.000Z', '2026-12-31'],
     ['2027-03-01T02:30:00.000Z', '2027-02-28'],
     ['2028-03-01T23:59:59.999Z', '2028-02-29'],
-  ])('without a day, at %s it analyses %s (yesterday, UTC)', async (now, day) => {
-    await queueResult(scenarios.typical.resultSet);
+  ])('without a day, at %s it analyses up to %s (yesterday, UTC)', async (now, day) => {
+    await queueResults(history());
 
     const result = await createHandler({ ...deps, now: () => new Date(now) })({ model: MODEL });
 
     expect(result.day).toBe(day);
-    const { QueryString } = athena.commandCalls(StartQueryExecutionCommand)[0].args[0].input;
-    expect(QueryString).toContain(`  AND dt = '${day}'\n`);
+    expect(ranQueries()[0]).toContain(`AND dt <= '${day}'\n`);
     expect(await reportKeys()).toEqual([`models/${MODEL}/ab/${day}.json`]);
     expect(previousDay(now.slice(0, 10))).toBe(day);
   });
 
-  test('too few candidate requests: the report says why, and no difference is published', async () => {
-    flag = flagDocument({ candidate: { modelVersion: 'v13', endpoint: 'live', percent: 5 } });
-    await queueResult(
-      resultSet(
-        ['candidate', 'v13', '40', '1', '39', '35.1', '31.7', '[44.0, 131.5, 262.75]'],
-        ['stable', 'v12', '900', '3', '897', '807.3', '728.1', '[41.5, 120.25, 233.0]'],
-      ),
-    );
+  describe("the intended split and the start come from the log, not from today's flag", () => {
+    test('a share widened from 5% to 10% starts a new experiment after the last request served at 5%', async () => {
+      const widened = history(
+        ['ab', false, 5, 'stable', 'v12', '2026-11-10T08:00:00.000Z', '2026-11-22T12:00:30.500Z', 50_000],
+        ['ab', false, 5, 'candidate', 'v13', '2026-11-10T08:00:02.000Z', '2026-11-22T12:00:29.000Z', 2_500],
+        ['ab', false, 10, 'stable', 'v12', '2026-11-22T12:00:00.000Z', '2026-11-26T23:59:58.000Z', 40_000],
+        ['ab', false, 10, 'candidate', 'v13', '2026-11-22T12:00:01.000Z', '2026-11-26T23:59:59.000Z', 4_500],
+      );
+      await queueResults(widened, totals({ stable: 360, candidate: 40 }));
 
-    const result = await run();
+      await run();
 
-    const report = await readReport();
-    expect(report.analysis.status).toBe('insufficient');
-    expect(report.analysis.errorRateDifference).toBeNull();
-    expect(report.analysis.meanConfidenceDifference).toBeNull();
-    const reason =
-      'candidate served 40 requests, fewer than the 100 needed to compare (minSamples): no win or loss can be ' +
-      'read from this day; wait for more traffic or raise the candidate share in the flag';
-    expect(report.analysis.reasons).toEqual([reason]);
-    expect(result).toMatchObject({ status: 'insufficient', srm: false, metricsPublished: 9 });
-    expect(result.summary).toContain(`\nnot compared: ${reason}\nreport: ${REPORT_URI}`);
-    const landed = await landedMetrics();
-    expect(Object.keys(landed).sort()).toEqual([
-      'ErrorRate/candidate',
-      'ErrorRate/stable',
-      'MeanConfidence/candidate',
-      'MeanConfidence/stable',
-      'P95LatencyMs/candidate',
-      'P95LatencyMs/stable',
-      'Requests/candidate',
-      'Requests/stable',
-      'SampleRatioMismatch',
-    ]);
-    expect(landed['Requests/candidate']).toEqual([40]);
-    expect(landed['ErrorRate/candidate']).toEqual([(1 / 40) * 100]);
-    expect(landed.SampleRatioMismatch).toEqual([0]);
+      const sql = ranQueries()[1]!;
+      expect(sql).toContain("dt >= '2026-11-22' AND dt <= '2026-11-26'");
+      expect(sql).toContain("AND ts > '2026-11-22T12:00:30.500Z'");
+      expect(sql).toContain("contains(active_flags, 'candidatePercent=10')");
+      const report = await readReport();
+      expect(report.analysis.experiment).toMatchObject({
+        candidatePercent: 10,
+        after: '2026-11-22T12:00:30.500Z',
+      });
+      expect(report.analysis.split!.candidateBuckets).toBe(1000);
+    });
+
+    test('rerunning a day analyses the flag logged that day, whatever the flag says now', async () => {
+      // On the 15th the experiment ran at 20% with v11 as candidate; the log up to the 15th says so.
+      const then = history(
+        ['ab', false, 20, 'stable', 'v10', '2026-11-12T00:00:00.000Z', '2026-11-15T23:59:00.000Z', 30_000],
+        ['ab', false, 20, 'candidate', 'v11', '2026-11-12T00:00:01.000Z', '2026-11-15T23:59:01.000Z', 7_500],
+      );
+      await queueResults(then, totals({ stable: 300, candidate: 75, percent: 20 }));
+
+      await run({ model: MODEL, day: '2026-11-15' });
+
+      expect(ranQueries()[0]).toContain("dt >= '2026-10-12' AND dt <= '2026-11-15'");
+      const sql = ranQueries()[1]!;
+      expect(sql).toContain("contains(active_flags, 'candidatePercent=20')");
+      expect(sql).toContain("(variant = 'candidate' AND model_version = 'v11')");
+      const report = await readReport(`models/${MODEL}/ab/2026-11-15.json`);
+      // Checked against today's 10% these buckets would look misassigned; against the logged 20% they are sound.
+      expect(report.analysis.split).toMatchObject({
+        candidateBuckets: 2000,
+        misassignedBuckets: 0,
+        broken: false,
+      });
+      expect(report.analysis.status).toBe('compared');
+    });
   });
 
-  test('no logs at all: zero requests per variant, no split check, no differences', async () => {
-    await queueResult(resultSet());
-
-    const result = await run();
-
-    expect(result.status).toBe('insufficient');
-    expect(await landedMetrics()).toEqual({ 'Requests/stable': [0], 'Requests/candidate': [0] });
-    expect(result.summary).toBe(
+  describe('no winner without the data for one: insufficient, with the reason', () => {
+    test.each([
       [
-        `A/B analysis of ${MODEL} for ${DAY}: insufficient`,
-        `stable 0 requests, candidate 0; intended candidate share 10% (${FLAG})`,
-        'not compared: no prediction logs for this model and day: check that the router is logging (Firehose ' +
-          'delivery to S3) and that the day is complete before rerunning',
-        `report: ${REPORT_URI}`,
-      ].join('\n'),
-    );
-  });
+        'the kill switch on',
+        history([
+          'ab',
+          true,
+          10,
+          'stable',
+          'v12',
+          '2026-11-20T00:00:00.000Z',
+          '2026-11-26T23:00:00.000Z',
+          9_000,
+        ]),
+        'the kill switch was on at the end of 2026-11-26 (experiment=ab, killSwitch=true, candidatePercent=10): every user got stable, no A/B test ran',
+      ],
+      [
+        'no candidate in the flag',
+        history([
+          'ab',
+          false,
+          null,
+          'stable',
+          'v12',
+          '2026-11-20T00:00:00.000Z',
+          '2026-11-26T23:00:00.000Z',
+          9_000,
+        ]),
+        'the flag had no candidate at the end of 2026-11-26 (experiment=ab, killSwitch=false): only stable served, no A/B test ran',
+      ],
+      [
+        'the candidate on 100%',
+        history([
+          'ab',
+          false,
+          100,
+          'candidate',
+          'v13',
+          '2026-11-20T00:00:00.000Z',
+          '2026-11-26T23:00:00.000Z',
+          9_000,
+        ]),
+        'the flag sent 100% of users to the candidate at the end of 2026-11-26 (experiment=ab, killSwitch=false, candidatePercent=100): one variant only, nothing to compare',
+      ],
+      [
+        'only stable logged under a 10% split',
+        history([
+          'ab',
+          false,
+          10,
+          'stable',
+          'v12',
+          '2026-11-20T00:00:00.000Z',
+          '2026-11-26T23:00:00.000Z',
+          9_000,
+        ]),
+        'no candidate request was logged under the flag in force at the end of 2026-11-26 (experiment=ab, killSwitch=false, candidatePercent=10): one variant only, nothing to compare; check that the router can reach the candidate endpoint',
+      ],
+      [
+        'no logs at all',
+        history(),
+        'no request routed by the flag was logged from 2026-10-23 to 2026-11-26: check that the router is logging (Firehose delivery to S3) and that AppConfig was reachable',
+      ],
+    ])('%s: one query, no bucket totals, no metrics', async (_, set, reason) => {
+      await queueResults(set);
 
-  test('a sample-ratio mismatch is published as 1 and leads the summary, with no differences', async () => {
-    flag = flagDocument({ candidate: { modelVersion: 'v13', endpoint: 'live', percent: 50 } });
-    await queueResult(scenarios.largeWithSrm.resultSet);
+      const result = await run();
 
-    const result = await run();
+      expect(ranQueries()).toHaveLength(1);
+      const report = await readReport();
+      expect(report.analysis).toMatchObject({
+        status: 'insufficient',
+        experiment: null,
+        reasons: [reason],
+        comparisons: [],
+      });
+      expect(result).toMatchObject({ status: 'insufficient', metricsPublished: 0 });
+      expect(result.summary).toContain(`not compared: ${reason}`);
+      expect(await landedMetrics()).toEqual({});
+    });
 
-    const report = await readReport();
-    expect(report.analysis.status).toBe('assignment-broken');
-    expect(result).toMatchObject({ status: 'assignment-broken', srm: true, metricsPublished: 9 });
-    const landed = await landedMetrics();
-    expect(landed.SampleRatioMismatch).toEqual([1]);
-    expect(landed.ErrorRateDifference).toBeUndefined();
-    expect(landed.ConfidenceDifference).toBeUndefined();
-    expect(landed['Requests/stable']).toEqual([12_000_000]);
-    expect(landed['Requests/candidate']).toEqual([11_900_000]);
-    expect(result.summary.split('\n')[2]).toBe(
-      'CRITICAL: assignment looks broken: the candidate got 11,900,000 of 23,900,000 requests (49.79%) but the ' +
-        'flag intends 50% (about 11,950,000); sample-ratio mismatch, p = 5.4e-93. No difference is reported: ' +
-        'check whether the flag changed during the day, the router assignment (hash salt, user ids) and ' +
-        'whether one variant lost logs',
-    );
+    test('every request from one user bucket: insufficient, never a winner', async () => {
+      const oneBucket = resultSet(TOTALS_COLUMNS, [
+        ['candidate', '17', '5000', '400', '4600', '3500.5'],
+        ['stable', '4242', '45000', '45', '44955', '35964.0'],
+        ['stable', '5000', '3', '0', '3', '2.4'],
+      ]);
+      await queueResults(RUNNING, oneBucket);
+
+      const result = await run();
+
+      const { analysis } = await readReport();
+      expect(analysis.status).toBe('insufficient');
+      expect(analysis.comparisons.every((c) => c.verdict === 'not-compared')).toBe(true);
+      expect(analysis.reasons).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^candidate's traffic comes from too few user buckets \(1 with traffic, 1\.0 effective, 30 needed\)/,
+          ),
+          expect.stringMatching(
+            /^stable's traffic comes from too few user buckets \(2 with traffic, 1\.0 effective/,
+          ),
+        ]),
+      );
+      expect(result.status).toBe('insufficient');
+      const landed = await landedMetrics();
+      expect(landed.ErrorRateDifference).toBeUndefined();
+    });
+
+    test('a candidate bucket above the split is an assignment bug: assignment-broken, published as 1', async () => {
+      await queueResults(
+        RUNNING,
+        totals({ stable: 360, candidate: 40, extra: [['candidate', '7000', '12', '0', '12', '9.6']] }),
+      );
+
+      const result = await run();
+
+      const { analysis } = await readReport();
+      expect(analysis.status).toBe('assignment-broken');
+      expect(analysis.split).toMatchObject({ misassignedBuckets: 1, broken: true });
+      expect(analysis.reasons[0]).toBe(
+        'assignment is broken: 1 bucket(s) served a variant the 10% split does not give them; check the router ' +
+          '(hash salt, flag parsing) before reading any result',
+      );
+      expect(result.summary).toContain('1 misassigned');
+      expect((await landedMetrics()).SampleRatioMismatch).toEqual([1]);
+    });
   });
 
   describe('failures throw with what failed, what to check and how to rerun', () => {
-    beforeEach(() => queueResult(scenarios.typical.resultSet));
+    beforeEach(() => queueResults(RUNNING, totals({ stable: 360, candidate: 40 })));
 
     /** Runs the handler, expects `message(queryId)` and that nothing was written or published. */
     async function expectFailure(
@@ -650,10 +764,10 @@ describe('A/B analysis handler', () => {
       await expectFailure(
         (id) =>
           `A/B analysis of ${MODEL} for ${DAY} failed: Athena query ${id} was stopped by the bytes-scanned ` +
-          `cutoff of workgroup ${WORKGROUP}: Bytes scanned limit was exceeded. The query reads one model and day ` +
-          `(partition model=${MODEL}/dt=${DAY}), so first check in the Athena console that it scanned only that ` +
-          "prefix (partition projection on table mlops_prediction_logs.predictions); if the day's logs really " +
-          `are that large, raise routing.analysis.maxScannedGb (now 10 GB) in config/models/${MODEL}.yaml and ` +
+          `cutoff of workgroup ${WORKGROUP}: Bytes scanned limit was exceeded. The query reads one model's days up ` +
+          `to ${DAY} (partitions model=${MODEL}/dt=…), so first check in the Athena console that it scanned only ` +
+          "those prefixes (partition projection on table mlops_prediction_logs.predictions); if the experiment's " +
+          `logs really are that large, raise routing.analysis.maxScannedGb (now 10 GB) in config/models/${MODEL}.yaml and ` +
           `redeploy the model stack. ${RERUN}`,
       );
     });
@@ -673,7 +787,7 @@ describe('A/B analysis handler', () => {
 
       expect(message).toContain(
         `was stopped by the bytes-scanned cutoff of workgroup ${WORKGROUP}: Bytes scanned limit was exceeded. ` +
-          'The query scanned 10737418240 bytes.. The query reads one model and day',
+          "The query scanned 10737418240 bytes.. The query reads one model's days",
       );
     });
 
@@ -751,66 +865,16 @@ describe('A/B analysis handler', () => {
     });
 
     test('a result that never stops paging is refused', async () => {
-      const [page] = pages(scenarios.typical.resultSet, 3);
+      const [page] = pages(RUNNING, 3);
       athena.on(GetQueryResultsCommand).resolves({ ...page, NextToken: 'again' });
 
       await expectFailure(
         (id) =>
           `A/B analysis of ${MODEL} for ${DAY} failed: Athena query ${id} returned more than 100 pages of ` +
-          'results; the summary query returns one row per variant and model version, so this is not its result: ' +
+          'results; the A/B queries return at most one row per variant and user bucket, so this is not their result: ' +
           `check the query in the Athena console (workgroup ${WORKGROUP}). ${RERUN}`,
       );
       expect(athena.commandCalls(GetQueryResultsCommand)).toHaveLength(100);
-    });
-
-    test('an unreadable flag stops the analysis before any query', async () => {
-      appconfig
-        .on(StartConfigurationSessionCommand)
-        .rejects(awsError('ResourceNotFoundException', 'Requested resource not found'));
-
-      await expectFailure(
-        () =>
-          `A/B analysis of ${MODEL} for ${DAY} failed: cannot read the intended candidate share, so nothing was ` +
-          'queried: cannot read the AppConfig flag mlops/prod/model-version: ResourceNotFoundException: Requested ' +
-          "resource not found; check that the flag is deployed to environment prod and that the function's role " +
-          `may read it (appconfig:StartConfigurationSession, appconfig:GetLatestConfiguration). ${RERUN}`,
-      );
-      expect(queryIds).toEqual([]);
-    });
-
-    test('an empty flag (nothing deployed) stops the analysis before any query', async () => {
-      flag = '';
-
-      await expectFailure(
-        () =>
-          `A/B analysis of ${MODEL} for ${DAY} failed: cannot read the intended candidate share, so nothing was ` +
-          'queried: the AppConfig flag mlops/prod/model-version is empty: deploy the flag document to environment ' +
-          `prod. ${RERUN}`,
-      );
-      expect(queryIds).toEqual([]);
-    });
-
-    test('a flag with a broken percent names it', async () => {
-      flag = flagDocument({ candidate: { modelVersion: 'v13', endpoint: 'live', percent: 150 } });
-
-      await expectFailure(
-        () =>
-          `A/B analysis of ${MODEL} for ${DAY} failed: cannot read the intended candidate share, so nothing was ` +
-          `queried: the ${FLAG} has candidate.percent 150, not a percentage from 0 to 100; fix the flag document ` +
-          `(the router refuses it too). ${RERUN}`,
-      );
-    });
-
-    test("the flag's AppConfig names missing from the environment are named", async () => {
-      delete process.env.APPCONFIG_ENVIRONMENT;
-
-      await expectFailure(
-        () =>
-          `A/B analysis of ${MODEL} for ${DAY} failed: cannot read the intended candidate share, so nothing was ` +
-          "queried: environment APPCONFIG_ENVIRONMENT missing or invalid; the function was deployed without the flag's " +
-          `AppConfig settings: redeploy the model stack. ${RERUN}`,
-      );
-      expect(appconfig.calls()).toEqual([]);
     });
 
     test('CloudWatch refusing the metrics says the report is already written', async () => {
@@ -860,7 +924,6 @@ describe('A/B analysis handler', () => {
       ],
     ])('the event %j is refused before any query', async (event, message) => {
       await expectFailure(() => message, event);
-      expect(appconfig.calls()).toEqual([]);
       expect(athena.calls()).toEqual([]);
     });
 
@@ -874,66 +937,5 @@ describe('A/B analysis handler', () => {
           'the function was deployed without the A/B analysis settings: redeploy the model stack.',
       );
     });
-  });
-});
-
-describe('intendedSplitFromFlag', () => {
-  const SOURCE = 'AppConfig flag mlops/prod/model-version';
-  const flag = (fields: Record<string, unknown>) =>
-    JSON.stringify({
-      schemaVersion: 1,
-      model: MODEL,
-      experiment: 'ab',
-      stable: { modelVersion: 'v12', endpoint: 'live' },
-      candidate: { modelVersion: 'v13', endpoint: 'live', percent: 12.5 },
-      killSwitch: false,
-      ...fields,
-    });
-
-  test("reads the candidate's percent", () => {
-    expect(intendedSplitFromFlag(flag({}), SOURCE)).toEqual({ candidatePercent: 12.5, source: SOURCE });
-  });
-
-  test('no candidate is 0%', () => {
-    expect(intendedSplitFromFlag(flag({ candidate: null }), SOURCE)).toEqual({
-      candidatePercent: 0,
-      source: SOURCE,
-    });
-    expect(intendedSplitFromFlag('{}', SOURCE).candidatePercent).toBe(0);
-  });
-
-  test('the kill switch is 0%, and the source says it was on', () => {
-    expect(intendedSplitFromFlag(flag({ killSwitch: true }), SOURCE)).toEqual({
-      candidatePercent: 0,
-      source: `${SOURCE}, killSwitch on`,
-    });
-  });
-
-  test('fields it does not read do not matter', () => {
-    expect(intendedSplitFromFlag(flag({ schemaVersion: 2, rollout: { by: 'region' } }), SOURCE)).toEqual({
-      candidatePercent: 12.5,
-      source: SOURCE,
-    });
-  });
-
-  test.each([
-    [
-      '{"candidate": ',
-      /^the AppConfig flag mlops\/prod\/model-version is not JSON \(.+\); the router cannot read it either: deploy a valid flag document$/,
-    ],
-    [
-      '[1, 2]',
-      /^the AppConfig flag mlops\/prod\/model-version is an array, not a flag document \(a JSON object\); deploy a valid flag document$/,
-    ],
-    [
-      flag({ candidate: { percent: 150 } }),
-      /^the AppConfig flag mlops\/prod\/model-version has candidate\.percent 150, not a percentage from 0 to 100; fix the flag document \(the router refuses it too\)$/,
-    ],
-    [
-      flag({ candidate: { percent: '10' } }),
-      /^the AppConfig flag mlops\/prod\/model-version has candidate\.percent "10", not a percentage/,
-    ],
-  ])('refuses %s', (text, message) => {
-    expect(() => intendedSplitFromFlag(text, SOURCE)).toThrow(message);
   });
 });

@@ -9,7 +9,7 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } 
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { athenaPort } from '../../lambdas/ab-analysis/athena';
 import type { AthenaPort } from '../../lambdas/ab-analysis/athena-port';
-import type { AthenaResultSet } from '../../lambdas/core/ab-analysis';
+import type { AthenaResultSet } from '../../lambdas/core/athena-query';
 import type { CategoryCounts } from '../../lambdas/core/contracts';
 import { DatasetScanner, evaluateDataset, type DatasetScan } from '../../lambdas/core/dataset-validation';
 import { computeJsDistance } from '../../lambdas/core/drift';

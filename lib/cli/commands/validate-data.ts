@@ -14,7 +14,7 @@ import type { ModelConfig } from '../../config/schema';
 import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { checkDatasetFile, STDIN, stdinChunks } from '../dataset-input';
 import { CliIo, ExitCode, UsageError } from '../io';
-import { plural } from '../../config/problems';
+import { plural } from '../../config/plural';
 
 /** Used without --model: the schema's documented default. */
 export const DEFAULT_MAX_DRIFT = 0.1;
