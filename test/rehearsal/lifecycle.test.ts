@@ -1,10 +1,11 @@
 /**
  * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
  * invariants checked after every event. The shipped scenarios (examples/scenarios, where `mlops
- * rehearse` must pass them) hold every invariant; test/fixtures/scenarios keeps the issue 11 section 5
- * scenario that does not yet (a rollback between canary and promotion: the candidate keeps answering
- * while the live endpoint updates), asserting what is fixed and naming the invariant that still breaks.
- * When it holds everything, move it to examples/scenarios/.
+ * rehearse` must pass them) hold every invariant; test/fixtures/scenarios keeps the scenarios that do
+ * not yet, both from the window between a canary that passed and its promotion (the candidate keeps
+ * answering while a rollback updates the live endpoint; state.json and the flag name the release
+ * before it), asserting what is fixed and naming the invariant that still breaks. When one holds
+ * everything, move it to examples/scenarios/.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -134,6 +135,12 @@ describe('issue 11 section 5 scenarios: what is fixed, and the invariant that st
     expect(failed(report)).toContain('stable-traffic-released');
     // Between canary pass and promotion the flag names v2 while v3 answers: the router logs v3's answers as v2's.
     expect(report.mislabelledAnswers.count).toBeGreaterThan(0);
+  });
+
+  it('a canary that passed and was never promoted leaves state.json and the flag naming the release before it once nothing is in flight (open)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/unpromoted-canary-then-failed-release.yaml');
+    expect(failed(report)).toEqual(['records-agree']);
+    expect(report.final).toMatchObject({ liveEndpoint: 'v2' });
   });
 
   it('after a rollback users come back to the live fleet once it serves N-1, and the page says the one-instance standby lacks capacity for everyone meanwhile', async () => {
