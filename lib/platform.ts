@@ -1,5 +1,6 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { modelStackId } from './config/resource-names';
 import type { PlatformConfig } from './config/schema';
 import { acknowledgeNistFindings } from './nag/nist-acknowledgements';
 import { acknowledgeReviewedWildcards } from './nag/reviewed-wildcards';
@@ -25,10 +26,18 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
   });
   const models = config.models.map(
     (model) =>
-      new ModelStack(app, `Model-${model.name}`, {
+      new ModelStack(app, modelStackId(model.name), {
         stackName: `${platform.name}-${model.name}`,
-        description: `ML release platform (${platform.name}): release path, serving and monitoring of ${model.name}`,
+        description: `ML release platform (${platform.name}): release path, serving and monitoring of ${model.name}${model.serving.retired ? ' (retired: serving.retired is true)' : ''}`,
         env,
+        // A model that may serve cannot be deleted by one command: its endpoints are not the
+        // stack's, so a deletion would orphan them. Lifted by the deploy that retires it
+        // (docs/operations.md, Retiring a model); the serving guard covers the rest.
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html
+        terminationProtection: !model.serving.retired,
+        // Stack tags (cdk.json sets explicitStackTags): how `mlops validate-config --deployed-stacks`
+        // finds a model stack whose config file was deleted (lib/config/deployed-stacks.ts).
+        tags: { Platform: platform.name, Model: model.name },
         platform,
         model,
         shared,

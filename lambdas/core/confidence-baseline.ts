@@ -40,6 +40,23 @@ export const confidenceBaselineRecordSchema = z.strictObject({
       windowEnd: isoTime,
     })
     .nullable(),
+  /**
+   * The baseline job's latest look that found too few usable periods: the alarm stays provisional
+   * and this says why. Absent until such a look (and on records written before the job existed).
+   */
+  lastAttempt: z
+    .strictObject({
+      at: isoTime,
+      windowStart: isoTime,
+      windowEnd: isoTime,
+      /** Periods with at least `minRequestsPerPeriod` requests in the window. */
+      usablePeriods: z.number().int().min(0),
+      /** Usable periods a baseline needs (MIN_BASELINE_PERIODS). */
+      neededPeriods: z.number().int().positive(),
+      /** Requests with a confidence in the window. */
+      requests: z.number().int().min(0),
+    })
+    .optional(),
   updatedAt: isoTime,
   updatedBy: nonEmpty,
 });

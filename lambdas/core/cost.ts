@@ -55,6 +55,62 @@ export interface SageMakerServing {
 /** What is being priced. */
 export type ServingDeployment = TokenServing | SageMakerServing;
 
+/**
+ * The parts of a model's config that decide what it costs to serve (`cost` and `serving` of
+ * config/models/<model>.yaml), as both the config loader and the release settings a gate Lambda
+ * reads hold them.
+ */
+export interface ServingCostConfig {
+  readonly cost: {
+    readonly pricing:
+      | { readonly kind: 'sagemaker' }
+      | {
+          readonly kind: 'token';
+          readonly model: string;
+          readonly avgInputTokens: number;
+          readonly avgOutputTokens: number;
+        };
+    readonly releasesPerMonth: number;
+  };
+  readonly serving: {
+    readonly instanceType: string;
+    readonly initialInstanceCount: number;
+    readonly standby: { readonly instanceType?: string; readonly instanceCount: number };
+    readonly shadow: { readonly windowMinutes: number; readonly instanceCount: number };
+  };
+}
+
+/**
+ * What a model's config costs to serve: the live fleet at its initial size, the warm standby
+ * (always on), and the shadow variant for its window at every release.
+ */
+export function servingDeployment(model: ServingCostConfig): ServingDeployment {
+  const { pricing, releasesPerMonth } = model.cost;
+  if (pricing.kind === 'token') {
+    return {
+      kind: 'token',
+      model: pricing.model,
+      avgInputTokens: pricing.avgInputTokens,
+      avgOutputTokens: pricing.avgOutputTokens,
+    };
+  }
+  const { serving } = model;
+  return {
+    kind: 'sagemaker',
+    instanceType: serving.instanceType,
+    instanceCount: serving.initialInstanceCount,
+    standby: {
+      instanceType: serving.standby.instanceType ?? serving.instanceType,
+      instanceCount: serving.standby.instanceCount,
+    },
+    shadow: {
+      instanceType: serving.instanceType,
+      instanceCount: serving.shadow.instanceCount,
+      hoursPerMonth: Math.min(MAX_HOURS_IN_A_MONTH, (serving.shadow.windowMinutes / 60) * releasesPerMonth),
+    },
+  };
+}
+
 /** Which part of the deployment a cost line is for. */
 export type CostComponent =
   'input-tokens' | 'output-tokens' | 'live-endpoint' | 'standby-endpoint' | 'shadow-variant';

@@ -83,9 +83,14 @@ export class EvalReportError extends Error {
   }
 }
 
+/** The folder beside the report that holds every `predictions_file`. */
+export const PREDICTIONS_FOLDER = 'predictions';
+
+// Under predictions/: the evaluation build publishes that folder beside the report, and promotion keeps
+// it with the baseline (models/<model>/baseline/predictions/), the one prefix the gate may read.
 const PREDICTIONS_FILE_EXPECTED =
-  'path of the per-example results relative to the report, ending in .jsonl, without ".." or a leading "/" ' +
-  '(e.g. "predictions/golden_set.jsonl")';
+  'path of the per-example results relative to the report, under predictions/ and ending in .jsonl, ' +
+  'without ".." (e.g. "predictions/golden_set.jsonl")';
 
 // Each schema's error text is the "expected ..." half of the message; the formatter adds path and value.
 const fraction = (what: string) =>
@@ -138,7 +143,7 @@ const evalSetFileSchema = z.strictObject(
       .optional(),
     predictions_file: z
       .string({ error: PREDICTIONS_FILE_EXPECTED })
-      .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\\\0]+\.jsonl$/, { error: PREDICTIONS_FILE_EXPECTED })
+      .regex(/^(?!.*(^|\/)\.\.(\/|$))predictions\/[^\\\0]+\.jsonl$/, { error: PREDICTIONS_FILE_EXPECTED })
       .optional(),
   },
   { error: 'an object of metrics for one eval set' },

@@ -64,17 +64,64 @@ export function parsePredictions(
   fileLabel: string,
   options: ParsePredictionsOptions = {},
 ): ExampleResult[] {
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const allowed =
-    options.allowedLabels && options.allowedLabels.length > 0 ? new Set(options.allowedLabels) : null;
-  const problems: string[] = [];
-  const rows: ExampleResult[] = [];
-  const firstLineOf = new Map<string, number>();
-  const lines = body.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((raw, index) => {
-    const line = index + 1;
-    const at = (field: string) => `${fileLabel}:${line} ${field}`;
+  const reader = new PredictionsReader(fileLabel, options);
+  reader.push(text);
+  return reader.finish();
+}
+
+/**
+ * {@link parsePredictions} a piece at a time, for a file read as a stream: only the examples and
+ * the current partial line are held, never the whole text. Push the decoded text in order (pieces
+ * may split a line anywhere), then `finish`.
+ */
+export class PredictionsReader {
+  private readonly allowed: ReadonlySet<string> | null;
+  private readonly problems: string[] = [];
+  private readonly rows: ExampleResult[] = [];
+  private readonly firstLineOf = new Map<string, number>();
+  private partial = '';
+  private lineCount = 0;
+  private started = false;
+
+  constructor(
+    private readonly fileLabel: string,
+    options: ParsePredictionsOptions = {},
+  ) {
+    this.allowed =
+      options.allowedLabels && options.allowedLabels.length > 0 ? new Set(options.allowedLabels) : null;
+  }
+
+  /** Lines read so far. */
+  get lines(): number {
+    return this.lineCount;
+  }
+
+  push(piece: string): void {
+    let text = piece;
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+    }
+    const parts = (this.partial + text).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) this.readLine(line);
+  }
+
+  /** @throws PredictionsError listing every problem. */
+  finish(): ExampleResult[] {
+    if (this.partial !== '') this.readLine(this.partial);
+    this.partial = '';
+    if (this.lineCount === 0) {
+      this.problems.push(`${this.fileLabel}: empty (expected one JSON object per evaluated example)`);
+    }
+    if (this.problems.length > 0) throw new PredictionsError(this.fileLabel, this.problems);
+    return this.rows;
+  }
+
+  private readLine(raw: string): void {
+    const line = ++this.lineCount;
+    const problems = this.problems;
+    const at = (field: string) => `${this.fileLabel}:${line} ${field}`;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') {
       problems.push(`${at('(line)')}: blank line (expected one JSON object per example)`);
@@ -134,6 +181,7 @@ export function parsePredictions(
         }
       }
     }
+    const allowed = this.allowed;
     if (allowed) {
       for (const [key, v] of [
         ['label', label],
@@ -148,19 +196,17 @@ export function parsePredictions(
       }
     }
     if (id !== '') {
-      const first = firstLineOf.get(id);
+      const first = this.firstLineOf.get(id);
       if (first !== undefined) {
         problems.push(
           `${at('id')}: duplicate id ${JSON.stringify(id)} (first on line ${first}; each example once)`,
         );
-      } else firstLineOf.set(id, line);
+      } else this.firstLineOf.set(id, line);
     }
-    if (problems.length === before) rows.push({ id, label, predicted, confidence, latencyMs, slices, line });
-  });
-  if (lines.length === 0)
-    problems.push(`${fileLabel}: empty (expected one JSON object per evaluated example)`);
-  if (problems.length > 0) throw new PredictionsError(fileLabel, problems);
-  return rows;
+    if (problems.length === before) {
+      this.rows.push({ id, label, predicted, confidence, latencyMs, slices, line });
+    }
+  }
 }
 
 function show(value: unknown): string {

@@ -98,6 +98,15 @@ export interface RegressionCheck {
   readonly reason: string;
 }
 
+/** An eval set with fewer rows than its accuracy margin needs (`rowsNeededForMargin`). */
+export interface UndersizedEvalSet {
+  readonly evalSet: string;
+  readonly rows: number;
+  /** Rows needed at the observed discordance (paired) or the assumed one; see `message`. */
+  readonly rowsNeeded: number;
+  readonly message: string;
+}
+
 /** Outcome of {@link checkRegression}; survives `JSON.stringify` unchanged. */
 export interface RegressionResult {
   /** 'fail' if any check failed. */
@@ -112,6 +121,11 @@ export interface RegressionResult {
   readonly checks: readonly RegressionCheck[];
   /** Things a reviewer should know that are not failures (first release, new eval sets, allowed dataset change). */
   readonly notes: readonly string[];
+  /**
+   * Eval sets too small to decide their accuracy margin, one line each (also in `notes`), e.g.
+   * "golden_set: 500 rows cannot decide a 0.02 accuracy margin; about 1,550 needed (...)".
+   */
+  readonly undersized: readonly UndersizedEvalSet[];
   /** One line for a pipeline failure message: verdict and the first failing reasons. */
   readonly summary: string;
 }
@@ -214,6 +228,7 @@ export function checkRegression(
 ): RegressionResult {
   const checks: RegressionCheck[] = [];
   const notes: string[] = [];
+  const undersized: UndersizedEvalSet[] = [];
   const firstRelease = baseline === undefined;
   if (firstRelease) {
     notes.push(
@@ -253,10 +268,11 @@ export function checkRegression(
     }
     const accuracy = checks[checks.length - RULES.length];
     if (accuracy.rowsNeeded !== null && accuracy.rowsNeeded > cand.rowCount) {
-      notes.push(
+      const line =
         `${evalSet}: ${cand.rowCount.toLocaleString('en-US')} rows cannot decide a ${thresholds.maxAccuracyDrop} ` +
-          `accuracy margin; about ${aboutRows(accuracy.rowsNeeded)} needed (${evidence.discordanceSource})`,
-      );
+        `accuracy margin; about ${aboutRows(accuracy.rowsNeeded)} needed (${evidence.discordanceSource})`;
+      undersized.push({ evalSet, rows: cand.rowCount, rowsNeeded: accuracy.rowsNeeded, message: line });
+      notes.push(line);
     }
   }
 
@@ -292,6 +308,7 @@ export function checkRegression(
     firstRelease,
     checks,
     notes,
+    undersized,
     summary: summarize(checks, failed, firstRelease),
   };
 }
@@ -743,7 +760,9 @@ function gatherEvidence(
     accuracyDifference: interval,
     comparedOn: `unpaired, n = ${cand.rowCount.toLocaleString('en-US')} vs ${base.rowCount.toLocaleString('en-US')} (${why})`,
     pairedRows: 0,
-    discordanceSource: `paired, at an assumed discordance of ${assumed}; per-example results give the observed one`,
+    discordanceSource:
+      `paired, at an assumed discordance of ${assumed} (thresholds.assumedDiscordance); per-example ` +
+      'results on both sides give the observed one',
     rowsNeeded: (margin) => (margin > 0 ? finiteOrNull(rowsNeededForMargin(margin, assumed)) : null),
     gapIncrease: () => undefined,
   };

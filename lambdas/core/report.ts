@@ -48,6 +48,11 @@ export interface PrReportInput {
   readonly cost?: MonthlyCostInput;
   /** Commit shown in the status line. @default - `candidate.modelVersion` */
   readonly commit?: string;
+  /**
+   * The live confidence alarm's calibration at the model's configured traffic (`calibrationLine` of
+   * lambdas/core/confidence-alarm.ts, from the deployed settings). @default - no alarm section
+   */
+  readonly alarmCalibration?: string;
   /** Largest body to return, in UTF-16 code units (never more than GitHub counts). @default GITHUB_COMMENT_LIMIT */
   readonly maxChars?: number;
 }
@@ -155,6 +160,9 @@ function render(input: PrReportInput, limits: ListLimits): string {
     lines.push(...evalSetSection(input, evalSet, limits));
   }
   lines.push(...costSection(input.cost));
+  if (input.alarmCalibration !== undefined) {
+    lines.push('### Live confidence alarm', '', escapeMarkdown(input.alarmCalibration, 500), '');
+  }
   lines.push(...thresholdLine(regression.checks));
   for (const note of regression.notes.filter((n) => !n.startsWith('no baseline'))) {
     lines.push(`- ${escapeMarkdown(note, 500)}`);

@@ -30,6 +30,8 @@ export interface CommentInput {
    * @default - the decision's serving-cost estimate (candidate only)
    */
   readonly costBasis?: MonthlyCostBasis;
+  /** The confidence alarm's calibration line. @default - no alarm section */
+  readonly alarmCalibration?: string;
 }
 
 /** Longest failure message shown in full; CodePipeline itself keeps at most 5000 characters. */
@@ -62,6 +64,7 @@ export function renderRunComment(input: CommentInput): string {
           monthlyCostFromReports(input.costBasis, records.evalReport.value, baseline.report)) ??
         cost,
       commit: input.commit,
+      alarmCalibration: input.alarmCalibration,
       maxChars: GITHUB_COMMENT_LIMIT - noteText.length,
     }) + noteText
   );

@@ -23,7 +23,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
-import { artifactKeys } from '../../lib/config/release-settings';
+import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
+import {
+  calibrateConfidenceAlarm,
+  calibrationLine,
+  requestsPerMinuteOfMonthly,
+} from '../core/confidence-alarm';
 import { authSecretName } from '../core/github-auth';
 import { reportMarker } from '../core/report';
 import { renderShadowComment, shadowReportMarker } from '../core/shadow-comment';
@@ -62,6 +67,11 @@ export interface Deps {
   readonly github: (token: string) => Octokit;
   /** Epoch milliseconds, for the GitHub App JWT and the installation token's expiry. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The live confidence alarm's calibration line for the deployed settings.
+   * @default deployedAlarmCalibration (seeded simulation, once per container and settings)
+   */
+  readonly alarmCalibration?: (settings: ReleaseSettings) => string;
 }
 
 /** What one invocation did. */
@@ -93,6 +103,25 @@ const stageStateChangeSchema = z.object({
     state: z.string(),
   }),
 });
+
+const calibrations = new Map<string, string>();
+
+/**
+ * `mlops calibrate-alarm`'s line for the alarm the stack deploys: the model's `monitoring` from the
+ * release settings, at its configured traffic (`cost.monthlyRequests` over 730 hours), with the
+ * CLI's default run and seed, so the comment and the CLI print the same figures. The simulation
+ * takes seconds, so it runs once per container and settings.
+ */
+export function deployedAlarmCalibration(settings: ReleaseSettings): string {
+  const rate = requestsPerMinuteOfMonthly(settings.cost.monthlyRequests);
+  const key = JSON.stringify([settings.monitoring, rate]);
+  let line = calibrations.get(key);
+  if (line === undefined) {
+    line = calibrationLine(calibrateConfidenceAlarm(settings.monitoring, rate));
+    calibrations.set(key, line);
+  }
+  return line;
+}
 
 /** Clients for the Lambda runtime, created once per container. */
 export function defaultDeps(): Deps {
@@ -161,6 +190,7 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
       executionId,
       records,
       gates: gatesFor(records),
+      alarmCalibration: (deps.alarmCalibration ?? deployedAlarmCalibration)(settings),
     });
     const repo = settings.repository;
     const { github, call } = await gitHubSession(settings);

@@ -115,6 +115,10 @@ const decisionRecord = z.object({
     firstRelease: z.boolean(),
     checks: z.array(regressionCheck),
     notes: z.array(z.string()),
+    // Decision records written before the field existed have none.
+    undersized: z
+      .array(z.object({ evalSet: z.string(), rows: z.number(), rowsNeeded: z.number(), message: z.string() }))
+      .default([]),
     summary: z.string(),
   }),
   // A CostEstimate (lambdas/core/cost.ts); the candidate's serving cost under the model's config.

@@ -54,6 +54,7 @@ import { StageFailure } from './failure';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from './live-model';
 import { readOptionalText, readReleaseEvidence } from './records';
+import { planBaselinePredictions } from './baseline-predictions';
 import { advanceStandby, previousLiveModel } from './standby';
 import { lazy } from '../shared/lazy';
 
@@ -226,6 +227,8 @@ interface Plan {
   };
   /** The previous live model, for the standby; null on a first release. */
   readonly previousModelName: string | null;
+  /** Copies of the promoted model's per-example results, written before the baseline report. */
+  readonly predictionSteps: readonly CommitStep[];
 }
 
 /** 2. Everything the writes need, read and checked before anything changes. */
@@ -321,6 +324,14 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
     });
   }
 
+  const predictions = await planBaselinePredictions(
+    deps.s3,
+    bucket,
+    model,
+    params.executionId,
+    evidence.evalReport,
+    notPromoted,
+  );
   return {
     record,
     evalReport: evidence.evalReport,
@@ -329,7 +340,7 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
       record: storedRecordText ?? recordText(record),
       serving:
         serving === storedState && storedStateText !== undefined ? storedStateText : recordText(serving),
-      baseline: serializeEvalReport(evidence.evalReport),
+      baseline: serializeEvalReport(predictions.report),
     },
     stored: {
       record: storedRecordText,
@@ -337,6 +348,7 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
       baseline: await readOptionalText(deps.s3, bucket, artifactKeys.baseline(model)),
     },
     previousModelName,
+    predictionSteps: predictions.steps,
   };
 }
 
@@ -442,6 +454,8 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
   const steps = [
     step('release record', keys.record, 'record'),
     step('serving state', keys.serving, 'serving'),
+    // Before the baseline report: it names these files (lambdas/promotion/baseline-predictions.ts).
+    ...plan.predictionSteps,
     step('baseline', keys.baseline, 'baseline'),
   ];
   const standby = plan.serving.standby;
@@ -502,8 +516,9 @@ async function commit(run: Run, canary: CanaryRecord, plan: Plan): Promise<JobOu
         ? 'Standby now serves nothing (first release).'
         : `Standby now serves ${standby.modelVersion} (execution ${standby.executionId}) on ` +
           `"${standby.endpointName}" with config "${standby.configName}".`,
-      `Baseline updated: ${url(keys.baseline)}${earlier(2)}; the artifacts bucket is versioned with Object Lock, so ` +
+      `Baseline updated: ${url(keys.baseline)}${earlier(steps.length - 1)}; the artifacts bucket is versioned with Object Lock, so ` +
         'every earlier baseline is kept as a version.',
+      ...plan.predictionSteps.map((p, i) => `Kept with it: the ${p.what} ${url(p.key)}${earlier(2 + i)}.`),
       `Serving state: ${url(keys.serving)}${earlier(1)}.`,
       `Release record: ${url(keys.record)}${earlier(0)}.`,
       ...liveModel.map((line) => `${line.charAt(0).toUpperCase()}${line.slice(1)}.`),

@@ -7,22 +7,33 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { servingDeployment } from '../../lib/config/cost-inputs';
 import { artifactKeys } from '../../lib/config/release-settings';
-import { estimateCost, formatMoney, type CostEstimate } from '../core/cost';
+import { estimateCost, formatMoney, servingDeployment, type CostEstimate } from '../core/cost';
 import { EvalReportError, parseEvalReport, type EvalReport } from '../core/eval-report';
+import { PredictionsError } from '../core/predictions';
 import { checkRegression } from '../core/regression-gate';
-import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
-import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
+import { artifactClient, downloadArtifact, findArtifact, unzipFiles } from '../shared/artifacts';
+import { parseJobEvent, runParamsSchema, type ArtifactLocation } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { gateDeps, type GateDeps } from '../shared/gate-deps';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import { loadReleaseSettings, requireEnv } from '../shared/settings';
+import {
+  baselinePredictions,
+  candidatePredictions,
+  MAX_PREDICTIONS_FILE_BYTES,
+  namedPredictionsFiles,
+  PredictionsBudget,
+  PredictionsInputError,
+} from './predictions';
 import type { RegressionDecision } from './record';
 
 /** The file the evaluation build publishes at the root of its output artifact. */
 export const EVAL_REPORT_FILE = 'eval_report.json';
+
+/** Largest evaluation artifact read: the report and its predictions files, compressed. */
+export const MAX_EVAL_ARTIFACT_BYTES = 128 * 2 ** 20;
 
 /** Everything external the handler touches, injectable in tests. */
 export type Deps = GateDeps;
@@ -41,10 +52,11 @@ export function createHandler(deps: Deps) {
       const { model } = settings;
 
       const input = findArtifact(job.inputArtifacts, undefined);
-      const files = await readZippedFiles(artifactClient(job.artifactCredentials, deps.s3), input, [
-        EVAL_REPORT_FILE,
-      ]);
-      const reportBytes = files.get(EVAL_REPORT_FILE);
+      const zip = await downloadArtifact(artifactClient(job.artifactCredentials, deps.s3), input, {
+        maxZipBytes: MAX_EVAL_ARTIFACT_BYTES,
+      });
+      const limits = { maxFileBytes: MAX_PREDICTIONS_FILE_BYTES };
+      const reportBytes = unzipFiles(zip, input, [EVAL_REPORT_FILE], limits).get(EVAL_REPORT_FILE);
       if (reportBytes === undefined) {
         return failed(
           `${EVAL_REPORT_FILE} is missing from the root of input artifact ${input.name} (s3://${input.bucket}/${input.key}); ` +
@@ -70,8 +82,26 @@ export function createHandler(deps: Deps) {
 
       const baselineKey = artifactKeys.baseline(model);
       const baseline = await readBaseline(deps.s3, bucket, baselineKey);
+      // Per-example results of both sides make the accuracy comparison paired (docs/eval-report.md).
+      const budget = new PredictionsBudget();
+      let examples: Awaited<ReturnType<typeof readExamples>>;
+      try {
+        examples = await readExamples(
+          deps,
+          { zip, input, limits, candidate, baseline, budget, bucket, baselineKey },
+          settings.dataValidation.allowedLabels,
+        );
+      } catch (error) {
+        if (error instanceof PredictionsInputError || error instanceof PredictionsError) {
+          return failed(error.message);
+        }
+        throw error;
+      }
       const regression = checkRegression(candidate, baseline, settings.thresholds, {
         requiredEvalSets: settings.evalSets.map((set) => set.name),
+        examples: { candidate: examples.candidate, baseline: examples.baseline },
+        onInconclusive: settings.thresholds.onInconclusive,
+        assumedDiscordance: settings.thresholds.assumedDiscordance,
       });
       const cost = estimateCost(servingDeployment(settings), settings.pricing, settings.cost.monthlyRequests);
 
@@ -82,6 +112,16 @@ export function createHandler(deps: Deps) {
         reportBytes,
         'candidate report',
       );
+      // Beside the report copy, at the paths it names: promotion keeps them with the baseline.
+      for (const [file, bytes] of examples.files) {
+        await putRunRecord(
+          deps.s3,
+          bucket,
+          artifactKeys.runFile(model, executionId, file),
+          bytes,
+          'candidate predictions file',
+        );
+      }
       const decision: RegressionDecision = {
         model,
         executionId,
@@ -163,6 +203,40 @@ async function readBaseline(s3: S3Client, bucket: string, key: string): Promise<
       { cause: error },
     );
   }
+}
+
+/**
+ * The candidate's predictions files (from the artifact, labels checked against the config) and the
+ * baseline's (kept with it by promotion), each as the report names it.
+ */
+async function readExamples(
+  deps: Deps,
+  from: {
+    readonly zip: Uint8Array;
+    readonly input: ArtifactLocation;
+    readonly limits: { readonly maxFileBytes: number };
+    readonly candidate: EvalReport;
+    readonly baseline: EvalReport | undefined;
+    readonly budget: PredictionsBudget;
+    readonly bucket: string;
+    readonly baselineKey: string;
+  },
+  allowedLabels?: readonly string[],
+) {
+  const named = namedPredictionsFiles(from.candidate).map(([, file]) => file);
+  const unzipped = named.length > 0 ? unzipFiles(from.zip, from.input, named, from.limits) : new Map();
+  const candidate = candidatePredictions(
+    from.candidate,
+    (file) => unzipped.get(file),
+    { report: `${EVAL_REPORT_FILE} (artifact ${from.input.name})`, artifact: from.input.name },
+    allowedLabels,
+    from.budget,
+  );
+  const baseline =
+    from.baseline === undefined
+      ? undefined
+      : await baselinePredictions(deps.s3, from.bucket, from.baselineKey, from.baseline, from.budget);
+  return { candidate: candidate.sources, files: candidate.files, baseline };
 }
 
 /** Clients created once per container. */

@@ -70,10 +70,17 @@ export async function readConfidenceBaseline(
   return parseServingRecord(confidenceBaselineRecordSchema, text, `s3://${bucket}/${key}`);
 }
 
+/**
+ * Writes a version's record. With `ifMatch` (the ETag it was read with) the write succeeds only if
+ * nobody rewrote it since; else S3 answers 412 PreconditionFailed (or 409 ConditionalRequestConflict
+ * for a concurrent conditional write):
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ */
 export async function writeConfidenceBaseline(
   s3: S3Client,
   bucket: string,
   record: ConfidenceBaselineRecord,
+  options: { readonly ifMatch?: string } = {},
 ): Promise<void> {
   const body = JSON.stringify(confidenceBaselineRecordSchema.parse(record), null, 2);
   await s3.send(
@@ -82,6 +89,7 @@ export async function writeConfidenceBaseline(
       Key: confidenceBaselineKey(record.model, record.modelVersion),
       Body: body,
       ContentType: 'application/json',
+      ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
     }),
   );
 }

@@ -56,6 +56,13 @@ export function releaseSettings(platform: PlatformSettings, model: ModelConfig):
 /** Where a pipeline run keeps its records in the artifacts bucket. */
 export const artifactKeys = {
   baseline: (model: string) => `models/${model}/baseline/baseline_metrics.json`,
+  /**
+   * A per-example results file of the baseline (`predictions_file` of baseline_metrics.json, which
+   * lies under predictions/): beside the report, as the report names it.
+   */
+  baselineFile: (model: string, predictionsFile: string) => `models/${model}/baseline/${predictionsFile}`,
+  /** Every per-example results file of the baseline: the one prefix the regression gate reads there. */
+  baselinePredictions: (model: string) => `models/${model}/baseline/predictions/`,
   run: (model: string, executionId: string) => `models/${model}/runs/${executionId}/`,
   dataValidation: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/data-validation.json`,
@@ -66,6 +73,9 @@ export const artifactKeys = {
   evalSetFiles: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/eval-set-files.tsv`,
   evalReport: (model: string, executionId: string) => `models/${model}/runs/${executionId}/eval_report.json`,
+  /** The regression gate's copy of a predictions file of the run's report, at the path the report names. */
+  runFile: (model: string, executionId: string, predictionsFile: string) =>
+    `models/${model}/runs/${executionId}/${predictionsFile}`,
   decision: (model: string, executionId: string) =>
     `models/${model}/runs/${executionId}/regression-decision.json`,
   /** The model archive the evaluation build uploads (release pipeline only). */

@@ -11,6 +11,11 @@
 import { endpointNames, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
 import { patternsOverlap } from '../../lambdas/core/iam-patterns';
 
+/** The id `cdk deploy` and `cdk destroy` select a model's stack by (CloudFormation names it `<platform>-<model>`). */
+export function modelStackId(modelName: string): string {
+  return `Model-${modelName}`;
+}
+
 /** Resource kinds with a name space of their own in an account and region. */
 export type ResourceKind =
   | 'Lambda function'
@@ -35,6 +40,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
   'Lambda function': [
     'ab-analysis',
     'canary',
+    'confidence-baseline',
     'cost-monitor',
     'data-validation',
     'drift-monitor',
@@ -46,6 +52,7 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
     'regression-gate',
     'rollback',
     'router',
+    'serving-guard',
     'shadow',
   ],
   'CodeBuild project': ['code-quality', 'evaluation', 'pr-code-quality', 'pr-evaluation'],
@@ -67,7 +74,13 @@ export const MODEL_RESOURCE_SUFFIXES: Readonly<Partial<Record<ResourceKind, read
   ],
   'CloudWatch dashboard': [''],
   'EventBridge rule': ['pr-failed', 'release-shadow-done', 'live-endpoint-state'],
-  'EventBridge schedule': ['ab-analysis', 'cost-monitor', 'drift-monitor', 'production-sample'],
+  'EventBridge schedule': [
+    'ab-analysis',
+    'confidence-baseline',
+    'cost-monitor',
+    'drift-monitor',
+    'production-sample',
+  ],
   'SQS queue': ['ab-analysis-dlq', 'monitor-dlq', 'prediction-log-fallback', 'prediction-log-fallback-dlq'],
   'DynamoDB table': ['rollbacks'],
   'Firehose stream': ['predictions'],

@@ -269,6 +269,10 @@ export const servingSchema = z
         maxServerErrorRatePercent: 1,
         maxP99LatencyMs: 1000,
       }),
+    retired: documented(
+      z.boolean().default(false),
+      "Retires the model: the next deploy deletes its live and standby endpoints, stops both pipelines, disarms its alarms and schedules, keeps its data, and lifts the stack's termination protection so that it can be deleted (docs/operations.md, Retiring a model). Only in the model's own file. Default: false.",
+    ),
   })
   .meta({ description: 'SageMaker serving: live endpoint, warm standby, shadow and canary.' });
 
@@ -296,6 +300,15 @@ export const monitoringSchema = z
         provisionalStdDev: documented(
           z.number().gt(0).max(0.5).default(0.05),
           "While the live baseline is measured: the alarm's band is the promoted evaluation's mean confidence with this standard deviation, and it pages without rolling back. Default: 0.05.",
+        ),
+        baselineSchedule: documented(
+          z
+            .string()
+            .regex(/^(cron|rate)\(.+\)$/, {
+              message: 'an EventBridge Scheduler expression like rate(15 minutes)',
+            })
+            .default('rate(15 minutes)'),
+          'How often the baseline job looks at the served version: once its baseline window has ended it measures the live baseline and arms the alarm; meanwhile it keeps the alarm provisional (and repairs it after a `cdk deploy`). Default: rate(15 minutes).',
         ),
         traffic: z
           .strictObject({
@@ -332,6 +345,7 @@ export const monitoringSchema = z
         minRequestsPerPeriod: 10,
         baselineHours: 6,
         provisionalStdDev: 0.05,
+        baselineSchedule: 'rate(15 minutes)',
         traffic: {
           confidenceMean: 0.8,
           confidenceStdDev: 0.12,
@@ -887,6 +901,18 @@ export const platformSchema = z
         monitoring: monitoringSchema.optional(),
       })
       .default({})
+      .superRefine((defaults, ctx) => {
+        // One line here would delete every model's endpoints at the next deploy.
+        if (defaults.serving?.retired) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['serving', 'retired'],
+            input: defaults.serving.retired,
+            message:
+              'a model is retired in its own file only: here it would retire every model and delete all their endpoints at the next deploy; remove this key and set serving.retired: true in config/models/<model>.yaml of the model to retire',
+          });
+        }
+      })
       .meta({
         description:
           'Settings every model inherits unless its own file sets them (model value, then this, then the built-in default).',

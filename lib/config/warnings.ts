@@ -4,8 +4,9 @@
  */
 import { detectabilityWarning, requestsPerMinuteOfMonthly } from '../../lambdas/core/confidence-alarm';
 import { estimateCost, formatMoney } from '../../lambdas/core/cost';
-import { servingDeployment } from './cost-inputs';
+import { servingDeployment } from '../../lambdas/core/cost';
 import type { ConfigProblem } from './problems';
+import { modelStackId } from './resource-names';
 import type { ModelConfig, PlatformConfig } from './schema';
 
 /** Where a key of a model file is: its file, and its line when the file has one. */
@@ -83,9 +84,27 @@ function confidenceAlarmWarning(model: ModelConfig, at: ModelLocator): ConfigWar
   ];
 }
 
+/**
+ * A retired model is valid config, but its next deploy deletes its endpoints: say so plainly, in
+ * case the key was copied from another file.
+ */
+function retiredWarning(config: PlatformConfig, model: ModelConfig, at: ModelLocator): ConfigWarning[] {
+  if (!model.serving.retired) return [];
+  const prefix = `${config.platform.name}-${model.name}`;
+  const path = ['serving', 'retired'];
+  return [
+    {
+      ...at(model, path),
+      path: path.join('.'),
+      message: `${model.name} is retired: the next deploy of ${prefix} deletes the endpoints ${prefix}-live and ${prefix}-standby (they stop serving), stops both pipelines and disarms its alarms and schedules; data and logs are kept. Then \`npx cdk destroy ${modelStackId(model.name)}\` may delete the stack (docs/operations.md, Retiring a model). Remove the key to keep the model`,
+    },
+  ];
+}
+
 /** Every warning of a valid config, in model order. */
 export function configWarnings(config: PlatformConfig, at: ModelLocator): ConfigWarning[] {
   return [
+    ...config.models.flatMap((m) => retiredWarning(config, m, at)),
     ...config.models.flatMap((m) => budgetWarning(config, m, at)),
     ...config.models.flatMap((m) => confidenceAlarmWarning(m, at)),
     ...copiedModelWarnings(config.models, at),

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { artifactKeys } from '../config/release-settings';
+import { PREDICTIONS_FOLDER } from '../../lambdas/core/eval-report';
 import { MODEL_CLAIM_FILE, stagedArchiveKey } from '../../lambdas/core/model-publication';
 import type { ModelConfig } from '../config/schema';
 import type { SharedResources } from '../stacks/shared-stack';
@@ -155,7 +156,13 @@ export class GpuEvaluationProject extends Construct {
             ],
           },
         },
-        artifacts: { files: publish ? ['eval_report.json', MODEL_CLAIM_FILE] : ['eval_report.json'] },
+        // predictions/: the per-example results the report names (docs/eval-report.md), when it has any.
+        // A pattern that matches nothing is skipped; only a build whose patterns all match nothing fails
+        // (https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html, artifacts/files),
+        // and eval_report.json is checked above.
+        artifacts: {
+          files: ['eval_report.json', `${PREDICTIONS_FOLDER}/**/*`, ...(publish ? [MODEL_CLAIM_FILE] : [])],
+        },
       }),
     });
 

@@ -442,13 +442,15 @@ export class ModelEndpoint extends Construct {
       }),
     );
 
-    // Promotion: the serving state, the release record and, last, the baseline.
+    // Promotion: the serving state, the release record, the promoted model's per-example results and,
+    // last, the baseline report that names them.
     this.promotion.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject'],
         resources: [
           shared.artifactsBucket.arnForObjects(artifactKeys.servingState(model.name)),
           shared.artifactsBucket.arnForObjects(artifactKeys.baseline(model.name)),
+          shared.artifactsBucket.arnForObjects(`${artifactKeys.baselinePredictions(model.name)}*`),
         ],
       }),
     );
@@ -503,6 +505,12 @@ export class ModelEndpoint extends Construct {
     for (const stage of [this.shadow, this.canary, this.promotion]) {
       reviewWildcards(stage.role, runRecords, kmsDataKey);
     }
+    reviewWildcards(this.promotion.role, {
+      finding: new RegExp(
+        `^Resource::arn:${p}:s3:::${bucket('artifacts')}/models/${model}/baseline/predictions/\\*$`,
+      ),
+      reason: "The baseline's per-example results; each release's files are kept under its execution id.",
+    });
     for (const stage of [this.shadow, this.canary]) reviewWildcards(stage.role, publishedArchives);
     reviewWildcards(this.shadow.role, capture, {
       finding: /^Resource::\*$/,

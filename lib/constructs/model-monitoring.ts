@@ -33,6 +33,7 @@ import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
 import type { PromotionLiveEnv } from '../../lambdas/core/handler-env';
 import type { RollbackEnvInput } from '../../lambdas/rollback/env';
+import type { ConfidenceBaselineJobEnv } from '../../lambdas/core/confidence-baseline-job';
 import type { ModelEndpoint } from './model-endpoint';
 import type { ModelRouting } from './model-routing';
 
@@ -66,6 +67,8 @@ export class ModelMonitoring extends Construct {
   readonly rollbackTable: dynamodb.Table;
   readonly driftMonitor: GateFunction;
   readonly costMonitor: GateFunction;
+  /** The scheduled job that measures the served version's live confidence baseline and arms the alarm. */
+  readonly confidenceBaseline: GateFunction;
   readonly productionSample: GateFunction;
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -658,7 +661,7 @@ export class ModelMonitoring extends Construct {
     new DeadLetterAlarm(this, 'MonitorDeadLetters', {
       queue: monitorDlq,
       alarmName: `${prefix}-monitor-dead-letters`,
-      description: `${model.name}: a scheduled monitor (drift, cost, production sample) failed for good; the message in ${prefix}-monitor-dlq says which and why (docs/operations.md).`,
+      description: `${model.name}: a scheduled monitor (drift, cost, production sample, confidence baseline) failed for good; the message in ${prefix}-monitor-dlq says which and why (docs/operations.md).`,
       pagingTopic: shared.pagingTopic,
     });
     Validations.of(monitorDlq).acknowledge({
@@ -771,6 +774,56 @@ export class ModelMonitoring extends Construct {
       }),
     );
     schedule('CostSchedule', this.costMonitor, monitoring.cost.schedule, 'estimated serving cost');
+
+    // The confidence alarm's live baseline: measured once the served version's baseline window has
+    // ended, then the alarm is armed (lambdas/confidence-baseline). Rate-based schedules
+    // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html).
+    this.confidenceBaseline = monitorFn(
+      'ConfidenceBaseline',
+      'confidence-baseline',
+      "measures the served version's live confidence baseline and arms the confidence alarm",
+      {
+        CONFIDENCE_ALARM_NAME: confidenceAlarmName(prefix),
+        CONFIDENCE_ROLLBACK_ACTION_ARN: this.rollback.function.functionArn,
+      } satisfies Omit<ConfidenceBaselineJobEnv, 'RELEASE_SETTINGS_PARAMETER' | 'ARTIFACTS_BUCKET'>,
+    );
+    const baselineRole = this.confidenceBaseline.role;
+    baselineRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        resources: [this.confidenceAlarm.alarmArn],
+      }),
+    );
+    // GetMetricData has no resource-level permissions
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+    baselineRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    );
+    baselineRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [servingState] }),
+    );
+    baselineRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [
+          shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/confidence-baselines/*`),
+        ],
+      }),
+    );
+    // Before the first release there is no serving state: "not found", not "access denied".
+    grantMissingKeyAsNotFound(baselineRole, shared.artifactsBucket);
+    reviewWildcards(baselineRole, {
+      finding: new RegExp(
+        `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,
+      ),
+      reason: "This model's confidence baseline records, one per served version (named by the version).",
+    });
+    schedule(
+      'ConfidenceBaselineSchedule',
+      this.confidenceBaseline,
+      monitoring.confidenceAlarm.baselineSchedule,
+      "the served version's live confidence baseline",
+    );
 
     this.productionSample = monitorFn(
       'ProductionSample',
@@ -981,7 +1034,7 @@ export class ModelMonitoring extends Construct {
       reason:
         'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys. cloudwatch:GetMetricData has no resource-level permissions.',
     });
-    for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample]) {
+    for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample, this.confidenceBaseline]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a
       // whole bucket, is still an unreviewed finding.
       const m = model.name;

@@ -123,11 +123,16 @@ export class ModelPipeline extends Construct {
     }
     // Data validation reads the model's DVC prefix and writes its report.
     grantDvcRead(this.dataValidation.role, shared, model.name);
-    // The regression gate reads the baseline, writes the eval report copy and the decision.
+    // The regression gate reads the baseline and its per-example results (promotion keeps them under
+    // baseline/predictions/), writes the eval report copy, its predictions files and the decision. The
+    // candidate's artifact is read with the job's own artifact credentials, not this role.
     this.regressionGate.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [shared.artifactsBucket.arnForObjects(artifactKeys.baseline(model.name))],
+        resources: [
+          shared.artifactsBucket.arnForObjects(artifactKeys.baseline(model.name)),
+          shared.artifactsBucket.arnForObjects(`${artifactKeys.baselinePredictions(model.name)}*`),
+        ],
       }),
     );
     grantMissingKeyAsNotFound(this.regressionGate.role, shared.artifactsBucket);
@@ -303,7 +308,13 @@ export class ModelPipeline extends Construct {
       reason: `This model's run records (${runRecords}<execution id>/...); keys carry the execution id.`,
     };
     reviewWildcards(this.dataValidation.role, dvcPrefix, runRecordPrefix);
-    reviewWildcards(this.regressionGate.role, runRecordPrefix);
+    reviewWildcards(this.regressionGate.role, runRecordPrefix, {
+      finding: new RegExp(
+        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model}/baseline/predictions/\\*$`,
+      ),
+      reason:
+        "The promoted baseline's per-example results; their names come from its report's predictions_file.",
+    });
     reviewWildcards(this.prComment.role, runRecordPrefix);
     for (const pipeline of [this.prPipeline, this.releasePipeline]) {
       reviewWildcards(

@@ -58,7 +58,7 @@ function s3(cloud: Cloud) {
       const versions = cloud.s3.get(`${i.Bucket}/${i.Key}`);
       if (!versions || versions.length === 0)
         throw awsError('NoSuchKey', 'The specified key does not exist.', 404);
-      return { Body: body(versions.at(-1)!), ContentType: 'application/json' };
+      return { Body: body(versions.at(-1)!), ContentType: 'application/json', ETag: `"${versions.length}"` };
     },
     HeadObject: (i) => {
       const id = `${i.Bucket}/${i.Key}`;
@@ -69,6 +69,14 @@ function s3(cloud: Cloud) {
     PutObject: (i) => {
       const id = `${i.Bucket}/${i.Key}`;
       const versions = cloud.s3.get(id) ?? [];
+      // Conditional write on the ETag: 412 when the object changed (or is gone) since it was read
+      // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
+      if (typeof i.IfMatch === 'string' && i.IfMatch !== `"${versions.length}"`)
+        throw awsError(
+          'PreconditionFailed',
+          'At least one of the pre-conditions you specified did not hold',
+          412,
+        );
       versions.push(toText(i.Body));
       cloud.s3.set(id, versions);
       // A checksum is kept only for the version written with it (S3 full-object checksums).
@@ -326,7 +334,10 @@ function cloudwatch(cloud: Cloud) {
       return {};
     },
     GetMetricData: (i) => {
+      // One datapoint per period with samples, from StartTime up to EndTime, oldest first; no page
+      // is ever needed at the rehearsal's sizes.
       const start = new Date(i.StartTime as Date).getTime();
+      const end = new Date(i.EndTime as Date).getTime();
       const queries =
         (i.MetricDataQueries as {
           Id: string;
@@ -341,20 +352,17 @@ function cloudwatch(cloud: Cloud) {
           const s = q.MetricStat;
           if (!s) return { Id: q.Id, StatusCode: 'Complete', Values: [], Timestamps: [] };
           const dims = Object.fromEntries((s.Metric.Dimensions ?? []).map((x) => [x.Name, x.Value]));
-          const samples = cloud.metrics.samples(
-            s.Metric.Namespace,
-            s.Metric.MetricName,
-            dims,
-            start,
-            s.Period * 1000,
-          );
-          const value = samplesStatistic(s.Stat, samples);
-          return {
-            Id: q.Id,
-            StatusCode: 'Complete',
-            Values: value === undefined ? [] : [value],
-            Timestamps: value === undefined ? [] : [new Date(start)],
-          };
+          const periodMs = s.Period * 1000;
+          const values: number[] = [];
+          const timestamps: Date[] = [];
+          for (let t = start; t === start || t < end; t += periodMs) {
+            const samples = cloud.metrics.samples(s.Metric.Namespace, s.Metric.MetricName, dims, t, periodMs);
+            const value = samplesStatistic(s.Stat, samples);
+            if (value === undefined) continue;
+            values.push(value);
+            timestamps.push(new Date(t));
+          }
+          return { Id: q.Id, StatusCode: 'Complete', Values: values, Timestamps: timestamps };
         }),
       };
     },
@@ -364,6 +372,7 @@ function cloudwatch(cloud: Cloud) {
 function samplesStatistic(stat: string, values: number[]): number | undefined {
   if (values.length === 0) return undefined;
   if (stat === 'Sum') return values.reduce((a, b) => a + b, 0);
+  if (stat === 'SampleCount') return values.length;
   if (stat === 'Average') return values.reduce((a, b) => a + b, 0) / values.length;
   const p = /^p(\d+(?:\.\d+)?)$/.exec(stat);
   if (p) {

@@ -6,6 +6,7 @@
 import type { RollbackResult } from '../../lambdas/rollback';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { artifactKeys } from '../config/release-settings';
+import { confidenceBandProblem } from './confidence-invariant';
 import type { Routed } from './traffic';
 import type { ReleaseRun, Stage, World } from './world';
 
@@ -361,8 +362,12 @@ export class Invariants {
     // 8. The confidence threshold belongs to the served version.
     const served = w.serving();
     const alarm = confidence ? w.cloud.alarms.alarms.get(confidence) : undefined;
-    // A static-threshold confidence alarm only: a metric-math alarm (main's z-score form) carries the
-    // served version's baseline in its metrics, not in its threshold.
+    // A metric-math alarm carries the served version's band in its z expression (and rolls back
+    // only once armed); a static-threshold alarm carries its floor in the threshold.
+    if (served && alarm && state && alarm.definition.metric.kind === 'math') {
+      const problem = confidenceBandProblem(w, served);
+      if (problem !== null) this.violate('confidence-threshold-follows', problem, `${served}|${problem}`);
+    }
     if (served && alarm && state && alarm.definition.metric.kind === 'stat') {
       const want = w.confidenceThresholdFor(served);
       if (Math.abs(alarm.definition.threshold - want) > 1e-6) {

@@ -21,11 +21,19 @@ import { logger } from '../../lambdas/shared/logger';
 import { artifactKeys, releaseSettingsSchema, type ReleaseSettings } from '../config/release-settings';
 import type { PlatformConfig } from '../config/schema';
 import { alarmDefinition } from './alarms';
+import { BaselineJobSchedule } from './baseline-job';
 import { clients, flagSummary } from './clients';
 import { Cloud, type ModelBehaviour } from './cloud';
 import { Invariants, type InvariantViolation } from './invariants';
 import { Random } from './random';
-import { functionEnvironment, functionId, modelTemplate, resourcesOfType, type Template } from './template';
+import {
+  functionEnvironment,
+  functionId,
+  modelTemplate,
+  resolveValue,
+  resourcesOfType,
+  type Template,
+} from './template';
 import { Traffic } from './traffic';
 
 export const STAGES = ['shadow', 'canary', 'promotion'] as const;
@@ -110,6 +118,10 @@ export class World {
   private readonly rollbackFunctionArn: string;
   /** EventBridge rules whose target is the rollback function: name and event pattern. */
   private readonly rollbackRules: { name: string; pattern: Record<string, unknown> }[] = [];
+  /** The confidence baseline job on its schedule, or why the rehearsal does not run it. */
+  readonly baselineJob: BaselineJobSchedule | { readonly why: string };
+  /** How long per-minute metrics are kept: the baseline job reads its whole window. */
+  private readonly metricRetentionMs: number;
   private executions = 0;
   private jobs = 0;
   /** Depth of handler invocations in progress: alarm actions wait until none runs. */
@@ -217,6 +229,21 @@ export class World {
       new TextEncoder().encode('rehearsal-hmac-key-0123456789abcdef'),
     );
     this.cloud.onAlarmAction = () => undefined;
+    // In AWS the rollback's formatted ARN and its function's Arn attribute are one string; the
+    // emulator names a function's ARN after its logical id, so the rollback is given that one.
+    if (this.functionEnvs.rollback.CONFIDENCE_ROLLBACK_ACTION_ARN !== undefined) {
+      this.functionEnvs.rollback.CONFIDENCE_ROLLBACK_ACTION_ARN = String(
+        resolveValue({ 'Fn::GetAtt': [this.rollbackFunctionArn.slice(1), 'Arn'] }),
+      );
+    }
+    this.baselineJob = BaselineJobSchedule.fromTemplate(
+      template,
+      { s3: c.s3, ssm: c.ssm, cloudwatch: c.cloudwatch },
+      now,
+      START_MS,
+    );
+    this.metricRetentionMs =
+      Math.max(6, this.settings.monitoring.confidenceAlarm.baselineHours + 2) * 3_600_000;
     this.invariants = new Invariants(this);
   }
 
@@ -325,7 +352,23 @@ export class World {
       if (t !== nextRequest || t === change || t === end) this.invariants.check('event');
       if (this.busy === 0) await this.runAlarmActions();
       if (this.busy === 0) await this.deliverEndpointEvents();
+      if (this.busy === 0) await this.runBaselineJob();
     }
+  }
+
+  /** The confidence baseline job, when its schedule is due and no handler is mid-invocation. */
+  private async runBaselineJob(): Promise<void> {
+    const job = this.baselineJob;
+    if (!(job instanceof BaselineJobSchedule) || !job.due(this.cloud.nowMs)) return;
+    this.busy++;
+    let line: string | undefined;
+    try {
+      line = await job.run(this.settings.model, this.cloud.nowMs);
+    } finally {
+      this.busy--;
+    }
+    if (line !== undefined) this.cloud.log('baseline job', line);
+    this.invariants.check('baseline job');
   }
 
   /**
@@ -429,7 +472,7 @@ export class World {
       this.lastMinuteLine = shape;
     }
     this.minuteSplit = new Map();
-    this.cloud.metrics.prune(now - 6 * 3_600_000);
+    this.cloud.metrics.prune(now - this.metricRetentionMs);
     this.invariants.check('minute');
   }
 

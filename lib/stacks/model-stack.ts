@@ -10,6 +10,8 @@ import { ModelEndpoint } from '../constructs/model-endpoint';
 import { ModelMonitoring } from '../constructs/model-monitoring';
 import { ModelPipeline } from '../constructs/model-pipeline';
 import { ModelRouting } from '../constructs/model-routing';
+import { ServingGuard } from '../constructs/serving-guard';
+import { RetiredModel } from './retirement';
 import { SharedBucketPurpose, sharedBucketName, type SharedResources } from './shared-stack';
 
 export interface ModelStackProps extends StackProps {
@@ -36,6 +38,8 @@ export class ModelStack extends Stack {
   readonly endpoint: ModelEndpoint;
   readonly routing: ModelRouting;
   readonly monitoring: ModelMonitoring;
+  /** Deletes a retired model's endpoints; refuses a stack deletion while they serve. */
+  readonly servingGuard: ServingGuard;
 
   /**
    * The shared buckets by name rather than by CloudFormation export: exports pin the shared stack
@@ -106,6 +110,21 @@ export class ModelStack extends Stack {
       endpoint: this.endpoint,
       routing: this.routing,
     });
+
+    this.servingGuard = new ServingGuard(this, 'ServingGuard', {
+      platform,
+      model,
+      endpointNames: this.endpoint.endpointNames,
+    });
+    this.servingGuard.runAfter(
+      this.releaseSettings,
+      this.pipeline,
+      this.endpoint,
+      this.routing,
+      this.monitoring,
+    );
+    // A retired model: pipelines stopped, alarms and schedules off, data kept (./retirement.ts).
+    if (model.serving.retired) Aspects.of(this).add(new RetiredModel());
 
     new CfnOutput(this, 'Dashboard', {
       value: this.monitoring.dashboard.dashboardName,

@@ -187,11 +187,20 @@ describe('mlops check-regression', () => {
       };
     }
 
+    const INVALID =
+      'FAIL: the reports or their per-example results are not valid (format: docs/eval-report.md):\n';
+    const candidateFile = (dir: string) => path.join(dir, 'predictions/candidate/golden_set.jsonl');
+    const baselineFile = (dir: string) => path.join(dir, 'predictions/baseline/golden_set.jsonl');
+    const from = (dir: string) => `the 2000 examples in ${candidateFile(dir)}`;
+
+    // Each message in full: file, line and field, as a new user sees it.
     test.each([
       [
         'a duplicate id',
         (lines: string[]) => [...lines.slice(0, 9), lines[3], ...lines.slice(10)],
-        /predictions\/candidate\/golden_set\.jsonl:10 id: duplicate id "golden-00003" \(first on line 4/,
+        { stderr: true },
+        (dir: string) =>
+          `${INVALID}  ${candidateFile(dir)}:10 id: duplicate id "golden-00003" (first on line 4; each example once)\n`,
       ],
       [
         'a label not in the config',
@@ -199,12 +208,18 @@ describe('mlops check-regression', () => {
           lines[0].replace(/"predicted": "\w+"/, '"predicted": "refunds"'),
           ...lines.slice(1),
         ],
-        /golden_set\.jsonl:1 predicted: label not in the model's config \(got "refunds", expected one of dataValidation\.allowedLabels: billing, refund/,
+        { stderr: true },
+        (dir: string) =>
+          `${INVALID}  ${candidateFile(dir)}:1 predicted: label not in the model's config (got "refunds", expected ` +
+          'one of dataValidation.allowedLabels: billing, refund, technical, account, shipping, other)\n',
       ],
       [
         'an id missing from the baseline',
         (lines: string[]) => [lines[0].replace('"golden-00000"', '"golden-99999"'), ...lines.slice(1)],
-        /candidate\/golden_set\.jsonl:1 id: "golden-99999" is not in the baseline's .*baseline\/golden_set\.jsonl/,
+        { stderr: false },
+        (dir: string) =>
+          `golden_set per-example results: ${candidateFile(dir)}:1 id: "golden-99999" is not in the baseline's ` +
+          `${baselineFile(dir)}; ${baselineFile(dir)}:1 id: "golden-00000" is not in the candidate's ${candidateFile(dir)}\n`,
       ],
       [
         'metrics that disagree with the examples',
@@ -218,14 +233,30 @@ describe('mlops check-regression', () => {
                 )
               : l,
           ),
-        /eval_report\.json eval_sets\.golden_set\.accuracy: states 0\.\d+ but the 2000 examples in .*candidate\/golden_set\.jsonl give 0\.\d+/,
+        { stderr: false },
+        (dir: string) => {
+          const at = (key: string) => `${path.join(dir, 'eval_report.json')} eval_sets.golden_set.${key}`;
+          return (
+            `golden_set per-example results: ${at('accuracy')}: states 0.9365 but ${from(dir)} give 0.843; ` +
+            `${at('slice_accuracy["source=chat"]')}: states 0.9091 but ${from(dir)} give 0.815725; ` +
+            `${at('slice_accuracy["source=email"]')}: states 0.9503 but ${from(dir)} give 0.853002; ` +
+            `${at('slice_accuracy["source=upload"]')}: states 0.933 but ${from(dir)} give 0.845295\n`
+          );
+        },
       ],
-    ])('%s: exit 1 and a message naming file, line or field', async (_what, edit, message) => {
+    ])('%s: exit 1 and the message naming file, line and field', async (_what, edit, where, message) => {
       const copy = brokenCopy(edit);
       try {
         const r = await runCli(...args(copy.report, copy.baseline));
         expect(r.code).toBe(1);
-        expect(`${r.stdout}${r.stderr}`).toMatch(message);
+        if (where.stderr) {
+          expect(r.stderr).toBe(message(copy.dir));
+          expect(r.stdout).toBe('');
+        } else {
+          // The examples check's line of the verdict list ends with the full message.
+          expect(r.stdout).toMatch(/ {2}FAIL {2}golden_set examples +golden_set per-example results: /);
+          expect(r.stdout).toContain(`  ${message(copy.dir)}`);
+        }
       } finally {
         rmSync(copy.dir, { recursive: true, force: true });
       }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigFixture, EXAMPLE_MODEL, SHIPPED_CONFIG } from '../helpers/config-fixture';
 import { runCli } from '../helpers/cli';
@@ -122,5 +123,116 @@ describe('the installed entry points', () => {
     } finally {
       fixture.dispose();
     }
+  });
+});
+
+describe('mlops validate-config --report: eval sets too small to decide their accuracy margin', () => {
+  const PER_EXAMPLE = path.resolve(__dirname, '../../examples/document-classifier/per-example');
+  const REPORT = path.join(PER_EXAMPLE, 'eval_report.json');
+  const BASELINE = path.join(PER_EXAMPLE, 'baseline_metrics.json');
+  const ASSUMED =
+    '(paired, at an assumed discordance of 0.1 (thresholds.assumedDiscordance); per-example results on both ' +
+    'sides give the observed one)';
+
+  /** The shipped config with a 0.005 accuracy margin: more rows than the fixtures have. */
+  function strictMargin(): ConfigFixture {
+    return new ConfigFixture().edit(EXAMPLE_MODEL, 'maxAccuracyDrop: 0.02', 'maxAccuracyDrop: 0.005');
+  }
+
+  test('the shipped margin and the fixtures: no warning', async () => {
+    const result = await runCli('validate-config', '-c', SHIPPED_CONFIG, '-r', REPORT, '-b', BASELINE);
+    expect(result).toEqual({
+      code: 0,
+      stdout: `${SHIPPED_CONFIG}: valid (1 model: document-classifier)\n`,
+      stderr: '',
+    });
+  });
+
+  test('without a baseline: sized at the assumed discordance, and the warning says so', async () => {
+    const fixture = strictMargin();
+    try {
+      const result = await runCli('validate-config', '-c', fixture.dir, '-r', REPORT);
+      expect(result).toEqual({
+        code: 0,
+        stdout: `${fixture.dir}: valid (1 model: document-classifier)\n`,
+        stderr:
+          `  warning: ${REPORT} eval_sets.golden_set.row_count: golden_set: 2,000 rows cannot decide a 0.005 ` +
+          `accuracy margin; about 24,800 needed ${ASSUMED}\n` +
+          `  warning: ${REPORT} eval_sets.production_sample.row_count: production_sample: 20,000 rows cannot ` +
+          `decide a 0.005 accuracy margin; about 24,800 needed ${ASSUMED}\n`,
+      });
+    } finally {
+      fixture.dispose();
+    }
+  });
+
+  test('with per-example results on both sides: sized at the observed discordance', async () => {
+    const fixture = strictMargin();
+    try {
+      const result = await runCli(
+        'validate-config',
+        '-c',
+        fixture.dir,
+        '-r',
+        REPORT,
+        '-b',
+        BASELINE,
+        '--json',
+      );
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout).warnings).toEqual([
+        {
+          file: REPORT,
+          path: 'eval_sets.golden_set.row_count',
+          message:
+            'golden_set: 2,000 rows cannot decide a 0.005 accuracy margin; about 2,480 needed (at the observed ' +
+            'discordance 0.010)',
+        },
+        {
+          file: REPORT,
+          path: 'eval_sets.production_sample.row_count',
+          message: `production_sample: 20,000 rows cannot decide a 0.005 accuracy margin; about 24,800 needed ${ASSUMED}`,
+        },
+      ]);
+    } finally {
+      fixture.dispose();
+    }
+  });
+
+  test('a report of a model the config does not have: exit 1 naming the file, the key and the models', async () => {
+    const fixture = new ConfigFixture();
+    const report = path.join(fixture.dir, 'other.json');
+    writeFileSync(
+      report,
+      readFileSync(REPORT, 'utf8').replace('"document-classifier"', '"churn-classifier"'),
+    );
+    try {
+      const result = await runCli('validate-config', '-c', fixture.dir, '-r', report);
+      expect(result).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          `${report}: the reports to size the eval sets by are not valid (format: docs/eval-report.md):\n` +
+          `  ${report} model: got "churn-classifier", expected a model of ${fixture.dir} (document-classifier); ` +
+          'the evaluate command must write the name of config/models/<model>.yaml\n',
+      });
+    } finally {
+      fixture.dispose();
+    }
+  });
+
+  test('--baseline alone is bad usage (exit 2); an unreadable report too', async () => {
+    const alone = await runCli('validate-config', '-c', SHIPPED_CONFIG, '-b', BASELINE);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--baseline needs --report: the eval report to size');
+    const missing = await runCli(
+      'validate-config',
+      '-c',
+      SHIPPED_CONFIG,
+      '-r',
+      '/nonexistent/eval_report.json',
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read eval report /nonexistent/eval_report.json: no such file');
   });
 });

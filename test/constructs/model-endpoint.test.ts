@@ -280,6 +280,7 @@ describe('ModelEndpoint', () => {
           .map((s) => s.Resource),
       );
     expect(written('promotion')).toContain('models/document-classifier/baseline/baseline_metrics.json');
+    expect(written('promotion')).toContain('models/document-classifier/baseline/predictions/*');
     expect(written('promotion')).toContain('models/document-classifier/releases/*');
     expect(written('promotion')).toContain('models/document-classifier/serving/state.json');
     for (const stage of ['shadow', 'canary']) {

@@ -349,6 +349,63 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(env.CONFIDENCE_PROVISIONAL_STD_DEV).toBe('0.05');
   });
 
+  test('the confidence baseline job runs every 15 minutes, may arm only the confidence alarm, and reads and writes only the baseline records and the serving state', () => {
+    const schedule = ofType('AWS::Scheduler::Schedule').find(
+      ([, r]) => r.Properties.Name === `${PREFIX}-confidence-baseline`,
+    )![1].Properties;
+    expect(schedule.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(schedule.Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
+    expect(JSON.stringify(schedule.Target.DeadLetterConfig.Arn)).toContain(
+      stack.getLogicalId(stack.monitoring.node.findChild('MonitorDlq').node.defaultChild as never),
+    );
+    expect(JSON.parse(schedule.Target.Input)).toEqual({ model: 'document-classifier' });
+
+    const fnId = stack.getLogicalId(stack.monitoring.confidenceBaseline.function.node.defaultChild as never);
+    const fn = resources[fnId]!.Properties;
+    expect(fn.FunctionName).toBe(`${PREFIX}-confidence-baseline`);
+    const env = fn.Environment.Variables;
+    expect(env.CONFIDENCE_ALARM_NAME).toBe(`${PREFIX}-live-confidence`);
+    // The ARN the alarm's rollback action carries, so that arming puts back exactly that action.
+    const rollbackId = stack.getLogicalId(stack.monitoring.rollback.function.node.defaultChild as never);
+    expect(env.CONFIDENCE_ROLLBACK_ACTION_ARN).toEqual({ 'Fn::GetAtt': [rollbackId, 'Arn'] });
+    expect(alarm('live-confidence').AlarmActions).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': [rollbackId, 'Arn'] }]),
+    );
+    // A failed run after Lambda's retries lands in the monitors' dead-letter queue, which pages.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+
+    const roleId = stack.getLogicalId(stack.monitoring.confidenceBaseline.role.node.defaultChild as never);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+    const alarmWrite = statements.filter((s: any) =>
+      [s.Action].flat().some((a: string) => a === 'cloudwatch:PutMetricAlarm'),
+    );
+    expect(alarmWrite).toHaveLength(1);
+    expect([alarmWrite[0].Resource].flat()).toEqual([
+      {
+        'Fn::GetAtt': [
+          stack.getLogicalId(stack.monitoring.confidenceAlarm.node.defaultChild as never),
+          'Arn',
+        ],
+      },
+    ]);
+    const onStar = statements.filter((s: any) => [s.Resource].flat().includes('*'));
+    expect(onStar.flatMap((s: any) => [s.Action].flat())).toEqual(['cloudwatch:GetMetricData']);
+    const writes = statements.filter((s: any) => [s.Action].flat().includes('s3:PutObject'));
+    expect(writes).toHaveLength(1);
+    expect(JSON.stringify(writes[0].Resource)).toContain(
+      '/models/document-classifier/serving/confidence-baselines/*',
+    );
+    const reads = statements.filter((s: any) => [s.Action].flat().includes('s3:GetObject'));
+    expect(reads.map((s: any) => JSON.stringify(s.Resource)).join(' ')).toContain(
+      '/models/document-classifier/serving/state.json',
+    );
+  });
+
   test('drift, cost and production-sample jobs run on their schedules with retries and a dead-letter queue', () => {
     const schedules = Object.fromEntries(
       ofType('AWS::Scheduler::Schedule').map(([, r]) => [r.Properties.Name, r.Properties]),

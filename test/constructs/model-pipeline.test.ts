@@ -249,6 +249,7 @@ describe('ModelPipeline', () => {
       });
       expect(JSON.parse(project().Source.BuildSpec).artifacts.files).toEqual([
         'eval_report.json',
+        'predictions/**/*',
         'model-claim.json',
       ]);
     });
@@ -264,7 +265,8 @@ describe('ModelPipeline', () => {
       const pr = project('mlops-document-classifier-pr-evaluation');
       const buildspec = JSON.parse(pr.Source.BuildSpec);
       expect(JSON.stringify(buildspec.phases.build.commands)).not.toContain('MODEL_ARTIFACT');
-      expect(buildspec.artifacts.files).toEqual(['eval_report.json']);
+      // The report and its per-example results only: the regression gate pairs them with the baseline's.
+      expect(buildspec.artifacts.files).toEqual(['eval_report.json', 'predictions/**/*']);
       expect(pr.Environment.EnvironmentVariables.map((v: { Name: string }) => v.Name)).not.toContain(
         'STAGING_BUCKET',
       );
@@ -373,12 +375,13 @@ describe('ModelPipeline', () => {
     expect(resourcesFor('codepipeline:PutJobSuccessResult')).toEqual(['*']);
   });
 
-  test('the regression gate reads only the baseline and writes only run records', () => {
+  test('the regression gate reads only the baseline and its per-example results, and writes only run records', () => {
     const statements = statementsOf('RegressionGateRole');
     const resourcesFor = (action: string) =>
       statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
     expect(resourcesFor('s3:GetObject')).toEqual([
       'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/baseline/baseline_metrics.json',
+      'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/baseline/predictions/*',
     ]);
     expect(resourcesFor('s3:PutObject')).toEqual([
       'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/runs/*',

@@ -6,6 +6,7 @@ import {
   compareCost,
   estimateCost,
   formatMoney,
+  servingDeployment,
   type SageMakerServing,
   type TokenServing,
 } from '../../lambdas/core/cost';
@@ -268,5 +269,47 @@ describe('formatMoney', () => {
         expect(formatMoney(amount, 'USD')).not.toBe('$0.00');
       }),
     );
+  });
+});
+
+describe('servingDeployment (what a model config costs to serve)', () => {
+  const serving = {
+    instanceType: 'ml.g5.xlarge',
+    initialInstanceCount: 2,
+    standby: { instanceCount: 1 },
+    shadow: { windowMinutes: 90, instanceCount: 1 },
+  };
+
+  test('the live fleet at its initial size, a standby of the live type, a shadow for its window at each release', () => {
+    expect(
+      servingDeployment({ cost: { pricing: { kind: 'sagemaker' }, releasesPerMonth: 4 }, serving }),
+    ).toEqual({
+      kind: 'sagemaker',
+      instanceType: 'ml.g5.xlarge',
+      instanceCount: 2,
+      standby: { instanceType: 'ml.g5.xlarge', instanceCount: 1 },
+      shadow: { instanceType: 'ml.g5.xlarge', instanceCount: 1, hoursPerMonth: 6 },
+    });
+  });
+
+  test('shadow hours stop at a 31-day month, so the estimate stays valid for many releases', () => {
+    const many = servingDeployment({
+      cost: { pricing: { kind: 'sagemaker' }, releasesPerMonth: 100 },
+      serving: { ...serving, shadow: { windowMinutes: 1200, instanceCount: 1 } },
+    });
+    expect(many.kind === 'sagemaker' && many.shadow?.hoursPerMonth).toBe(744);
+    expect(() => estimateCost(many, pricing, 1_000_000)).not.toThrow();
+  });
+
+  test('token pricing ignores the serving fleet', () => {
+    expect(
+      servingDeployment({
+        cost: {
+          pricing: { kind: 'token', model: 'claude-haiku', avgInputTokens: 1200, avgOutputTokens: 300 },
+          releasesPerMonth: 4,
+        },
+        serving,
+      }),
+    ).toEqual(tokens);
   });
 });

@@ -197,6 +197,45 @@ describe('parseEvalReport: problems', () => {
   });
 });
 
+describe('parseEvalReport: predictions_file', () => {
+  const withPredictions = (file: unknown, version = 2) => {
+    const doc = fixtureJson('eval_report.json');
+    doc.schema_version = version;
+    doc.eval_sets.golden_set.predictions_file = file;
+    return doc;
+  };
+
+  test('a path under predictions/ is read, from version 2 on', () => {
+    const report = parseEvalReport(
+      JSON.stringify(withPredictions('predictions/runs/golden_set.jsonl')),
+      'eval_report.json',
+    );
+    expect(report.evalSets.golden_set.predictionsFile).toBe('predictions/runs/golden_set.jsonl');
+  });
+
+  test.each([
+    'golden_set.jsonl',
+    'out/golden_set.jsonl',
+    '/predictions/g.jsonl',
+    'predictions/../g.jsonl',
+    'predictions/g.json',
+  ])('%j is refused: the pipeline publishes and keeps predictions/ only', (file) => {
+    expect(problemsOf(withPredictions(file))).toEqual([
+      `eval_report.json eval_sets.golden_set.predictions_file: invalid value (got ${JSON.stringify(file)}, ` +
+        'expected path of the per-example results relative to the report, under predictions/ and ending in ' +
+        '.jsonl, without ".." (e.g. "predictions/golden_set.jsonl"))',
+    ]);
+  });
+
+  test('a version 1 report may not name one', () => {
+    expect(problemsOf(withPredictions('predictions/golden_set.jsonl', 1))).toEqual([
+      expect.stringMatching(
+        /^eval_report\.json eval_sets\.golden_set\.predictions_file: needs schema_version 2/,
+      ),
+    ]);
+  });
+});
+
 describe('parseEvalReport: invalid JSON', () => {
   test("reports line and column of Python's NaN with a hint", () => {
     const text = fixtureText('eval_report.json').replace('"accuracy": 0.935', '"accuracy": NaN');

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { EvalSetMetrics } from '../../lambdas/core/eval-report';
 import {
   metricDisagreements,
@@ -5,6 +6,7 @@ import {
   pairExamples,
   parsePredictions,
   PredictionsError,
+  PredictionsReader,
 } from '../../lambdas/core/predictions';
 
 const line = (id: string, label: string, predicted: string, extra: Record<string, unknown> = {}) =>
@@ -74,6 +76,50 @@ describe('parsePredictions', () => {
 
   test('an empty file is a problem', () => {
     expect(problemsOf('')).toEqual(['p.jsonl: empty (expected one JSON object per evaluated example)']);
+  });
+});
+
+describe('PredictionsReader (a file read as a stream)', () => {
+  const outcome = (read: () => unknown) => {
+    try {
+      return { rows: read() };
+    } catch (error) {
+      if (error instanceof PredictionsError) return { problems: error.problems };
+      throw error;
+    }
+  };
+
+  test('property: pieces split anywhere (a BOM, CRLF, a blank or broken line) read as the whole text does', () => {
+    const lines = fc.constantFrom(
+      line('a', 'x', 'x'),
+      line('b', 'x', 'y'),
+      line('a', 'y', 'y'),
+      line('c', 'zz', 'x'),
+      '',
+      '{"id": ',
+      '[1]',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(lines, { maxLength: 8 }),
+        fc.boolean(),
+        fc.constantFrom('\n', '\r\n'),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (body, bom, eol, trailing, cuts) => {
+          const text = `${bom ? '\uFEFF' : ''}${body.join(eol)}${trailing ? eol : ''}`;
+          const whole = outcome(() => parsePredictions(text, 'p.jsonl', { allowedLabels: ['x', 'y'] }));
+          const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+          const reader = new PredictionsReader('p.jsonl', { allowedLabels: ['x', 'y'] });
+          let from = 0;
+          for (const cut of [...at, text.length]) {
+            reader.push(text.slice(from, cut));
+            from = cut;
+          }
+          expect(outcome(() => reader.finish())).toEqual(whole);
+        },
+      ),
+    );
   });
 });
 

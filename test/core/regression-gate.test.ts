@@ -401,6 +401,26 @@ describe('nothing to compare', () => {
   });
 });
 
+describe('eval sets too small to decide their accuracy margin', () => {
+  const small = (r: EvalReport) => withMetrics(r, 'golden_set', { rowCount: 500 });
+
+  test('500 rows and a 0.02 margin: about 1,550 needed at the assumed discordance, which the note names', () => {
+    const result = checkRegression(small(CANDIDATE), small(BASELINE), T);
+    const message =
+      'golden_set: 500 rows cannot decide a 0.02 accuracy margin; about 1,550 needed (paired, at an assumed ' +
+      'discordance of 0.1 (thresholds.assumedDiscordance); per-example results on both sides give the observed one)';
+    expect(result.undersized).toEqual([{ evalSet: 'golden_set', rows: 500, rowsNeeded: 1546, message }]);
+    expect(result.notes).toContain(message);
+    expect(result.verdict).toBe('pass');
+  });
+
+  test('the assumed discordance comes from thresholds.assumedDiscordance; enough rows give no note', () => {
+    const result = checkRegression(small(CANDIDATE), small(BASELINE), T, { assumedDiscordance: 0.02 });
+    expect(result.undersized).toEqual([]);
+    expect(checkRegression(CANDIDATE, BASELINE, T).undersized).toEqual([]);
+  });
+});
+
 describe('properties', () => {
   const fraction = fc.double({ min: 0, max: 1, noNaN: true });
   const positive = fc.double({ min: 0, max: 1000, noNaN: true });

@@ -104,6 +104,18 @@ describe('reportMarker', () => {
 });
 
 describe('renderPrComment', () => {
+  test('an eval set too small to decide its accuracy margin is said so, with the rows needed and the discordance used', () => {
+    const small = (r: EvalReport) => ({
+      ...r,
+      evalSets: { ...r.evalSets, golden_set: { ...r.evalSets.golden_set, rowCount: 500 } },
+    });
+    const markdown = renderPrComment(input(small(CANDIDATE), small(BASELINE)));
+    expect(markdown.split('\n')).toContain(
+      '- golden\\_set: 500 rows cannot decide a 0.02 accuracy margin; about 1,550 needed (paired, at an assumed ' +
+        'discordance of 0.1 (thresholds.assumedDiscordance); per-example results on both sides give the observed one)',
+    );
+  });
+
   test('starts with the marker, then the title and the status with the candidate commit', () => {
     const md = renderPrComment(input(CANDIDATE, BASELINE));
     const lines = md.split('\n');
@@ -281,6 +293,17 @@ describe('renderPrComment', () => {
       .map((l) => cells(l)[0]);
     expect(names).toEqual(['region=apac', 'region=us', 'region=eu']);
     expect(row(section, 'region=apac')).toEqual(['region=apac', '91.0%', '87.0%', '−4.0 pp']);
+  });
+});
+
+describe('the live confidence alarm section', () => {
+  test('shows the calibration line it is given, after the cost, and nothing without one', () => {
+    const line =
+      'Confidence alarm at 57 requests/min: 0.00 false rollbacks per 30 days; drop 0.05 median 9 min, 0.1 median 5 min; smallest drop caught within 10 min in 95% of runs: 0.07.';
+    const md = renderPrComment(input(CANDIDATE, BASELINE, { alarmCalibration: line }));
+    expect(md).toContain(`### Live confidence alarm\n\n${line}\n`);
+    expect(md.indexOf('### Live confidence alarm')).toBeGreaterThan(md.indexOf('### Monthly cost'));
+    expect(renderPrComment(input(CANDIDATE, BASELINE))).not.toContain('Live confidence alarm');
   });
 });
 

@@ -16,16 +16,18 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { servingDeployment } from '../../lib/config/cost-inputs';
+import { servingDeployment } from '../../lambdas/core/cost';
 import { artifactKeys, releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
 import type { DriftSummary } from '../../lambdas/core/contracts';
 import { estimateCost } from '../../lambdas/core/cost';
 import { parseEvalReport, serializeEvalReport, type EvalReport } from '../../lambdas/core/eval-report';
 import { checkRegression } from '../../lambdas/core/regression-gate';
 import { reportMarker } from '../../lambdas/core/report';
-import { createHandler, defaultDeps } from '../../lambdas/pr-comment';
+import { createHandler, defaultDeps, deployedAlarmCalibration } from '../../lambdas/pr-comment';
 import { logger } from '../../lambdas/shared/logger';
 import { shippedConfig } from '../helpers/config-fixture';
+import { requestsPerMinuteOfMonthly } from '../../lambdas/core/confidence-alarm';
+import { escapeMarkdown } from '../../lambdas/core/report';
 import { useGitHubDouble } from '../helpers/github-double';
 import { useMoto } from '../helpers/moto';
 
@@ -233,6 +235,7 @@ describe('pr-comment handler', () => {
   }
 
   describe('as the last action of the PR pipeline', () => {
+    // The first full report of the file runs the alarm calibration: seconds of simulation.
     it('creates one comment with the full report and reports success to CodePipeline', async () => {
       await storeToken(JSON.stringify({ token: TOKEN }));
       await storeRun('exec-1', fixture('eval_report.json', COMMIT));
@@ -262,6 +265,16 @@ describe('pr-comment handler', () => {
       );
       expect(body).toContain('| model evaluation | pass | evaluated on golden\\_set (5,000 rows)');
       expect(body).toContain('| regression | pass | all ');
+      // The live confidence alarm as the deployed settings define it, at the configured traffic, with the
+      // figures mlops calibrate-alarm prints (the handler computed it once; this reads its cache).
+      const line = deployedAlarmCalibration(settings);
+      const rate = requestsPerMinuteOfMonthly(settings.cost.monthlyRequests);
+      expect(line).toMatch(
+        new RegExp(
+          `^Confidence alarm at ${rate.toFixed(0)} requests/min: \\d+\\.\\d\\d false rollbacks per 30 days`,
+        ),
+      );
+      expect(body).toContain(`### Live confidence alarm\n\n${escapeMarkdown(line, 500)}\n`);
 
       expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(0);
       const success = codepipeline.commandCalls(PutJobSuccessResultCommand);
@@ -272,7 +285,7 @@ describe('pr-comment handler', () => {
           summary: `created the report comment on PR #${PR} (${comments[0].htmlUrl})`,
         },
       });
-    });
+    }, 300_000);
 
     it('updates the same comment on the next run instead of adding another', async () => {
       await storeToken(TOKEN);

@@ -1201,6 +1201,97 @@ describe('promotion handler', () => {
     expect(await releaseRecordOf(R1)).toMatchObject({ promotedAt: '2026-11-05T10:00:00.000Z' });
   });
 
+  describe("the promoted model's per-example results are kept with the baseline", () => {
+    const PREDICTIONS = 'predictions/golden_set.jsonl';
+    const kept = (r: Release) => `models/${MODEL}/baseline/predictions/${r.exec}/golden_set.jsonl`;
+    const lines = (r: Release) =>
+      `{"id": "g-1", "label": "billing", "predicted": "billing", "confidence": 0.9, "latency_ms": 40, "note": "${r.commit}"}\n`;
+
+    /** The run's report names a predictions file, and the regression gate kept its copy beside the report. */
+    async function withPredictions(r: Release, keptByGate = true): Promise<Record<string, any>> {
+      const report = JSON.parse(reportText(r));
+      report.schema_version = 2;
+      report.eval_sets.golden_set.predictions_file = PREDICTIONS;
+      await put(runKey(r, 'eval_report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      if (keptByGate) await put(runKey(r, PREDICTIONS), lines(r));
+      return report;
+    }
+
+    test('copied to a folder of this release before the baseline report, which names the copy; a retry writes nothing twice', async () => {
+      await gatesPassed(R1);
+      const report = await withPredictions(R1);
+      await canaryPassed(R1);
+
+      const first = await invoke(R1, 0);
+
+      expect(first.executionDetails?.summary).toContain(
+        `Kept with it: the golden_set predictions file ${s3Url(kept(R1))}.`,
+      );
+      expect(await read(kept(R1))).toBe(lines(R1));
+      const baseline = JSON.parse((await read(BASELINE_KEY))!);
+      expect(baseline.eval_sets.golden_set.predictions_file).toBe(`predictions/${R1.exec}/golden_set.jsonl`);
+      // Only the path differs from the promoted report; the release record keeps the report as evaluated.
+      expect({
+        ...baseline,
+        eval_sets: {
+          ...baseline.eval_sets,
+          golden_set: { ...baseline.eval_sets.golden_set, predictions_file: PREDICTIONS },
+        },
+      }).toEqual(report);
+      expect(await releaseRecordOf(R1)).toMatchObject({ evalReport: report });
+
+      const retry = await invoke(R1, 5);
+      expect(retry.executionDetails?.summary).toContain(
+        `Kept with it: the golden_set predictions file ${s3Url(kept(R1))} (already written by an earlier attempt).`,
+      );
+      expect([await versions(kept(R1)), await versions(BASELINE_KEY)]).toEqual([1, 1]);
+    });
+
+    test('the baseline report cannot be written: the copy is there and the old baseline still names its own files', async () => {
+      await gatesPassed(R1);
+      await withPredictions(R1);
+      await canaryPassed(R1);
+      const failingS3 = new S3Client({ region: 'eu-west-1' });
+      mockClient(failingS3)
+        .on(GetObjectCommand)
+        .callsFake((input) => s3.send(new GetObjectCommand(input)))
+        .on(PutObjectCommand)
+        .callsFake((input: PutObjectCommandInput) =>
+          input.Key === BASELINE_KEY
+            ? Promise.reject(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }))
+            : s3.send(new PutObjectCommand(input)),
+        );
+
+      const message = failureOf(await invoke(R1, 0, undefined, { ...deps, s3: failingS3 }));
+
+      expect(message).toContain(
+        `Done: the release record (${s3Url(recordKey(R1))}), the serving state (${s3Url(STATE_KEY)}), the ` +
+          `golden_set predictions file (${s3Url(kept(R1))}); not done: the baseline (${s3Url(BASELINE_KEY)}).`,
+      );
+      expect(await read(kept(R1))).toBe(lines(R1));
+      expect(await read(BASELINE_KEY)).toBeUndefined();
+    });
+
+    test("the gate's copy is missing: refused before anything is written", async () => {
+      await gatesPassed(R1);
+      await withPredictions(R1, false);
+      await canaryPassed(R1);
+
+      const message = failureOf(await invoke(R1, 0));
+
+      expect(message).toBe(
+        `${s3Url(runKey(R1, PREDICTIONS))} does not exist: the regression gate of this run kept no copy of the ` +
+          'golden_set predictions file its report names, so the baseline could not be compared example by example. ' +
+          `${NOT_PROMOTED} Re-run the release from its RegressionGate stage.`,
+      );
+      expect([await read(recordKey(R1)), await read(BASELINE_KEY), await read(kept(R1))]).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
+    });
+  });
+
   test('a corrupt continuation token fails the stage and says to retry it', async () => {
     await released(R1, 0);
     await gatesPassed(R2);

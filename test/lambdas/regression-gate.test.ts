@@ -350,6 +350,131 @@ describe('regression-gate handler', () => {
     );
   });
 
+  describe('with per-example results (examples/document-classifier/per-example)', () => {
+    const PER_EXAMPLE = join(__dirname, '../../examples/document-classifier/per-example');
+    const example = (file: string) => readFileSync(join(PER_EXAMPLE, file), 'utf8');
+    const CANDIDATE_FILE = 'predictions/candidate/golden_set.jsonl';
+    const BASELINE_PREDICTIONS_KEY =
+      'models/document-classifier/baseline/predictions/baseline/golden_set.jsonl';
+
+    async function promotedBaseline() {
+      await put(ARTIFACTS, BASELINE_KEY, example('baseline_metrics.json'));
+      await put(ARTIFACTS, BASELINE_PREDICTIONS_KEY, example('predictions/baseline/golden_set.jsonl'));
+    }
+
+    function decisionCheck(decision: RegressionDecision, evalSet: string, check: string) {
+      return decision.regression.checks.find((c) => c.evalSet === evalSet && c.check === check)!;
+    }
+
+    test("reads the candidate's predictions from the artifact and the baseline's from beside the baseline: a paired verdict, and the candidate's file kept with the run", async () => {
+      await promotedBaseline();
+      const predictions = example(CANDIDATE_FILE);
+
+      await run({ 'eval_report.json': example('eval_report.json'), [CANDIDATE_FILE]: predictions });
+
+      expect(codepipeline.commandCalls(PutJobSuccessResultCommand)).toHaveLength(1);
+      const decision = JSON.parse(await get(`${RUN}/regression-decision.json`)) as RegressionDecision;
+      expect(decisionCheck(decision, 'golden_set', 'examples')).toMatchObject({
+        verdict: 'pass',
+        reason:
+          'golden_set per-example results agree with the reported metrics and pair up (2,000 shared examples)',
+      });
+      expect(decisionCheck(decision, 'golden_set', 'accuracy')).toMatchObject({
+        verdict: 'pass',
+        paired: true,
+        comparedOn: 'paired, n = 2,000',
+      });
+      expect(decisionCheck(decision, 'production_sample', 'accuracy')).toMatchObject({ paired: false });
+      expect(await get(`${RUN}/${CANDIDATE_FILE}`)).toBe(predictions);
+    });
+
+    test('a regressed candidate fails by the paired interval', async () => {
+      await promotedBaseline();
+
+      await run({
+        'eval_report.json': example('eval_report_regressed.json'),
+        'predictions/regressed/golden_set.jsonl': example('predictions/regressed/golden_set.jsonl'),
+      });
+
+      const decision = JSON.parse(await get(`${RUN}/regression-decision.json`)) as RegressionDecision;
+      expect(decisionCheck(decision, 'golden_set', 'accuracy')).toMatchObject({
+        verdict: 'fail',
+        decidedBy: 'interval',
+        paired: true,
+      });
+      expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(1);
+    });
+
+    test('a predictions file the report names but the artifact lacks: failure naming both, nothing recorded', async () => {
+      await promotedBaseline();
+
+      await run({ 'eval_report.json': example('eval_report.json') });
+
+      expect(onlyCall()).toEqual({
+        jobId: JOB_ID,
+        failureDetails: {
+          type: 'JobFailed',
+          message:
+            'eval_report.json (artifact EvalOutput) eval_sets.golden_set.predictions_file names ' +
+            '"predictions/candidate/golden_set.jsonl", which is not in input artifact EvalOutput; the evaluation ' +
+            'build must write it beside eval_report.json (its artifact publishes predictions/**)',
+        },
+      });
+      await expect(get(`${RUN}/regression-decision.json`)).rejects.toMatchObject({ name: 'NoSuchKey' });
+    });
+
+    test('a label not in the config: failure naming file, line and field', async () => {
+      await promotedBaseline();
+      const lines = example(CANDIDATE_FILE).split('\n');
+      lines[2] = lines[2].replace(/"predicted": "\w+"/, '"predicted": "refunds"');
+
+      await run({ 'eval_report.json': example('eval_report.json'), [CANDIDATE_FILE]: lines.join('\n') });
+
+      const { failureDetails } = onlyCall() as { failureDetails: { message: string } };
+      expect(failureDetails.message).toBe(
+        `${CANDIDATE_FILE} is not a valid predictions file (1 problem; format: docs/eval-report.md):\n` +
+          `  - ${CANDIDATE_FILE}:3 predicted: label not in the model's config (got "refunds", expected one of ` +
+          'dataValidation.allowedLabels: billing, refund, technical, account, shipping, other)',
+      );
+    });
+
+    test('a baseline whose predictions file is missing is damaged: failure saying how to recover', async () => {
+      await put(ARTIFACTS, BASELINE_KEY, example('baseline_metrics.json'));
+      const url = `s3://${ARTIFACTS}/${BASELINE_PREDICTIONS_KEY}`;
+
+      await run({
+        'eval_report.json': example('eval_report.json'),
+        [CANDIDATE_FILE]: example(CANDIDATE_FILE),
+      });
+
+      const { failureDetails } = onlyCall() as { failureDetails: { message: string } };
+      expect(failureDetails.message).toBe(
+        `the baseline's per-example results for golden_set (${url}, named by s3://${ARTIFACTS}/${BASELINE_KEY}) ` +
+          `cannot be used: ${url} does not exist\nThe promoted baseline is damaged: restore the previous versions ` +
+          'of both objects (the bucket is versioned), or remove predictions_file from the baseline report to ' +
+          'compare unpaired',
+      );
+    });
+
+    test('an id missing from the baseline fails the examples check and names both files and the line', async () => {
+      await promotedBaseline();
+      const lines = example(CANDIDATE_FILE).split('\n');
+      lines[0] = lines[0].replace('"golden-00000"', '"golden-99999"');
+
+      await run({ 'eval_report.json': example('eval_report.json'), [CANDIDATE_FILE]: lines.join('\n') });
+
+      const decision = JSON.parse(await get(`${RUN}/regression-decision.json`)) as RegressionDecision;
+      expect(decisionCheck(decision, 'golden_set', 'examples')).toMatchObject({
+        verdict: 'fail',
+        reason:
+          `golden_set per-example results: ${CANDIDATE_FILE}:1 id: "golden-99999" is not in the baseline's ` +
+          `s3://${ARTIFACTS}/${BASELINE_PREDICTIONS_KEY}; s3://${ARTIFACTS}/${BASELINE_PREDICTIONS_KEY}:1 id: ` +
+          `"golden-00000" is not in the candidate's ${CANDIDATE_FILE}`,
+      });
+      expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(1);
+    });
+  });
+
   test('every log line of an invocation carries its execution id, and never the artifact credentials', async () => {
     const lines: string[] = [];
     const capture = (chunk: string | Uint8Array) => {

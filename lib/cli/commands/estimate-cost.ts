@@ -6,7 +6,7 @@ import {
   estimateCost,
   formatMoney,
 } from '../../../lambdas/core/cost';
-import { servingDeployment } from '../../config/cost-inputs';
+import { servingDeployment } from '../../../lambdas/core/cost';
 import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
