@@ -20,6 +20,17 @@ export interface PromotionWaitState {
   readonly startedAtMs: number;
   /** Polls so far. */
   readonly polls: number;
+  /**
+   * Set when the token was written because a call failed with a transient error (throttling, a
+   * server error, a timeout): how many such failures in a row the stage has retried.
+   */
+  readonly retries?: number;
+  /**
+   * False when the token was written before the standby refresh started (a transient failure
+   * while reading): the next invocation then starts the refresh rather than continuing one.
+   * @default true
+   */
+  readonly standbyStarted?: boolean;
 }
 
 const name = z.string().min(1).max(255);
@@ -30,6 +41,8 @@ const wireSchema = z.strictObject({
   c: name,
   s: z.number().int().nonnegative(),
   n: z.number().int().nonnegative(),
+  r: z.number().int().nonnegative().optional(),
+  w: z.literal(0).optional(),
 });
 type Wire = z.infer<typeof wireSchema>;
 
@@ -48,6 +61,8 @@ const codec = continuationTokenCodec({
     c: 'standbyConfigName',
     s: 'startedAtMs',
     n: 'polls',
+    r: 'retries',
+    w: 'standbyStarted',
   },
   errorClass: PromotionTokenError,
   shortenHint: 'shorten the standby endpoint or config name',
@@ -57,12 +72,16 @@ const codec = continuationTokenCodec({
     c: state.standbyConfigName,
     s: state.startedAtMs,
     n: state.polls,
+    ...(state.retries === undefined ? {} : { r: state.retries }),
+    ...(state.standbyStarted === false ? { w: 0 as const } : {}),
   }),
   fromWire: (w): PromotionWaitState => ({
     standbyEndpoint: w.e,
     standbyConfigName: w.c,
     startedAtMs: w.s,
     polls: w.n,
+    ...(w.r === undefined ? {} : { retries: w.r }),
+    ...(w.w === 0 ? { standbyStarted: false } : {}),
   }),
 });
 

@@ -21,6 +21,7 @@ import {
   type ReleaseRecord,
 } from '../core/promotion';
 import { decodePromotionToken, encodePromotionToken, type PromotionWaitState } from '../core/promotion-token';
+import { isTransientError } from '../core/transient-error';
 import {
   canaryRecordSchema,
   parseServingRecord,
@@ -110,14 +111,61 @@ interface Run {
   readonly now: Date;
   readonly names: ReleaseNames;
   readonly url: (key: string) => string;
+  /** Set once this invocation has seen the standby refresh under way (or done). */
+  standbyStarted?: boolean;
 }
 
+/**
+ * Transient failures (throttling, server errors, timeouts) in a row that the stage retries at its
+ * next poll before it fails. Once the canary has passed, the candidate serves on the live endpoint:
+ * a promotion that stops half-way leaves the serving state, the flag and the endpoint disagreeing
+ * (the router labels the candidate's answers with the previous version) until a person retries it,
+ * so the stage finishes on its own what a moment later would let it finish.
+ */
+export const MAX_TRANSIENT_RETRIES = 10;
+
 async function promote(run: Run): Promise<JobOutcome> {
-  const canary = await candidateStillLive(run);
-  const plan = await planPromotion(run, canary);
-  const inProgress = await refreshStandby(run, plan);
-  if (inProgress) return inProgress;
-  return commit(run, canary, plan);
+  try {
+    const canary = await candidateStillLive(run);
+    const plan = await planPromotion(run, canary);
+    if (plan.previousModelName !== null) await pointFlagBeforeStandby(run, plan);
+    const inProgress = await refreshStandby(run, plan);
+    if (inProgress) return inProgress;
+    return await commit(run, canary, plan);
+  } catch (error) {
+    const retries = run.waiting?.retries ?? 0;
+    if (!isTransientError(error) || retries >= MAX_TRANSIENT_RETRIES) {
+      if (retries > 0 && error instanceof Error) {
+        error.message = `${error.message} (after ${retries} transient failure(s) in a row retried at the stage's polls)`;
+      }
+      throw error;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    logger.warn('promotion: a transient failure; retrying at the next poll', { retries, message });
+    const { env, names, waiting, now } = run;
+    return {
+      status: 'in-progress',
+      continuationToken: encodePromotionToken({
+        standbyEndpoint: env.STANDBY_ENDPOINT,
+        standbyConfigName: names.standbyConfig,
+        startedAtMs: waiting?.startedAtMs ?? now.getTime(),
+        polls: (waiting?.polls ?? 0) + 1,
+        retries: retries + 1,
+        // A refresh this invocation or an earlier one started is continued; otherwise started afresh.
+        ...(run.standbyStarted || (waiting !== undefined && waiting.standbyStarted !== false)
+          ? {}
+          : { standbyStarted: false }),
+      }),
+      summary:
+        `Promotion paused by a transient failure (${retries + 1} of at most ${MAX_TRANSIENT_RETRIES} in a row): ` +
+        `${firstLine(message)}. The stage retries at its next poll; what is done stays done.`,
+    };
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }
 
 /** 1. The canary put the candidate live, and it still serves. */
@@ -313,6 +361,7 @@ async function refreshStandby(run: Run, plan: Plan): Promise<JobOutcome | undefi
   if (plan.previousModelName === null) return undefined;
   if (
     waiting !== undefined &&
+    waiting.standbyStarted !== false &&
     (waiting.standbyEndpoint !== env.STANDBY_ENDPOINT || waiting.standbyConfigName !== names.standbyConfig)
   ) {
     throw new StageFailure(
@@ -335,9 +384,11 @@ async function refreshStandby(run: Run, plan: Plan): Promise<JobOutcome | undefi
     standbyConfigName: names.standbyConfig,
     liveEndpoint: env.LIVE_ENDPOINT,
   };
-  const waited =
-    waiting === undefined ? undefined : Math.max(0, (now.getTime() - waiting.startedAtMs) / 1000);
+  // A token written before the refresh started (a transient failure while reading) continues no refresh.
+  const continuing = waiting !== undefined && waiting.standbyStarted !== false;
+  const waited = continuing ? Math.max(0, (now.getTime() - waiting.startedAtMs) / 1000) : undefined;
   const step = await advanceStandby(deps.sagemaker, target, waited);
+  run.standbyStarted = true;
   if (step.kind === 'ready') return undefined;
   if (step.kind === 'fail') throw new StageFailure(step.message);
   const doing =
@@ -357,6 +408,28 @@ async function refreshStandby(run: Run, plan: Plan): Promise<JobOutcome | undefi
     }),
     summary: `Standby refresh (previous model "${plan.previousModelName}"): ${doing}.`,
   };
+}
+
+/**
+ * 3a. Since the canary passed, the candidate answers on the live endpoint, and the router logs every
+ * answer under the flag's stable version: left for the standby refresh (minutes), the flag would
+ * label the candidate's answers as the previous version's. So it moves first; best effort, as
+ * step 4 points it again (idempotently) and fails the stage if it cannot.
+ */
+async function pointFlagBeforeStandby(run: Run, plan: Plan): Promise<void> {
+  try {
+    const line = await pointFlagAtRelease(run.deps.appconfig, promotionLiveEnv(), {
+      model: run.settings.model,
+      modelVersion: plan.record.modelVersion,
+      executionId: run.params.executionId,
+      now: new Date(plan.record.promotedAt),
+    });
+    logger.info(`promotion: before the standby refresh, ${line}`);
+  } catch (error) {
+    logger.warn('promotion: the flag could not be pointed at the release before the standby refresh', {
+      problem: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 /** 4. The writes, then the summary. */

@@ -11,7 +11,13 @@ import type { EvalReport } from '../core/eval-report';
 import type { FlagDocument } from '../core/flags';
 import { confidenceAlarmThreshold } from '../core/promotion';
 import { promotionLiveEnvSchema, type PromotionLiveEnv } from '../core/handler-env';
-import { deployFlag, flagIds, readCurrentFlag } from '../shared/flag-writer';
+import {
+  deployFlag,
+  deployStoredVersion,
+  flagIds,
+  isVersionDeployed,
+  readCurrentFlag,
+} from '../shared/flag-writer';
 import { parseEnvironment } from '../shared/settings';
 
 export function promotionLiveEnv(env: NodeJS.ProcessEnv = process.env): PromotionLiveEnv {
@@ -67,7 +73,18 @@ export async function pointFlagAtRelease(
     doc.stable.endpoint === 'live' &&
     doc.candidate === null
   ) {
-    return `the flag already serves ${release.modelVersion} from the live endpoint (version ${current!.versionNumber})`;
+    // Stored is not served: an earlier attempt may have created the version and then failed to
+    // start its deployment (throttled, refused); that attempt's version is deployed now.
+    if (await isVersionDeployed(appconfig, ids, current!.versionNumber)) {
+      return `the flag already serves ${release.modelVersion} from the live endpoint (version ${current!.versionNumber})`;
+    }
+    const deployed = await deployStoredVersion(
+      appconfig,
+      ids,
+      current!.versionNumber,
+      `promotion of ${release.modelVersion} (execution ${release.executionId}), stored by an earlier attempt`,
+    );
+    return `the flag now serves ${release.modelVersion} from the live endpoint (version ${deployed.versionNumber}, stored by an earlier attempt, deployment ${deployed.deploymentNumber})`;
   }
   const next: FlagDocument = {
     schemaVersion: 1,

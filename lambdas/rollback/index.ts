@@ -57,6 +57,7 @@ import {
   type StandbyModel,
 } from '../core/rollback';
 import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving-records';
+import { standbyCapacityWarning } from '../core/standby-capacity';
 import {
   deployFlag,
   flagIds,
@@ -76,6 +77,7 @@ import {
   suspendAutoscaling,
   type AutoscalingSettings,
 } from './autoscaling';
+import { liveRequestsPerMinute, standbyInstances } from './capacity';
 import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from './env';
@@ -354,6 +356,16 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     }
   }
 
+  // 4b. The standby now carries everyone until the live endpoint serves N-1 again (an update keeps
+  // the old fleet serving until the new one is ready, minutes:
+  // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html). It is
+  // one small fleet; when the live traffic exceeds what it carries at the autoscaling target, the
+  // page says so (adding instances takes as long as the live endpoint's own update).
+  if (bridge === 'standby' && (flag.outcome.outcome === 'deployed' || flag.outcome.outcome === 'already')) {
+    const warning = await standbyCapacity(run, to.modelVersion);
+    if (warning !== null) problems.push(warning);
+  }
+
   // 5. The serving state, when anything took effect: N-1 live, nothing further to return to.
   const tookEffect = flag.outcome.outcome === 'deployed' || endpoint.outcome === 'update-started';
   let servingState: RollbackRecord['servingState'];
@@ -518,6 +530,31 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     problems,
     confidenceAlarm,
   };
+}
+
+/** The page's warning when the standby may not carry everyone, or null. Never throws. */
+async function standbyCapacity(run: Run, version: string): Promise<string | null> {
+  const { deps, env } = run;
+  const [perMinute, instances] = await Promise.all([
+    liveRequestsPerMinute(deps.cloudwatch, env.LIVE_ENDPOINT, deps.now()).catch((error: unknown) => {
+      logger.warn('rollback: cannot read the live traffic rate', { problem: describe(error) });
+      return null;
+    }),
+    standbyInstances(deps.sagemaker, env.STANDBY_ENDPOINT).catch((error: unknown) => {
+      logger.warn('rollback: cannot read the standby instance count', { problem: describe(error) });
+      return null;
+    }),
+  ]);
+  const warning = standbyCapacityWarning({
+    perMinute,
+    standbyInstances: instances,
+    targetPerInstance: env.AUTOSCALING_TARGET_INVOCATIONS,
+    standbyEndpoint: env.STANDBY_ENDPOINT,
+    liveEndpoint: env.LIVE_ENDPOINT,
+    version,
+  });
+  logger.info('rollback: standby capacity', { perMinute, standbyInstances: instances, warning });
+  return warning;
 }
 
 /**
@@ -780,8 +817,9 @@ async function deployRollbackFlag(
 /**
  * What the live endpoint serves when that is neither the serving state's live config nor its
  * rolled-back one (a release whose canary passed but which was never promoted), from the tags
- * every released model carries; null otherwise, or when the endpoint cannot be read (then the
- * serving state is trusted, as before).
+ * every released model carries; null otherwise (a shadow config, whose production variant is the
+ * state's live model, included), or when the endpoint cannot be read (then the serving state is
+ * trusted, as before).
  */
 async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedModel | null> {
   const { deps, env } = run;
@@ -794,6 +832,9 @@ async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedM
       (v) => v.VariantName === LIVE_VARIANT,
     );
     const modelName = variant?.ModelName ?? 'unknown';
+    // A shadow config keeps the state's live model as its production variant: that model is what
+    // serves (a shadow answers no one), so nothing unpromoted does.
+    if (modelName === state.live.modelName) return null;
     const tags = await modelTags(deps.sagemaker, modelName);
     return {
       endpointName: env.LIVE_ENDPOINT,

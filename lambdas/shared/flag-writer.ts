@@ -94,6 +94,60 @@ export async function readCurrentFlag(client: AppConfigClient, ids: FlagIds): Pr
   }
 }
 
+/**
+ * Whether `versionNumber` of the flag is deployed to the environment, or deploying: the newest
+ * deployment is of that version and was not stopped or rolled back. ListDeployments lists "in
+ * descending deployment number order" (https://docs.aws.amazon.com/appconfig/2019-10-09/APIReference/API_ListDeployments.html);
+ * sorted again here, cheaply, rather than trusted. A writer whose StartDeployment failed after it created the
+ * version finds it stored but not deployed, and deploys it.
+ */
+export async function isVersionDeployed(
+  client: AppConfigClient,
+  ids: FlagIds,
+  versionNumber: number,
+): Promise<boolean> {
+  const listed = await client.send(
+    new ListDeploymentsCommand({
+      ApplicationId: ids.applicationId,
+      EnvironmentId: ids.environmentId,
+      MaxResults: 10,
+    }),
+  );
+  const newest = [...(listed.Items ?? [])]
+    .filter((d) => d.DeploymentNumber !== undefined)
+    .sort((a, b) => b.DeploymentNumber! - a.DeploymentNumber!)[0];
+  return (
+    newest !== undefined &&
+    newest.ConfigurationVersion === String(versionNumber) &&
+    !['ROLLED_BACK', 'REVERTED'].includes(newest.State ?? '')
+  );
+}
+
+/** Starts a deployment of a version already stored (one whose earlier StartDeployment failed). */
+export async function deployStoredVersion(
+  client: AppConfigClient,
+  ids: FlagIds,
+  versionNumber: number,
+  description: string,
+): Promise<DeployedFlag> {
+  const started = await client.send(
+    new StartDeploymentCommand({
+      ApplicationId: ids.applicationId,
+      EnvironmentId: ids.environmentId,
+      ConfigurationProfileId: ids.profileId,
+      DeploymentStrategyId: ids.strategyId,
+      ConfigurationVersion: String(versionNumber),
+      Description: description.slice(0, MAX_DESCRIPTION),
+    }),
+  );
+  if (started.DeploymentNumber === undefined) {
+    throw new Error(
+      `AppConfig started a deployment of the ${flagLabel(ids)} but returned no DeploymentNumber`,
+    );
+  }
+  return { versionNumber, deploymentNumber: started.DeploymentNumber, stoppedDeployments: [] };
+}
+
 /** Another writer created a version after the one this document was based on; nothing was written. */
 export class FlagWriteConflict extends Error {
   override readonly name = 'FlagWriteConflict';

@@ -401,6 +401,10 @@ export class ModelMonitoring extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': METRIC_NAMESPACES.rollback } },
       }),
     );
+    // The live traffic a rollback moves onto the standby, to say when the standby lacks capacity for it.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    );
 
     // ---- Alarms -------------------------------------------------------------------------------
     const breaching = monitoring.breachingDatapoints;
@@ -547,7 +551,8 @@ export class ModelMonitoring extends Construct {
     flagWriter(promotion.role);
     promotion.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment'],
+        // ListDeployments: whether the flag version an earlier attempt stored was deployed.
+        actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment', 'appconfig:ListDeployments'],
         resources: [
           appConfigArn(`${app}/environment/${routing.environment.ref}`),
           appConfigArn(`${app}/environment/${routing.environment.ref}/deployment/*`),
@@ -1024,9 +1029,10 @@ export class ModelMonitoring extends Construct {
         'application-autoscaling:DescribeScalableTargets',
         'application-autoscaling:PutScalingPolicy',
         'application-autoscaling:RegisterScalableTarget',
+        'cloudwatch:GetMetricData',
       ],
       reason:
-        'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys.',
+        'Application Auto Scaling: DescribeScalableTargets has no resource-level permissions or condition keys; the others are limited to SageMaker variant instance counts by the service-namespace and scalable-dimension condition keys. cloudwatch:GetMetricData has no resource-level permissions.',
     });
     for (const fn of [this.driftMonitor, this.costMonitor, this.productionSample, this.confidenceBaseline]) {
       // Each alternative is one of this model's prefixes, so a grant on another model's data, or on a

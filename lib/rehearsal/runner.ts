@@ -49,6 +49,13 @@ export interface RehearsalReport {
     readonly to: string;
   } | null;
   readonly notEvaluated: readonly { name: string; why: string }[];
+  /**
+   * Stable answers the router logged under another version than the model that answered (its label
+   * is the flag's stable version), and when the first was; not an invariant of the issue's list.
+   */
+  readonly mislabelledAnswers: { readonly count: number; readonly first: string | null };
+  /** What on-call was paged with, in order (the timeline names only the subject). */
+  readonly pages: readonly { readonly at: string; readonly subject: string; readonly body: string }[];
   readonly ok: boolean;
 }
 
@@ -223,6 +230,15 @@ function buildReport(
           }
         : null,
     notEvaluated: world.cloud.alarms.unsupported(),
+    mislabelledAnswers: {
+      count: world.mislabelled.count,
+      first: world.mislabelled.firstMs === undefined ? null : clockText(world.mislabelled.firstMs - startMs),
+    },
+    pages: world.cloud.pages.map((p) => ({
+      at: clockText(p.atMs - startMs),
+      subject: p.subject,
+      body: p.body,
+    })),
     ok,
   };
 }
@@ -261,6 +277,11 @@ export function renderReport(report: RehearsalReport): string {
     const t = report.timeToPreviousServing;
     lines.push(
       `Time from the first breaching minute (or the request) to ${t.to} serving every request: ${Math.floor(t.seconds / 60)} min ${t.seconds % 60} s (${t.by})`,
+    );
+  }
+  if (report.mislabelledAnswers.count > 0) {
+    lines.push(
+      `Router log: ${report.mislabelledAnswers.count} stable answer(s) logged under another version than the one that answered (first at ${report.mislabelledAnswers.first})`,
     );
   }
   if (report.notEvaluated.length > 0) {

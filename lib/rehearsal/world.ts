@@ -132,6 +132,8 @@ export class World {
   /** Requests answered per endpoint/variant in the last whole minute, for autoscaling. */
   private lastMinuteInvocations = new Map<string, number>();
   private thisMinuteInvocations = new Map<string, number>();
+  /** Stable answers the router logged under another version than the one that answered. */
+  readonly mislabelled: { count: number; firstMs: number | undefined } = { count: 0, firstMs: undefined };
   /** The first breaching minute of the alarm that led to the latest rollback, and that rollback. */
   rollbackTiming: { triggerMs: number; target: string; servedMs?: number; by: string } | undefined;
 
@@ -412,6 +414,15 @@ export class World {
       `${routed.endpoint === 'live' ? 'live' : 'standby'} ${label}${answer.canary ? ' (canary fleet)' : ''}`,
     );
     this.invariants.onAnswer(label, answer.canary, routed);
+    // What the router logs as the answering version (its flag's), against the model that answered.
+    const said = this.labelOfCommit(routed.modelVersion);
+    if (!answer.canary && said !== undefined && said !== label) {
+      if (this.mislabelled.count === 0) {
+        this.cloud.log('router', `logs ${label}'s answers as ${said}'s (the flag names ${said})`);
+      }
+      this.mislabelled.count += 1;
+      this.mislabelled.firstMs ??= this.cloud.nowMs;
+    }
     const timing = this.rollbackTiming;
     if (timing && !answer.canary) {
       if (label !== timing.target) timing.servedMs = undefined;
@@ -619,6 +630,7 @@ export class World {
     this.jobs += 1;
     const jobId = `job-${this.jobs}`;
     let token: string | undefined;
+    let lastShape = '';
     const instanceType = run.instanceType;
     for (let polls = 0; ; polls++) {
       const event = {
@@ -660,7 +672,12 @@ export class World {
         this.cloud.log(`${stage} (${run.label})`, `${outcome.status}: ${text}`);
         return outcome;
       }
-      if (polls === 0) this.cloud.log(`${stage} (${run.label})`, firstSentence(outcome.summary));
+      // The first poll's summary, and any that says something new (a pause on a transient failure),
+      // not each poll's "still waiting".
+      const said = firstSentence(outcome.summary);
+      const shape = said.slice(0, 40).replace(/\d+/g, '#');
+      if (polls === 0 || shape !== lastShape) this.cloud.log(`${stage} (${run.label})`, said);
+      lastShape = shape;
       token = outcome.continuationToken;
       // CodePipeline re-invokes an action that returned a continuation token; the interval is not
       // documented, the rehearsal uses one minute.

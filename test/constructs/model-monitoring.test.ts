@@ -297,6 +297,26 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment']),
     );
+    // A retried promotion finds whether the flag version an earlier attempt stored was deployed.
+    const list = statements.find((s: any) => [s.Action].flat().includes('appconfig:ListDeployments'));
+    expect(JSON.stringify(list.Resource)).toContain('/environment/');
+    expect([list.Resource].flat()).not.toContain('*');
+  });
+
+  test("the rollback reads the live endpoint's traffic, to page when the standby lacks capacity for it", () => {
+    const rollbackRole = stack.getLogicalId(stack.monitoring.rollback.role.node.defaultChild as never);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+    const read = statements.find((s: any) => [s.Action].flat().includes('cloudwatch:GetMetricData'));
+    // On "*" (GetMetricData has no resource-level permissions), merged with the other read-only "*" grant only.
+    expect(read.Resource).toBe('*');
+    expect([read.Action].flat().sort()).toEqual([
+      'application-autoscaling:DescribeScalableTargets',
+      'cloudwatch:GetMetricData',
+    ]);
+    const describe = statements.find((s: any) => [s.Action].flat().includes('sagemaker:DescribeEndpoint'));
+    expect(JSON.stringify(describe.Resource)).toContain(`endpoint/${PREFIX}-standby`);
   });
 
   test("the rollback may rewrite only the confidence alarm, and read and write only the versions' baseline records", () => {

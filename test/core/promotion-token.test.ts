@@ -21,6 +21,16 @@ describe('promotion continuation token', () => {
     expect(decodePromotionToken(token)).toEqual(state);
   });
 
+  test('a token written after a transient failure keeps its retry count and whether the standby refresh had started', () => {
+    const retry = { ...state, retries: 2, standbyStarted: false };
+    expect(decodePromotionToken(encodePromotionToken(retry))).toStrictEqual(retry);
+    // A plain wait token says nothing of either: the refresh it continues has started.
+    expect(decodePromotionToken(encodePromotionToken(state))).toStrictEqual(state);
+    expect(decodePromotionToken(encodePromotionToken({ ...state, standbyStarted: true }))).toStrictEqual(
+      state,
+    );
+  });
+
   // SageMaker names: up to 63 letters, digits and hyphens.
   const sageMakerName = fc.stringMatching(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/).filter((n) => n.length <= 63);
   test('any state with real SageMaker names fits the limit and round-trips', () => {

@@ -7,6 +7,7 @@ import {
   CreateHostedConfigurationVersionCommand,
   GetHostedConfigurationVersionCommand,
   ListHostedConfigurationVersionsCommand,
+  ListDeploymentsCommand,
   StartDeploymentCommand,
   AppConfigClient,
 } from '@aws-sdk/client-appconfig';
@@ -161,6 +162,8 @@ describe('promotion handler', () => {
   const handlerAppConfig = new AppConfigClient({ region: 'eu-west-1' });
   const appconfig = mockClient(handlerAppConfig);
   let flagVersions: string[];
+  /** The flag versions deployed, in order. */
+  let flagDeployments: string[] = [];
   let settings: ReleaseSettings;
   let deps: Deps;
   let clock: Date;
@@ -255,7 +258,16 @@ describe('promotion handler', () => {
         flagVersions.push(new TextDecoder().decode(input.Content));
         return { VersionNumber: flagVersions.length };
       });
-    appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 1, State: 'DEPLOYING' });
+    flagDeployments = [];
+    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
+      flagDeployments.push(input.ConfigurationVersion);
+      return { DeploymentNumber: 1, State: 'DEPLOYING' };
+    });
+    appconfig.on(ListDeploymentsCommand).callsFake(async () => ({
+      Items: flagDeployments
+        .map((version, i) => ({ DeploymentNumber: i + 1, ConfigurationVersion: version, State: 'COMPLETE' }))
+        .reverse(),
+    }));
     standbyOverride = undefined;
     onUpdate = applyUpdate;
     codepipeline.reset();
@@ -593,14 +605,15 @@ describe('promotion handler', () => {
     appconfig
       .on(CreateHostedConfigurationVersionCommand)
       .callsFake(async (input: { Content: Uint8Array }) => {
-        if (unreachable) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+        if (unreachable)
+          throw Object.assign(new Error('access denied to the profile'), { name: 'AccessDeniedException' });
         flagVersions.push(new TextDecoder().decode(input.Content));
         return { VersionNumber: flagVersions.length };
       });
 
     const message = failureOf(await invoke(R1, 0));
     expect(message).toMatch(
-      /^Promotion written \(release record, serving state, baseline\), but the platform was not told: .*ETIMEDOUT.*Retrying the stage completes it; what is done stays done\.$/s,
+      /^Promotion written \(release record, serving state, baseline\), but the platform was not told: .*access denied.*Retrying the stage completes it; what is done stays done\.$/s,
     );
     expect(await read(BASELINE_KEY)).toBe(reportText(R1));
     expect(await alarmThreshold()).toBe(0);
@@ -610,6 +623,37 @@ describe('promotion handler', () => {
     expect(retry.failureDetails).toBeUndefined();
     expect(await alarmThreshold()).toBe(FLOOR);
     expect(flagVersions).toHaveLength(1);
+  });
+
+  test('a transient failure half-way (the flag deployment throttled) pauses the stage, and its next poll finishes the promotion', async () => {
+    await gatesPassed(R1);
+    await canaryPassed(R1);
+    let throttled = 1;
+    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
+      if (throttled-- > 0) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      flagDeployments.push(input.ConfigurationVersion);
+      return { DeploymentNumber: flagDeployments.length, State: 'DEPLOYING' };
+    });
+
+    const first = await invoke(R1, 0);
+    expect(first.failureDetails).toBeUndefined();
+    expect(first.executionDetails?.summary).toMatch(
+      /^Promotion paused by a transient failure \(1 of at most 10 in a row\): .*Rate exceeded/,
+    );
+    expect(decodePromotionToken(first.continuationToken!)).toMatchObject({ retries: 1 });
+    // The version the first attempt stored is deployed by the next poll, not stored a second time.
+    expect(flagVersions).toHaveLength(1);
+    expect(flagDeployments).toEqual([]);
+
+    const second = await invoke(R1, 1, first.continuationToken);
+    expect(second.failureDetails).toBeUndefined();
+    expect(second.continuationToken).toBeUndefined();
+    expect(second.executionDetails?.summary).toContain(
+      `The flag now serves ${R1.commit} from the live endpoint (version 1, stored by an earlier attempt`,
+    );
+    expect(flagVersions).toHaveLength(1);
+    expect(flagDeployments).toEqual(['1']);
+    expect(await alarmThreshold()).toBe(FLOOR);
   });
 
   test('first release: record, serving state without standby and baseline written; no standby endpoint', async () => {
@@ -758,8 +802,9 @@ describe('promotion handler', () => {
           R2,
           `Standby now serves ${R1.commit} (execution ${R1.exec}) on "${STANDBY}" with config "${R2.standbyConfig}".`,
           {},
-          // The same eval fixture as the first release: the floor is unchanged.
-          { flag: 2, alarmWas: 'already' },
+          // The same eval fixture as the first release: the floor is unchanged. The flag moved before
+          // the standby refresh (the first poll), so the router labels the candidate's answers right.
+          { flag: 'already', alarmWas: 'already' },
         ),
       },
       outputVariables: { ReleaseRecord: s3Url(recordKey(R2)) },
@@ -861,7 +906,7 @@ describe('promotion handler', () => {
         R3,
         `Standby now serves ${R2.commit} (execution ${R2.exec}) on "${STANDBY}" with config "${R3.standbyConfig}".`,
         {},
-        { flag: 3, alarmWas: 'already' },
+        { flag: 'already', alarmWas: 'already' },
       ),
     });
     expect((await servingState()).standby).toEqual({

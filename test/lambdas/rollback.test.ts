@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import {
   CloudWatchClient,
+  PutMetricDataCommand,
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
@@ -577,6 +578,42 @@ describe('rollback handler', () => {
     if (!('record' in result)) throw new Error(`expected a rollback, got ${JSON.stringify(result)}`);
     return result;
   };
+
+  it('GIVEN the live endpoint took more traffic than the one-instance standby carries at the autoscaling target THEN the page says the standby lacks capacity, with the figures and what to do', async () => {
+    // 5 minutes at 1400 requests a minute; the standby's 1 instance carries 700 at the target.
+    await cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: 'AWS/SageMaker',
+        MetricData: [1, 2, 3, 4, 5].map((m) => ({
+          MetricName: 'Invocations',
+          Dimensions: [
+            { Name: 'EndpointName', Value: LIVE },
+            { Name: 'VariantName', Value: 'live' },
+          ],
+          Timestamp: new Date(T0.getTime() - m * 60_000 + 1000),
+          Value: 1400,
+          Unit: 'Count',
+        })),
+      }),
+    );
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('done');
+    expect(result.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^The standby endpoint "${STANDBY}" lacks capacity: it has 1 instance\\(s\\), about 700 requests per minute ` +
+            'at the autoscaling target of 700 per instance, and now carries everyone, about 1400 requests per minute ' +
+            '\\(2 instance\\(s\\) at the target\\)',
+        ),
+      ),
+    ]);
+    const paged = await pages();
+    expect(paged[0]!.body).toContain(`lacks capacity`);
+    expect(paged[0]!.body).toContain(
+      `aws sagemaker update-endpoint-weights-and-capacities --endpoint-name ${STANDBY}`,
+    );
+  });
 
   it('GIVEN the confidence alarm fires THEN N-1 serves through the flag first, then the live endpoint gets its config back, and all is recorded', async () => {
     const result = done(await handler()(alarmEvent(), context()));

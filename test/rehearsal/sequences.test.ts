@@ -25,15 +25,6 @@ const SEED = 20261206;
  * entry when its fix lands on main: the property then covers it again.
  */
 export const OPEN_BUG_INVARIANTS: ReadonlyMap<InvariantName, string> = new Map([
-  [
-    'rollback-returns-to-previous',
-    'a degraded first release whose alarm fires during the next release: the rollback "returns" to v1 with nothing before it',
-  ],
-  ['nothing-undoes-rollback', 'the same family: the rollback is "from" the wrong release'],
-  [
-    'records-agree',
-    'a promotion that failed half-way (StartDeployment refused) leaves state.json and the flag disagreeing',
-  ],
   ['confidence-threshold-follows', 'an alarm stuck in ALARM rolls back every later canary'],
 ]);
 

@@ -1,0 +1,48 @@
+/**
+ * Whether an AWS call's error is worth retrying later with the same input: throttling, a server
+ * error, a timeout. The AWS SDK's standard retry mode retries the same classes a few times within
+ * one call (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html); a stage
+ * that still sees one afterwards retries at its next poll instead of failing half-way.
+ */
+
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'InternalFailure',
+  'InternalServerError',
+  'InternalServerException',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+
+/** The fields of an SDK error the decision reads. */
+interface ErrorLike {
+  readonly name?: unknown;
+  readonly cause?: unknown;
+  readonly $retryable?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+}
+
+/**
+ * True when the error, or an error it wraps (`cause`, at most 5 deep), is transient: a name of the
+ * throttling, server-error and timeout classes, an SDK error marked `$retryable`, or an HTTP 5xx.
+ */
+export function isTransientError(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const x = e as ErrorLike;
+    if (typeof x.name === 'string' && TRANSIENT_NAMES.has(x.name)) return true;
+    if (x.$retryable !== undefined && x.$retryable !== null && x.$retryable !== false) return true;
+    const status = x.$metadata?.httpStatusCode;
+    if (typeof status === 'number' && status >= 500 && status <= 599) return true;
+    e = x.cause;
+  }
+  return false;
+}
