@@ -304,7 +304,7 @@ describe('ModelMonitoring rollback and monitors', () => {
   });
 
   test("the rollback reads the live endpoint's traffic, to page when the standby lacks capacity for it", () => {
-    const rollbackRole = stack.getLogicalId(stack.monitoring.rollback.role.node.defaultChild as never);
+    const rollbackRole = stack.logicalId('Monitoring/Rollback/Role/Resource');
     const statements = ofType('AWS::IAM::Policy')
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
