@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { seededRandom, seedFromText } from '../lambdas/core/gate-stats';
+import { seededRandom, seedFromText } from '../lambdas/core/statistics/gate-stats';
 import {
   aaSpuriousWinnerRate,
   errorRateDetection,

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { rowsNeededForMargin, seededRandom, seedFromText } from '../lambdas/core/gate-stats';
+import { rowsNeededForMargin, seededRandom, seedFromText } from '../lambdas/core/statistics/gate-stats';
 import {
   accuracyGateRates,
   binomialCoverage,

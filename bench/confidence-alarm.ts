@@ -1,5 +1,5 @@
 /**
- * Long calibration runs of the live confidence alarm (lambdas/core/confidence-alarm.ts): false
+ * Long calibration runs of the live confidence alarm (lambdas/core/monitoring/confidence-alarm.ts): false
  * rollbacks per 30 days and detection of drops in mean confidence, for rules (k, N) × traffic
  * (requests/min) × traffic model (iid, AR(1) wander), with the definition the stack deploys.
  * Prints a markdown table (docs/statistics.md, "Live detectors").
@@ -15,7 +15,7 @@ import {
   smallestDetectableDrop,
   type ConfidenceAlarmSettings,
   type TrafficModel,
-} from '../lambdas/core/confidence-alarm';
+} from '../lambdas/core/monitoring/confidence-alarm';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

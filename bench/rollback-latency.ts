@@ -35,8 +35,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
-import { confidenceAlarmDefinition, DISARMED_BAND } from '../lambdas/core/confidence-alarm';
-import type { ServingState } from '../lambdas/core/serving-records';
+import { confidenceAlarmDefinition, DISARMED_BAND } from '../lambdas/core/monitoring/confidence-alarm';
+import type { ServingState } from '../lambdas/core/serving/serving-records';
 import { createHandler, type Deps, type RollbackEnvInput } from '../lambdas/rollback';
 import { logger } from '../lambdas/shared/logger';
 import { startMoto } from '../test/helpers/moto';

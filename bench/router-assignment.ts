@@ -10,8 +10,8 @@
  */
 import { hash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { assign, bucketOf } from '../lambdas/core/assignment';
-import { parseFlagDocument } from '../lambdas/core/flags';
+import { assign, bucketOf } from '../lambdas/core/routing/assignment';
+import { parseFlagDocument } from '../lambdas/core/routing/flags';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);

@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/shadow-calibration.ts [--runs 5000]
  */
-import { seededRandom } from '../lambdas/core/gate-stats';
+import { seededRandom } from '../lambdas/core/statistics/gate-stats';
 import { DEFAULT_TRAFFIC, pairedCoverage, type ShadowTraffic } from '../test/helpers/shadow-calibration';
 
 const runsFlag = process.argv.indexOf('--runs');

@@ -28,14 +28,14 @@ import {
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
-import { scanDatasetFile, scanDatasetParallel } from '../lambdas/core/dataset-scan-worker';
+import { scanDatasetFile, scanDatasetParallel } from '../lambdas/core/data/dataset-scan-worker';
 import {
   scanDataset,
   VIOLATION_KINDS,
   type DatasetSchema,
   type DatasetScan,
   type ViolationKind,
-} from '../lambdas/core/dataset-validation';
+} from '../lambdas/core/data/dataset-validation';
 
 const GENERATOR_VERSION = 1;
 const SEED = 20_260_501;
@@ -374,7 +374,7 @@ function bundle(): Bundles {
   esbuild.buildSync({ ...common, entryPoints: [__filename], outfile: child });
   esbuild.buildSync({
     ...common,
-    entryPoints: [resolve(__dirname, '../lambdas/core/dataset-scan-worker.ts')],
+    entryPoints: [resolve(__dirname, '../lambdas/core/data/dataset-scan-worker.ts')],
     outfile: worker,
   });
   return { child, worker };

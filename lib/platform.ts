@@ -1,7 +1,7 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { modelStackId } from './config/resource-names';
-import type { PlatformConfig } from './config/schema';
+import type { PlatformConfig } from '../lambdas/core/contracts/config-schema';
 import { acknowledgeNistFindings } from './nag/nist-acknowledgements';
 import { acknowledgeReviewedWildcards } from './nag/reviewed-wildcards';
 import { SageMakerServiceRulesChecks } from './nag/sagemaker-rules';

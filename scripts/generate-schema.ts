@@ -1,4 +1,4 @@
-// Writes the editor JSON Schemas and the config reference from lib/config/schema.ts.
+// Writes the editor JSON Schemas and the config reference from lambdas/core/contracts/config-schema.ts.
 import { writeFileSync } from 'node:fs';
 import { GENERATED_FILES } from '../lib/config/json-schema';
 

@@ -2,7 +2,7 @@
  * The Athena calls the nightly A/B analysis makes, as a port: the handler depends on it, athena.ts
  * implements it over the SDK client, and tests fake it to produce the states a real query can reach.
  */
-import type { AthenaResultSet } from '../core/athena-query';
+import type { AthenaResultSet } from '../core/routing/athena-query';
 
 /** Athena's query execution states (`QueryExecutionState`). */
 export const QUERY_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;

@@ -1,7 +1,7 @@
 /**
  * The nightly A/B analysis (EventBridge Scheduler, event `{"model": "...", "day": "YYYY-MM-DD"}`,
  * `day` optional: yesterday, UTC). It analyses the experiment running at the end of that day,
- * cumulatively since it started, by user bucket (core/ab-experiment.ts): one Athena query reads
+ * cumulatively since it started, by user bucket (core/routing/ab-experiment.ts): one Athena query reads
  * the flag history from the router's prediction logs (the intended split and the start, as
  * logged, so rerunning an old day uses that day's flag), a second the per-bucket totals since the
  * start. The report goes to the artifacts bucket, the estimates and intervals to CloudWatch for
@@ -15,7 +15,7 @@ import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-clo
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { artifactKeys } from '../../lib/config/release-settings';
+import { artifactKeys } from '../core/contracts/release-settings';
 import {
   analyseExperiment,
   buildBucketTotalsQuery,
@@ -27,7 +27,7 @@ import {
   parseBucketTotals,
   parseFlagHistory,
   type ExperimentAnalysis,
-} from '../core/ab-experiment';
+} from '../core/routing/ab-experiment';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import {

@@ -4,9 +4,9 @@
  * identical datapoint: read these metrics with Average or Maximum, never Sum.
  */
 import type { MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
-import { AB_VARIANT_INTERVAL_METRICS, type ExperimentAnalysis } from '../core/ab-experiment';
-import type { SequenceInterval } from '../core/ab-stats';
-import { METRIC_NAMESPACES } from '../core/metric-names';
+import { AB_VARIANT_INTERVAL_METRICS, type ExperimentAnalysis } from '../core/routing/ab-experiment';
+import type { SequenceInterval } from '../core/statistics/ab-stats';
+import { METRIC_NAMESPACES } from '../core/contracts/metric-names';
 
 export const AB_METRICS_NAMESPACE = METRIC_NAMESPACES.ab;
 

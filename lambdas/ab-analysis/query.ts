@@ -2,7 +2,7 @@
  * Runs the summary query: start it, wait for it with a bounded backoff, read every page of its
  * result. Each failure says which query, what Athena said, and what to check.
  */
-import type { AthenaResultSet } from '../core/athena-query';
+import type { AthenaResultSet } from '../core/routing/athena-query';
 import type { AthenaPort, QueryRequest, QueryState, QueryStatus, ResultPage } from './athena-port';
 
 /** Waits between two `GetQueryExecution` calls: quick for the usual few-second query, then every 10 s. */

@@ -4,7 +4,7 @@
  * The first invocation puts the candidate on the live endpoint: a blue/green `UpdateEndpoint`
  * with canary traffic routing and auto-rollback alarms or, when no live endpoint exists yet, a
  * first release that creates it (nothing to protect, so no canary). It returns a continuation
- * token, and each re-invocation reads the endpoint and the alarms back (core/canary.ts decides).
+ * token, and each re-invocation reads the endpoint and the alarms back (core/serving/canary.ts decides).
  * The stage passes only when the candidate's config is in service: SageMaker can roll back and
  * report InService as if nothing happened. On a pass it registers the live variant's autoscaling
  * and writes the canary record that promotion reads.
@@ -22,7 +22,7 @@ import {
   type DescribeEndpointCommandOutput,
 } from '@aws-sdk/client-sagemaker';
 import type { Context } from 'aws-lambda';
-import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
+import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import {
   canaryStep,
   CanaryTokenError,
@@ -30,7 +30,7 @@ import {
   encodeCanaryToken,
   type AlarmStatus,
   type CanaryState,
-} from '../core/canary';
+} from '../core/serving/canary';
 import {
   canaryDeploymentConfig,
   createModelSpec,
@@ -45,7 +45,7 @@ import {
   type ReleaseNames,
   type ServingContext,
   type ServingSettings,
-} from '../core/endpoint-spec';
+} from '../core/serving/endpoint-spec';
 import {
   canaryRecordSchema,
   modelArtifactRecordSchema,
@@ -53,7 +53,7 @@ import {
   servingStateSchema,
   type CanaryRecord,
   type ModelArtifactRecord,
-} from '../core/serving-records';
+} from '../core/serving/serving-records';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';

@@ -2,7 +2,7 @@
  * What the canary stage tells a person, as pure functions of what it saw: the handler does the I/O
  * and these say what happened, what state the live endpoint is in now, and what to do.
  */
-import type { CanaryStep, EndpointDescription } from '../core/canary';
+import type { CanaryStep, EndpointDescription } from '../core/serving/canary';
 
 /** How the stage refers to one release attempt in its messages. */
 export interface ReleaseAttempt {

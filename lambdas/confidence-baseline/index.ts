@@ -7,7 +7,7 @@
  *   also repairs an alarm a `cdk deploy` put back to its deployed, disarmed form;
  * - once the window has ended without a baseline, it reads the alarm's own inputs (the `n`, `s`
  *   and `q` queries of the deployed alarm, so it measures exactly what the alarm watches) over the
- *   window with `GetMetricData`, estimates B and τ² (lambdas/core/confidence-alarm.ts), writes the
+ *   window with `GetMetricData`, estimates B and τ² (lambdas/core/monitoring/confidence-alarm.ts), writes the
  *   version's record and arms the alarm (rollback action back). Too few usable periods: the record
  *   says so (`lastAttempt`), a log line too, and the alarm stays provisional.
  *
@@ -30,10 +30,13 @@ import {
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { z } from 'zod';
-import { artifactKeys } from '../../lib/config/release-settings';
+import { artifactKeys } from '../core/contracts/release-settings';
 import { describeError } from '../ab-analysis/query';
-import { CONFIDENCE_ALARM_IDS } from '../core/confidence-alarm';
-import { confidenceBaselineKey, confidenceBaselineRecordSchema } from '../core/confidence-baseline';
+import { CONFIDENCE_ALARM_IDS } from '../core/monitoring/confidence-alarm';
+import {
+  confidenceBaselineKey,
+  confidenceBaselineRecordSchema,
+} from '../core/monitoring/confidence-baseline';
 import {
   confidenceBaselineJobEnvSchema,
   measuredRecord,
@@ -43,8 +46,8 @@ import {
   type BaselineJobStep,
   type ConfidenceBaselineJobEnv,
   type MetricSeries,
-} from '../core/confidence-baseline-job';
-import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving-records';
+} from '../core/monitoring/confidence-baseline-job';
+import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving/serving-records';
 import { rebaselineConfidenceAlarm, writeConfidenceBaseline } from '../shared/confidence-alarm';
 import { logger } from '../shared/logger';
 import {

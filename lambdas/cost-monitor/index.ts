@@ -3,7 +3,7 @@
  * For the last full clock hour it reads the invocations of the live endpoint's `live` variant and
  * the standby endpoint's `standby` variant (CloudWatch `AWS/SageMaker` `Invocations`, Sum) and
  * the instances each has in service (`DescribeEndpoint`; a missing endpoint counts 0), prices them
- * with the configured pricing (core/cost-monitor.ts) and publishes `MLPlatform/Cost`
+ * with the configured pricing (core/monitoring/cost-monitor.ts) and publishes `MLPlatform/Cost`
  * `EstimatedDailyCost` and `EstimatedMonthlyCost` (None, in `pricing.currency`), dimension Model.
  *
  * A full clock hour, not the 60 minutes before the run: its datapoints are complete (SageMaker
@@ -22,9 +22,13 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { describeError } from '../ab-analysis/query';
-import { formatMoney, UnknownPriceError } from '../core/cost';
-import { estimateServingCostRate, type EndpointUsage, type ServingCostRate } from '../core/cost-monitor';
-import { LIVE_VARIANT, STANDBY_VARIANT } from '../core/endpoint-spec';
+import { formatMoney, UnknownPriceError } from '../core/monitoring/cost';
+import {
+  estimateServingCostRate,
+  type EndpointUsage,
+  type ServingCostRate,
+} from '../core/monitoring/cost-monitor';
+import { LIVE_VARIANT, STANDBY_VARIANT } from '../core/serving/endpoint-spec';
 import { logger } from '../shared/logger';
 import { describeEndpoint } from '../shared/serving';
 import {
@@ -35,7 +39,7 @@ import {
 } from '../shared/scheduled-job';
 import { parseEnvironment } from '../shared/settings';
 import { lazy } from '../shared/lazy';
-import { METRIC_NAMESPACES } from '../core/metric-names';
+import { METRIC_NAMESPACES } from '../core/contracts/metric-names';
 
 export const COST_METRICS_NAMESPACE = METRIC_NAMESPACES.cost;
 

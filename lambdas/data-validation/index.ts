@@ -6,12 +6,12 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
-import type { DriftSummary } from '../core/contracts';
-import { evaluateDataset, resolveDatasetSchema, type DatasetSchema } from '../core/dataset-validation';
-import { describeDrift } from '../core/drift';
-import { DvcFileError, resolveDvcPin } from '../core/dvc';
-import { formatEvalSetFiles, type EvalSetFile } from '../core/eval-set-files';
+import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
+import type { DriftSummary } from '../core/contracts/records';
+import { evaluateDataset, resolveDatasetSchema, type DatasetSchema } from '../core/data/dataset-validation';
+import { describeDrift } from '../core/statistics/drift';
+import { DvcFileError, resolveDvcPin } from '../core/data/dvc';
+import { formatEvalSetFiles, type EvalSetFile } from '../core/data/eval-set-files';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';

@@ -10,7 +10,7 @@ import {
   scanDataset,
   type DatasetScan,
   type DatasetSchema,
-} from '../core/dataset-validation';
+} from '../core/data/dataset-validation';
 import {
   DvcHashMismatchError,
   dvcOutRemoteKey,
@@ -20,8 +20,8 @@ import {
   verifyMd5,
   type DvcOut,
   type DvcPin,
-} from '../core/dvc';
-import { workspacePath, type EvalSetFile } from '../core/eval-set-files';
+} from '../core/data/dvc';
+import { workspacePath, type EvalSetFile } from '../core/data/eval-set-files';
 
 /** Where the model's DVC remote is: `s3://bucket/prefix`. */
 export interface DvcRemote {
@@ -76,7 +76,7 @@ export function evalSetOut(label: string, pin: DvcPin): DvcOut {
  * are joined with line numbers kept per file (and the file named in each example), since a line number
  * counted across files points at nothing a person can open. A directory's other files are read and
  * verified too (not scanned): `files` lists every file of the pin, with the object version read and
- * its SHA-256, for the evaluation build to fetch exactly those bytes (lambdas/core/eval-set-files.ts).
+ * its SHA-256, for the evaluation build to fetch exactly those bytes (lambdas/core/data/eval-set-files.ts).
  *
  * @throws PinnedDatasetError when an object is missing, unreadable or does not hash to its pin.
  */

@@ -2,8 +2,8 @@
  * The data-validation report the gate writes to `artifactKeys.dataValidation(model, executionId)`.
  * The PR comment reads it back; it is strict JSON (no NaN, no Infinity).
  */
-import type { DriftSummary, Verdict } from '../core/contracts';
-import type { DatasetValidationResult } from '../core/dataset-validation';
+import type { DriftSummary, Verdict } from '../core/contracts/records';
+import type { DatasetValidationResult } from '../core/data/dataset-validation';
 import type { RunParams } from '../shared/codepipeline-job';
 import type { PinnedDatasetRead } from './pinned-dataset';
 

@@ -17,11 +17,11 @@ import { CloudWatchClient, PutMetricDataCommand, type MetricDatum } from '@aws-s
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { artifactKeys } from '../../lib/config/release-settings';
+import { artifactKeys } from '../core/contracts/release-settings';
 import { athenaPort } from '../ab-analysis/athena';
 import type { AthenaPort } from '../ab-analysis/athena-port';
 import { describeError, runQuery } from '../ab-analysis/query';
-import { resolveDatasetSchema } from '../core/dataset-validation';
+import { resolveDatasetSchema } from '../core/data/dataset-validation';
 import {
   assessLabelDrift,
   buildLabelCountQuery,
@@ -29,13 +29,13 @@ import {
   parseLabelCounts,
   windowDays,
   type LabelDriftAssessment,
-} from '../core/drift-monitor';
+} from '../core/monitoring/drift-monitor';
 import {
   parseServingRecord,
   ServingRecordError,
   servingStateSchema,
   type ServingState,
-} from '../core/serving-records';
+} from '../core/serving/serving-records';
 import { logger } from '../shared/logger';
 import { readJsonRecord } from '../shared/serving';
 import {
@@ -47,7 +47,7 @@ import {
 import { dataValidationReferenceSchema, productionLikeReference } from './reference';
 import { parseEnvironment } from '../shared/settings';
 import { lazy } from '../shared/lazy';
-import { METRIC_NAMESPACES } from '../core/metric-names';
+import { METRIC_NAMESPACES } from '../core/contracts/metric-names';
 
 export const DRIFT_METRICS_NAMESPACE = METRIC_NAMESPACES.drift;
 

@@ -4,8 +4,8 @@
  * (`artifactKeys.dataValidation`, lambdas/data-validation/record.ts).
  */
 import { z } from 'zod';
-import type { CategoryCounts } from '../core/contracts';
-import { countsFromShares } from '../core/drift-monitor';
+import type { CategoryCounts } from '../core/contracts/records';
+import { countsFromShares } from '../core/monitoring/drift-monitor';
 import { DATA_VALIDATION_RECORD_VERSION } from '../data-validation/record';
 
 // Only what the drift monitor reads of DataValidationRecord; other fields are ignored.

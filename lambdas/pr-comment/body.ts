@@ -1,10 +1,10 @@
 /**
- * The comment body: the full report of lambdas/core/report.ts when the run got as far as a regression
+ * The comment body: the full report of lambdas/core/gates/report.ts when the run got as far as a regression
  * decision, else a short form of this module's own (same marker, so either replaces the other) that names
  * the gate that stopped the run and shows its whole failure message.
  */
-import type { DriftSummary } from '../core/contracts';
-import type { EvalReport } from '../core/eval-report';
+import type { DriftSummary } from '../core/contracts/records';
+import type { EvalReport } from '../core/gates/eval-report';
 import {
   escapeMarkdown,
   GITHUB_COMMENT_LIMIT,
@@ -12,7 +12,7 @@ import {
   renderPrComment,
   reportMarker,
   type MonthlyCostBasis,
-} from '../core/report';
+} from '../core/gates/report';
 import type { GateReport } from './gates';
 import type { RecordState, RunRecords } from './records';
 

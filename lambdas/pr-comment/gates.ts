@@ -3,7 +3,7 @@
  * either from CodePipeline's record of a failed run or from the run records a finished run left behind.
  */
 import type { ActionExecutionDetail } from '@aws-sdk/client-codepipeline';
-import type { GateOutcome } from '../core/report';
+import type { GateOutcome } from '../core/gates/report';
 import type { RunRecords } from './records';
 
 /**

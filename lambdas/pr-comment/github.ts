@@ -5,7 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Octokit } from '@octokit/rest';
-import { appJwt, privateKeyFromSecret, tokenStillFresh, type GitHubAuth } from '../core/github-auth';
+import { appJwt, privateKeyFromSecret, tokenStillFresh, type GitHubAuth } from '../core/gates/github-auth';
 import { logger } from '../shared/logger';
 
 /** A request to GitHub that takes longer than this fails instead of eating the Lambda's time. */

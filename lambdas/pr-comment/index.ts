@@ -23,17 +23,17 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
-import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
+import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import {
   calibrateConfidenceAlarm,
   calibrationLine,
   requestsPerMinuteOfMonthly,
-} from '../core/confidence-alarm';
-import { authSecretName } from '../core/github-auth';
-import { reportMarker } from '../core/report';
-import { renderShadowComment, shadowReportMarker } from '../core/shadow-comment';
-import { shadowReportRecordSchema } from '../core/shadow-report';
-import { parseServingRecord } from '../core/serving-records';
+} from '../core/monitoring/confidence-alarm';
+import { authSecretName } from '../core/gates/github-auth';
+import { reportMarker } from '../core/gates/report';
+import { renderShadowComment, shadowReportMarker } from '../core/serving/shadow-comment';
+import { shadowReportRecordSchema } from '../core/serving/shadow-report';
+import { parseServingRecord } from '../core/serving/serving-records';
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';

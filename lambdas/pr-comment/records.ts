@@ -5,11 +5,11 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { artifactKeys } from '../../lib/config/release-settings';
-import type { DriftSummary } from '../core/contracts';
-import { parseEvalReport, type EvalReport } from '../core/eval-report';
-import type { MonthlyCostInput } from '../core/report';
-import type { RegressionResult } from '../core/regression-gate';
+import { artifactKeys } from '../core/contracts/release-settings';
+import type { DriftSummary } from '../core/contracts/records';
+import { parseEvalReport, type EvalReport } from '../core/gates/eval-report';
+import type { MonthlyCostInput } from '../core/gates/report';
+import type { RegressionResult } from '../core/gates/regression-gate';
 
 /** One record: read and valid, absent, or present but unusable (with the reason). */
 export type RecordState<T> =
@@ -121,7 +121,7 @@ const decisionRecord = z.object({
       .default([]),
     summary: z.string(),
   }),
-  // A CostEstimate (lambdas/core/cost.ts); the candidate's serving cost under the model's config.
+  // A CostEstimate (lambdas/core/monitoring/cost.ts); the candidate's serving cost under the model's config.
   cost: z
     .object({ currency: z.string(), pricingAsOf: z.string(), monthly: z.number() })
     .nullable()

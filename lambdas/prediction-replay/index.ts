@@ -3,7 +3,7 @@
  * `ReportBatchItemFailures`). The router's prediction log puts a record on the fallback queue when
  * Firehose does not take it; this function sends those records to Firehose again.
  *
- * Each message body is one serialized prediction record (lambdas/core/prediction-record.ts). A body
+ * Each message body is one serialized prediction record (lambdas/core/routing/prediction-record.ts). A body
  * that is not one is never sent to Firehose. Messages whose record Firehose still refuses after
  * the retries, and messages that are not records, are returned in `batchItemFailures`: SQS keeps
  * them, retries them after the visibility timeout and, after maxReceiveCount receives, moves them
@@ -12,7 +12,11 @@
  */
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parsePredictionRecordLine, PredictionRecordError, serializeRecord } from '../core/prediction-record';
+import {
+  parsePredictionRecordLine,
+  PredictionRecordError,
+  serializeRecord,
+} from '../core/routing/prediction-record';
 import { logger } from '../shared/logger';
 import { DEFAULT_RETRY_POLICY, putRecordLines, type RetryPolicy } from '../shared/prediction-log';
 import { requireEnv } from '../shared/settings';

@@ -9,8 +9,8 @@ import {
   parseCaptureLine,
   parseCaptureObjectKey,
   type CaptureRecord,
-} from '../core/data-capture';
-import { decodeBinaryLine, JsonlLineSplitter } from '../core/jsonl';
+} from '../core/serving/data-capture';
+import { decodeBinaryLine, JsonlLineSplitter } from '../core/data/jsonl';
 import { parseS3Uri } from '../shadow/capture';
 
 /** Bounds of one read. */

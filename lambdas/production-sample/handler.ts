@@ -2,7 +2,7 @@
  * The production sample (EventBridge Scheduler, event `{"model": "...", "seed": 123}`, `seed`
  * optional): draws a production-like eval set from the live endpoint's data capture of the last
  * `monitoring.productionSample.windowHours`, stratified by predicted label, with personal data
- * scrubbed (core/production-sample.ts, core/pii.ts), and stores it the way DVC 3 would:
+ * scrubbed (core/data/production-sample.ts, core/data/pii.ts), and stores it the way DVC 3 would:
  *
  * - the JSONL in the DVC remote, content-addressed: `<DVC_REMOTE_PREFIX>/files/md5/<2 hex>/<30 hex>`;
  * - in the artifacts bucket, under `models/<model>/production-samples/<YYYY-MM-DD>/`: the `.dvc`
@@ -17,16 +17,16 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { LIVE_VARIANT } from '../core/endpoint-spec';
-import { dvcRemoteKey } from '../core/dvc';
-import { createPiiScrubber, PiiPatternError, type PiiCounts, type PiiScrubber } from '../core/pii';
+import { LIVE_VARIANT } from '../core/serving/endpoint-spec';
+import { dvcRemoteKey } from '../core/data/dvc';
+import { createPiiScrubber, PiiPatternError, type PiiCounts, type PiiScrubber } from '../core/data/pii';
 import {
   buildProductionSample,
   MAX_SEED,
   PRODUCTION_SAMPLE_FILE,
   ProductionSampler,
   type ProductionSampleManifest,
-} from '../core/production-sample';
+} from '../core/data/production-sample';
 import { logger } from '../shared/logger';
 import {
   parseScheduleEvent,

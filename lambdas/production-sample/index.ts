@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { MAX_SEED } from '../core/production-sample';
+import { MAX_SEED } from '../core/data/production-sample';
 import { createHandler, type Deps } from './handler';
 import { lazy } from '../shared/lazy';
 

@@ -8,8 +8,8 @@
  * report of another: the previous baseline keeps pointing at its own copies until the switch.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { artifactKeys } from '../../lib/config/release-settings';
-import { PREDICTIONS_FOLDER, type EvalReport, type EvalSetMetrics } from '../core/eval-report';
+import { artifactKeys } from '../core/contracts/release-settings';
+import { PREDICTIONS_FOLDER, type EvalReport, type EvalSetMetrics } from '../core/gates/eval-report';
 import type { CommitStep } from './commit';
 import { StageFailure } from './failure';
 import { readOptionalText } from './records';

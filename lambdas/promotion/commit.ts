@@ -6,8 +6,12 @@
  */
 import { DescribeModelCommand, ListTagsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ReleaseRecord } from '../core/promotion';
-import { SERVING_RECORD_SCHEMA_VERSION, type CanaryRecord, type ServingState } from '../core/serving-records';
+import type { ReleaseRecord } from '../core/serving/promotion';
+import {
+  SERVING_RECORD_SCHEMA_VERSION,
+  type CanaryRecord,
+  type ServingState,
+} from '../core/serving/serving-records';
 import { putRunRecord } from '../shared/run-records';
 import { StageFailure } from './failure';
 

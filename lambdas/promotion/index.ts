@@ -11,24 +11,28 @@
  */
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { Context } from 'aws-lambda';
-import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
-import { releaseNames, standbyConfigSpec, type ReleaseNames } from '../core/endpoint-spec';
-import { serializeEvalReport, type EvalReport } from '../core/eval-report';
+import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
+import { releaseNames, standbyConfigSpec, type ReleaseNames } from '../core/serving/endpoint-spec';
+import { serializeEvalReport, type EvalReport } from '../core/gates/eval-report';
 import {
   buildReleaseRecord,
   ReleaseRecordError,
   releaseRecordSchema,
   type ReleaseRecord,
-} from '../core/promotion';
-import { decodePromotionToken, encodePromotionToken, type PromotionWaitState } from '../core/promotion-token';
-import { isTransientError } from '../core/transient-error';
+} from '../core/serving/promotion';
+import {
+  decodePromotionToken,
+  encodePromotionToken,
+  type PromotionWaitState,
+} from '../core/serving/promotion-token';
+import { isTransientError } from '../core/serving/transient-error';
 import {
   canaryRecordSchema,
   parseServingRecord,
   servingStateSchema,
   type CanaryRecord,
   type ServingState,
-} from '../core/serving-records';
+} from '../core/serving/serving-records';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
@@ -41,7 +45,7 @@ import {
   servingEnv,
   type ServingDeps,
 } from '../shared/serving';
-import type { ServingEnv } from '../core/handler-env';
+import type { ServingEnv } from '../core/contracts/handler-env';
 import { loadReleaseSettings } from '../shared/settings';
 import {
   identifyStandbyModel,

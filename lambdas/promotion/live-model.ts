@@ -6,11 +6,11 @@
  * and changes nothing.
  */
 import type { AppConfigClient } from '@aws-sdk/client-appconfig';
-import type { ReleaseSettings } from '../../lib/config/release-settings';
-import type { EvalReport } from '../core/eval-report';
-import type { FlagDocument } from '../core/flags';
-import { confidenceAlarmThreshold } from '../core/promotion';
-import { promotionLiveEnvSchema, type PromotionLiveEnv } from '../core/handler-env';
+import type { ReleaseSettings } from '../core/contracts/release-settings';
+import type { EvalReport } from '../core/gates/eval-report';
+import type { FlagDocument } from '../core/routing/flags';
+import { confidenceAlarmThreshold } from '../core/serving/promotion';
+import { promotionLiveEnvSchema, type PromotionLiveEnv } from '../core/contracts/handler-env';
 import {
   deployFlag,
   deployStoredVersion,

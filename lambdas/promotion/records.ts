@@ -6,11 +6,15 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { artifactKeys } from '../../lib/config/release-settings';
-import { parseEvalReport, type EvalReport } from '../core/eval-report';
-import type { GateDecision } from '../core/promotion';
-import { modelArtifactRecordSchema, parseServingRecord, type CanaryRecord } from '../core/serving-records';
-import { shadowReportRecordSchema } from '../core/shadow-report';
+import { artifactKeys } from '../core/contracts/release-settings';
+import { parseEvalReport, type EvalReport } from '../core/gates/eval-report';
+import type { GateDecision } from '../core/serving/promotion';
+import {
+  modelArtifactRecordSchema,
+  parseServingRecord,
+  type CanaryRecord,
+} from '../core/serving/serving-records';
+import { shadowReportRecordSchema } from '../core/serving/shadow-report';
 import { readJsonRecord } from '../shared/serving';
 import { StageFailure } from './failure';
 

@@ -9,7 +9,7 @@ import {
   UpdateEndpointCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { LIVE_VARIANT } from '../core/endpoint-spec';
+import { LIVE_VARIANT } from '../core/serving/endpoint-spec';
 import { describeEndpoint, describeEndpointConfig, isNotFound } from '../shared/serving';
 import { StageFailure } from './failure';
 

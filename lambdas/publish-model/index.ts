@@ -5,7 +5,7 @@
  * output artifact; this step hashes the staged object version itself, refuses anything that
  * differs from the claim, copies exactly that version to its content-addressed key in the
  * artifacts bucket, and writes the run's `model-artifact.json`, which the serving stages read.
- * lambdas/core/model-publication.ts says why the published archive cannot change afterwards.
+ * lambdas/core/gates/model-publication.ts says why the published archive cannot change afterwards.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -21,9 +21,9 @@ import {
   publishedArchiveKey,
   stagedArchiveKey,
   type ModelClaim,
-} from '../core/model-publication';
-import { publishEnvSchema } from '../core/handler-env';
-import { modelArtifactRecordSchema } from '../core/serving-records';
+} from '../core/gates/model-publication';
+import { publishEnvSchema } from '../core/contracts/handler-env';
+import { modelArtifactRecordSchema } from '../core/serving/serving-records';
 import { artifactClient, findArtifact, readZippedFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { gateDeps, type GateDeps } from '../shared/gate-deps';

@@ -7,11 +7,11 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { artifactKeys } from '../../lib/config/release-settings';
-import { estimateCost, formatMoney, servingDeployment, type CostEstimate } from '../core/cost';
-import { EvalReportError, parseEvalReport, type EvalReport } from '../core/eval-report';
-import { PredictionsError } from '../core/predictions';
-import { checkRegression } from '../core/regression-gate';
+import { artifactKeys } from '../core/contracts/release-settings';
+import { estimateCost, formatMoney, servingDeployment, type CostEstimate } from '../core/monitoring/cost';
+import { EvalReportError, parseEvalReport, type EvalReport } from '../core/gates/eval-report';
+import { PredictionsError } from '../core/gates/predictions';
+import { checkRegression } from '../core/gates/regression-gate';
 import { artifactClient, downloadArtifact, findArtifact, unzipFiles } from '../shared/artifacts';
 import { parseJobEvent, runParamsSchema, type ArtifactLocation } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';

@@ -7,9 +7,9 @@
  */
 import { posix } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { EvalReport } from '../core/eval-report';
-import { PredictionsError, PredictionsReader, type ExampleResult } from '../core/predictions';
-import type { ExampleSource } from '../core/regression-gate';
+import type { EvalReport } from '../core/gates/eval-report';
+import { PredictionsError, PredictionsReader, type ExampleResult } from '../core/gates/predictions';
+import type { ExampleSource } from '../core/gates/regression-gate';
 
 /** Largest predictions file read: about 230,000 examples (about 450 bytes of heap per example). */
 export const MAX_PREDICTIONS_FILE_BYTES = 32 * 2 ** 20;

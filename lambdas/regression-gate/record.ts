@@ -2,9 +2,9 @@
  * The decision record the regression gate writes to `artifactKeys.decision(model, executionId)`:
  * what was compared, under which thresholds, and the verdict. Strict JSON.
  */
-import type { RegressionThresholds, Verdict } from '../core/contracts';
-import type { CostEstimate } from '../core/cost';
-import type { RegressionResult } from '../core/regression-gate';
+import type { RegressionThresholds, Verdict } from '../core/contracts/records';
+import type { CostEstimate } from '../core/monitoring/cost';
+import type { RegressionResult } from '../core/gates/regression-gate';
 import type { RunParams } from '../shared/codepipeline-job';
 
 export interface RegressionDecision extends RunParams {

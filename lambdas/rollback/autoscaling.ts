@@ -20,7 +20,7 @@ import {
   scalableTargetSpec,
   scalingPolicySpec,
   type ServingSettings,
-} from '../core/endpoint-spec';
+} from '../core/serving/endpoint-spec';
 import { describeEndpointConfig } from '../shared/serving';
 
 export type AutoscalingSettings = Pick<ServingSettings, 'autoscaling'>;

@@ -6,7 +6,7 @@
  */
 import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { LIVE_VARIANT } from '../core/endpoint-spec';
+import { LIVE_VARIANT } from '../core/serving/endpoint-spec';
 import { describeEndpoint } from '../shared/serving';
 
 /** The window the rate is averaged over: long enough to smooth a minute, short enough to be now. */

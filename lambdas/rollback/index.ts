@@ -29,8 +29,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { artifactKeys } from '../../lib/config/release-settings';
-import type { FlagDocument } from '../core/flags';
+import { artifactKeys } from '../core/contracts/release-settings';
+import type { FlagDocument } from '../core/routing/flags';
 import {
   buildRefusalRecord,
   buildRollbackRecord,
@@ -55,9 +55,9 @@ import {
   type RollbackTrigger,
   type ServedModel,
   type StandbyModel,
-} from '../core/rollback';
-import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving-records';
-import { standbyCapacityWarning } from '../core/standby-capacity';
+} from '../core/serving/rollback';
+import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving/serving-records';
+import { standbyCapacityWarning } from '../core/serving/standby-capacity';
 import {
   deployFlag,
   flagIds,
@@ -69,7 +69,7 @@ import {
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
-import { LIVE_VARIANT } from '../core/endpoint-spec';
+import { LIVE_VARIANT } from '../core/serving/endpoint-spec';
 import { describeEndpoint, describeEndpointConfig } from '../shared/serving';
 import {
   ensureAutoscaling,
@@ -80,11 +80,11 @@ import {
 import { liveRequestsPerMinute, standbyInstances } from './capacity';
 import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
 import { describe, putPreviousConfigLive } from './live-endpoint';
-import { rollbackEnv, type RollbackEnv } from './env';
+import { rollbackEnv, type RollbackEnv } from '../core/contracts/rollback-env';
 import { lazy } from '../shared/lazy';
-import { METRIC_NAMESPACES } from '../core/metric-names';
+import { METRIC_NAMESPACES } from '../core/contracts/metric-names';
 
-export { rollbackEnvSchema, type RollbackEnvInput } from './env';
+export { rollbackEnvSchema, type RollbackEnvInput } from '../core/contracts/rollback-env';
 
 /** Everything external the handler touches; tests pass their own. */
 export interface Deps {

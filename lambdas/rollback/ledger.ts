@@ -17,7 +17,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { RollbackRecord, RollbackTrigger, ServedModel, StandbyModel } from '../core/rollback';
+import type { RollbackRecord, RollbackTrigger, ServedModel, StandbyModel } from '../core/serving/rollback';
 
 export type LedgerStatus = 'started' | RollbackRecord['status'];
 

@@ -4,8 +4,8 @@
  * is nothing to canary) keeping the current fleet size, retrying throttling. Never throws: every failure is an outcome.
  */
 import { UpdateEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { KEEP_FLEET_SIZE } from '../core/endpoint-spec';
-import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/rollback';
+import { KEEP_FLEET_SIZE } from '../core/serving/endpoint-spec';
+import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/serving/rollback';
 import { describeEndpoint } from '../shared/serving';
 
 export interface LiveEndpointOptions {

@@ -11,7 +11,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { lazy } from '../shared/lazy';
 import { PredictionLog, type RetryPolicy } from '../shared/prediction-log';
 import type { SageMakerRuntimePort } from './endpoint';
-import type { RouterEnv } from './env';
+import type { RouterEnv } from '../core/contracts/router-env';
 import { appConfigFlagFetcher, createFlagReader, systemClock, type Clock, type RouterLogger } from './flag';
 import { secretsManagerHmacKey } from './hmac-key';
 import { routerMetrics } from './metrics';

@@ -8,8 +8,8 @@ import {
   type InvokeEndpointCommandOutput,
   type SageMakerRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { LIVE_VARIANT, STANDBY_VARIANT } from '../core/endpoint-spec';
-import type { FlagEndpoint } from '../core/flags';
+import { LIVE_VARIANT, STANDBY_VARIANT } from '../core/serving/endpoint-spec';
+import type { FlagEndpoint } from '../core/routing/flags';
 
 /** The one call the router makes; a SageMakerRuntimeClient, or a fake in tests and benchmarks. */
 export interface SageMakerRuntimePort {
@@ -62,7 +62,7 @@ const MAX_ERROR_DETAIL = 1000;
  *
  * `inferenceId` goes out as `InferenceId`: SageMaker writes it into the data capture record of every
  * variant that answers, the shadow variant's included, as `eventMetadata.inferenceId`
- * (lambdas/core/inference-id.ts cites the docs). It must already be sendable (`inferenceIdFor`).
+ * (lambdas/core/routing/inference-id.ts cites the docs). It must already be sendable (`inferenceIdFor`).
  */
 export async function invokeModel(
   client: SageMakerRuntimePort,

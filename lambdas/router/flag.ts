@@ -16,7 +16,7 @@
  */
 import type { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
 import type { Context } from 'aws-lambda';
-import { FlagDocumentError, parseFlagDocument, type FlagDocument } from '../core/flags';
+import { FlagDocumentError, parseFlagDocument, type FlagDocument } from '../core/routing/flags';
 import { saltedFlag } from './split';
 
 /** The logger calls the router makes; the Powertools logger fits it. */

@@ -3,7 +3,7 @@
  * router instance must use the same key, or equal inputs would not hash equal across instances.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { MIN_HMAC_KEY_BYTES } from '../core/prediction-record';
+import { MIN_HMAC_KEY_BYTES } from '../core/routing/prediction-record';
 import { describeError } from './flag';
 
 export type HmacKeyReader = () => Promise<Uint8Array>;

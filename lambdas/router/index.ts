@@ -12,10 +12,10 @@ import { lazy } from '../shared/lazy';
 import { logger } from '../shared/logger';
 import { routerDeps, type RouterClients } from './deps';
 import { routerSageMakerRuntime } from './endpoint';
-import { routerEnv, type RouterEnv } from './env';
+import { routerEnv, type RouterEnv } from '../core/contracts/router-env';
 import { createHandler } from './handler';
 
-export { routerEnvSchema, type RouterEnv, type RouterEnvInput } from './env';
+export { routerEnvSchema, type RouterEnv, type RouterEnvInput } from '../core/contracts/router-env';
 export { REQUEST_METRIC_DIMENSIONS, MODEL_METRIC_DIMENSIONS, ROUTER_METRICS_NAMESPACE } from './metrics';
 
 /**

@@ -10,15 +10,15 @@
  * - `Confidence` and `ConfidenceSquared` (its square) with dimensions {service, Model, Variant}, on
  *   one line: what the confidence alarm watches. CloudWatch keeps SampleCount and Sum of each per
  *   period, so the alarm gets n, the mean and the variance of the period's confidences
- *   (lambdas/core/confidence-alarm.ts);
+ *   (lambdas/core/monitoring/confidence-alarm.ts);
  * - per model, dimensions {service, Model}: `FlagUnavailable` (Count, per request routed without a
  *   current flag), `BadRequests` (Count) and `InternalErrors` (Count, a router bug or an unreadable
  *   HMAC key).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Variant } from '../core/assignment';
-import { CONFIDENCE_METRIC, CONFIDENCE_SQUARED_METRIC } from '../core/confidence-alarm';
-import { METRIC_NAMESPACES } from '../core/metric-names';
+import type { Variant } from '../core/routing/assignment';
+import { CONFIDENCE_METRIC, CONFIDENCE_SQUARED_METRIC } from '../core/monitoring/confidence-alarm';
+import { METRIC_NAMESPACES } from '../core/contracts/metric-names';
 
 export const ROUTER_METRICS_NAMESPACE = METRIC_NAMESPACES.router;
 /** Dimensions of Requests, Errors, LatencyMs and Confidence, in this order. */

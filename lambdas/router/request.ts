@@ -2,7 +2,7 @@
  * The router's request: `POST {"userId": string, "input": <JSON>}`. Anything else is refused with a
  * message saying what is wrong and what to send; the user id is never echoed (it may be personal).
  */
-import { MAX_USER_ID_LENGTH } from '../core/assignment';
+import { MAX_USER_ID_LENGTH } from '../core/routing/assignment';
 
 /** What the router needs of a function URL event. */
 export interface RouterRequest {

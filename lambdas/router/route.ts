@@ -4,15 +4,15 @@
  * Shipping the record (`predictionLog.flush()`) is left to the caller, after the answer is sent.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { assign, type Variant } from '../core/assignment';
-import type { FlagEndpoint } from '../core/flags';
-import { inferenceIdFor } from '../core/inference-id';
+import { assign, type Variant } from '../core/routing/assignment';
+import type { FlagEndpoint } from '../core/routing/flags';
+import { inferenceIdFor } from '../core/routing/inference-id';
 import {
   buildPredictionRecord,
   inputHmac,
   type PredictionRecord,
   type RoutedBy,
-} from '../core/prediction-record';
+} from '../core/routing/prediction-record';
 import type { FlushResult } from '../shared/prediction-log';
 import { invokeModel, type EndpointNames, type SageMakerRuntimePort } from './endpoint';
 import { describeError, type Clock, type FlagReader, type FlagState, type RouterLogger } from './flag';

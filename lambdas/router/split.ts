@@ -1,7 +1,7 @@
 /**
  * The salt of the router's assignment: the flag's experiment name together with the model name.
  *
- * `assign` (lambdas/core/assignment.ts) salts the user hash with `flag.experiment` alone, so two
+ * `assign` (lambdas/core/routing/assignment.ts) salts the user hash with `flag.experiment` alone, so two
  * models whose flags name the same experiment (the config default is `ab`) would put every user in
  * the same bucket for both, and one model's split would be correlated with the other's. Mixing in
  * the model name makes them independent. The salt is a digest of the pair, not `model-experiment`,
@@ -11,8 +11,8 @@
  * Changing this function reshuffles every user of every model: its outputs are pinned by tests.
  */
 import { hash } from 'node:crypto';
-import { assign, type Assignment } from '../core/assignment';
-import type { FlagDocument } from '../core/flags';
+import { assign, type Assignment } from '../core/routing/assignment';
+import type { FlagDocument } from '../core/routing/flags';
 
 /** `s` + 32 hex digits of SHA-256(model + "\0" + experiment): a valid experiment name for `assign`. */
 export function assignmentSalt(model: string, experiment: string): string {

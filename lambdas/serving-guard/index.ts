@@ -1,6 +1,6 @@
 /**
  * Serving guard: the custom resource of a model stack that deletes a retired model's endpoints and
- * refuses a stack deletion while an endpoint still serves (lambdas/core/serving-guard.ts decides).
+ * refuses a stack deletion while an endpoint still serves (lambdas/core/serving/serving-guard.ts decides).
  *
  * CloudFormation invokes it directly (the function is the resource's service token) and waits for
  * the answer on the request's pre-signed ResponseURL: every path, a failure included, answers, or
@@ -12,7 +12,7 @@ import {
   DescribeScalableTargetsCommand,
 } from '@aws-sdk/client-application-auto-scaling';
 import { DeleteEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { scalableTargetResourceId } from '../core/endpoint-spec';
+import { scalableTargetResourceId } from '../core/serving/endpoint-spec';
 import {
   customResourceEventSchema,
   guardPhysicalId,
@@ -21,7 +21,7 @@ import {
   type CustomResourceEvent,
   type EndpointSeen,
   type GuardResponse,
-} from '../core/serving-guard';
+} from '../core/serving/serving-guard';
 import { logger } from '../shared/logger';
 import { describeEndpoint, isNotFound } from '../shared/serving';
 

@@ -10,8 +10,8 @@ import {
   parseCaptureLine,
   parseCaptureObjectKey,
   type PairedVariants,
-} from '../core/data-capture';
-import type { CaptureSummary } from '../core/shadow-report';
+} from '../core/serving/data-capture';
+import type { CaptureSummary } from '../core/serving/shadow-report';
 
 /** Bounds of one data capture read. */
 export interface CaptureLimits {

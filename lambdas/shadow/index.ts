@@ -13,7 +13,7 @@
  */
 import { UpdateEndpointCommand, type DescribeEndpointCommandOutput } from '@aws-sdk/client-sagemaker';
 import type { Context } from 'aws-lambda';
-import { artifactKeys, type ReleaseSettings } from '../../lib/config/release-settings';
+import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import {
   createModelSpec,
   LIVE_VARIANT,
@@ -22,27 +22,27 @@ import {
   shadowConfigSpec,
   KEEP_FLEET_SIZE,
   KEEP_FLEET_SIZE_CLI,
-} from '../core/endpoint-spec';
+} from '../core/serving/endpoint-spec';
 import {
   modelArtifactRecordSchema,
   ServingRecordError,
   type ModelArtifactRecord,
-} from '../core/serving-records';
-import { compareShadow } from '../core/shadow';
+} from '../core/serving/serving-records';
+import { compareShadow } from '../core/serving/shadow';
 import {
   shadowFindings,
   shadowReportRecordSchema,
   shadowSummary,
   type CaptureSummary,
   type ShadowReportRecord,
-} from '../core/shadow-report';
+} from '../core/serving/shadow-report';
 import {
   decodeShadowToken,
   encodeShadowToken,
   ShadowTokenError,
   type ShadowState,
-} from '../core/shadow-token';
-import { AgreementTally } from '../core/data-capture';
+} from '../core/serving/shadow-token';
+import { AgreementTally } from '../core/serving/data-capture';
 import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
@@ -59,7 +59,7 @@ import {
   servingEnv,
   type ServingDeps,
 } from '../shared/serving';
-import type { ServingEnv } from '../core/handler-env';
+import type { ServingEnv } from '../core/contracts/handler-env';
 import { loadReleaseSettings } from '../shared/settings';
 import { DEFAULT_CAPTURE_LIMITS, readCaptureAgreement, type CaptureLimits } from './capture';
 import { readWindowMetrics, type WindowMetrics } from './metrics';

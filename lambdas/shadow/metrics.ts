@@ -7,7 +7,7 @@ import {
   type CloudWatchClient,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import type { VariantWindowSummary } from '../core/shadow';
+import type { VariantWindowSummary } from '../core/serving/shadow';
 
 /** The variants compared, by their SageMaker variant names. */
 export interface MetricVariants {

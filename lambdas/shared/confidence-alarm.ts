@@ -17,14 +17,14 @@ import {
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CONFIDENCE_ALARM_IDS, zExpression } from '../core/confidence-alarm';
+import { CONFIDENCE_ALARM_IDS, zExpression } from '../core/monitoring/confidence-alarm';
 import {
   confidenceAlarmPlan,
   confidenceBaselineKey,
   confidenceBaselineRecordSchema,
   type ConfidenceBaselineRecord,
-} from '../core/confidence-baseline';
-import { parseServingRecord } from '../core/serving-records';
+} from '../core/monitoring/confidence-baseline';
+import { parseServingRecord } from '../core/serving/serving-records';
 
 export interface RebaselineDeps {
   readonly cloudwatch: CloudWatchClient;

@@ -1,5 +1,5 @@
 /**
- * Writes the model-version flag (lambdas/core/flags.ts) the way the router reads it: a new hosted
+ * Writes the model-version flag (lambdas/core/routing/flags.ts) the way the router reads it: a new hosted
  * configuration version in AppConfig, then a deployment of it to the router's environment.
  *
  * Two writers can race (a release widening its canary, a rollback): each passes the version its
@@ -18,8 +18,8 @@ import {
   type AppConfigClient,
 } from '@aws-sdk/client-appconfig';
 import { z } from 'zod';
-import { FlagDocumentError, parseFlagDocument, type FlagDocument } from '../core/flags';
-import type { flagIdsEnvSchema } from '../core/handler-env';
+import { FlagDocumentError, parseFlagDocument, type FlagDocument } from '../core/routing/flags';
+import type { flagIdsEnvSchema } from '../core/contracts/handler-env';
 
 /** Where the flag lives: CloudFormation's ids of the ModelRouting construct's AppConfig resources. */
 export interface FlagIds {

@@ -35,7 +35,11 @@ import {
   type PutRecordBatchResponseEntry,
 } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { FIREHOSE_MAX_RECORD_BYTES, serializeRecord, type PredictionRecord } from '../core/prediction-record';
+import {
+  FIREHOSE_MAX_RECORD_BYTES,
+  serializeRecord,
+  type PredictionRecord,
+} from '../core/routing/prediction-record';
 
 /** PutRecordBatch takes at most 500 records per call. */
 export const FIREHOSE_MAX_BATCH_RECORDS = 500;

@@ -6,7 +6,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import type { ReleaseSettings } from '../../lib/config/release-settings';
+import type { ReleaseSettings } from '../core/contracts/release-settings';
 import { describeError } from '../ab-analysis/query';
 import { logger } from './logger';
 import { loadReleaseSettings } from './settings';

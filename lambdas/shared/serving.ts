@@ -18,18 +18,18 @@ import {
   type DescribeEndpointConfigCommandOutput,
 } from '@aws-sdk/client-sagemaker';
 import { z } from 'zod';
-import type { CreateModelSpec, EndpointConfigSpec, ServingContext } from '../core/endpoint-spec';
+import type { CreateModelSpec, EndpointConfigSpec, ServingContext } from '../core/serving/endpoint-spec';
 import {
   archiveChecksumProblem,
   archiveUrlProblem,
   publishedArchiveKey,
   type PublishedRecord,
-} from '../core/model-publication';
-import { parseServingRecord } from '../core/serving-records';
+} from '../core/gates/model-publication';
+import { parseServingRecord } from '../core/serving/serving-records';
 import { gateDeps, type GateDeps } from './gate-deps';
 import { parseEnvironment } from './settings';
 import { lazy } from './lazy';
-import { servingEnvSchema, type ServingEnv } from '../core/handler-env';
+import { servingEnvSchema, type ServingEnv } from '../core/contracts/handler-env';
 
 /** Parses the environment; a missing key says the function was deployed without it. */
 export function servingEnv(env: NodeJS.ProcessEnv = process.env): ServingEnv {

@@ -1,6 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { z } from 'zod';
-import { ReleaseSettings, releaseSettingsSchema } from '../../lib/config/release-settings';
+import { ReleaseSettings, releaseSettingsSchema } from '../core/contracts/release-settings';
 
 let cached: { name: string; settings: Promise<ReleaseSettings> } | undefined;
 

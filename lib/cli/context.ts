@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { plural } from '../config/plural';
-import type { ModelConfig, PlatformConfig } from '../config/schema';
+import type { ModelConfig, PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { UsageError } from './io';
 
 export const DEFAULT_CONFIG_DIR = 'config';

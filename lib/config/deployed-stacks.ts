@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import type { ConfigProblem } from './problems';
 import { modelStackId } from './resource-names';
-import type { PlatformConfig } from './schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 
 /** The part of `aws cloudformation describe-stacks --output json` this reads. */
 const describeStacksSchema = z.object({

@@ -18,7 +18,7 @@ import {
   PlatformConfig,
   PlatformSettings,
   platformSchema,
-} from './schema';
+} from '../../lambdas/core/contracts/config-schema';
 
 export { ConfigError, formatProblem } from './problems';
 export type { ConfigProblem } from './problems';

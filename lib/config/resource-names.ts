@@ -8,8 +8,8 @@
  * test/config/resource-names.test.ts checks that every name in a synthesized model stack is
  * listed here, so a construct that adds a named resource must add it here too.
  */
-import { endpointNames, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
-import { patternsOverlap } from '../../lambdas/core/iam-patterns';
+import { endpointNames, releaseNamePatterns } from '../../lambdas/core/serving/endpoint-spec';
+import { patternsOverlap } from '../../lambdas/core/security/iam-patterns';
 
 /** The id `cdk deploy` and `cdk destroy` select a model's stack by (CloudFormation names it `<platform>-<model>`). */
 export function modelStackId(modelName: string): string {

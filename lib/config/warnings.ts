@@ -2,12 +2,15 @@
  * Things a valid config may still get wrong: printed by `mlops validate-config` (and under
  * `warnings` in its `--json`), never a reason to refuse the config, so its exit code stays 0.
  */
-import { detectabilityWarning, requestsPerMinuteOfMonthly } from '../../lambdas/core/confidence-alarm';
-import { estimateCost, formatMoney } from '../../lambdas/core/cost';
-import { servingDeployment } from '../../lambdas/core/cost';
+import {
+  detectabilityWarning,
+  requestsPerMinuteOfMonthly,
+} from '../../lambdas/core/monitoring/confidence-alarm';
+import { estimateCost, formatMoney } from '../../lambdas/core/monitoring/cost';
+import { servingDeployment } from '../../lambdas/core/monitoring/cost';
 import type { ConfigProblem } from './problems';
 import { modelStackId } from './resource-names';
-import type { ModelConfig, PlatformConfig } from './schema';
+import type { ModelConfig, PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 
 /** Where a key of a model file is: its file, and its line when the file has one. */
 export type ModelLocator = (
@@ -66,7 +69,7 @@ function copiedModelWarnings(models: readonly ModelConfig[], at: ModelLocator): 
 
 /**
  * The confidence alarm cannot catch a 0.1 drop in mean confidence within 10 minutes at the
- * configured traffic (a short seeded simulation of the deployed rule, lambdas/core/confidence-alarm.ts).
+ * configured traffic (a short seeded simulation of the deployed rule, lambdas/core/monitoring/confidence-alarm.ts).
  */
 function confidenceAlarmWarning(model: ModelConfig, at: ModelLocator): ConfigWarning[] {
   const warning = detectabilityWarning(

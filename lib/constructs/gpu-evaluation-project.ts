@@ -4,10 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { artifactKeys } from '../config/release-settings';
-import { PREDICTIONS_FOLDER } from '../../lambdas/core/eval-report';
-import { MODEL_CLAIM_FILE, stagedArchiveKey } from '../../lambdas/core/model-publication';
-import type { ModelConfig } from '../config/schema';
+import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
+import { PREDICTIONS_FOLDER } from '../../lambdas/core/gates/eval-report';
+import { MODEL_CLAIM_FILE, stagedArchiveKey } from '../../lambdas/core/gates/model-publication';
+import type { ModelConfig } from '../../lambdas/core/contracts/config-schema';
 import type { SharedResources } from '../stacks/shared-stack';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 
@@ -51,7 +51,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /**
  * The build step that puts the eval sets in the workspace: it fetches, with the AWS CLI, exactly
  * the object versions the DataValidation gate verified against their DVC pins
- * (`artifactKeys.evalSetFiles`, lambdas/core/eval-set-files.ts) and checks each file's SHA-256 with
+ * (`artifactKeys.evalSetFiles`, lambdas/core/data/eval-set-files.ts) and checks each file's SHA-256 with
  * `sha256sum`. No DVC, nothing from PyPI: the build runs the team's code in a role that stages the
  * model archive, so it installs no tool the platform cannot pin. Fetching by version id needs
  * s3:GetObjectVersion: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html

@@ -5,9 +5,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { artifactKeys } from '../config/release-settings';
-import type { ModelConfig, PlatformSettings } from '../config/schema';
-import type { ServingEnv } from '../../lambdas/core/handler-env';
+import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
+import type { ModelConfig, PlatformSettings } from '../../lambdas/core/contracts/config-schema';
+import type { ServingEnv } from '../../lambdas/core/contracts/handler-env';
 import {
   endpointNames,
   liveConfigSpec,
@@ -17,7 +17,7 @@ import {
   shadowConfigSpec,
   standbyConfigSpec,
   type ServingContext,
-} from '../../lambdas/core/endpoint-spec';
+} from '../../lambdas/core/serving/endpoint-spec';
 import {
   autoscalingProblems,
   blueGreenVariantNameProblems,
@@ -28,10 +28,10 @@ import {
 } from '../nag/sagemaker-rules';
 import { NAG_PARTITION, reviewWildcards, type WildcardReview } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
-import { publishedArchivePrefix } from '../../lambdas/core/model-publication';
+import { publishedArchivePrefix } from '../../lambdas/core/gates/model-publication';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import { confidenceAlarmName } from '../../lambdas/core/metric-names';
+import { confidenceAlarmName } from '../../lambdas/core/contracts/metric-names';
 import { ACTION_NAMES, ModelPipeline } from './model-pipeline';
 
 /** Days SageMaker endpoint logs are kept: the same as the platform's function logs. */

@@ -12,8 +12,8 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { artifactKeys } from '../config/release-settings';
-import type { ModelConfig, PlatformSettings } from '../config/schema';
+import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
+import type { ModelConfig, PlatformSettings } from '../../lambdas/core/contracts/config-schema';
 import {
   CONFIDENCE_ALARM_IDS,
   CONFIDENCE_METRIC,
@@ -21,19 +21,19 @@ import {
   confidenceAlarmDefinition,
   confidenceAlarmSettingsOf,
   DISARMED_BAND,
-} from '../../lambdas/core/confidence-alarm';
-import { AB_INTERVAL_BOUNDS, AB_VARIANT_INTERVAL_METRICS } from '../../lambdas/core/ab-experiment';
-import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/endpoint-spec';
-import { confidenceAlarmName, METRIC_NAMESPACES } from '../../lambdas/core/metric-names';
-import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/rollback';
+} from '../../lambdas/core/monitoring/confidence-alarm';
+import { AB_INTERVAL_BOUNDS, AB_VARIANT_INTERVAL_METRICS } from '../../lambdas/core/routing/ab-experiment';
+import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/serving/endpoint-spec';
+import { confidenceAlarmName, METRIC_NAMESPACES } from '../../lambdas/core/contracts/metric-names';
+import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/serving/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
 import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import type { PromotionLiveEnv } from '../../lambdas/core/handler-env';
-import type { RollbackEnvInput } from '../../lambdas/rollback/env';
-import type { ConfidenceBaselineJobEnv } from '../../lambdas/core/confidence-baseline-job';
+import type { PromotionLiveEnv } from '../../lambdas/core/contracts/handler-env';
+import type { RollbackEnvInput } from '../../lambdas/core/contracts/rollback-env';
+import type { ConfidenceBaselineJobEnv } from '../../lambdas/core/monitoring/confidence-baseline-job';
 import type { ModelEndpoint } from './model-endpoint';
 import type { ModelRouting } from './model-routing';
 
@@ -108,7 +108,7 @@ export class ModelMonitoring extends Construct {
     });
     const modelLatency = (stat: string) => sageMaker(live, LIVE_VARIANT, 'ModelLatency', stat);
     // The confidence alarm's inputs: the version-free copies the router publishes for it
-    // (lambdas/router/metrics.ts). Its expression is built in lambdas/core/confidence-alarm.ts, the
+    // (lambdas/router/metrics.ts). Its expression is built in lambdas/core/monitoring/confidence-alarm.ts, the
     // same code that calibrates it and that a re-baseline uses.
     const alarmSettings = confidenceAlarmSettingsOf(monitoring);
     const deployedDefinition = confidenceAlarmDefinition(alarmSettings, DISARMED_BAND);
@@ -571,7 +571,7 @@ export class ModelMonitoring extends Construct {
         resources: [this.confidenceAlarm.alarmArn],
       }),
     );
-    // Each version's confidence baseline record (lambdas/core/confidence-baseline.ts), read and written
+    // Each version's confidence baseline record (lambdas/core/monitoring/confidence-baseline.ts), read and written
     // on promotion; a version without one yet reads as "not found".
     promotion.role.addToPolicy(
       new iam.PolicyStatement({

@@ -9,16 +9,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { artifactKeys } from '../config/release-settings';
-import { resolveGitHubAuth, type ModelConfig, type PlatformSettings } from '../config/schema';
+import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
+import {
+  resolveGitHubAuth,
+  type ModelConfig,
+  type PlatformSettings,
+} from '../../lambdas/core/contracts/config-schema';
 import { PIPELINE_ARTIFACTS_LOG_PREFIX, type SharedResources } from '../stacks/shared-stack';
 import { NAG_PARTITION, reviewWildcards, WildcardReview } from '../nag/reviewed-wildcards';
 import { GateFunction } from './gate-function';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
-import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/model-publication';
-import { authSecretName } from '../../lambdas/core/github-auth';
-import type { PublishEnv } from '../../lambdas/core/handler-env';
+import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/gates/model-publication';
+import { authSecretName } from '../../lambdas/core/gates/github-auth';
+import type { PublishEnv } from '../../lambdas/core/contracts/handler-env';
 
 export interface ModelPipelineProps {
   readonly platform: PlatformSettings;

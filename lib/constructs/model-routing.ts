@@ -13,11 +13,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import type { ModelConfig, PlatformSettings } from '../config/schema';
-import { flagDocumentJsonSchema } from '../../lambdas/core/flags';
+import type { ModelConfig, PlatformSettings } from '../../lambdas/core/contracts/config-schema';
+import { flagDocumentJsonSchema } from '../../lambdas/core/routing/flags';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import { PREDICTIONS_TABLE, predictionsDatabaseName, type SharedResources } from '../stacks/shared-stack';
-import type { RouterEnvInput } from '../../lambdas/router/env';
+import type { RouterEnvInput } from '../../lambdas/core/contracts/router-env';
 import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
 
@@ -96,7 +96,8 @@ export class ModelRouting extends Construct {
       name: FLAG_PROFILE,
       locationUri: 'hosted',
       type: 'AWS.Freeform',
-      description: 'Flag document (lambdas/core/flags.ts); AppConfig refuses a version its schema rejects.',
+      description:
+        'Flag document (lambdas/core/routing/flags.ts); AppConfig refuses a version its schema rejects.',
       validators: [{ type: 'JSON_SCHEMA', content: JSON.stringify(flagDocumentJsonSchema()) }],
     });
     this.deploymentStrategy = new appconfig.CfnDeploymentStrategy(this, 'FlagDeployment', {

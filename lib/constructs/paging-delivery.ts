@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { PlatformSettings } from '../config/schema';
+import type { PlatformSettings } from '../../lambdas/core/contracts/config-schema';
 import { DeadLetterAlarm } from './dead-letter-alarm';
 
 export interface PagingDeliveryProps {

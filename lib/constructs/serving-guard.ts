@@ -1,9 +1,9 @@
 import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
-import type { ServingGuardProperties } from '../../lambdas/core/serving-guard';
+import type { ServingGuardProperties } from '../../lambdas/core/serving/serving-guard';
 import { reviewWildcards } from '../nag/reviewed-wildcards';
-import type { ModelConfig, PlatformSettings } from '../config/schema';
+import type { ModelConfig, PlatformSettings } from '../../lambdas/core/contracts/config-schema';
 import { GateFunction } from './gate-function';
 
 export interface ServingGuardProps {
@@ -15,7 +15,7 @@ export interface ServingGuardProps {
 
 /**
  * The custom resource that keeps a model stack from orphaning or deleting serving endpoints by
- * accident (lambdas/core/serving-guard.ts): with `serving.retired: true` a deploy deletes the
+ * accident (lambdas/core/serving/serving-guard.ts): with `serving.retired: true` a deploy deletes the
  * endpoints; a stack deletion is refused while one still serves.
  *
  * Why a custom resource: the endpoints are not CloudFormation resources (docs/serving.md), so no

@@ -10,7 +10,7 @@ import { CfnResource, PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
 import { CfnEndpointConfig } from 'aws-cdk-lib/aws-sagemaker';
 import { NagMessageLevel, NagPack, NagPackProps, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { MIN_CANARY_FLEET } from '../config/schema';
+import { MIN_CANARY_FLEET } from '../../lambdas/core/contracts/config-schema';
 
 // ---------------------------------------------------------------------------------------------
 // Pure rules
@@ -111,7 +111,7 @@ export const MAX_CANARY_PERCENT = 50;
  * - Neither page, nor the canary guide (sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html),
  *   says how a CAPACITY_PERCENT that is not a whole number of instances is rounded.
  * So the platform never sends a percentage: it sends the canary as INSTANCE_COUNT, `sizePercent` of
- * the fleet rounded down, at least one instance and at most half the fleet (`canaryInstanceCount` in lambdas/core/endpoint-spec.ts).
+ * the fleet rounded down, at least one instance and at most half the fleet (`canaryInstanceCount` in lambdas/core/serving/endpoint-spec.ts).
  * Every whole percentage in 1..50 of a fleet of 2 or more is then a canary of whole instances that
  * SageMaker accepts (10 % of 2 instances is 1 instance); a fleet of 1 cannot have a canary, because
  * its one canary instance would be 100 % of it. The percentage stays whole, as SageMaker's own

@@ -9,7 +9,7 @@
  *   ALARM; missing ones count as `TreatMissingData` says (notBreaching: fine; breaching: bad;
  *   ignore: the state stays; missing: all missing gives INSUFFICIENT_DATA);
  * - actions run only when the state changes (an alarm that stays in ALARM acts once).
- * Metric math and the state rule are lambdas/core/confidence-alarm.ts's (`compileExpressions`,
+ * Metric math and the state rule are lambdas/core/monitoring/confidence-alarm.ts's (`compileExpressions`,
  * `nextAlarmState`): the same code the confidence alarm is calibrated with, so an expression that
  * uses another expression (the confidence alarm's gated z) is evaluated as the stack defines it.
  * `nextAlarmState` covers Less/GreaterThanThreshold with ignore, breaching or notBreaching; other
@@ -23,7 +23,7 @@ import {
   nextAlarmState,
   type AlarmRule,
   type CompiledExpressions,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 
 export type Dimensions = Readonly<Record<string, string>>;
 

@@ -1,16 +1,16 @@
 /**
  * Invariant 8 for the metric-math confidence alarm: its band (B and τ² in the `z` expression) and
  * whether it rolls back must be what the served version's own baseline record says
- * (lambdas/core/confidence-baseline.ts `confidenceAlarmPlan`): armed on its live baseline once the
+ * (lambdas/core/monitoring/confidence-baseline.ts `confidenceAlarmPlan`): armed on its live baseline once the
  * baseline job measured it, provisional (pages only) before, disarmed without a record.
  */
-import { bandOfZExpression, CONFIDENCE_ALARM_IDS } from '../../lambdas/core/confidence-alarm';
+import { bandOfZExpression, CONFIDENCE_ALARM_IDS } from '../../lambdas/core/monitoring/confidence-alarm';
 import {
   confidenceAlarmPlan,
   confidenceBaselineKey,
   confidenceBaselineRecordSchema,
   type ConfidenceBaselineRecord,
-} from '../../lambdas/core/confidence-baseline';
+} from '../../lambdas/core/monitoring/confidence-baseline';
 import type { World } from './world';
 
 /** Why the confidence alarm does not belong to `served` (a version label), or null when it does. */

@@ -5,7 +5,7 @@
  */
 import type { RollbackResult } from '../../lambdas/rollback';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
-import { artifactKeys } from '../config/release-settings';
+import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
 import { confidenceBandProblem } from './confidence-invariant';
 import type { Routed } from './traffic';
 import type { ReleaseRun, Stage, World } from './world';

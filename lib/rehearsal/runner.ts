@@ -3,7 +3,7 @@
  * the invariants after every event, and the expectations. The report is what `mlops rehearse`
  * prints, as text or as one JSON document.
  */
-import type { PlatformConfig } from '../config/schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { INVARIANTS, type InvariantName } from './invariants';
 import type { Scenario, Step } from './scenario';
 import type { Template } from './template';

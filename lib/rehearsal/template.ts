@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import type { PlatformConfig } from '../config/schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { ModelStack } from '../stacks/model-stack';
 import { SharedStack } from '../stacks/shared-stack';
 

@@ -6,14 +6,14 @@
  */
 import { AppConfigProvider } from '@aws-lambda-powertools/parameters/appconfig';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { PredictionRecord } from '../../lambdas/core/prediction-record';
+import type { PredictionRecord } from '../../lambdas/core/routing/prediction-record';
 import {
   appConfigFlagFetcher,
   createFlagReader,
   type Clock,
   type RouterLogger,
 } from '../../lambdas/router/flag';
-import type { RouterEnv } from '../../lambdas/router/env';
+import type { RouterEnv } from '../../lambdas/core/contracts/router-env';
 import { route, type RouterDeps } from '../../lambdas/router/route';
 import type { SageMakerRuntimePort } from '../../lambdas/router/endpoint';
 import { appConfigData } from './clients';

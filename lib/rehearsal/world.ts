@@ -8,18 +8,22 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseEvalReport } from '../../lambdas/core/eval-report';
-import { publishedArchiveKey } from '../../lambdas/core/model-publication';
+import { parseEvalReport } from '../../lambdas/core/gates/eval-report';
+import { publishedArchiveKey } from '../../lambdas/core/gates/model-publication';
 import { confidenceFloor } from '../../lambdas/promotion/live-model';
 import { createHandler as canaryHandler } from '../../lambdas/canary';
 import { createHandler as promotionHandler } from '../../lambdas/promotion';
 import { createHandler as rollbackHandler, type RollbackResult } from '../../lambdas/rollback';
 import { createHandler as shadowHandler } from '../../lambdas/shadow';
-import { routerEnvSchema } from '../../lambdas/router/env';
+import { routerEnvSchema } from '../../lambdas/core/contracts/router-env';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { logger } from '../../lambdas/shared/logger';
-import { artifactKeys, releaseSettingsSchema, type ReleaseSettings } from '../config/release-settings';
-import type { PlatformConfig } from '../config/schema';
+import {
+  artifactKeys,
+  releaseSettingsSchema,
+  type ReleaseSettings,
+} from '../../lambdas/core/contracts/release-settings';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { alarmDefinition } from './alarms';
 import { BaselineJobSchedule } from './baseline-job';
 import { clients, flagSummary } from './clients';
@@ -554,7 +558,7 @@ export class World {
       regression: { summary: `PASS (rehearsal, ${v.label})` },
     });
     // What the PublishModel stage leaves: the archive at its content-addressed key, with S3's
-    // SHA-256 checksum, and the record naming it (lambdas/core/model-publication.ts).
+    // SHA-256 checksum, and the record naming it (lambdas/core/gates/model-publication.ts).
     const archive = `model archive of ${v.label} (${v.commit})`;
     const sha256 = createHash('sha256').update(archive).digest();
     const archiveKey = publishedArchiveKey(model, sha256.toString('hex'));

@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { PlatformSettings } from '../config/schema';
+import type { PlatformSettings } from '../../lambdas/core/contracts/config-schema';
 import { PagingDelivery, pagingTopicName } from '../constructs/paging-delivery';
 import { platformKeyPolicy } from './platform-key-policy';
 
@@ -28,7 +28,7 @@ export function predictionsDatabaseName(platform: PlatformSettings): string {
 
 export const PREDICTIONS_TABLE = 'predictions';
 
-/** Columns of a prediction log line, as the router writes them (lambdas/core/prediction-record.ts). */
+/** Columns of a prediction log line, as the router writes them (lambdas/core/routing/prediction-record.ts). */
 export const PREDICTION_COLUMNS: readonly (readonly [string, string])[] = [
   ['request_id', 'string'],
   ['ts', 'string'],
@@ -278,7 +278,7 @@ export class SharedStack extends Stack implements SharedResources {
       tableInput: {
         name: PREDICTIONS_TABLE,
         description:
-          'One JSON line per prediction (lambdas/core/prediction-record.ts); partitioned by model and UTC day.',
+          'One JSON line per prediction (lambdas/core/routing/prediction-record.ts); partitioned by model and UTC day.',
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [
           { name: 'model', type: 'string' },

@@ -6,7 +6,7 @@
  * (mean 10), a per-user error propensity (Gamma(2)-distributed multiple of 1%) and a per-user
  * typical confidence (0.8 ± 0.08): requests of one user are correlated, as in production.
  */
-import { seededRandom, seedFromText } from '../../lambdas/core/gate-stats';
+import { seededRandom, seedFromText } from '../../lambdas/core/statistics/gate-stats';
 import { aaSpuriousWinnerRate, errorRateDetection, splitFalseAlarmRate } from '../helpers/ab-simulation';
 
 const rng = (label: string) => seededRandom(seedFromText(label));

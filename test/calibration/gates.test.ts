@@ -5,7 +5,7 @@
  * margin fails at least 80% at the recommended eval-set size; drift on clean iid sets of 100, 200 and
  * 500 rows fails at most 1%. bench/calibration.ts runs the same simulations long for docs/statistics.md.
  */
-import { rowsNeededForMargin, seededRandom, seedFromText } from '../../lambdas/core/gate-stats';
+import { rowsNeededForMargin, seededRandom, seedFromText } from '../../lambdas/core/statistics/gate-stats';
 import {
   accuracyGateRates,
   binomialCoverage,

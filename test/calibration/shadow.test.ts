@@ -1,7 +1,7 @@
 /**
  * Calibration of the shadow comparison's paired intervals, measured by seeded simulation of whole
- * shadow windows through the real pairing (lambdas/core/data-capture.ts) and comparison
- * (lambdas/core/shadow.ts): each variant's data capture samples requests independently (80%), 5% of
+ * shadow windows through the real pairing (lambdas/core/serving/data-capture.ts) and comparison
+ * (lambdas/core/serving/shadow.ts): each variant's data capture samples requests independently (80%), 5% of
  * requests arrive without an InferenceId, so the number of matched requests varies from window to
  * window as it does in production. The traffic model is test/helpers/shadow-calibration.ts.
  *
@@ -10,7 +10,7 @@
  * hundred requests; it is held to "never below 93.5%" there and to the full band where failures are
  * common. bench/shadow-calibration.ts runs the same cells long.
  */
-import { seededRandom } from '../../lambdas/core/gate-stats';
+import { seededRandom } from '../../lambdas/core/statistics/gate-stats';
 import { DEFAULT_TRAFFIC, pairedCoverage } from '../helpers/shadow-calibration';
 
 const RUNS = 1000;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { reportMarker } from '../../lambdas/core/report';
+import { reportMarker } from '../../lambdas/core/gates/report';
 import { runCli } from '../helpers/cli';
 import { SHIPPED_CONFIG } from '../helpers/config-fixture';
 

@@ -1,8 +1,8 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import type { ModelConfig, PlatformConfig } from '../../lib/config/schema';
+import type { ModelConfig, PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { servingProblems } from '../../lib/constructs/model-endpoint';
 import { buildPlatform } from '../../lib/platform';
-import { promotionLiveEnvSchema, servingEnvSchema } from '../../lambdas/core/handler-env';
+import { promotionLiveEnvSchema, servingEnvSchema } from '../../lambdas/core/contracts/handler-env';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 import { shippedPlatform } from '../helpers/shipped-platform';
 

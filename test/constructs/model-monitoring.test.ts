@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
-import { rollbackEnvSchema } from '../../lambdas/rollback/env';
+import { rollbackEnvSchema } from '../../lambdas/core/contracts/rollback-env';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
 import { shippedPlatform } from '../helpers/shipped-platform';
 import {
@@ -8,7 +8,7 @@ import {
   confidenceAlarmDefinition,
   DISARMED_BAND,
   zExpression,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 
 // GIVEN the shipped config (k = 2, 60-s periods, 5 of 5, budget 4000), WHEN the platform is built,
 // THEN the model stack watches its live model.

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
-import { modelClaimSchema } from '../../lambdas/core/model-publication';
+import { modelClaimSchema } from '../../lambdas/core/gates/model-publication';
 import { ConfigFixture, EXAMPLE_MODEL, newApp, shippedConfig } from '../helpers/config-fixture';
 import { shippedPlatform } from '../helpers/shipped-platform';
 

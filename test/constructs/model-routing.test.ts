@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { PREDICTION_COLUMNS } from '../../lib/stacks/shared-stack';
-import { flagDocumentJsonSchema } from '../../lambdas/core/flags';
-import { routerEnvSchema } from '../../lambdas/router/env';
+import { flagDocumentJsonSchema } from '../../lambdas/core/routing/flags';
+import { routerEnvSchema } from '../../lambdas/core/contracts/router-env';
 import { shippedPlatform } from '../helpers/shipped-platform';
 
 // GIVEN the shipped config, WHEN the platform is built, THEN each model has its routing.

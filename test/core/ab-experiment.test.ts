@@ -8,8 +8,8 @@ import {
   parseFlagHistory,
   type BucketTotals,
   type FlagHistoryRow,
-} from '../../lambdas/core/ab-experiment';
-import { seededRandom } from '../../lambdas/core/gate-stats';
+} from '../../lambdas/core/routing/ab-experiment';
+import { seededRandom } from '../../lambdas/core/statistics/gate-stats';
 import { experimentFixture } from '../helpers/ab-simulation';
 
 const TABLE = { database: 'mlops_prediction_logs', table: 'predictions', model: 'document-classifier' };

@@ -7,8 +7,8 @@ import {
   minimumDetectableEffect,
   mixtureHalfWidth,
   ratioEstimate,
-} from '../../lambdas/core/ab-stats';
-import { seededRandom } from '../../lambdas/core/gate-stats';
+} from '../../lambdas/core/statistics/ab-stats';
+import { seededRandom } from '../../lambdas/core/statistics/gate-stats';
 
 describe('ratioEstimate (delta method over buckets, Deng et al. 2018)', () => {
   test('matches the textbook delta-method formula written with means and (co)variances', () => {

@@ -6,9 +6,9 @@ import {
   bucketOf,
   MAX_USER_ID_LENGTH,
   type Assignment,
-} from '../../lambdas/core/assignment';
-import type { FlagDocument } from '../../lambdas/core/flags';
-import { chiSquareSurvival, sampleRatioMismatch } from '../../lambdas/core/stats';
+} from '../../lambdas/core/routing/assignment';
+import type { FlagDocument } from '../../lambdas/core/routing/flags';
+import { chiSquareSurvival, sampleRatioMismatch } from '../../lambdas/core/statistics/stats';
 
 const EXPERIMENT = 'checkout-2026-11';
 

@@ -1,4 +1,4 @@
-import { IDENTIFIER, stringLiteral } from '../../lambdas/core/athena-query';
+import { IDENTIFIER, stringLiteral } from '../../lambdas/core/routing/athena-query';
 
 describe('the SQL pieces the prediction-log queries share', () => {
   test('a quote is doubled, so it stays inside the literal', () => {

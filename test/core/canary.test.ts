@@ -8,7 +8,7 @@ import {
   type AlarmStatus,
   type CanaryState,
   type EndpointDescription,
-} from '../../lambdas/core/canary';
+} from '../../lambdas/core/serving/canary';
 
 const CANDIDATE = 'churn-cfg-b2';
 const PREVIOUS = 'churn-cfg-a1';

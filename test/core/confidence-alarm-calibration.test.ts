@@ -1,6 +1,6 @@
 /**
  * Seeded calibration of the shipped confidence alarm (k = 2, 5 of 5, nMin 10, 6-hour baseline) on
- * the simulator of lambdas/core/confidence-alarm.ts. Shorter than bench/confidence-alarm.ts (whose
+ * the simulator of lambdas/core/monitoring/confidence-alarm.ts. Shorter than bench/confidence-alarm.ts (whose
  * table is in docs/statistics.md); the same seeds give the same figures on every run.
  */
 import {
@@ -10,7 +10,7 @@ import {
   simulateFalseAlarms,
   smallestDetectableDrop,
   trafficModelOf,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 import { shippedConfig } from '../helpers/config-fixture';
 
 const monitoring = shippedConfig().models[0]!.monitoring;

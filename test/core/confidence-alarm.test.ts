@@ -13,7 +13,7 @@ import {
   type AlarmRule,
   type AlarmState,
   type PeriodAggregate,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 
 const SETTINGS = { stdDevs: 2, breachingPeriods: 4, minRequests: 10, periodSeconds: 60 };
 

@@ -2,11 +2,11 @@ import {
   estimateBaseline,
   MIN_BASELINE_PERIODS,
   type PeriodAggregate,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 import {
   confidenceBaselineRecordSchema,
   type ConfidenceBaselineRecord,
-} from '../../lambdas/core/confidence-baseline';
+} from '../../lambdas/core/monitoring/confidence-baseline';
 import {
   MAX_WINDOW_MS,
   measuredRecord,
@@ -14,9 +14,9 @@ import {
   periodsOfSeries,
   planBaselineJob,
   type BaselineJobInput,
-} from '../../lambdas/core/confidence-baseline-job';
-import { createPrng } from '../../lambdas/core/production-sample';
-import type { ServingState } from '../../lambdas/core/serving-records';
+} from '../../lambdas/core/monitoring/confidence-baseline-job';
+import { createPrng } from '../../lambdas/core/data/production-sample';
+import type { ServingState } from '../../lambdas/core/serving/serving-records';
 
 const HOUR = 3_600_000;
 const PROMOTED = '2026-11-27T10:00:30.000Z';

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
-import type { PricingTable } from '../../lambdas/core/contracts';
-import { UnknownPriceError, type TokenServing } from '../../lambdas/core/cost';
-import { HOURS_PER_DAY, estimateServingCostRate, type EndpointUsage } from '../../lambdas/core/cost-monitor';
+import type { PricingTable } from '../../lambdas/core/contracts/records';
+import { UnknownPriceError, type TokenServing } from '../../lambdas/core/monitoring/cost';
+import {
+  HOURS_PER_DAY,
+  estimateServingCostRate,
+  type EndpointUsage,
+} from '../../lambdas/core/monitoring/cost-monitor';
 
 // Prices that are exact in binary, so every figure below is exact too.
 const table: PricingTable = {

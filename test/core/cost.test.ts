@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { PricingTable } from '../../lambdas/core/contracts';
+import type { PricingTable } from '../../lambdas/core/contracts/records';
 import {
   HOURS_PER_MONTH,
   UnknownPriceError,
@@ -9,7 +9,7 @@ import {
   servingDeployment,
   type SageMakerServing,
   type TokenServing,
-} from '../../lambdas/core/cost';
+} from '../../lambdas/core/monitoring/cost';
 
 const pricing: PricingTable = {
   asOf: '2026-11-01',

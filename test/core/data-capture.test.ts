@@ -6,7 +6,7 @@ import {
   parseCaptureLine,
   parseCaptureObjectKey,
   type CaptureRecord,
-} from '../../lambdas/core/data-capture';
+} from '../../lambdas/core/serving/data-capture';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 

@@ -2,7 +2,11 @@ import * as fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scanDatasetFile, scanDatasetParallel, scanFileRange } from '../../lambdas/core/dataset-scan-worker';
+import {
+  scanDatasetFile,
+  scanDatasetParallel,
+  scanFileRange,
+} from '../../lambdas/core/data/dataset-scan-worker';
 import {
   concatDatasetScans,
   countCodePoints,
@@ -17,7 +21,7 @@ import {
   type DatasetScan,
   type ScanProgress,
   type ViolationKind,
-} from '../../lambdas/core/dataset-validation';
+} from '../../lambdas/core/data/dataset-validation';
 
 const VALID = {
   text: 'where is my refund',

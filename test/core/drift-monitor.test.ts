@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { AthenaResultSet } from '../../lambdas/core/athena-query';
-import { toShares } from '../../lambdas/core/dataset-validation';
-import { compareDistributions, computeJsDistance } from '../../lambdas/core/drift';
+import type { AthenaResultSet } from '../../lambdas/core/routing/athena-query';
+import { toShares } from '../../lambdas/core/data/dataset-validation';
+import { compareDistributions, computeJsDistance } from '../../lambdas/core/statistics/drift';
 import {
   DRIFT_WINDOW_HOURS,
   LABEL_COUNT_COLUMNS,
@@ -12,7 +12,7 @@ import {
   parseLabelCounts,
   windowDays,
   type LabelCountQueryInput,
-} from '../../lambdas/core/drift-monitor';
+} from '../../lambdas/core/monitoring/drift-monitor';
 
 const input: LabelCountQueryInput = {
   database: 'mlops_prediction_logs',

@@ -1,11 +1,11 @@
 import * as fc from 'fast-check';
-import type { CategoryCounts } from '../../lambdas/core/contracts';
+import type { CategoryCounts } from '../../lambdas/core/contracts/records';
 import {
   compareDistributions,
   computeJsDistance,
   describeDrift,
   formatShareChange,
-} from '../../lambdas/core/drift';
+} from '../../lambdas/core/statistics/drift';
 import vectors from '../fixtures/js-distance/scipy-vectors.json';
 
 interface Vector {

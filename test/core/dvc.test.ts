@@ -14,7 +14,7 @@ import {
   resolveDvcPin,
   verifyDvcOut,
   verifyMd5,
-} from '../../lambdas/core/dvc';
+} from '../../lambdas/core/data/dvc';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'dvc');
 const read = (name: string): Buffer => readFileSync(join(FIXTURES, name));

@@ -16,8 +16,8 @@ import {
   type EndpointConfigSpec,
   type ServingContext,
   type ServingSettings,
-} from '../../lambdas/core/endpoint-spec';
-import { modelSchema } from '../../lib/config/schema';
+} from '../../lambdas/core/serving/endpoint-spec';
+import { modelSchema } from '../../lambdas/core/contracts/config-schema';
 import {
   blueGreenVariantNameProblems,
   dataCaptureSamplingProblems,

@@ -7,7 +7,7 @@ import {
   parseEvalReport,
   serializeEvalReport,
   type EvalReport,
-} from '../../lambdas/core/eval-report';
+} from '../../lambdas/core/gates/eval-report';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'eval');
 const fixtureText = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');

@@ -5,7 +5,7 @@ import {
   parseEvalSetFiles,
   workspacePath,
   type EvalSetFile,
-} from '../../lambdas/core/eval-set-files';
+} from '../../lambdas/core/data/eval-set-files';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const file = (path: string, data = path): EvalSetFile => ({

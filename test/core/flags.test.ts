@@ -9,7 +9,7 @@ import {
   hasAtMostTwoDecimals,
   parseFlagDocument,
   type FlagDocument,
-} from '../../lambdas/core/flags';
+} from '../../lambdas/core/routing/flags';
 
 const LABEL = 'AppConfig ml-platform/document-classifier-flag version 7';
 

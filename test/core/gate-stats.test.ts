@@ -8,8 +8,8 @@ import {
   pairedDifferenceInterval,
   rowsNeededForMargin,
   seededRandom,
-} from '../../lambdas/core/gate-stats';
-import { wilsonInterval } from '../../lambdas/core/stats';
+} from '../../lambdas/core/statistics/gate-stats';
+import { wilsonInterval } from '../../lambdas/core/statistics/stats';
 
 describe('pairedDifferenceInterval (Newcombe 1998, method 10)', () => {
   test('matches the published value: Cavo et al. table in Fagerland, Lydersen & Laake (2017), ch. 8', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { patternMatches, patternsOverlap } from '../../lambdas/core/iam-patterns';
+import { patternMatches, patternsOverlap } from '../../lambdas/core/security/iam-patterns';
 
 /** A reference matcher: IAM wildcards as a regular expression. */
 function matches(pattern: string, name: string): boolean {

@@ -3,7 +3,7 @@ import {
   inferenceIdFor,
   isSendableInferenceId,
   MAX_INFERENCE_ID_LENGTH,
-} from '../../lambdas/core/inference-id';
+} from '../../lambdas/core/routing/inference-id';
 
 describe('inferenceIdFor', () => {
   test('sends a Lambda request id (a UUID) as it is, so the prediction log and data capture share it', () => {

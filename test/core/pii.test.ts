@@ -9,7 +9,7 @@ import {
   luhnValid,
   PiiPatternError,
   scrubPii,
-} from '../../lambdas/core/pii';
+} from '../../lambdas/core/data/pii';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/pii');
 /** The extra pattern the fixture's employee ids need (as configured in a model file). */

@@ -10,7 +10,7 @@ import {
   truncationMarker,
   type PredictionRecord,
   type PredictionRecordInput,
-} from '../../lambdas/core/prediction-record';
+} from '../../lambdas/core/routing/prediction-record';
 
 const KEY = new Uint8Array(32).fill(7);
 const HMAC = inputHmac(KEY, '{"text":"invoice 4711"}');

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { EvalSetMetrics } from '../../lambdas/core/eval-report';
+import type { EvalSetMetrics } from '../../lambdas/core/gates/eval-report';
 import {
   metricDisagreements,
   metricsFromExamples,
@@ -7,7 +7,7 @@ import {
   parsePredictions,
   PredictionsError,
   PredictionsReader,
-} from '../../lambdas/core/predictions';
+} from '../../lambdas/core/gates/predictions';
 
 const line = (id: string, label: string, predicted: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import type { CaptureRecord } from '../../lambdas/core/data-capture';
-import { dvcOutRemoteKey, parseDvcFile } from '../../lambdas/core/dvc';
-import { createPiiScrubber } from '../../lambdas/core/pii';
+import type { CaptureRecord } from '../../lambdas/core/serving/data-capture';
+import { dvcOutRemoteKey, parseDvcFile } from '../../lambdas/core/data/dvc';
+import { createPiiScrubber } from '../../lambdas/core/data/pii';
 import {
   allocateProportional,
   buildProductionSample,
@@ -12,7 +12,7 @@ import {
   MAX_SEED,
   ProductionSampler,
   type DrawnSample,
-} from '../../lambdas/core/production-sample';
+} from '../../lambdas/core/data/production-sample';
 
 const FROM = Date.parse('2026-11-02T04:00:00.000Z');
 const TO = Date.parse('2026-11-09T04:00:00.000Z');

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { CONTINUATION_TOKEN_LIMIT } from '../../lambdas/core/canary';
+import { CONTINUATION_TOKEN_LIMIT } from '../../lambdas/core/serving/canary';
 import {
   PromotionTokenError,
   decodePromotionToken,
   encodePromotionToken,
   type PromotionWaitState,
-} from '../../lambdas/core/promotion-token';
+} from '../../lambdas/core/serving/promotion-token';
 
 describe('promotion continuation token', () => {
   const state: PromotionWaitState = {

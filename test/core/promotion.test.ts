@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { parseEvalReport } from '../../lambdas/core/eval-report';
+import { parseEvalReport } from '../../lambdas/core/gates/eval-report';
 import {
   RELEASE_RECORD_SCHEMA_VERSION,
   ReleaseRecordError,
@@ -9,8 +9,8 @@ import {
   confidenceAlarmThreshold,
   releaseRecordSchema,
   type ReleaseRecordInput,
-} from '../../lambdas/core/promotion';
-import { DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/regression-gate';
+} from '../../lambdas/core/serving/promotion';
+import { DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/gates/regression-gate';
 
 const reportPath = join(__dirname, '..', 'fixtures', 'eval', 'eval_report.json');
 const reportText = readFileSync(reportPath, 'utf8');

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { RegressionThresholds } from '../../lambdas/core/contracts';
-import { parseEvalReport, type EvalReport, type EvalSetMetrics } from '../../lambdas/core/eval-report';
+import type { RegressionThresholds } from '../../lambdas/core/contracts/records';
+import { parseEvalReport, type EvalReport, type EvalSetMetrics } from '../../lambdas/core/gates/eval-report';
 import {
   checkRegression,
   DEFAULT_REGRESSION_THRESHOLDS,
   REGRESSION_TOLERANCE,
   type RegressionCheck,
   type RegressionResult,
-} from '../../lambdas/core/regression-gate';
+} from '../../lambdas/core/gates/regression-gate';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'eval');
 const fixture = (name: string) => parseEvalReport(readFileSync(join(FIXTURES, name), 'utf8'), name);

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { DriftSummary } from '../../lambdas/core/contracts';
-import { parseEvalReport, type EvalReport, type EvalSetMetrics } from '../../lambdas/core/eval-report';
-import { checkRegression, DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/regression-gate';
+import type { DriftSummary } from '../../lambdas/core/contracts/records';
+import { parseEvalReport, type EvalReport, type EvalSetMetrics } from '../../lambdas/core/gates/eval-report';
+import { checkRegression, DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/gates/regression-gate';
 import {
   escapeMarkdown,
   GITHUB_COMMENT_LIMIT,
@@ -11,7 +11,7 @@ import {
   reportMarker,
   type GateOutcome,
   type PrReportInput,
-} from '../../lambdas/core/report';
+} from '../../lambdas/core/gates/report';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'eval');
 const fixture = (name: string) => parseEvalReport(readFileSync(join(FIXTURES, name), 'utf8'), name);

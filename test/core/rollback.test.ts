@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { flagDocumentSchema, type FlagDocument } from '../../lambdas/core/flags';
+import { flagDocumentSchema, type FlagDocument } from '../../lambdas/core/routing/flags';
 import {
   buildRefusalRecord,
   buildRollbackRecord,
@@ -21,8 +21,8 @@ import {
   type FlagOutcome,
   type RollbackRecordInput,
   type RollbackTrigger,
-} from '../../lambdas/core/rollback';
-import { servingStateSchema, type ServingState } from '../../lambdas/core/serving-records';
+} from '../../lambdas/core/serving/rollback';
+import { servingStateSchema, type ServingState } from '../../lambdas/core/serving/serving-records';
 
 const MODEL = 'document-classifier';
 const LIVE = 'mlops-document-classifier-live';

@@ -1,4 +1,4 @@
-import { guardResponse, planServingGuard, type EndpointSeen } from '../../lambdas/core/serving-guard';
+import { guardResponse, planServingGuard, type EndpointSeen } from '../../lambdas/core/serving/serving-guard';
 
 const props = (retired: boolean) => ({
   Model: 'document-classifier',

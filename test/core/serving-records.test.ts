@@ -8,7 +8,7 @@ import {
   type CanaryRecord,
   type ModelArtifactRecord,
   type ServingState,
-} from '../../lambdas/core/serving-records';
+} from '../../lambdas/core/serving/serving-records';
 
 const SHA = 'a'.repeat(64);
 const ARTIFACT_URL = 's3://artifacts/models/document-classifier/runs/b59babff/model-artifact.json';

@@ -1,7 +1,7 @@
-import { reportMarker } from '../../lambdas/core/report';
-import { compareShadow } from '../../lambdas/core/shadow';
-import { renderShadowComment, shadowReportMarker } from '../../lambdas/core/shadow-comment';
-import type { CaptureSummary, ShadowReportRecord } from '../../lambdas/core/shadow-report';
+import { reportMarker } from '../../lambdas/core/gates/report';
+import { compareShadow } from '../../lambdas/core/serving/shadow';
+import { renderShadowComment, shadowReportMarker } from '../../lambdas/core/serving/shadow-comment';
+import type { CaptureSummary, ShadowReportRecord } from '../../lambdas/core/serving/shadow-report';
 
 const MODEL = 'document-classifier';
 const COMMIT = '9d8c7b6a59483f2a9c1d0e8b7a6954c3b2a1f0e9';

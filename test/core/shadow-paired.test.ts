@@ -1,9 +1,13 @@
 import fc from 'fast-check';
-import { countAgreement, type CaptureAgreement, type CaptureRecord } from '../../lambdas/core/data-capture';
-import { binomialInterval, pairedDifferenceInterval } from '../../lambdas/core/gate-stats';
-import { compareShadow, pairingText } from '../../lambdas/core/shadow';
-import { comparePaired, DEFAULT_MIN_LATENCY_PAIRS } from '../../lambdas/core/shadow-paired';
-import { wilsonInterval } from '../../lambdas/core/stats';
+import {
+  countAgreement,
+  type CaptureAgreement,
+  type CaptureRecord,
+} from '../../lambdas/core/serving/data-capture';
+import { binomialInterval, pairedDifferenceInterval } from '../../lambdas/core/statistics/gate-stats';
+import { compareShadow, pairingText } from '../../lambdas/core/serving/shadow';
+import { comparePaired, DEFAULT_MIN_LATENCY_PAIRS } from '../../lambdas/core/serving/shadow-paired';
+import { wilsonInterval } from '../../lambdas/core/statistics/stats';
 
 const variants = { production: 'live', shadow: 'shadow' };
 

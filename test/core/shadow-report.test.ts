@@ -1,13 +1,13 @@
-import { compareShadow, type ShadowComparisonInput } from '../../lambdas/core/shadow';
-import { countAgreement, type CaptureAgreement } from '../../lambdas/core/data-capture';
+import { compareShadow, type ShadowComparisonInput } from '../../lambdas/core/serving/shadow';
+import { countAgreement, type CaptureAgreement } from '../../lambdas/core/serving/data-capture';
 import {
   shadowComparisonSchema,
   shadowFindings,
   shadowReportRecordSchema,
   shadowSummary,
   type CaptureSummary,
-} from '../../lambdas/core/shadow-report';
-import { parseServingRecord } from '../../lambdas/core/serving-records';
+} from '../../lambdas/core/serving/shadow-report';
+import { parseServingRecord } from '../../lambdas/core/serving/serving-records';
 
 const input: ShadowComparisonInput = {
   production: { invocations: 4200, errors5xx: 4, errors4xx: 21, latencyMs: { p50: 40, p95: 82, p99: 120 } },

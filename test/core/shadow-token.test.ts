@@ -5,7 +5,7 @@ import {
   encodeShadowToken,
   ShadowTokenError,
   type ShadowState,
-} from '../../lambdas/core/shadow-token';
+} from '../../lambdas/core/serving/shadow-token';
 
 const base = {
   endpointName: 'mlops-document-classifier-live',

@@ -6,8 +6,8 @@ import {
   compareShadow,
   type ShadowComparisonInput,
   type VariantWindowSummary,
-} from '../../lambdas/core/shadow';
-import type { Interval } from '../../lambdas/core/stats';
+} from '../../lambdas/core/serving/shadow';
+import type { Interval } from '../../lambdas/core/statistics/stats';
 
 // Reference intervals computed from their definitions with scipy: test/fixtures/serving/generate.py.
 interface Fixture {

@@ -1,4 +1,4 @@
-import { standbyCapacityWarning } from '../../lambdas/core/standby-capacity';
+import { standbyCapacityWarning } from '../../lambdas/core/serving/standby-capacity';
 
 const base = {
   targetPerInstance: 120,

@@ -21,7 +21,7 @@ import {
   welfordResult,
   wilsonInterval,
   type WelfordResult,
-} from '../../lambdas/core/stats';
+} from '../../lambdas/core/statistics/stats';
 
 // Reference values come from scipy/numpy via test/fixtures/stats/generate.py.
 function fixture<T>(name: string): T {

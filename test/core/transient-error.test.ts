@@ -1,4 +1,4 @@
-import { isTransientError } from '../../lambdas/core/transient-error';
+import { isTransientError } from '../../lambdas/core/serving/transient-error';
 
 function awsError(name: string, status: number): Error {
   const e = new Error(`${name} (test)`);

@@ -10,11 +10,11 @@ import {
   type BucketTotals,
   type Experiment,
   type ExperimentAnalysis,
-} from '../../lambdas/core/ab-experiment';
-import { bucketSplitCheck } from '../../lambdas/core/ab-stats';
-import { ASSIGNMENT_BUCKETS } from '../../lambdas/core/assignment';
-import type { Random } from '../../lambdas/core/gate-stats';
-import { sampleRatioMismatch } from '../../lambdas/core/stats';
+} from '../../lambdas/core/routing/ab-experiment';
+import { bucketSplitCheck } from '../../lambdas/core/statistics/ab-stats';
+import { ASSIGNMENT_BUCKETS } from '../../lambdas/core/routing/assignment';
+import type { Random } from '../../lambdas/core/statistics/gate-stats';
+import { sampleRatioMismatch } from '../../lambdas/core/statistics/stats';
 import { binomial } from './calibration';
 
 export interface TrafficModel {

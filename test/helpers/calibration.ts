@@ -4,9 +4,9 @@
  * (test/calibration) run them briefly against the issue's tolerances; bench/calibration.ts runs them
  * long and writes the table in docs/statistics.md. Every number comes from `seededRandom`.
  */
-import type { CategoryCounts } from '../../lambdas/core/contracts';
-import { compareDistributions } from '../../lambdas/core/drift';
-import type { EvalReport, EvalSetMetrics } from '../../lambdas/core/eval-report';
+import type { CategoryCounts } from '../../lambdas/core/contracts/records';
+import { compareDistributions } from '../../lambdas/core/statistics/drift';
+import type { EvalReport, EvalSetMetrics } from '../../lambdas/core/gates/eval-report';
 import {
   binomialInterval,
   decideVerdict,
@@ -16,10 +16,10 @@ import {
   unpairedDifferenceInterval,
   type InconclusivePolicy,
   type Random,
-} from '../../lambdas/core/gate-stats';
-import type { ExampleResult } from '../../lambdas/core/predictions';
-import { checkRegression, DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/regression-gate';
-import { wilsonInterval, type Interval } from '../../lambdas/core/stats';
+} from '../../lambdas/core/statistics/gate-stats';
+import type { ExampleResult } from '../../lambdas/core/gates/predictions';
+import { checkRegression, DEFAULT_REGRESSION_THRESHOLDS } from '../../lambdas/core/gates/regression-gate';
+import { wilsonInterval, type Interval } from '../../lambdas/core/statistics/stats';
 
 /**
  * A Binomial(n, p) draw: by inversion of the CDF from 0 (about n·min(p, 1 − p) steps) when

@@ -1,5 +1,5 @@
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import type { confidenceAlarmDefinition } from '../../lambdas/core/confidence-alarm';
+import type { confidenceAlarmDefinition } from '../../lambdas/core/monitoring/confidence-alarm';
 
 export interface DeployedConfidenceAlarm {
   readonly name: string;

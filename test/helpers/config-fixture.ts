@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lib/config/schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 
 export const SHIPPED_CONFIG = path.resolve(__dirname, '../../config');
 export const EXAMPLE_MODEL = 'models/document-classifier.yaml';

@@ -5,9 +5,9 @@
  * against the truth the simulation drew. test/calibration/shadow.test.ts runs it briefly;
  * bench/shadow-calibration.ts runs it long.
  */
-import { countAgreement, type CaptureRecord } from '../../lambdas/core/data-capture';
-import type { Random } from '../../lambdas/core/gate-stats';
-import { compareShadow } from '../../lambdas/core/shadow';
+import { countAgreement, type CaptureRecord } from '../../lambdas/core/serving/data-capture';
+import type { Random } from '../../lambdas/core/statistics/gate-stats';
+import { compareShadow } from '../../lambdas/core/serving/shadow';
 
 /** One simulated window's traffic model. */
 export interface ShadowTraffic {

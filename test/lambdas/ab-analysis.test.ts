@@ -33,10 +33,10 @@ import {
   parseFlagHistory,
   type Experiment,
   type ResultSetLike,
-} from '../../lambdas/core/ab-experiment';
-import { seededRandom } from '../../lambdas/core/gate-stats';
+} from '../../lambdas/core/routing/ab-experiment';
+import { seededRandom } from '../../lambdas/core/statistics/gate-stats';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
 

@@ -43,10 +43,10 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { createHandler, type Deps } from '../../lambdas/canary';
-import { decodeCanaryToken, type CanaryState } from '../../lambdas/core/canary';
-import type { CanaryRecord, ServingState } from '../../lambdas/core/serving-records';
+import { decodeCanaryToken, type CanaryState } from '../../lambdas/core/serving/canary';
+import type { CanaryRecord, ServingState } from '../../lambdas/core/serving/serving-records';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
 

@@ -5,7 +5,7 @@ import {
   bandOfZExpression,
   confidenceAlarmDefinition,
   DISARMED_BAND,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 import {
   readConfidenceBaseline,
   rebaselineConfidenceAlarm,

@@ -17,16 +17,16 @@ import {
   estimateBaseline,
   provisionalBand,
   type PeriodAggregate,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 import {
   confidenceBaselineKey,
   confidenceBaselineRecordSchema,
   type ConfidenceBaselineRecord,
-} from '../../lambdas/core/confidence-baseline';
-import type { ServingState } from '../../lambdas/core/serving-records';
+} from '../../lambdas/core/monitoring/confidence-baseline';
+import type { ServingState } from '../../lambdas/core/serving/serving-records';
 import { rebaselineConfidenceAlarm, writeConfidenceBaseline } from '../../lambdas/shared/confidence-alarm';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { putConfidenceAlarm } from '../helpers/confidence-alarm';
 import { useMoto } from '../helpers/moto';

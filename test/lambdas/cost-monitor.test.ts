@@ -15,7 +15,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { costMonitorEnvSchema, createHandler, type Deps } from '../../lambdas/cost-monitor';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
 

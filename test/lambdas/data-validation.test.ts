@@ -18,9 +18,9 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { strToU8, zipSync } from 'fflate';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { createHandler } from '../../lambdas/data-validation';
-import { parseEvalSetFiles } from '../../lambdas/core/eval-set-files';
+import { parseEvalSetFiles } from '../../lambdas/core/data/eval-set-files';
 import { fetchEvalSetsCommand } from '../../lib/constructs/gpu-evaluation-project';
 import type { DataValidationRecord } from '../../lambdas/data-validation/record';
 import { logger } from '../../lambdas/shared/logger';

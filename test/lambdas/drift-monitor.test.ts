@@ -9,16 +9,20 @@ import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } 
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { athenaPort } from '../../lambdas/ab-analysis/athena';
 import type { AthenaPort } from '../../lambdas/ab-analysis/athena-port';
-import type { AthenaResultSet } from '../../lambdas/core/athena-query';
-import type { CategoryCounts } from '../../lambdas/core/contracts';
-import { DatasetScanner, evaluateDataset, type DatasetScan } from '../../lambdas/core/dataset-validation';
-import { computeJsDistance } from '../../lambdas/core/drift';
-import { buildLabelCountQuery } from '../../lambdas/core/drift-monitor';
-import type { ServingState } from '../../lambdas/core/serving-records';
+import type { AthenaResultSet } from '../../lambdas/core/routing/athena-query';
+import type { CategoryCounts } from '../../lambdas/core/contracts/records';
+import {
+  DatasetScanner,
+  evaluateDataset,
+  type DatasetScan,
+} from '../../lambdas/core/data/dataset-validation';
+import { computeJsDistance } from '../../lambdas/core/statistics/drift';
+import { buildLabelCountQuery } from '../../lambdas/core/monitoring/drift-monitor';
+import type { ServingState } from '../../lambdas/core/serving/serving-records';
 import type { DataValidationRecord, EvalSetValidation } from '../../lambdas/data-validation/record';
 import { createHandler, driftMonitorEnvSchema, type Deps } from '../../lambdas/drift-monitor';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
 

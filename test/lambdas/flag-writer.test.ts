@@ -12,7 +12,7 @@ import {
   type CreateHostedConfigurationVersionCommandInput,
 } from '@aws-sdk/client-appconfig';
 import { mockClient } from 'aws-sdk-client-mock';
-import { FlagDocumentError, type FlagDocument } from '../../lambdas/core/flags';
+import { FlagDocumentError, type FlagDocument } from '../../lambdas/core/routing/flags';
 import {
   deployFlag,
   FlagDeploymentInProgress,

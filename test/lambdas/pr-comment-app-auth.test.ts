@@ -4,9 +4,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, formatProblem } from '../../lib/config/load';
-import { resolveGitHubAuth } from '../../lib/config/schema';
-import { releaseSettings } from '../../lib/config/release-settings';
-import { APP_JWT_BACKDATE_S, type GitHubAuth } from '../../lambdas/core/github-auth';
+import { resolveGitHubAuth } from '../../lambdas/core/contracts/config-schema';
+import { releaseSettings } from '../../lambdas/core/contracts/release-settings';
+import { APP_JWT_BACKDATE_S, type GitHubAuth } from '../../lambdas/core/gates/github-auth';
 import {
   createCredentials,
   createGitHubClient,

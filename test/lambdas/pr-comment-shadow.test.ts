@@ -7,11 +7,15 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { artifactKeys, releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
-import { reportMarker } from '../../lambdas/core/report';
-import { compareShadow } from '../../lambdas/core/shadow';
-import { renderShadowComment, shadowReportMarker } from '../../lambdas/core/shadow-comment';
-import type { ShadowReportRecord } from '../../lambdas/core/shadow-report';
+import {
+  artifactKeys,
+  releaseSettings,
+  type ReleaseSettings,
+} from '../../lambdas/core/contracts/release-settings';
+import { reportMarker } from '../../lambdas/core/gates/report';
+import { compareShadow } from '../../lambdas/core/serving/shadow';
+import { renderShadowComment, shadowReportMarker } from '../../lambdas/core/serving/shadow-comment';
+import type { ShadowReportRecord } from '../../lambdas/core/serving/shadow-report';
 import { createHandler, defaultDeps } from '../../lambdas/pr-comment';
 import { logger } from '../../lambdas/shared/logger';
 import { shippedConfig } from '../helpers/config-fixture';

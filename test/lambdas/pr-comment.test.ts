@@ -16,18 +16,22 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { servingDeployment } from '../../lambdas/core/cost';
-import { artifactKeys, releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
-import type { DriftSummary } from '../../lambdas/core/contracts';
-import { estimateCost } from '../../lambdas/core/cost';
-import { parseEvalReport, serializeEvalReport, type EvalReport } from '../../lambdas/core/eval-report';
-import { checkRegression } from '../../lambdas/core/regression-gate';
-import { reportMarker } from '../../lambdas/core/report';
+import { servingDeployment } from '../../lambdas/core/monitoring/cost';
+import {
+  artifactKeys,
+  releaseSettings,
+  type ReleaseSettings,
+} from '../../lambdas/core/contracts/release-settings';
+import type { DriftSummary } from '../../lambdas/core/contracts/records';
+import { estimateCost } from '../../lambdas/core/monitoring/cost';
+import { parseEvalReport, serializeEvalReport, type EvalReport } from '../../lambdas/core/gates/eval-report';
+import { checkRegression } from '../../lambdas/core/gates/regression-gate';
+import { reportMarker } from '../../lambdas/core/gates/report';
 import { createHandler, defaultDeps, deployedAlarmCalibration } from '../../lambdas/pr-comment';
 import { logger } from '../../lambdas/shared/logger';
 import { shippedConfig } from '../helpers/config-fixture';
-import { requestsPerMinuteOfMonthly } from '../../lambdas/core/confidence-alarm';
-import { escapeMarkdown } from '../../lambdas/core/report';
+import { requestsPerMinuteOfMonthly } from '../../lambdas/core/monitoring/confidence-alarm';
+import { escapeMarkdown } from '../../lambdas/core/gates/report';
 import { useGitHubDouble } from '../helpers/github-double';
 import { useMoto } from '../helpers/moto';
 

@@ -27,7 +27,7 @@ import {
   inputHmac,
   serializeRecord,
   type PredictionRecord,
-} from '../../lambdas/core/prediction-record';
+} from '../../lambdas/core/routing/prediction-record';
 import { createHandler as createReplayHandler } from '../../lambdas/prediction-replay';
 import { logger as sharedLogger } from '../../lambdas/shared/logger';
 import {

@@ -23,7 +23,7 @@ import {
   inputHmac,
   serializeRecord,
   type PredictionRecord,
-} from '../../lambdas/core/prediction-record';
+} from '../../lambdas/core/routing/prediction-record';
 import { createHandler } from '../../lambdas/prediction-replay';
 import { logger } from '../../lambdas/shared/logger';
 import { useMoto } from '../helpers/moto';

@@ -7,7 +7,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { dvcOutRemoteKey, parseDvcFile } from '../../lambdas/core/dvc';
+import { dvcOutRemoteKey, parseDvcFile } from '../../lambdas/core/data/dvc';
 import {
   createHandler,
   type Deps,
@@ -15,7 +15,7 @@ import {
   type StoredManifest,
 } from '../../lambdas/production-sample';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
 

@@ -43,22 +43,22 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import type { DataValidationRecord } from '../../lambdas/data-validation/record';
 import {
   createModelSpec,
   liveConfigSpec,
   releaseNames,
   type ServingContext,
-} from '../../lambdas/core/endpoint-spec';
+} from '../../lambdas/core/serving/endpoint-spec';
 import {
   bandOfZExpression,
   confidenceAlarmDefinition,
   DISARMED_BAND,
-} from '../../lambdas/core/confidence-alarm';
-import { decodePromotionToken, encodePromotionToken } from '../../lambdas/core/promotion-token';
-import type { CanaryRecord, ServingState } from '../../lambdas/core/serving-records';
-import type { ShadowReportRecord } from '../../lambdas/core/shadow-report';
+} from '../../lambdas/core/monitoring/confidence-alarm';
+import { decodePromotionToken, encodePromotionToken } from '../../lambdas/core/serving/promotion-token';
+import type { CanaryRecord, ServingState } from '../../lambdas/core/serving/serving-records';
+import type { ShadowReportRecord } from '../../lambdas/core/serving/shadow-report';
 import { createHandler, type Deps } from '../../lambdas/promotion';
 import { STANDBY_REFRESH_TIMEOUT_SECONDS, standbyStep } from '../../lambdas/promotion/standby';
 import { logger } from '../../lambdas/shared/logger';

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { strToU8, zipSync } from 'fflate';
-import { modelArtifactRecordSchema } from '../../lambdas/core/serving-records';
+import { modelArtifactRecordSchema } from '../../lambdas/core/serving/serving-records';
 import { createHandler, publishedRecordSchema, type Deps } from '../../lambdas/publish-model';
 import { logger } from '../../lambdas/shared/logger';
 import { useMoto } from '../helpers/moto';

@@ -9,7 +9,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { strToU8, zipSync } from 'fflate';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { createHandler, type Deps } from '../../lambdas/regression-gate';
 import type { RegressionDecision } from '../../lambdas/regression-gate/record';
 import { logger } from '../../lambdas/shared/logger';

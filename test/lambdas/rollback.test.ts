@@ -68,12 +68,12 @@ import {
   confidenceAlarmDefinition,
   DISARMED_BAND,
   provisionalBand,
-} from '../../lambdas/core/confidence-alarm';
-import type { FlagDocument } from '../../lambdas/core/flags';
-import type { RollbackRecord } from '../../lambdas/core/rollback';
-import type { ServingState } from '../../lambdas/core/serving-records';
+} from '../../lambdas/core/monitoring/confidence-alarm';
+import type { FlagDocument } from '../../lambdas/core/routing/flags';
+import type { RollbackRecord } from '../../lambdas/core/serving/rollback';
+import type { ServingState } from '../../lambdas/core/serving/serving-records';
 import { createHandler, type Deps, type RollbackResult, type RollbackEnvInput } from '../../lambdas/rollback';
-import { rollbackEnv } from '../../lambdas/rollback/env';
+import { rollbackEnv } from '../../lambdas/core/contracts/rollback-env';
 import { logger } from '../../lambdas/shared/logger';
 import { useMoto } from '../helpers/moto';
 

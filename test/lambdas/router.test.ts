@@ -16,16 +16,21 @@ import type { InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runti
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { assign, bucketOf } from '../../lambdas/core/assignment';
-import type { FlagDocument } from '../../lambdas/core/flags';
+import { assign, bucketOf } from '../../lambdas/core/routing/assignment';
+import type { FlagDocument } from '../../lambdas/core/routing/flags';
 import {
   inputHmac,
   parsePredictionRecordLine,
   type PredictionRecord,
-} from '../../lambdas/core/prediction-record';
+} from '../../lambdas/core/routing/prediction-record';
 import { routerDeps } from '../../lambdas/router/deps';
 import { redactInput, routerSageMakerRuntime } from '../../lambdas/router/endpoint';
-import { routerEnv, routerEnvSchema, type RouterEnv, type RouterEnvInput } from '../../lambdas/router/env';
+import {
+  routerEnv,
+  routerEnvSchema,
+  type RouterEnv,
+  type RouterEnvInput,
+} from '../../lambdas/core/contracts/router-env';
 import type { Clock, RouterLogger } from '../../lambdas/router/flag';
 import {
   createHandler,

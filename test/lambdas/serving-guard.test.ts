@@ -13,7 +13,7 @@ import {
   ListEndpointsCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import type { GuardResponse } from '../../lambdas/core/serving-guard';
+import type { GuardResponse } from '../../lambdas/core/serving/serving-guard';
 import { createHandler } from '../../lambdas/serving-guard';
 import { logger } from '../../lambdas/shared/logger';
 import { useMoto } from '../helpers/moto';

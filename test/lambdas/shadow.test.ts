@@ -32,13 +32,17 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { compareShadow } from '../../lambdas/core/shadow';
-import type { ShadowReportRecord } from '../../lambdas/core/shadow-report';
-import { decodeShadowToken, encodeShadowToken, type ShadowState } from '../../lambdas/core/shadow-token';
+import { compareShadow } from '../../lambdas/core/serving/shadow';
+import type { ShadowReportRecord } from '../../lambdas/core/serving/shadow-report';
+import {
+  decodeShadowToken,
+  encodeShadowToken,
+  type ShadowState,
+} from '../../lambdas/core/serving/shadow-token';
 import { createHandler, SETTLE_MS, type Deps } from '../../lambdas/shadow';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { logger } from '../../lambdas/shared/logger';
-import { releaseSettings, type ReleaseSettings } from '../../lib/config/release-settings';
+import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
 

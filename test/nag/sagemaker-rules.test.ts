@@ -13,7 +13,7 @@ import {
   shadowSamplingProblems,
   shadowVariantProblems,
 } from '../../lib/nag/sagemaker-rules';
-import { canaryInstanceCount } from '../../lambdas/core/endpoint-spec';
+import { canaryInstanceCount } from '../../lambdas/core/serving/endpoint-spec';
 
 describe('shadowVariantProblems', () => {
   test('one production variant beside one shadow variant is accepted', () => {

@@ -4,7 +4,7 @@ import {
   CONFIDENCE_METRIC,
   CONFIDENCE_SQUARED_METRIC,
   confidenceAlarmDefinition,
-} from '../../lambdas/core/confidence-alarm';
+} from '../../lambdas/core/monitoring/confidence-alarm';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-01-05T09:00:00.000Z');

@@ -6,9 +6,9 @@
  * checked after every event.
  */
 import { join } from 'node:path';
-import { CALIBRATION_TARGETS } from '../../lambdas/core/confidence-alarm';
+import { CALIBRATION_TARGETS } from '../../lambdas/core/monitoring/confidence-alarm';
 import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lib/config/schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { runScenario, type RehearsalReport } from '../../lib/rehearsal/runner';
 import { parseScenario } from '../../lib/rehearsal/scenario';
 import { modelTemplate, type Template } from '../../lib/rehearsal/template';

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lib/config/schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import type { InvariantName } from '../../lib/rehearsal/invariants';
 import { runScenario, type RehearsalReport } from '../../lib/rehearsal/runner';
 import { parseScenario } from '../../lib/rehearsal/scenario';

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lib/config/schema';
+import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import type { InvariantName } from '../../lib/rehearsal/invariants';
 import { runSequence, sequences, shrinkFailure, toScenario } from '../../lib/rehearsal/sequences';
 import { modelTemplate, type Template } from '../../lib/rehearsal/template';

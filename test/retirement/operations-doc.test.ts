@@ -4,10 +4,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { scalableTargetResourceId } from '../../lambdas/core/endpoint-spec';
-import { readRollbackEvent } from '../../lambdas/core/rollback';
-import { servingStateSchema } from '../../lambdas/core/serving-records';
-import { artifactKeys } from '../../lib/config/release-settings';
+import { scalableTargetResourceId } from '../../lambdas/core/serving/endpoint-spec';
+import { readRollbackEvent } from '../../lambdas/core/serving/rollback';
+import { servingStateSchema } from '../../lambdas/core/serving/serving-records';
+import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
 import { buildPlatform } from '../../lib/platform';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
 

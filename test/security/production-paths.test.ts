@@ -7,7 +7,7 @@
  * are synthesized side by side: a `<prefix>-*` pattern of the first covers the second's names.
  */
 import type { Stack } from 'aws-cdk-lib';
-import { patternsOverlap } from '../../lambdas/core/iam-patterns';
+import { patternsOverlap } from '../../lambdas/core/security/iam-patterns';
 import { buildPlatform } from '../../lib/platform';
 import { ConfigFixture, EXAMPLE_MODEL, newApp } from '../helpers/config-fixture';
 import {

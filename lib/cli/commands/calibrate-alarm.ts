@@ -6,7 +6,7 @@ import {
   DEFAULT_CALIBRATION_RUN,
   requestsPerMinuteOfMonthly,
   type CalibrationReport,
-} from '../../../lambdas/core/confidence-alarm';
+} from '../../../lambdas/core/monitoring/confidence-alarm';
 import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 
@@ -55,7 +55,7 @@ function renderText(model: string, source: string, r: CalibrationReport): string
     r.targets.detection
       ? `  target: ${r.targets.detection.met ? 'met' : 'NOT met'}: ${r.targets.detection.detail}`
       : `  target: no detection target below ${CALIBRATION_TARGETS.fromRequestsPerMinute} requests/min (the smallest detectable drop above is the figure)`,
-    `  (seed ${r.seed}; the same definition the stack deploys: lambdas/core/confidence-alarm.ts)`,
+    `  (seed ${r.seed}; the same definition the stack deploys: lambdas/core/monitoring/confidence-alarm.ts)`,
   ];
   return `${lines.join('\n')}\n`;
 }

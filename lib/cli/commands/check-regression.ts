@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { EvalReport, EvalReportError, parseEvalReport } from '../../../lambdas/core/eval-report';
-import type { InconclusivePolicy } from '../../../lambdas/core/gate-stats';
-import { parsePredictions, PredictionsError } from '../../../lambdas/core/predictions';
+import { EvalReport, EvalReportError, parseEvalReport } from '../../../lambdas/core/gates/eval-report';
+import type { InconclusivePolicy } from '../../../lambdas/core/statistics/gate-stats';
+import { parsePredictions, PredictionsError } from '../../../lambdas/core/gates/predictions';
 import {
   checkRegression,
   DEFAULT_REGRESSION_THRESHOLDS,
@@ -10,8 +10,8 @@ import {
   RegressionCheck,
   RegressionOptions,
   RegressionResult,
-} from '../../../lambdas/core/regression-gate';
-import type { RegressionThresholds } from '../../../lambdas/core/contracts';
+} from '../../../lambdas/core/gates/regression-gate';
+import type { RegressionThresholds } from '../../../lambdas/core/contracts/records';
 import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode } from '../io';
 

@@ -5,8 +5,8 @@ import {
   compareCost,
   estimateCost,
   formatMoney,
-} from '../../../lambdas/core/cost';
-import { servingDeployment } from '../../../lambdas/core/cost';
+} from '../../../lambdas/core/monitoring/cost';
+import { servingDeployment } from '../../../lambdas/core/monitoring/cost';
 import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, formatProblem, loadConfig } from '../../config/load';
-import type { PlatformConfig } from '../../config/schema';
+import type { PlatformConfig } from '../../../lambdas/core/contracts/config-schema';
 import { DEFAULT_CONFIG_DIR, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import type * as RunnerModule from '../../rehearsal/runner';

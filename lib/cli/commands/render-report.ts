@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { DriftSummary } from '../../../lambdas/core/contracts';
-import { checkRegression } from '../../../lambdas/core/regression-gate';
-import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/report';
+import type { DriftSummary } from '../../../lambdas/core/contracts/records';
+import { checkRegression } from '../../../lambdas/core/gates/regression-gate';
+import { monthlyCostFromReports, renderPrComment } from '../../../lambdas/core/gates/report';
 import { CONFIG_DIR_OPTION, loadModel, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import { readRegressionInputs, regressionOptions } from './check-regression';

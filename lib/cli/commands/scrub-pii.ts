@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
-import { decodeBinaryLine, JsonlLineSplitter } from '../../../lambdas/core/jsonl';
+import { decodeBinaryLine, JsonlLineSplitter } from '../../../lambdas/core/data/jsonl';
 import {
   addPiiCounts,
   createPiiScrubber,
@@ -15,7 +15,7 @@ import {
   type PiiCounts,
   type PiiPattern,
   type PiiScrubber,
-} from '../../../lambdas/core/pii';
+} from '../../../lambdas/core/data/pii';
 import { CONFIG_DIR_OPTION, loadModel, resolveConfigDir, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 

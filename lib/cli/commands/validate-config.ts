@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { EvalReportError, parseEvalReport } from '../../../lambdas/core/eval-report';
-import { checkRegression } from '../../../lambdas/core/regression-gate';
+import { EvalReportError, parseEvalReport } from '../../../lambdas/core/gates/eval-report';
+import { checkRegression } from '../../../lambdas/core/gates/regression-gate';
 import { modelStacksWithoutConfig, parseDeployedStacks } from '../../config/deployed-stacks';
 import { ConfigError, formatProblem, loadConfigWithWarnings } from '../../config/load';
 import type { ConfigProblem } from '../../config/problems';
-import type { PlatformConfig } from '../../config/schema';
+import type { PlatformConfig } from '../../../lambdas/core/contracts/config-schema';
 import { CONFIG_DIR_OPTION, readInputFile, resolveConfigDir, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import { readRegressionInputs, regressionOptions } from './check-regression';

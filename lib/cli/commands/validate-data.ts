@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { scanDatasetFile } from '../../../lambdas/core/dataset-scan-worker';
+import { scanDatasetFile } from '../../../lambdas/core/data/dataset-scan-worker';
 import {
   DatasetScan,
   DatasetSchema,
@@ -9,8 +9,8 @@ import {
   evaluateDataset,
   ScanProgress,
   scanDataset,
-} from '../../../lambdas/core/dataset-validation';
-import type { ModelConfig } from '../../config/schema';
+} from '../../../lambdas/core/data/dataset-validation';
+import type { ModelConfig } from '../../../lambdas/core/contracts/config-schema';
 import { CONFIG_DIR_OPTION, loadModel, toJsonLine } from '../context';
 import { checkDatasetFile, STDIN, stdinChunks } from '../dataset-input';
 import { CliIo, ExitCode, UsageError } from '../io';
