@@ -82,7 +82,9 @@ const variantNamesOf = (spec: EndpointConfigSpec) => spec.ProductionVariants.map
 describe('the test settings', () => {
   test('are the schema defaults, so the tests below describe what a model gets by default', () => {
     const parsed = modelSchema.shape.serving.parse(undefined);
-    const { image, ...serving } = parsed;
+    // `retired` is the stack's business (retirement), not the endpoint spec's.
+    const { image, retired, ...serving } = parsed;
+    expect(retired).toBe(false);
     expect(image).toEqual({
       repository: 'pytorch-inference',
       tag: '2.6.0-cpu-py312-ubuntu22.04-sagemaker',

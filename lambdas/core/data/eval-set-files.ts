@@ -56,7 +56,7 @@ export function workspacePath(
   const raw = parts.join('/');
   const path = posix.normalize(raw).replace(/^\.\//, '');
   const named = relpath === undefined ? `path "${outPath}"` : `path "${outPath}/${relpath}"`;
-  if (posix.isAbsolute(outPath) || /^[A-Za-z]:/.test(outPath) || path === '..' || path.startsWith('../..')) {
+  if (posix.isAbsolute(outPath) || /^[A-Za-z]:/.test(outPath) || path === '..' || path.startsWith('../')) {
     throw new EvalSetPathError(
       `${dvcFile}: ${named} resolves outside the repository (${path}); pin data that lives inside it`,
     );
