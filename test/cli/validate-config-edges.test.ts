@@ -5,15 +5,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { resolveConfigDir } from '../../lib/cli/context';
 import { runCli } from '../helpers/cli';
-import { ConfigFixture, EXAMPLE_MODEL } from '../helpers/config-fixture';
+import { ConfigFixture, EXAMPLE_MODEL, lineOf } from '../helpers/config-fixture';
 
 const ROOT = path.resolve(__dirname, '../..');
-
-function lineOf(text: string, snippet: string): number {
-  const index = text.split('\n').findIndex((l) => l.includes(snippet));
-  if (index < 0) throw new Error(`fixture: no line contains ${snippet}`);
-  return index + 1;
-}
 
 describe('the config directory', () => {
   test('a directory that does not exist is unreadable input: exit 2', async () => {

@@ -1,24 +1,7 @@
 // The exact messages a user sees for the config mistakes a new user made (issue 15, "rough edges").
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, formatProblem } from '../../lib/config/load';
-import { ConfigFixture, EXAMPLE_MODEL } from '../helpers/config-fixture';
-
-function lineOf(text: string, snippet: string): number {
-  const index = text.split('\n').findIndex((l) => l.includes(snippet));
-  if (index < 0) throw new Error(`fixture: no line contains ${snippet}`);
-  return index + 1;
-}
-
-function problemsOf(fixture: ConfigFixture): string[] {
-  try {
-    fixture.load();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems.map((p) => formatProblem(p).replaceAll(`${fixture.dir}/`, ''));
-  }
-  throw new Error('expected the config to be rejected, but it loaded');
-}
+import { ConfigFixture, EXAMPLE_MODEL, lineOf, problemsOf } from '../helpers/config-fixture';
 
 const M = 'models/document-classifier.yaml';
 

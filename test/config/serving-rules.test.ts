@@ -1,23 +1,6 @@
-import { ConfigError, formatProblem } from '../../lib/config/load';
-import { ConfigFixture, EXAMPLE_MODEL } from '../helpers/config-fixture';
-
-function lineOf(text: string, snippet: string): number {
-  const index = text.split('\n').findIndex((l) => l.includes(snippet));
-  if (index < 0) throw new Error(`fixture: no line contains ${snippet}`);
-  return index + 1;
-}
+import { ConfigFixture, EXAMPLE_MODEL, lineOf, problemsOf } from '../helpers/config-fixture';
 
 /** Loads the fixture and returns the problem lines a user would see, with the temp dir stripped. */
-function problemsOf(fixture: ConfigFixture): string[] {
-  try {
-    fixture.load();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems.map((p) => formatProblem(p).replaceAll(`${fixture.dir}/`, ''));
-  }
-  throw new Error('expected the config to be rejected, but it loaded');
-}
-
 const servingOf = (fixture: ConfigFixture) => fixture.load().models[0].serving;
 
 /** A model file with only the required keys, plus `extra` lines; defaults come from the schema. */

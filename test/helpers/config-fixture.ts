@@ -2,7 +2,7 @@ import { App, AppProps } from 'aws-cdk-lib';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../lib/config/load';
+import { ConfigError, formatProblem, loadConfig } from '../../lib/config/load';
 import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 
 export const SHIPPED_CONFIG = path.resolve(__dirname, '../../config');
@@ -65,4 +65,22 @@ export function newApp(props: AppProps & { bundle?: boolean } = {}): App {
     ...appProps,
     context: { ...cdkJson.context, ...bundling, ...appProps.context },
   });
+}
+
+/** The 1-based line of the first line of `text` that contains `snippet`; fails loudly when none does. */
+export function lineOf(text: string, snippet: string): number {
+  const index = text.split('\n').findIndex((l) => l.includes(snippet));
+  if (index < 0) throw new Error(`fixture: no line contains ${snippet}`);
+  return index + 1;
+}
+
+/** The problems a fixture's config is rejected with, paths relative to the fixture; fails if it loads. */
+export function problemsOf(fixture: ConfigFixture): string[] {
+  try {
+    fixture.load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.problems.map((p) => formatProblem(p).replaceAll(`${fixture.dir}/`, ''));
+  }
+  throw new Error('expected the config to be rejected, but it loaded');
 }

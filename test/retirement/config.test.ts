@@ -1,26 +1,9 @@
 // `serving.retired`: where it may be written, and what validate-config says about it.
-import { ConfigError, formatProblem } from '../../lib/config/load';
 import { runCli } from '../helpers/cli';
-import { ConfigFixture, EXAMPLE_MODEL } from '../helpers/config-fixture';
+import { ConfigFixture, EXAMPLE_MODEL, lineOf, problemsOf } from '../helpers/config-fixture';
 import { retiredFixture } from './fixtures';
 
 const M = 'models/document-classifier.yaml';
-
-function lineOf(text: string, snippet: string): number {
-  const index = text.split('\n').findIndex((l) => l.includes(snippet));
-  if (index < 0) throw new Error(`fixture: no line contains ${snippet}`);
-  return index + 1;
-}
-
-function problemsOf(fixture: ConfigFixture): string[] {
-  try {
-    fixture.load();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return err.problems.map((p) => formatProblem(p).replaceAll(`${fixture.dir}/`, ''));
-  }
-  throw new Error('expected the config to be rejected, but it loaded');
-}
 
 describe('serving.retired in the config', () => {
   let fixture: ConfigFixture | undefined;
