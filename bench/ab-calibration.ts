@@ -6,7 +6,7 @@
  *   npx tsx bench/ab-calibration.ts                    # the table in docs/statistics.md
  *   npx tsx bench/ab-calibration.ts --scale 0.2 --no-write   # a quicker look, nothing written
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeTableBetweenMarkers } from './doc-table';
 import path from 'node:path';
 import { seededRandom, seedFromText } from '../lambdas/core/statistics/gate-stats';
 import {
@@ -90,11 +90,4 @@ const table = [
   '|---|---|---|',
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
-if (WRITE) {
-  const doc = readFileSync(DOC, 'utf8');
-  const start = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${DOC} lacks the markers ${BEGIN} ... ${END}`);
-  writeFileSync(DOC, `${doc.slice(0, start + BEGIN.length)}\n\n${table}\n\n${doc.slice(end)}`);
-  console.log(`wrote the table into ${DOC}`);
-}
+if (WRITE) writeTableBetweenMarkers(DOC, BEGIN, END, table);

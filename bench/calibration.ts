@@ -5,7 +5,7 @@
  *   npx tsx bench/calibration.ts            # 20,000 runs per cell (a few minutes)
  *   npx tsx bench/calibration.ts --runs 5000 --no-write
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeTableBetweenMarkers } from './doc-table';
 import path from 'node:path';
 import { rowsNeededForMargin, seededRandom, seedFromText } from '../lambdas/core/statistics/gate-stats';
 import {
@@ -153,11 +153,4 @@ const table = [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
 ].join('\n');
 
-if (WRITE) {
-  const doc = readFileSync(DOC, 'utf8');
-  const start = doc.indexOf(BEGIN);
-  const end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${DOC} lacks the markers ${BEGIN} ... ${END}`);
-  writeFileSync(DOC, `${doc.slice(0, start + BEGIN.length)}\n\n${table}\n\n${doc.slice(end)}`);
-  console.log(`wrote the table into ${DOC}`);
-}
+if (WRITE) writeTableBetweenMarkers(DOC, BEGIN, END, table);

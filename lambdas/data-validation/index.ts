@@ -55,9 +55,9 @@ export function createHandler(deps: Deps) {
       const verifiedFiles: EvalSetFile[] = [];
       for (const set of settings.evalSets) {
         logger.info('validating eval set', { evalSet: set.name });
-        const validation = await validateEvalSet(deps.s3, remote, set, text, schema, settings.dataValidation);
-        evalSets.push(validation.record);
-        verifiedFiles.push(...validation.files);
+        evalSets.push(
+          await validateEvalSet(deps.s3, remote, set, text, schema, settings.dataValidation, verifiedFiles),
+        );
       }
 
       const record = buildRecord(settings.model, job.params, deps.now(), remote, evalSets);
@@ -95,7 +95,10 @@ export function createHandler(deps: Deps) {
   };
 }
 
-/** Reads, verifies and judges one eval set; every problem becomes one of its errors, never a throw. */
+/**
+ * Reads, verifies and judges one eval set; every problem becomes one of its errors, never a throw.
+ * The files read (with their object versions and SHA-256) are appended to `files`.
+ */
 async function validateEvalSet(
   s3: S3Client,
   remote: DvcRemote,
@@ -103,22 +106,7 @@ async function validateEvalSet(
   text: (path: string) => string | undefined,
   schema: DatasetSchema,
   drift: { readonly driftSignificance?: number; readonly minDriftRows?: number },
-): Promise<{ record: EvalSetValidation; files: EvalSetFile[] }> {
-  const files: EvalSetFile[] = [];
-  const record = await validateEvalSetRecord(s3, remote, set, text, schema, drift, (read) =>
-    files.push(...read),
-  );
-  return { record, files };
-}
-
-async function validateEvalSetRecord(
-  s3: S3Client,
-  remote: DvcRemote,
-  set: EvalSetSettings,
-  text: (path: string) => string | undefined,
-  schema: DatasetSchema,
-  drift: { readonly driftSignificance?: number; readonly minDriftRows?: number },
-  onFiles: (files: readonly EvalSetFile[]) => void,
+  files: EvalSetFile[],
 ): Promise<EvalSetValidation> {
   const base = { evalSet: set.name, kind: set.kind, maxDrift: set.maxDrift };
   const failed = (error: unknown, partial: Partial<EvalSetValidation> = {}): EvalSetValidation => {
@@ -134,7 +122,7 @@ async function validateEvalSetRecord(
     const referenceOut = evalSetOut(referenceLabel, referencePin);
     const current = await scanPinnedDataset(s3, remote, set.name, set.dvcFile, out, schema, pin.wdir);
     dataset = current.read;
-    onFiles(current.files);
+    files.push(...current.files);
     const reference = await scanPinnedDataset(
       s3,
       remote,
@@ -144,7 +132,7 @@ async function validateEvalSetRecord(
       schema,
       referencePin.wdir,
     );
-    onFiles(reference.files);
+    files.push(...reference.files);
     const result = evaluateDataset(
       set.name,
       current.scan,
