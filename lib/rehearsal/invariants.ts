@@ -148,8 +148,9 @@ export class Invariants {
       if (outcome.status === 'succeeded') {
         this.passed.add(run.label);
         this.rolledBack.delete(run.label);
-        // 7. Not with a guardrail alarm in ALARM.
-        const alarms = (this.world.env.ROLLBACK_ALARMS ?? '').split(',').filter((a) => a !== '');
+        // 7. Not with a guardrail alarm in ALARM: those its deployment lists (a canary may leave out
+        // the confidence alarm when it was in ALARM on the served version before it started).
+        const alarms = this.guardrailAlarms();
         const alarming = alarms.filter((a) => this.world.cloud.alarms.state(a) === 'ALARM');
         if (alarming.length > 0) {
           this.violate(
@@ -196,6 +197,16 @@ export class Invariants {
       );
     }
     this.held = undefined;
+  }
+
+  /** The auto-rollback alarms of the live endpoint's last deployment; every configured one if it lists none. */
+  private guardrailAlarms(): string[] {
+    const configured = (this.world.env.ROLLBACK_ALARMS ?? '').split(',').filter((a) => a !== '');
+    const last = this.world.cloud.endpoints.get(this.world.env.LIVE_ENDPOINT!)?.lastDeploymentConfig as
+      { AutoRollbackConfiguration?: { Alarms?: { AlarmName?: string }[] } } | undefined;
+    const listed = (last?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName ?? '');
+    const guarded = configured.filter((a) => listed.includes(a));
+    return guarded.length > 0 ? guarded : configured;
   }
 
   // -------------------------------------------------------------------------------------------
