@@ -57,4 +57,30 @@ describe('invariant 8: a confidence alarm in ALARM before a release began', () =
     expect(report.expectations.every((e) => e.ok)).toBe(true);
     expect(report.final.alarmsInAlarm).toEqual([]);
   });
+
+  it("is evaluated afresh on the band of the version promoted after it: the ALARM of v1's band does not carry over to v2", async () => {
+    // v2 fixes v1's errors but collapses too: promotion re-baselines the alarm for v2, whose own
+    // provisional band it breaches. Kept in ALARM from v1's band, the alarm would never page for v2.
+    const report = await rehearse([
+      'degrade: { version: v1, confidenceMean: 0.5 }',
+      'wait: 10m',
+      '{ release: v2, stopAfter: shadow }',
+      'degrade: { version: v2, confidenceMean: 0.5 }',
+      'retry: canary',
+      'wait: 15m',
+      'expect: { serving: v2 }',
+    ]);
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const promoted = report.timeline.findIndex(
+      (e) => e.actor === 'promotion (v2)' && e.message.startsWith('succeeded'),
+    );
+    expect(promoted).toBeGreaterThan(0);
+    // After the promotion the alarm enters ALARM again, on v2's band (its actions run again).
+    expect(
+      report.timeline
+        .slice(promoted)
+        .some((e) => e.actor === 'cloudwatch' && /live-confidence: \S+ → ALARM/.test(e.message)),
+    ).toBe(true);
+  });
 });
