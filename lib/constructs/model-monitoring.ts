@@ -567,7 +567,7 @@ export class ModelMonitoring extends Construct {
     );
     promotion.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
         resources: [this.confidenceAlarm.alarmArn],
       }),
     );
@@ -598,7 +598,7 @@ export class ModelMonitoring extends Construct {
     // a cycle (alarm -> function -> its policy -> alarm).
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
         resources: [
           stack.formatArn({
             service: 'cloudwatch',
@@ -790,7 +790,7 @@ export class ModelMonitoring extends Construct {
     const baselineRole = this.confidenceBaseline.role;
     baselineRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
         resources: [this.confidenceAlarm.alarmArn],
       }),
     );

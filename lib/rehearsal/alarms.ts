@@ -15,7 +15,10 @@
  * `nextAlarmState` covers Less/GreaterThanThreshold with ignore, breaching or notBreaching; other
  * alarms (>=, <=, or TreatMissingData `missing`) keep the simpler rule below.
  * `PutMetricAlarm` on an existing alarm replaces its configuration and leaves its state as it is
- * (API_PutMetricAlarm.html).
+ * (API_PutMetricAlarm.html); the next evaluation uses the new configuration over the stored
+ * datapoints. `SetAlarmState` sets the state, running the new state's actions when it differs, and
+ * the next evaluation returns the alarm to its actual state (API_SetAlarmState.html: "often within
+ * seconds"; here at the next minute boundary, where every alarm is evaluated).
  */
 import {
   compileExpressions,
@@ -302,6 +305,26 @@ export class AlarmBook {
     else this.alarms.set(name, { definition, state: 'INSUFFICIENT_DATA', reason: 'created', changedAtMs: 0 });
   }
 
+  /** Changes made by SetAlarmState since the last evaluation: returned by it, so their actions run. */
+  private readonly setChanges: AlarmChange[] = [];
+
+  /** SetAlarmState: the state now; the next evaluation sets the actual one. */
+  setState(name: string, value: string, reason: string, nowMs: number): void {
+    const a = this.alarms.get(name);
+    if (!a) return;
+    if (value !== 'OK' && value !== 'ALARM' && value !== 'INSUFFICIENT_DATA') {
+      throw new Error(`SetAlarmState: StateValue ${value} is not OK, ALARM or INSUFFICIENT_DATA`);
+    }
+    if (a.state === value) return;
+    const from = a.state;
+    a.state = value;
+    a.reason = reason;
+    a.changedAtMs = nowMs;
+    const def = a.definition;
+    const actions = value === 'ALARM' ? def.alarmActions : value === 'OK' ? def.okActions : [];
+    this.setChanges.push({ name, from, to: value, reason, actions });
+  }
+
   private datapoint(def: AlarmDefinition, store: MetricStore, startMs: number): number | undefined {
     const periodMs = def.periodSeconds * 1000;
     const value = (s: MetricStat) =>
@@ -323,7 +346,7 @@ export class AlarmBook {
    * returns the state changes.
    */
   evaluate(store: MetricStore, nowMs: number): AlarmChange[] {
-    const changes: AlarmChange[] = [];
+    const changes: AlarmChange[] = this.setChanges.splice(0);
     for (const a of this.alarms.values()) {
       const def = a.definition;
       if (def.metric.kind === 'unsupported') continue;

@@ -306,6 +306,7 @@ function cloudwatch(cloud: Cloud) {
             Threshold: a.definition.threshold,
             StateValue: a.state,
             StateReason: a.reason,
+            StateUpdatedTimestamp: new Date(a.changedAtMs),
           })),
         CompositeAlarms: [],
       };
@@ -319,6 +320,19 @@ function cloudwatch(cloud: Cloud) {
       cloud.log(
         'cloudwatch',
         `alarm ${name}: threshold ${before} → ${i.Threshold} (state ${cloud.alarms.state(name)} kept)`,
+      );
+      return {};
+    },
+    SetAlarmState: (i) => {
+      const name = String(i.AlarmName);
+      if (!cloud.alarms.alarms.has(name)) {
+        throw Object.assign(new Error(`Alarm ${name} does not exist.`), { name: 'ResourceNotFound' });
+      }
+      const from = cloud.alarms.state(name);
+      cloud.alarms.setState(name, String(i.StateValue), String(i.StateReason ?? ''), cloud.nowMs);
+      cloud.log(
+        'cloudwatch',
+        `alarm ${name}: ${from} → ${String(i.StateValue)} (SetAlarmState: ${String(i.StateReason ?? '')})`,
       );
       return {};
     },

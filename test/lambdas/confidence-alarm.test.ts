@@ -144,6 +144,17 @@ describe('rebaselineConfidenceAlarm (moto)', () => {
     expect(said).toMatch(/its ALARM on the previous band was cleared/);
   });
 
+  test('a version with the same provisional band as the one before: an ALARM from before it began serving is cleared', async () => {
+    await rebaselineConfidenceAlarm(clients(), request('v2'));
+    await clients().cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: "v2's mean fell" }),
+    );
+    const later = new Date(Date.now() + 60_000);
+    const said = await rebaselineConfidenceAlarm(clients(), { ...request('v3'), servedSince: later });
+    expect(said).toMatch(/is already provisional for v3 .*its ALARM on the previous band was cleared/);
+    expect(await stateNow()).toMatchObject({ state: 'INSUFFICIENT_DATA' });
+  });
+
   test('an alarm in ALARM whose band does not change keeps its state (a re-assert is not a reset)', async () => {
     await rebaselineConfidenceAlarm(clients(), request('v2'));
     await clients().cloudwatch.send(
