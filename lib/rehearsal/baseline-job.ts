@@ -24,6 +24,7 @@ export interface BaselineJobClients {
   readonly s3: unknown;
   readonly ssm: unknown;
   readonly cloudwatch: unknown;
+  readonly sagemaker: unknown;
 }
 
 export class BaselineJobSchedule {
@@ -74,6 +75,7 @@ export class BaselineJobSchedule {
       s3: clients.s3,
       ssm: clients.ssm,
       cloudwatch: clients.cloudwatch,
+      sagemaker: clients.sagemaker,
       now,
     } as never);
     return new BaselineJobSchedule(handler, env, interval, startMs);

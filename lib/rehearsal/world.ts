@@ -242,7 +242,7 @@ export class World {
     }
     this.baselineJob = BaselineJobSchedule.fromTemplate(
       template,
-      { s3: c.s3, ssm: c.ssm, cloudwatch: c.cloudwatch },
+      { s3: c.s3, ssm: c.ssm, cloudwatch: c.cloudwatch, sagemaker: c.sagemaker },
       now,
       START_MS,
     );

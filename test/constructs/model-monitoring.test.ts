@@ -395,6 +395,14 @@ describe('ModelMonitoring rollback and monitors', () => {
     ]);
     const onStar = statements.filter((s: any) => [s.Resource].flat().includes('*'));
     expect(onStar.flatMap((s: any) => [s.Action].flat())).toEqual(['cloudwatch:GetMetricData']);
+    // A later release's canary mixes into the window: it reads the canary records and the live endpoint.
+    const canaries = statements.filter((s: any) =>
+      JSON.stringify(s.Resource).includes('/runs/*/canary.json'),
+    );
+    expect(canaries.flatMap((s: any) => [s.Action].flat())).toEqual(['s3:GetObject']);
+    const describe = statements.filter((s: any) => [s.Action].flat().includes('sagemaker:DescribeEndpoint'));
+    expect(describe).toHaveLength(1);
+    expect(JSON.stringify(describe[0].Resource)).toContain(`endpoint/${PREFIX}-live"`);
     const writes = statements.filter((s: any) => [s.Action].flat().includes('s3:PutObject'));
     expect(writes).toHaveLength(1);
     expect(JSON.stringify(writes[0].Resource)).toContain(

@@ -25,7 +25,10 @@ const SEED = 20261206;
  * entry when its fix lands on main: the property then covers it again.
  */
 export const OPEN_BUG_INVARIANTS: ReadonlyMap<InvariantName, string> = new Map([
-  ['confidence-threshold-follows', 'an alarm stuck in ALARM rolls back every later canary'],
+  [
+    'confidence-threshold-follows',
+    "only between a canary that passed and its promotion (never promoted when a stage stops or fails there): the candidate serves while the alarm keeps the previous version's band (the canary-to-promotion window, helper life4)",
+  ],
 ]);
 
 let config: PlatformConfig;
