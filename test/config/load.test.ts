@@ -63,7 +63,8 @@ describe('loadConfig', () => {
     expect(model.evaluation.timeoutMinutes).toBe(60);
     expect(model.serving.canary.sizePercent).toBe(10);
     expect(model.monitoring).toMatchObject({
-      confidenceStdDevs: 2,
+      confidenceStdDevs: 3,
+      confidenceAlarm: { periodSeconds: 120, breachingPeriods: 3, evaluationPeriods: 5 },
       periodSeconds: 60,
       breachingDatapoints: 5,
       latency: { p95Ms: 500, p99Ms: 1000 },
