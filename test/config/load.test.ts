@@ -106,6 +106,26 @@ describe('loadConfig', () => {
     ]);
   });
 
+  test('a confidence alarm needing more breaching periods than it looks at names both keys and the fix', () => {
+    fixture.edit(
+      EXAMPLE_MODEL,
+      'monitoring:\n',
+      'monitoring:\n  confidenceAlarm:\n    breachingPeriods: 6\n    evaluationPeriods: 5\n',
+    );
+    expect(problemsOf(fixture)).toEqual([
+      expect.stringMatching(
+        /^models\/document-classifier\.yaml:\d+ monitoring\.confidenceAlarm\.breachingPeriods: must not exceed monitoring\.confidenceAlarm\.evaluationPeriods \(5\): .*; raise evaluationPeriods or lower breachingPeriods \(got 6\)$/,
+      ),
+    ]);
+  });
+
+  test('a confidence alarm period that is not whole minutes is refused', () => {
+    fixture.edit(EXAMPLE_MODEL, 'monitoring:\n', 'monitoring:\n  confidenceAlarm:\n    periodSeconds: 90\n');
+    expect(problemsOf(fixture)).toEqual([
+      expect.stringContaining('monitoring.confidenceAlarm.periodSeconds'),
+    ]);
+  });
+
   test('a string where a number belongs says what it got and what it expected', () => {
     fixture.edit(EXAMPLE_MODEL, 'monthlyRequests: 2500000', 'monthlyRequests: lots');
     expect(problemsOf(fixture)).toEqual([
