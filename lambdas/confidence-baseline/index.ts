@@ -206,7 +206,7 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
       record: record?.value ?? null,
       now,
       baselineHours: rule.baselineHours,
-      periodSeconds: settings.monitoring.periodSeconds,
+      periodSeconds: rule.periodSeconds,
     };
     let step: BaselineJobStep = planBaselineJob(input);
     if (step.kind === 'measure') {
