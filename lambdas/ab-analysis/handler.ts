@@ -174,7 +174,7 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
     const search = findExperiment(parseFlagHistory(history.resultSet), { fromDay: lookbackStart, day });
     let analysis: ExperimentAnalysis;
     if (!search.found) {
-      analysis = noExperimentAnalysis(search.reason);
+      analysis = noExperimentAnalysis(search.reason, settings.routing.analysis.alpha);
     } else {
       const { experiment } = search;
       const totals = await query(
@@ -185,6 +185,9 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
       analysis = analyseExperiment(parseBucketTotals(totals.resultSet), {
         experiment,
         minRequests: settings.routing.analysis.minSamples,
+        alpha: settings.routing.analysis.alpha,
+        effectOfInterest: settings.routing.analysis.effectOfInterest,
+        minEffectiveBuckets: settings.routing.analysis.minEffectiveBuckets,
       });
     }
 

@@ -688,7 +688,7 @@ describe('A/B analysis handler', () => {
       expect(analysis.reasons).toEqual(
         expect.arrayContaining([
           expect.stringMatching(
-            /^candidate's traffic comes from too few user buckets \(1 with traffic, 1\.0 effective, 30 needed\)/,
+            /^candidate's traffic comes from too few user buckets \(1 with traffic, 1\.0 effective, 30 needed, routing\.analysis\.minEffectiveBuckets\)/,
           ),
           expect.stringMatching(
             /^stable's traffic comes from too few user buckets \(2 with traffic, 1\.0 effective/,
