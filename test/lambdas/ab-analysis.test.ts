@@ -419,6 +419,50 @@ describe('A/B analysis handler', () => {
       expect(result.summary).toContain('method: delta method over buckets');
     });
 
+    test("the model's routing.analysis policy decides the analysis: effect of interest, effective buckets, alpha", async () => {
+      const config = shippedConfig();
+      const shipped = releaseSettings(
+        config.platform,
+        config.models.find((m) => m.name === MODEL)!,
+      );
+      const policy = {
+        effectOfInterest: { errorRate: 0.05, meanConfidence: 0.1 },
+        minEffectiveBuckets: 50,
+        alpha: 0.1,
+      };
+      // Another parameter name: the function caches its settings by name.
+      const parameter = `${PARAMETER}-policy`;
+      await new SSMClient(moto.clientConfig).send(
+        new PutParameterCommand({
+          Name: parameter,
+          Type: 'String',
+          Value: JSON.stringify({
+            ...shipped,
+            routing: { ...shipped.routing, analysis: { ...shipped.routing.analysis, ...policy } },
+          }),
+        }),
+      );
+      process.env.RELEASE_SETTINGS_PARAMETER = parameter;
+      await queueResults(RUNNING, TOTALS);
+
+      await run();
+
+      const report = await readReport();
+      expect(report.analysis).toEqual(
+        JSON.parse(
+          JSON.stringify(
+            analyseExperiment(parseBucketTotals(TOTALS), {
+              experiment: experimentOf(RUNNING),
+              minRequests: 100,
+              ...policy,
+            }),
+          ),
+        ),
+      );
+      expect(report.analysis.alpha).toBe(0.1);
+      expect(report.analysis.comparisons.map((c) => c.effectOfInterest)).toEqual([0.05, 0.1]);
+    });
+
     test("publishes each variant's estimate with its interval, and the differences, as the report has them", async () => {
       await queueResults(RUNNING, TOTALS);
 
