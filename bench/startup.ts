@@ -157,6 +157,10 @@ function main(): void {
             },
             { name: 'shipped config, warm bundles', command: synth() },
             {
+              name: 'shipped config, through tsx',
+              command: synth('-a', `${process.execPath} --import tsx bin/app.ts`),
+            },
+            {
               name: 'shipped config, cold bundles',
               command: synth(),
               before: () => rmSync(BUNDLE_CACHE, { recursive: true, force: true }),

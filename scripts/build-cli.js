@@ -3,6 +3,7 @@
 // (what `cdk synth` runs) start without compiling TypeScript. `npm ci` runs it as `prepare`,
 // `npm test` before the tests; it takes well under a second. bin/launch.js runs the TypeScript
 // instead whenever a source is newer than this build.
+const { spawnSync } = require('node:child_process');
 const { readdirSync, rmSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
@@ -65,6 +66,16 @@ buildSync({
   logLevel: 'warning',
   allowOverwrite: true,
 });
+// `mlops --help` as commander prints it to a pipe, which bin/launch.js prints without loading the
+// CLI while this build is fresh.
+const help = spawnSync(process.execPath, [path.join(dist, 'bin', 'mlops.js'), '--help'], {
+  encoding: 'utf8',
+});
+if (help.status !== 0) {
+  process.stderr.write(`build-cli: mlops --help failed (${help.status}):\n${help.stderr}`);
+  process.exit(1);
+}
+writeFileSync(path.join(dist, 'mlops.help.txt'), help.stdout);
 // Written last: its time is the build's. bin/launch.js compares it with the time of every source
 // (an edit) and of every folder holding one (a file added, removed or renamed).
 writeFileSync(path.join(dist, 'BUILT.json'), JSON.stringify({ sources: [...dirs, ...files] }));

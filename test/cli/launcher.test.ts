@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
   rmSync,
@@ -75,8 +76,43 @@ describe('bin/mlops.js and bin/app.js: the compiled entry or, when that is stale
     expect(run().stdout).toBe('mlops: typescript\n');
   });
 
+  test('`mlops --help` prints the help the build recorded, without running the CLI, while the build is fresh', () => {
+    writeFileSync(path.join(clone, 'dist/mlops.help.txt'), 'Usage: mlops [options] [command]\n');
+    const args = (...argv: string[]) =>
+      spawnSync(process.execPath, [path.join(clone, 'bin/mlops.js'), ...argv], { encoding: 'utf8' }).stdout;
+    expect(args('--help')).toBe('Usage: mlops [options] [command]\n');
+    expect(args('-h')).toBe('Usage: mlops [options] [command]\n');
+    expect(args('validate-config', '--help')).toBe('mlops: compiled\n');
+    at('lib/gate.ts', 3_000);
+    expect(args('--help')).toBe('mlops: typescript\n');
+  });
+
   test('no build (dist/ missing) runs the TypeScript', () => {
     rmSync(path.join(clone, 'dist'), { recursive: true });
     expect(run().stdout).toBe('mlops: typescript\n');
   });
+});
+
+/** The real build in a scratch copy: the help it records is what commander prints. */
+test('the help build-cli.js records for `mlops --help` is the compiled CLI’s own', () => {
+  const clone = mkdtempSync(path.join(tmpdir(), 'mlops-build-'));
+  try {
+    for (const rel of ['bin', 'lib', 'lambdas', 'scripts']) {
+      cpSync(path.join(ROOT, rel), path.join(clone, rel), { recursive: true });
+    }
+    copyFileSync(path.join(ROOT, 'package.json'), path.join(clone, 'package.json'));
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
+    const build = spawnSync(process.execPath, [path.join(clone, 'scripts/build-cli.js')], {
+      encoding: 'utf8',
+    });
+    expect(build.status).toBe(0);
+    const help = (entry: string) =>
+      spawnSync(process.execPath, [path.join(clone, entry), '--help'], { encoding: 'utf8' });
+    const commander = help('dist/bin/mlops.js');
+    expect(commander.status).toBe(0);
+    expect(commander.stdout).toMatch(/^Usage: mlops \[options\] \[command\]\n[\s\S]*\n {2}validate-data /);
+    expect(help('bin/mlops.js')).toMatchObject({ status: 0, stdout: commander.stdout });
+  } finally {
+    rmSync(clone, { recursive: true, force: true });
+  }
 });
