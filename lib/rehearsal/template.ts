@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
+import { REPO_ROOT } from '../repo-root';
 import { ModelStack } from '../stacks/model-stack';
 import { SharedStack } from '../stacks/shared-stack';
 
@@ -24,8 +25,6 @@ export interface CfnResource {
 export interface Template {
   readonly Resources: Record<string, CfnResource>;
 }
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 function listFiles(dir: string, ext: RegExp, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;

@@ -24,6 +24,7 @@ import {
   type ReleaseSettings,
 } from '../../lambdas/core/contracts/release-settings';
 import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
+import { REPO_ROOT } from '../repo-root';
 import { alarmDefinition } from './alarms';
 import { BaselineJobSchedule } from './baseline-job';
 import { clients, flagSummary } from './clients';
@@ -292,7 +293,7 @@ export class World {
 
   /** The example eval report of the model (examples/<model>/eval_report.json) or one built from defaults. */
   private evalReportFor(commit: string): Record<string, unknown> {
-    const file = path.resolve(__dirname, '..', '..', 'examples', this.settings.model, 'eval_report.json');
+    const file = path.join(REPO_ROOT, 'examples', this.settings.model, 'eval_report.json');
     const example = existsSync(file)
       ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
       : undefined;
