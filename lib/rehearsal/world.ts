@@ -694,12 +694,24 @@ export class World {
    * stages of that run read, under a parameter name of their own: the handlers cache the settings
    * per parameter name for the life of a container.
    */
+  /** The overriding settings per parameter name, and the base settings they were made from. */
+  private readonly overridden = new Map<string, { baseText: string; text: string }>();
+
   private overrideInstanceType(instanceType: string | undefined): () => void {
     if (instanceType === undefined) return () => undefined;
     const base = this.env.RELEASE_SETTINGS_PARAMETER!;
     const name = `${base}-${instanceType}`;
-    const settings = JSON.parse(this.cloud.ssm.get(base)!) as ReleaseSettings;
-    this.cloud.ssm.set(name, JSON.stringify({ ...settings, serving: { ...settings.serving, instanceType } }));
+    const baseText = this.cloud.ssm.get(base)!;
+    let made = this.overridden.get(name);
+    if (made?.baseText !== baseText) {
+      const settings = JSON.parse(baseText) as ReleaseSettings;
+      made = {
+        baseText,
+        text: JSON.stringify({ ...settings, serving: { ...settings.serving, instanceType } }),
+      };
+      this.overridden.set(name, made);
+    }
+    this.cloud.ssm.set(name, made.text);
     process.env.RELEASE_SETTINGS_PARAMETER = name;
     return () => {
       process.env.RELEASE_SETTINGS_PARAMETER = base;
