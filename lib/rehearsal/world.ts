@@ -29,6 +29,7 @@ import { BaselineJobSchedule } from './baseline-job';
 import { clients, flagSummary } from './clients';
 import { Cloud, type ModelBehaviour } from './cloud';
 import { Invariants, type InvariantViolation } from './invariants';
+import { setProcessEnv } from './process-env';
 import { Random } from './random';
 import {
   functionEnvironment,
@@ -385,7 +386,7 @@ export class World {
       const event = this.cloud.endpointEvents.shift()!;
       const rule = this.rollbackRules.find((r) => matchesEventPattern(r.pattern, event));
       if (!rule) continue;
-      Object.assign(process.env, this.functionEnvs.rollback);
+      setProcessEnv(this.functionEnvs.rollback);
       this.busy++;
       let result: RollbackResult;
       try {
@@ -508,7 +509,7 @@ export class World {
 
   async invokeRollback(event: unknown, by: string, triggerMs = this.cloud.nowMs): Promise<RollbackResult> {
     const before = this.invariants.beforeRollback();
-    Object.assign(process.env, this.functionEnvs.rollback);
+    setProcessEnv(this.functionEnvs.rollback);
     // A rollback takes over from a release paused part-way: it is no longer in flight.
     for (const r of this.runs) if (!r.running && r.pending.length > 0) r.abandoned = true;
     this.busy++;
@@ -659,7 +660,7 @@ export class World {
       };
       this.invariants.beforeStage(run, stage, polls === 0);
       // The function's environment as synthesized.
-      Object.assign(process.env, this.functionEnvs[stage]);
+      setProcessEnv(this.functionEnvs[stage]);
       const restoreSettings = this.overrideInstanceType(instanceType);
       this.busy++;
       let outcome: JobOutcome;
@@ -712,9 +713,9 @@ export class World {
       this.overridden.set(name, made);
     }
     this.cloud.ssm.set(name, made.text);
-    process.env.RELEASE_SETTINGS_PARAMETER = name;
+    setProcessEnv({ RELEASE_SETTINGS_PARAMETER: name });
     return () => {
-      process.env.RELEASE_SETTINGS_PARAMETER = base;
+      setProcessEnv({ RELEASE_SETTINGS_PARAMETER: base });
     };
   }
 
