@@ -63,7 +63,8 @@ describe('loadConfig', () => {
     expect(model.evaluation.timeoutMinutes).toBe(60);
     expect(model.serving.canary.sizePercent).toBe(10);
     expect(model.monitoring).toMatchObject({
-      confidenceStdDevs: 2,
+      confidenceStdDevs: 3,
+      confidenceAlarm: { periodSeconds: 120, breachingPeriods: 3, evaluationPeriods: 5 },
       periodSeconds: 60,
       breachingDatapoints: 5,
       latency: { p95Ms: 500, p99Ms: 1000 },
@@ -102,6 +103,26 @@ describe('loadConfig', () => {
       expect.stringContaining(
         'monitoring.pagerDutyServiceId: unknown key (expected one of: confidenceStdDevs, confidenceAlarm, periodSeconds, breachingDatapoints, latency, invocationDropStdDevs, drift, cost, productionSample)',
       ),
+    ]);
+  });
+
+  test('a confidence alarm needing more breaching periods than it looks at names both keys and the fix', () => {
+    fixture.edit(
+      EXAMPLE_MODEL,
+      'monitoring:\n',
+      'monitoring:\n  confidenceAlarm:\n    breachingPeriods: 6\n    evaluationPeriods: 5\n',
+    );
+    expect(problemsOf(fixture)).toEqual([
+      expect.stringMatching(
+        /^models\/document-classifier\.yaml:\d+ monitoring\.confidenceAlarm\.breachingPeriods: must not exceed monitoring\.confidenceAlarm\.evaluationPeriods \(5\): .*; raise evaluationPeriods or lower breachingPeriods \(got 6\)$/,
+      ),
+    ]);
+  });
+
+  test('a confidence alarm period that is not whole minutes is refused', () => {
+    fixture.edit(EXAMPLE_MODEL, 'monitoring:\n', 'monitoring:\n  confidenceAlarm:\n    periodSeconds: 90\n');
+    expect(problemsOf(fixture)).toEqual([
+      expect.stringContaining('monitoring.confidenceAlarm.periodSeconds'),
     ]);
   });
 

@@ -279,14 +279,29 @@ export const servingSchema = z
 export const monitoringSchema = z
   .strictObject({
     confidenceStdDevs: documented(
-      z.number().positive().max(10).default(2),
-      "k of the confidence alarm: it fires when a period's mean confidence is more than k standard deviations of a period mean (at that period's traffic, plus the live baseline's period-to-period variation) below the served version's live baseline. Default: 2.",
+      z.number().positive().max(10).default(3),
+      "k of the confidence alarm: a period breaches when its mean confidence is more than k standard deviations of a period mean (at that period's traffic, plus the live baseline's period-to-period variation) below the served version's live baseline. Default: 3 (calibrated with the default rule, 3 of 5 two-minute periods: docs/statistics.md).",
     ),
     confidenceAlarm: z
       .strictObject({
+        periodSeconds: documented(
+          z
+            .number()
+            .int()
+            .min(60)
+            .max(900)
+            .refine((s) => s % 60 === 0, { message: 'a whole number of minutes: 60, 120, 180, ... 900' })
+            .default(120),
+          "The confidence alarm's period in seconds, a multiple of 60 (the router's metrics are one-minute): each datapoint is the mean of one period, evaluated every minute over a sliding window. Longer periods average the input mix's minute-to-minute wander down. Default: 120.",
+        ),
         breachingPeriods: positiveInt(
+          3,
+          'M: breaching periods among the last `evaluationPeriods` (N) before the confidence alarm fires (and rolls back); CloudWatch `DatapointsToAlarm`.',
+          60,
+        ),
+        evaluationPeriods: positiveInt(
           5,
-          'Consecutive periods below the band before the confidence alarm fires (and rolls back).',
+          'N: periods the confidence alarm looks at (CloudWatch `EvaluationPeriods`); at least `breachingPeriods`.',
           60,
         ),
         minRequestsPerPeriod: documented(
@@ -322,11 +337,11 @@ export const monitoringSchema = z
             ),
             periodStdDev: documented(
               z.number().min(0).lt(0.5).default(0.01),
-              'Simulated traffic: standard deviation of the true period mean around its long-run mean (the input mix wandering); 0 is iid traffic. Default: 0.01.',
+              'Simulated traffic: standard deviation of the true one-minute mean around its long-run mean (the input mix wandering); 0 is iid traffic. Default: 0.01.',
             ),
             periodAutocorrelation: documented(
               z.number().min(0).lt(1).default(0.5),
-              'Simulated traffic: lag-1 autocorrelation of that wandering (an AR(1) process). Default: 0.5.',
+              'Simulated traffic: lag-1 autocorrelation of that wandering, minute to minute (an AR(1) process). Default: 0.5.',
             ),
           })
           .default({
@@ -341,7 +356,9 @@ export const monitoringSchema = z
           }),
       })
       .default({
-        breachingPeriods: 5,
+        periodSeconds: 120,
+        breachingPeriods: 3,
+        evaluationPeriods: 5,
         minRequestsPerPeriod: 10,
         baselineHours: 6,
         provisionalStdDev: 0.05,
@@ -653,6 +670,15 @@ export const modelSchema = z
       }
       seen.add(set.name);
     });
+    const { breachingPeriods, evaluationPeriods } = model.monitoring.confidenceAlarm;
+    if (breachingPeriods > evaluationPeriods) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'confidenceAlarm', 'breachingPeriods'],
+        input: breachingPeriods,
+        message: `must not exceed monitoring.confidenceAlarm.evaluationPeriods (${evaluationPeriods}): M breaching periods among the last N; raise evaluationPeriods or lower breachingPeriods`,
+      });
+    }
     const { minInstances, maxInstances } = model.serving.autoscaling;
     if (minInstances > maxInstances) {
       ctx.addIssue({
