@@ -269,6 +269,30 @@ describe('loadConfig', () => {
     ]);
   });
 
+  test('the A/B analysis policy defaults to the values the analysis used before it was config', () => {
+    expect(fixture.load().models[0].routing.analysis).toEqual({
+      schedule: 'cron(30 2 * * ? *)',
+      minSamples: 100,
+      maxScannedGb: 10,
+      effectOfInterest: { errorRate: 0.01, meanConfidence: 0.02 },
+      minEffectiveBuckets: 30,
+      alpha: 0.05,
+    });
+  });
+
+  test('an A/B analysis policy out of range names the file, the key, the value and the fix', () => {
+    fixture.edit(
+      EXAMPLE_MODEL,
+      'monitoring:\n',
+      'routing:\n  analysis:\n    minEffectiveBuckets: 10\n    effectOfInterest: { errorRate: 1 }\nmonitoring:\n',
+    );
+    const text = fixture.read(EXAMPLE_MODEL);
+    expect(problemsOf(fixture)).toEqual([
+      `${EXAMPLE_MODEL}:${lineOf(text, 'minEffectiveBuckets: 10')} routing.analysis.minEffectiveBuckets: below 30 effective user buckets the intervals' normal approximation fails and a few users decide the result; raise it, do not lower it: too small (got 10, expected at least 30)`,
+      `${EXAMPLE_MODEL}:${lineOf(text, 'effectOfInterest:')} routing.analysis.effectOfInterest.errorRate: write it as a fraction (0.01 is 1 point): too large (got 1, expected at most 0.5)`,
+    ]);
+  });
+
   test('missing files are named with the fix', () => {
     fixture.dispose();
     const empty = new ConfigFixture();

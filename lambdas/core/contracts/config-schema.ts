@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { githubAuthSchema, type GitHubAuth } from '../gates/github-auth';
+import { AB_ANALYSIS_DEFAULTS } from '../routing/ab-experiment';
 
 /** Adds the default to the description so editors and the generated reference show it. */
 function documented<T extends z.ZodType>(schema: T, description: string): T {
@@ -527,8 +528,60 @@ export const routingSchema = z
           'Athena stops a query that would scan more than this (cost guard).',
           10_000,
         ),
+        effectOfInterest: z
+          .strictObject({
+            errorRate: documented(
+              z
+                .number()
+                .gt(0, { message: 'a difference in error rate as a fraction, e.g. 0.01 for 1 point' })
+                .max(0.5, { message: 'write it as a fraction (0.01 is 1 point)' })
+                .default(AB_ANALYSIS_DEFAULTS.effectOfInterest.errorRate),
+              `Smallest change in error rate (a fraction: 0.01 is 1 point) the experiment is meant to see: the scale of its confidence sequence, and where "no difference detected" turns into "insufficient". Default: ${AB_ANALYSIS_DEFAULTS.effectOfInterest.errorRate}.`,
+            ),
+            meanConfidence: documented(
+              z
+                .number()
+                .gt(0, { message: 'a difference in mean confidence, e.g. 0.02' })
+                .max(0.5, { message: 'a difference in mean confidence, which lies in [0, 1]' })
+                .default(AB_ANALYSIS_DEFAULTS.effectOfInterest.meanConfidence),
+              `Smallest change in mean confidence the experiment is meant to see (as for errorRate). Default: ${AB_ANALYSIS_DEFAULTS.effectOfInterest.meanConfidence}.`,
+            ),
+          })
+          .default({ ...AB_ANALYSIS_DEFAULTS.effectOfInterest })
+          .meta({
+            description: 'What the nightly A/B analysis is meant to see, per metric (docs/statistics.md).',
+          }),
+        minEffectiveBuckets: documented(
+          z
+            .number()
+            .int()
+            .min(AB_ANALYSIS_DEFAULTS.minEffectiveBuckets, {
+              message: `below ${AB_ANALYSIS_DEFAULTS.minEffectiveBuckets} effective user buckets the intervals' normal approximation fails and a few users decide the result; raise it, do not lower it`,
+            })
+            .max(10_000, { message: 'the router has 10,000 user buckets' })
+            .default(AB_ANALYSIS_DEFAULTS.minEffectiveBuckets),
+          `Fewest effective user buckets (Kish) per variant before the nightly A/B analysis compares the variants; raise it when a few heavy users should not decide. Default: ${AB_ANALYSIS_DEFAULTS.minEffectiveBuckets}.`,
+        ),
+        alpha: documented(
+          z
+            .number()
+            .min(0.001, { message: 'a false-positive rate like 0.05' })
+            .max(0.2, {
+              message:
+                'a false-positive rate like 0.05; above 0.2 one experiment in five would crown a spurious winner',
+            })
+            .default(AB_ANALYSIS_DEFAULTS.alpha),
+          `Chance that the nightly A/B analysis names a winner when the variants are the same, over both metrics and every night of the experiment. Default: ${AB_ANALYSIS_DEFAULTS.alpha}.`,
+        ),
       })
-      .default({ schedule: 'cron(30 2 * * ? *)', minSamples: 100, maxScannedGb: 10 }),
+      .default({
+        schedule: 'cron(30 2 * * ? *)',
+        minSamples: 100,
+        maxScannedGb: 10,
+        effectOfInterest: { ...AB_ANALYSIS_DEFAULTS.effectOfInterest },
+        minEffectiveBuckets: AB_ANALYSIS_DEFAULTS.minEffectiveBuckets,
+        alpha: AB_ANALYSIS_DEFAULTS.alpha,
+      }),
   })
   .meta({ description: 'Request routing: feature flag, A/B assignment, prediction logging and analysis.' });
 
