@@ -57,6 +57,7 @@ import {
   type ServingState,
 } from '../core/serving/serving-records';
 import { rebaselineConfidenceAlarm, writeConfidenceBaseline } from '../shared/confidence-alarm';
+import { lazy } from '../shared/lazy';
 import { logger } from '../shared/logger';
 import {
   parseModelEvent,
@@ -445,13 +446,16 @@ function append(into: Map<string, { timestamps: Date[]; values: number[] }>, r: 
 
 let defaults: Deps | undefined;
 
-/** Clients created once per container. */
+/**
+ * Clients created once per container, on first use (lambdas/shared/lazy.ts): built here, at module
+ * load, they would load the AWS SDK at init.
+ */
 export function defaultDeps(): Deps {
   defaults ??= {
-    ssm: new SSMClient({}),
-    s3: new S3Client({}),
-    cloudwatch: new CloudWatchClient({}),
-    sagemaker: new SageMakerClient({}),
+    ssm: lazy(() => new SSMClient({})),
+    s3: lazy(() => new S3Client({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    sagemaker: lazy(() => new SageMakerClient({})),
     now: () => new Date(),
   };
   return defaults;

@@ -22,6 +22,7 @@ import {
   type EndpointSeen,
   type GuardResponse,
 } from '../core/serving/serving-guard';
+import { lazy } from '../shared/lazy';
 import { logger } from '../shared/logger';
 import { describeEndpoint, isNotFound } from '../shared/serving';
 
@@ -45,11 +46,14 @@ async function putResponse(url: string, body: GuardResponse): Promise<void> {
 
 let defaults: Deps | undefined;
 
-/** Clients created once per container. */
+/**
+ * Clients created once per container, on first use (lambdas/shared/lazy.ts): built here, at module
+ * load, they would load the AWS SDK at init.
+ */
 export function servingGuardDeps(): Deps {
   defaults ??= {
-    sagemaker: new SageMakerClient({}),
-    autoscaling: new ApplicationAutoScalingClient({}),
+    sagemaker: lazy(() => new SageMakerClient({})),
+    autoscaling: lazy(() => new ApplicationAutoScalingClient({})),
     respond: putResponse,
   };
   return defaults;
