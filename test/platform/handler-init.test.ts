@@ -1,0 +1,92 @@
+/**
+ * Every handler bundle `cdk synth` ships loads no file of the AWS SDK while its module loads (issue
+ * 15): the SDK's modules are most of a cold start's init, so each handler builds its clients on first
+ * use (lambdas/shared/lazy.ts) and scripts/bundle-handlers.js defers each `@aws-sdk/*` package until an
+ * export is touched. A client constructed at module load (`defaults = { s3: new S3Client({}) }` run by
+ * `export const handler = createHandler(defaultDeps())`) loads the SDK at init again: serving-guard and
+ * confidence-baseline did, and took twice the others' init. bench/lambda-init.ts measures the time.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { handlerBundles } from '../../lib/constructs/handler-bundles';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * What a function finds in its environment at init; the router parses its own while its module loads
+ * (the keys the ModelEndpoint construct sets, as in bench/lambda-init.ts).
+ */
+const ENV: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'init-test',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  MODEL_NAME: 'document-classifier',
+  EXPERIMENT: 'document-classifier-ab',
+  LIVE_ENDPOINT: 'document-classifier-live',
+  STANDBY_ENDPOINT: 'document-classifier-standby',
+  APPCONFIG_APPLICATION: 'mlops',
+  APPCONFIG_ENVIRONMENT: 'production',
+  APPCONFIG_PROFILE: 'document-classifier',
+  FLAG_CACHE_SECONDS: '30',
+  ROUTER_TIMEOUT_MS: '2000',
+  ROUTER_RETRIES: '1',
+  HMAC_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hmac-AbCdEf',
+  DELIVERY_STREAM_NAME: 'predictions',
+  FALLBACK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/predictions-fallback',
+  POWERTOOLS_SERVICE_NAME: 'document-classifier',
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+};
+
+/** The runtime defines `awslambda` (response streaming) before it loads the handler; the router needs it. */
+const CHILD = `
+globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };
+const mod = require(process.argv[1]);
+process.stdout.write(JSON.stringify({
+  handler: typeof mod.handler,
+  sdkFiles: Object.keys(require.cache).filter((f) => f.includes('/@aws-sdk/')).map((f) => f.slice(f.indexOf('@aws-sdk/'))),
+}));`;
+
+let task: string;
+let handlers: string[];
+
+beforeAll(() => {
+  const bundles = handlerBundles();
+  handlers = readdirSync(bundles, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  // Each bundle alone in a folder outside the checkout, as in /var/task: the SDK comes from NODE_PATH.
+  task = mkdtempSync(path.join(tmpdir(), 'handler-init-'));
+  for (const h of handlers) {
+    mkdirSync(path.join(task, h));
+    copyFileSync(path.join(bundles, h, 'index.js'), path.join(task, h, 'index.js'));
+  }
+}, 300_000);
+
+afterAll(() => rmSync(task, { recursive: true, force: true }));
+
+describe('handler bundles at init', () => {
+  it('covers every handler under lambdas/', () => {
+    const lambdas = path.join(ROOT, 'lambdas');
+    const entries = readdirSync(lambdas).filter((d) => existsSync(path.join(lambdas, d, 'index.ts')));
+    expect(handlers).toEqual(entries.sort());
+    expect(handlers).toEqual(expect.arrayContaining(['router', 'serving-guard', 'confidence-baseline']));
+  });
+
+  it('load no file of the AWS SDK while the handler module loads', () => {
+    const seen = Object.fromEntries(
+      handlers.map((h) => {
+        const run = spawnSync(process.execPath, ['-e', CHILD, path.join(task, h, 'index.js')], {
+          cwd: path.join(task, h),
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, NODE_PATH: path.join(ROOT, 'node_modules'), ...ENV },
+        });
+        if (run.status !== 0) throw new Error(`${h} failed to load:\n${run.stderr}`);
+        return [h, JSON.parse(run.stdout) as { handler: string; sdkFiles: string[] }];
+      }),
+    );
+    expect(seen).toEqual(Object.fromEntries(handlers.map((h) => [h, { handler: 'function', sdkFiles: [] }])));
+  }, 120_000);
+});
