@@ -7,6 +7,9 @@
  * See docs/eval-report.md for the format, a full example and the unknown-key policy.
  */
 import { z } from 'zod';
+import { formatJsonPath } from '../contracts/json-path';
+
+export { formatJsonPath };
 
 /**
  * The newest `schema_version`, the one new reports should use. Version 2 adds `predictions_file`
@@ -285,18 +288,6 @@ function fromFile(file: EvalReportFile): EvalReport {
       ]),
     ),
   };
-}
-
-/** `eval_sets.golden_set.slice_accuracy["age 18-25"]`: dotted where a key is a plain name, quoted otherwise. */
-export function formatJsonPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) out += out ? `.${key}` : key;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out;
 }
 
 /** A value as a person would recognise it in the file, cut short so one bad blob cannot flood the message. */

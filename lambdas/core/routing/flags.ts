@@ -8,7 +8,7 @@
  * (see `flagDocumentJsonSchema`).
  */
 import { z } from 'zod';
-import { formatJsonPath } from '../gates/eval-report';
+import { formatJsonPath } from '../contracts/json-path';
 
 /** The only `schemaVersion` this code reads. */
 export const FLAG_SCHEMA_VERSION = 1;

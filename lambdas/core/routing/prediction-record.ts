@@ -22,7 +22,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { ASSIGNMENT_BUCKETS, type AssignmentReason, type Variant } from './assignment';
-import { formatJsonPath } from '../gates/eval-report';
+import { formatJsonPath } from '../contracts/json-path';
 import type { FlagEndpoint } from './flags';
 import { MAX_INFERENCE_ID_LENGTH } from './inference-id';
 
