@@ -6,8 +6,13 @@
  * first release that creates it (nothing to protect, so no canary). It returns a continuation
  * token, and each re-invocation reads the endpoint and the alarms back (core/serving/canary.ts decides).
  * The stage passes only when the candidate's config is in service: SageMaker can roll back and
- * report InService as if nothing happened. On a pass it registers the live variant's autoscaling
- * and writes the canary record that promotion reads.
+ * report InService as if nothing happened. On a pass it registers the live variant's autoscaling,
+ * writes the canary record that promotion reads, and commits the serving state (./commit.ts).
+ *
+ * Before it touches a live endpoint, it refreshes the standby endpoint with the model that serves
+ * now (./standby.ts), so that from the moment the candidate serves, the version before it is warm
+ * for a rollback: there is no window between Canary and Promotion in which the records, the flag
+ * or the standby still describe the release before.
  */
 import {
   DeleteScalingPolicyCommand,
@@ -21,6 +26,8 @@ import {
   UpdateEndpointCommand,
   type DescribeEndpointCommandOutput,
 } from '@aws-sdk/client-sagemaker';
+import { AppConfigClient } from '@aws-sdk/client-appconfig';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import {
@@ -51,8 +58,10 @@ import {
   modelArtifactRecordSchema,
   SERVING_RECORD_SCHEMA_VERSION,
   servingStateSchema,
+  parseServingRecord,
   type CanaryRecord,
   type ModelArtifactRecord,
+  type ServingState,
 } from '../core/serving/serving-records';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
@@ -82,9 +91,13 @@ import {
   waitSummary,
   type ReleaseAttempt,
 } from './messages';
+import { CommitIncomplete, commitServing } from './commit';
+import { restoreStandby, standbyBeforeCanary } from './standby';
+import { lazy } from '../shared/lazy';
+import { isTransientError } from '../core/serving/transient-error';
 
-/** Everything external the handler touches, injectable in tests. */
-export type Deps = ServingDeps;
+/** Everything external the handler touches, injectable in tests: the serving clients, and AppConfig for the flag. */
+export type Deps = ServingDeps & { readonly appconfig: AppConfigClient };
 
 type UpdateEndpointInput = ConstructorParameters<typeof UpdateEndpointCommand>[0];
 
@@ -114,7 +127,14 @@ interface Run {
   readonly names: ReleaseNames;
   readonly bucket: string;
   readonly endpointName: string;
+  readonly standbyEndpoint: string;
   readonly alarmNames: readonly string[];
+}
+
+/** A standby refresh before the canary, under way (from the continuation token). */
+interface StandbyWait {
+  readonly startedAtMs: number;
+  readonly polls: number;
 }
 
 /** The handler, over the given clients and clock. */
@@ -135,6 +155,7 @@ export function createHandler(deps: Deps) {
         names: releaseNames(env.SERVING_NAME_PREFIX, job.params.executionId),
         bucket: env.ARTIFACTS_BUCKET,
         endpointName: env.LIVE_ENDPOINT,
+        standbyEndpoint: env.STANDBY_ENDPOINT,
         alarmNames: rollbackAlarmNames(env),
       };
       return job.continuationToken === undefined ? start(run) : poll(run, job.continuationToken);
@@ -146,9 +167,18 @@ export function createHandler(deps: Deps) {
 // First invocation
 // ---------------------------------------------------------------------------------------------
 
-async function start(run: Run): Promise<JobOutcome> {
+async function start(run: Run, standbyWait?: StandbyWait): Promise<JobOutcome> {
   const { model } = run.settings;
   const { executionId, commitId } = run.params;
+  // A retried canary of a release that was rolled back would send users back to it.
+  const rollbackKey = artifactKeys.runRollback(model, executionId);
+  if (await objectExists(run, rollbackKey)) {
+    return failed(
+      `Canary refused: this release was rolled back (s3://${run.bucket}/${rollbackKey}); releasing it again would ` +
+        'send users back to the version rolled back from. Nothing was changed on the live endpoint. Release a fixed ' +
+        'model through a new pipeline execution.',
+    );
+  }
   const artifact = await readJsonRecord(
     run.deps,
     run.bucket,
@@ -177,7 +207,18 @@ async function start(run: Run): Promise<JobOutcome> {
   if (live === undefined) return startFirstRelease(run, artifact);
   if (live.EndpointStatus !== 'InService') return failed(endpointBusyMessage(run.endpointName, live));
   if (live.EndpointConfigName === run.names.liveConfig) return finishAlreadyLive(run, live);
-  return startCanary(run, artifact, live);
+  return startCanary(run, artifact, live, standbyWait);
+}
+
+async function objectExists(run: Run, key: string): Promise<boolean> {
+  try {
+    await run.deps.s3.send(new GetObjectCommand({ Bucket: run.bucket, Key: key }));
+    return true;
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') return false;
+    throw error;
+  }
 }
 
 async function ensureCandidateModel(run: Run, artifact: ModelArtifactRecord): Promise<void> {
@@ -238,6 +279,7 @@ async function startCanary(
   run: Run,
   artifact: ModelArtifactRecord,
   live: DescribeEndpointCommandOutput,
+  standbyWait: StandbyWait | undefined,
 ): Promise<JobOutcome> {
   const { serving } = run.settings;
   const variant = live.ProductionVariants?.find((v) => v.VariantName === LIVE_VARIANT);
@@ -260,6 +302,37 @@ async function startCanary(
         `${one ? 'it is' : 'they are'} OK.`,
     );
   }
+
+  // The model that serves now goes warm onto the standby first: the moment the candidate serves,
+  // a rollback returns to it at once.
+  const standby = await standbyBeforeCanary({
+    deps: run.deps,
+    ctx: run.ctx,
+    serving,
+    names: run.names,
+    model: run.settings.model,
+    liveEndpoint: run.endpointName,
+    standbyEndpoint: run.standbyEndpoint,
+    liveConfig: previous,
+    waitedSeconds:
+      standbyWait === undefined
+        ? undefined
+        : Math.max(0, (run.deps.now().getTime() - standbyWait.startedAtMs) / 1000),
+  });
+  if (standby.kind === 'fail') return failed(standby.message);
+  if (standby.kind === 'wait') {
+    const token = encodeCanaryToken({
+      endpointName: run.endpointName,
+      expectedConfigName: run.names.liveConfig,
+      previousConfigName: previous,
+      startedAtMs: standbyWait?.startedAtMs ?? run.deps.now().getTime(),
+      polls: (standbyWait?.polls ?? 0) + 1,
+      alarmsSeen: [],
+      standbyRefresh: true,
+    });
+    return inProgress(token, standby.summary);
+  }
+
   await ensureCandidateModel(run, artifact);
   await ensureCandidateConfig(run, fleet);
 
@@ -286,6 +359,7 @@ async function startCanary(
     );
   } catch (error) {
     const e = error as Error;
+    const restored = await restoreStandby(run.deps, run.standbyEndpoint, await storedServingState(run));
     return failed(
       `Canary not started: SageMaker refused the update of "${run.endpointName}" to config ` +
         `"${run.names.liveConfig}": ${e.name}: ${e.message.replace(/\.$/, '')}. The live endpoint still serves "${previous}" ` +
@@ -293,7 +367,8 @@ async function startCanary(
         (notes.length > 0
           ? ', but autoscaling of its live variant was deregistered for the instance type change and stays off until a canary passes'
           : '') +
-        '. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.',
+        '. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.' +
+        restored,
     );
   }
   logger.info('canary update started', { endpoint: run.endpointName, from: previous, fleet });
@@ -318,6 +393,7 @@ async function startCanary(
         `auto-rollback on ${run.alarmNames.map((n) => `"${n}"`).join(', ')}; SageMaker gives up after ` +
         `${policy.MaximumExecutionTimeoutInSeconds / 60} min.`,
       ...notes,
+      ...(standby.note === null ? [] : [standby.note]),
     ].join('\n'),
   );
 }
@@ -374,6 +450,8 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
         'for this run. This invocation changed nothing on the live endpoint. Retry the stage.',
     );
   }
+  // Still refreshing the standby: the first invocation's checks again, then the update once it is ready.
+  if (state.standbyRefresh) return start(run, { startedAtMs: state.startedAtMs, polls: state.polls });
   const attempt: ReleaseAttempt = {
     endpointName: state.endpointName,
     candidateConfig: state.expectedConfigName,
@@ -402,6 +480,7 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
     }
     case 'pass':
       return finishLive(run, {
+        polls: state.polls,
         previousConfig: state.previousConfigName,
         startedAtMs: state.startedAtMs,
         alarmsSeen: step.alarmsSeen,
@@ -467,8 +546,8 @@ async function readAlarms(run: Run): Promise<AlarmStatus[]> {
 
 /**
  * The stage was retried after the candidate went live (e.g. the record could not be written):
- * finish what a pass does. The config that served before comes from the serving state, which only
- * promotion writes, so before this run's promotion it still names the previous release.
+ * finish what a pass does. The config that served before comes from the serving state: before this
+ * run's commit (finishLive) it names the previous release live; after it, on the standby.
  */
 async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput): Promise<JobOutcome> {
   const previousConfig = await previousLiveConfig(run);
@@ -494,7 +573,7 @@ async function previousLiveConfig(run: Run): Promise<string | null> {
       servingStateSchema,
       'no release was promoted yet',
     );
-    // Before this run's promotion the state names the previous release; after it, its standby does.
+    // Before this run's commit the state names the previous release live; after it, on the standby.
     if (state.live.executionId !== run.params.executionId) return state.live.configName;
     return state.standby?.liveConfigName ?? null;
   } catch (error) {
@@ -518,6 +597,8 @@ async function previousLiveConfig(run: Run): Promise<string | null> {
 }
 
 interface LiveOutcome {
+  /** Polls so far (from the continuation token). */
+  readonly polls?: number;
   readonly previousConfig: string | null;
   readonly startedAtMs: number;
   readonly alarmsSeen: readonly string[];
@@ -570,6 +651,50 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
       ),
     );
   }
+
+  // The candidate serves: the serving state, the flag and the confidence alarm say so now, not at Promotion.
+  let committed: string[];
+  try {
+    committed = await commitServing({
+      deps: run.deps,
+      settings: run.settings,
+      bucket: run.bucket,
+      executionId: run.params.executionId,
+      modelVersion: run.params.commitId,
+      liveEndpoint: run.endpointName,
+      standbyEndpoint: run.standbyEndpoint,
+      candidateModelName: run.names.model,
+      candidateConfigName: run.names.liveConfig,
+      previousConfigName: live.previousConfig,
+      standbyConfigName: run.names.standbyConfig,
+    });
+  } catch (error) {
+    if (!(error instanceof CommitIncomplete)) throw error;
+    // Throttled or a server error: the next poll finds the candidate live and finishes (each step
+    // is idempotent), within the stage's limit.
+    const elapsedSeconds = (run.deps.now().getTime() - live.startedAtMs) / 1000;
+    if (isTransientError(error.cause) && elapsedSeconds <= canaryLimitSeconds(serving)) {
+      const token = encodeCanaryToken({
+        endpointName: run.endpointName,
+        expectedConfigName: run.names.liveConfig,
+        previousConfigName: live.previousConfig,
+        startedAtMs: live.startedAtMs,
+        polls: (live.polls ?? 0) + 1,
+        alarmsSeen: [...live.alarmsSeen],
+      });
+      return inProgress(
+        token,
+        `The candidate serves; ${error.message}. A transient failure: the stage tries again at its next poll; what is done stays done.`,
+      );
+    }
+    return failed(
+      liveButIncompleteMessage(
+        attempt,
+        `${error.message}; until it is, the records, the flag or the confidence alarm still describe the version before`,
+        'Fix the cause.',
+      ),
+    );
+  }
   const { minInstances, maxInstances, targetInvocationsPerInstance } = serving.autoscaling;
   return {
     status: 'succeeded',
@@ -577,6 +702,7 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
       live.summary,
       `Autoscaling: ${minInstances}-${maxInstances} instances, target ${targetInvocationsPerInstance} invocations per instance per minute.`,
       `canary record: ${where}`,
+      ...committed.map((line) => `${line.charAt(0).toUpperCase()}${line.slice(1)}.`),
     ].join('\n'),
     outputVariables: {
       CandidateConfig: run.names.liveConfig,
@@ -590,12 +716,22 @@ async function finishFailed(
   run: Run,
   state: CanaryState,
   live: DescribeEndpointCommandOutput | undefined,
-  message: string,
+  failure: string,
 ): Promise<JobOutcome> {
+  let message = failure;
   const rolledBack =
     state.previousConfigName !== null &&
     live?.EndpointStatus === 'InService' &&
     live.EndpointConfigName === state.previousConfigName;
+  if (state.previousConfigName !== null) {
+    // The standby was refreshed with the model that serves for this canary; the serving state still
+    // names the release before it there, as the rollback target.
+    message += await restoreStandby(
+      run.deps,
+      run.standbyEndpoint,
+      await storedServingState(run).catch(() => undefined),
+    );
+  }
   const key = artifactKeys.canary(run.settings.model, run.params.executionId);
   try {
     await writeRecord(run, key, {
@@ -637,6 +773,21 @@ async function writeRecord(
   await putRunRecord(run.deps.s3, run.bucket, key, `${JSON.stringify(record, null, 2)}\n`, 'canary record');
 }
 
+/** The serving state as stored, or undefined when there is none yet. */
+async function storedServingState(run: Run): Promise<ServingState | undefined> {
+  const key = artifactKeys.servingState(run.settings.model);
+  let text: string;
+  try {
+    const res = await run.deps.s3.send(new GetObjectCommand({ Bucket: run.bucket, Key: key }));
+    text = (await res.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+    throw error;
+  }
+  return parseServingRecord(servingStateSchema, text, `s3://${run.bucket}/${key}`);
+}
+
 function failed(message: string): JobOutcome {
   return { status: 'failed', message };
 }
@@ -645,4 +796,12 @@ function inProgress(continuationToken: string, summary: string): JobOutcome {
   return { status: 'in-progress', continuationToken, summary };
 }
 
-export const handler = createHandler(servingDeps());
+let defaults: Deps | undefined;
+
+/** Clients created once per container. */
+export function defaultDeps(): Deps {
+  defaults ??= { ...servingDeps(), appconfig: lazy(() => new AppConfigClient({})) };
+  return defaults;
+}
+
+export const handler = createHandler(defaultDeps());
