@@ -1071,6 +1071,33 @@ describe('rollback handler', () => {
     expect(appconfig.deployedDocument()).toEqual(rollbackFlag(`alarm ${ALARM}`));
   });
 
+  it('GIVEN the newest stored flag already sends everyone to N-1 but was never deployed THEN it deploys it instead of calling it done (stored is not served)', async () => {
+    // An earlier rollback stored this version, then its StartDeployment failed: routers still read the release's flag.
+    appconfig.addVersion(rollbackFlag('an earlier attempt'), 'rollback whose deployment never started');
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('done');
+    expect(result.record.flag).toMatchObject({ outcome: 'deployed', versionNumber: 3 });
+    expect(appconfig.deployedDocument()).toMatchObject({
+      stable: { modelVersion: N1.version, endpoint: 'standby' },
+      candidate: null,
+    });
+  });
+
+  it('GIVEN the newest stored flag already sends everyone to N-1 and is deployed THEN nothing is deployed again', async () => {
+    const stored = appconfig.addVersion(rollbackFlag('an earlier attempt'), 'rollback');
+    appconfig.deployments.push({
+      number: 2,
+      version: String(stored),
+      state: 'COMPLETE',
+      strategy: 'strat01',
+    });
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.record.flag).toMatchObject({ outcome: 'already', versionNumber: stored });
+    expect(appconfigStub.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+  });
+
   it('GIVEN another writer changes the flag meanwhile THEN it rebuilds the rollback on top of that version', async () => {
     let raced = false;
     appconfig.beforeCreate = () => {
