@@ -1346,6 +1346,26 @@ describe('rollback handler', () => {
       expect(appconfig.versions).toHaveLength(versions);
     });
 
+    it('GIVEN the settled flag was stored but its deployment never started THEN the next state change deploys it (stored is not served)', async () => {
+      done(await handler()(alarmEvent(), context()));
+      // A settle stored "everyone on N-1 on the live endpoint", then its StartDeployment failed.
+      appconfig.addVersion(
+        {
+          ...(appconfig.deployedDocument() as FlagDocument),
+          stable: { modelVersion: N1.version, endpoint: 'live' },
+        },
+        'settle whose deployment never started',
+      );
+      expect(appconfig.deployedDocument()).toMatchObject({ stable: { endpoint: 'standby' } });
+
+      clock = new Date(T0.getTime() + 12 * 60_000);
+      const settled = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(settled.status).toBe('settled');
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+      });
+    });
+
     it('GIVEN a canary that changed the instance type failed (autoscaling deregistered by the canary) THEN the live variant gets autoscaling back once N serves again', async () => {
       // SageMaker rolled the canary back: N's config is in service, nothing registered.
       expect(await registered()).toEqual([]);
