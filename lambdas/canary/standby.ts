@@ -59,7 +59,8 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
       if (isTransientError(error)) throw error;
       return {
         kind: 'fail',
-        message: `Canary not started: ${(error as Error).message.replace(/ Nothing promoted:.*$/s, '')}. ${cap(unchanged)}.`,
+        // Promotion's wording of the same check; here nothing was changed on the live endpoint yet.
+        message: `Canary not started: ${(error as Error).message.replace('Nothing promoted:', `${cap(unchanged)}:`)}`,
       };
     }
     const seen = await describeEndpoint(deps.sagemaker, standbyEndpoint);
