@@ -613,6 +613,29 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
     candidateConfig: run.names.liveConfig,
     previousConfig: live.previousConfig,
   };
+  // The candidate serves whatever happens next: a step that fails transiently is retried at the
+  // next poll (each is idempotent), within the stage's limit.
+  const retry = (what: string, error: unknown): JobOutcome | undefined => {
+    const elapsedSeconds = (run.deps.now().getTime() - live.startedAtMs) / 1000;
+    if (!isTransientError(error) || elapsedSeconds > canaryLimitSeconds(serving)) return undefined;
+    const token = encodeCanaryToken({
+      endpointName: run.endpointName,
+      expectedConfigName: run.names.liveConfig,
+      previousConfigName: live.previousConfig,
+      startedAtMs: live.startedAtMs,
+      polls: (live.polls ?? 0) + 1,
+      alarmsSeen: [...live.alarmsSeen],
+    });
+    return inProgress(
+      token,
+      `The candidate serves; ${what}. A transient failure: the stage tries again at its next poll; what is done stays done.`,
+    );
+  };
+
+  // Autoscaling that cannot be registered fails the stage, but only after the records say what
+  // serves: the fleet keeps its size meanwhile, while records naming the version before would
+  // mislead the rollback and label the candidate's answers wrongly.
+  let autoscalingProblem: string | undefined;
   try {
     await run.deps.autoscaling.send(
       new RegisterScalableTargetCommand(scalableTargetSpec(serving, run.endpointName)),
@@ -622,14 +645,10 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
     );
   } catch (error) {
     const e = error as Error;
-    return failed(
-      liveButIncompleteMessage(
-        attempt,
-        `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`,
-        "The fleet keeps its current size until it is. Check the function's role (application-autoscaling:" +
-          'RegisterScalableTarget and PutScalingPolicy, and iam:CreateServiceLinkedRole the first time).',
-      ),
-    );
+    const what = `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`;
+    const later = retry(what, error);
+    if (later) return later;
+    autoscalingProblem = what;
   }
 
   const key = artifactKeys.canary(run.settings.model, run.params.executionId);
@@ -643,6 +662,8 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
       startedAtMs: live.startedAtMs,
     });
   } catch (error) {
+    const later = retry(`the canary record could not be written: ${(error as Error).message}`, error);
+    if (later) return later;
     return failed(
       liveButIncompleteMessage(
         attempt,
@@ -670,28 +691,23 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
     });
   } catch (error) {
     if (!(error instanceof CommitIncomplete)) throw error;
-    // Throttled or a server error: the next poll finds the candidate live and finishes (each step
-    // is idempotent), within the stage's limit.
-    const elapsedSeconds = (run.deps.now().getTime() - live.startedAtMs) / 1000;
-    if (isTransientError(error.cause) && elapsedSeconds <= canaryLimitSeconds(serving)) {
-      const token = encodeCanaryToken({
-        endpointName: run.endpointName,
-        expectedConfigName: run.names.liveConfig,
-        previousConfigName: live.previousConfig,
-        startedAtMs: live.startedAtMs,
-        polls: (live.polls ?? 0) + 1,
-        alarmsSeen: [...live.alarmsSeen],
-      });
-      return inProgress(
-        token,
-        `The candidate serves; ${error.message}. A transient failure: the stage tries again at its next poll; what is done stays done.`,
-      );
-    }
+    const later = retry(error.message, error);
+    if (later) return later;
     return failed(
       liveButIncompleteMessage(
         attempt,
         `${error.message}; until it is, the records, the flag or the confidence alarm still describe the version before`,
         'Fix the cause.',
+      ),
+    );
+  }
+  if (autoscalingProblem !== undefined) {
+    return failed(
+      liveButIncompleteMessage(
+        attempt,
+        autoscalingProblem,
+        "The fleet keeps its current size until it is. Check the function's role (application-autoscaling:" +
+          'RegisterScalableTarget and PutScalingPolicy, and iam:CreateServiceLinkedRole the first time).',
       ),
     );
   }

@@ -1094,6 +1094,40 @@ describe('canary handler', () => {
     expect((await servingState()).live.configName).toBe(PREVIOUS);
   });
 
+  test('autoscaling throttled at the pass: the stage retries at its next poll; refused: the records still say what serves, then the stage fails', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    const flaky = new ApplicationAutoScalingClient(moto.clientConfig);
+    const stub = mockClient(flaky);
+    stub
+      .on(RegisterScalableTargetCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    now = minutes(27);
+    const paused = await inProgress(token, { ...deps, autoscaling: flaky });
+    expect(paused.summary).toBe(
+      'The candidate serves; autoscaling of its live variant could not be registered: ThrottlingException: Rate ' +
+        'exceeded. A transient failure: the stage tries again at its next poll; what is done stays done.',
+    );
+    expect(paused.state).toEqual({ ...canaryStarted(), polls: 1 });
+
+    stub
+      .on(RegisterScalableTargetCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    now = minutes(28);
+    const message = await failure(paused.token, { ...deps, autoscaling: flaky });
+    expect(message).toBe(
+      `The candidate config "${CANDIDATE}" IS live on endpoint "${LIVE}" (the canary passed), but autoscaling of ` +
+        'its live variant could not be registered: AccessDeniedException: not authorized. The fleet keeps its ' +
+        "current size until it is. Check the function's role (application-autoscaling:RegisterScalableTarget and " +
+        'PutScalingPolicy, and iam:CreateServiceLinkedRole the first time). Then retry the stage: it finds the ' +
+        'candidate live, changes nothing on the endpoint, and finishes the autoscaling and the canary record.',
+    );
+    // What serves is recorded all the same: a rollback now returns to the version before it.
+    expect((await servingState()).live).toMatchObject({ configName: CANDIDATE, modelVersion: COMMIT });
+    expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
+  });
+
   test('a retried canary of a release that was rolled back is refused', async () => {
     await seedLive();
     await put(`${RUN}/rollback.json`, { status: 'done' });

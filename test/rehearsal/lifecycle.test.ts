@@ -152,6 +152,18 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.expectations.every((e) => e.ok)).toBe(true);
   });
 
+  it('autoscaling unavailable when a canary passes: the stage retries at its next poll, and a rollback then returns to N-1 (found by the generated sequences)', async () => {
+    const report = await rehearseFile('examples/scenarios/autoscaling-unavailable-at-canary-pass.yaml');
+    // Before the fix the canary failed before it recorded what serves: records-agree and confidence-threshold-follows.
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
+    expect(canary).toContainEqual(
+      expect.stringMatching(/^The candidate serves; autoscaling .* could not be registered/),
+    );
+    expect(canary.at(-1)).toMatch(/^succeeded: Canary passed/);
+  });
+
   it('after a rollback users come back to the live fleet once it serves N-1, and the page says the one-instance standby lacks capacity for everyone meanwhile', async () => {
     const report = await rehearseFile('examples/scenarios/rollback-drill.yaml');
     expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'live', liveInstances: 2 });
