@@ -29,6 +29,8 @@ import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from '../promot
 import { previousLiveModel } from '../promotion/standby';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { putRunRecord } from '../shared/run-records';
+import { FlagDeploymentInProgress } from '../shared/flag-writer';
+import { isTransientError } from '../core/serving/transient-error';
 import { describeEndpoint, describeEndpointConfig, type ServingDeps } from '../shared/serving';
 
 export interface CommitInput {
@@ -51,6 +53,15 @@ export interface CommitInput {
 /** Thrown with what is done and what is not; the stage fails with it, and a retry finishes. */
 export class CommitIncomplete extends Error {
   override readonly name = 'CommitIncomplete';
+  /**
+   * True when a moment later is likely to succeed: a transient AWS failure, or another flag
+   * deployment in progress (it ends within its strategy's duration).
+   */
+  readonly retryLater: boolean;
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.retryLater = isTransientError(options.cause) || options.cause instanceof FlagDeploymentInProgress;
+  }
 }
 
 /** Runs the three steps; returns one line per step for the stage's summary. */
@@ -69,14 +80,23 @@ export async function commitServing(input: CommitInput): Promise<string[]> {
   };
   await step('serving state', () => writeServingState(input));
   const liveEnv = promotionLiveEnv();
-  await step('flag', () =>
-    pointFlagAtRelease(input.deps.appconfig, liveEnv, {
-      model: input.settings.model,
-      modelVersion: input.modelVersion,
-      executionId: input.executionId,
-      now: input.deps.now(),
-    }),
-  );
+  await step('flag', async () => {
+    const point = () =>
+      pointFlagAtRelease(input.deps.appconfig, liveEnv, {
+        model: input.settings.model,
+        modelVersion: input.modelVersion,
+        executionId: input.executionId,
+        now: input.deps.now(),
+      });
+    try {
+      return await point();
+    } catch (error) {
+      if (isTransientError(error) || error instanceof FlagDeploymentInProgress) throw error;
+      // A refused StartDeployment leaves the version stored: the second try deploys that version
+      // (pointFlagAtRelease checks stored against deployed) instead of storing another.
+      return point();
+    }
+  });
   await step('confidence alarm', async () => {
     const text = await readText(
       input.deps.s3,

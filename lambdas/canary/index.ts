@@ -615,9 +615,9 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
   };
   // The candidate serves whatever happens next: a step that fails transiently is retried at the
   // next poll (each is idempotent), within the stage's limit.
-  const retry = (what: string, error: unknown): JobOutcome | undefined => {
+  const retry = (what: string, retryable: boolean): JobOutcome | undefined => {
     const elapsedSeconds = (run.deps.now().getTime() - live.startedAtMs) / 1000;
-    if (!isTransientError(error) || elapsedSeconds > canaryLimitSeconds(serving)) return undefined;
+    if (!retryable || elapsedSeconds > canaryLimitSeconds(serving)) return undefined;
     const token = encodeCanaryToken({
       endpointName: run.endpointName,
       expectedConfigName: run.names.liveConfig,
@@ -646,7 +646,7 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
   } catch (error) {
     const e = error as Error;
     const what = `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`;
-    const later = retry(what, error);
+    const later = retry(what, isTransientError(error));
     if (later) return later;
     autoscalingProblem = what;
   }
@@ -662,7 +662,10 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
       startedAtMs: live.startedAtMs,
     });
   } catch (error) {
-    const later = retry(`the canary record could not be written: ${(error as Error).message}`, error);
+    const later = retry(
+      `the canary record could not be written: ${(error as Error).message}`,
+      isTransientError(error),
+    );
     if (later) return later;
     return failed(
       liveButIncompleteMessage(
@@ -691,7 +694,7 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
     });
   } catch (error) {
     if (!(error instanceof CommitIncomplete)) throw error;
-    const later = retry(error.message, error);
+    const later = retry(error.message, error.retryLater);
     if (later) return later;
     return failed(
       liveButIncompleteMessage(

@@ -1128,6 +1128,27 @@ describe('canary handler', () => {
     expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
   });
 
+  test('a flag deployment refused once at the pass: the stored version is deployed by a second try, not stored again', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    let refused = false;
+    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
+      if (!refused) {
+        refused = true;
+        throw Object.assign(new Error('Cannot start deployment'), { name: 'BadRequestException' });
+      }
+      flagDeployments.push(input.ConfigurationVersion);
+      return { DeploymentNumber: flagDeployments.length, State: 'DEPLOYING' };
+    });
+
+    now = minutes(27);
+    const passed = await invoke(token);
+    expect(passed.failureDetails).toBeUndefined();
+    expect(flagVersions).toHaveLength(1);
+    expect(flagDeployments).toEqual(['1']);
+    expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
+  });
+
   test('a retried canary of a release that was rolled back is refused', async () => {
     await seedLive();
     await put(`${RUN}/rollback.json`, { status: 'done' });
