@@ -20,7 +20,15 @@ import {
 
 const args = process.argv.slice(2);
 const runsFlag = args.indexOf('--runs');
-const RUNS = runsFlag >= 0 ? Number(args[runsFlag + 1]) : 20_000;
+const DEFAULT_RUNS = 20_000;
+const RUNS = runsFlag >= 0 ? Number(args[runsFlag + 1]) : DEFAULT_RUNS;
+if (!Number.isInteger(RUNS) || RUNS < 1) {
+  console.error(`--runs must be a positive integer, got ${args[runsFlag + 1]}`);
+  process.exit(2);
+}
+// The table names the command that wrote it, flags included: the committed table once came from
+// `--runs 10000` while saying plain `npx tsx bench/calibration.ts`, whose 20,000 runs differ by noise.
+const COMMAND = `npx tsx bench/calibration.ts${RUNS === DEFAULT_RUNS ? '' : ` --runs ${RUNS}`}`;
 const WRITE = !args.includes('--no-write');
 const DOC = path.join(__dirname, '..', 'docs', 'statistics.md');
 const BEGIN = '<!-- calibration:begin (bench/calibration.ts writes this table) -->';
@@ -146,7 +154,7 @@ for (const n of [100, 200, 500]) {
 }
 
 const table = [
-  `Measured by \`npx tsx bench/calibration.ts\` with ${RUNS.toLocaleString('en-US')} seeded runs per row unless the row says otherwise.`,
+  `Measured by \`${COMMAND}\` with ${RUNS.toLocaleString('en-US')} seeded runs per row unless the row says otherwise; every run draws from \`seededRandom\` seeded by the row's label, so a rerun gives the same table.`,
   '',
   '| measures | method | setting | measured |',
   '| --- | --- | --- | --- |',

@@ -1,7 +1,7 @@
 /**
  * Which jest suites cost the most CPU: runs jest with bench/test-cpu/probe.ts and prints the suites
  * ranked by CPU time (user + system, in the jest worker; child processes not counted), with wall time
- * and the load average before and after. On a shared 2-core machine wall times swing with the load;
+ * and the load average before and after, and the CPU time of the moto servers. On a shared 2-core machine wall times swing with the load;
  * CPU times barely do, so compare those between runs.
  *
  *   npx tsx bench/test-cpu.ts [--weights] [jest args, e.g. --maxWorkers=1 test/stacks]
@@ -55,10 +55,15 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+// test/setup/global-teardown.ts adds the moto servers' CPU as one line of its own.
+const MOTO = '(moto servers)';
+const motoMs = rows.filter((r) => r.file === MOTO).reduce((s, r) => s + r.cpuMs, 0);
+rows = rows.filter((r) => r.file !== MOTO);
 rows.sort((a, b) => b.cpuMs - a.cpuMs);
 const total = rows.reduce((s, r) => s + r.cpuMs, 0) / 1000;
 console.log(`jest exit ${res.status}; wall ${wall.toFixed(1)} s; load before ${loadBefore}, after ${load()}`);
-console.log(`${rows.length} suites, worker CPU ${total.toFixed(1)} s in all\n`);
+console.log(`${rows.length} suites, worker CPU ${total.toFixed(1)} s in all`);
+console.log(`moto servers CPU ${(motoMs / 1000).toFixed(1)} s (Linux only)\n`);
 console.log('  cpu s   wall s  suite');
 for (const r of rows)
   console.log(

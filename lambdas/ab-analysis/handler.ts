@@ -3,8 +3,9 @@
  * `day` optional: yesterday, UTC). It analyses the experiment running at the end of that day,
  * cumulatively since it started, by user bucket (core/routing/ab-experiment.ts): one Athena query reads
  * the flag history from the router's prediction logs (the intended split and the start, as
- * logged, so rerunning an old day uses that day's flag), a second the per-bucket totals since the
- * start. The report goes to the artifacts bucket, the estimates and intervals to CloudWatch for
+ * logged, so rerunning an old day uses that day's flag; only the day itself when the previous
+ * night's report shows the same experiment going on, core/routing/experiment-window.ts), a second
+ * the per-bucket totals since the start. The report goes to the artifacts bucket, the estimates and intervals to CloudWatch for
  * the dashboard.
  *
  * Any failure throws: the scheduler retries and, after its last retry, keeps the event in its
@@ -12,7 +13,7 @@
  * to rerun the day by hand.
  */
 import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { artifactKeys } from '../core/contracts/release-settings';
@@ -27,7 +28,14 @@ import {
   parseBucketTotals,
   parseFlagHistory,
   type ExperimentAnalysis,
+  type ExperimentSearch,
 } from '../core/routing/ab-experiment';
+import {
+  continueExperiment,
+  planFlagHistory,
+  previousNightSchema,
+  type PreviousNight,
+} from '../core/routing/experiment-window';
 import { logger } from '../shared/logger';
 import { putRunRecord } from '../shared/run-records';
 import {
@@ -165,16 +173,35 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
       return run;
     };
 
-    const lookbackStart = daysBefore(day, EXPERIMENT_LOOKBACK_DAYS - 1);
-    const history = await query(
-      'flag-history',
-      buildFlagHistoryQuery({ database, table, model, fromDay: lookbackStart, toDay: day }),
-      lookbackStart,
-    );
-    const search = findExperiment(parseFlagHistory(history.resultSet), { fromDay: lookbackStart, day });
+    // The experiment: from the day's log alone when it only continued the previous night's
+    // (experiment-window.ts), else from the 35-day search.
+    const previous = await readPreviousNight(deps.s3, env.ARTIFACTS_BUCKET, model, previousDay(day));
+    const plan = planFlagHistory(day, model, `${database}.${table}`, previous);
+    let search: ExperimentSearch | undefined;
+    if (plan.kind === 'day-only') {
+      const dayHistory = await query(
+        'flag-history',
+        buildFlagHistoryQuery({ database, table, model, fromDay: plan.fromDay, toDay: plan.toDay }),
+        plan.fromDay,
+      );
+      const carried = continueExperiment(parseFlagHistory(dayHistory.resultSet), day, plan.previous);
+      if (carried !== null) search = { found: true, experiment: carried };
+      else logger.info('the day does not only continue the previous experiment; searching the full window');
+    } else {
+      logger.info('searching the full window for the experiment', { why: plan.why });
+    }
+    if (search === undefined) {
+      const lookbackStart = daysBefore(day, EXPERIMENT_LOOKBACK_DAYS - 1);
+      const history = await query(
+        'flag-history',
+        buildFlagHistoryQuery({ database, table, model, fromDay: lookbackStart, toDay: day }),
+        lookbackStart,
+      );
+      search = findExperiment(parseFlagHistory(history.resultSet), { fromDay: lookbackStart, day });
+    }
     let analysis: ExperimentAnalysis;
     if (!search.found) {
-      analysis = noExperimentAnalysis(search.reason);
+      analysis = noExperimentAnalysis(search.reason, settings.routing.analysis.alpha);
     } else {
       const { experiment } = search;
       const totals = await query(
@@ -185,6 +212,9 @@ export function createHandler(deps: Deps): ScheduledHandler<AbAnalysisResult> {
       analysis = analyseExperiment(parseBucketTotals(totals.resultSet), {
         experiment,
         minRequests: settings.routing.analysis.minSamples,
+        alpha: settings.routing.analysis.alpha,
+        effectOfInterest: settings.routing.analysis.effectOfInterest,
+        minEffectiveBuckets: settings.routing.analysis.minEffectiveBuckets,
       });
     }
 
@@ -268,6 +298,42 @@ function checkDay(day: string, now: Date): void {
       `the day ${day} is not over yet (it is now ${now.toISOString()}) and its logs are incomplete: ` +
         'analyse a past day (without a day the function analyses yesterday, UTC)',
     );
+  }
+}
+
+/**
+ * The previous night's report, which may spare tonight most of the flag-history scan; undefined
+ * when there is none or it cannot be used (then the full search runs: never a reason to fail).
+ */
+async function readPreviousNight(
+  s3: S3Client,
+  bucket: string,
+  model: string,
+  day: string,
+): Promise<PreviousNight | undefined> {
+  const key = artifactKeys.abReport(model, day);
+  let text: string;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    text = (await res.Body?.transformToString('utf-8')) ?? '';
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name !== 'NoSuchKey' && name !== 'NotFound') {
+      logger.warn('cannot read the previous night report; searching the full window', {
+        where: `s3://${bucket}/${key}`,
+        error: describeError(error),
+      });
+    }
+    return undefined;
+  }
+  try {
+    return previousNightSchema.parse(JSON.parse(text));
+  } catch (error) {
+    logger.warn('the previous night report is not a report this version reads; searching the full window', {
+      where: `s3://${bucket}/${key}`,
+      error: (error as Error).message.slice(0, 500),
+    });
+    return undefined;
   }
 }
 

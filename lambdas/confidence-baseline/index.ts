@@ -197,7 +197,7 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
       record: record?.value ?? null,
       now,
       baselineHours: rule.baselineHours,
-      periodSeconds: settings.monitoring.periodSeconds,
+      periodSeconds: rule.periodSeconds,
     });
 
     switch (step.kind) {

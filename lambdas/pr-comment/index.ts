@@ -23,12 +23,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
-import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
-import {
-  calibrateConfidenceAlarm,
-  calibrationLine,
-  requestsPerMinuteOfMonthly,
-} from '../core/monitoring/confidence-alarm';
+import { artifactKeys } from '../core/contracts/release-settings';
+import type { CalibrationRunOptions } from '../core/monitoring/confidence-alarm';
 import { authSecretName } from '../core/gates/github-auth';
 import { reportMarker } from '../core/gates/report';
 import { renderShadowComment, shadowReportMarker } from '../core/serving/shadow-comment';
@@ -38,6 +34,7 @@ import { parseJobEvent, runParamsSchema } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
 import { logger } from '../shared/logger';
 import { loadReleaseSettings, requireEnv } from '../shared/settings';
+import { deployedAlarmCalibration, type Calibrate } from './alarm-calibration';
 import { renderRunComment } from './body';
 import { gatesFromActionExecutions, gatesFromRecords, type GateReport } from './gates';
 import {
@@ -68,10 +65,16 @@ export interface Deps {
   /** Epoch milliseconds, for the GitHub App JWT and the installation token's expiry. @default Date.now */
   readonly now?: () => number;
   /**
-   * The live confidence alarm's calibration line for the deployed settings.
-   * @default deployedAlarmCalibration (seeded simulation, once per container and settings)
+   * The confidence alarm's calibration (seconds of simulation), run only when the artifacts bucket
+   * keeps none for the deployed alarm definition and traffic (./alarm-calibration.ts).
+   * @default calibrateConfidenceAlarm
    */
-  readonly alarmCalibration?: (settings: ReleaseSettings) => string;
+  readonly calibrate?: Calibrate;
+  /**
+   * The size and seed of that simulation; part of the kept record's key.
+   * @default DEFAULT_CALIBRATION_RUN (what `mlops calibrate-alarm` runs, so both print the same figures)
+   */
+  readonly calibrationRun?: CalibrationRunOptions;
 }
 
 /** What one invocation did. */
@@ -104,25 +107,6 @@ const stageStateChangeSchema = z.object({
   }),
 });
 
-const calibrations = new Map<string, string>();
-
-/**
- * `mlops calibrate-alarm`'s line for the alarm the stack deploys: the model's `monitoring` from the
- * release settings, at its configured traffic (`cost.monthlyRequests` over 730 hours), with the
- * CLI's default run and seed, so the comment and the CLI print the same figures. The simulation
- * takes seconds, so it runs once per container and settings.
- */
-export function deployedAlarmCalibration(settings: ReleaseSettings): string {
-  const rate = requestsPerMinuteOfMonthly(settings.cost.monthlyRequests);
-  const key = JSON.stringify([settings.monitoring, rate]);
-  let line = calibrations.get(key);
-  if (line === undefined) {
-    line = calibrationLine(calibrateConfidenceAlarm(settings.monitoring, rate));
-    calibrations.set(key, line);
-  }
-  return line;
-}
-
 /** Clients for the Lambda runtime, created once per container. */
 export function defaultDeps(): Deps {
   return {
@@ -137,6 +121,8 @@ export function defaultDeps(): Deps {
 /** The handler over injected clients. */
 export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcome | PrCommentResult> {
   const tokens = createCredentials(deps.secrets, { client: deps.github, now: deps.now });
+  // Alarm calibration lines by key, for the life of the container.
+  const calibrations = new Map<string, string>();
 
   /** The GitHub client, and a wrapper that turns GitHub failures into messages for a person. */
   async function gitHubSession(settings: Awaited<ReturnType<typeof loadReleaseSettings>>) {
@@ -173,12 +159,17 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
     gatesFor: (records: RunRecords) => GateReport[],
   ): Promise<PrCommentResult> {
     const settings = await loadReleaseSettings(deps.ssm);
-    const records = await loadRunRecords(
+    const bucket = requireEnv('ARTIFACTS_BUCKET');
+    const records = await loadRunRecords(deps.s3, bucket, settings.model, executionId);
+    const alarm = await deployedAlarmCalibration(
       deps.s3,
-      requireEnv('ARTIFACTS_BUCKET'),
-      settings.model,
-      executionId,
+      bucket,
+      settings,
+      calibrations,
+      deps.calibrate,
+      deps.calibrationRun,
     );
+    logger.info('alarm calibration', { source: alarm.source, key: alarm.key });
     const body = renderRunComment({
       costBasis: {
         evalSet: settings.evalSets.find((set) => set.kind === 'production-like')?.name,
@@ -190,7 +181,7 @@ export function createHandler(deps: Deps): (event: unknown) => Promise<JobOutcom
       executionId,
       records,
       gates: gatesFor(records),
-      alarmCalibration: (deps.alarmCalibration ?? deployedAlarmCalibration)(settings),
+      alarmCalibration: alarm.line,
     });
     const repo = settings.repository;
     const { github, call } = await gitHubSession(settings);

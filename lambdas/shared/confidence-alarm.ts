@@ -112,6 +112,8 @@ function putInputOf(
     Threshold: alarm.Threshold,
     ComparisonOperator: alarm.ComparisonOperator,
     TreatMissingData: alarm.TreatMissingData,
+    // Omitted, PutMetricAlarm would reset a wall-clock alarm to the default sliding window.
+    EvaluationWindow: alarm.EvaluationWindow,
     Metrics: metrics,
     ThresholdMetricId: alarm.ThresholdMetricId,
   };

@@ -112,13 +112,15 @@ export class ModelMonitoring extends Construct {
     // same code that calibrates it and that a re-baseline uses.
     const alarmSettings = confidenceAlarmSettingsOf(monitoring);
     const deployedDefinition = confidenceAlarmDefinition(alarmSettings, DISARMED_BAND);
+    // Its own period (monitoring.confidenceAlarm.periodSeconds), not the other alarms'.
+    const confidencePeriod = Duration.seconds(alarmSettings.periodSeconds);
     const routerConfidence = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: METRIC_NAMESPACES.router,
         metricName,
         dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
         statistic,
-        period,
+        period: confidencePeriod,
       });
     const ids = CONFIDENCE_ALARM_IDS;
     const requestsWithConfidence = routerConfidence(CONFIDENCE_METRIC, 'SampleCount');
@@ -130,13 +132,13 @@ export class ModelMonitoring extends Construct {
         [ids.sum]: routerConfidence(CONFIDENCE_METRIC, 'Sum'),
         [ids.sumOfSquares]: routerConfidence(CONFIDENCE_SQUARED_METRIC, 'Sum'),
       },
-      period,
+      period: confidencePeriod,
       label: 'z of the mean confidence (stable)',
     });
     const confidenceAlarmSignal = new cloudwatch.MathExpression({
       expression: expressionOf(ids.gated),
       usingMetrics: { [ids.count]: requestsWithConfidence, [ids.z]: confidenceZ },
-      period,
+      period: confidencePeriod,
       label: `z of the mean confidence (stable), periods with ≥ ${alarmSettings.minRequests} requests`,
     });
     const meanConfidence = new cloudwatch.Metric({
@@ -144,7 +146,7 @@ export class ModelMonitoring extends Construct {
       metricName: CONFIDENCE_METRIC,
       dimensionsMap: { service: model.name, Model: model.name, Variant: 'stable' },
       statistic: 'Average',
-      period,
+      period: confidencePeriod,
       label: 'mean confidence (stable)',
     });
     const labelDrift = new cloudwatch.Metric({
@@ -414,7 +416,7 @@ export class ModelMonitoring extends Construct {
       alarmName: confidenceAlarmName(prefix),
       alarmDescription:
         `${model.name}: the mean prediction confidence of the stable model was more than ${monitoring.confidenceStdDevs} standard deviations ` +
-        `of a ${monitoring.periodSeconds}-second mean below the served version's own live baseline for ${confidenceRule.breachingPeriods} consecutive periods ` +
+        `of a ${alarmSettings.periodSeconds}-second mean below the served version's own live baseline in ${deployedDefinition.datapointsToAlarm} of the last ${deployedDefinition.evaluationPeriods} periods ` +
         `(periods with fewer than ${confidenceRule.minRequestsPerPeriod} requests are skipped). Once the baseline exists the rollback function has put ` +
         `the previous model back (see the paging message and ${runbook}); during the first ${confidenceRule.baselineHours} hours after a promotion ` +
         'the alarm only pages, against a wide provisional band. First check the drift metric: new kinds of input are the usual cause. ' +
@@ -424,6 +426,9 @@ export class ModelMonitoring extends Construct {
       // release yet cannot fire. Promotion writes the provisional band, the baseline job the live one.
       threshold: deployedDefinition.threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      // M of N periods, evaluated every minute over a sliding window (no EvaluationWindow: the
+      // default), so a drop is seen as soon as M whole periods hold it:
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation-window.html
       evaluationPeriods: deployedDefinition.evaluationPeriods,
       datapointsToAlarm: deployedDefinition.datapointsToAlarm,
       // A quiet period is no evidence either way: keep the state (the invocation-drop alarm owns

@@ -21,6 +21,7 @@ import { GateFunction } from './gate-function';
 import { grantDvcRead, grantMissingKeyAsNotFound } from './grants';
 import { GpuEvaluationProject } from './gpu-evaluation-project';
 import { publishedArchivePrefix, stagedArchiveKey } from '../../lambdas/core/gates/model-publication';
+import { alarmCalibrationPrefix } from '../../lambdas/core/monitoring/alarm-calibration-cache';
 import { authSecretName } from '../../lambdas/core/gates/github-auth';
 import type { PublishEnv } from '../../lambdas/core/contracts/handler-env';
 
@@ -153,6 +154,15 @@ export class ModelPipeline extends Construct {
         actions: ['s3:GetObject'],
         resources: [runRecords, shared.artifactsBucket.arnForObjects(artifactKeys.baseline(model.name))],
       }),
+    );
+    // The confidence alarm's calibration is simulated once per alarm definition and traffic and kept
+    // under its own prefix: the PR comment's only write.
+    const alarmCalibrations = shared.artifactsBucket.arnForObjects(`${alarmCalibrationPrefix(model.name)}*`);
+    this.prComment.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [alarmCalibrations] }),
+    );
+    this.prComment.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [shared.key.keyArn] }),
     );
     grantMissingKeyAsNotFound(this.prComment.role, shared.artifactsBucket);
     for (const gate of [this.regressionGate, this.prComment]) {
@@ -319,7 +329,13 @@ export class ModelPipeline extends Construct {
       reason:
         "The promoted baseline's per-example results; their names come from its report's predictions_file.",
     });
-    reviewWildcards(this.prComment.role, runRecordPrefix);
+    reviewWildcards(this.prComment.role, runRecordPrefix, {
+      finding: new RegExp(
+        `^Resource::arn:${PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/${alarmCalibrationPrefix(model)}\\*$`,
+      ),
+      reason:
+        "This model's kept confidence-alarm calibrations; each key is the SHA-256 of the alarm definition and traffic.",
+    });
     for (const pipeline of [this.prPipeline, this.releasePipeline]) {
       reviewWildcards(
         pipeline,

@@ -20,6 +20,7 @@ import { PREDICTIONS_TABLE, predictionsDatabaseName, type SharedResources } from
 import type { RouterEnvInput } from '../../lambdas/core/contracts/router-env';
 import { DeadLetterAlarm } from './dead-letter-alarm';
 import { GateFunction } from './gate-function';
+import { grantMissingKeyAsNotFound } from './grants';
 
 /** The router's environment, typed by the schema its handler parses. */
 const routerEnvironment = (env: Required<Omit<RouterEnvInput, `POWERTOOLS_${string}`>>) => env;
@@ -353,12 +354,14 @@ export class ModelRouting extends Construct {
     const analysisRole = this.analysis.role;
     props.releaseSettings.grantRead(analysisRole);
     this.grantAnalysisQueries(analysisRole);
+    // It writes each night's report and reads the previous night's (which spares most of the scan).
     analysisRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
+        actions: ['s3:GetObject', 's3:PutObject'],
         resources: [shared.artifactsBucket.arnForObjects(`models/${model.name}/ab/*`)],
       }),
     );
+    grantMissingKeyAsNotFound(analysisRole, shared.artifactsBucket);
     analysisRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],

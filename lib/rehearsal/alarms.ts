@@ -5,6 +5,10 @@
  * "Evaluating an alarm", and alarms-and-missing-data.html):
  * - each period gives one datapoint (the statistic of the period's samples, or a metric-math
  *   expression over such datapoints); a period without samples is missing;
+ * - alarms are evaluated every minute; by default over a sliding window, whose periods end at the
+ *   evaluation's minute (a 2-minute period: 13:06–13:08, then 13:07–13:09); with
+ *   `EvaluationWindow: {WallClockWindow}` over periods aligned to the clock
+ *   (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation-window.html);
  * - of the last `EvaluationPeriods` datapoints, `DatapointsToAlarm` breaching ones put the alarm in
  *   ALARM; missing ones count as `TreatMissingData` says (notBreaching: fine; breaching: bad;
  *   ignore: the state stays; missing: all missing gives INSUFFICIENT_DATA);
@@ -111,6 +115,8 @@ export interface AlarmDefinition {
   readonly datapointsToAlarm: number;
   readonly treatMissingData: string;
   readonly periodSeconds: number;
+  /** `sliding` (CloudWatch's default): periods end at the evaluated minute; `wallClock`: aligned to the period. */
+  readonly evaluationWindow: 'sliding' | 'wallClock';
   /** A single metric, or metric math (one expression returning data over `queries`). */
   readonly metric:
     | { readonly kind: 'stat'; readonly stat: MetricStat }
@@ -212,6 +218,10 @@ export function alarmDefinition(props: Record<string, unknown>): AlarmDefinition
     datapointsToAlarm: Number(props.DatapointsToAlarm ?? props.EvaluationPeriods ?? 1),
     treatMissingData: String(props.TreatMissingData ?? 'missing'),
     periodSeconds,
+    evaluationWindow:
+      (props.EvaluationWindow as { WallClockWindow?: unknown } | undefined)?.WallClockWindow === undefined
+        ? 'sliding'
+        : 'wallClock',
     metric,
     alarmActions: ((props.AlarmActions as unknown[] | undefined) ?? []).map(String),
     okActions: ((props.OKActions as unknown[] | undefined) ?? []).map(String),
@@ -328,7 +338,8 @@ export class AlarmBook {
       const def = a.definition;
       if (def.metric.kind === 'unsupported') continue;
       const periodMs = def.periodSeconds * 1000;
-      const lastEnd = Math.floor(nowMs / periodMs) * periodMs;
+      const stepMs = def.evaluationWindow === 'wallClock' ? periodMs : 60_000;
+      const lastEnd = Math.floor(nowMs / stepMs) * stepMs;
       const rule = coreRuleOf(def);
       const count = rule ? evaluationRange(rule) : def.evaluationPeriods;
       const range: (number | null)[] = [];

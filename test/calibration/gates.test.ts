@@ -106,8 +106,8 @@ describe('the regression gate', () => {
 });
 
 describe('the drift gate', () => {
-  // The true rates are close to the limit (about 0.9% at 100 and 200 rows, 0.8% at 500, measured over
-  // 10,000 runs in docs/statistics.md), so 5,000 runs keep the sampling error near 0.13%.
+  // The true rates are close to the limit (about 0.9% at 100 and 200 rows, 0.7% at 500, measured over
+  // 20,000 runs in docs/statistics.md), so 5,000 runs keep the sampling error near 0.13%.
   test.each([100, 200, 500])('two clean iid sets of %i rows fail at most 1%', (n) => {
     const rate = driftFalseAlarmRate({
       n,

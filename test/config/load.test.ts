@@ -63,7 +63,8 @@ describe('loadConfig', () => {
     expect(model.evaluation.timeoutMinutes).toBe(60);
     expect(model.serving.canary.sizePercent).toBe(10);
     expect(model.monitoring).toMatchObject({
-      confidenceStdDevs: 2,
+      confidenceStdDevs: 3,
+      confidenceAlarm: { periodSeconds: 120, breachingPeriods: 3, evaluationPeriods: 5 },
       periodSeconds: 60,
       breachingDatapoints: 5,
       latency: { p95Ms: 500, p99Ms: 1000 },
@@ -102,6 +103,26 @@ describe('loadConfig', () => {
       expect.stringContaining(
         'monitoring.pagerDutyServiceId: unknown key (expected one of: confidenceStdDevs, confidenceAlarm, periodSeconds, breachingDatapoints, latency, invocationDropStdDevs, drift, cost, productionSample)',
       ),
+    ]);
+  });
+
+  test('a confidence alarm needing more breaching periods than it looks at names both keys and the fix', () => {
+    fixture.edit(
+      EXAMPLE_MODEL,
+      'monitoring:\n',
+      'monitoring:\n  confidenceAlarm:\n    breachingPeriods: 6\n    evaluationPeriods: 5\n',
+    );
+    expect(problemsOf(fixture)).toEqual([
+      expect.stringMatching(
+        /^models\/document-classifier\.yaml:\d+ monitoring\.confidenceAlarm\.breachingPeriods: must not exceed monitoring\.confidenceAlarm\.evaluationPeriods \(5\): .*; raise evaluationPeriods or lower breachingPeriods \(got 6\)$/,
+      ),
+    ]);
+  });
+
+  test('a confidence alarm period that is not whole minutes is refused', () => {
+    fixture.edit(EXAMPLE_MODEL, 'monitoring:\n', 'monitoring:\n  confidenceAlarm:\n    periodSeconds: 90\n');
+    expect(problemsOf(fixture)).toEqual([
+      expect.stringContaining('monitoring.confidenceAlarm.periodSeconds'),
     ]);
   });
 
@@ -245,6 +266,30 @@ describe('loadConfig', () => {
       expect.stringMatching(
         /^platform\.yaml:\d+ defaults\.thresholds\.maxLatencyIncreasePct: too small \(got -5, expected at least 0\)$/,
       ),
+    ]);
+  });
+
+  test('the A/B analysis policy defaults to the values the analysis used before it was config', () => {
+    expect(fixture.load().models[0].routing.analysis).toEqual({
+      schedule: 'cron(30 2 * * ? *)',
+      minSamples: 100,
+      maxScannedGb: 10,
+      effectOfInterest: { errorRate: 0.01, meanConfidence: 0.02 },
+      minEffectiveBuckets: 30,
+      alpha: 0.05,
+    });
+  });
+
+  test('an A/B analysis policy out of range names the file, the key, the value and the fix', () => {
+    fixture.edit(
+      EXAMPLE_MODEL,
+      'monitoring:\n',
+      'routing:\n  analysis:\n    minEffectiveBuckets: 10\n    effectOfInterest: { errorRate: 1 }\nmonitoring:\n',
+    );
+    const text = fixture.read(EXAMPLE_MODEL);
+    expect(problemsOf(fixture)).toEqual([
+      `${EXAMPLE_MODEL}:${lineOf(text, 'minEffectiveBuckets: 10')} routing.analysis.minEffectiveBuckets: below 30 effective user buckets the intervals' normal approximation fails and a few users decide the result; raise it, do not lower it: too small (got 10, expected at least 30)`,
+      `${EXAMPLE_MODEL}:${lineOf(text, 'effectOfInterest:')} routing.analysis.effectOfInterest.errorRate: write it as a fraction (0.01 is 1 point): too large (got 1, expected at most 0.5)`,
     ]);
   });
 

@@ -53,22 +53,25 @@ describe('ModelMonitoring alarms', () => {
     const a = alarm('live-confidence');
     expect(a).toMatchObject({
       EvaluationPeriods: 5,
-      DatapointsToAlarm: 5,
+      DatapointsToAlarm: 3,
       ComparisonOperator: 'LessThanThreshold',
-      Threshold: -2,
+      Threshold: -3,
       TreatMissingData: 'ignore',
     });
+    // No EvaluationWindow: CloudWatch's default sliding window, evaluated every minute (the calibrated rule).
+    expect(a.EvaluationWindow).toBeUndefined();
     const stats = Object.fromEntries(
       a.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [
         m.Id,
         { name: m.MetricStat.Metric.MetricName, stat: m.MetricStat.Stat, period: m.MetricStat.Period },
       ]),
     );
-    // What the router publishes per request (lambdas/router/metrics.ts), aggregated per minute.
+    // What the router publishes per request (lambdas/router/metrics.ts), aggregated per two-minute
+    // period (monitoring.confidenceAlarm.periodSeconds, not the other alarms' 60 s).
     expect(stats).toEqual({
-      n: { name: 'Confidence', stat: 'SampleCount', period: 60 },
-      s: { name: 'Confidence', stat: 'Sum', period: 60 },
-      q: { name: 'ConfidenceSquared', stat: 'Sum', period: 60 },
+      n: { name: 'Confidence', stat: 'SampleCount', period: 120 },
+      s: { name: 'Confidence', stat: 'Sum', period: 120 },
+      q: { name: 'ConfidenceSquared', stat: 'Sum', period: 120 },
     });
     for (const m of a.Metrics.filter((q: any) => q.MetricStat)) {
       expect(m.MetricStat.Metric.Namespace).toBe('MLPlatform/Router');
@@ -80,10 +83,12 @@ describe('ModelMonitoring alarms', () => {
     }
     expect(a.AlarmActions.some(rollbackAction)).toBe(true);
     expect(a.AlarmActions.some(pagingAction)).toBe(true);
-    expect(a.AlarmDescription).toContain('more than 2 standard deviations of a 60-second mean below');
+    expect(a.AlarmDescription).toContain(
+      "more than 3 standard deviations of a 120-second mean below the served version's own live baseline in 3 of the last 5 periods",
+    );
   });
 
-  test('the deployed confidence alarm evaluates as its core definition says: disarmed until a promotion, then z per minute', () => {
+  test('the deployed confidence alarm evaluates as its core definition says: disarmed until a promotion, then z per two-minute period', () => {
     const a = alarm('live-confidence');
     const queries = a.Metrics.filter((m: any) => m.Expression).map((m: any) => ({
       id: m.Id,
@@ -91,7 +96,7 @@ describe('ModelMonitoring alarms', () => {
       returnData: m.ReturnData !== false,
     }));
     const deployed = compileExpressions(queries);
-    // A minute of 100 requests at a collapsed mean 0.2: as deployed (B = 0) it cannot breach.
+    // A period of 100 requests at a collapsed mean 0.2: as deployed (B = 0) it cannot breach.
     const collapsed = { n: 100, s: 20, q: 100 * (0.2 * 0.2 + 0.01) };
     expect(deployed.datapoint(collapsed)).toBeGreaterThan(0);
     // The same template with a live band: what a re-baseline writes (the z expression only).
@@ -106,7 +111,7 @@ describe('ModelMonitoring alarms', () => {
     expect(armed.datapoint({ n: 9, s: 1.8, q: 0.45 })).toBeNull();
     // The template's queries are the core definition, query for query.
     const core = confidenceAlarmDefinition(
-      { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
+      { stdDevs: 3, breachingPeriods: 3, evaluationPeriods: 5, minRequests: 10, periodSeconds: 120 },
       DISARMED_BAND,
     );
     expect(queries.map((q: any) => q.expression).sort()).toEqual(

@@ -402,7 +402,18 @@ describe('ModelPipeline', () => {
         pipelineArn('mlops-document-classifier-release'),
       ]);
     }
-    expect(actionsOf('PrCommentRole')).not.toContain('s3:PutObject');
+  });
+
+  test('the PR comment writes only its kept alarm calibrations, and reads them back', () => {
+    const statements = statementsOf('PrCommentRole');
+    const resourcesFor = (action: string) =>
+      statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    const calibrations =
+      'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/alarm-calibration/*';
+    expect(resourcesFor('s3:PutObject')).toEqual([calibrations]);
+    expect(resourcesFor('s3:GetObject')).toContain(calibrations);
+    expect(resourcesFor('kms:GenerateDataKey')).toHaveLength(1);
+    expect(JSON.stringify(resourcesFor('kms:GenerateDataKey'))).not.toContain('"*"');
   });
 
   test('a failed PR pipeline still reaches the PR comment function', () => {

@@ -218,4 +218,17 @@ describe('ModelRouting', () => {
     const resources = analysis.flatMap((s) => [s.Resource].flat()).filter((r) => typeof r === 'string');
     expect(resources).not.toContain('arn:aws:s3:::mlops-prediction-logs-123456789012-eu-west-1/*');
   });
+
+  test("the nightly analysis reads and writes only its model's A/B reports in the artifacts bucket", () => {
+    const analysis = statementsOfFunction('mlops-document-classifier-ab-analysis');
+    const resourcesFor = (action: string) =>
+      analysis.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+    const reports = 'arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1/models/document-classifier/ab/*';
+    // The previous night's report spares most of the flag-history scan; a missing one reads as 404.
+    const inArtifacts = (action: string) =>
+      resourcesFor(action).filter((r) => JSON.stringify(r).includes('mlops-artifacts-'));
+    expect(inArtifacts('s3:GetObject')).toEqual([reports]);
+    expect(inArtifacts('s3:PutObject')).toEqual([reports]);
+    expect(inArtifacts('s3:ListBucket')).toEqual(['arn:aws:s3:::mlops-artifacts-123456789012-eu-west-1']);
+  });
 });

@@ -280,6 +280,42 @@ describe('analyseExperiment', () => {
     );
   });
 
+  test('the effect of interest is the policy that turns "insufficient" into "no difference detected"', () => {
+    const rows = buckets({ stable: 360, candidate: 40 });
+    const strict = analyseExperiment(rows, { experiment });
+    const error = strict.comparisons.find((c) => c.metric === 'error-rate')!;
+    expect(error.verdict).toBe('insufficient');
+    // A team that only cares about an error rate 3 MDEs away sees "no difference detected" on the same data.
+    const coarse = analyseExperiment(rows, {
+      experiment,
+      effectOfInterest: { errorRate: 3 * error.minimumDetectableEffect, meanConfidence: 0.02 },
+    });
+    const coarseError = coarse.comparisons.find((c) => c.metric === 'error-rate')!;
+    expect(coarseError.effectOfInterest).toBe(3 * error.minimumDetectableEffect);
+    expect(coarseError.verdict).toBe('no-difference-detected');
+    expect(() =>
+      analyseExperiment(rows, { experiment, effectOfInterest: { errorRate: 0, meanConfidence: 0.02 } }),
+    ).toThrow('effectOfInterest.errorRate must be a positive number, got 0');
+  });
+
+  test('routing.analysis.minEffectiveBuckets raises the floor and is named in the reason', () => {
+    const rows = buckets({ stable: 2700, candidate: 300 });
+    expect(analyseExperiment(rows, { experiment }).status).toBe('compared');
+    const analysis = analyseExperiment(rows, { experiment, minEffectiveBuckets: 1000 });
+    expect(analysis.status).toBe('insufficient');
+    expect(analysis.reasons).toEqual([
+      expect.stringMatching(
+        /^candidate's traffic comes from too few user buckets \(300 with traffic, \d+\.\d effective, 1000 needed, routing\.analysis\.minEffectiveBuckets\)/,
+      ),
+    ]);
+  });
+
+  test('routing.analysis.alpha sets the level of the intervals', () => {
+    const analysis = analyseExperiment(buckets({ stable: 2700, candidate: 300 }), { experiment, alpha: 0.1 });
+    expect(analysis.alpha).toBe(0.1);
+    for (const c of analysis.comparisons) expect(c.difference.confidence).toBeCloseTo(0.95, 12);
+  });
+
   test('a bucket listed twice in a variant is refused', () => {
     const rows = buckets({ stable: 10, candidate: 2 });
     expect(() => analyseExperiment([...rows, rows[0]], { experiment })).toThrow(/appears twice/);

@@ -187,7 +187,7 @@ describe('confidenceAlarmThreshold', () => {
       0.8,
       0.1,
       0,
-      'confidenceAlarmThreshold: k must be a finite number > 0, got 0; set monitoring.confidenceStdDevs (default 2)',
+      'confidenceAlarmThreshold: k must be a finite number > 0, got 0; set monitoring.confidenceStdDevs (default 3)',
     ],
   ])('rejects mean %p, σ %p, k %p', (mean, std, k, message) => {
     expect(() => confidenceAlarmThreshold(mean, std, k)).toThrow(new RangeError(message));

@@ -419,6 +419,50 @@ describe('A/B analysis handler', () => {
       expect(result.summary).toContain('method: delta method over buckets');
     });
 
+    test("the model's routing.analysis policy decides the analysis: effect of interest, effective buckets, alpha", async () => {
+      const config = shippedConfig();
+      const shipped = releaseSettings(
+        config.platform,
+        config.models.find((m) => m.name === MODEL)!,
+      );
+      const policy = {
+        effectOfInterest: { errorRate: 0.05, meanConfidence: 0.1 },
+        minEffectiveBuckets: 50,
+        alpha: 0.1,
+      };
+      // Another parameter name: the function caches its settings by name.
+      const parameter = `${PARAMETER}-policy`;
+      await new SSMClient(moto.clientConfig).send(
+        new PutParameterCommand({
+          Name: parameter,
+          Type: 'String',
+          Value: JSON.stringify({
+            ...shipped,
+            routing: { ...shipped.routing, analysis: { ...shipped.routing.analysis, ...policy } },
+          }),
+        }),
+      );
+      process.env.RELEASE_SETTINGS_PARAMETER = parameter;
+      await queueResults(RUNNING, TOTALS);
+
+      await run();
+
+      const report = await readReport();
+      expect(report.analysis).toEqual(
+        JSON.parse(
+          JSON.stringify(
+            analyseExperiment(parseBucketTotals(TOTALS), {
+              experiment: experimentOf(RUNNING),
+              minRequests: 100,
+              ...policy,
+            }),
+          ),
+        ),
+      );
+      expect(report.analysis.alpha).toBe(0.1);
+      expect(report.analysis.comparisons.map((c) => c.effectOfInterest)).toEqual([0.05, 0.1]);
+    });
+
     test("publishes each variant's estimate with its interval, and the differences, as the report has them", async () => {
       await queueResults(RUNNING, TOTALS);
 
@@ -591,6 +635,89 @@ describe('A/B analysis handler', () => {
     });
   });
 
+  describe("the flag history: the day alone when it only continued the previous night's experiment", () => {
+    const YESTERDAY = '2026-11-25';
+    const TOTALS = totals({ stable: 360, candidate: 40 });
+    /** The experiment of RUNNING as seen up to the 25th: the previous night's run writes its report. */
+    const UNTIL_YESTERDAY = history(
+      ['ab', false, 10, 'stable', 'v12', '2026-11-20T09:00:01.000Z', '2026-11-25T23:59:58.000Z', 80_000],
+      ['ab', false, 10, 'candidate', 'v13', '2026-11-20T09:00:03.000Z', '2026-11-25T23:59:59.000Z', 9_000],
+    );
+    async function previousNight(): Promise<void> {
+      await queueResults(UNTIL_YESTERDAY, TOTALS);
+      await run({ model: MODEL, day: YESTERDAY });
+      athena.resetHistory();
+      queryIds = [];
+    }
+
+    test('reads one day of log, not 35, and finds what the 35-day search finds', async () => {
+      await previousNight();
+      const today = history(
+        ['ab', false, 10, 'stable', 'v12', '2026-11-26T00:00:02.000Z', '2026-11-26T23:59:58.000Z', 10_000],
+        ['ab', false, 10, 'candidate', 'v13', '2026-11-26T00:00:05.000Z', '2026-11-26T23:59:59.000Z', 1_000],
+      );
+      await queueResults(today, TOTALS);
+
+      await run();
+
+      const experiment = experimentOf(RUNNING);
+      expect(ranQueries()).toEqual([
+        buildFlagHistoryQuery({ database: DATABASE, table: TABLE, model: MODEL, fromDay: DAY, toDay: DAY }),
+        buildBucketTotalsQuery({ database: DATABASE, table: TABLE, model: MODEL, experiment, toDay: DAY }),
+      ]);
+      expect(ranQueries()[0]).toContain("dt >= '2026-11-26' AND dt <= '2026-11-26'");
+      const report = await readReport();
+      expect(report.analysis.experiment).toEqual(experiment);
+      expect(report.queries.map((q) => [q.purpose, q.fromDay, q.toDay])).toEqual([
+        ['flag-history', DAY, DAY],
+        ['bucket-totals', '2026-11-20', DAY],
+      ]);
+    });
+
+    test('a change during the day falls back to the 35-day search', async () => {
+      await previousNight();
+      // The share went from 10% to 5% at noon: a new experiment, which only the full search can place.
+      const today = history(
+        ['ab', false, 10, 'stable', 'v12', '2026-11-26T00:00:02.000Z', '2026-11-26T12:00:00.000Z', 5_000],
+        ['ab', false, 10, 'candidate', 'v13', '2026-11-26T00:00:05.000Z', '2026-11-26T12:00:01.000Z', 500],
+        ['ab', false, 5, 'stable', 'v12', '2026-11-26T12:00:02.000Z', '2026-11-26T23:59:58.000Z', 5_000],
+        ['ab', false, 5, 'candidate', 'v13', '2026-11-26T12:00:03.000Z', '2026-11-26T23:59:59.000Z', 250],
+      );
+      const window = history(
+        ['ab', false, 10, 'stable', 'v12', '2026-11-20T09:00:01.000Z', '2026-11-26T12:00:00.000Z', 85_000],
+        ['ab', false, 10, 'candidate', 'v13', '2026-11-20T09:00:03.000Z', '2026-11-26T12:00:01.000Z', 9_500],
+        ['ab', false, 5, 'stable', 'v12', '2026-11-26T12:00:02.000Z', '2026-11-26T23:59:58.000Z', 5_000],
+        ['ab', false, 5, 'candidate', 'v13', '2026-11-26T12:00:03.000Z', '2026-11-26T23:59:59.000Z', 250],
+      );
+      await queueResults(today, window, totals({ stable: 380, candidate: 20, percent: 5 }));
+
+      await run();
+
+      expect(ranQueries().slice(0, 2)).toEqual([
+        buildFlagHistoryQuery({ database: DATABASE, table: TABLE, model: MODEL, fromDay: DAY, toDay: DAY }),
+        buildFlagHistoryQuery({
+          database: DATABASE,
+          table: TABLE,
+          model: MODEL,
+          fromDay: LOOKBACK_START,
+          toDay: DAY,
+        }),
+      ]);
+      const report = await readReport();
+      expect(report.analysis.experiment).toEqual(experimentOf(window));
+      expect(report.analysis.experiment).toMatchObject({
+        candidatePercent: 5,
+        after: '2026-11-26T12:00:01.000Z',
+      });
+    });
+
+    test('without a report for the day before, the 35-day search runs, as on the first night', async () => {
+      await queueResults(RUNNING, TOTALS);
+      await run();
+      expect(ranQueries()[0]).toContain(`dt >= '${LOOKBACK_START}' AND dt <= '${DAY}'`);
+    });
+  });
+
   describe('no winner without the data for one: insufficient, with the reason', () => {
     test.each([
       [
@@ -688,7 +815,7 @@ describe('A/B analysis handler', () => {
       expect(analysis.reasons).toEqual(
         expect.arrayContaining([
           expect.stringMatching(
-            /^candidate's traffic comes from too few user buckets \(1 with traffic, 1\.0 effective, 30 needed\)/,
+            /^candidate's traffic comes from too few user buckets \(1 with traffic, 1\.0 effective, 30 needed, routing\.analysis\.minEffectiveBuckets\)/,
           ),
           expect.stringMatching(
             /^stable's traffic comes from too few user buckets \(2 with traffic, 1\.0 effective/,

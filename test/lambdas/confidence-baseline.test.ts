@@ -87,10 +87,19 @@ describe('confidence baseline job (moto)', () => {
   beforeEach(async () => {
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const config = shippedConfig();
-    const settings = releaseSettings(
+    const shipped = releaseSettings(
       config.platform,
       config.models.find((m) => m.name === MODEL)!,
     );
+    // One-minute periods, as the alarm below (SETTINGS) and the figures these tests expect; the job
+    // reads whatever period the settings name (the shipped 120 s groups the same minutes in pairs).
+    const settings = {
+      ...shipped,
+      monitoring: {
+        ...shipped.monitoring,
+        confidenceAlarm: { ...shipped.monitoring.confidenceAlarm, periodSeconds: 60 },
+      },
+    };
     expect(settings.monitoring.confidenceAlarm).toMatchObject({
       baselineHours: 6,
       minRequestsPerPeriod: 10,

@@ -8,7 +8,7 @@ import {
   PutJobSuccessResultCommand,
   type ActionExecutionDetail,
 } from '@aws-sdk/client-codepipeline';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
@@ -27,10 +27,23 @@ import { estimateCost } from '../../lambdas/core/monitoring/cost';
 import { parseEvalReport, serializeEvalReport, type EvalReport } from '../../lambdas/core/gates/eval-report';
 import { checkRegression } from '../../lambdas/core/gates/regression-gate';
 import { reportMarker } from '../../lambdas/core/gates/report';
-import { createHandler, defaultDeps, deployedAlarmCalibration } from '../../lambdas/pr-comment';
+import { createHandler, defaultDeps, type Deps } from '../../lambdas/pr-comment';
+import type { Calibrate } from '../../lambdas/pr-comment/alarm-calibration';
+import {
+  alarmCalibrationKey,
+  parseAlarmCalibrationRecord,
+  alarmCalibrationHash,
+  computeAlarmCalibration,
+} from '../../lambdas/core/monitoring/alarm-calibration-cache';
 import { logger } from '../../lambdas/shared/logger';
 import { shippedConfig } from '../helpers/config-fixture';
-import { requestsPerMinuteOfMonthly } from '../../lambdas/core/monitoring/confidence-alarm';
+import {
+  calibrateConfidenceAlarm,
+  calibrationLine,
+  DEFAULT_CALIBRATION_RUN,
+  requestsPerMinuteOfMonthly,
+  type CalibrationReport,
+} from '../../lambdas/core/monitoring/confidence-alarm';
 import { escapeMarkdown } from '../../lambdas/core/gates/report';
 import { useGitHubDouble } from '../helpers/github-double';
 import { useMoto } from '../helpers/moto';
@@ -138,6 +151,16 @@ describe('pr-comment handler', () => {
   let codepipeline: AwsClientStub<CodePipelineClient>;
   let handler: ReturnType<typeof createHandler>;
   let settings: ReleaseSettings;
+  let deps: Deps;
+  // The handler's simulation takes seconds: tests inject a short seeded run of the same code
+  // (its figures are real, only noisier) and count the calls; 'the confidence alarm line' runs the real one.
+  const SHORT_RUN = { seed: 1, versions: 1, daysPerVersion: 1, runs: 10 };
+  let shortReport: CalibrationReport;
+  let calibrations: number;
+  const shortCalibrate: Calibrate = () => {
+    calibrations++;
+    return shortReport;
+  };
 
   beforeAll(() => {
     logger.setLogLevel('SILENT');
@@ -152,6 +175,11 @@ describe('pr-comment handler', () => {
         github: { ...config.platform.github, auth: { kind: 'token', tokenSecretName: SECRET } },
       },
       config.models.find((m) => m.name === MODEL)!,
+    );
+    shortReport = calibrateConfidenceAlarm(
+      settings.monitoring,
+      requestsPerMinuteOfMonthly(settings.cost.monthlyRequests),
+      SHORT_RUN,
     );
   });
 
@@ -174,7 +202,9 @@ describe('pr-comment handler', () => {
     await ssm.send(
       new PutParameterCommand({ Name: PARAMETER, Type: 'String', Value: JSON.stringify(settings) }),
     );
-    handler = createHandler({ s3, ssm, secrets, codepipeline: pipelineClient, github: defaultDeps().github });
+    calibrations = 0;
+    deps = { s3, ssm, secrets, codepipeline: pipelineClient, github: defaultDeps().github };
+    handler = createHandler({ ...deps, calibrate: shortCalibrate });
     github().addPullRequest({ number: PR, headSha: COMMIT });
   });
 
@@ -239,7 +269,6 @@ describe('pr-comment handler', () => {
   }
 
   describe('as the last action of the PR pipeline', () => {
-    // The first full report of the file runs the alarm calibration: seconds of simulation.
     it('creates one comment with the full report and reports success to CodePipeline', async () => {
       await storeToken(JSON.stringify({ token: TOKEN }));
       await storeRun('exec-1', fixture('eval_report.json', COMMIT));
@@ -269,16 +298,10 @@ describe('pr-comment handler', () => {
       );
       expect(body).toContain('| model evaluation | pass | evaluated on golden\\_set (5,000 rows)');
       expect(body).toContain('| regression | pass | all ');
-      // The live confidence alarm as the deployed settings define it, at the configured traffic, with the
-      // figures mlops calibrate-alarm prints (the handler computed it once; this reads its cache).
-      const line = deployedAlarmCalibration(settings);
-      const rate = requestsPerMinuteOfMonthly(settings.cost.monthlyRequests);
-      expect(line).toMatch(
-        new RegExp(
-          `^Confidence alarm at ${rate.toFixed(0)} requests/min: \\d+\\.\\d\\d false rollbacks per 30 days`,
-        ),
+      // The live confidence alarm as the deployed settings define it, at the configured traffic.
+      expect(body).toContain(
+        `### Live confidence alarm\n\n${escapeMarkdown(calibrationLine(shortReport), 500)}\n`,
       );
-      expect(body).toContain(`### Live confidence alarm\n\n${escapeMarkdown(line, 500)}\n`);
 
       expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(0);
       const success = codepipeline.commandCalls(PutJobSuccessResultCommand);
@@ -289,7 +312,7 @@ describe('pr-comment handler', () => {
           summary: `created the report comment on PR #${PR} (${comments[0].htmlUrl})`,
         },
       });
-    }, 300_000);
+    });
 
     it('updates the same comment on the next run instead of adding another', async () => {
       await storeToken(TOKEN);
@@ -632,6 +655,132 @@ describe('pr-comment handler', () => {
       });
       expect(codepipeline.calls()).toHaveLength(0);
       expect(github().requests).toEqual([]);
+    });
+  });
+
+  describe('the confidence alarm line', () => {
+    const rate = () => requestsPerMinuteOfMonthly(settings.cost.monthlyRequests);
+    const keyOf = (monitoring: ReleaseSettings['monitoring']) =>
+      alarmCalibrationKey(MODEL, { monitoring, requestsPerMinute: rate() });
+    const kept = async (key: string) => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: key }));
+      return res.Body!.transformToString('utf-8');
+    };
+    const alarmSection = (body: string) => /### Live confidence alarm\n\n([^\n]+)\n/.exec(body)?.[1];
+    const refuse: Calibrate = () => {
+      throw new Error('the kept calibration should have been read, not simulated again');
+    };
+
+    it('is simulated once per alarm definition and traffic and kept in the bucket; a later container reads it', async () => {
+      await storeToken(TOKEN);
+      await storeRun('exec-1', fixture('eval_report.json', COMMIT));
+
+      // The handler's own simulation (calibrateConfidenceAlarm), over a short seeded run.
+      await createHandler({ ...deps, calibrationRun: SHORT_RUN })(jobEvent(runParams('exec-1')));
+
+      const line = calibrationLine(shortReport);
+      expect(line).toMatch(
+        new RegExp(
+          `^Confidence alarm at ${rate().toFixed(0)} requests/min: \\d+\\.\\d\\d false rollbacks per 30 days`,
+        ),
+      );
+      expect(alarmSection(github().comments(PR)[0].body)).toBe(escapeMarkdown(line, 500));
+      const input = { monitoring: settings.monitoring, requestsPerMinute: rate(), run: SHORT_RUN };
+      const key = alarmCalibrationKey(MODEL, input);
+      const record = parseAlarmCalibrationRecord(await kept(key), alarmCalibrationHash(input));
+      expect(record).toMatchObject({ ok: true, record: { line, run: SHORT_RUN, model: MODEL } });
+
+      // A new container (nothing in memory) renders the same comment from the kept record.
+      await createHandler({ ...deps, calibrationRun: SHORT_RUN, calibrate: refuse })(
+        jobEvent(runParams('exec-1'), 'job-2'),
+      );
+      expect(codepipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(0);
+      expect(
+        codepipeline.commandCalls(PutJobSuccessResultCommand)[1].args[0].input.executionDetails?.summary,
+      ).toMatch(/is already up to date/);
+    });
+
+    it("uses mlops calibrate-alarm's run and seed unless told otherwise", async () => {
+      await storeToken(TOKEN);
+      await storeRun('exec-1', fixture('eval_report.json', COMMIT));
+      // A record kept for the CLI's default run is the one the deployed function reads.
+      const input = {
+        monitoring: settings.monitoring,
+        requestsPerMinute: rate(),
+        run: DEFAULT_CALIBRATION_RUN,
+      };
+      const planted = {
+        ...computeAlarmCalibration(MODEL, input, shortCalibrate),
+        line: 'kept for the default run',
+      };
+      await put(alarmCalibrationKey(MODEL, input), JSON.stringify(planted));
+
+      await createHandler({ ...deps, calibrate: refuse })(jobEvent(runParams('exec-1')));
+
+      expect(alarmSection(github().comments(PR)[0].body)).toBe('kept for the default run');
+    });
+
+    it('a warm container simulates once for any number of runs', async () => {
+      await storeToken(TOKEN);
+      await storeRun('exec-1', fixture('eval_report.json', COMMIT));
+      await handler(jobEvent(runParams('exec-1')));
+      await handler(jobEvent(runParams('exec-1'), 'job-2'));
+      expect(calibrations).toBe(1);
+    });
+
+    it('a changed alarm definition is simulated again, never given the old figures', async () => {
+      await storeToken(TOKEN);
+      await storeRun('exec-1', fixture('eval_report.json', COMMIT));
+      await handler(jobEvent(runParams('exec-1')));
+      const stricter = {
+        ...settings.monitoring,
+        confidenceStdDevs: settings.monitoring.confidenceStdDevs + 0.5,
+      };
+      // A new deploy of the settings (a parameter name of its own: the function caches settings by name).
+      const redeployed = `${PARAMETER}-redeployed`;
+      await new SSMClient(moto.clientConfig).send(
+        new PutParameterCommand({
+          Name: redeployed,
+          Type: 'String',
+          Value: JSON.stringify({ ...settings, monitoring: stricter }),
+        }),
+      );
+      process.env.RELEASE_SETTINGS_PARAMETER = redeployed;
+      let seen: number | undefined;
+      await createHandler({
+        ...deps,
+        calibrate: (monitoring, requestsPerMinute, run) => {
+          seen = monitoring.confidenceStdDevs;
+          return shortCalibrate(monitoring, requestsPerMinute, run);
+        },
+      })(jobEvent(runParams('exec-1'), 'job-2')).finally(() => {
+        process.env.RELEASE_SETTINGS_PARAMETER = PARAMETER;
+      });
+      expect(seen).toBe(stricter.confidenceStdDevs);
+      expect(keyOf(stricter)).not.toBe(keyOf(settings.monitoring));
+      await expect(kept(keyOf(stricter))).resolves.toContain('"line"');
+    });
+
+    it('replaces a kept record it cannot use instead of failing the comment', async () => {
+      await storeToken(TOKEN);
+      await storeRun('exec-1', fixture('eval_report.json', COMMIT));
+      const key = keyOf(settings.monitoring);
+      await put(key, '{"version": 1, "line": "truncated');
+
+      await handler(jobEvent(runParams('exec-1')));
+
+      expect(calibrations).toBe(1);
+      expect(alarmSection(github().comments(PR)[0].body)).toBe(
+        escapeMarkdown(calibrationLine(shortReport), 500),
+      );
+      const record = parseAlarmCalibrationRecord(
+        await kept(key),
+        alarmCalibrationHash({
+          monitoring: settings.monitoring,
+          requestsPerMinute: rate(),
+        }),
+      );
+      expect(record.ok).toBe(true);
     });
   });
 

@@ -90,9 +90,13 @@ describe('metric math', () => {
 });
 
 /** The confidence alarm as the stack writes it: z over n, s, q and the gated z over z (core's definition). */
-function confidenceAlarm(mean: number, periodVariance: number) {
+function confidenceAlarm(
+  mean: number,
+  periodVariance: number,
+  { periodSeconds = 60, wallClock = false }: { periodSeconds?: number; wallClock?: boolean } = {},
+) {
   const core = confidenceAlarmDefinition(
-    { stdDevs: 3, breachingPeriods: 2, minRequests: 20, periodSeconds: 60 },
+    { stdDevs: 3, breachingPeriods: 2, minRequests: 20, periodSeconds },
     { mean, periodVariance },
   );
   const stat = (id: string, metricName: string, statName: string) => ({
@@ -108,11 +112,12 @@ function confidenceAlarm(mean: number, periodVariance: number) {
           { Name: 'Variant', Value: 'stable' },
         ],
       },
-      Period: 60,
+      Period: periodSeconds,
       Stat: statName,
     },
   });
   return alarmDefinition({
+    ...(wallClock ? { EvaluationWindow: { WallClockWindow: {} } } : {}),
     AlarmName: 'm-confidence',
     ComparisonOperator: core.comparisonOperator,
     Threshold: core.threshold,
@@ -154,6 +159,31 @@ describe('the confidence alarm (expressions over expressions, two-argument IF)',
     expect(book.evaluate(store, T0 + 4 * MINUTE)).toEqual([
       expect.objectContaining({ from: 'OK', to: 'ALARM', actions: ['arn:rollback'] }),
     ]);
+  });
+
+  // Two-minute periods, 2 of 2; healthy minutes 0-2 at the baseline, then a drop that breaches
+  // in a whole period (z ≈ −4.9) but not in one half dropped (z ≈ −2.4).
+  const dropAfterMinute3 = (store: MetricStore) => {
+    for (let m = 0; m < 10; m++) confidences(store, m, around(m < 3 ? 0.9 : 0.85));
+  };
+  const firstAlarmMinute = (def: ReturnType<typeof confidenceAlarm>) => {
+    const book = new AlarmBook([def]);
+    const store = new MetricStore();
+    dropAfterMinute3(store);
+    for (let m = 1; m <= 10; m++) {
+      if (book.evaluate(store, T0 + m * MINUTE).some((c) => c.to === 'ALARM')) return m;
+    }
+    return null;
+  };
+
+  it('by default evaluates every minute over a sliding window: periods end at the evaluated minute', () => {
+    // Minutes 5–7 and 3–5 are the first two whole dropped periods ending at one minute: ALARM at minute 7.
+    expect(firstAlarmMinute(confidenceAlarm(0.9, 0.0001, { periodSeconds: 120 }))).toBe(7);
+  });
+
+  it('with a wall-clock window evaluates periods aligned to the clock', () => {
+    // Aligned periods 4–6 and 6–8 are the first two whole dropped ones (2–4 is half): ALARM at minute 8.
+    expect(firstAlarmMinute(confidenceAlarm(0.9, 0.0001, { periodSeconds: 120, wallClock: true }))).toBe(8);
   });
 
   it('has no datapoint in periods under minRequests, so a quiet period keeps the state (ignore)', () => {

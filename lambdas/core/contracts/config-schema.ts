@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { githubAuthSchema, type GitHubAuth } from '../gates/github-auth';
+import { AB_ANALYSIS_DEFAULTS } from '../routing/ab-experiment';
 
 /** Adds the default to the description so editors and the generated reference show it. */
 function documented<T extends z.ZodType>(schema: T, description: string): T {
@@ -279,14 +280,29 @@ export const servingSchema = z
 export const monitoringSchema = z
   .strictObject({
     confidenceStdDevs: documented(
-      z.number().positive().max(10).default(2),
-      "k of the confidence alarm: it fires when a period's mean confidence is more than k standard deviations of a period mean (at that period's traffic, plus the live baseline's period-to-period variation) below the served version's live baseline. Default: 2.",
+      z.number().positive().max(10).default(3),
+      "k of the confidence alarm: a period breaches when its mean confidence is more than k standard deviations of a period mean (at that period's traffic, plus the live baseline's period-to-period variation) below the served version's live baseline. Default: 3 (calibrated with the default rule, 3 of 5 two-minute periods: docs/statistics.md).",
     ),
     confidenceAlarm: z
       .strictObject({
+        periodSeconds: documented(
+          z
+            .number()
+            .int()
+            .min(60)
+            .max(900)
+            .refine((s) => s % 60 === 0, { message: 'a whole number of minutes: 60, 120, 180, ... 900' })
+            .default(120),
+          "The confidence alarm's period in seconds, a multiple of 60 (the router's metrics are one-minute): each datapoint is the mean of one period, evaluated every minute over a sliding window. Longer periods average the input mix's minute-to-minute wander down. Default: 120.",
+        ),
         breachingPeriods: positiveInt(
+          3,
+          'M: breaching periods among the last `evaluationPeriods` (N) before the confidence alarm fires (and rolls back); CloudWatch `DatapointsToAlarm`.',
+          60,
+        ),
+        evaluationPeriods: positiveInt(
           5,
-          'Consecutive periods below the band before the confidence alarm fires (and rolls back).',
+          'N: periods the confidence alarm looks at (CloudWatch `EvaluationPeriods`); at least `breachingPeriods`.',
           60,
         ),
         minRequestsPerPeriod: documented(
@@ -322,11 +338,11 @@ export const monitoringSchema = z
             ),
             periodStdDev: documented(
               z.number().min(0).lt(0.5).default(0.01),
-              'Simulated traffic: standard deviation of the true period mean around its long-run mean (the input mix wandering); 0 is iid traffic. Default: 0.01.',
+              'Simulated traffic: standard deviation of the true one-minute mean around its long-run mean (the input mix wandering); 0 is iid traffic. Default: 0.01.',
             ),
             periodAutocorrelation: documented(
               z.number().min(0).lt(1).default(0.5),
-              'Simulated traffic: lag-1 autocorrelation of that wandering (an AR(1) process). Default: 0.5.',
+              'Simulated traffic: lag-1 autocorrelation of that wandering, minute to minute (an AR(1) process). Default: 0.5.',
             ),
           })
           .default({
@@ -341,7 +357,9 @@ export const monitoringSchema = z
           }),
       })
       .default({
-        breachingPeriods: 5,
+        periodSeconds: 120,
+        breachingPeriods: 3,
+        evaluationPeriods: 5,
         minRequestsPerPeriod: 10,
         baselineHours: 6,
         provisionalStdDev: 0.05,
@@ -510,8 +528,60 @@ export const routingSchema = z
           'Athena stops a query that would scan more than this (cost guard).',
           10_000,
         ),
+        effectOfInterest: z
+          .strictObject({
+            errorRate: documented(
+              z
+                .number()
+                .gt(0, { message: 'a difference in error rate as a fraction, e.g. 0.01 for 1 point' })
+                .max(0.5, { message: 'write it as a fraction (0.01 is 1 point)' })
+                .default(AB_ANALYSIS_DEFAULTS.effectOfInterest.errorRate),
+              `Smallest change in error rate (a fraction: 0.01 is 1 point) the experiment is meant to see: the scale of its confidence sequence, and where "no difference detected" turns into "insufficient". Default: ${AB_ANALYSIS_DEFAULTS.effectOfInterest.errorRate}.`,
+            ),
+            meanConfidence: documented(
+              z
+                .number()
+                .gt(0, { message: 'a difference in mean confidence, e.g. 0.02' })
+                .max(0.5, { message: 'a difference in mean confidence, which lies in [0, 1]' })
+                .default(AB_ANALYSIS_DEFAULTS.effectOfInterest.meanConfidence),
+              `Smallest change in mean confidence the experiment is meant to see (as for errorRate). Default: ${AB_ANALYSIS_DEFAULTS.effectOfInterest.meanConfidence}.`,
+            ),
+          })
+          .default({ ...AB_ANALYSIS_DEFAULTS.effectOfInterest })
+          .meta({
+            description: 'What the nightly A/B analysis is meant to see, per metric (docs/statistics.md).',
+          }),
+        minEffectiveBuckets: documented(
+          z
+            .number()
+            .int()
+            .min(AB_ANALYSIS_DEFAULTS.minEffectiveBuckets, {
+              message: `below ${AB_ANALYSIS_DEFAULTS.minEffectiveBuckets} effective user buckets the intervals' normal approximation fails and a few users decide the result; raise it, do not lower it`,
+            })
+            .max(10_000, { message: 'the router has 10,000 user buckets' })
+            .default(AB_ANALYSIS_DEFAULTS.minEffectiveBuckets),
+          `Fewest effective user buckets (Kish) per variant before the nightly A/B analysis compares the variants; raise it when a few heavy users should not decide. Default: ${AB_ANALYSIS_DEFAULTS.minEffectiveBuckets}.`,
+        ),
+        alpha: documented(
+          z
+            .number()
+            .min(0.001, { message: 'a false-positive rate like 0.05' })
+            .max(0.2, {
+              message:
+                'a false-positive rate like 0.05; above 0.2 one experiment in five would crown a spurious winner',
+            })
+            .default(AB_ANALYSIS_DEFAULTS.alpha),
+          `Chance that the nightly A/B analysis names a winner when the variants are the same, over both metrics and every night of the experiment. Default: ${AB_ANALYSIS_DEFAULTS.alpha}.`,
+        ),
       })
-      .default({ schedule: 'cron(30 2 * * ? *)', minSamples: 100, maxScannedGb: 10 }),
+      .default({
+        schedule: 'cron(30 2 * * ? *)',
+        minSamples: 100,
+        maxScannedGb: 10,
+        effectOfInterest: { ...AB_ANALYSIS_DEFAULTS.effectOfInterest },
+        minEffectiveBuckets: AB_ANALYSIS_DEFAULTS.minEffectiveBuckets,
+        alpha: AB_ANALYSIS_DEFAULTS.alpha,
+      }),
   })
   .meta({ description: 'Request routing: feature flag, A/B assignment, prediction logging and analysis.' });
 
@@ -653,6 +723,15 @@ export const modelSchema = z
       }
       seen.add(set.name);
     });
+    const { breachingPeriods, evaluationPeriods } = model.monitoring.confidenceAlarm;
+    if (breachingPeriods > evaluationPeriods) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'confidenceAlarm', 'breachingPeriods'],
+        input: breachingPeriods,
+        message: `must not exceed monitoring.confidenceAlarm.evaluationPeriods (${evaluationPeriods}): M breaching periods among the last N; raise evaluationPeriods or lower breachingPeriods`,
+      });
+    }
     const { minInstances, maxInstances } = model.serving.autoscaling;
     if (minInstances > maxInstances) {
       ctx.addIssue({

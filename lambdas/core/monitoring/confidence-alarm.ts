@@ -13,9 +13,10 @@
  *
  * where B is the served version's own live baseline mean and τ² the between-period variance of
  * the period mean (the input mix wandering) measured in its baseline window, plus the variance of
- * the estimate B itself. The alarm breaches when z < −k for N consecutive periods; periods with
- * n < nMin give no datapoint (`IF` with no false branch) and missing data is `ignore`d, so a quiet
- * period neither breaches nor clears.
+ * the estimate B itself. The alarm breaches when z < −k in M of the last N periods, evaluated
+ * every minute over a sliding window (shipped: k = 3, 3 of 5 two-minute periods; docs/statistics.md
+ * says why); periods with n < nMin give no datapoint (`IF` with no false branch) and missing data
+ * is `ignore`d, so a quiet period neither breaches nor clears.
  *
  * Pure: no SDK, no clock; randomness only from a seeded PRNG passed in.
  */
@@ -65,8 +66,10 @@ export interface ConfidenceBand {
 export interface ConfidenceAlarmSettings {
   /** k: the alarm breaches below z = −k. */
   readonly stdDevs: number;
-  /** N: consecutive breaching periods (evaluation periods = datapoints to alarm). */
+  /** M: breaching periods (`DatapointsToAlarm`) among the last N evaluated that put the alarm in ALARM. */
   readonly breachingPeriods: number;
+  /** N: periods evaluated (`EvaluationPeriods`). @default breachingPeriods (M consecutive periods) */
+  readonly evaluationPeriods?: number;
   /** nMin: periods with fewer requests with a confidence give no datapoint. */
   readonly minRequests: number;
   /** The alarm period in seconds. */
@@ -155,7 +158,7 @@ export function confidenceAlarmDefinition(
     ],
     threshold: -settings.stdDevs,
     comparisonOperator: 'LessThanThreshold',
-    evaluationPeriods: settings.breachingPeriods,
+    evaluationPeriods: settings.evaluationPeriods ?? settings.breachingPeriods,
     datapointsToAlarm: settings.breachingPeriods,
     treatMissingData: 'ignore',
   };
@@ -165,7 +168,13 @@ function validateSettings(s: ConfidenceAlarmSettings): void {
   if (!(s.stdDevs > 0 && Number.isFinite(s.stdDevs)))
     throw new RangeError(`stdDevs (k) must be > 0, got ${s.stdDevs}`);
   if (!Number.isSafeInteger(s.breachingPeriods) || s.breachingPeriods < 1) {
-    throw new RangeError(`breachingPeriods (N) must be a whole number >= 1, got ${s.breachingPeriods}`);
+    throw new RangeError(`breachingPeriods (M) must be a whole number >= 1, got ${s.breachingPeriods}`);
+  }
+  const n = s.evaluationPeriods ?? s.breachingPeriods;
+  if (!Number.isSafeInteger(n) || n < s.breachingPeriods) {
+    throw new RangeError(
+      `evaluationPeriods (N) must be a whole number >= breachingPeriods (M = ${s.breachingPeriods}), got ${n}`,
+    );
   }
   gatedExpression(s.minRequests);
   if (!Number.isSafeInteger(s.periodSeconds) || s.periodSeconds < 60 || s.periodSeconds % 60 !== 0) {
@@ -496,21 +505,30 @@ export function nextAlarmState(
   rule: AlarmRule,
   current: AlarmState,
 ): AlarmState {
-  const breaches = (v: number) =>
-    rule.comparisonOperator === 'LessThanThreshold' ? v < rule.threshold : v > rule.threshold;
-  const real = range.filter((v): v is number => v !== null);
+  const below = rule.comparisonOperator === 'LessThanThreshold';
   const N = rule.evaluationPeriods;
   const M = rule.datapointsToAlarm;
-  if (real.length >= N) {
-    return real.slice(-N).filter(breaches).length >= M ? 'ALARM' : 'OK';
+  // One pass from the newest datapoint back (no allocation: the simulator calls this every minute):
+  // the real datapoints, those of them breaching, and the breaching among the newest N real ones.
+  let real = 0;
+  let breaching = 0;
+  let breachingOfNewestN = 0;
+  for (let i = range.length - 1; i >= 0; i--) {
+    const v = range[i];
+    if (v === null || v === undefined) continue;
+    real += 1;
+    if (below ? v < rule.threshold : v > rule.threshold) {
+      breaching += 1;
+      if (real <= N) breachingOfNewestN += 1;
+    }
   }
-  const breaching = real.filter(breaches).length;
-  const fill = N - real.length;
+  if (real >= N) return breachingOfNewestN >= M ? 'ALARM' : 'OK';
+  const fill = N - real;
   if (rule.treatMissingData === 'breaching') return breaching + fill >= M ? 'ALARM' : 'OK';
   if (rule.treatMissingData === 'notBreaching') return breaching >= M ? 'ALARM' : 'OK';
-  if (real.length === 0) return current;
+  if (real === 0) return current;
   if (breaching >= M) return 'ALARM';
-  return breaching < real.length ? 'OK' : current;
+  return breaching < real ? 'OK' : current;
 }
 
 /** Datapoints CloudWatch retrieves per evaluation: the page's example retrieves 5 for N = 3. */
@@ -608,21 +626,23 @@ export function provisionalBand(evalMean: number, provisionalStdDev: number): Co
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Traffic model: requests per period ~ Poisson(λ); per-request confidence ~ Beta with mean μ_t and
- * standard deviation σ; the period mean μ_t = μ + u_t, with u_t a stationary AR(1) process (the
- * input mix wandering): u_t = φ·u_{t−1} + sqrt(1−φ²)·τ·ε_t. τ = 0 is iid traffic.
+ * Traffic model, minute by minute (whatever the alarm's period): requests per minute ~ Poisson(λ);
+ * per-request confidence ~ Beta with mean μ_t and standard deviation σ; the minute's mean
+ * μ_t = μ + u_t, with u_t a stationary AR(1) process (the input mix wandering):
+ * u_t = φ·u_{t−1} + sqrt(1−φ²)·τ·ε_t. τ = 0 is iid traffic. A longer alarm period sums minutes,
+ * so it averages the wander down as it does in production.
  */
 export interface TrafficModel {
-  readonly requestsPerPeriod: number;
+  readonly requestsPerMinute: number;
   readonly confidenceMean: number;
   readonly confidenceStdDev: number;
-  /** τ: standard deviation of u_t. */
+  /** τ: standard deviation of u_t (one minute's true mean). */
   readonly periodStdDev: number;
-  /** φ: lag-1 autocorrelation of u_t. */
+  /** φ: lag-1 autocorrelation of u_t, minute to minute. */
   readonly periodAutocorrelation: number;
 }
 
-/** Periods per request up to which confidences are drawn one by one; above, by the CLT (see `simulatePeriod`). */
+/** Requests per minute up to which confidences are drawn one by one; above, by the CLT (see `simulateMinute`). */
 export const EXACT_DRAW_LIMIT = 30;
 
 interface Random {
@@ -692,15 +712,15 @@ function betaShape(mean: number, sd: number): { a: number; b: number } {
 }
 
 /**
- * One period's aggregates at true mean `mean`. Up to `EXACT_DRAW_LIMIT` requests every
+ * One minute's aggregates at true mean `mean`. Up to `EXACT_DRAW_LIMIT` requests every
  * confidence is drawn from the Beta; above, the period mean is drawn from its normal limit and
  * the sample variance from σ²·χ²(n−1)/(n−1) (normal approximation of χ²): the skew of a mean of
  * more than 30 Beta(8,2) draws is −0.17 or less, and drawing 100 values a minute for years of
  * minutes is slow.
  * bench/confidence-alarm.ts checks the approximation against exact draws.
  */
-function simulatePeriod(rng: Random, model: TrafficModel, mean: number, exact: boolean): PeriodAggregate {
-  const n = rng.poisson(model.requestsPerPeriod);
+function simulateMinute(rng: Random, model: TrafficModel, mean: number, exact: boolean): PeriodAggregate {
+  const n = rng.poisson(model.requestsPerMinute);
   if (n === 0) return { n: 0, s: 0, q: 0 };
   const { a, b } = betaShape(mean, model.confidenceStdDev);
   if (exact || n <= EXACT_DRAW_LIMIT) {
@@ -722,7 +742,7 @@ function simulatePeriod(rng: Random, model: TrafficModel, mean: number, exact: b
   return { n, s: n * sampleMean, q: df * sampleVar + n * sampleMean * sampleMean };
 }
 
-/** Periods of traffic: a drop of `drop` in the mean from period `dropAt` on (AR(1) wander throughout). */
+/** Minutes of traffic, each optionally with a drop of `drop` in the mean (AR(1) wander throughout). */
 class TrafficStream {
   private u: number;
   private t = 0;
@@ -737,40 +757,81 @@ class TrafficStream {
     const { periodStdDev: tau, periodAutocorrelation: phi } = this.model;
     if (this.t > 0) this.u = phi * this.u + Math.sqrt(1 - phi * phi) * tau * this.rng.normal();
     this.t += 1;
-    return simulatePeriod(this.rng, this.model, this.model.confidenceMean + this.u - drop, this.exact);
+    return simulateMinute(this.rng, this.model, this.model.confidenceMean + this.u - drop, this.exact);
   }
 }
 
-/** The alarm as deployed, stepping one period at a time. */
+const addAggregates = (a: PeriodAggregate, b: PeriodAggregate): PeriodAggregate => ({
+  n: a.n + b.n,
+  s: a.s + b.s,
+  q: a.q + b.q,
+});
+
+/**
+ * The alarm as deployed, fed one minute at a time and evaluated every minute over a sliding
+ * window, as CloudWatch does by default: "The window advances each time the alarm is evaluated",
+ * e.g. a one-hour period evaluated over 13:07–14:07, then 13:08–14:08:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation-window.html
+ * Each evaluation reads `evaluationRange` datapoints, each the aggregate of one whole period,
+ * ending at the current minute.
+ */
 class AlarmEmulator {
   private readonly compiled: CompiledExpressions;
-  private readonly window: (number | null)[] = [];
+  private readonly periodMinutes: number;
+  /** The last `periodMinutes` minutes and their running sum. */
+  private readonly minutes: PeriodAggregate[] = [];
+  private sum: PeriodAggregate = { n: 0, s: 0, q: 0 };
+  /** Datapoints of the periods ending at each of the last minutes (newest last). */
+  private readonly datapoints: (number | null)[] = [];
   private readonly range: number;
+  private readonly evaluated: (number | null)[];
   state: AlarmState = 'INSUFFICIENT_DATA';
-  constructor(private readonly definition: ConfidenceAlarmDefinition) {
+  constructor(
+    private readonly definition: ConfidenceAlarmDefinition,
+    periodSeconds: number,
+  ) {
     this.compiled = compileExpressions(definition.expressions);
+    this.periodMinutes = periodSeconds / 60;
     this.range = evaluationRange(definition);
+    this.evaluated = new Array<number | null>(this.range);
   }
-  /** Feeds one period; true when the alarm moved into ALARM (its actions run). */
-  step(p: PeriodAggregate): boolean {
-    const present = p.n > 0;
-    this.window.push(
-      this.compiled.datapoint({
-        [CONFIDENCE_ALARM_IDS.count]: present ? p.n : null,
-        [CONFIDENCE_ALARM_IDS.sum]: present ? p.s : null,
-        [CONFIDENCE_ALARM_IDS.sumOfSquares]: present ? p.q : null,
-      }),
+  /** Feeds one minute and evaluates; true when the alarm moved into ALARM (its actions run). */
+  step(minute: PeriodAggregate): boolean {
+    this.minutes.push(minute);
+    this.sum = addAggregates(this.sum, minute);
+    if (this.minutes.length > this.periodMinutes) {
+      const old = this.minutes.shift()!;
+      this.sum = { n: this.sum.n - old.n, s: this.sum.s - old.s, q: this.sum.q - old.q };
+    }
+    // A period is whole once `periodMinutes` minutes are in; a sum with no request is no datapoint.
+    const p = this.sum;
+    const present = this.minutes.length === this.periodMinutes && p.n > 0;
+    this.datapoints.push(
+      present
+        ? this.compiled.datapoint({
+            [CONFIDENCE_ALARM_IDS.count]: p.n,
+            [CONFIDENCE_ALARM_IDS.sum]: p.s,
+            [CONFIDENCE_ALARM_IDS.sumOfSquares]: p.q,
+          })
+        : null,
     );
-    if (this.window.length > this.range) this.window.shift();
+    const keep = this.range * this.periodMinutes;
+    if (this.datapoints.length > keep) this.datapoints.shift();
+    // The evaluation range: periods ending now, one period earlier, ... (oldest first).
+    const last = this.datapoints.length - 1;
+    for (let i = 0; i < this.range; i++) {
+      const at = last - (this.range - 1 - i) * this.periodMinutes;
+      this.evaluated[i] = at >= 0 ? this.datapoints[at]! : null;
+    }
     const before = this.state;
-    this.state = nextAlarmState(this.window, this.definition, before);
+    this.state = nextAlarmState(this.evaluated, this.definition, before);
     return this.state === 'ALARM' && before !== 'ALARM';
   }
 }
 
 export interface CalibrationOptions {
   readonly seed: number;
-  /** Periods of live traffic in the baseline window. */
+  /** Periods (of the alarm's period) of live traffic in the baseline window. */
   readonly baselinePeriods: number;
   /** Draw every confidence (slow; the bench uses it to check the CLT shortcut). @default false */
   readonly exact?: boolean;
@@ -782,8 +843,14 @@ function simulatedBaseline(
   settings: ConfidenceAlarmSettings,
   baselinePeriods: number,
 ): BaselineEstimate | null {
+  // The baseline job reads the alarm's queries at the alarm's period (clock-aligned periods).
+  const periodMinutes = settings.periodSeconds / 60;
   const window: PeriodAggregate[] = [];
-  for (let t = 0; t < baselinePeriods; t++) window.push(stream.next());
+  for (let t = 0; t < baselinePeriods; t++) {
+    let period: PeriodAggregate = { n: 0, s: 0, q: 0 };
+    for (let m = 0; m < periodMinutes; m++) period = addAggregates(period, stream.next());
+    window.push(period);
+  }
   return estimateBaseline(window, settings.minRequests);
 }
 
@@ -833,9 +900,9 @@ export function simulateFalseAlarms(
   options: CalibrationOptions & { readonly versions: number; readonly daysPerVersion: number },
 ): FalseAlarmResult {
   const rng = random(createPrng(options.seed));
-  const periodsPerDay = 86_400 / settings.periodSeconds;
+  const minutesPerDay = 1440;
   let falseAlarms = 0;
-  let watchedPeriods = 0;
+  let watchedMinutes = 0;
   let withoutBaseline = 0;
   for (let v = 0; v < options.versions; v++) {
     const stream = new TrafficStream(rng, model, options.exact ?? false);
@@ -844,12 +911,12 @@ export function simulateFalseAlarms(
       withoutBaseline += 1;
       continue;
     }
-    const alarm = new AlarmEmulator(confidenceAlarmDefinition(settings, baseline));
-    const periods = Math.round(options.daysPerVersion * periodsPerDay);
-    for (let t = 0; t < periods; t++) if (alarm.step(stream.next())) falseAlarms += 1;
-    watchedPeriods += periods;
+    const alarm = new AlarmEmulator(confidenceAlarmDefinition(settings, baseline), settings.periodSeconds);
+    const minutes = Math.round(options.daysPerVersion * minutesPerDay);
+    for (let t = 0; t < minutes; t++) if (alarm.step(stream.next())) falseAlarms += 1;
+    watchedMinutes += minutes;
   }
-  const days = watchedPeriods / periodsPerDay;
+  const days = watchedMinutes / minutesPerDay;
   return {
     days,
     versions: options.versions,
@@ -863,10 +930,10 @@ export function simulateFalseAlarms(
 export interface DetectionResult {
   readonly drop: number;
   readonly runs: number;
-  /** Share of runs in ALARM within `withinPeriods` periods of the drop. */
+  /** Share of runs in ALARM within `withinMinutes` minutes of the drop. */
   readonly detectedWithin: number;
-  readonly withinPeriods: number;
-  /** Median and 95th percentile periods from the drop to ALARM (null when fewer runs detect it by the horizon). */
+  readonly withinMinutes: number;
+  /** Median and 95th percentile minutes from the drop to ALARM (null when fewer runs detect it by the horizon). */
   readonly medianDelay: number | null;
   readonly p95Delay: number | null;
   /** Runs discarded because the alarm was already in ALARM when the drop began. */
@@ -874,9 +941,10 @@ export interface DetectionResult {
 }
 
 /**
- * Detection delay: per run, a baseline window, `warmupPeriods` of healthy traffic, then the mean
- * drops by `drop`; the delay is the number of periods from the first dropped period to the move
- * into ALARM (1 = the first dropped period's evaluation), up to `horizonPeriods`.
+ * Detection delay: per run, a baseline window, `warmupMinutes` of healthy traffic, then the mean
+ * drops by `drop`; the delay is the number of minutes from the start of the first dropped minute
+ * to the evaluation that moves the alarm into ALARM (1 = the evaluation at the end of the first
+ * dropped minute), up to `horizonMinutes`.
  */
 export function simulateDetection(
   settings: ConfidenceAlarmSettings,
@@ -884,9 +952,9 @@ export function simulateDetection(
   drop: number,
   options: CalibrationOptions & {
     readonly runs: number;
-    readonly withinPeriods: number;
-    readonly horizonPeriods: number;
-    readonly warmupPeriods?: number;
+    readonly withinMinutes: number;
+    readonly horizonMinutes: number;
+    readonly warmupMinutes?: number;
   },
 ): DetectionResult {
   const rng = random(createPrng(options.seed));
@@ -901,15 +969,15 @@ export function simulateDetection(
       delays.push(Number.POSITIVE_INFINITY);
       continue;
     }
-    const alarm = new AlarmEmulator(confidenceAlarmDefinition(settings, baseline));
-    for (let t = 0; t < (options.warmupPeriods ?? 30); t++) alarm.step(stream.next());
+    const alarm = new AlarmEmulator(confidenceAlarmDefinition(settings, baseline), settings.periodSeconds);
+    for (let t = 0; t < (options.warmupMinutes ?? 30); t++) alarm.step(stream.next());
     if (alarm.state === 'ALARM') {
       discarded += 1;
       runs -= 1;
       continue;
     }
     let delay = Number.POSITIVE_INFINITY;
-    for (let t = 1; t <= options.horizonPeriods; t++) {
+    for (let t = 1; t <= options.horizonMinutes; t++) {
       if (alarm.step(stream.next(drop))) {
         delay = t;
         break;
@@ -926,8 +994,8 @@ export function simulateDetection(
   return {
     drop,
     runs,
-    detectedWithin: runs > 0 ? delays.filter((d) => d <= options.withinPeriods).length / runs : 0,
-    withinPeriods: options.withinPeriods,
+    detectedWithin: runs > 0 ? delays.filter((d) => d <= options.withinMinutes).length / runs : 0,
+    withinMinutes: options.withinMinutes,
     medianDelay: quantile(0.5),
     p95Delay: quantile(0.95),
     discarded,
@@ -936,7 +1004,7 @@ export function simulateDetection(
 
 /**
  * The smallest drop in mean confidence (on a 0.01 grid up to `maxDrop`) detected within
- * `withinPeriods` periods in at least `power` of runs; null when even `maxDrop` is not. Detection
+ * `withinMinutes` minutes in at least `power` of runs; null when even `maxDrop` is not. Detection
  * grows with the drop, so the grid is bisected.
  */
 export function smallestDetectableDrop(
@@ -944,7 +1012,7 @@ export function smallestDetectableDrop(
   model: TrafficModel,
   options: CalibrationOptions & {
     readonly runs: number;
-    readonly withinPeriods: number;
+    readonly withinMinutes: number;
     readonly power: number;
     readonly maxDrop: number;
   },
@@ -953,7 +1021,7 @@ export function smallestDetectableDrop(
   const detects = (step: number) =>
     simulateDetection(settings, model, step / 100, {
       ...options,
-      horizonPeriods: options.withinPeriods,
+      horizonMinutes: options.withinMinutes,
     }).detectedWithin >= options.power;
   if (!detects(steps)) return null;
   let lo = 0;
@@ -973,9 +1041,10 @@ export function smallestDetectableDrop(
 /** The parts of a model's `monitoring` config the alarm uses (structural: core does not import lib/). */
 export interface ConfidenceMonitoringConfig {
   readonly confidenceStdDevs: number;
-  readonly periodSeconds: number;
   readonly confidenceAlarm: {
+    readonly periodSeconds: number;
     readonly breachingPeriods: number;
+    readonly evaluationPeriods?: number | undefined;
     readonly minRequestsPerPeriod: number;
     readonly baselineHours: number;
     readonly provisionalStdDev: number;
@@ -992,8 +1061,10 @@ export function confidenceAlarmSettingsOf(monitoring: ConfidenceMonitoringConfig
   return {
     stdDevs: monitoring.confidenceStdDevs,
     breachingPeriods: monitoring.confidenceAlarm.breachingPeriods,
+    evaluationPeriods:
+      monitoring.confidenceAlarm.evaluationPeriods ?? monitoring.confidenceAlarm.breachingPeriods,
     minRequests: monitoring.confidenceAlarm.minRequestsPerPeriod,
-    periodSeconds: monitoring.periodSeconds,
+    periodSeconds: monitoring.confidenceAlarm.periodSeconds,
   };
 }
 
@@ -1004,7 +1075,7 @@ export function trafficModelOf(
 ): TrafficModel {
   const t = monitoring.confidenceAlarm.traffic;
   return {
-    requestsPerPeriod: (requestsPerMinute * monitoring.periodSeconds) / 60,
+    requestsPerMinute,
     confidenceMean: t.confidenceMean,
     confidenceStdDev: t.confidenceStdDev,
     periodStdDev: t.periodStdDev,
@@ -1014,7 +1085,9 @@ export function trafficModelOf(
 
 /** Periods in the baseline window. */
 export function baselinePeriodsOf(monitoring: ConfidenceMonitoringConfig): number {
-  return Math.round((monitoring.confidenceAlarm.baselineHours * 3600) / monitoring.periodSeconds);
+  return Math.round(
+    (monitoring.confidenceAlarm.baselineHours * 3600) / monitoring.confidenceAlarm.periodSeconds,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1078,8 +1151,7 @@ export function calibrateConfidenceAlarm(
   const settings = confidenceAlarmSettingsOf(monitoring);
   const traffic = trafficModelOf(monitoring, requestsPerMinute);
   const baselinePeriods = baselinePeriodsOf(monitoring);
-  const minutesPerPeriod = monitoring.periodSeconds / 60;
-  const within = Math.max(1, Math.floor(CALIBRATION_TARGETS.withinMinutes / minutesPerPeriod));
+  const within = CALIBRATION_TARGETS.withinMinutes;
   const falseRollbacks = simulateFalseAlarms(settings, traffic, {
     seed: run.seed,
     baselinePeriods,
@@ -1091,15 +1163,15 @@ export function calibrateConfidenceAlarm(
       seed: run.seed + 1 + i,
       baselinePeriods,
       runs: run.runs,
-      withinPeriods: within,
-      horizonPeriods: Math.round(1440 / minutesPerPeriod),
+      withinMinutes: within,
+      horizonMinutes: 1440,
     }),
   );
   const smallest = smallestDetectableDrop(settings, traffic, {
     seed: run.seed + 10,
     baselinePeriods,
     runs: Math.min(run.runs, 200),
-    withinPeriods: within,
+    withinMinutes: within,
     power: CALIBRATION_TARGETS.power,
     maxDrop: 0.5,
   });
@@ -1162,34 +1234,36 @@ export function detectabilityWarning(
   const settings = confidenceAlarmSettingsOf(monitoring);
   const traffic = trafficModelOf(monitoring, requestsPerMinute);
   const baselinePeriods = baselinePeriodsOf(monitoring);
-  const minutesPerPeriod = monitoring.periodSeconds / 60;
   const options = { seed, baselinePeriods, runs: 100, power: CALIBRATION_TARGETS.power, maxDrop: 0.5 };
-  const within = Math.max(1, Math.floor(CALIBRATION_TARGETS.withinMinutes / minutesPerPeriod));
+  const within = CALIBRATION_TARGETS.withinMinutes;
   const detects = simulateDetection(settings, traffic, 0.1, {
     ...options,
-    withinPeriods: within,
-    horizonPeriods: within,
+    withinMinutes: within,
+    horizonMinutes: within,
   });
   if (detects.detectedWithin >= CALIBRATION_TARGETS.power) return null;
   const rate = formatRate(requestsPerMinute);
-  const in10 = smallestDetectableDrop(settings, traffic, { ...options, withinPeriods: within });
-  const hourPeriods = Math.round(60 / minutesPerPeriod);
-  const in60 = in10 ?? smallestDetectableDrop(settings, traffic, { ...options, withinPeriods: hourPeriods });
+  const in10 = smallestDetectableDrop(settings, traffic, { ...options, withinMinutes: within });
+  const in60 = in10 ?? smallestDetectableDrop(settings, traffic, { ...options, withinMinutes: 60 });
   const head =
     `at ${rate} requests/min the confidence alarm cannot catch a 0.1 drop in mean confidence within 10 minutes ` +
     `(${(100 * detects.detectedWithin).toFixed(0)}% of simulated runs; 95% wanted)`;
   if (in10 !== null) return `${head}; the smallest drop it catches within 10 minutes is ${in10.toFixed(2)}`;
   if (in60 !== null)
     return `${head}; the smallest drop it catches within 60 minutes is ${in60.toFixed(2)}, none within 10`;
-  // No datapoints at all: say what would give some, and what that would catch.
+  // No datapoints at all: say what would give some (longer periods, fewer requests each), and what that would catch.
+  const suggestedPeriod = Math.max(600, monitoring.confidenceAlarm.periodSeconds);
   const suggested = {
     ...monitoring,
-    periodSeconds: 300,
     confidenceAlarm: {
       ...monitoring.confidenceAlarm,
+      periodSeconds: suggestedPeriod,
       minRequestsPerPeriod: Math.max(
         2,
-        Math.min(monitoring.confidenceAlarm.minRequestsPerPeriod, Math.floor(requestsPerMinute * 2.5)),
+        Math.min(
+          monitoring.confidenceAlarm.minRequestsPerPeriod,
+          Math.floor(((requestsPerMinute * suggestedPeriod) / 60) * 0.5),
+        ),
       ),
     },
   };
@@ -1199,12 +1273,12 @@ export function detectabilityWarning(
     {
       ...options,
       baselinePeriods: baselinePeriodsOf(suggested),
-      withinPeriods: 12,
+      withinMinutes: 60,
     },
   );
   return (
-    `${head}; it catches no drop up to 0.5 even within 60 minutes, because few ${monitoring.periodSeconds}-second periods reach ` +
-    `${monitoring.confidenceAlarm.minRequestsPerPeriod} requests (monitoring.confidenceAlarm.minRequestsPerPeriod). With monitoring.periodSeconds: 300 and ` +
+    `${head}; it catches no drop up to 0.5 even within 60 minutes, because few ${monitoring.confidenceAlarm.periodSeconds}-second periods reach ` +
+    `${monitoring.confidenceAlarm.minRequestsPerPeriod} requests (monitoring.confidenceAlarm.minRequestsPerPeriod). With monitoring.confidenceAlarm.periodSeconds: ${suggestedPeriod} and ` +
     `minRequestsPerPeriod: ${suggested.confidenceAlarm.minRequestsPerPeriod}, the smallest drop caught within 60 minutes would be ` +
     `${alt === null ? 'none up to 0.5 either' : alt.toFixed(2)}`
   );

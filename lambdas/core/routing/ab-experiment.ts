@@ -461,25 +461,51 @@ export const AB_METRICS = ['error-rate', 'mean-confidence'] as const;
 export type AbMetric = (typeof AB_METRICS)[number];
 
 /**
- * The mixture scale τ of each metric's confidence sequence, and the effect it is meant to see:
- * an error rate 1 point higher (1% → 2%), a mean confidence 0.02 lower. A metric whose minimum
- * detectable effect is still above this is `insufficient`, not `no-difference-detected`.
+ * The defaults of the policy a product team tunes in `routing.analysis` (config-schema.ts reads
+ * them from here): the effect each metric is meant to see, which is also the mixture scale τ of
+ * its confidence sequence (an error rate 1 point higher, 1% → 2%; a mean confidence 0.02 lower:
+ * a metric whose minimum detectable effect is still above it is `insufficient`, not
+ * `no-difference-detected`); the fewest effective buckets per variant; the family-wise error rate.
  */
+export const AB_ANALYSIS_DEFAULTS = {
+  effectOfInterest: { errorRate: 0.01, meanConfidence: 0.02 },
+  minEffectiveBuckets: 30,
+  alpha: 0.05,
+} as const;
+
+/** `routing.analysis.effectOfInterest`, by config key. */
+export interface EffectOfInterest {
+  readonly errorRate: number;
+  readonly meanConfidence: number;
+}
+
+const effectOf = (effects: EffectOfInterest, metric: AbMetric) =>
+  metric === 'error-rate' ? effects.errorRate : effects.meanConfidence;
+
+/** The default effect of interest of each metric (AB_ANALYSIS_DEFAULTS.effectOfInterest). */
 export const EFFECT_OF_INTEREST: Readonly<Record<AbMetric, number>> = {
-  'error-rate': 0.01,
-  'mean-confidence': 0.02,
+  'error-rate': AB_ANALYSIS_DEFAULTS.effectOfInterest.errorRate,
+  'mean-confidence': AB_ANALYSIS_DEFAULTS.effectOfInterest.meanConfidence,
 };
 
-/** Family-wise error rate across metrics and nightly looks. */
-export const AB_ALPHA = 0.05;
-/** Below this p-value the bucket split is taken as proof that assignment is broken. */
+/** Family-wise error rate across metrics and nightly looks, by default (`routing.analysis.alpha`). */
+export const AB_ALPHA: number = AB_ANALYSIS_DEFAULTS.alpha;
+/**
+ * Below this p-value the bucket split is taken as proof that assignment is broken. Not config: it
+ * is calibrated, not a preference (the split check's false alarms must stay within the issue's
+ * 0.2% on clustered traffic, docs/statistics.md), and a looser value only hides broken routers.
+ */
 export const SPLIT_P_VALUE_THRESHOLD = 0.001;
 /**
- * Fewest effective buckets (Kish) per variant: below it the normal approximation behind the
- * delta method is poor, and a few heavy users decide the result.
+ * Fewest effective buckets (Kish) per variant, by default (`routing.analysis.minEffectiveBuckets`,
+ * which may raise it, never lower it): below it the normal approximation behind the delta method is
+ * poor, and a few heavy users decide the result.
  */
-export const MIN_EFFECTIVE_BUCKETS = 30;
-/** Power of the minimum detectable effect. */
+export const MIN_EFFECTIVE_BUCKETS: number = AB_ANALYSIS_DEFAULTS.minEffectiveBuckets;
+/**
+ * Power of the minimum detectable effect. Not config: it defines what "MDE" means in the report
+ * (the usual 80%); a team says what it wants to see through the effect of interest instead.
+ */
 export const MDE_POWER = 0.8;
 
 export interface AnalyseExperimentOptions {
@@ -488,8 +514,12 @@ export interface AnalyseExperimentOptions {
   readonly minRequests?: number;
   /** Buckets of the assignment. @default ASSIGNMENT_BUCKETS (10,000) */
   readonly totalBuckets?: number;
-  /** @default AB_ALPHA (0.05) */
+  /** routing.analysis.alpha. @default AB_ALPHA (0.05) */
   readonly alpha?: number;
+  /** routing.analysis.effectOfInterest. @default AB_ANALYSIS_DEFAULTS.effectOfInterest */
+  readonly effectOfInterest?: EffectOfInterest;
+  /** routing.analysis.minEffectiveBuckets. @default MIN_EFFECTIVE_BUCKETS (30) */
+  readonly minEffectiveBuckets?: number;
 }
 
 /** One variant since the experiment started. */
@@ -520,7 +550,7 @@ export interface MetricComparison {
   readonly adjustedPValue: number;
   /** Smallest difference the data so far would detect with probability MDE_POWER. */
   readonly minimumDetectableEffect: number;
-  /** EFFECT_OF_INTEREST of the metric. */
+  /** The metric's effect of interest (routing.analysis.effectOfInterest). */
   readonly effectOfInterest: number;
   readonly verdict: MetricVerdict;
   readonly text: string;
@@ -564,7 +594,7 @@ export const METHOD = {
 } as const;
 
 /** The analysis of a day when no experiment was running: `insufficient`, with the reason. */
-export function noExperimentAnalysis(reason: string, alpha = AB_ALPHA): ExperimentAnalysis {
+export function noExperimentAnalysis(reason: string, alpha: number = AB_ALPHA): ExperimentAnalysis {
   return {
     status: 'insufficient',
     method: METHOD,
@@ -578,14 +608,18 @@ export function noExperimentAnalysis(reason: string, alpha = AB_ALPHA): Experime
   };
 }
 
-function variantEstimate(rows: readonly BucketTotals[], alpha: number): VariantEstimate | null {
+function variantEstimate(
+  rows: readonly BucketTotals[],
+  alpha: number,
+  effects: EffectOfInterest,
+): VariantEstimate | null {
   if (rows.length === 0) return null;
   const errors = ratioEstimate(rows.map((r) => ({ numerator: r.errors, denominator: r.n })));
   const confidence = ratioEstimate(
     rows.map((r) => ({ numerator: r.confidenceSum, denominator: r.confidenceCount })),
   );
   const sequence = (e: RatioEstimate | null, metric: AbMetric) =>
-    e === null ? null : confidenceSequence(e.estimate, e.variance, alpha, EFFECT_OF_INTEREST[metric]);
+    e === null ? null : confidenceSequence(e.estimate, e.variance, alpha, effectOf(effects, metric));
   const requests = rows.reduce((s, r) => s + r.n, 0);
   const squares = rows.reduce((s, r) => s + r.n * r.n, 0);
   return {
@@ -610,6 +644,15 @@ export function analyseExperiment(
   const alpha = options.alpha ?? AB_ALPHA;
   const minRequests = options.minRequests ?? 100;
   const totalBuckets = options.totalBuckets ?? ASSIGNMENT_BUCKETS;
+  const effects = options.effectOfInterest ?? AB_ANALYSIS_DEFAULTS.effectOfInterest;
+  const minEffectiveBuckets = options.minEffectiveBuckets ?? MIN_EFFECTIVE_BUCKETS;
+  for (const [name, value] of Object.entries(effects)) {
+    if (!(value > 0 && Number.isFinite(value))) {
+      throw new RangeError(
+        `analyseExperiment: effectOfInterest.${name} must be a positive number, got ${value}`,
+      );
+    }
+  }
   const seen = new Set<number>();
   const stableRows: BucketTotals[] = [];
   const candidateRows: BucketTotals[] = [];
@@ -620,8 +663,8 @@ export function analyseExperiment(
     seen.add(key);
     if (r.n > 0) (r.variant === 'stable' ? stableRows : candidateRows).push(r);
   }
-  const stable = variantEstimate(stableRows, alpha);
-  const candidate = variantEstimate(candidateRows, alpha);
+  const stable = variantEstimate(stableRows, alpha, effects);
+  const candidate = variantEstimate(candidateRows, alpha, effects);
   const reasons: string[] = [];
 
   // The router gives the candidate the buckets below percent × 100 (assignment.ts).
@@ -671,10 +714,10 @@ export function analyseExperiment(
         `${name} served ${v.requests} requests, fewer than the ${minRequests} needed (routing.analysis.minSamples)`,
       );
     }
-    if (v.effectiveBuckets < MIN_EFFECTIVE_BUCKETS) {
+    if (v.effectiveBuckets < minEffectiveBuckets) {
       reasons.push(
         `${name}'s traffic comes from too few user buckets (${v.buckets} with traffic, ${v.effectiveBuckets.toFixed(1)} ` +
-          `effective, ${MIN_EFFECTIVE_BUCKETS} needed): a few users would decide the result; wait for more users`,
+          `effective, ${minEffectiveBuckets} needed, routing.analysis.minEffectiveBuckets): a few users would decide the result; wait for more users`,
       );
     }
   }
@@ -684,7 +727,7 @@ export function analyseExperiment(
       ? 'insufficient'
       : 'compared';
 
-  const comparisons = compareMetrics(stable, candidate, alpha, status === 'compared');
+  const comparisons = compareMetrics(stable, candidate, alpha, effects, status === 'compared');
   return { status, method: METHOD, alpha, experiment, stable, candidate, split, comparisons, reasons };
 }
 
@@ -692,6 +735,7 @@ function compareMetrics(
   stable: VariantEstimate | null,
   candidate: VariantEstimate | null,
   alpha: number,
+  effects: EffectOfInterest,
   decide: boolean,
 ): MetricComparison[] {
   if (!stable || !candidate) return [];
@@ -703,7 +747,7 @@ function compareMetrics(
     if (!s || !c) return null;
     const estimate = c.estimate - s.estimate;
     const variance = c.standardError ** 2 + s.standardError ** 2;
-    const tau = EFFECT_OF_INTEREST[metric];
+    const tau = effectOf(effects, metric);
     return {
       metric,
       estimate,

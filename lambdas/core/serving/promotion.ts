@@ -210,7 +210,7 @@ export function confidenceAlarmThreshold(mean: number, std: number, k: number): 
   if (!Number.isFinite(k) || k <= 0) {
     throw new RangeError(
       `confidenceAlarmThreshold: k must be a finite number > 0, got ${String(k)}; ` +
-        'set monitoring.confidenceStdDevs (default 2)',
+        'set monitoring.confidenceStdDevs (default 3)',
     );
   }
   return Math.min(1, Math.max(0, mean - k * std));

@@ -41,10 +41,10 @@ function renderText(model: string, source: string, r: CalibrationReport): string
   const s = r.settings;
   const lines = [
     `${model}: confidence alarm at ${r.requestsPerMinute.toFixed(1)} requests/min (${source})`,
-    `  rule: z < −${s.stdDevs} for ${s.breachingPeriods} consecutive ${s.periodSeconds}-s periods; periods with < ${s.minRequests} requests skipped; baseline from the first ${r.baselinePeriods} periods of live traffic`,
-    `  traffic model: confidence mean ${t.confidenceMean}, sd ${t.confidenceStdDev} per request (Beta); period mean wanders as AR(1) with sd ${t.periodStdDev}, lag-1 autocorrelation ${t.periodAutocorrelation}; Poisson arrivals`,
+    `  rule: z < −${s.stdDevs} in ${s.breachingPeriods} of the last ${s.evaluationPeriods ?? s.breachingPeriods} ${s.periodSeconds}-s periods, evaluated every minute (sliding window); periods with < ${s.minRequests} requests skipped; baseline from the first ${r.baselinePeriods} periods of live traffic`,
+    `  traffic model: confidence mean ${t.confidenceMean}, sd ${t.confidenceStdDev} per request (Beta); the minute's mean wanders as AR(1) with sd ${t.periodStdDev}, lag-1 autocorrelation ${t.periodAutocorrelation}; Poisson arrivals`,
     `  false rollbacks: ${r.falseRollbacks.per30Days.toFixed(3)} per 30 days (${r.falseRollbacks.falseAlarms} in ${r.falseRollbacks.days.toFixed(0)} simulated days over ${r.falseRollbacks.versions} versions; 95% upper bound ${r.falseRollbacks.upper95Per30Days.toFixed(2)})`,
-    '  detection of a drop in mean confidence (runs from a fresh baseline; delay in periods after the drop):',
+    '  detection of a drop in mean confidence (runs from a fresh baseline; delay in minutes after the drop began):',
     '     drop   within 10 min   median delay   p95 delay',
     ...r.detection.map(
       (d) =>
