@@ -14,7 +14,6 @@
  * left for Promotion is what belongs to "accepted": the release record, the baseline report and
  * its per-example results.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import { parseEvalReport } from '../core/gates/eval-report';
@@ -26,6 +25,7 @@ import {
 } from '../core/serving/serving-records';
 import { identifyStandbyModel, recordText } from '../promotion/commit';
 import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from '../promotion/live-model';
+import { readOptionalText } from '../promotion/records';
 import { previousLiveModel } from '../promotion/standby';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { putRunRecord } from '../shared/run-records';
@@ -98,7 +98,7 @@ export async function commitServing(input: CommitInput): Promise<string[]> {
     }
   });
   await step('confidence alarm', async () => {
-    const text = await readText(
+    const text = await readOptionalText(
       input.deps.s3,
       input.bucket,
       artifactKeys.evalReport(input.settings.model, input.executionId),
@@ -129,7 +129,7 @@ async function writeServingState(input: CommitInput): Promise<string> {
   const { deps, bucket, settings } = input;
   const key = artifactKeys.servingState(settings.model);
   const url = `s3://${bucket}/${key}`;
-  const storedText = await readText(deps.s3, bucket, key);
+  const storedText = await readOptionalText(deps.s3, bucket, key);
   const stored =
     storedText === undefined ? undefined : parseServingRecord(servingStateSchema, storedText, url);
   if (
@@ -185,17 +185,4 @@ async function standbyConfigHolding(input: CommitInput, modelName: string): Prom
     if (variants.some((v) => v.ModelName === modelName)) return config;
   }
   return input.standbyConfigName;
-}
-
-async function readText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return (await res.Body?.transformToString('utf8')) ?? '';
-  } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
-    throw new Error(`cannot read s3://${bucket}/${key}: ${name}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
 }

@@ -27,7 +27,6 @@ import {
   type DescribeEndpointCommandOutput,
 } from '@aws-sdk/client-sagemaker';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import {
@@ -92,6 +91,7 @@ import {
   type ReleaseAttempt,
 } from './messages';
 import { CommitIncomplete, commitServing } from './commit';
+import { readOptionalText } from '../promotion/records';
 import { restoreStandby, standbyBeforeCanary } from './standby';
 import { lazy } from '../shared/lazy';
 import { isTransientError } from '../core/serving/transient-error';
@@ -211,14 +211,7 @@ async function start(run: Run, standbyWait?: StandbyWait): Promise<JobOutcome> {
 }
 
 async function objectExists(run: Run, key: string): Promise<boolean> {
-  try {
-    await run.deps.s3.send(new GetObjectCommand({ Bucket: run.bucket, Key: key }));
-    return true;
-  } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') return false;
-    throw error;
-  }
+  return (await readOptionalText(run.deps.s3, run.bucket, key)) !== undefined;
 }
 
 async function ensureCandidateModel(run: Run, artifact: ModelArtifactRecord): Promise<void> {
@@ -795,16 +788,10 @@ async function writeRecord(
 /** The serving state as stored, or undefined when there is none yet. */
 async function storedServingState(run: Run): Promise<ServingState | undefined> {
   const key = artifactKeys.servingState(run.settings.model);
-  let text: string;
-  try {
-    const res = await run.deps.s3.send(new GetObjectCommand({ Bucket: run.bucket, Key: key }));
-    text = (await res.Body?.transformToString('utf8')) ?? '';
-  } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
-    throw error;
-  }
-  return parseServingRecord(servingStateSchema, text, `s3://${run.bucket}/${key}`);
+  const text = await readOptionalText(run.deps.s3, run.bucket, key);
+  return text === undefined
+    ? undefined
+    : parseServingRecord(servingStateSchema, text, `s3://${run.bucket}/${key}`);
 }
 
 function failed(message: string): JobOutcome {
