@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   let steps = 0;
   let checks = 0;
   let virtualMs = 0;
+  const loadBefore = loadavg();
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (const [i, gen] of samples.entries()) {
     const scenario = toScenario(gen, { ...options, seed: seed + i });
     steps += scenario.steps.length;
@@ -60,14 +62,15 @@ async function main(): Promise<void> {
       console.log(`  ${i + 1} sequences, ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const wall = (performance.now() - started) / 1000;
+  const cpuUsed = process.cpuUsage(cpuStarted);
+  const cpu = (cpuUsed.user + cpuUsed.system) / 1e6;
 
   console.log(
     `\nrehearsal-sequences: seed ${seed}, up to ${maxSteps} steps, ${rpm} requests per minute, model ${model}`,
   );
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
   console.log(
-    `machine: ${cpus().length} cores, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
+    `machine: ${cpus().length} cores, load average ${load(loadBefore)} at the start, ${load(loadavg())} at the end`,
   );
   console.log(`sequences tried      ${runs}`);
   console.log(`steps                ${steps}`);
@@ -75,6 +78,9 @@ async function main(): Promise<void> {
   console.log(`virtual time         ${(virtualMs / 3_600_000).toFixed(0)} h`);
   console.log(
     `wall time            ${wall.toFixed(1)} s (${((wall * 1000) / runs).toFixed(0)} ms per sequence)`,
+  );
+  console.log(
+    `CPU time             ${cpu.toFixed(1)} s (${((cpu * 1000) / runs).toFixed(0)} ms per sequence, user + system)`,
   );
   console.log('\nsequences breaking each invariant:');
   for (const name of Object.keys(INVARIANTS) as InvariantName[]) {

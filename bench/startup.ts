@@ -8,8 +8,11 @@
  * alike; the figures are medians over the rounds. Wall time, CPU time (user + system, children
  * included) and peak RSS come from GNU time (/usr/bin/time). Synth cases: "warm" reuses the handler
  * bundles of the last synth (node_modules/.cache/mlops-handler-bundles), "cold" deletes them first.
+ * `cdk synth` runs the compiled app (bin/app.js, dist/ built first); the one-bucket peer runs both
+ * through tsx (the issue's peer) and compiled by esbuild, so the ratio to each is printed.
  */
 import { spawnSync } from 'node:child_process';
+import { buildSync } from 'esbuild';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -68,15 +71,17 @@ function runRounds(cases: readonly Case[], runs: number): Map<string, Sample> {
   );
 }
 
-function print(title: string, results: Map<string, Sample>, peer: string): void {
-  const base = results.get(peer)!;
-  console.log(`\n${title} (medians; ratios against "${peer}")`);
-  console.log('| case | wall s | ratio | CPU s | ratio | peak RSS MiB |');
-  console.log('|---|---|---|---|---|---|');
+function print(title: string, results: Map<string, Sample>, ...peers: string[]): void {
+  const cols = peers.map((p) => ` wall × ${p} | CPU × ${p} |`).join('');
+  console.log(`\n${title} (medians)`);
+  console.log(`| case | wall s | CPU s | peak RSS MiB |${cols}`);
+  console.log(`|---|---|---|---|${peers.map(() => '---|---|').join('')}`);
   for (const [name, s] of results) {
-    console.log(
-      `| ${name} | ${s.wall.toFixed(2)} | ${(s.wall / base.wall).toFixed(2)}× | ${s.cpu.toFixed(2)} | ${(s.cpu / base.cpu).toFixed(2)}× | ${s.rssMiB.toFixed(1)} |`,
-    );
+    const ratios = peers
+      .map((p) => results.get(p)!)
+      .map((b) => ` ${(s.wall / b.wall).toFixed(2)}× | ${(s.cpu / b.cpu).toFixed(2)}× |`)
+      .join('');
+    console.log(`| ${name} | ${s.wall.toFixed(2)} | ${s.cpu.toFixed(2)} | ${s.rssMiB.toFixed(1)} |${ratios}`);
   }
 }
 
@@ -103,8 +108,9 @@ function main(): void {
       .join(' ')}, ${runs} round(s)`,
   );
 
+  // dist/ fresh, so that bin/mlops.js and bin/app.js run the compiled code (bin/launch.js).
+  spawnSync(process.execPath, ['scripts/build-cli.js'], { cwd: ROOT, stdio: 'inherit' });
   if (only !== 'synth') {
-    spawnSync(process.execPath, ['scripts/build-cli.js'], { cwd: ROOT, stdio: 'inherit' });
     print(
       'CLI start',
       runRounds(
@@ -127,6 +133,15 @@ function main(): void {
     const many = manyModelsConfig(50);
     const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
     const synth = (...extra: string[]) => [cdk, 'synth', '--quiet', '-o', out, ...extra];
+    // Inside the checkout, so that it finds node_modules as the compiled app does.
+    const compiledPeer = path.join(ROOT, 'bench', '.data', 'one-bucket-app.js');
+    buildSync({
+      entryPoints: [path.join(ROOT, 'bench', 'one-bucket-app.ts')],
+      outfile: compiledPeer,
+      format: 'cjs',
+      platform: 'node',
+      logLevel: 'warning',
+    });
     try {
       print(
         'cdk synth',
@@ -136,7 +151,15 @@ function main(): void {
               name: 'one-bucket app',
               command: synth('-a', `${process.execPath} --import tsx bench/one-bucket-app.ts`),
             },
+            {
+              name: 'one-bucket app, compiled',
+              command: synth('-a', `${process.execPath} ${compiledPeer}`),
+            },
             { name: 'shipped config, warm bundles', command: synth() },
+            {
+              name: 'shipped config, through tsx',
+              command: synth('-a', `${process.execPath} --import tsx bin/app.ts`),
+            },
             {
               name: 'shipped config, cold bundles',
               command: synth(),
@@ -147,6 +170,7 @@ function main(): void {
           runs,
         ),
         'one-bucket app',
+        'one-bucket app, compiled',
       );
     } finally {
       rmSync(out, { recursive: true, force: true });

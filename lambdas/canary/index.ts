@@ -29,10 +29,13 @@ import {
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
+import { confidenceAlarmName } from '../core/contracts/metric-names';
 import {
+  canaryGuardrails,
   canaryStep,
   CanaryTokenError,
   decodeCanaryToken,
+  deploymentAlarms,
   encodeCanaryToken,
   type AlarmStatus,
   type CanaryState,
@@ -129,6 +132,8 @@ interface Run {
   readonly endpointName: string;
   readonly standbyEndpoint: string;
   readonly alarmNames: readonly string[];
+  /** The live confidence alarm (one of `alarmNames`). */
+  readonly confidenceAlarm: string;
 }
 
 /** A standby refresh before the canary, under way (from the continuation token). */
@@ -157,6 +162,7 @@ export function createHandler(deps: Deps) {
         endpointName: env.LIVE_ENDPOINT,
         standbyEndpoint: env.STANDBY_ENDPOINT,
         alarmNames: rollbackAlarmNames(env),
+        confidenceAlarm: confidenceAlarmName(env.SERVING_NAME_PREFIX),
       };
       return job.continuationToken === undefined ? start(run) : poll(run, job.continuationToken);
     });
@@ -281,11 +287,12 @@ async function startCanary(
     return failed(noLiveVariantMessage(run.endpointName, live, LIVE_VARIANT));
   }
   const fleet = liveFleetSize(serving, variant.CurrentInstanceCount);
+  const guardrails = canaryGuardrails(run.alarmNames, await readAlarms(run), run.confidenceAlarm);
   // Computed before anything is created: it refuses a fleet too small for a canary.
-  const deployment = canaryDeploymentConfig(serving, { fleet, alarmNames: run.alarmNames });
+  const deployment = canaryDeploymentConfig(serving, { fleet, alarmNames: guardrails.guard });
   // An alarm that is already in ALARM would roll the canary back whatever the candidate does, and
   // silently so for every later release while it stays there: refuse, naming it.
-  const alarming = (await readAlarms(run)).filter((a) => a.state === 'ALARM').map((a) => `"${a.name}"`);
+  const alarming = guardrails.blocking.map((a) => `"${a}"`);
   if (alarming.length > 0) {
     const one = alarming.length === 1;
     return failed(
@@ -329,7 +336,13 @@ async function startCanary(
   await ensureCandidateModel(run, artifact);
   await ensureCandidateConfig(run, fleet);
 
-  const notes: string[] = [];
+  const notes: string[] = guardrails.leftOut.map(
+    (a) =>
+      `The confidence alarm "${a}" was already in ALARM on the traffic of the version that serves ("${previous}"), ` +
+      "so it is left out of this canary's guardrails: the router's confidence metrics do not say which version " +
+      'answered, and it would roll back any candidate at once. The other alarms guard the canary; promotion ' +
+      're-baselines the confidence alarm for the candidate.',
+  );
   const currentType = await liveInstanceType(run, previous);
   if (currentType !== serving.instanceType) {
     // Application Auto Scaling refuses an update that changes the instance type of a registered variant.
@@ -383,7 +396,7 @@ async function startCanary(
         `to "${run.names.liveConfig}" (model "${run.names.model}", version ${run.params.commitId}, ` +
         `${fleet} × ${serving.instanceType}); canary ${routing.CanarySize.Value} instance(s) for ` +
         `${routing.WaitIntervalInSeconds / 60} min, then the rest, old fleet kept ${policy.TerminationWaitInSeconds / 60} min; ` +
-        `auto-rollback on ${run.alarmNames.map((n) => `"${n}"`).join(', ')}; SageMaker gives up after ` +
+        `auto-rollback on ${guardrails.guard.map((n) => `"${n}"`).join(', ')}; SageMaker gives up after ` +
         `${policy.MaximumExecutionTimeoutInSeconds / 60} min.`,
       ...notes,
       ...(standby.note === null ? [] : [standby.note]),
@@ -453,7 +466,7 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
 
   const live = await describeEndpoint(run.deps.sagemaker, run.endpointName);
   if (live === undefined) return finishFailed(run, state, undefined, endpointGoneMessage(attempt));
-  const alarms = await readAlarms(run);
+  const alarms = await readAlarms(run, deploymentAlarms(live, run.alarmNames));
   const elapsedSeconds = Math.max(0, (run.deps.now().getTime() - state.startedAtMs) / 1000);
   const step = canaryStep(
     state.expectedConfigName,
@@ -520,10 +533,11 @@ async function putPreviousConfigBack(run: Run, previous: string): Promise<string
   }
 }
 
-async function readAlarms(run: Run): Promise<AlarmStatus[]> {
+/** The states of `names` (default: every configured auto-rollback alarm). */
+async function readAlarms(run: Run, names: readonly string[] = run.alarmNames): Promise<AlarmStatus[]> {
   const res = await run.deps.cloudwatch.send(
     new DescribeAlarmsCommand({
-      AlarmNames: [...run.alarmNames],
+      AlarmNames: [...names],
       AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
     }),
   );
@@ -544,7 +558,7 @@ async function readAlarms(run: Run): Promise<AlarmStatus[]> {
  */
 async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput): Promise<JobOutcome> {
   const previousConfig = await previousLiveConfig(run);
-  const alarms = await readAlarms(run);
+  const alarms = await readAlarms(run, deploymentAlarms(live, run.alarmNames));
   // InService with the candidate's config: canaryStep passes, and its summary describes the endpoint.
   const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving));
   const found = step.kind === 'pass' ? ` ${step.summary}` : '';

@@ -27,7 +27,8 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { z } from 'zod';
 import { artifactKeys } from '../core/contracts/release-settings';
@@ -38,16 +39,23 @@ import {
   confidenceBaselineRecordSchema,
 } from '../core/monitoring/confidence-baseline';
 import {
+  canaryTrafficEnd,
   confidenceBaselineJobEnvSchema,
   measuredRecord,
   periodsOfSeries,
   planBaselineJob,
   servingStart,
   type BaselineJobStep,
+  type CanaryActivity,
   type ConfidenceBaselineJobEnv,
   type MetricSeries,
 } from '../core/monitoring/confidence-baseline-job';
-import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving/serving-records';
+import {
+  canaryRecordSchema,
+  parseServingRecord,
+  servingStateSchema,
+  type ServingState,
+} from '../core/serving/serving-records';
 import { rebaselineConfidenceAlarm, writeConfidenceBaseline } from '../shared/confidence-alarm';
 import { logger } from '../shared/logger';
 import {
@@ -63,6 +71,7 @@ export interface Deps {
   readonly ssm: SSMClient;
   readonly s3: S3Client;
   readonly cloudwatch: CloudWatchClient;
+  readonly sagemaker: SageMakerClient;
   readonly now: () => Date;
 }
 
@@ -192,13 +201,23 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
     const state = await readState();
     const version = state?.value.live.modelVersion;
     const record = version === undefined ? null : await readRecord(version);
-    const step: BaselineJobStep = planBaselineJob({
+    const input = {
       state: state?.value ?? null,
       record: record?.value ?? null,
       now,
       baselineHours: rule.baselineHours,
       periodSeconds: rule.periodSeconds,
-    });
+    };
+    let step: BaselineJobStep = planBaselineJob(input);
+    if (step.kind === 'measure') {
+      // Only when a window is to be read: what else answered on the live endpoint meanwhile.
+      const since = servingStart(state!.value, record!.value);
+      step = planBaselineJob({
+        ...input,
+        canaries: await canariesSince(deps.s3, bucket, model, since),
+        liveUpdate: await liveUpdate(deps.sagemaker, env.LIVE_ENDPOINT, state!.value),
+      });
+    }
 
     switch (step.kind) {
       case 'nothing-serves':
@@ -257,6 +276,75 @@ export function createHandler(deps: Deps): ScheduledHandler<BaselineJobResult> {
     }
     return done(step.modelVersion, 'armed', `${measured.said}; ${await reassert(state!.value)}`);
   });
+}
+
+/**
+ * The model's canary records written since `since` (each run's `canary.json`): when a later
+ * release's candidate answered part of the live endpoint's traffic. S3 lists keys with their
+ * LastModified; only records written since then are read.
+ */
+async function canariesSince(
+  s3: S3Client,
+  bucket: string,
+  model: string,
+  since: Date,
+): Promise<CanaryActivity[]> {
+  const prefix = artifactKeys.run(model, '').replace(/\/+$/, '/');
+  const keys: string[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const res = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of res.Contents ?? []) {
+        if (!o.Key?.endsWith('/canary.json')) continue;
+        if (o.LastModified !== undefined && o.LastModified.getTime() < since.getTime()) continue;
+        keys.push(o.Key);
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+  } catch (error) {
+    throw new Error(
+      `cannot list the canary records under s3://${bucket}/${prefix}: ${describeError(error)}; check the function's role ` +
+        '(s3:ListBucket on that prefix)',
+      { cause: error },
+    );
+  }
+  const out: CanaryActivity[] = [];
+  for (const key of keys) {
+    const found = await readVersioned(s3, bucket, key, canaryRecordSchema);
+    if (found === null) continue;
+    const c = found.value;
+    const activity: CanaryActivity = {
+      modelVersion: c.modelVersion,
+      startedAt: new Date(c.startedAt),
+      finishedAt: new Date(c.finishedAt),
+      outcome: c.outcome,
+    };
+    if (canaryTrafficEnd(activity).getTime() >= since.getTime()) out.push(activity);
+  }
+  return out;
+}
+
+/** What updates the live endpoint now, or null when it is in service on the served config. */
+async function liveUpdate(
+  sagemaker: SageMakerClient,
+  endpointName: string,
+  state: ServingState,
+): Promise<string | null> {
+  let res;
+  try {
+    res = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+  } catch (error) {
+    throw new Error(
+      `cannot describe the live endpoint ${endpointName}: ${describeError(error)}; check the function's role ` +
+        '(sagemaker:DescribeEndpoint on that endpoint)',
+      { cause: error },
+    );
+  }
+  if (res.EndpointStatus === 'InService' && res.EndpointConfigName === state.live.configName) return null;
+  return `${res.EndpointStatus ?? 'unknown status'} on config ${res.EndpointConfigName ?? 'unknown'}`;
 }
 
 /**
@@ -363,6 +451,7 @@ export function defaultDeps(): Deps {
     ssm: new SSMClient({}),
     s3: new S3Client({}),
     cloudwatch: new CloudWatchClient({}),
+    sagemaker: new SageMakerClient({}),
     now: () => new Date(),
   };
   return defaults;

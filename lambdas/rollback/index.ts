@@ -402,9 +402,10 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   // rolled back from. An alarm in ALARM keeps its state through PutMetricAlarm ("If you are updating
   // an existing alarm, its state is left unchanged, but the update completely overwrites the previous
   // configuration of the alarm":
-  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html); its
-  // next evaluation uses the new expression, so it returns to OK on N-1's healthy traffic, and goes
-  // back to ALARM (acting again) only from a new breach of N-1's own band.
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html), so the
+  // re-baseline sets it to INSUFFICIENT_DATA and CloudWatch evaluates it again on N-1's band: back to
+  // ALARM (acting again) only if that band is breached. Datapoints of N's last minutes can do that
+  // once; the second invocation finds this rollback claimed and changes nothing.
   let confidenceAlarm: string | null = null;
   if (
     bridge === 'live' ||

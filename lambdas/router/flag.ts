@@ -85,15 +85,23 @@ export function createFlagReader(options: FlagReaderOptions): FlagReader {
     let next: FlagState;
     try {
       const text = await readText();
-      const flag = parseFlagDocument(text, label);
+      // The document read last time (AppConfig answers an unchanged one with an empty body and the
+      // provider hands back the last one): it parsed then, so it is not parsed again.
+      const same = lastGood !== undefined && lastGood.text === text ? lastGood : undefined;
+      const flag = same?.flag ?? parseFlagDocument(text, label);
       if (flag.model !== model) {
         throw new FlagDocumentError(
           `${label} is for model "${flag.model}", but this router serves "${model}"; deploy ${model}'s flag ` +
             'to this configuration profile, or point the router at the right profile (APPCONFIG_PROFILE)',
         );
       }
-      if (lastGood?.text !== text) announce(flag);
-      lastGood = { flag, routingFlag: saltedFlag(model, flag), readAt: clock.now(), text };
+      if (!same) announce(flag);
+      lastGood = {
+        flag,
+        routingFlag: same?.routingFlag ?? saltedFlag(model, flag),
+        readAt: clock.now(),
+        text,
+      };
       next = { status: 'current', flag: lastGood.flag, routingFlag: lastGood.routingFlag };
       if (previous !== undefined && previous.status !== 'current') {
         logger.info('router: the flag can be read again; routing by it', { flag: label });

@@ -8,10 +8,22 @@
  * whole alarm, so every field is copied; an existing alarm's state is left as it is ("If you are
  * updating an existing alarm, its state is left unchanged"):
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+ *
+ * An ALARM kept that way is a verdict on the previous band (or on the version served before, which
+ * may share a provisional band), and it is sticky: an alarm's actions run only when its state
+ * changes, so while it stays in ALARM it neither rolls back nor pages for the version that serves
+ * now, and with `TreatMissingData: ignore` quiet periods never take it out. So a re-baseline that
+ * finds it in ALARM from before sets it to INSUFFICIENT_DATA, the state CloudWatch gives a new
+ * alarm ("the alarm state is immediately set to INSUFFICIENT_DATA. The alarm is then evaluated",
+ * same page), and CloudWatch evaluates it again on the new band: "Metric alarms returns to their
+ * actual state quickly, often within seconds" (SetAlarmState,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html). If the
+ * new band is breached it goes back to ALARM, and its actions run again, for the version that serves.
  */
 import {
   DescribeAlarmsCommand,
   PutMetricAlarmCommand,
+  SetAlarmStateCommand,
   type CloudWatchClient,
   type MetricAlarm,
   type PutMetricAlarmCommandInput,
@@ -163,12 +175,34 @@ export async function rebaselineConfidenceAlarm(
   const sameActions =
     actions.length === (alarm.AlarmActions ?? []).length &&
     actions.every((a) => alarm.AlarmActions?.includes(a));
-  if (zQuery.Expression === expression && sameActions) {
-    return `the confidence alarm ${req.alarmName} is already ${plan.why}`;
+  const changed = zQuery.Expression !== expression || !sameActions;
+  // In ALARM from before the version began serving, or on the band being replaced: not a verdict on
+  // what serves now (see the module comment).
+  const enteredAt = alarm.StateUpdatedTimestamp?.getTime();
+  const stale =
+    alarm.StateValue === 'ALARM' &&
+    (changed || (enteredAt !== undefined && enteredAt < req.servedSince.getTime()));
+  if (changed) {
+    const metrics = alarm.Metrics!.map((m) =>
+      m.Id === CONFIDENCE_ALARM_IDS.z ? { ...m, Expression: expression } : m,
+    );
+    await deps.cloudwatch.send(new PutMetricAlarmCommand(putInputOf(alarm, metrics, actions)));
   }
-  const metrics = alarm.Metrics!.map((m) =>
-    m.Id === CONFIDENCE_ALARM_IDS.z ? { ...m, Expression: expression } : m,
-  );
-  await deps.cloudwatch.send(new PutMetricAlarmCommand(putInputOf(alarm, metrics, actions)));
-  return `the confidence alarm ${req.alarmName} is now ${plan.why}`;
+  if (stale) {
+    await deps.cloudwatch.send(
+      new SetAlarmStateCommand({
+        AlarmName: req.alarmName,
+        StateValue: 'INSUFFICIENT_DATA',
+        // StateReason: at most 1023 characters.
+        StateReason: (
+          `re-baselined for ${req.modelVersion}: was in ALARM on the previous band; evaluated again on the new band ` +
+          `(was: ${alarm.StateReason ?? 'no reason given'})`
+        ).slice(0, 1023),
+      }),
+    );
+  }
+  const cleared = stale
+    ? '; its ALARM on the previous band was cleared, to be evaluated again on this one'
+    : '';
+  return `the confidence alarm ${req.alarmName} is ${changed ? 'now' : 'already'} ${plan.why}${cleared}`;
 }

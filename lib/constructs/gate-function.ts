@@ -5,11 +5,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { markPipelineAction } from '../nag/nist-acknowledgements';
+import { REPO_ROOT } from '../repo-root';
 import { reviewWildcards } from '../nag/reviewed-wildcards';
 import { HandlerBundle } from './handler-bundles';
-
-/** Repository root: handlers live in `lambdas/<handler>/index.ts`. */
-const ROOT = path.resolve(__dirname, '../..');
 
 export interface GateFunctionProps {
   /** Folder under `lambdas/` holding the handler's `index.ts`. */
@@ -78,7 +76,7 @@ export class GateFunction extends Construct {
       functionName: props.functionName,
       description: props.description,
       // The hash is the bundle's (OUTPUT): an edit that leaves the bundle unchanged deploys nothing.
-      code: lambda.Code.fromAsset(path.join(ROOT, 'lambdas', props.handler), {
+      code: lambda.Code.fromAsset(path.join(REPO_ROOT, 'lambdas', props.handler), {
         assetHashType: AssetHashType.OUTPUT,
         // The image is never pulled: the local bundling always succeeds.
         bundling: { image: runtime.bundlingImage, local: new HandlerBundle(props.handler) },

@@ -13,9 +13,10 @@ import {
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { ILocalBundling } from 'aws-cdk-lib';
+import { REPO_ROOT } from '../repo-root';
 
 /** Repository root: handlers live in `lambdas/<handler>/index.ts`. */
-const ROOT = path.resolve(__dirname, '../..');
+const ROOT = REPO_ROOT;
 const LAMBDAS = path.join(ROOT, 'lambdas');
 /** Kept between runs: a synth whose inputs did not change reuses the bundles of the last one. */
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'mlops-handler-bundles');

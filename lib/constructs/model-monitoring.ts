@@ -574,7 +574,7 @@ export class ModelMonitoring extends Construct {
       );
       stage.role.addToPolicy(
         new iam.PolicyStatement({
-          actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+          actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
           resources: [this.confidenceAlarm.alarmArn],
         }),
       );
@@ -606,7 +606,7 @@ export class ModelMonitoring extends Construct {
     // a cycle (alarm -> function -> its policy -> alarm).
     rollbackRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
         resources: [
           stack.formatArn({
             service: 'cloudwatch',
@@ -791,6 +791,7 @@ export class ModelMonitoring extends Construct {
       'confidence-baseline',
       "measures the served version's live confidence baseline and arms the confidence alarm",
       {
+        LIVE_ENDPOINT: live,
         CONFIDENCE_ALARM_NAME: confidenceAlarmName(prefix),
         CONFIDENCE_ROLLBACK_ACTION_ARN: this.rollback.function.functionArn,
       } satisfies Omit<ConfidenceBaselineJobEnv, 'RELEASE_SETTINGS_PARAMETER' | 'ARTIFACTS_BUCKET'>,
@@ -798,7 +799,7 @@ export class ModelMonitoring extends Construct {
     const baselineRole = this.confidenceBaseline.role;
     baselineRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm'],
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
         resources: [this.confidenceAlarm.alarmArn],
       }),
     );
@@ -818,8 +819,29 @@ export class ModelMonitoring extends Construct {
         ],
       }),
     );
-    // Before the first release there is no serving state: "not found", not "access denied".
+    // A later release's canary mixes its candidate into the router's metrics: the job reads the
+    // canary records (listed under the runs) and whether a release updates the live endpoint now.
+    baselineRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [shared.artifactsBucket.arnForObjects(`models/${model.name}/runs/*/canary.json`)],
+      }),
+    );
+    baselineRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeEndpoint'],
+        resources: [stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: live })],
+      }),
+    );
+    // Before the first release there is no serving state: "not found", not "access denied". The
+    // same ListBucket lists the runs for their canary records.
     grantMissingKeyAsNotFound(baselineRole, shared.artifactsBucket);
+    reviewWildcards(baselineRole, {
+      finding: new RegExp(
+        `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/runs/\\*/canary\\.json$`,
+      ),
+      reason: "This model's canary records, one per release run (named by the pipeline execution).",
+    });
     reviewWildcards(baselineRole, {
       finding: new RegExp(
         `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,

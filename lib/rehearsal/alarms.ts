@@ -19,7 +19,10 @@
  * `nextAlarmState` covers Less/GreaterThanThreshold with ignore, breaching or notBreaching; other
  * alarms (>=, <=, or TreatMissingData `missing`) keep the simpler rule below.
  * `PutMetricAlarm` on an existing alarm replaces its configuration and leaves its state as it is
- * (API_PutMetricAlarm.html).
+ * (API_PutMetricAlarm.html); the next evaluation uses the new configuration over the stored
+ * datapoints. `SetAlarmState` sets the state, running the new state's actions when it differs, and
+ * the next evaluation returns the alarm to its actual state (API_SetAlarmState.html: "often within
+ * seconds"; here at the next minute boundary, where every alarm is evaluated).
  */
 import {
   compileExpressions,
@@ -31,20 +34,59 @@ import {
 
 export type Dimensions = Readonly<Record<string, string>>;
 
+/** `Name=Value` pairs sorted by name, comma-separated: one series per set of dimensions, in any order. */
+function dimensionsKey(dims: Dimensions): string {
+  const names = Object.keys(dims);
+  if (names.length > 1) names.sort();
+  let key = '';
+  for (let i = 0; i < names.length; i++) key += `${i === 0 ? '' : ','}${names[i]}=${dims[names[i]!]}`;
+  return key;
+}
+
 /** Samples per metric and minute. */
 export class MetricStore {
   private readonly series = new Map<string, Map<number, number[]>>();
+  /** Samples of minutes before this were dropped by `prune` (a minute boundary). */
+  private prunedBefore = -Infinity;
+  /** The dimensions part of series keys, by dimensions object (alarms ask with the same objects each minute). */
+  private readonly dimsKeys = new WeakMap<Dimensions, string>();
 
   static key(namespace: string, name: string, dims: Dimensions): string {
-    const d = Object.keys(dims)
-      .sort()
-      .map((k) => `${k}=${dims[k]}`)
-      .join(',');
-    return `${namespace}|${name}|${d}`;
+    return `${namespace}|${name}|${dimensionsKey(dims)}`;
+  }
+
+  /** The latest end of an interval `settled` vouched for. */
+  private settledUntil = -Infinity;
+  /**
+   * Counts samples put into an interval `settled` had vouched for (the rehearsal's clock only moves
+   * forward, so it never does; a caller that does gets fresh statistics from a cache that checks it).
+   */
+  revision = 0;
+
+  /** Whether the samples of `[startMs, endMs)` can no longer change: the interval is over and not pruned. */
+  settled(startMs: number, endMs: number, nowMs: number): boolean {
+    if (endMs > nowMs || startMs < this.prunedBefore) return false;
+    if (endMs > this.settledUntil) this.settledUntil = endMs;
+    return true;
   }
 
   put(namespace: string, name: string, dims: Dimensions, atMs: number, value: number): void {
-    const key = MetricStore.key(namespace, name, dims);
+    this.putKeyed(`${namespace}|${name}|${dimensionsKey(dims)}`, atMs, value);
+  }
+
+  /** Several metrics of one namespace with the same dimensions (one EMF line, one invocation). */
+  putAll(
+    namespace: string,
+    dims: Dimensions,
+    atMs: number,
+    values: readonly (readonly [string, number])[],
+  ): void {
+    const d = dimensionsKey(dims);
+    for (const [name, value] of values) this.putKeyed(`${namespace}|${name}|${d}`, atMs, value);
+  }
+
+  private putKeyed(key: string, atMs: number, value: number): void {
+    if (atMs < this.settledUntil) this.revision += 1;
     let minutes = this.series.get(key);
     if (!minutes) this.series.set(key, (minutes = new Map()));
     const minute = Math.floor(atMs / 60_000);
@@ -55,7 +97,9 @@ export class MetricStore {
 
   /** The samples of `[startMs, startMs + periodMs)`. */
   samples(namespace: string, name: string, dims: Dimensions, startMs: number, periodMs: number): number[] {
-    const minutes = this.series.get(MetricStore.key(namespace, name, dims));
+    let d = this.dimsKeys.get(dims);
+    if (d === undefined) this.dimsKeys.set(dims, (d = dimensionsKey(dims)));
+    const minutes = this.series.get(`${namespace}|${name}|${d}`);
     if (!minutes) return [];
     const out: number[] = [];
     for (let m = Math.floor(startMs / 60_000); m < Math.floor((startMs + periodMs) / 60_000); m++) {
@@ -68,6 +112,7 @@ export class MetricStore {
   /** Drops samples older than `beforeMs` (memory stays flat over long runs). */
   prune(beforeMs: number): void {
     const minute = Math.floor(beforeMs / 60_000);
+    this.prunedBefore = Math.max(this.prunedBefore, minute * 60_000);
     for (const minutes of this.series.values()) {
       for (const m of minutes.keys()) if (m < minute) minutes.delete(m);
     }
@@ -312,7 +357,58 @@ export class AlarmBook {
     else this.alarms.set(name, { definition, state: 'INSUFFICIENT_DATA', reason: 'created', changedAtMs: 0 });
   }
 
-  private datapoint(def: AlarmDefinition, store: MetricStore, startMs: number): number | undefined {
+  /** Changes made by SetAlarmState since the last evaluation: returned by it, so their actions run. */
+  private readonly setChanges: AlarmChange[] = [];
+
+  /** SetAlarmState: the state now; the next evaluation sets the actual one. */
+  setState(name: string, value: string, reason: string, nowMs: number): void {
+    const a = this.alarms.get(name);
+    if (!a) return;
+    if (value !== 'OK' && value !== 'ALARM' && value !== 'INSUFFICIENT_DATA') {
+      throw new Error(`SetAlarmState: StateValue ${value} is not OK, ALARM or INSUFFICIENT_DATA`);
+    }
+    if (a.state === value) return;
+    const from = a.state;
+    a.state = value;
+    a.reason = reason;
+    a.changedAtMs = nowMs;
+    const def = a.definition;
+    const actions = value === 'ALARM' ? def.alarmActions : value === 'OK' ? def.okActions : [];
+    this.setChanges.push({ name, from, to: value, reason, actions });
+  }
+
+  /**
+   * Datapoints of periods whose samples can no longer change (the period is over and not pruned),
+   * per alarm definition (PutMetricAlarm replaces it) and period start: each minute's evaluation
+   * then computes only the periods that just ended, not the whole evaluation range again.
+   */
+  private settled = new WeakMap<AlarmDefinition, Map<number, number | undefined>>();
+  /** The store and its revision the cached datapoints were computed from. */
+  private settledFrom: { store: MetricStore; revision: number } | undefined;
+
+  private datapoint(
+    def: AlarmDefinition,
+    store: MetricStore,
+    startMs: number,
+    nowMs: number,
+  ): number | undefined {
+    let spanMs = def.periodSeconds * 1000;
+    if (def.metric.kind === 'math')
+      for (const s of def.metric.queries.values()) spanMs = Math.max(spanMs, s.periodSeconds * 1000);
+    if (!store.settled(startMs, startMs + spanMs, nowMs)) return this.computeDatapoint(def, store, startMs);
+    if (this.settledFrom?.store !== store || this.settledFrom.revision !== store.revision) {
+      this.settled = new WeakMap();
+      this.settledFrom = { store, revision: store.revision };
+    }
+    let cache = this.settled.get(def);
+    if (!cache) this.settled.set(def, (cache = new Map()));
+    if (cache.has(startMs)) return cache.get(startMs);
+    const value = this.computeDatapoint(def, store, startMs);
+    cache.set(startMs, value);
+    return value;
+  }
+
+  private computeDatapoint(def: AlarmDefinition, store: MetricStore, startMs: number): number | undefined {
     const periodMs = def.periodSeconds * 1000;
     const value = (s: MetricStat) =>
       statistic(
@@ -333,7 +429,7 @@ export class AlarmBook {
    * returns the state changes.
    */
   evaluate(store: MetricStore, nowMs: number): AlarmChange[] {
-    const changes: AlarmChange[] = [];
+    const changes: AlarmChange[] = this.setChanges.splice(0);
     for (const a of this.alarms.values()) {
       const def = a.definition;
       if (def.metric.kind === 'unsupported') continue;
@@ -343,8 +439,12 @@ export class AlarmBook {
       const rule = coreRuleOf(def);
       const count = rule ? evaluationRange(rule) : def.evaluationPeriods;
       const range: (number | null)[] = [];
-      for (let i = count; i >= 1; i--) range.push(this.datapoint(def, store, lastEnd - i * periodMs) ?? null);
-      const values = range.map((v) => (v === null ? 'missing' : String(Math.round(v * 1000) / 1000)));
+      for (let i = count; i >= 1; i--)
+        range.push(this.datapoint(def, store, lastEnd - i * periodMs, nowMs) ?? null);
+      // The clock only moves forward: periods before this range are never evaluated again.
+      const cache = this.settled.get(def);
+      if (cache)
+        for (const start of cache.keys()) if (start < lastEnd - count * periodMs) cache.delete(start);
       let next: AlarmState['state'];
       if (rule) {
         next = nextAlarmState(range, rule, a.state);
@@ -367,6 +467,7 @@ export class AlarmBook {
         }
       }
       if (next !== a.state) {
+        const values = range.map((v) => (v === null ? 'missing' : String(Math.round(v * 1000) / 1000)));
         const reason = `[${values.join(', ')}] vs threshold ${def.threshold} (${def.comparison}, ${def.datapointsToAlarm} of ${def.evaluationPeriods})`;
         const from = a.state;
         a.state = next;

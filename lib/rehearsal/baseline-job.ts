@@ -11,6 +11,7 @@
 import { createHandler, type BaselineJobResult } from '../../lambdas/confidence-baseline';
 import type { ScheduledHandler } from '../../lambdas/shared/scheduled-job';
 import { functionEnvironment, functionId, resourcesOfType, type Template } from './template';
+import { setProcessEnv } from './process-env';
 
 const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -24,6 +25,7 @@ export interface BaselineJobClients {
   readonly s3: unknown;
   readonly ssm: unknown;
   readonly cloudwatch: unknown;
+  readonly sagemaker: unknown;
 }
 
 export class BaselineJobSchedule {
@@ -74,6 +76,7 @@ export class BaselineJobSchedule {
       s3: clients.s3,
       ssm: clients.ssm,
       cloudwatch: clients.cloudwatch,
+      sagemaker: clients.sagemaker,
       now,
     } as never);
     return new BaselineJobSchedule(handler, env, interval, startMs);
@@ -89,7 +92,7 @@ export class BaselineJobSchedule {
    */
   async run(model: string, nowMs: number): Promise<string | undefined> {
     while (this.nextRunMs <= nowMs) this.nextRunMs += this.intervalMs;
-    Object.assign(process.env, this.env);
+    setProcessEnv(this.env);
     let result: BaselineJobResult;
     try {
       result = await this.handler({ model });

@@ -591,9 +591,11 @@ export class Cloud {
     const dims = { EndpointName: e.name, VariantName: variant.VariantName };
     // SageMaker endpoint invocation metrics, per endpoint and variant (monitoring-cloudwatch.html):
     // Invocations, Invocation5XXErrors, ModelLatency in microseconds.
-    this.metrics.put('AWS/SageMaker', 'Invocations', dims, this.nowMs, 1);
-    this.metrics.put('AWS/SageMaker', 'Invocation5XXErrors', dims, this.nowMs, result.ok ? 0 : 1);
-    this.metrics.put('AWS/SageMaker', 'ModelLatency', dims, this.nowMs, result.latencyMs * 1000);
+    this.metrics.putAll('AWS/SageMaker', dims, this.nowMs, [
+      ['Invocations', 1],
+      ['Invocation5XXErrors', result.ok ? 0 : 1],
+      ['ModelLatency', result.latencyMs * 1000],
+    ]);
     this.answers.push({
       endpoint: e.name,
       variant: variant.VariantName,
@@ -607,9 +609,11 @@ export class Cloud {
       if (this.random.next() >= (shadow.InitialVariantWeight ?? 1)) continue;
       const s = this.behaviour(shadow.ModelName, this.random);
       const sdims = { EndpointName: e.name, VariantName: shadow.VariantName };
-      this.metrics.put('AWS/SageMaker', 'Invocations', sdims, this.nowMs, 1);
-      this.metrics.put('AWS/SageMaker', 'Invocation5XXErrors', sdims, this.nowMs, s.ok ? 0 : 1);
-      this.metrics.put('AWS/SageMaker', 'ModelLatency', sdims, this.nowMs, s.latencyMs * 1000);
+      this.metrics.putAll('AWS/SageMaker', sdims, this.nowMs, [
+        ['Invocations', 1],
+        ['Invocation5XXErrors', s.ok ? 0 : 1],
+        ['ModelLatency', s.latencyMs * 1000],
+      ]);
       this.capture(
         e,
         config,

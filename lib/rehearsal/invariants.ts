@@ -66,6 +66,8 @@ export class Invariants {
   private deferral: { atMs: number; message: string; endedAtMs?: number } | undefined;
   private flagBeforeStage: string | undefined;
   private confidenceAlarmSince: number | undefined;
+  /** The confidence alarm's band and actions as last seen, and since when. */
+  private confidenceBand: { text: string; sinceMs: number } | undefined;
   private canaryStartedAtMs: number | undefined;
 
   constructor(private readonly world: World) {}
@@ -148,8 +150,9 @@ export class Invariants {
       if (outcome.status === 'succeeded') {
         this.passed.add(run.label);
         this.rolledBack.delete(run.label);
-        // 7. Not with a guardrail alarm in ALARM.
-        const alarms = (this.world.env.ROLLBACK_ALARMS ?? '').split(',').filter((a) => a !== '');
+        // 7. Not with a guardrail alarm in ALARM: those its deployment lists (a canary may leave out
+        // the confidence alarm when it was in ALARM on the served version before it started).
+        const alarms = this.guardrailAlarms();
         const alarming = alarms.filter((a) => this.world.cloud.alarms.state(a) === 'ALARM');
         if (alarming.length > 0) {
           this.violate(
@@ -196,6 +199,42 @@ export class Invariants {
       );
     }
     this.held = undefined;
+  }
+
+  /**
+   * 8c. After a re-baseline (another version serves, or the band or the actions changed), an ALARM
+   * is a verdict on the new band: entered after the change, or left within the period that follows.
+   * An ALARM kept from before is not one (PutMetricAlarm leaves the state as it is, and two versions
+   * may have the same provisional band) and, since an alarm acts only on a change of state, it acts
+   * on no breach of the new band while it stays there.
+   */
+  private staleConfidenceAlarm(): string | null {
+    const name = this.world.env.CONFIDENCE_ALARM_NAME;
+    const alarm = name ? this.world.cloud.alarms.alarms.get(name) : undefined;
+    if (!alarm) return null;
+    const metrics =
+      (alarm.definition.raw.Metrics as { Id?: string; Expression?: string }[] | undefined) ?? [];
+    // What the alarm judges: its band and actions, for the version serving/state.json names.
+    const version = this.world.servingState()?.live.modelVersion ?? '';
+    const text = `${version}|${metrics.map((m) => m.Expression ?? '').join('|')}|${alarm.definition.alarmActions.join(',')}`;
+    if (this.confidenceBand?.text !== text) this.confidenceBand = { text, sinceMs: this.now };
+    const since = this.confidenceBand.sinceMs;
+    if (alarm.state !== 'ALARM' || alarm.changedAtMs >= since) return null;
+    if (this.now < since + alarm.definition.periodSeconds * 1000) return null;
+    return (
+      `the confidence alarm has been in ALARM since ${minutes(this.now - alarm.changedAtMs)} ago, from before it was ` +
+      `re-baselined for ${this.world.labelOfCommit(version) ?? 'nothing'} ${minutes(this.now - since)} ago: its ALARM is a verdict on the old band, and it acts on no breach of the new one`
+    );
+  }
+
+  /** The auto-rollback alarms of the live endpoint's last deployment; every configured one if it lists none. */
+  private guardrailAlarms(): string[] {
+    const configured = (this.world.env.ROLLBACK_ALARMS ?? '').split(',').filter((a) => a !== '');
+    const last = this.world.cloud.endpoints.get(this.world.env.LIVE_ENDPOINT!)?.lastDeploymentConfig as
+      { AutoRollbackConfiguration?: { Alarms?: { AlarmName?: string }[] } } | undefined;
+    const listed = (last?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName ?? '');
+    const guarded = configured.filter((a) => listed.includes(a));
+    return guarded.length > 0 ? guarded : configured;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -361,6 +400,9 @@ export class Invariants {
     }
     // 8. The confidence threshold belongs to the served version.
     const served = w.serving();
+    const stale = this.staleConfidenceAlarm();
+    if (stale !== null)
+      this.violate('confidence-threshold-follows', stale, `stale|${this.confidenceBand?.sinceMs}`);
     const alarm = confidence ? w.cloud.alarms.alarms.get(confidence) : undefined;
     // A metric-math alarm carries the served version's band in its z expression (and rolls back
     // only once armed); a static-threshold alarm carries its floor in the threshold.

@@ -10,10 +10,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import type * as Cdk from 'aws-cdk-lib';
 import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
-import { ModelStack } from '../stacks/model-stack';
-import { SharedStack } from '../stacks/shared-stack';
+import { REPO_ROOT } from '../repo-root';
+import type * as ModelStackModule from '../stacks/model-stack';
+import type * as SharedStackModule from '../stacks/shared-stack';
 
 /** One CloudFormation resource. */
 export interface CfnResource {
@@ -24,8 +25,6 @@ export interface CfnResource {
 export interface Template {
   readonly Resources: Record<string, CfnResource>;
 }
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 function listFiles(dir: string, ext: RegExp, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
@@ -55,7 +54,19 @@ export function templateInputsHash(configDir: string): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/**
+ * Loaded only to synthesize: aws-cdk-lib, the constructs and cdk-nag take seconds to load, and a
+ * cached template needs none of them.
+ */
+function load<T>(module: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(module) as T;
+}
+
 function synthesize(config: PlatformConfig, model: string): Template {
+  const { App } = load<typeof Cdk>('aws-cdk-lib');
+  const { ModelStack } = load<typeof ModelStackModule>('../stacks/model-stack');
+  const { SharedStack } = load<typeof SharedStackModule>('../stacks/shared-stack');
   const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };

@@ -53,9 +53,12 @@ class EmulatedMetrics {
     return this;
   }
   publishStoredMetrics(): void {
-    const dims = { service: this.service, ...this.dims };
-    for (const [name, value] of this.values)
-      this.cloud.metrics.put(this.namespace, name, dims, this.cloud.nowMs, value);
+    this.cloud.metrics.putAll(
+      this.namespace,
+      { service: this.service, ...this.dims },
+      this.cloud.nowMs,
+      this.values,
+    );
     this.values = [];
     this.dims = {};
   }

@@ -24,11 +24,13 @@ import {
   type ReleaseSettings,
 } from '../../lambdas/core/contracts/release-settings';
 import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
+import { REPO_ROOT } from '../repo-root';
 import { alarmDefinition } from './alarms';
 import { BaselineJobSchedule } from './baseline-job';
 import { clients, flagSummary } from './clients';
 import { Cloud, type ModelBehaviour } from './cloud';
 import { Invariants, type InvariantViolation } from './invariants';
+import { setProcessEnv } from './process-env';
 import { Random } from './random';
 import {
   functionEnvironment,
@@ -242,7 +244,7 @@ export class World {
     }
     this.baselineJob = BaselineJobSchedule.fromTemplate(
       template,
-      { s3: c.s3, ssm: c.ssm, cloudwatch: c.cloudwatch },
+      { s3: c.s3, ssm: c.ssm, cloudwatch: c.cloudwatch, sagemaker: c.sagemaker },
       now,
       START_MS,
     );
@@ -292,7 +294,7 @@ export class World {
 
   /** The example eval report of the model (examples/<model>/eval_report.json) or one built from defaults. */
   private evalReportFor(commit: string): Record<string, unknown> {
-    const file = path.resolve(__dirname, '..', '..', 'examples', this.settings.model, 'eval_report.json');
+    const file = path.join(REPO_ROOT, 'examples', this.settings.model, 'eval_report.json');
     const example = existsSync(file)
       ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
       : undefined;
@@ -385,7 +387,7 @@ export class World {
       const event = this.cloud.endpointEvents.shift()!;
       const rule = this.rollbackRules.find((r) => matchesEventPattern(r.pattern, event));
       if (!rule) continue;
-      Object.assign(process.env, this.functionEnvs.rollback);
+      setProcessEnv(this.functionEnvs.rollback);
       this.busy++;
       let result: RollbackResult;
       try {
@@ -508,7 +510,7 @@ export class World {
 
   async invokeRollback(event: unknown, by: string, triggerMs = this.cloud.nowMs): Promise<RollbackResult> {
     const before = this.invariants.beforeRollback();
-    Object.assign(process.env, this.functionEnvs.rollback);
+    setProcessEnv(this.functionEnvs.rollback);
     // A rollback takes over from a release paused part-way: it is no longer in flight.
     for (const r of this.runs) if (!r.running && r.pending.length > 0) r.abandoned = true;
     this.busy++;
@@ -659,7 +661,7 @@ export class World {
       };
       this.invariants.beforeStage(run, stage, polls === 0);
       // The function's environment as synthesized.
-      Object.assign(process.env, this.functionEnvs[stage]);
+      setProcessEnv(this.functionEnvs[stage]);
       const restoreSettings = this.overrideInstanceType(instanceType);
       this.busy++;
       let outcome: JobOutcome;
@@ -694,15 +696,27 @@ export class World {
    * stages of that run read, under a parameter name of their own: the handlers cache the settings
    * per parameter name for the life of a container.
    */
+  /** The overriding settings per parameter name, and the base settings they were made from. */
+  private readonly overridden = new Map<string, { baseText: string; text: string }>();
+
   private overrideInstanceType(instanceType: string | undefined): () => void {
     if (instanceType === undefined) return () => undefined;
     const base = this.env.RELEASE_SETTINGS_PARAMETER!;
     const name = `${base}-${instanceType}`;
-    const settings = JSON.parse(this.cloud.ssm.get(base)!) as ReleaseSettings;
-    this.cloud.ssm.set(name, JSON.stringify({ ...settings, serving: { ...settings.serving, instanceType } }));
-    process.env.RELEASE_SETTINGS_PARAMETER = name;
+    const baseText = this.cloud.ssm.get(base)!;
+    let made = this.overridden.get(name);
+    if (made?.baseText !== baseText) {
+      const settings = JSON.parse(baseText) as ReleaseSettings;
+      made = {
+        baseText,
+        text: JSON.stringify({ ...settings, serving: { ...settings.serving, instanceType } }),
+      };
+      this.overridden.set(name, made);
+    }
+    this.cloud.ssm.set(name, made.text);
+    setProcessEnv({ RELEASE_SETTINGS_PARAMETER: name });
     return () => {
-      process.env.RELEASE_SETTINGS_PARAMETER = base;
+      setProcessEnv({ RELEASE_SETTINGS_PARAMETER: base });
     };
   }
 

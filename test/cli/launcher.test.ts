@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
   rmSync,
@@ -14,12 +15,14 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 
 /**
- * bin/mlops.js in a scratch clone whose "compiled" and "source" CLIs each print which one ran:
- * the compiled one must run only while no source is newer than the build.
+ * bin/mlops.js and bin/app.js (what `cdk synth` runs) in a scratch clone whose "compiled" and
+ * "source" entries each print which one ran: the compiled one must run only while no source is
+ * newer than the build.
  */
-describe('bin/mlops.js: the compiled CLI or, when that is stale, the TypeScript', () => {
+describe('bin/mlops.js and bin/app.js: the compiled entry or, when that is stale, the TypeScript', () => {
   let clone: string;
-  const run = () => spawnSync(process.execPath, [path.join(clone, 'bin/mlops.js')], { encoding: 'utf8' });
+  const run = (entry = 'mlops') =>
+    spawnSync(process.execPath, [path.join(clone, `bin/${entry}.js`)], { encoding: 'utf8' });
   const at = (rel: string, seconds: number) => utimesSync(path.join(clone, rel), seconds, seconds);
 
   beforeEach(() => {
@@ -28,41 +31,88 @@ describe('bin/mlops.js: the compiled CLI or, when that is stale, the TypeScript'
     mkdirSync(path.join(clone, 'lib'));
     mkdirSync(path.join(clone, 'dist/bin'), { recursive: true });
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
-    copyFileSync(path.join(ROOT, 'bin/mlops.js'), path.join(clone, 'bin/mlops.js'));
-    writeFileSync(path.join(clone, 'bin/mlops.ts'), "process.stdout.write('typescript\\n');\n");
+    for (const entry of ['launch', 'mlops', 'app']) {
+      copyFileSync(path.join(ROOT, `bin/${entry}.js`), path.join(clone, `bin/${entry}.js`));
+    }
+    for (const entry of ['mlops', 'app']) {
+      writeFileSync(
+        path.join(clone, `bin/${entry}.ts`),
+        `process.stdout.write('${entry}: typescript\\n');\n`,
+      );
+      writeFileSync(
+        path.join(clone, `dist/bin/${entry}.js`),
+        `process.stdout.write('${entry}: compiled\\n');\n`,
+      );
+    }
     writeFileSync(path.join(clone, 'lib/gate.ts'), 'export {};\n');
-    writeFileSync(path.join(clone, 'dist/bin/mlops.js'), "process.stdout.write('compiled\\n');\n");
     writeFileSync(
       path.join(clone, 'dist/BUILT.json'),
-      JSON.stringify({ sources: ['bin/mlops.ts', 'lib', 'lib/gate.ts'] }),
+      JSON.stringify({ sources: ['bin/mlops.ts', 'bin/app.ts', 'lib', 'lib/gate.ts'] }),
     );
-    for (const rel of ['bin/mlops.ts', 'lib', 'lib/gate.ts']) at(rel, 1_000);
+    for (const rel of ['bin/mlops.ts', 'bin/app.ts', 'lib', 'lib/gate.ts']) at(rel, 1_000);
     at('dist/BUILT.json', 2_000);
   });
   afterEach(() => rmSync(clone, { recursive: true, force: true }));
 
-  test('a build newer than every source runs the compiled CLI', () => {
-    expect(run().stdout).toBe('compiled\n');
+  test('a build newer than every source runs the compiled CLI and app', () => {
+    expect(run().stdout).toBe('mlops: compiled\n');
+    expect(run('app').stdout).toBe('app: compiled\n');
   });
 
-  test('an edited source runs the TypeScript', () => {
+  test('an edited source runs the TypeScript, for the CLI and the app alike', () => {
     at('lib/gate.ts', 3_000);
-    expect(run().stdout).toBe('typescript\n');
+    expect(run().stdout).toBe('mlops: typescript\n');
+    expect(run('app').stdout).toBe('app: typescript\n');
   });
 
   test('a file added to a source folder runs the TypeScript', () => {
     writeFileSync(path.join(clone, 'lib/new-gate.ts'), 'export {};\n');
-    expect(run().stdout).toBe('typescript\n');
+    expect(run().stdout).toBe('mlops: typescript\n');
   });
 
   test('a removed source runs the TypeScript', () => {
     rmSync(path.join(clone, 'lib/gate.ts'));
     at('lib', 1_000);
-    expect(run().stdout).toBe('typescript\n');
+    expect(run().stdout).toBe('mlops: typescript\n');
+  });
+
+  test('`mlops --help` prints the help the build recorded, without running the CLI, while the build is fresh', () => {
+    writeFileSync(path.join(clone, 'dist/mlops.help.txt'), 'Usage: mlops [options] [command]\n');
+    const args = (...argv: string[]) =>
+      spawnSync(process.execPath, [path.join(clone, 'bin/mlops.js'), ...argv], { encoding: 'utf8' }).stdout;
+    expect(args('--help')).toBe('Usage: mlops [options] [command]\n');
+    expect(args('-h')).toBe('Usage: mlops [options] [command]\n');
+    expect(args('validate-config', '--help')).toBe('mlops: compiled\n');
+    at('lib/gate.ts', 3_000);
+    expect(args('--help')).toBe('mlops: typescript\n');
   });
 
   test('no build (dist/ missing) runs the TypeScript', () => {
     rmSync(path.join(clone, 'dist'), { recursive: true });
-    expect(run().stdout).toBe('typescript\n');
+    expect(run().stdout).toBe('mlops: typescript\n');
   });
+});
+
+/** The real build in a scratch copy: the help it records is what commander prints. */
+test('the help build-cli.js records for `mlops --help` is the compiled CLI’s own', () => {
+  const clone = mkdtempSync(path.join(tmpdir(), 'mlops-build-'));
+  try {
+    for (const rel of ['bin', 'lib', 'lambdas', 'scripts']) {
+      cpSync(path.join(ROOT, rel), path.join(clone, rel), { recursive: true });
+    }
+    copyFileSync(path.join(ROOT, 'package.json'), path.join(clone, 'package.json'));
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'));
+    const build = spawnSync(process.execPath, [path.join(clone, 'scripts/build-cli.js')], {
+      encoding: 'utf8',
+    });
+    expect(build.status).toBe(0);
+    const help = (entry: string) =>
+      spawnSync(process.execPath, [path.join(clone, entry), '--help'], { encoding: 'utf8' });
+    const commander = help('dist/bin/mlops.js');
+    expect(commander.status).toBe(0);
+    expect(commander.stdout).toMatch(/^Usage: mlops \[options\] \[command\]\n[\s\S]*\n {2}validate-data /);
+    expect(help('bin/mlops.js')).toMatchObject({ status: 0, stdout: commander.stdout });
+  } finally {
+    rmSync(clone, { recursive: true, force: true });
+  }
 });

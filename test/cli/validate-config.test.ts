@@ -108,7 +108,7 @@ describe('the installed entry points', () => {
   test('the CDK app exits 1 on a bad config with the problem list and no stack trace', () => {
     const fixture = new ConfigFixture().write('models/broken.yaml', 'name: broken\nrepository: [unclosed\n');
     try {
-      const res = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      const res = spawnSync(process.execPath, ['bin/app.js'], {
         cwd: ROOT,
         encoding: 'utf8',
         env: {

@@ -216,6 +216,7 @@ describe('ModelEndpoint', () => {
       'cloudwatch:DescribeAlarms',
       // ... and re-plans the confidence alarm for it.
       'cloudwatch:PutMetricAlarm',
+      'cloudwatch:SetAlarmState',
       'codepipeline:PutJobFailureResult',
       'codepipeline:PutJobSuccessResult',
       'iam:CreateServiceLinkedRole',

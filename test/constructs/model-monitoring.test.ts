@@ -298,6 +298,7 @@ describe('ModelMonitoring rollback and monitors', () => {
     const put = statements.find((s: any) => [s.Action].flat().includes('cloudwatch:PutMetricAlarm'));
     expect([put.Resource].flat()).toHaveLength(1);
     expect(JSON.stringify(put.Resource)).toContain(stack.logicalId('Monitoring/Confidence/Resource'));
+    expect([put.Action].flat()).toContain('cloudwatch:SetAlarmState');
     const actions = statements.flatMap((s: any) => [s.Action].flat());
     expect(actions).toEqual(
       expect.arrayContaining(['appconfig:CreateHostedConfigurationVersion', 'appconfig:StartDeployment']),
@@ -330,7 +331,12 @@ describe('ModelMonitoring rollback and monitors', () => {
       .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
     const put = statements.find((s: any) => [s.Action].flat().includes('cloudwatch:PutMetricAlarm'));
-    expect([put.Action].flat().sort()).toEqual(['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm']);
+    // SetAlarmState: a re-baseline clears an ALARM kept from the previous band (lambdas/shared/confidence-alarm.ts).
+    expect([put.Action].flat().sort()).toEqual([
+      'cloudwatch:DescribeAlarms',
+      'cloudwatch:PutMetricAlarm',
+      'cloudwatch:SetAlarmState',
+    ]);
     expect([put.Resource].flat()).toHaveLength(1);
     expect(JSON.stringify(put.Resource)).toContain(`:alarm:${PREFIX}-live-confidence"`);
     const records = statements.filter((s: any) =>
@@ -386,6 +392,7 @@ describe('ModelMonitoring rollback and monitors', () => {
       [s.Action].flat().some((a: string) => a === 'cloudwatch:PutMetricAlarm'),
     );
     expect(alarmWrite).toHaveLength(1);
+    expect([alarmWrite[0].Action].flat()).toContain('cloudwatch:SetAlarmState');
     expect([alarmWrite[0].Resource].flat()).toEqual([
       {
         'Fn::GetAtt': [stack.logicalId('Monitoring/Confidence/Resource'), 'Arn'],
@@ -393,6 +400,14 @@ describe('ModelMonitoring rollback and monitors', () => {
     ]);
     const onStar = statements.filter((s: any) => [s.Resource].flat().includes('*'));
     expect(onStar.flatMap((s: any) => [s.Action].flat())).toEqual(['cloudwatch:GetMetricData']);
+    // A later release's canary mixes into the window: it reads the canary records and the live endpoint.
+    const canaries = statements.filter((s: any) =>
+      JSON.stringify(s.Resource).includes('/runs/*/canary.json'),
+    );
+    expect(canaries.flatMap((s: any) => [s.Action].flat())).toEqual(['s3:GetObject']);
+    const describe = statements.filter((s: any) => [s.Action].flat().includes('sagemaker:DescribeEndpoint'));
+    expect(describe).toHaveLength(1);
+    expect(JSON.stringify(describe[0].Resource)).toContain(`endpoint/${PREFIX}-live"`);
     const writes = statements.filter((s: any) => [s.Action].flat().includes('s3:PutObject'));
     expect(writes).toHaveLength(1);
     expect(JSON.stringify(writes[0].Resource)).toContain(

@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import {
   CONTINUATION_TOKEN_LIMIT,
   CanaryTokenError,
+  canaryGuardrails,
   canaryStep,
   decodeCanaryToken,
+  deploymentAlarms,
   encodeCanaryToken,
   type AlarmStatus,
   type CanaryState,
@@ -443,5 +445,58 @@ describe('canary continuation token', () => {
         },
       ),
     );
+  });
+});
+
+describe('canaryGuardrails', () => {
+  const alarms = ['m-5xx', 'm-latency', 'm-confidence'];
+  const states = (alarming: string[]) =>
+    alarms.map((name) => ({ name, state: alarming.includes(name) ? 'ALARM' : 'OK' }));
+
+  it('guards with every alarm when none is in ALARM', () => {
+    expect(canaryGuardrails(alarms, states([]), 'm-confidence')).toEqual({
+      guard: alarms,
+      leftOut: [],
+      blocking: [],
+    });
+  });
+
+  it('leaves out the confidence alarm in ALARM on the served version, and starts', () => {
+    expect(canaryGuardrails(alarms, states(['m-confidence']), 'm-confidence')).toEqual({
+      guard: ['m-5xx', 'm-latency'],
+      leftOut: ['m-confidence'],
+      blocking: [],
+    });
+  });
+
+  it('blocks on any other alarm in ALARM (the candidate shares errors and latency)', () => {
+    expect(canaryGuardrails(alarms, states(['m-5xx', 'm-confidence']), 'm-confidence')).toEqual({
+      guard: ['m-5xx', 'm-latency'],
+      leftOut: ['m-confidence'],
+      blocking: ['m-5xx'],
+    });
+  });
+
+  it('blocks on the confidence alarm when it is the only guardrail (SageMaker needs one)', () => {
+    expect(
+      canaryGuardrails(['m-confidence'], [{ name: 'm-confidence', state: 'ALARM' }], 'm-confidence'),
+    ).toEqual({ guard: ['m-confidence'], leftOut: [], blocking: ['m-confidence'] });
+  });
+});
+
+describe('deploymentAlarms', () => {
+  const configured = ['m-5xx', 'm-latency', 'm-confidence'];
+
+  it('reads the alarms the running deployment lists', () => {
+    const describe = {
+      LastDeploymentConfig: {
+        AutoRollbackConfiguration: { Alarms: [{ AlarmName: 'm-5xx' }, { AlarmName: 'm-latency' }] },
+      },
+    };
+    expect(deploymentAlarms(describe, configured)).toEqual(['m-5xx', 'm-latency']);
+  });
+
+  it('falls back to every configured alarm when the description lists none', () => {
+    expect(deploymentAlarms({}, configured)).toEqual(configured);
   });
 });

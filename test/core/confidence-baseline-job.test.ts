@@ -8,6 +8,7 @@ import {
   type ConfidenceBaselineRecord,
 } from '../../lambdas/core/monitoring/confidence-baseline';
 import {
+  CANDIDATE_SERVED_AFTER_MS,
   MAX_WINDOW_MS,
   measuredRecord,
   METRIC_SETTLE_MS,
@@ -120,6 +121,42 @@ describe('planBaselineJob: what the scheduled job does for the version that serv
     expect(plan({ ...input, now: new Date('2026-11-30T14:00:00.000Z') }).kind).toBe('wait');
     const step = plan({ ...input, now: new Date('2026-11-30T15:30:00.000Z') });
     expect(step.kind === 'measure' && step.windowStart.toISOString()).toBe(rolledBackAt);
+  });
+
+  test("a later release's canary in the window restarts it after the candidate's last possible answer", () => {
+    const canary = (outcome: 'live' | 'rolled-back' | 'failed', modelVersion = 'v3') => ({
+      modelVersion,
+      startedAt: at(2 * HOUR),
+      finishedAt: at(2 * HOUR + 20 * 60_000),
+      outcome,
+    });
+    const now = at(6 * HOUR + 10 * 60_000);
+    // SageMaker rolled it back: the candidate answered until the record was written.
+    const rolledBack = plan({ now, canaries: [canary('rolled-back')] });
+    expect(rolledBack).toMatchObject({ kind: 'wait', modelVersion: 'v2' });
+    expect(rolledBack.kind === 'wait' && rolledBack.windowStart.toISOString()).toBe(
+      '2026-11-27T12:21:00.000Z',
+    );
+    expect(rolledBack.kind === 'wait' && rolledBack.why).toContain('the canary of v3');
+    // The stage put the previous config back itself: the candidate answered until that update ended.
+    const failed = plan({ now, canaries: [canary('failed')] });
+    expect(failed.kind === 'wait' && failed.windowStart.getTime()).toBe(
+      Date.parse('2026-11-27T12:21:00.000Z') + CANDIDATE_SERVED_AFTER_MS,
+    );
+    // A canary of the served version itself (before its promotion) or one that ended before the window: no restart.
+    expect(plan({ now, canaries: [canary('live', 'v2')] }).kind).toBe('measure');
+    expect(
+      plan({
+        now,
+        canaries: [{ ...canary('failed'), startedAt: at(-3 * HOUR), finishedAt: at(-2 * HOUR) }],
+      }).kind,
+    ).toBe('measure');
+  });
+
+  test('a release updating the live endpoint when the window has ended defers the measurement', () => {
+    const step = plan({ now: at(6 * HOUR + 10 * 60_000), liveUpdate: 'Updating on config x' });
+    expect(step).toMatchObject({ kind: 'wait', modelVersion: 'v2' });
+    expect(step.kind === 'wait' && step.why).toContain('(Updating on config x)');
   });
 
   test('the window grows with quiet traffic but stops at 14 days (one-minute data is kept 15)', () => {

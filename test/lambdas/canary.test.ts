@@ -792,6 +792,42 @@ describe('canary handler', () => {
     expect(updates).toEqual([]);
   });
 
+  test('the confidence alarm already in ALARM (on the served version): left out of the guardrails, the canary starts', async () => {
+    const confidence = 'mlops-document-classifier-live-confidence';
+    const configured = process.env.ROLLBACK_ALARMS;
+    process.env.ROLLBACK_ALARMS = `${ALARM_5XX}, ${ALARM_LATENCY}, ${confidence}`;
+    try {
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: confidence,
+          Namespace: 'MLPlatform/Router',
+          MetricName: 'Confidence',
+          Statistic: 'Average',
+          Period: 60,
+          EvaluationPeriods: 5,
+          Threshold: 0.5,
+          ComparisonOperator: 'LessThanThreshold',
+        }),
+      );
+      await seedLive();
+      await setAlarm(confidence, 'ALARM');
+
+      const started = await inProgress();
+
+      // The router's confidence metrics do not say which version answered: in ALARM before the
+      // canary, the alarm would roll back any candidate at once. The other alarms guard it.
+      expect(updates).toEqual([
+        { EndpointName: LIVE, EndpointConfigName: CANDIDATE, DeploymentConfig: EXPECTED_DEPLOYMENT },
+      ]);
+      expect(started.summary).toContain(
+        `The confidence alarm "${confidence}" was already in ALARM on the traffic of the version that serves ("${PREVIOUS}"), ` +
+          "so it is left out of this canary's guardrails",
+      );
+    } finally {
+      process.env.ROLLBACK_ALARMS = configured;
+    }
+  });
+
   test('a rollback that reports InService quietly, with no alarm, still fails', async () => {
     const token = await startCanary();
 

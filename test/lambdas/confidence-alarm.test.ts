@@ -1,5 +1,5 @@
 import { putConfidenceAlarm } from '../helpers/confidence-alarm';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   bandOfZExpression,
@@ -121,6 +121,47 @@ describe('rebaselineConfidenceAlarm (moto)', () => {
     const said = await rebaselineConfidenceAlarm(clients(), request('v0', null));
     expect(said).toMatch(/disarmed: no eval mean for v0/);
     expect(await alarmNow()).toMatchObject({ band: DISARMED_BAND, actions: [PAGE] });
+  });
+
+  async function stateNow() {
+    const res = await clients().cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [ALARM] }));
+    const a = res.MetricAlarms![0]!;
+    return { state: a.StateValue, reason: a.StateReason };
+  }
+
+  test('an alarm in ALARM on the old band is evaluated afresh on the new one: its ALARM does not carry over', async () => {
+    await rebaselineConfidenceAlarm(clients(), request('v2'));
+    await clients().cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: "v2's mean fell" }),
+    );
+    const said = await rebaselineConfidenceAlarm(clients(), request('v3', 0.9));
+    // PutMetricAlarm leaves an existing alarm's state as it is; an ALARM kept from v2's band would
+    // act on no breach of v3's (actions run only on a change of state).
+    expect(await stateNow()).toEqual({
+      state: 'INSUFFICIENT_DATA',
+      reason: expect.stringMatching(/^re-baselined for v3: was in ALARM on the previous band/),
+    });
+    expect(said).toMatch(/its ALARM on the previous band was cleared/);
+  });
+
+  test('a version with the same provisional band as the one before: an ALARM from before it began serving is cleared', async () => {
+    await rebaselineConfidenceAlarm(clients(), request('v2'));
+    await clients().cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: "v2's mean fell" }),
+    );
+    const later = new Date(Date.now() + 60_000);
+    const said = await rebaselineConfidenceAlarm(clients(), { ...request('v3'), servedSince: later });
+    expect(said).toMatch(/is already provisional for v3 .*its ALARM on the previous band was cleared/);
+    expect(await stateNow()).toMatchObject({ state: 'INSUFFICIENT_DATA' });
+  });
+
+  test('an alarm in ALARM whose band does not change keeps its state (a re-assert is not a reset)', async () => {
+    await rebaselineConfidenceAlarm(clients(), request('v2'));
+    await clients().cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: "v2's mean fell" }),
+    );
+    await rebaselineConfidenceAlarm(clients(), request('v2'));
+    expect(await stateNow()).toEqual({ state: 'ALARM', reason: "v2's mean fell" });
   });
 
   test('an alarm that does not exist is an error that says to deploy the stack', async () => {

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type Deps } from '../../lambdas/confidence-baseline';
 import {
@@ -76,6 +77,10 @@ describe('confidence baseline job (moto)', () => {
   let cloudwatch: CloudWatchClient;
   let ssm: SSMClient;
   let parameters = 0;
+  /** What DescribeEndpoint says of the live endpoint (moto cannot run a blue/green update). */
+  const sagemaker = new SageMakerClient({ region: 'eu-west-1' });
+  const liveEndpoint = mockClient(sagemaker);
+  let live: { EndpointStatus: string; EndpointConfigName: string } | undefined;
 
   beforeAll(() => {
     logger.setLogLevel('SILENT');
@@ -115,7 +120,11 @@ describe('confidence baseline job (moto)', () => {
       ARTIFACTS_BUCKET: BUCKET,
       CONFIDENCE_ALARM_NAME: ALARM,
       CONFIDENCE_ROLLBACK_ACTION_ARN: ROLLBACK,
+      LIVE_ENDPOINT: 'mlops-document-classifier-live',
     });
+    live = undefined;
+    liveEndpoint.reset();
+    liveEndpoint.on(DescribeEndpointCommand).callsFake(() => live);
     await deployAlarm();
   });
 
@@ -131,6 +140,10 @@ describe('confidence baseline job (moto)', () => {
   /** What a promotion of `modelVersion` leaves: the serving state, its record, the provisional alarm. */
   async function promote(modelVersion: string, at: Date, evalMean = 0.84): Promise<void> {
     await putState(servingState(modelVersion, at));
+    live = {
+      EndpointStatus: 'InService',
+      EndpointConfigName: servingState(modelVersion, at).live.configName,
+    };
     await rebaselineConfidenceAlarm(
       { cloudwatch, s3 },
       {
@@ -203,6 +216,7 @@ describe('confidence baseline job (moto)', () => {
     ssm,
     s3,
     cloudwatch,
+    sagemaker,
     now: () => now,
     ...over,
   });
@@ -272,6 +286,68 @@ describe('confidence baseline job (moto)', () => {
     expect(again.outcome).toBe('already-armed');
     expect(again.summary).toContain('is already armed on v2');
     expect(await readRecord('v2')).toEqual(record);
+  });
+
+  /** The canary record a later release's canary stage leaves in its run. */
+  async function canaryRecord(modelVersion: string, startMinute: number, endMinute: number, outcome: string) {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `models/${MODEL}/runs/${modelVersion}-exec/canary.json`,
+        Body: JSON.stringify({
+          schemaVersion: 1,
+          model: MODEL,
+          executionId: `${modelVersion}-exec`,
+          modelVersion,
+          endpointName: 'mlops-document-classifier-live',
+          candidateModelName: `mlops-document-classifier-${modelVersion}`,
+          candidateConfigName: `mlops-document-classifier-${modelVersion}-live`,
+          previousConfigName: 'mlops-document-classifier-v2-live',
+          outcome,
+          detail: 'Canary failed',
+          alarmsSeen: [],
+          startedAt: after(startMinute).toISOString(),
+          finishedAt: after(endMinute).toISOString(),
+        }),
+      }),
+    );
+  }
+
+  test("a later release's canary in the window: the window restarts after it, since its candidate's confidences are in the router's metrics", async () => {
+    await promote('v2', PROMOTED);
+    // v3's canary ran 2 h after v2's promotion and failed; the stage put v2's config back itself,
+    // so v3 may have answered up to 30 minutes after the record.
+    await canaryRecord('v3', 120, 150, 'failed');
+    await publish(after(0.5), [
+      ...minutes(120, 100, 0.8),
+      ...minutes(60, 100, 0.6),
+      ...minutes(540, 100, 0.8),
+    ]);
+    const early = await run(after(380));
+    expect(early.outcome).toBe('provisional');
+    expect(early.summary).toContain(
+      `the canary of v3 (${after(120).toISOString()} to ${after(180).toISOString()}) mixed its candidate's confidences`,
+    );
+    expect((await readRecord('v2')).baseline).toBeNull();
+
+    const result = await run(after(180 + 360 + 15));
+    expect(result.outcome).toBe('armed');
+    const baseline = (await readRecord('v2')).baseline!;
+    expect(baseline.windowStart).toBe(after(180.5).toISOString());
+    expect(baseline.mean).toBeCloseTo(0.8, 2);
+  });
+
+  test('a release updating the live endpoint when the window ends: nothing is measured until it is over', async () => {
+    await promote('v2', PROMOTED);
+    await publish(after(0.5), minutes(360, 100, 0.8));
+    live = { EndpointStatus: 'Updating', EndpointConfigName: 'mlops-document-classifier-v3-live' };
+    const result = await run(after(380));
+    expect(result.outcome).toBe('provisional');
+    expect(result.summary).toContain(
+      'the live endpoint is not in service on its config (Updating on config mlops-document-classifier-v3-live)',
+    );
+    expect((await readRecord('v2')).baseline).toBeNull();
+    expect((await alarmNow()).actions).toEqual([PAGE]);
   });
 
   test('too few busy minutes: the version stays provisional, and the record and the summary say why', async () => {
@@ -406,6 +482,7 @@ describe('confidence baseline job: GetMetricData pages (aws-sdk-client-mock; mot
       ARTIFACTS_BUCKET: BUCKET,
       CONFIDENCE_ALARM_NAME: ALARM,
       CONFIDENCE_ROLLBACK_ACTION_ARN: ROLLBACK,
+      LIVE_ENDPOINT: 'mlops-document-classifier-live',
     });
     await s3.send(
       new PutObjectCommand({
@@ -481,8 +558,14 @@ describe('confidence baseline job: GetMetricData pages (aws-sdk-client-mock; mot
       .on(GetMetricDataCommand, { NextToken: 'page-2' })
       .resolves(page(200, 360));
     mock.on(PutMetricAlarmCommand).resolves({});
+    const sagemaker = new SageMakerClient({ region: 'eu-west-1' });
+    mockClient(sagemaker)
+      .on(DescribeEndpointCommand)
+      .resolves({ EndpointStatus: 'InService', EndpointConfigName: 'mlops-document-classifier-v2-live' });
 
-    const result = await createHandler({ ssm, s3, cloudwatch, now: () => after(380) })({ model: MODEL });
+    const result = await createHandler({ ssm, s3, cloudwatch, sagemaker, now: () => after(380) })({
+      model: MODEL,
+    });
     expect(result.outcome).toBe('armed');
     expect(mock.commandCalls(GetMetricDataCommand)).toHaveLength(2);
     const written = await s3.send(

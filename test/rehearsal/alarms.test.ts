@@ -234,4 +234,30 @@ describe('alarm evaluation', () => {
       expect.objectContaining({ from: 'ALARM', to: 'OK', actions: [] }),
     ]);
   });
+
+  it('SetAlarmState sets the state (its actions run on a change), and the next evaluation returns it to its actual state', () => {
+    const store = new MetricStore();
+    const book = new AlarmBook([errorRateAlarm]);
+    minute(store, 0, 100, 5);
+    minute(store, 1, 100, 5);
+    book.evaluate(store, T0 + 2 * MINUTE);
+    book.setState('e-5xx-rate', 'INSUFFICIENT_DATA', 're-baselined', T0 + 2 * MINUTE + 1);
+    expect(book.state('e-5xx-rate')).toBe('INSUFFICIENT_DATA');
+    minute(store, 2, 100, 5);
+    // Still breaching: back to ALARM, and the alarm acts again (a change of state).
+    expect(book.evaluate(store, T0 + 3 * MINUTE)).toEqual([
+      expect.objectContaining({ from: 'ALARM', to: 'INSUFFICIENT_DATA', actions: [] }),
+      expect.objectContaining({ from: 'INSUFFICIENT_DATA', to: 'ALARM', actions: ['arn:rollback'] }),
+    ]);
+  });
+
+  it('after SetAlarmState, quiet periods of an alarm that ignores missing data keep the state set', () => {
+    const book = new AlarmBook([confidenceAlarm(0.9, 0.0001)]);
+    const store = new MetricStore();
+    book.setState('m-confidence', 'ALARM', 'test', T0);
+    book.setState('m-confidence', 'INSUFFICIENT_DATA', 're-baselined', T0 + 1);
+    confidences(store, 0, [0.5, 0.5]);
+    expect(book.evaluate(store, T0 + MINUTE).map((c) => c.to)).toEqual(['ALARM', 'INSUFFICIENT_DATA']);
+    expect(book.state('m-confidence')).toBe('INSUFFICIENT_DATA');
+  });
 });

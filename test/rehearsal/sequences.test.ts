@@ -18,6 +18,8 @@ const ROOT = join(__dirname, '..', '..');
 const CONFIG_DIR = join(ROOT, 'config');
 const MODEL = 'document-classifier';
 const SEED = 20261206;
+/** Sequences per run: about what 25 took before the emulator was made faster (bench/README.md). */
+const NUM_RUNS = 40;
 
 /**
  * Invariants that open bugs of issue 11 section 5 still break, each reproduced by a scenario in
@@ -25,7 +27,15 @@ const SEED = 20261206;
  * entry when its fix lands on main: the property then covers it again.
  */
 export const OPEN_BUG_INVARIANTS: ReadonlyMap<InvariantName, string> = new Map([
-  ['confidence-threshold-follows', 'an alarm stuck in ALARM rolls back every later canary'],
+  [
+    'confidence-threshold-follows',
+    "only between a canary that passed and its promotion (never promoted when a stage stops or fails there): the candidate serves while the alarm keeps the previous version's band (the canary-to-promotion window, helper life4)",
+  ],
+  [
+    'records-agree',
+    'a canary that passed and was never promoted leaves state.json and the flag naming the release before it ' +
+      '(test/fixtures/scenarios/unpromoted-canary-then-failed-release.yaml; 40 sequences of this seed find it)',
+  ],
 ]);
 
 let config: PlatformConfig;
@@ -49,7 +59,7 @@ it('holds every invariant not broken by an open bug, over generated sequences', 
       const { failed } = await runSequence(scenario, world, ignore);
       return failed.length === 0;
     }),
-    { seed: SEED, numRuns: 25, endOnFailure: true },
+    { seed: SEED, numRuns: NUM_RUNS, endOnFailure: true },
   );
   if (result.failed && result.counterexample) {
     const gen = result.counterexample[0];
@@ -63,6 +73,6 @@ it('holds every invariant not broken by an open bug, over generated sequences', 
       `invariant ${failed.join(', ')} broken by a generated sequence, shrunk to ${shrunk.steps} steps: ${file}\n${shrunk.yaml}`,
     );
   }
-  expect(result.numRuns).toBe(25);
-  expect(steps).toBeGreaterThan(25);
+  expect(result.numRuns).toBe(NUM_RUNS);
+  expect(steps).toBeGreaterThan(NUM_RUNS);
 }, 300_000);

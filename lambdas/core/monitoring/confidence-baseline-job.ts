@@ -9,6 +9,17 @@
  * rollback, not from its first promotion: the router's confidence metrics are version-free, so an
  * earlier window would hold the traffic of the version rolled back from.
  *
+ * For the same reason a window holds no canary of a later release: during a canary SageMaker sends
+ * part of the live endpoint's traffic to the candidate's fleet, and the router's metrics mix its
+ * confidences with the served version's. A canary that did not pass (its record in the run's
+ * `canary.json`) restarts the window after it ended, plus `CANDIDATE_SERVED_AFTER_MS` when the
+ * canary stage itself put the previous config back (the candidate answers until that update ends);
+ * one still running (the live endpoint is not in service on the served config) defers the
+ * measurement. A shadow does not mix: "a production variant to take all the inference requests,
+ * and a shadow variant to which Amazon SageMaker replicates a percentage of the inference requests"
+ * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ShadowModeConfig.html), so the
+ * router's answers, and the confidences it publishes, are the production variant's.
+ *
  * The baseline is due `baselineHours` after that start, plus `METRIC_SETTLE_MS` for the router's
  * last datapoints to arrive. When the window has too few usable periods (quiet traffic), the
  * window grows with each run until it has enough or reaches `MAX_WINDOW_MS`.
@@ -46,6 +57,13 @@ export interface BaselineJobInput {
   readonly now: Date;
   readonly baselineHours: number;
   readonly periodSeconds: number;
+  /** Canary records of the model (any release); only those overlapping the window matter. @default [] */
+  readonly canaries?: readonly CanaryActivity[];
+  /**
+   * What is updating the live endpoint now (e.g. "Updating to config X"), or null when it is in
+   * service on the served version's config. @default null
+   */
+  readonly liveUpdate?: string | null;
 }
 
 export type BaselineJobStep =
@@ -78,6 +96,28 @@ export type BaselineJobStep =
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * How long the candidate may still answer after a failed canary's record: the stage puts the
+ * previous config back with a plain UpdateEndpoint (blue/green, all at once: a new fleet is
+ * provisioned before traffic shifts, several minutes:
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html).
+ */
+export const CANDIDATE_SERVED_AFTER_MS = 30 * 60_000;
+
+/** A canary of a later release, from its record: when its candidate took traffic. */
+export interface CanaryActivity {
+  readonly modelVersion: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  /** `failed`: the stage put the previous config back itself, after `finishedAt`. */
+  readonly outcome: 'live' | 'rolled-back' | 'failed';
+}
+
+/** Until when a canary's candidate may have answered on the live endpoint. */
+export function canaryTrafficEnd(c: CanaryActivity): Date {
+  return new Date(c.finishedAt.getTime() + (c.outcome === 'failed' ? CANDIDATE_SERVED_AFTER_MS : 0));
+}
+
 /** When the served version began serving this time (see the module comment). */
 export function servingStart(state: ServingState, record: ConfidenceBaselineRecord): Date {
   return new Date(Math.max(Date.parse(record.servedSince), Date.parse(state.updatedAt)));
@@ -105,9 +145,19 @@ export function planBaselineJob(input: BaselineJobInput): BaselineJobStep {
   }
   const periodMs = input.periodSeconds * 1000;
   const started = servingStart(state, record);
+  // A later release's canary mixed its candidate's confidences in: the window starts after it.
+  const mixing = (input.canaries ?? [])
+    .filter((c) => c.modelVersion !== modelVersion && canaryTrafficEnd(c).getTime() > started.getTime())
+    .sort((a, b) => canaryTrafficEnd(a).getTime() - canaryTrafficEnd(b).getTime())
+    .at(-1);
+  const from = mixing ? new Date(Math.max(started.getTime(), canaryTrafficEnd(mixing).getTime())) : started;
   // Whole periods only: the first one that starts at or after the version began serving.
-  const windowStart = new Date(Math.ceil(started.getTime() / periodMs) * periodMs);
+  const windowStart = new Date(Math.ceil(from.getTime() / periodMs) * periodMs);
   const due = new Date(windowStart.getTime() + input.baselineHours * HOUR_MS + METRIC_SETTLE_MS);
+  const restarted = mixing
+    ? `; the canary of ${mixing.modelVersion} (${mixing.startedAt.toISOString()} to ${canaryTrafficEnd(mixing).toISOString()}) ` +
+      "mixed its candidate's confidences into the router's metrics, so the window starts after it"
+    : '';
   if (now.getTime() < due.getTime()) {
     return {
       kind: 'wait',
@@ -115,8 +165,19 @@ export function planBaselineJob(input: BaselineJobInput): BaselineJobStep {
       windowStart,
       due,
       why:
-        `${modelVersion} has served since ${started.toISOString()}; its ${input.baselineHours}-hour baseline window ` +
+        `${modelVersion} has served since ${started.toISOString()}${restarted}; its ${input.baselineHours}-hour baseline window ` +
         `ends at ${new Date(due.getTime() - METRIC_SETTLE_MS).toISOString()}, so the alarm stays provisional until then`,
+    };
+  }
+  if (input.liveUpdate) {
+    return {
+      kind: 'wait',
+      modelVersion,
+      windowStart,
+      due,
+      why:
+        `${modelVersion}'s baseline window has ended, but the live endpoint is not in service on its config (${input.liveUpdate}): ` +
+        "a canary would mix its candidate's confidences into the window; the next run looks again",
     };
   }
   const settled = Math.floor((now.getTime() - METRIC_SETTLE_MS) / periodMs) * periodMs;
@@ -243,6 +304,8 @@ export const confidenceBaselineJobEnvSchema = z.object({
   RELEASE_SETTINGS_PARAMETER: text('release settings parameter name'),
   /** Holds `serving/state.json` and the baseline records. */
   ARTIFACTS_BUCKET: text('artifacts bucket name'),
+  /** The live endpoint: a baseline is not measured while a release updates it (a canary mixes its traffic in). */
+  LIVE_ENDPOINT: text('live endpoint name'),
   /** The live confidence alarm: read for its metrics, rewritten (armed) once the baseline exists. */
   CONFIDENCE_ALARM_NAME: text('confidence alarm name'),
   /** The rollback function's ARN as it appears among that alarm's actions (armed: present). */

@@ -174,6 +174,50 @@ export function canaryStep(
   );
 }
 
+/** Which auto-rollback alarms guard a canary that starts now, and why any is left out. */
+export interface CanaryGuardrails {
+  /** The alarms the deployment lists (SageMaker rolls back when one is in ALARM during it). */
+  readonly guard: readonly string[];
+  /** The confidence alarm, when it was already in ALARM: it judges the served version, not the candidate. */
+  readonly leftOut: readonly string[];
+  /** Other alarms already in ALARM: the canary does not start. */
+  readonly blocking: readonly string[];
+}
+
+/**
+ * The guardrails of a canary about to start. The confidence alarm reads the router's metrics,
+ * which do not say which version answered: in ALARM before the canary starts, it is a verdict on
+ * the version that serves (which the candidate is to replace) and would roll back any candidate
+ * before its first request, for every later release while it stays there (an alarm acts only on a
+ * change of state). So it is left out of this deployment, and the other alarms guard it. Any
+ * other alarm already in ALARM blocks the start, as before: it watches the endpoint's errors and
+ * latency, which the candidate shares.
+ */
+export function canaryGuardrails(
+  alarmNames: readonly string[],
+  statuses: readonly AlarmStatus[],
+  confidenceAlarm: string | undefined,
+): CanaryGuardrails {
+  const alarming = new Set(statuses.filter((a) => a.state === 'ALARM').map((a) => a.name));
+  const leftOut = alarmNames.filter((n) => n === confidenceAlarm && alarming.has(n));
+  const guard = alarmNames.filter((n) => !leftOut.includes(n));
+  const blocking = guard.filter((n) => alarming.has(n));
+  // SageMaker needs at least one alarm for auto-rollback; with none left the confidence alarm blocks as well.
+  if (guard.length === 0) return { guard: [...alarmNames], leftOut: [], blocking: [...leftOut] };
+  return { guard, leftOut, blocking };
+}
+
+/**
+ * The alarms that guard the deployment now running: those its `AutoRollbackConfiguration` lists
+ * (DescribeEndpoint `LastDeploymentConfig`), among the configured ones; all configured ones when
+ * the description lists none.
+ */
+export function deploymentAlarms(describe: EndpointDescription, configured: readonly string[]): string[] {
+  const listed = configuredAlarms(describe);
+  const guarded = configured.filter((n) => listed.includes(n));
+  return guarded.length > 0 ? guarded : [...configured];
+}
+
 function inputProblem(
   expectedConfigName: unknown,
   describe: unknown,
