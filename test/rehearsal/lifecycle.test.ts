@@ -164,6 +164,20 @@ describe('issue 11 section 5 scenarios', () => {
     expect(canary.at(-1)).toMatch(/^succeeded: Canary passed/);
   });
 
+  it.each([
+    'retried-promotion-of-shadow-only-release',
+    'rollback-after-unpromoted-canary-keeps-candidate-answering',
+    'throttled-autoscaling-after-instance-type-canary',
+    'two-unpromoted-canaries-then-rollback',
+  ])(
+    '%s (found by the long generated run in the canary-to-promotion window) holds every invariant',
+    async (name) => {
+      const report = await rehearseFile(`examples/scenarios/${name}.yaml`);
+      expect(failed(report)).toEqual([]);
+      expect(report.expectations.every((e) => e.ok)).toBe(true);
+    },
+  );
+
   it('after a rollback users come back to the live fleet once it serves N-1, and the page says the one-instance standby lacks capacity for everyone meanwhile', async () => {
     const report = await rehearseFile('examples/scenarios/rollback-drill.yaml');
     expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'live', liveInstances: 2 });
