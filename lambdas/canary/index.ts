@@ -6,8 +6,13 @@
  * first release that creates it (nothing to protect, so no canary). It returns a continuation
  * token, and each re-invocation reads the endpoint and the alarms back (core/serving/canary.ts decides).
  * The stage passes only when the candidate's config is in service: SageMaker can roll back and
- * report InService as if nothing happened. On a pass it registers the live variant's autoscaling
- * and writes the canary record that promotion reads.
+ * report InService as if nothing happened. On a pass it registers the live variant's autoscaling,
+ * writes the canary record that promotion reads, and commits the serving state (./commit.ts).
+ *
+ * Before it touches a live endpoint, it refreshes the standby endpoint with the model that serves
+ * now (./standby.ts), so that from the moment the candidate serves, the version before it is warm
+ * for a rollback: there is no window between Canary and Promotion in which the records, the flag
+ * or the standby still describe the release before.
  */
 import {
   DeleteScalingPolicyCommand,
@@ -21,6 +26,7 @@ import {
   UpdateEndpointCommand,
   type DescribeEndpointCommandOutput,
 } from '@aws-sdk/client-sagemaker';
+import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import type { Context } from 'aws-lambda';
 import { artifactKeys, type ReleaseSettings } from '../core/contracts/release-settings';
 import { confidenceAlarmName } from '../core/contracts/metric-names';
@@ -54,8 +60,10 @@ import {
   modelArtifactRecordSchema,
   SERVING_RECORD_SCHEMA_VERSION,
   servingStateSchema,
+  parseServingRecord,
   type CanaryRecord,
   type ModelArtifactRecord,
+  type ServingState,
 } from '../core/serving/serving-records';
 import { parseJobEvent, runParamsSchema, type RunParams } from '../shared/codepipeline-job';
 import { runJob, type JobOutcome } from '../shared/job-result';
@@ -85,9 +93,14 @@ import {
   waitSummary,
   type ReleaseAttempt,
 } from './messages';
+import { CommitIncomplete, commitServing } from './commit';
+import { readOptionalText } from '../promotion/records';
+import { restoreStandby, standbyBeforeCanary } from './standby';
+import { lazy } from '../shared/lazy';
+import { isTransientError } from '../core/serving/transient-error';
 
-/** Everything external the handler touches, injectable in tests. */
-export type Deps = ServingDeps;
+/** Everything external the handler touches, injectable in tests: the serving clients, and AppConfig for the flag. */
+export type Deps = ServingDeps & { readonly appconfig: AppConfigClient };
 
 type UpdateEndpointInput = ConstructorParameters<typeof UpdateEndpointCommand>[0];
 
@@ -117,9 +130,16 @@ interface Run {
   readonly names: ReleaseNames;
   readonly bucket: string;
   readonly endpointName: string;
+  readonly standbyEndpoint: string;
   readonly alarmNames: readonly string[];
   /** The live confidence alarm (one of `alarmNames`). */
   readonly confidenceAlarm: string;
+}
+
+/** A standby refresh before the canary, under way (from the continuation token). */
+interface StandbyWait {
+  readonly startedAtMs: number;
+  readonly polls: number;
 }
 
 /** The handler, over the given clients and clock. */
@@ -140,6 +160,7 @@ export function createHandler(deps: Deps) {
         names: releaseNames(env.SERVING_NAME_PREFIX, job.params.executionId),
         bucket: env.ARTIFACTS_BUCKET,
         endpointName: env.LIVE_ENDPOINT,
+        standbyEndpoint: env.STANDBY_ENDPOINT,
         alarmNames: rollbackAlarmNames(env),
         confidenceAlarm: confidenceAlarmName(env.SERVING_NAME_PREFIX),
       };
@@ -152,9 +173,18 @@ export function createHandler(deps: Deps) {
 // First invocation
 // ---------------------------------------------------------------------------------------------
 
-async function start(run: Run): Promise<JobOutcome> {
+async function start(run: Run, standbyWait?: StandbyWait): Promise<JobOutcome> {
   const { model } = run.settings;
   const { executionId, commitId } = run.params;
+  // A retried canary of a release that was rolled back would send users back to it.
+  const rollbackKey = artifactKeys.runRollback(model, executionId);
+  if (await objectExists(run, rollbackKey)) {
+    return failed(
+      `Canary refused: this release was rolled back (s3://${run.bucket}/${rollbackKey}); releasing it again would ` +
+        'send users back to the version rolled back from. Nothing was changed on the live endpoint. Release a fixed ' +
+        'model through a new pipeline execution.',
+    );
+  }
   const artifact = await readJsonRecord(
     run.deps,
     run.bucket,
@@ -183,7 +213,11 @@ async function start(run: Run): Promise<JobOutcome> {
   if (live === undefined) return startFirstRelease(run, artifact);
   if (live.EndpointStatus !== 'InService') return failed(endpointBusyMessage(run.endpointName, live));
   if (live.EndpointConfigName === run.names.liveConfig) return finishAlreadyLive(run, live);
-  return startCanary(run, artifact, live);
+  return startCanary(run, artifact, live, standbyWait);
+}
+
+async function objectExists(run: Run, key: string): Promise<boolean> {
+  return (await readOptionalText(run.deps.s3, run.bucket, key)) !== undefined;
 }
 
 async function ensureCandidateModel(run: Run, artifact: ModelArtifactRecord): Promise<void> {
@@ -244,6 +278,7 @@ async function startCanary(
   run: Run,
   artifact: ModelArtifactRecord,
   live: DescribeEndpointCommandOutput,
+  standbyWait: StandbyWait | undefined,
 ): Promise<JobOutcome> {
   const { serving } = run.settings;
   const variant = live.ProductionVariants?.find((v) => v.VariantName === LIVE_VARIANT);
@@ -267,6 +302,37 @@ async function startCanary(
         `${one ? 'it is' : 'they are'} OK.`,
     );
   }
+
+  // The model that serves now goes warm onto the standby first: the moment the candidate serves,
+  // a rollback returns to it at once.
+  const standby = await standbyBeforeCanary({
+    deps: run.deps,
+    ctx: run.ctx,
+    serving,
+    names: run.names,
+    model: run.settings.model,
+    liveEndpoint: run.endpointName,
+    standbyEndpoint: run.standbyEndpoint,
+    liveConfig: previous,
+    waitedSeconds:
+      standbyWait === undefined
+        ? undefined
+        : Math.max(0, (run.deps.now().getTime() - standbyWait.startedAtMs) / 1000),
+  });
+  if (standby.kind === 'fail') return failed(standby.message);
+  if (standby.kind === 'wait') {
+    const token = encodeCanaryToken({
+      endpointName: run.endpointName,
+      expectedConfigName: run.names.liveConfig,
+      previousConfigName: previous,
+      startedAtMs: standbyWait?.startedAtMs ?? run.deps.now().getTime(),
+      polls: (standbyWait?.polls ?? 0) + 1,
+      alarmsSeen: [],
+      standbyRefresh: true,
+    });
+    return inProgress(token, standby.summary);
+  }
+
   await ensureCandidateModel(run, artifact);
   await ensureCandidateConfig(run, fleet);
 
@@ -299,6 +365,7 @@ async function startCanary(
     );
   } catch (error) {
     const e = error as Error;
+    const restored = await restoreStandby(run.deps, run.standbyEndpoint, await storedServingState(run));
     return failed(
       `Canary not started: SageMaker refused the update of "${run.endpointName}" to config ` +
         `"${run.names.liveConfig}": ${e.name}: ${e.message.replace(/\.$/, '')}. The live endpoint still serves "${previous}" ` +
@@ -306,7 +373,8 @@ async function startCanary(
         (notes.length > 0
           ? ', but autoscaling of its live variant was deregistered for the instance type change and stays off until a canary passes'
           : '') +
-        '. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.',
+        '. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.' +
+        restored,
     );
   }
   logger.info('canary update started', { endpoint: run.endpointName, from: previous, fleet });
@@ -331,6 +399,7 @@ async function startCanary(
         `auto-rollback on ${guardrails.guard.map((n) => `"${n}"`).join(', ')}; SageMaker gives up after ` +
         `${policy.MaximumExecutionTimeoutInSeconds / 60} min.`,
       ...notes,
+      ...(standby.note === null ? [] : [standby.note]),
     ].join('\n'),
   );
 }
@@ -387,6 +456,8 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
         'for this run. This invocation changed nothing on the live endpoint. Retry the stage.',
     );
   }
+  // Still refreshing the standby: the first invocation's checks again, then the update once it is ready.
+  if (state.standbyRefresh) return start(run, { startedAtMs: state.startedAtMs, polls: state.polls });
   const attempt: ReleaseAttempt = {
     endpointName: state.endpointName,
     candidateConfig: state.expectedConfigName,
@@ -415,6 +486,7 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
     }
     case 'pass':
       return finishLive(run, {
+        polls: state.polls,
         previousConfig: state.previousConfigName,
         startedAtMs: state.startedAtMs,
         alarmsSeen: step.alarmsSeen,
@@ -481,8 +553,8 @@ async function readAlarms(run: Run, names: readonly string[] = run.alarmNames): 
 
 /**
  * The stage was retried after the candidate went live (e.g. the record could not be written):
- * finish what a pass does. The config that served before comes from the serving state, which only
- * promotion writes, so before this run's promotion it still names the previous release.
+ * finish what a pass does. The config that served before comes from the serving state: before this
+ * run's commit (finishLive) it names the previous release live; after it, on the standby.
  */
 async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput): Promise<JobOutcome> {
   const previousConfig = await previousLiveConfig(run);
@@ -508,7 +580,7 @@ async function previousLiveConfig(run: Run): Promise<string | null> {
       servingStateSchema,
       'no release was promoted yet',
     );
-    // Before this run's promotion the state names the previous release; after it, its standby does.
+    // Before this run's commit the state names the previous release live; after it, on the standby.
     if (state.live.executionId !== run.params.executionId) return state.live.configName;
     return state.standby?.liveConfigName ?? null;
   } catch (error) {
@@ -532,6 +604,8 @@ async function previousLiveConfig(run: Run): Promise<string | null> {
 }
 
 interface LiveOutcome {
+  /** Polls so far (from the continuation token). */
+  readonly polls?: number;
   readonly previousConfig: string | null;
   readonly startedAtMs: number;
   readonly alarmsSeen: readonly string[];
@@ -546,6 +620,29 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
     candidateConfig: run.names.liveConfig,
     previousConfig: live.previousConfig,
   };
+  // The candidate serves whatever happens next: a step that fails transiently is retried at the
+  // next poll (each is idempotent), within the stage's limit.
+  const retry = (what: string, retryable: boolean): JobOutcome | undefined => {
+    const elapsedSeconds = (run.deps.now().getTime() - live.startedAtMs) / 1000;
+    if (!retryable || elapsedSeconds > canaryLimitSeconds(serving)) return undefined;
+    const token = encodeCanaryToken({
+      endpointName: run.endpointName,
+      expectedConfigName: run.names.liveConfig,
+      previousConfigName: live.previousConfig,
+      startedAtMs: live.startedAtMs,
+      polls: (live.polls ?? 0) + 1,
+      alarmsSeen: [...live.alarmsSeen],
+    });
+    return inProgress(
+      token,
+      `The candidate serves; ${what}. A transient failure: the stage tries again at its next poll; what is done stays done.`,
+    );
+  };
+
+  // Autoscaling that cannot be registered fails the stage, but only after the records say what
+  // serves: the fleet keeps its size meanwhile, while records naming the version before would
+  // mislead the rollback and label the candidate's answers wrongly.
+  let autoscalingProblem: string | undefined;
   try {
     await run.deps.autoscaling.send(
       new RegisterScalableTargetCommand(scalableTargetSpec(serving, run.endpointName)),
@@ -555,14 +652,10 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
     );
   } catch (error) {
     const e = error as Error;
-    return failed(
-      liveButIncompleteMessage(
-        attempt,
-        `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`,
-        "The fleet keeps its current size until it is. Check the function's role (application-autoscaling:" +
-          'RegisterScalableTarget and PutScalingPolicy, and iam:CreateServiceLinkedRole the first time).',
-      ),
-    );
+    const what = `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`;
+    const later = retry(what, isTransientError(error));
+    if (later) return later;
+    autoscalingProblem = what;
   }
 
   const key = artifactKeys.canary(run.settings.model, run.params.executionId);
@@ -576,11 +669,55 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
       startedAtMs: live.startedAtMs,
     });
   } catch (error) {
+    const later = retry(
+      `the canary record could not be written: ${(error as Error).message}`,
+      isTransientError(error),
+    );
+    if (later) return later;
     return failed(
       liveButIncompleteMessage(
         attempt,
         `the canary record could not be written, and promotion needs it: ${(error as Error).message}`,
         'Fix the cause.',
+      ),
+    );
+  }
+
+  // The candidate serves: the serving state, the flag and the confidence alarm say so now, not at Promotion.
+  let committed: string[];
+  try {
+    committed = await commitServing({
+      deps: run.deps,
+      settings: run.settings,
+      bucket: run.bucket,
+      executionId: run.params.executionId,
+      modelVersion: run.params.commitId,
+      liveEndpoint: run.endpointName,
+      standbyEndpoint: run.standbyEndpoint,
+      candidateModelName: run.names.model,
+      candidateConfigName: run.names.liveConfig,
+      previousConfigName: live.previousConfig,
+      standbyConfigName: run.names.standbyConfig,
+    });
+  } catch (error) {
+    if (!(error instanceof CommitIncomplete)) throw error;
+    const later = retry(error.message, error.retryLater);
+    if (later) return later;
+    return failed(
+      liveButIncompleteMessage(
+        attempt,
+        `${error.message}; until it is, the records, the flag or the confidence alarm still describe the version before`,
+        'Fix the cause.',
+      ),
+    );
+  }
+  if (autoscalingProblem !== undefined) {
+    return failed(
+      liveButIncompleteMessage(
+        attempt,
+        autoscalingProblem,
+        "The fleet keeps its current size until it is. Check the function's role (application-autoscaling:" +
+          'RegisterScalableTarget and PutScalingPolicy, and iam:CreateServiceLinkedRole the first time).',
       ),
     );
   }
@@ -591,6 +728,7 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
       live.summary,
       `Autoscaling: ${minInstances}-${maxInstances} instances, target ${targetInvocationsPerInstance} invocations per instance per minute.`,
       `canary record: ${where}`,
+      ...committed.map((line) => `${line.charAt(0).toUpperCase()}${line.slice(1)}.`),
     ].join('\n'),
     outputVariables: {
       CandidateConfig: run.names.liveConfig,
@@ -604,12 +742,22 @@ async function finishFailed(
   run: Run,
   state: CanaryState,
   live: DescribeEndpointCommandOutput | undefined,
-  message: string,
+  failure: string,
 ): Promise<JobOutcome> {
+  let message = failure;
   const rolledBack =
     state.previousConfigName !== null &&
     live?.EndpointStatus === 'InService' &&
     live.EndpointConfigName === state.previousConfigName;
+  if (state.previousConfigName !== null) {
+    // The standby was refreshed with the model that serves for this canary; the serving state still
+    // names the release before it there, as the rollback target.
+    message += await restoreStandby(
+      run.deps,
+      run.standbyEndpoint,
+      await storedServingState(run).catch(() => undefined),
+    );
+  }
   const key = artifactKeys.canary(run.settings.model, run.params.executionId);
   try {
     await writeRecord(run, key, {
@@ -651,6 +799,15 @@ async function writeRecord(
   await putRunRecord(run.deps.s3, run.bucket, key, `${JSON.stringify(record, null, 2)}\n`, 'canary record');
 }
 
+/** The serving state as stored, or undefined when there is none yet. */
+async function storedServingState(run: Run): Promise<ServingState | undefined> {
+  const key = artifactKeys.servingState(run.settings.model);
+  const text = await readOptionalText(run.deps.s3, run.bucket, key);
+  return text === undefined
+    ? undefined
+    : parseServingRecord(servingStateSchema, text, `s3://${run.bucket}/${key}`);
+}
+
 function failed(message: string): JobOutcome {
   return { status: 'failed', message };
 }
@@ -659,4 +816,12 @@ function inProgress(continuationToken: string, summary: string): JobOutcome {
   return { status: 'in-progress', continuationToken, summary };
 }
 
-export const handler = createHandler(servingDeps());
+let defaults: Deps | undefined;
+
+/** Clients created once per container. */
+export function defaultDeps(): Deps {
+  defaults ??= { ...servingDeps(), appconfig: lazy(() => new AppConfigClient({})) };
+  return defaults;
+}
+
+export const handler = createHandler(defaultDeps());

@@ -1,9 +1,14 @@
 /**
  * Promotion (CodePipeline Lambda invoke action), the last stage of the release pipeline: the
  * candidate the canary put live becomes the released model. It checks that the candidate still
- * serves, refreshes the standby endpoint with the model that served before (waiting with a
- * continuation token), then writes the release record, the serving state and, last, the baseline
- * the next release is compared with.
+ * serves, then writes the release record, the baseline's per-example results and, last, the
+ * baseline the next release is compared with: what belongs to "accepted".
+ *
+ * What belongs to "serving" the canary already did when it passed (lambdas/canary/commit.ts): the
+ * standby holds the model that served before, the serving state names the candidate, the flag and
+ * the confidence alarm follow it. Promotion finds those done and changes nothing there; it still
+ * does them, idempotently, for a run whose canary ran before the canary committed them (the
+ * standby refresh then waits with a continuation token).
  *
  * Idempotent: everything is read and checked before anything is changed, and each SageMaker call
  * and each write happens only when what exists differs from the target, so a retried stage
@@ -117,6 +122,8 @@ interface Run {
   readonly url: (key: string) => string;
   /** Set once this invocation has seen the standby refresh under way (or done). */
   standbyStarted?: boolean;
+  /** The standby config this invocation refreshes to, once known. */
+  standbyConfigName?: string;
 }
 
 /**
@@ -151,7 +158,7 @@ async function promote(run: Run): Promise<JobOutcome> {
       status: 'in-progress',
       continuationToken: encodePromotionToken({
         standbyEndpoint: env.STANDBY_ENDPOINT,
-        standbyConfigName: names.standbyConfig,
+        standbyConfigName: run.standbyConfigName ?? names.standbyConfig,
         startedAtMs: waiting?.startedAtMs ?? now.getTime(),
         polls: (waiting?.polls ?? 0) + 1,
         retries: retries + 1,
@@ -363,29 +370,35 @@ async function planPromotion(run: Run, canary: CanaryRecord): Promise<Plan> {
 async function refreshStandby(run: Run, plan: Plan): Promise<JobOutcome | undefined> {
   const { deps, env, names, waiting, now } = run;
   if (plan.previousModelName === null) return undefined;
+  // The canary refreshed the standby before it touched the live endpoint and recorded the config
+  // that holds the previous model (its own, or one the standby already had): then it is ready.
+  const standbyConfig = plan.serving.standby?.configName ?? names.standbyConfig;
+  run.standbyConfigName = standbyConfig;
   if (
     waiting !== undefined &&
     waiting.standbyStarted !== false &&
-    (waiting.standbyEndpoint !== env.STANDBY_ENDPOINT || waiting.standbyConfigName !== names.standbyConfig)
+    (waiting.standbyEndpoint !== env.STANDBY_ENDPOINT || waiting.standbyConfigName !== standbyConfig)
   ) {
     throw new StageFailure(
       `the continuation token waits for config "${waiting.standbyConfigName}" on endpoint "${waiting.standbyEndpoint}", ` +
-        `but this run puts "${names.standbyConfig}" on "${env.STANDBY_ENDPOINT}"; the function's settings changed ` +
+        `but this run puts "${standbyConfig}" on "${env.STANDBY_ENDPOINT}"; the function's settings changed ` +
         'mid-run. Retry the stage.',
     );
   }
-  await ensureEndpointConfig(
-    deps.sagemaker,
-    standbyConfigSpec(servingContext(env), run.settings.serving, {
-      configName: names.standbyConfig,
-      modelName: plan.previousModelName,
-      endpointName: env.STANDBY_ENDPOINT,
-    }),
-  );
+  if (standbyConfig === names.standbyConfig) {
+    await ensureEndpointConfig(
+      deps.sagemaker,
+      standbyConfigSpec(servingContext(env), run.settings.serving, {
+        configName: names.standbyConfig,
+        modelName: plan.previousModelName,
+        endpointName: env.STANDBY_ENDPOINT,
+      }),
+    );
+  }
   const target = {
     model: run.settings.model,
     standbyEndpoint: env.STANDBY_ENDPOINT,
-    standbyConfigName: names.standbyConfig,
+    standbyConfigName: standbyConfig,
     liveEndpoint: env.LIVE_ENDPOINT,
   };
   // A token written before the refresh started (a transient failure while reading) continues no refresh.
@@ -397,16 +410,16 @@ async function refreshStandby(run: Run, plan: Plan): Promise<JobOutcome | undefi
   if (step.kind === 'fail') throw new StageFailure(step.message);
   const doing =
     step.kind === 'create'
-      ? `creating the standby endpoint "${env.STANDBY_ENDPOINT}" with config "${names.standbyConfig}"`
+      ? `creating the standby endpoint "${env.STANDBY_ENDPOINT}" with config "${standbyConfig}"`
       : step.kind === 'update'
-        ? `updating the standby endpoint "${env.STANDBY_ENDPOINT}" from config "${step.from}" to "${names.standbyConfig}"`
+        ? `updating the standby endpoint "${env.STANDBY_ENDPOINT}" from config "${step.from}" to "${standbyConfig}"`
         : step.reason;
   logger.info('standby refresh in progress', { step });
   return {
     status: 'in-progress',
     continuationToken: encodePromotionToken({
       standbyEndpoint: env.STANDBY_ENDPOINT,
-      standbyConfigName: names.standbyConfig,
+      standbyConfigName: standbyConfig,
       startedAtMs: waiting?.startedAtMs ?? now.getTime(),
       polls: (waiting?.polls ?? 0) + 1,
     }),

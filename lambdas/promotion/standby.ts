@@ -38,6 +38,12 @@ export interface StandbyTarget {
   readonly standbyEndpoint: string;
   readonly standbyConfigName: string;
   readonly liveEndpoint: string;
+  /**
+   * What a failure leaves unchanged, for its message. Defaults to promotion's situation (the
+   * candidate live, nothing promoted); the canary stage, which refreshes the standby before it
+   * touches the live endpoint, says so instead.
+   */
+  readonly unchanged?: string;
 }
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
@@ -55,8 +61,9 @@ export function standbyStep(
 ): StandbyStep {
   const standby = `the standby endpoint "${target.standbyEndpoint}"`;
   const unchanged =
+    target.unchanged ??
     `the candidate serves on the live endpoint "${target.liveEndpoint}"; the baseline was NOT updated and ` +
-    'no release record or serving state was written';
+      'no release record or serving state was written';
   if (describe === undefined) return { kind: 'create' };
   const status = describe.EndpointStatus ?? 'missing';
   const config = describe.EndpointConfigName ?? 'unknown';

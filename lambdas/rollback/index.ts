@@ -63,6 +63,7 @@ import {
   flagIds,
   flagLabel,
   FlagWriteConflict,
+  isVersionDeployed,
   readCurrentFlag,
   type FlagIds,
 } from '../shared/flag-writer';
@@ -602,7 +603,16 @@ async function settle(
   } catch (error) {
     return settleFailed(run, options, `cannot register autoscaling of the live variant: ${describe(error)}`);
   }
-  if (step.moveFlag && current?.document) {
+  // A settled flag that was stored but never delivered (its deployment failed or was stopped) leaves
+  // users where the deployed one sends them: deploy it again.
+  const moveFlag =
+    step.moveFlag ||
+    (current?.document !== undefined &&
+      current.document !== null &&
+      current.document.stable.modelVersion === step.version &&
+      current.document.stable.endpoint === 'live' &&
+      !(await storedVersionDeployed(run, current.versionNumber)));
+  if (moveFlag && current?.document) {
     const document = settledFlagDocument(current.document, step.version, deps.now());
     try {
       const deployed = await deployFlag(
@@ -764,7 +774,15 @@ async function deployRollbackFlag(
       document: build(current?.document ?? null),
     };
   }
-  if (current?.document && flagServesEveryone(current.document, to.modelVersion, bridge)) {
+  // Stored is not served: a hosted configuration version takes effect only once a deployment
+  // delivers it (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-deploying.html). An
+  // earlier attempt may have stored this document and then failed to start its deployment, or had it
+  // stopped; then the routers still read an older version, and it is deployed again below.
+  if (
+    current?.document &&
+    flagServesEveryone(current.document, to.modelVersion, bridge) &&
+    (await storedVersionDeployed(run, current.versionNumber))
+  ) {
     return {
       outcome: { outcome: 'already', versionNumber: current.versionNumber },
       document: current.document,
@@ -812,6 +830,24 @@ async function deployRollbackFlag(
         document,
       };
     }
+  }
+}
+
+/**
+ * Whether the newest deployment of the flag's environment delivers `versionNumber`
+ * (ListDeployments, newest first:
+ * https://docs.aws.amazon.com/appconfig/2019-10-09/APIReference/API_ListDeployments.html). When
+ * AppConfig cannot say, false: deploying the same document again is harmless, trusting an
+ * undeployed one leaves users where they are.
+ */
+async function storedVersionDeployed(run: Run, versionNumber: number): Promise<boolean> {
+  try {
+    return await isVersionDeployed(run.deps.appconfig, run.ids, versionNumber);
+  } catch (error) {
+    logger.warn('rollback: cannot tell whether the stored flag was deployed; deploying it again', {
+      problem: describe(error),
+    });
+    return false;
   }
 }
 

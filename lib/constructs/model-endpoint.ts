@@ -427,12 +427,17 @@ export class ModelEndpoint extends Construct {
         },
       }),
     );
-    // A retried canary that finds the candidate already live learns the previous config from here.
+    // The canary commits the serving state once the candidate serves (lambdas/canary/commit.ts); a
+    // retried canary that finds the candidate already live learns the previous config from it.
     this.canary.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
+        actions: ['s3:GetObject', 's3:PutObject'],
         resources: [shared.artifactsBucket.arnForObjects(artifactKeys.servingState(model.name))],
       }),
+    );
+    // Without a serving state that names the previous model, its version is read from its tags.
+    this.canary.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['sagemaker:ListTags'], resources: [models] }),
     );
     // Autoscaling changes the variant's instance count through SageMaker with the caller's rights.
     this.canary.role.addToPolicy(

@@ -540,8 +540,9 @@ export class ModelMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // Promotion points the flag at the new model and rewrites the confidence floor.
-    const promotion = endpoint.promotion;
+    // The canary, once it passes, points the flag at the new model and rewrites the confidence floor
+    // (lambdas/canary/commit.ts: no window between Canary and Promotion); promotion does the same,
+    // idempotently, for a run whose canary ran before that commit existed.
     const promotionEnv = {
       APPCONFIG_APPLICATION_ID: routing.application.ref,
       APPCONFIG_ENVIRONMENT_ID: routing.environment.ref,
@@ -552,51 +553,53 @@ export class ModelMonitoring extends Construct {
       CONFIDENCE_ROLLBACK_ACTION_ARN: this.rollback.function.functionArn,
       EXPERIMENT: model.routing.experiment,
     } satisfies Record<keyof PromotionLiveEnv, string>;
-    for (const [key, value] of Object.entries(promotionEnv)) promotion.function.addEnvironment(key, value);
-    flagWriter(promotion.role);
-    promotion.role.addToPolicy(
-      new iam.PolicyStatement({
-        // ListDeployments: whether the flag version an earlier attempt stored was deployed.
-        actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment', 'appconfig:ListDeployments'],
-        resources: [
-          appConfigArn(`${app}/environment/${routing.environment.ref}`),
-          appConfigArn(`${app}/environment/${routing.environment.ref}/deployment/*`),
-          appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
-          stack.formatArn({
-            service: 'appconfig',
-            resource: 'deploymentstrategy',
-            resourceName: routing.deploymentStrategy.ref,
-          }),
-        ],
-      }),
-    );
-    promotion.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
-        resources: [this.confidenceAlarm.alarmArn],
-      }),
-    );
-    // Each version's confidence baseline record (lambdas/core/monitoring/confidence-baseline.ts), read and written
-    // on promotion; a version without one yet reads as "not found".
-    promotion.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [
-          shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/confidence-baselines/*`),
-        ],
-      }),
-    );
-    grantMissingKeyAsNotFound(promotion.role, shared.artifactsBucket);
-    reviewWildcards(promotion.role, {
-      finding: new RegExp(
-        `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,
-      ),
-      reason: "This model's confidence baseline records, one per served version (named by the version).",
-    });
-    reviewWildcards(promotion.role, {
-      finding: /^Resource::arn:.*(\/hostedconfigurationversion\/\*|\/deployment\/\*)$/,
-      reason: "This profile's hosted versions and this environment's deployments, numbered by AppConfig.",
-    });
+    for (const stage of [endpoint.canary, endpoint.promotion]) {
+      for (const [key, value] of Object.entries(promotionEnv)) stage.function.addEnvironment(key, value);
+      flagWriter(stage.role);
+      stage.role.addToPolicy(
+        new iam.PolicyStatement({
+          // ListDeployments: whether the flag version an earlier attempt stored was deployed.
+          actions: ['appconfig:StartDeployment', 'appconfig:GetDeployment', 'appconfig:ListDeployments'],
+          resources: [
+            appConfigArn(`${app}/environment/${routing.environment.ref}`),
+            appConfigArn(`${app}/environment/${routing.environment.ref}/deployment/*`),
+            appConfigArn(`${app}/configurationprofile/${routing.profile.ref}`),
+            stack.formatArn({
+              service: 'appconfig',
+              resource: 'deploymentstrategy',
+              resourceName: routing.deploymentStrategy.ref,
+            }),
+          ],
+        }),
+      );
+      stage.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:PutMetricAlarm', 'cloudwatch:SetAlarmState'],
+          resources: [this.confidenceAlarm.alarmArn],
+        }),
+      );
+      // Each version's confidence baseline record (lambdas/core/monitoring/confidence-baseline.ts), read and written
+      // when a version starts serving; a version without one yet reads as "not found".
+      stage.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [
+            shared.artifactsBucket.arnForObjects(`models/${model.name}/serving/confidence-baselines/*`),
+          ],
+        }),
+      );
+      grantMissingKeyAsNotFound(stage.role, shared.artifactsBucket);
+      reviewWildcards(stage.role, {
+        finding: new RegExp(
+          `^Resource::arn:${NAG_PARTITION}:s3:::[a-z0-9-]+-artifacts-[0-9]+-[a-z0-9-]+/models/${model.name}/serving/confidence-baselines/\\*$`,
+        ),
+        reason: "This model's confidence baseline records, one per served version (named by the version).",
+      });
+      reviewWildcards(stage.role, {
+        finding: /^Resource::arn:.*(\/hostedconfigurationversion\/\*|\/deployment\/\*)$/,
+        reason: "This profile's hosted versions and this environment's deployments, numbered by AppConfig.",
+      });
+    }
 
     // The rollback re-baselines the confidence alarm for the version it returns to. The alarm's ARN
     // from its name: the alarm names this function as an action, so its Arn attribute here would be

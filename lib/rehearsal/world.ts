@@ -215,7 +215,7 @@ export class World {
     } as never;
     this.handlers = {
       shadow: shadowHandler(serving),
-      canary: canaryHandler(serving),
+      canary: canaryHandler({ ...(serving as object), appconfig: c.appconfig } as never),
       promotion: promotionHandler({ ...(serving as object), appconfig: c.appconfig } as never),
       rollback: rollbackHandler({
         s3: c.s3,

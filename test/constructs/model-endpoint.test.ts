@@ -110,8 +110,8 @@ describe('ModelEndpoint', () => {
       const fn = functionNamed(`mlops-document-classifier-${stage}`);
       const env = fn.Environment.Variables;
       const keys = Object.keys(env).filter((k) => !['POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS'].includes(k));
-      // Promotion also points the flag and the confidence alarm at the new model.
-      const extra = stage === 'promotion' ? Object.keys(promotionLiveEnvSchema.shape) : [];
+      // Canary (at its pass) and promotion also point the flag and the confidence alarm at the new model.
+      const extra = stage === 'shadow' ? [] : Object.keys(promotionLiveEnvSchema.shape);
       expect(keys.sort()).toEqual([...Object.keys(servingEnvSchema.shape), ...extra].sort());
       expect(env).toMatchObject({
         MODEL_NAME: 'document-classifier',
@@ -200,6 +200,13 @@ describe('ModelEndpoint', () => {
   test("the canary may create and update only this model's SageMaker resources, pass only the execution role", () => {
     const canaryRole = functionNamed('mlops-document-classifier-canary').Role['Fn::GetAtt'][0];
     expect(actionsOf(canaryRole)).toEqual([
+      // At its pass the canary points the flag at the candidate (lambdas/canary/commit.ts).
+      'appconfig:CreateHostedConfigurationVersion',
+      'appconfig:GetDeployment',
+      'appconfig:GetHostedConfigurationVersion',
+      'appconfig:ListDeployments',
+      'appconfig:ListHostedConfigurationVersions',
+      'appconfig:StartDeployment',
       'application-autoscaling:DeleteScalingPolicy',
       'application-autoscaling:DeregisterScalableTarget',
       'application-autoscaling:DescribeScalableTargets',
@@ -207,6 +214,9 @@ describe('ModelEndpoint', () => {
       'application-autoscaling:PutScalingPolicy',
       'application-autoscaling:RegisterScalableTarget',
       'cloudwatch:DescribeAlarms',
+      // ... and re-plans the confidence alarm for it.
+      'cloudwatch:PutMetricAlarm',
+      'cloudwatch:SetAlarmState',
       'codepipeline:PutJobFailureResult',
       'codepipeline:PutJobSuccessResult',
       'iam:CreateServiceLinkedRole',
@@ -227,6 +237,7 @@ describe('ModelEndpoint', () => {
       'sagemaker:DescribeEndpoint',
       'sagemaker:DescribeEndpointConfig',
       'sagemaker:DescribeModel',
+      'sagemaker:ListTags',
       'sagemaker:UpdateEndpoint',
       'sagemaker:UpdateEndpointWeightsAndCapacities',
       'ssm:DescribeParameters',
@@ -270,7 +281,7 @@ describe('ModelEndpoint', () => {
     });
   });
 
-  test('only promotion may write the baseline and the release records; only shadow reads data capture', () => {
+  test('only promotion may write the baseline and the release records; canary and promotion the serving state; only shadow reads data capture', () => {
     const roleOf = (stage: string) =>
       functionNamed(`mlops-document-classifier-${stage}`).Role['Fn::GetAtt'][0];
     const written = (stage: string) =>
@@ -283,8 +294,13 @@ describe('ModelEndpoint', () => {
     expect(written('promotion')).toContain('models/document-classifier/baseline/predictions/*');
     expect(written('promotion')).toContain('models/document-classifier/releases/*');
     expect(written('promotion')).toContain('models/document-classifier/serving/state.json');
+    // The canary commits the serving state when the candidate serves, and the candidate's confidence
+    // baseline record (serving/confidence-baselines/), never the baseline report.
+    expect(written('canary')).toContain('models/document-classifier/serving/state.json');
+    expect(written('shadow')).not.toContain('serving/');
     for (const stage of ['shadow', 'canary']) {
-      expect(written(stage)).not.toContain('baseline');
+      expect(written(stage)).not.toContain('baseline/');
+      expect(written(stage)).not.toContain('baseline_metrics');
       expect(written(stage)).not.toContain('releases');
     }
     const shadowList = statementsOf(roleOf('shadow')).find(

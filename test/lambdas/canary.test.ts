@@ -1,4 +1,14 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AppConfigClient,
+  CreateHostedConfigurationVersionCommand,
+  GetHostedConfigurationVersionCommand,
+  ListDeploymentsCommand,
+  ListHostedConfigurationVersionsCommand,
+  StartDeploymentCommand,
+} from '@aws-sdk/client-appconfig';
 import {
   ApplicationAutoScalingClient,
   DeregisterScalableTargetCommand,
@@ -8,7 +18,12 @@ import {
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import {
   CodePipelineClient,
   PutJobFailureResultCommand,
@@ -29,6 +44,7 @@ import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
   DescribeModelCommand,
+  ListTagsCommand,
   SageMakerClient,
   UpdateEndpointCommand,
   type CreateEndpointCommandInput,
@@ -49,6 +65,13 @@ import { logger } from '../../lambdas/shared/logger';
 import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import { shippedConfig } from '../helpers/config-fixture';
 import { useMoto } from '../helpers/moto';
+import { putConfidenceAlarm } from '../helpers/confidence-alarm';
+import {
+  bandOfZExpression,
+  confidenceAlarmDefinition,
+  DISARMED_BAND,
+} from '../../lambdas/core/monitoring/confidence-alarm';
+import type { FlagDocument } from '../../lambdas/core/routing/flags';
 
 const JOB_ID = 'c0ffee-job';
 const EXECUTION_ID = 'a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
@@ -67,6 +90,14 @@ const CANDIDATE_MODEL = 'mlops-document-classifier-a1b2c3d4';
 const CANDIDATE = 'mlops-document-classifier-a1b2c3d4-live';
 const PREVIOUS_MODEL = 'mlops-document-classifier-9f8e7d6c';
 const PREVIOUS = 'mlops-document-classifier-9f8e7d6c-live';
+const PREVIOUS_VERSION = '0123abc';
+const PREVIOUS_EXECUTION = '9f8e7d6c-0000-4000-8000-000000000000';
+const STANDBY = 'mlops-document-classifier-standby';
+// releaseNames(...).standbyConfig: the model that serves before this run, on the standby.
+const STANDBY_CONFIG = 'mlops-document-classifier-a1b2c3d4-standby';
+const CONFIDENCE_ALARM = 'mlops-document-classifier-live-confidence';
+const ROLLBACK_FN = 'arn:aws:lambda:eu-west-1:123456789012:function:mlops-document-classifier-rollback';
+const SERVING_STATE_KEY = 'models/document-classifier/serving/state.json';
 const ALARM_5XX = 'mlops-document-classifier-live-5xx';
 const ALARM_LATENCY = 'mlops-document-classifier-live-model-latency';
 const ROLE = 'arn:aws:iam::123456789012:role/mlops-document-classifier-sagemaker';
@@ -81,6 +112,9 @@ const RESOURCE_ID = `endpoint/${LIVE}/variant/live`;
 const LIMIT = '2 h 30 min';
 
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+const EVAL_REPORT = JSON.parse(
+  readFileSync(join(__dirname, '../fixtures/eval/eval_report.json'), 'utf8'),
+) as Record<string, unknown>;
 
 describe('canary handler', () => {
   const moto = useMoto();
@@ -99,6 +133,11 @@ describe('canary handler', () => {
   let describeOverlays: Partial<DescribeEndpointCommandOutput>[];
   /** What `UpdateEndpoint` received; moto does not implement it. */
   let updates: UpdateEndpointCommandInput[];
+  /** AppConfig has no deployments in moto: the flag's hosted versions and deployments are kept here. */
+  const handlerAppConfig = new AppConfigClient({ region: 'eu-west-1' });
+  const appconfig = mockClient(handlerAppConfig);
+  let flagVersions: string[];
+  let flagDeployments: string[];
 
   beforeAll(() => {
     logger.setLogLevel('SILENT');
@@ -113,8 +152,15 @@ describe('canary handler', () => {
       DATA_CAPTURE_S3_URI: 's3://mlops-data-capture/document-classifier',
       INFERENCE_IMAGE: IMAGE,
       LIVE_ENDPOINT: LIVE,
-      STANDBY_ENDPOINT: 'mlops-document-classifier-standby',
+      STANDBY_ENDPOINT: STANDBY,
       ROLLBACK_ALARMS: `${ALARM_5XX}, ${ALARM_LATENCY}`,
+      APPCONFIG_APPLICATION_ID: 'app1234',
+      APPCONFIG_ENVIRONMENT_ID: 'env1234',
+      APPCONFIG_PROFILE_ID: 'prof123',
+      APPCONFIG_STRATEGY_ID: 'strat12',
+      CONFIDENCE_ALARM_NAME: CONFIDENCE_ALARM,
+      CONFIDENCE_ROLLBACK_ACTION_ARN: ROLLBACK_FN,
+      EXPERIMENT: 'ab',
     });
     const config = shippedConfig();
     const shipped = releaseSettings(
@@ -122,7 +168,14 @@ describe('canary handler', () => {
       config.models.find((m) => m.name === 'document-classifier')!,
     );
     // moto's CreateEndpointConfig refuses instance types newer than its enum (ml.g5.* among them).
-    settings = { ...shipped, serving: { ...shipped.serving, instanceType: INSTANCE_TYPE } };
+    settings = {
+      ...shipped,
+      serving: {
+        ...shipped.serving,
+        instanceType: INSTANCE_TYPE,
+        standby: { ...shipped.serving.standby, instanceType: INSTANCE_TYPE },
+      },
+    };
     s3 = new S3Client(moto.clientConfig);
     sagemakerMoto = new SageMakerClient(moto.clientConfig);
     sagemaker = new SageMakerClient(moto.clientConfig);
@@ -142,8 +195,37 @@ describe('canary handler', () => {
       sagemaker,
       cloudwatch,
       autoscaling,
+      appconfig: handlerAppConfig,
       now: () => now,
     };
+    flagVersions = [];
+    flagDeployments = [];
+    appconfig.reset();
+    appconfig.on(ListHostedConfigurationVersionsCommand).callsFake(async () => ({
+      Items: flagVersions.map((_, i) => ({ VersionNumber: i + 1 })),
+    }));
+    appconfig
+      .on(GetHostedConfigurationVersionCommand)
+      .callsFake(async (input: { VersionNumber: number }) => ({
+        VersionNumber: input.VersionNumber,
+        Content: new TextEncoder().encode(flagVersions[input.VersionNumber - 1]),
+        ContentType: 'application/json',
+      }));
+    appconfig
+      .on(CreateHostedConfigurationVersionCommand)
+      .callsFake(async (input: { Content: Uint8Array }) => {
+        flagVersions.push(new TextDecoder().decode(input.Content));
+        return { VersionNumber: flagVersions.length };
+      });
+    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
+      flagDeployments.push(input.ConfigurationVersion);
+      return { DeploymentNumber: flagDeployments.length, State: 'DEPLOYING' };
+    });
+    appconfig.on(ListDeploymentsCommand).callsFake(async () => ({
+      Items: flagDeployments
+        .map((version, i) => ({ DeploymentNumber: i + 1, ConfigurationVersion: version, State: 'COMPLETE' }))
+        .reverse(),
+    }));
     codepipeline.reset();
     codepipeline.on(PutJobSuccessResultCommand).resolves({});
     codepipeline.on(PutJobFailureResultCommand).resolves({});
@@ -164,9 +246,11 @@ describe('canary handler', () => {
     sm.on(CreateEndpointCommand).callsFake((i: CreateEndpointCommandInput) =>
       sagemakerMoto.send(new CreateEndpointCommand(i)),
     );
+    sm.on(ListTagsCommand).callsFake((i) => sagemakerMoto.send(new ListTagsCommand(i)));
+    // The overlays are states of the live endpoint; the standby is moto's.
     sm.on(DescribeEndpointCommand).callsFake(async (i: DescribeEndpointCommandInput) => {
       const real = await sagemakerMoto.send(new DescribeEndpointCommand(i));
-      return { ...real, ...describeOverlays.shift() };
+      return i.EndpointName === LIVE ? { ...real, ...describeOverlays.shift() } : real;
     });
     sm.on(UpdateEndpointCommand).callsFake((i: UpdateEndpointCommandInput) => {
       updates.push(i);
@@ -197,6 +281,23 @@ describe('canary handler', () => {
         ChecksumAlgorithm: 'SHA256',
       }),
     );
+    // What the evaluation build leaves: the candidate's confidence sets the alarm's provisional band.
+    await put(`${RUN}/eval_report.json`, {
+      ...EVAL_REPORT,
+      model: 'document-classifier',
+      model_version: COMMIT,
+    });
+    // The confidence alarm as the model stack creates it: disarmed until a version serves.
+    await putConfidenceAlarm(cloudwatch, {
+      name: CONFIDENCE_ALARM,
+      model: 'document-classifier',
+      definition: confidenceAlarmDefinition(
+        { stdDevs: 2, breachingPeriods: 5, minRequests: 10, periodSeconds: 60 },
+        DISARMED_BAND,
+      ),
+      actions: [ROLLBACK_FN],
+      description: 'mean confidence below baseline',
+    });
     for (const name of [ALARM_5XX, ALARM_LATENCY]) {
       await cloudwatch.send(
         new PutMetricAlarmCommand({
@@ -234,12 +335,17 @@ describe('canary handler', () => {
   }
 
   /** The previous release, live on `ml.<type>` with `count` instances, as an earlier run left it. */
-  async function seedLive(count = 3, instanceType = INSTANCE_TYPE) {
+  async function seedLive(count = 3, instanceType = INSTANCE_TYPE, standbyReady = true) {
     await sagemakerMoto.send(
       new CreateModelCommand({
         ModelName: PREVIOUS_MODEL,
         ExecutionRoleArn: ROLE,
         PrimaryContainer: { Image: IMAGE, ModelDataUrl: `s3://${ARTIFACTS}/previous/model.tar.gz` },
+        // As createModelSpec tags every released model.
+        Tags: [
+          { Key: 'ModelVersion', Value: PREVIOUS_VERSION },
+          { Key: 'PipelineExecutionId', Value: PREVIOUS_EXECUTION },
+        ],
       }),
     );
     await sagemakerMoto.send(
@@ -257,6 +363,46 @@ describe('canary handler', () => {
       }),
     );
     await sagemakerMoto.send(new CreateEndpointCommand({ EndpointName: LIVE, EndpointConfigName: PREVIOUS }));
+    if (standbyReady) await seedStandby(PREVIOUS_MODEL);
+  }
+
+  /** The standby endpoint on this run's standby config, holding `modelName` (what the refresh leaves). */
+  async function seedStandby(modelName: string, configName = STANDBY_CONFIG) {
+    await sagemakerMoto.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: configName,
+        ProductionVariants: [
+          {
+            VariantName: 'standby',
+            ModelName: modelName,
+            InstanceType: INSTANCE_TYPE as 'ml.g4dn.xlarge',
+            InitialInstanceCount: 1,
+            InitialVariantWeight: 1,
+          },
+        ],
+      }),
+    );
+    await sagemakerMoto.send(
+      new CreateEndpointCommand({ EndpointName: STANDBY, EndpointConfigName: configName }),
+    );
+  }
+
+  async function servingState(): Promise<ServingState> {
+    const res = await s3.send(new GetObjectCommand({ Bucket: ARTIFACTS, Key: SERVING_STATE_KEY }));
+    return JSON.parse(await res.Body!.transformToString()) as ServingState;
+  }
+
+  function deployedFlag(): FlagDocument | undefined {
+    const version = flagDeployments.at(-1);
+    return version === undefined
+      ? undefined
+      : (JSON.parse(flagVersions[Number(version) - 1]!) as FlagDocument);
+  }
+
+  async function confidenceBandMean(): Promise<number | undefined> {
+    const res = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [CONFIDENCE_ALARM] }));
+    const z = res.MetricAlarms?.[0]?.Metrics?.find((m) => m.Id === 'z')?.Expression;
+    return z === undefined ? undefined : bandOfZExpression(z)?.mean;
   }
 
   /** What SageMaker does when a blue/green update completes: the candidate's config serves. */
@@ -365,6 +511,15 @@ describe('canary handler', () => {
     return reported.failureDetails!.message;
   }
 
+  /** The summary lines of the serving commit at a pass (lambdas/canary/commit.ts). */
+  const committed = (standby: string | null) => [
+    `The serving state s3://${ARTIFACTS}/${SERVING_STATE_KEY} names ${COMMIT} live` +
+      (standby === null ? ' (no standby: first release).' : ` and ${standby} on the standby.`),
+    `The flag now serves ${COMMIT} from the live endpoint (version 1, deployment 1).`,
+    `The confidence alarm ${CONFIDENCE_ALARM} is now provisional for ${COMMIT} until its live baseline exists: ` +
+      'eval mean 0.84 with sd 0.05, pages without rolling back.',
+  ];
+
   const canaryStarted = (): CanaryState => ({
     endpointName: LIVE,
     expectedConfigName: CANDIDATE,
@@ -445,6 +600,7 @@ describe('canary handler', () => {
           summary,
           'Autoscaling: 2-6 instances, target 120 invocations per instance per minute.',
           `canary record: ${RECORD_URL}`,
+          ...committed(null),
         ].join('\n'),
       },
       outputVariables: { CandidateConfig: CANDIDATE, PreviousConfig: 'none' },
@@ -488,7 +644,9 @@ describe('canary handler', () => {
       `Canary started on the live endpoint "${LIVE}": blue/green update from config "${PREVIOUS}" to ` +
         `"${CANDIDATE}" (model "${CANDIDATE_MODEL}", version ${COMMIT}, 3 × ml.g4dn.xlarge); canary 1 instance(s) ` +
         'for 10 min, then the rest, old fleet kept 10 min; auto-rollback on ' +
-        `"${ALARM_5XX}", "${ALARM_LATENCY}"; SageMaker gives up after 120 min.`,
+        `"${ALARM_5XX}", "${ALARM_LATENCY}"; SageMaker gives up after 120 min.\n` +
+        `The standby endpoint "${STANDBY}" holds the model that served before the canary ("${PREVIOUS_MODEL}", ` +
+        `config "${STANDBY_CONFIG}"), warm for a rollback.`,
     );
     // The fleet had scaled out to 3: the candidate's config keeps 3, not the configured 2.
     const config = await sagemakerMoto.send(
@@ -524,10 +682,40 @@ describe('canary handler', () => {
           summary,
           'Autoscaling: 2-6 instances, target 120 invocations per instance per minute.',
           `canary record: ${RECORD_URL}`,
+          ...committed(PREVIOUS_VERSION),
         ].join('\n'),
       },
       outputVariables: { CandidateConfig: CANDIDATE, PreviousConfig: PREVIOUS },
     });
+    // The moment the candidate serves, the platform says so (not at Promotion): the serving state
+    // names it live with the version before warm on the standby, the flag labels its answers, and
+    // the confidence alarm judges it by its own eval mean.
+    expect(await servingState()).toEqual({
+      schemaVersion: 1,
+      model: 'document-classifier',
+      live: {
+        endpointName: LIVE,
+        configName: CANDIDATE,
+        modelName: CANDIDATE_MODEL,
+        modelVersion: COMMIT,
+        executionId: EXECUTION_ID,
+      },
+      standby: {
+        endpointName: STANDBY,
+        configName: STANDBY_CONFIG,
+        modelName: PREVIOUS_MODEL,
+        modelVersion: PREVIOUS_VERSION,
+        executionId: PREVIOUS_EXECUTION,
+        liveConfigName: PREVIOUS,
+      },
+      updatedAt: '2026-11-05T10:27:00.000Z',
+      updatedBy: `canary ${EXECUTION_ID}`,
+    });
+    expect(deployedFlag()).toMatchObject({
+      stable: { modelVersion: COMMIT, endpoint: 'live' },
+      candidate: null,
+    });
+    expect(await confidenceBandMean()).toBe(0.84);
     expect(await record()).toMatchObject({
       previousConfigName: PREVIOUS,
       outcome: 'live',
@@ -537,6 +725,11 @@ describe('canary handler', () => {
       finishedAt: '2026-11-05T10:27:00.000Z',
     });
     expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+    // A retried stage finds everything done and writes nothing twice.
+    const again = await invoke(updating.token);
+    expect(again.failureDetails).toBeUndefined();
+    expect(flagVersions).toHaveLength(1);
+    expect(flagDeployments).toEqual(['1']);
   });
 
   test('an alarm during the rollback is carried in the token and named when the old config is back', async () => {
@@ -723,6 +916,7 @@ describe('canary handler', () => {
           summary,
           'Autoscaling: 2-6 instances, target 120 invocations per instance per minute.',
           `canary record: ${RECORD_URL}`,
+          ...committed(null),
         ].join('\n'),
       },
       outputVariables: { CandidateConfig: CANDIDATE, PreviousConfig: 'none' },
@@ -866,6 +1060,141 @@ describe('canary handler', () => {
         'on the live endpoint.',
     );
     expect(sm.commandCalls(CreateModelCommand)).toHaveLength(0);
+  });
+
+  test('the standby is refreshed with the model that serves before the live endpoint is touched', async () => {
+    await seedLive(3, INSTANCE_TYPE, false);
+
+    const refreshing = await inProgress();
+    expect(refreshing.summary).toBe(
+      `Before the canary, the model that serves now ("${PREVIOUS_MODEL}") goes warm onto the standby, so that a ` +
+        `rollback from the candidate has it at once: creating the standby endpoint "${STANDBY}" with config ` +
+        `"${STANDBY_CONFIG}". The live endpoint is not touched until then.`,
+    );
+    expect(refreshing.state).toEqual({ ...canaryStarted(), polls: 1, standbyRefresh: true });
+    expect(updates).toEqual([]);
+    expect(sm.commandCalls(CreateModelCommand)).toHaveLength(0);
+    const standby = await sagemakerMoto.send(
+      new DescribeEndpointConfigCommand({ EndpointConfigName: STANDBY_CONFIG }),
+    );
+    expect(standby.ProductionVariants?.map((v) => [v.VariantName, v.ModelName])).toEqual([
+      ['standby', PREVIOUS_MODEL],
+    ]);
+
+    // moto creates endpoints InService: the next poll finds the standby ready and starts the canary.
+    now = minutes(12);
+    const started = await inProgress(refreshing.token);
+    expect(updates).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: CANDIDATE, DeploymentConfig: EXPECTED_DEPLOYMENT },
+    ]);
+    expect(started.state).toEqual({ ...canaryStarted(), startedAtMs: minutes(12).getTime() });
+  });
+
+  test('a canary that fails puts the rollback target the serving state names back on the standby', async () => {
+    await put(SERVING_STATE_KEY, {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      live: {
+        endpointName: LIVE,
+        configName: PREVIOUS,
+        modelName: PREVIOUS_MODEL,
+        modelVersion: PREVIOUS_VERSION,
+        executionId: PREVIOUS_EXECUTION,
+      },
+      standby: {
+        endpointName: STANDBY,
+        configName: 'mlops-document-classifier-0a0a0a0a-standby',
+        modelName: 'mlops-document-classifier-0a0a0a0a',
+        modelVersion: 'n-minus-2',
+        executionId: '0a0a0a0a-0000-4000-8000-000000000000',
+        liveConfigName: 'mlops-document-classifier-0a0a0a0a-live',
+      },
+      updatedAt: '2026-10-01T09:00:00.000Z',
+      updatedBy: 'promotion',
+    });
+    const token = await startCanary();
+
+    now = minutes(20);
+    describeOverlays.push({ FailureReason: 'Canary fleet health check failed.' });
+    const message = await failure(token);
+
+    expect(updates.at(-1)).toEqual({
+      EndpointName: STANDBY,
+      EndpointConfigName: 'mlops-document-classifier-0a0a0a0a-standby',
+    });
+    expect(message).toContain(
+      `The standby endpoint "${STANDBY}" goes back to config "mlops-document-classifier-0a0a0a0a-standby" ` +
+        '(n-minus-2, the rollback target the serving state names; UpdateEndpoint accepted, it takes several minutes).',
+    );
+    // Nothing serves the candidate: the serving state still names the release before.
+    expect((await servingState()).live.configName).toBe(PREVIOUS);
+  });
+
+  test('autoscaling throttled at the pass: the stage retries at its next poll; refused: the records still say what serves, then the stage fails', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    const flaky = new ApplicationAutoScalingClient(moto.clientConfig);
+    const stub = mockClient(flaky);
+    stub
+      .on(RegisterScalableTargetCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    now = minutes(27);
+    const paused = await inProgress(token, { ...deps, autoscaling: flaky });
+    expect(paused.summary).toBe(
+      'The candidate serves; autoscaling of its live variant could not be registered: ThrottlingException: Rate ' +
+        'exceeded. A transient failure: the stage tries again at its next poll; what is done stays done.',
+    );
+    expect(paused.state).toEqual({ ...canaryStarted(), polls: 1 });
+
+    stub
+      .on(RegisterScalableTargetCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    now = minutes(28);
+    const message = await failure(paused.token, { ...deps, autoscaling: flaky });
+    expect(message).toBe(
+      `The candidate config "${CANDIDATE}" IS live on endpoint "${LIVE}" (the canary passed), but autoscaling of ` +
+        'its live variant could not be registered: AccessDeniedException: not authorized. The fleet keeps its ' +
+        "current size until it is. Check the function's role (application-autoscaling:RegisterScalableTarget and " +
+        'PutScalingPolicy, and iam:CreateServiceLinkedRole the first time). Then retry the stage: it finds the ' +
+        'candidate live, changes nothing on the endpoint, and finishes the autoscaling and the canary record.',
+    );
+    // What serves is recorded all the same: a rollback now returns to the version before it.
+    expect((await servingState()).live).toMatchObject({ configName: CANDIDATE, modelVersion: COMMIT });
+    expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
+  });
+
+  test('a flag deployment refused once at the pass: the stored version is deployed by a second try, not stored again', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    let refused = false;
+    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
+      if (!refused) {
+        refused = true;
+        throw Object.assign(new Error('Cannot start deployment'), { name: 'BadRequestException' });
+      }
+      flagDeployments.push(input.ConfigurationVersion);
+      return { DeploymentNumber: flagDeployments.length, State: 'DEPLOYING' };
+    });
+
+    now = minutes(27);
+    const passed = await invoke(token);
+    expect(passed.failureDetails).toBeUndefined();
+    expect(flagVersions).toHaveLength(1);
+    expect(flagDeployments).toEqual(['1']);
+    expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
+  });
+
+  test('a retried canary of a release that was rolled back is refused', async () => {
+    await seedLive();
+    await put(`${RUN}/rollback.json`, { status: 'done' });
+
+    expect(await failure()).toBe(
+      `Canary refused: this release was rolled back (s3://${ARTIFACTS}/${RUN}/rollback.json); releasing it again ` +
+        'would send users back to the version rolled back from. Nothing was changed on the live endpoint. Release ' +
+        'a fixed model through a new pipeline execution.',
+    );
+    expect(updates).toEqual([]);
   });
 
   test('SageMaker refuses the update: fails saying the previous config still serves, no token', async () => {

@@ -1071,6 +1071,33 @@ describe('rollback handler', () => {
     expect(appconfig.deployedDocument()).toEqual(rollbackFlag(`alarm ${ALARM}`));
   });
 
+  it('GIVEN the newest stored flag already sends everyone to N-1 but was never deployed THEN it deploys it instead of calling it done (stored is not served)', async () => {
+    // An earlier rollback stored this version, then its StartDeployment failed: routers still read the release's flag.
+    appconfig.addVersion(rollbackFlag('an earlier attempt'), 'rollback whose deployment never started');
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('done');
+    expect(result.record.flag).toMatchObject({ outcome: 'deployed', versionNumber: 3 });
+    expect(appconfig.deployedDocument()).toMatchObject({
+      stable: { modelVersion: N1.version, endpoint: 'standby' },
+      candidate: null,
+    });
+  });
+
+  it('GIVEN the newest stored flag already sends everyone to N-1 and is deployed THEN nothing is deployed again', async () => {
+    const stored = appconfig.addVersion(rollbackFlag('an earlier attempt'), 'rollback');
+    appconfig.deployments.push({
+      number: 2,
+      version: String(stored),
+      state: 'COMPLETE',
+      strategy: 'strat01',
+    });
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.record.flag).toMatchObject({ outcome: 'already', versionNumber: stored });
+    expect(appconfigStub.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+  });
+
   it('GIVEN another writer changes the flag meanwhile THEN it rebuilds the rollback on top of that version', async () => {
     let raced = false;
     appconfig.beforeCreate = () => {
@@ -1317,6 +1344,26 @@ describe('rollback handler', () => {
       const versions = appconfig.versions.length;
       expect((await handler()(inService(N1_LIVE_CONFIG), context())).status).toBe('settled');
       expect(appconfig.versions).toHaveLength(versions);
+    });
+
+    it('GIVEN the settled flag was stored but its deployment never started THEN the next state change deploys it (stored is not served)', async () => {
+      done(await handler()(alarmEvent(), context()));
+      // A settle stored "everyone on N-1 on the live endpoint", then its StartDeployment failed.
+      appconfig.addVersion(
+        {
+          ...(appconfig.deployedDocument() as FlagDocument),
+          stable: { modelVersion: N1.version, endpoint: 'live' },
+        },
+        'settle whose deployment never started',
+      );
+      expect(appconfig.deployedDocument()).toMatchObject({ stable: { endpoint: 'standby' } });
+
+      clock = new Date(T0.getTime() + 12 * 60_000);
+      const settled = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(settled.status).toBe('settled');
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+      });
     });
 
     it('GIVEN a canary that changed the instance type failed (autoscaling deregistered by the canary) THEN the live variant gets autoscaling back once N serves again', async () => {

@@ -35,7 +35,7 @@ export const servingEnvSchema = z.object({
 export type ServingEnv = z.output<typeof servingEnvSchema>;
 export type ServingEnvKey = keyof ServingEnv;
 
-/** The keys, besides the serving environment, that only promotion needs. */
+/** The keys, besides the serving environment, that canary (at its pass) and promotion need: the flag and the confidence alarm. */
 export const promotionLiveEnvSchema = flagIdsEnvSchema.extend({
   CONFIDENCE_ALARM_NAME: z.string().min(1),
   /** The rollback function's ARN: an action of the confidence alarm once the version's baseline is armed. */

@@ -93,7 +93,7 @@ export const artifactKeys = {
   runRollback: (model: string, executionId: string) => `models/${model}/runs/${executionId}/rollback.json`,
   /** The release record of a promotion; one per release, kept forever. */
   releaseRecord: (model: string, executionId: string) => `models/${model}/releases/${executionId}.json`,
-  /** What serves now and what the standby holds; promotion writes it, rollback reads it. */
+  /** What serves now and what the standby holds; the canary writes it when it passes (promotion ensures it), rollback reads it. */
   servingState: (model: string) => `models/${model}/serving/state.json`,
   /** The record of one rollback (or refusal), by its start time (ISO 8601); kept forever. */
   rollbackRecord: (model: string, startedAt: string) => `models/${model}/rollbacks/${startedAt}.json`,

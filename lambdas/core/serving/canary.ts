@@ -343,6 +343,12 @@ export interface CanaryState {
   readonly polls: number;
   /** Auto-rollback alarms seen in ALARM on any poll, sorted. */
   readonly alarmsSeen: readonly string[];
+  /**
+   * Set while the stage refreshes the standby endpoint with the model that serves now, before it
+   * updates the live endpoint; `startedAtMs` is then when that refresh began. Absent once the
+   * update of the live endpoint has started.
+   */
+  readonly standbyRefresh?: true;
 }
 
 const name = z.string().min(1).max(255);
@@ -355,6 +361,7 @@ const wireSchema = z.strictObject({
   s: z.number().int().nonnegative(),
   n: z.number().int().nonnegative(),
   a: z.array(name).max(20),
+  b: z.literal(1).optional(),
 });
 type Wire = z.infer<typeof wireSchema>;
 
@@ -375,6 +382,7 @@ const codec = continuationTokenCodec({
     s: 'startedAtMs',
     n: 'polls',
     a: 'alarmsSeen',
+    b: 'standbyRefresh',
   },
   errorClass: CanaryTokenError,
   shortenHint: 'shorten the endpoint, config or auto-rollback alarm names',
@@ -386,6 +394,7 @@ const codec = continuationTokenCodec({
     s: state.startedAtMs,
     n: state.polls,
     a: [...state.alarmsSeen],
+    ...(state.standbyRefresh ? { b: 1 as const } : {}),
   }),
   fromWire: (w): CanaryState => ({
     endpointName: w.e,
@@ -394,6 +403,7 @@ const codec = continuationTokenCodec({
     startedAtMs: w.s,
     polls: w.n,
     alarmsSeen: w.a,
+    ...(w.b === 1 ? { standbyRefresh: true as const } : {}),
   }),
 });
 

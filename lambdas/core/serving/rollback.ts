@@ -235,8 +235,9 @@ export type RollbackPlan =
 
 /**
  * What a rollback returns to. `unpromoted` is what the live endpoint serves when that is neither the
- * serving state's live config nor its rolled-back one: a release whose canary passed and whose
- * promotion has not run (or failed). Promotion writes the serving state, so it still describes the
+ * serving state's live config nor its rolled-back one. A canary that passes commits the serving
+ * state (lambdas/canary/commit.ts), so this is only a release whose canary never committed (one
+ * from before that commit existed, or a config put live by hand): the state still describes the
  * release before; returning to its standby would skip a version. Then the rollback returns to the
  * state's live model, on the live endpoint (the standby holds the release before that one).
  */
