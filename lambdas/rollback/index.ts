@@ -58,6 +58,7 @@ import {
 } from '../core/serving/rollback';
 import { parseServingRecord, servingStateSchema, type ServingState } from '../core/serving/serving-records';
 import { standbyCapacityWarning } from '../core/serving/standby-capacity';
+import { isTransientError } from '../core/serving/transient-error';
 import {
   deployFlag,
   flagIds,
@@ -598,7 +599,9 @@ async function settle(
 
   const done: string[] = [];
   try {
-    const scaling = await ensureAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT);
+    const scaling = await withConcurrencyRetries(deps.sleep, () =>
+      ensureAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT),
+    );
     if (scaling === 'registered') done.push('autoscaling of the live variant registered again');
   } catch (error) {
     return settleFailed(run, options, `cannot register autoscaling of the live variant: ${describe(error)}`);
@@ -639,6 +642,34 @@ async function settle(
     (done.length > 0 ? `${done.join('; ')}.` : 'nothing left to do.');
   logger.info(`rollback: ${message}`);
   return { status: 'settled', message, paged: false };
+}
+
+/** Waits between attempts of a settle write refused for a transient reason (~7 s in all). */
+const SETTLE_RETRY_DELAYS_MS = [1000, 2000, 4000];
+
+/**
+ * Runs `write`, again after a wait when it fails transiently (throttling, a server error, or a
+ * pending update of the same scalable target: Application Auto Scaling's ConcurrentUpdateException,
+ * see core/serving/transient-error.ts). Settle has no next poll: it runs once per state-change
+ * event, so a transient refusal would otherwise leave the live variant without autoscaling.
+ */
+async function withConcurrencyRetries<T>(
+  sleep: (ms: number) => Promise<void>,
+  write: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      const delay = SETTLE_RETRY_DELAYS_MS[attempt];
+      if (delay === undefined || !isTransientError(error)) throw error;
+      logger.warn('rollback: settle write refused for a transient reason; trying again', {
+        problem: describe(error),
+        delayMs: delay,
+      });
+      await sleep(delay);
+    }
+  }
 }
 
 async function settleFailed(

@@ -53,11 +53,48 @@ export function faultError(error: string, call: string): Error {
       return awsError('TimeoutError', `injected timeout on ${call}`, 0);
     case 'already-updating':
     case 'AlreadyUpdating':
-      // SageMaker refuses an update while one is in progress with a ValidationException.
-      return awsError('ValidationException', `Cannot update in-progress endpoint (injected on ${call})`);
+      return alreadyUpdatingError(call);
     default:
       return awsError(error, `injected ${error} on ${call}`);
   }
+}
+
+/** Application Auto Scaling calls that change a scalable target or its policies. */
+const AUTOSCALING_WRITES = new Set([
+  'RegisterScalableTarget',
+  'DeregisterScalableTarget',
+  'PutScalingPolicy',
+  'DeleteScalingPolicy',
+]);
+
+/**
+ * "The resource is already being changed", as each service says it:
+ * - Application Auto Scaling: ConcurrentUpdateException, "if you request an update to an
+ *   Application Auto Scaling resource that already has a pending update"
+ *   (https://docs.aws.amazon.com/botocore/latest/reference/services/application-autoscaling/client/exceptions/ConcurrentUpdateException.html).
+ * - AppConfig StartDeployment: ConflictException (HTTP 409), "conflict in the current state of the
+ *   resource"; one deployment per environment runs at a time
+ *   (https://docs.aws.amazon.com/sdkfornet/v3/apidocs/items/AppConfig/MAppConfigStartDeploymentStartDeploymentRequest.html).
+ * - SageMaker documents only ResourceLimitExceeded for UpdateEndpoint
+ *   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html#API_UpdateEndpoint_Errors);
+ *   an endpoint being updated is refused with a ValidationException "Cannot update in-progress
+ *   endpoint", as the emulator's own UpdateEndpoint does. Other calls keep that stand-in.
+ */
+function alreadyUpdatingError(call: string): Error {
+  if (AUTOSCALING_WRITES.has(call)) {
+    return awsError(
+      'ConcurrentUpdateException',
+      `The scalable target has a pending update (injected on ${call})`,
+    );
+  }
+  if (call === 'StartDeployment') {
+    return awsError(
+      'ConflictException',
+      `A deployment is already in progress for this environment (injected on ${call})`,
+      409,
+    );
+  }
+  return awsError('ValidationException', `Cannot update in-progress endpoint (injected on ${call})`);
 }
 
 export interface ProductionVariant {

@@ -14,6 +14,7 @@ describe('isTransientError', () => {
     ['InternalFailure', 500],
     ['ServiceUnavailable', 503],
     ['TimeoutError', 0],
+    ['ConcurrentUpdateException', 400],
   ])('%s is worth retrying at the next poll', (name, status) => {
     expect(isTransientError(awsError(name, status))).toBe(true);
   });
@@ -25,6 +26,8 @@ describe('isTransientError', () => {
   test('a refusal that will be refused again is not', () => {
     expect(isTransientError(awsError('ValidationException', 400))).toBe(false);
     expect(isTransientError(awsError('AccessDeniedException', 403))).toBe(false);
+    // AppConfig's "a newer version exists" (CreateHostedConfigurationVersion) repeats on a retry.
+    expect(isTransientError(awsError('ConflictException', 409))).toBe(false);
     expect(isTransientError(new Error('Promotion refused: this release was rolled back'))).toBe(false);
     expect(isTransientError(undefined)).toBe(false);
   });

@@ -1324,6 +1324,38 @@ describe('rollback handler', () => {
       ).toEqual([700]);
     });
 
+    it('GIVEN the scalable target has a pending update when the endpoint is in service again THEN settle waits and registers autoscaling', async () => {
+      await releaseChangedInstanceType();
+      done(await handler()(alarmEvent(), context()));
+      expect(await registered()).toEqual([]);
+
+      // Application Auto Scaling refuses RegisterScalableTarget twice: another update is pending.
+      let refusals = 2;
+      const busyAutoscaling = {
+        send: (command: { constructor: { name: string } }) => {
+          if (command.constructor.name === 'RegisterScalableTargetCommand' && refusals > 0) {
+            refusals -= 1;
+            return Promise.reject(
+              named('ConcurrentUpdateException', 'The scalable target has a pending update'),
+            );
+          }
+          return autoscaling.send(command as never);
+        },
+      } as unknown as ApplicationAutoScalingClient;
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      sleeps = [];
+      const settled = await createHandler({ ...deps, autoscaling: busyAutoscaling })(
+        inService(N1_LIVE_CONFIG),
+        context(),
+      );
+      expect(settled.status).toBe('settled');
+      expect(refusals).toBe(0);
+      expect(sleeps).toEqual([1000, 2000]);
+      expect(await registered()).toEqual([
+        expect.objectContaining({ ResourceId: RESOURCE, MinCapacity: 2, MaxCapacity: 8 }),
+      ]);
+    });
+
     it('GIVEN the live endpoint is in service on N-1 THEN the flag sends users back to the live fleet: the standby was a bridge', async () => {
       done(await handler()(alarmEvent(), context()));
       expect(appconfig.deployedDocument()).toMatchObject({

@@ -3,6 +3,13 @@
  * error, a timeout. The AWS SDK's standard retry mode retries the same classes a few times within
  * one call (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html); a stage
  * that still sees one afterwards retries at its next poll instead of failing half-way.
+ *
+ * Also a concurrent update that ends by itself: Application Auto Scaling's ConcurrentUpdateException
+ * ("you request an update to an Application Auto Scaling resource that already has a pending
+ * update", https://docs.aws.amazon.com/botocore/latest/reference/services/application-autoscaling/client/exceptions/ConcurrentUpdateException.html).
+ * AppConfig's ConflictException is not here: the same name also means "another writer created a
+ * newer version" (CreateHostedConfigurationVersion), which a retry would repeat; the flag writer
+ * turns StartDeployment's ConflictException into FlagDeploymentInProgress, which its callers retry.
  */
 
 const TRANSIENT_NAMES = new Set([
@@ -20,6 +27,7 @@ const TRANSIENT_NAMES = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
   'TimeoutError',
+  'ConcurrentUpdateException',
 ]);
 
 /** The fields of an SDK error the decision reads. */
