@@ -1164,6 +1164,24 @@ describe('canary handler', () => {
     expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
   });
 
+  test('autoscaling refused at the pass because the scalable target has a pending update: the stage retries at its next poll', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    const busy = new ApplicationAutoScalingClient(moto.clientConfig);
+    const stub = mockClient(busy);
+    stub
+      .on(RegisterScalableTargetCommand)
+      .rejects(Object.assign(new Error('pending update'), { name: 'ConcurrentUpdateException' }));
+
+    now = minutes(27);
+    const paused = await inProgress(token, { ...deps, autoscaling: busy });
+    expect(paused.summary).toBe(
+      'The candidate serves; autoscaling of its live variant could not be registered: ConcurrentUpdateException: ' +
+        'pending update. A transient failure: the stage tries again at its next poll; what is done stays done.',
+    );
+    expect(paused.state).toEqual({ ...canaryStarted(), polls: 1 });
+  });
+
   test('a flag deployment refused once at the pass: the stored version is deployed by a second try, not stored again', async () => {
     const token = await startCanary();
     await completeUpdate();
