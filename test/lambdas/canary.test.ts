@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  AppConfigClient,
-  CreateHostedConfigurationVersionCommand,
-  GetHostedConfigurationVersionCommand,
-  ListDeploymentsCommand,
-  ListHostedConfigurationVersionsCommand,
-  StartDeploymentCommand,
-} from '@aws-sdk/client-appconfig';
+import { AppConfigClient, StartDeploymentCommand } from '@aws-sdk/client-appconfig';
 import {
   ApplicationAutoScalingClient,
   DeregisterScalableTargetCommand,
@@ -57,6 +50,7 @@ import {
   type UpdateEndpointCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { installFlagStore } from '../helpers/appconfig-flag-store';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { createHandler, type Deps } from '../../lambdas/canary';
 import { decodeCanaryToken, type CanaryState } from '../../lambdas/core/serving/canary';
@@ -198,34 +192,7 @@ describe('canary handler', () => {
       appconfig: handlerAppConfig,
       now: () => now,
     };
-    flagVersions = [];
-    flagDeployments = [];
-    appconfig.reset();
-    appconfig.on(ListHostedConfigurationVersionsCommand).callsFake(async () => ({
-      Items: flagVersions.map((_, i) => ({ VersionNumber: i + 1 })),
-    }));
-    appconfig
-      .on(GetHostedConfigurationVersionCommand)
-      .callsFake(async (input: { VersionNumber: number }) => ({
-        VersionNumber: input.VersionNumber,
-        Content: new TextEncoder().encode(flagVersions[input.VersionNumber - 1]),
-        ContentType: 'application/json',
-      }));
-    appconfig
-      .on(CreateHostedConfigurationVersionCommand)
-      .callsFake(async (input: { Content: Uint8Array }) => {
-        flagVersions.push(new TextDecoder().decode(input.Content));
-        return { VersionNumber: flagVersions.length };
-      });
-    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
-      flagDeployments.push(input.ConfigurationVersion);
-      return { DeploymentNumber: flagDeployments.length, State: 'DEPLOYING' };
-    });
-    appconfig.on(ListDeploymentsCommand).callsFake(async () => ({
-      Items: flagDeployments
-        .map((version, i) => ({ DeploymentNumber: i + 1, ConfigurationVersion: version, State: 'COMPLETE' }))
-        .reverse(),
-    }));
+    ({ versions: flagVersions, deployments: flagDeployments } = installFlagStore(appconfig));
     codepipeline.reset();
     codepipeline.on(PutJobSuccessResultCommand).resolves({});
     codepipeline.on(PutJobFailureResultCommand).resolves({});

@@ -5,9 +5,6 @@ import { join } from 'node:path';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import {
   CreateHostedConfigurationVersionCommand,
-  GetHostedConfigurationVersionCommand,
-  ListHostedConfigurationVersionsCommand,
-  ListDeploymentsCommand,
   StartDeploymentCommand,
   AppConfigClient,
 } from '@aws-sdk/client-appconfig';
@@ -42,6 +39,7 @@ import {
   type UpdateEndpointCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { installFlagStore } from '../helpers/appconfig-flag-store';
 import { mockClient } from 'aws-sdk-client-mock';
 import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
 import type { DataValidationRecord } from '../../lambdas/data-validation/record';
@@ -240,34 +238,7 @@ describe('promotion handler', () => {
 
   beforeEach(async () => {
     clock = at(0);
-    flagVersions = [];
-    appconfig.reset();
-    appconfig.on(ListHostedConfigurationVersionsCommand).callsFake(async () => ({
-      Items: flagVersions.map((_, i) => ({ VersionNumber: i + 1 })),
-    }));
-    appconfig
-      .on(GetHostedConfigurationVersionCommand)
-      .callsFake(async (input: { VersionNumber: number }) => ({
-        VersionNumber: input.VersionNumber,
-        Content: new TextEncoder().encode(flagVersions[input.VersionNumber - 1]),
-        ContentType: 'application/json',
-      }));
-    appconfig
-      .on(CreateHostedConfigurationVersionCommand)
-      .callsFake(async (input: { Content: Uint8Array }) => {
-        flagVersions.push(new TextDecoder().decode(input.Content));
-        return { VersionNumber: flagVersions.length };
-      });
-    flagDeployments = [];
-    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
-      flagDeployments.push(input.ConfigurationVersion);
-      return { DeploymentNumber: 1, State: 'DEPLOYING' };
-    });
-    appconfig.on(ListDeploymentsCommand).callsFake(async () => ({
-      Items: flagDeployments
-        .map((version, i) => ({ DeploymentNumber: i + 1, ConfigurationVersion: version, State: 'COMPLETE' }))
-        .reverse(),
-    }));
+    ({ versions: flagVersions, deployments: flagDeployments } = installFlagStore(appconfig));
     standbyOverride = undefined;
     onUpdate = applyUpdate;
     codepipeline.reset();
