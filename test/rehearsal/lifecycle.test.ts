@@ -178,6 +178,21 @@ describe('issue 11 section 5 scenarios', () => {
     },
   );
 
+  it('a throttled settle after a rollback is retried, and a retried shadow of the rolled-back release cannot put it live again', async () => {
+    const report = await rehearseFile(
+      'examples/scenarios/settle-throttled-then-rolled-back-release-retried.yaml',
+    );
+    expect(failed(report)).toEqual([]);
+    expect(
+      report.timeline.some(
+        (e) =>
+          e.actor.startsWith('canary') &&
+          /^failed: Canary refused: this release was rolled back/.test(e.message),
+      ),
+    ).toBe(true);
+    expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
+  });
+
   it('after a rollback users come back to the live fleet once it serves N-1, and the page says the one-instance standby lacks capacity for everyone meanwhile', async () => {
     const report = await rehearseFile('examples/scenarios/rollback-drill.yaml');
     expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'live', liveInstances: 2 });
