@@ -3,8 +3,7 @@
  * invariants checked after every event. The shipped scenarios (examples/scenarios, where `mlops
  * rehearse` must pass them) hold every invariant. A scenario that reproduces an open bug waits in
  * test/fixtures/scenarios, asserting what is fixed and naming the invariant that still breaks; when
- * it holds everything, it moves to examples/scenarios/ (the two from the window between a canary
- * that passed and its promotion did, issue 11).
+ * it holds everything, it moves to examples/scenarios/ (every one so far has, issue 11).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
