@@ -22,6 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { AWSLAMBDA_GLOBAL_STUB, lambdaInitEnv } from '../test/helpers/lambda-init-env';
 import { BUILD_OPTIONS, handlerBundles } from '../lib/constructs/handler-bundles';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -29,39 +30,14 @@ const EMPTY = '(empty file)';
 /** Targets of issue 15, in ms of module init. */
 const TARGET_MS = (handler: string): number => (handler === 'router' ? 100 : 250);
 
-/**
- * What the functions find in their environment at init. The router parses its environment while its
- * module loads (the ModelEndpoint construct sets these keys); the others read theirs per invocation.
- */
-const ENV: Record<string, string> = {
-  AWS_REGION: 'eu-west-1',
-  AWS_DEFAULT_REGION: 'eu-west-1',
-  AWS_LAMBDA_FUNCTION_NAME: 'bench',
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  MODEL_NAME: 'document-classifier',
-  EXPERIMENT: 'document-classifier-ab',
-  LIVE_ENDPOINT: 'document-classifier-live',
-  STANDBY_ENDPOINT: 'document-classifier-standby',
-  APPCONFIG_APPLICATION: 'mlops',
-  APPCONFIG_ENVIRONMENT: 'production',
-  APPCONFIG_PROFILE: 'document-classifier',
-  FLAG_CACHE_SECONDS: '30',
-  ROUTER_TIMEOUT_MS: '2000',
-  ROUTER_RETRIES: '1',
-  HMAC_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hmac-AbCdEf',
-  DELIVERY_STREAM_NAME: 'predictions',
-  FALLBACK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/predictions-fallback',
-  POWERTOOLS_SERVICE_NAME: 'document-classifier',
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-};
+const ENV = lambdaInitEnv('bench');
 
 /**
  * Run in the child: time the require, then report it with the heap it left. The runtime defines the
  * global \`awslambda\` (response streaming) before it loads the handler; the router needs it.
  */
 const CHILD = `
-globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };
+${AWSLAMBDA_GLOBAL_STUB}
 const cpuBefore = process.cpuUsage();
 const started = process.hrtime.bigint();
 const mod = require(process.argv[1]);

@@ -12,36 +12,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { handlerBundles } from '../../lib/constructs/handler-bundles';
 
+import { AWSLAMBDA_GLOBAL_STUB, lambdaInitEnv } from '../helpers/lambda-init-env';
 const ROOT = path.resolve(__dirname, '../..');
 
-/**
- * What a function finds in its environment at init; the router parses its own while its module loads
- * (the keys the ModelEndpoint construct sets, as in bench/lambda-init.ts).
- */
-const ENV: Record<string, string> = {
-  AWS_REGION: 'eu-west-1',
-  AWS_LAMBDA_FUNCTION_NAME: 'init-test',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  MODEL_NAME: 'document-classifier',
-  EXPERIMENT: 'document-classifier-ab',
-  LIVE_ENDPOINT: 'document-classifier-live',
-  STANDBY_ENDPOINT: 'document-classifier-standby',
-  APPCONFIG_APPLICATION: 'mlops',
-  APPCONFIG_ENVIRONMENT: 'production',
-  APPCONFIG_PROFILE: 'document-classifier',
-  FLAG_CACHE_SECONDS: '30',
-  ROUTER_TIMEOUT_MS: '2000',
-  ROUTER_RETRIES: '1',
-  HMAC_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hmac-AbCdEf',
-  DELIVERY_STREAM_NAME: 'predictions',
-  FALLBACK_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/predictions-fallback',
-  POWERTOOLS_SERVICE_NAME: 'document-classifier',
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-};
+const ENV = lambdaInitEnv('init-test');
 
 /** The runtime defines `awslambda` (response streaming) before it loads the handler; the router needs it. */
 const CHILD = `
-globalThis.awslambda = { streamifyResponse: (h) => h, HttpResponseStream: { from: (s) => s } };
+${AWSLAMBDA_GLOBAL_STUB}
 const mod = require(process.argv[1]);
 process.stdout.write(JSON.stringify({
   handler: typeof mod.handler,
