@@ -4,25 +4,17 @@
  * release began does not block that release. Scenarios through the real handlers on the emulator,
  * every invariant checked after every event.
  */
-import { join } from 'node:path';
-import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import type { InvariantName } from '../../lib/rehearsal/invariants';
 import { runScenario, type RehearsalReport } from '../../lib/rehearsal/runner';
 import { parseScenario } from '../../lib/rehearsal/scenario';
-import { modelTemplate, type Template } from '../../lib/rehearsal/template';
+import { REHEARSAL_MODEL, shippedRehearsal, type ShippedRehearsal } from '../helpers/rehearsal';
 
-const ROOT = join(__dirname, '..', '..');
-const CONFIG_DIR = join(ROOT, 'config');
-const MODEL = 'document-classifier';
+const MODEL = REHEARSAL_MODEL;
 
-let config: PlatformConfig;
-let template: Template;
+let shipped: ShippedRehearsal;
 
 beforeAll(() => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  config = loadConfig({ configDir: CONFIG_DIR });
-  template = modelTemplate(config, CONFIG_DIR, MODEL);
+  shipped = shippedRehearsal();
 }, 300_000);
 
 async function rehearse(steps: readonly string[], requestsPerMinute = 20): Promise<RehearsalReport> {
@@ -33,7 +25,7 @@ async function rehearse(steps: readonly string[], requestsPerMinute = 20): Promi
     'steps:',
     ...steps.map((s) => `  - ${s}`),
   ].join('\n');
-  return runScenario(parseScenario(text, 'inline.yaml'), { config, configDir: CONFIG_DIR, template });
+  return runScenario(parseScenario(text, 'inline.yaml'), shipped);
 }
 
 function failed(report: RehearsalReport): InvariantName[] {

@@ -5,25 +5,17 @@
  * rolls back without anyone acting. Invariant 8 (the alarm's band belongs to the served version) is
  * checked after every event.
  */
-import { join } from 'node:path';
 import { CALIBRATION_TARGETS } from '../../lambdas/core/monitoring/confidence-alarm';
-import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import { runScenario, type RehearsalReport } from '../../lib/rehearsal/runner';
 import { parseScenario } from '../../lib/rehearsal/scenario';
-import { modelTemplate, type Template } from '../../lib/rehearsal/template';
+import { REHEARSAL_MODEL, shippedRehearsal, type ShippedRehearsal } from '../helpers/rehearsal';
 
-const ROOT = join(__dirname, '..', '..');
-const CONFIG_DIR = join(ROOT, 'config');
-const MODEL = 'document-classifier';
+const MODEL = REHEARSAL_MODEL;
 
-let config: PlatformConfig;
-let template: Template;
+let shipped: ShippedRehearsal;
 
 beforeAll(() => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  config = loadConfig({ configDir: CONFIG_DIR });
-  template = modelTemplate(config, CONFIG_DIR, MODEL);
+  shipped = shippedRehearsal();
 }, 300_000);
 
 /** Seconds since the scenario started, from a timeline clock like `+06:31:00`. */
@@ -57,14 +49,15 @@ describe('the confidence alarm from promotion to an automatic rollback', () => {
       ].join('\n'),
       'inline.yaml',
     );
-    report = await runScenario(scenario, { config, configDir: CONFIG_DIR, template });
+    report = await runScenario(scenario, shipped);
   }, 600_000);
 
   it('is provisional after the promotion, then armed by the baseline job once the 6-hour window has passed, with no false rollback', () => {
     const promoted = at(report, /^promotion \(v2\)/, /^succeeded/)!;
     const armed = at(report, /^baseline job$/, /^armed: /);
     expect(armed).toBeDefined();
-    const hours = config.models.find((m) => m.name === MODEL)!.monitoring.confidenceAlarm.baselineHours;
+    const hours = shipped.config.models.find((m) => m.name === MODEL)!.monitoring.confidenceAlarm
+      .baselineHours;
     expect(armed! - promoted).toBeGreaterThanOrEqual(hours * 3600);
     // The job runs every 15 minutes and waits 5 for the last datapoints.
     expect(armed! - promoted).toBeLessThanOrEqual(hours * 3600 + 21 * 60);

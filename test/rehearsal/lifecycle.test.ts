@@ -7,29 +7,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import type { InvariantName } from '../../lib/rehearsal/invariants';
 import { runScenario, type RehearsalReport } from '../../lib/rehearsal/runner';
 import { parseScenario } from '../../lib/rehearsal/scenario';
-import { modelTemplate, type Template } from '../../lib/rehearsal/template';
+import { REHEARSAL_MODEL, shippedRehearsal, type ShippedRehearsal } from '../helpers/rehearsal';
 
 const ROOT = join(__dirname, '..', '..');
-const CONFIG_DIR = join(ROOT, 'config');
-const MODEL = 'document-classifier';
+const MODEL = REHEARSAL_MODEL;
 
-let config: PlatformConfig;
-let template: Template;
+let shipped: ShippedRehearsal;
 
 beforeAll(() => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  config = loadConfig({ configDir: CONFIG_DIR });
-  // Synthesized once and cached under cdk.out/rehearsal/ (a clean clone pays the synth once).
-  template = modelTemplate(config, CONFIG_DIR, MODEL);
+  shipped = shippedRehearsal();
 }, 300_000);
 
 async function rehearse(text: string, file = 'inline.yaml'): Promise<RehearsalReport> {
-  return runScenario(parseScenario(text, file), { config, configDir: CONFIG_DIR, template });
+  return runScenario(parseScenario(text, file), shipped);
 }
 
 /** A scenario file, at `requestsPerMinute` when given (the fixtures' 200 a minute cost seconds each). */
@@ -37,7 +30,7 @@ async function rehearseFile(path: string, requestsPerMinute?: number): Promise<R
   const scenario = parseScenario(readFileSync(join(ROOT, path), 'utf8'), path);
   return runScenario(
     { ...scenario, requestsPerMinute: requestsPerMinute ?? scenario.requestsPerMinute },
-    { config, configDir: CONFIG_DIR, template },
+    shipped,
   );
 }
 
@@ -139,7 +132,7 @@ describe('issue 11 section 5 scenarios', () => {
     ).toBe(true);
     // Answers are mislabelled only while the routers' flag caches hold the flag before the canary's pass.
     expect(report.mislabelledAnswers.count).toBeLessThanOrEqual(
-      (2 * 20 * config.models[0]!.routing.flagCacheSeconds) / 60,
+      (2 * 20 * shipped.config.models[0]!.routing.flagCacheSeconds) / 60,
     );
   });
 
@@ -214,12 +207,12 @@ describe('issue 11 section 5 scenarios', () => {
     // still hold the old flag.
     expect(report.mislabelledAnswers.count).toBeGreaterThan(0);
     expect(report.mislabelledAnswers.count).toBeLessThanOrEqual(
-      (200 * config.models[0]!.routing.flagCacheSeconds) / 60,
+      (200 * shipped.config.models[0]!.routing.flagCacheSeconds) / 60,
     );
     // Time to N-1 serving for a person's rollback, with the router's flag cache at its default.
     expect(report.timeToPreviousServing?.to).toBe('v1');
     expect(report.timeToPreviousServing!.seconds).toBeLessThanOrEqual(
-      config.models[0]!.routing.flagCacheSeconds,
+      shipped.config.models[0]!.routing.flagCacheSeconds,
     );
   });
 

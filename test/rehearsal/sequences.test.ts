@@ -8,15 +8,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { loadConfig } from '../../lib/config/load';
-import type { PlatformConfig } from '../../lambdas/core/contracts/config-schema';
 import type { InvariantName } from '../../lib/rehearsal/invariants';
 import { runSequence, sequences, shrinkFailure, toScenario } from '../../lib/rehearsal/sequences';
-import { modelTemplate, type Template } from '../../lib/rehearsal/template';
+import { REHEARSAL_MODEL, shippedRehearsal, type ShippedRehearsal } from '../helpers/rehearsal';
 
 const ROOT = join(__dirname, '..', '..');
-const CONFIG_DIR = join(ROOT, 'config');
-const MODEL = 'document-classifier';
+const MODEL = REHEARSAL_MODEL;
 const SEED = 20261206;
 /**
  * Sequences per run: 200 pass since the injected "already updating" fault answers per service and
@@ -34,19 +31,16 @@ const NUM_RUNS = 200;
 // commits the serving state when it passes (lambdas/canary/commit.ts, helper life4).
 export const OPEN_BUG_INVARIANTS: ReadonlyMap<InvariantName, string> = new Map([]);
 
-let config: PlatformConfig;
-let template: Template;
+let shipped: ShippedRehearsal;
 
 beforeAll(() => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  config = loadConfig({ configDir: CONFIG_DIR });
-  template = modelTemplate(config, CONFIG_DIR, MODEL);
+  shipped = shippedRehearsal();
 }, 300_000);
 
 it('holds every invariant not broken by an open bug, over generated sequences', async () => {
   const ignore = new Set(OPEN_BUG_INVARIANTS.keys());
   const options = { model: MODEL, seed: SEED, requestsPerMinute: 4 };
-  const world = { config, configDir: CONFIG_DIR, template };
+  const world = shipped;
   let steps = 0;
   const result = await fc.check(
     fc.asyncProperty(sequences(4), async (gen) => {
