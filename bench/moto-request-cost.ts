@@ -10,7 +10,8 @@
  * put, get, query; CloudWatch PutMetricData; SNS Publish; a reset and the bucket and table made
  * again. A server's CPU is user + system time from /proc/<pid>/stat (ticks of 10 ms), read before
  * and after its part of the round. Prints the median CPU per request of each variant and its ratio
- * to the first. Linux only. Prints figures only.
+ * to the first, and the CPU of this process (the SDK's side) per request. --only a,b: the variants
+ * whose names contain a or b (the first variant is always run). Linux only. Prints figures only.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -52,7 +53,7 @@ interface Variant {
   readonly name: string;
   readonly args: (port: number) => string[];
 }
-const VARIANTS: readonly Variant[] = [
+const ALL_VARIANTS: readonly Variant[] = [
   {
     name: 'python3 -m moto.server (before)',
     args: (p) => ['-P', '-m', 'moto.server', '-H', '127.0.0.1', '-p', String(p)],
@@ -70,6 +71,10 @@ const VARIANTS: readonly Variant[] = [
     args: (p) => ['-P', LAUNCHER, String(p), '--single-thread'],
   },
 ];
+
+const onlyIndex = process.argv.indexOf('--only');
+const only = onlyIndex >= 0 ? process.argv[onlyIndex + 1].split(',') : undefined;
+const VARIANTS = ALL_VARIANTS.filter((v, i) => i === 0 || !only || only.some((o) => v.name.includes(o)));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -214,13 +219,18 @@ async function main(): Promise<void> {
     // First use: moto imports each service's code. Not counted.
     for (const s of servers) await mix(s, 2);
     const perRequest = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
+    /** The SDK's side (this process): a server that closes each connection costs the client too. */
+    const clientPerRequest = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       // A different first variant each round, so a load swing does not always land on the same one.
       const order = servers.map((_, i) => servers[(i + round) % servers.length]);
       for (const s of order) {
         const before = cpuMs(s.child.pid!);
+        const clientBefore = process.cpuUsage();
         const n = await mix(s, ITERATIONS);
+        const client = process.cpuUsage(clientBefore);
         perRequest.get(s.variant.name)!.push((cpuMs(s.child.pid!) - before) / n);
+        clientPerRequest.get(s.variant.name)!.push((client.user + client.system) / 1000 / n);
       }
     }
     console.log(
@@ -233,8 +243,10 @@ async function main(): Promise<void> {
     for (const v of VARIANTS) {
       const xs = perRequest.get(v.name)!;
       const m = median(xs);
+      const client = median(clientPerRequest.get(v.name)!);
       console.log(
-        `${m.toFixed(2).padStart(6)} ms  ×${(m / base).toFixed(2)}  ${v.name}   (rounds: ${xs.map((x) => x.toFixed(2)).join(' ')})`,
+        `${m.toFixed(2).padStart(6)} ms  ×${(m / base).toFixed(2)}  client ${client.toFixed(2)} ms  ${v.name}   ` +
+          `(rounds: ${xs.map((x) => x.toFixed(2)).join(' ')})`,
       );
     }
   } finally {

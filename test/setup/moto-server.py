@@ -8,7 +8,7 @@ Each port gets the same application and the same answers as
 `python3 -m moto.server -H 127.0.0.1 -p PORT`, with its own state (its own reset), and:
 - werkzeug's request log off (one line to stderr per request, read by nobody); --log keeps it.
 - Lookups cached. For every request moto's dispatcher lists its own package folder and stats each
-  of its ~180 entries (`backends.list_of_moto_modules()`), then tries up to ~400 URL patterns, to
+  of its ~180 entries (`backends.list_of_moto_modules()`), then tries up to 178 URL patterns, to
   map the Host it derived to a backend; both depend only on that host and on files that do not
   change while the server runs, so the answer is kept per host. Likewise the list of a response
   class's methods, which JSON-protocol services (DynamoDB, SageMaker, SSM...) rebuild with
@@ -20,6 +20,8 @@ Each port gets the same application and the same answers as
 - --count DIR (bench/moto-requests.ts): counts requests per suite and per operation, with the CPU
   time of the thread that served each one, and writes them as JSON to DIR/moto-<i>.json (i: the
   port's place) on SIGTERM. A request to /__mlops/suite?name=... starts the counts of a new suite.
+- --single-thread: werkzeug's one-request-at-a-time HTTP/1.0 server instead of a thread per
+  connection, for bench/moto-request-cost.ts (cheaper for moto, dearer for the SDK: no gain).
 bench/moto-request-cost.ts measures each change.
 """
 
