@@ -8,12 +8,13 @@
  * deployment per environment at a time: StartDeployment while another deployment to the environment is
  * in progress is refused with ConflictException, "the request could not be processed because of
  * conflict in the current state of the resource"
- * (https://docs.aws.amazon.com/appconfig/2019-10-09/APIReference/API_StartDeployment.html; simultaneous
- * deployments to one environment "are not allowed", aws-cdk's appconfig module,
+ * (https://docs.aws.amazon.com/appconfig/2019-10-09/APIReference/API_StartDeployment.html; aws-cdk's
+ * appconfig module queues deployments per environment because simultaneous ones are "not allowed",
  * https://github.com/aws/aws-cdk/pull/29500). A deployment is in progress for its strategy's deployment
  * time plus its final bake time (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy-create.html):
- * the flag's own strategy has neither, so such a refusal ends within moments, or when a person's or an
- * experiment's deployment with a slower strategy ends. A rollback stops the one in progress (it is the
+ * the release's strategy has neither unless `routing.flagDeployment` sets them (default 0 and 0), and the
+ * rollback's has neither, so such a refusal ends within moments, or once a slower deployment (a
+ * configured release strategy, a person's) has baked. A rollback stops the one in progress (it is the
  * change being rolled back, or a stale experiment change) and deploys its own; a release does not
  * stop anything and tries again later (FlagDeploymentInProgress).
  */
