@@ -4,6 +4,7 @@
  * the output and in saved failing sequences.
  */
 import type { RollbackResult } from '../../lambdas/rollback';
+import { rolledBackWithoutBridge } from '../../lambdas/core/serving/rollback';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
 import { confidenceBandProblem } from './confidence-invariant';
@@ -62,7 +63,8 @@ export class Invariants {
   private readonly canaryRunning = new Set<string>();
   /** The live fleet before the step that is running, when autoscaling held it. */
   private held: { count: number; what: string } | undefined;
-  private lastRollback: { atMs: number; to: string; liveBackAtMs?: number } | undefined;
+  private lastRollback:
+    { atMs: number; to: string; liveBackAtMs?: number; noBridgeFrom?: string } | undefined;
   private deferral: { atMs: number; message: string; endedAtMs?: number } | undefined;
   private flagBeforeStage: string | undefined;
   private confidenceAlarmSince: number | undefined;
@@ -103,9 +105,16 @@ export class Invariants {
     }
     // 1. Stable traffic only to a released, not rolled back version (or the rollback target).
     const rolledAt = this.rolledBack.get(label);
+    // A rollback that had no warm bridge and paged so: the version rolled back from answers on the
+    // live endpoint until the update to the target ends (and the routers' cache after that).
+    const lr = this.lastRollback;
+    const unbridged =
+      lr?.noBridgeFrom === label &&
+      (lr.liveBackAtMs === undefined || this.now < lr.liveBackAtMs + flagGraceMs(this.world));
     const eligible =
       label === this.rollbackTarget ||
       this.canaryRunning.has(label) ||
+      unbridged ||
       (this.passed.has(label) && (rolledAt === undefined || this.now < rolledAt + flagGraceMs(this.world)));
     if (!eligible) {
       const why =
@@ -284,7 +293,10 @@ export class Invariants {
     }
     if (from !== undefined) this.rolledBack.set(from, this.now);
     this.rollbackTarget = to;
-    if (to !== undefined) this.lastRollback = { atMs: this.now, to };
+    // The page says exactly what it does not have (issue 11, invariant 3): no warm bridge.
+    const noBridge = result.paged && rolledBackWithoutBridge(record);
+    if (to !== undefined)
+      this.lastRollback = { atMs: this.now, to, ...(noBridge && from ? { noBridgeFrom: from } : {}) };
     this.deferral = undefined;
     // 10b. A rollback leaves its record.
     if (!this.world.cloud.s3.has(`${this.world.env.ARTIFACTS_BUCKET}/${result.recordKey}`)) {

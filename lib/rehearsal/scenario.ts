@@ -12,6 +12,10 @@ export type Step =
       readonly version: string;
       readonly instanceType?: string;
       readonly stopAfter?: Stage;
+      /** The run pauses part-way through this stage; the next steps happen while it is in progress. */
+      readonly pauseIn?: Stage;
+      /** How long the paused stage has run first (ms of virtual time); 0: its first invocation. */
+      readonly pauseAfterMs?: number;
     }
   | {
       readonly kind: 'degrade';
@@ -291,7 +295,7 @@ export function parseScenario(text: string, file: string): Scenario {
     };
     switch (kind) {
       case 'release': {
-        keys(p, step, ['release', 'instanceType', 'stopAfter']);
+        keys(p, step, ['release', 'instanceType', 'stopAfter', 'pauseIn', 'pauseAfter']);
         const label = str([...p, 'release'], value, 'a version label like v2');
         let stopAfter: Stage | undefined;
         if (step.stopAfter !== undefined) {
@@ -301,6 +305,31 @@ export function parseScenario(text: string, file: string): Scenario {
             problem(
               [...p, 'stopAfter'],
               `got "${step.stopAfter}"${didYouMean(String(step.stopAfter), STAGES)}; expected ${STAGES.join(' | ')}`,
+            );
+        }
+        let pauseIn: Stage | undefined;
+        if (step.pauseIn !== undefined) {
+          if ((STAGES as readonly string[]).includes(String(step.pauseIn))) pauseIn = step.pauseIn as Stage;
+          else
+            problem(
+              [...p, 'pauseIn'],
+              `got "${step.pauseIn}"${didYouMean(String(step.pauseIn), STAGES)}; expected the stage to pause in: ${STAGES.join(' | ')}`,
+            );
+        }
+        if (pauseIn && stopAfter && STAGES.indexOf(pauseIn) > STAGES.indexOf(stopAfter))
+          problem(
+            [...p, 'pauseIn'],
+            `the run stops after ${stopAfter}, so it never reaches ${pauseIn}; pause in ${STAGES.slice(0, STAGES.indexOf(stopAfter) + 1).join(' | ')}, or remove stopAfter`,
+          );
+        let pauseAfterMs: number | undefined;
+        if (step.pauseAfter !== undefined) {
+          const d = parseDuration(String(step.pauseAfter));
+          if ('error' in d) problem([...p, 'pauseAfter'], d.error);
+          else pauseAfterMs = d.ms;
+          if (step.pauseIn === undefined)
+            problem(
+              [...p, 'pauseAfter'],
+              'says how long into the paused stage, but no pauseIn names the stage; add pauseIn: shadow | canary | promotion',
             );
         }
         if (
@@ -320,6 +349,7 @@ export function parseScenario(text: string, file: string): Scenario {
             version: label,
             instanceType: step.instanceType as string | undefined,
             stopAfter,
+            ...(pauseIn ? { pauseIn, pauseAfterMs: pauseAfterMs ?? 0 } : {}),
           });
         }
         break;

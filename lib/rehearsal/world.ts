@@ -86,6 +86,20 @@ export interface ReleaseRun {
   abandoned: boolean;
   /** A stage of the run is being driven now. */
   running: boolean;
+  /**
+   * The run paused in the middle of a stage (a release's `pauseIn`): the stage returned a
+   * continuation token and the next scenario steps happen while it is in progress. CodePipeline
+   * keeps re-invoking such an action, so a rollback does not abandon it: `World.resumePaused`
+   * lets its polls go on.
+   */
+  inStage?: { stage: Stage; jobId: string; token: string; polls: number; stopAfter: Stage | undefined };
+}
+
+/** Where a release run pauses part-way through a stage (the scenario's `pauseIn` and `pauseAfter`). */
+export interface StagePause {
+  readonly stage: Stage;
+  /** How long the stage has been in progress (virtual time) when the run pauses; 0: after its first invocation. */
+  readonly afterMs: number;
 }
 
 export interface WorldOptions {
@@ -511,8 +525,9 @@ export class World {
   async invokeRollback(event: unknown, by: string, triggerMs = this.cloud.nowMs): Promise<RollbackResult> {
     const before = this.invariants.beforeRollback();
     setProcessEnv(this.functionEnvs.rollback);
-    // A rollback takes over from a release paused part-way: it is no longer in flight.
-    for (const r of this.runs) if (!r.running && r.pending.length > 0) r.abandoned = true;
+    // A rollback takes over from a release paused between stages: it is no longer in flight. A run
+    // paused in the middle of a stage is (CodePipeline keeps polling the action): it goes on.
+    for (const r of this.runs) if (!r.running && !r.inStage && r.pending.length > 0) r.abandoned = true;
     this.busy++;
     let result: RollbackResult;
     try {
@@ -577,8 +592,9 @@ export class World {
   /** Starts a release run and drives its stages up to `stopAfter`. */
   async release(
     label: string,
-    options: { instanceType?: string; stopAfter?: Stage } = {},
+    options: { instanceType?: string; stopAfter?: Stage; pause?: StagePause } = {},
   ): Promise<ReleaseRun> {
+    await this.resumePaused();
     for (const r of this.runs) if (r.pending.length > 0) r.abandoned = true;
     const v = this.version(label);
     this.executions += 1;
@@ -598,12 +614,27 @@ export class World {
       'pipeline',
       `release ${label} (execution ${executionId.slice(0, 8)}${options.instanceType ? `, ${options.instanceType}` : ''})`,
     );
-    await this.continueRun(run, options.stopAfter);
+    await this.continueRun(run, options.stopAfter, options.pause);
     return run;
+  }
+
+  /**
+   * Lets a run paused in the middle of a stage go on: the stage's polls, then its later stages up
+   * to its `stopAfter`. The runner calls it before a step that lets time pass or starts a stage
+   * (wait, release, retry) and at the end of the scenario.
+   */
+  async resumePaused(): Promise<void> {
+    for (const run of this.runs) {
+      const paused = run.inStage;
+      if (!paused) continue;
+      this.cloud.log('pipeline', `the ${paused.stage} stage of release ${run.label} goes on`);
+      await this.continueRun(run, paused.stopAfter);
+    }
   }
 
   /** A person retries `stage` of the last release run: that stage, then the rest. */
   async retry(stage: Stage): Promise<ReleaseRun | undefined> {
+    await this.resumePaused();
     const run = this.runs.at(-1);
     if (!run) return undefined;
     const from = STAGES.indexOf(stage);
@@ -614,11 +645,25 @@ export class World {
     return run;
   }
 
-  private async continueRun(run: ReleaseRun, stopAfter: Stage | undefined): Promise<void> {
+  private async continueRun(
+    run: ReleaseRun,
+    stopAfter: Stage | undefined,
+    pause?: StagePause,
+  ): Promise<void> {
     run.running = true;
     while (run.pending.length > 0) {
       const stage = run.pending[0]!;
-      const outcome = await this.runStage(run, stage);
+      const outcome = await this.runStage(run, stage, pause?.stage === stage ? pause.afterMs : undefined);
+      if (outcome === 'paused') {
+        run.inStage!.stopAfter = stopAfter;
+        run.running = false;
+        this.cloud.log(
+          'pipeline',
+          `release ${run.label} is part-way through its ${stage} stage; the next steps happen meanwhile`,
+        );
+        this.invariants.check('stage');
+        return;
+      }
       (run.outcomes as Record<Stage, string>)[stage] = outcome.status;
       if (outcome.status !== 'succeeded') {
         run.pending = [];
@@ -631,14 +676,25 @@ export class World {
     this.invariants.check('stage');
   }
 
-  /** One action of the pipeline: invoke, then re-invoke with the continuation token until it ends. */
-  private async runStage(run: ReleaseRun, stage: Stage): Promise<JobOutcome> {
-    this.jobs += 1;
-    const jobId = `job-${this.jobs}`;
-    let token: string | undefined;
+  /**
+   * One action of the pipeline: invoke, then re-invoke with the continuation token until it ends.
+   * With `pauseAfterMs`, returns 'paused' once the stage has been in progress that long (its token
+   * kept in `run.inStage`); a paused stage goes on from its token when the run continues.
+   */
+  private async runStage(
+    run: ReleaseRun,
+    stage: Stage,
+    pauseAfterMs?: number,
+  ): Promise<JobOutcome | 'paused'> {
+    const resumed = run.inStage?.stage === stage ? run.inStage : undefined;
+    run.inStage = undefined;
+    if (!resumed) this.jobs += 1;
+    const jobId = resumed?.jobId ?? `job-${this.jobs}`;
+    let token: string | undefined = resumed?.token;
     let lastShape = '';
     const instanceType = run.instanceType;
-    for (let polls = 0; ; polls++) {
+    const stageStartMs = this.cloud.nowMs;
+    for (let polls = resumed?.polls ?? 0; ; polls++) {
       const event = {
         'CodePipeline.job': {
           id: jobId,
@@ -685,6 +741,10 @@ export class World {
       if (polls === 0 || shape !== lastShape) this.cloud.log(`${stage} (${run.label})`, said);
       lastShape = shape;
       token = outcome.continuationToken;
+      if (pauseAfterMs !== undefined && this.cloud.nowMs - stageStartMs >= pauseAfterMs) {
+        run.inStage = { stage, jobId, token, polls: polls + 1, stopAfter: undefined };
+        return 'paused';
+      }
       // CodePipeline re-invokes an action that returned a continuation token; the interval is not
       // documented, the rehearsal uses one minute.
       await this.advance(60_000);
@@ -786,8 +846,9 @@ export class World {
   /** True when nothing is in flight: no stage, no endpoint update, no flag deployment, no paused run. */
   quiet(): boolean {
     if (this.busy > 0) return false;
-    // A run being driven, or paused part-way (stopAfter) and not taken over since, is in flight.
-    if (this.runs.some((r) => r.running || (r.pending.length > 0 && !r.abandoned))) return false;
+    // A run being driven, paused in a stage, or paused part-way (stopAfter) and not taken over
+    // since, is in flight.
+    if (this.runs.some((r) => r.running || r.inStage || (r.pending.length > 0 && !r.abandoned))) return false;
     for (const e of this.cloud.endpoints.values()) if (e.op) return false;
     // A state-change event on its way to the rollback function (EventBridge delivers in near real
     // time, not in the same instant) is work in flight, like an endpoint operation.
