@@ -255,7 +255,21 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     const paged = await page(run, rollbackNotRunPage(model, trigger, problem, env.LIVE_ENDPOINT));
     return { status: 'not-run', message: problem, paged };
   }
-  const unpromoted = state === null ? null : await unpromotedRelease(run, state);
+  // 1a. A serving state but no live endpoint: the model was retired (a deploy with serving.retired:
+  // true deletes both endpoints) or the endpoint was deleted by hand. Nothing to return to.
+  const liveSeen = state === null ? 'unknown' : await describeLive(run);
+  if (state !== null && liveSeen === undefined) {
+    return refuse(run, trigger, {
+      kind: 'nothing-to-return-to',
+      live: null,
+      why:
+        `the live endpoint "${env.LIVE_ENDPOINT}" does not exist: the model is retired (serving.retired: true in ` +
+        `config/models/${model}.yaml deletes its endpoints; docs/operations.md, "Retiring a model") or the endpoint ` +
+        'was deleted by hand, so nothing serves to roll back from. To serve again, remove serving.retired, deploy, ' +
+        'and release (the first release creates the endpoint)',
+    });
+  }
+  const unpromoted = state === null ? null : await unpromotedRelease(run, state, liveSeen);
   const plan = planRollback(state, stateUrl, unpromoted);
   if (plan.kind === 'nothing-to-return-to') {
     const done = plan.live ? await rolledBackAlready(run, plan.live) : undefined;
@@ -922,10 +936,14 @@ async function storedVersionDeployed(run: Run, versionNumber: number): Promise<b
  * state's live model, included), or when the endpoint cannot be read (then the serving state is
  * trusted, as before).
  */
-async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedModel | null> {
+async function unpromotedRelease(
+  run: Run,
+  state: ServingState,
+  seen: Awaited<ReturnType<typeof describeEndpoint>> | 'unknown',
+): Promise<ServedModel | null> {
   const { deps, env } = run;
+  if (seen === 'unknown') return null;
   try {
-    const seen = await describeEndpoint(deps.sagemaker, env.LIVE_ENDPOINT);
     const config = seen?.EndpointConfigName;
     if (seen?.EndpointStatus !== 'InService' || config === undefined) return null;
     if (config === state.live.configName || config === state.standby?.liveConfigName) return null;
@@ -956,6 +974,18 @@ async function modelTags(sagemaker: Deps['sagemaker'], modelName: string): Promi
   const model = await sagemaker.send(new DescribeModelCommand({ ModelName: modelName }));
   const listed = await sagemaker.send(new ListTagsCommand({ ResourceArn: model.ModelArn }));
   return Object.fromEntries((listed.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+/** DescribeEndpoint of the live endpoint: undefined when it does not exist, 'unknown' when the call failed. */
+async function describeLive(run: Run): Promise<Awaited<ReturnType<typeof describeEndpoint>> | 'unknown'> {
+  try {
+    return await describeEndpoint(run.deps.sagemaker, run.env.LIVE_ENDPOINT);
+  } catch (error) {
+    logger.warn('rollback: cannot tell what the live endpoint serves; trusting the serving state', {
+      problem: describe(error),
+    });
+    return 'unknown';
+  }
 }
 
 /** The serving state, or null when there is none. */

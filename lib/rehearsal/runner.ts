@@ -121,6 +121,16 @@ export async function runStep(world: World, step: Step, index: number): Promise<
       await world.advance(Math.max(0, endMs - world.cloud.nowMs));
       return [];
     }
+    case 'retire':
+      await world.retire();
+      return [];
+    case 'traffic':
+      world.rpm = step.requestsPerMinute;
+      world.cloud.log(
+        'scenario',
+        `the router's callers now send ${step.requestsPerMinute} requests a minute`,
+      );
+      return [];
     case 'expect': {
       const live = world.env.LIVE_ENDPOINT!;
       const standby = world.env.STANDBY_ENDPOINT!;

@@ -35,6 +35,10 @@ export type Step =
   | { readonly kind: 'retry'; readonly line: number; readonly stage: Stage }
   | { readonly kind: 'rollback'; readonly line: number; readonly reason: string; readonly concurrent: number }
   | { readonly kind: 'wait'; readonly line: number; readonly ms: number; readonly text: string }
+  /** A deploy with `serving.retired: true` (docs/operations.md, "Retiring a model"). */
+  | { readonly kind: 'retire'; readonly line: number }
+  /** The router's callers change their rate (0: they were told and stopped). */
+  | { readonly kind: 'traffic'; readonly line: number; readonly requestsPerMinute: number }
   | { readonly kind: 'expect'; readonly line: number; readonly expect: Expectation };
 
 export interface Expectation {
@@ -110,7 +114,17 @@ export const FAULT_ERRORS = [
   'AlreadyUpdating',
 ] as const;
 
-const STEP_KINDS = ['release', 'degrade', 'fail', 'retry', 'rollback', 'wait', 'expect'] as const;
+const STEP_KINDS = [
+  'release',
+  'degrade',
+  'fail',
+  'retry',
+  'rollback',
+  'wait',
+  'expect',
+  'retire',
+  'traffic',
+] as const;
 const TOP_KEYS = ['model', 'description', 'traffic', 'seed', 'initial', 'steps'] as const;
 
 /** Edit distance, for "did you mean". */
@@ -453,6 +467,29 @@ export function parseScenario(text: string, file: string): Scenario {
         const d = parseDuration(String(value));
         if ('error' in d) problem([...p, 'wait'], d.error);
         else steps.push({ kind, line: l, ms: d.ms, text: String(value) });
+        break;
+      }
+      case 'retire': {
+        keys(p, step, ['retire']);
+        if (value !== null && (typeof value !== 'object' || Object.keys(value as object).length > 0))
+          problem(
+            [...p, 'retire'],
+            `got ${JSON.stringify(value)}; write "retire: {}" (a deploy with serving.retired: true takes no options)`,
+          );
+        else steps.push({ kind, line: l });
+        break;
+      }
+      case 'traffic': {
+        keys(p, step, ['traffic']);
+        keys([...p, 'traffic'], (value ?? {}) as Record<string, unknown>, ['requestsPerMinute']);
+        const rate = num(
+          [...p, 'traffic', 'requestsPerMinute'],
+          sub('requestsPerMinute'),
+          'a number of requests per minute (0: the callers stopped)',
+          0,
+          6000,
+        );
+        if (rate !== undefined) steps.push({ kind, line: l, requestsPerMinute: rate });
         break;
       }
       case 'expect': {

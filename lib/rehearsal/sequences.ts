@@ -162,6 +162,10 @@ export function scenarioYaml(scenario: Scenario, comment: string): string {
         return { wait: s.text };
       case 'expect':
         return { expect: s.expect };
+      case 'retire':
+        return { retire: {} };
+      case 'traffic':
+        return { traffic: { requestsPerMinute: s.requestsPerMinute } };
     }
   });
   const body = stringify({

@@ -15,6 +15,9 @@ import { createHandler as canaryHandler } from '../../lambdas/canary';
 import { createHandler as promotionHandler } from '../../lambdas/promotion';
 import { createHandler as rollbackHandler, type RollbackResult } from '../../lambdas/rollback';
 import { createHandler as shadowHandler } from '../../lambdas/shadow';
+import { createHandler as servingGuardHandler, type GuardResult } from '../../lambdas/serving-guard';
+import type { GuardResponse, ServingGuardProperties } from '../../lambdas/core/serving/serving-guard';
+import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../stacks/retirement';
 import { routerEnvSchema } from '../../lambdas/core/contracts/router-env';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { logger } from '../../lambdas/shared/logger';
@@ -129,10 +132,23 @@ export class World {
     'shadow' | 'canary' | 'promotion' | 'rollback',
     Record<string, string>
   >;
-  readonly rpm: number;
+  /** Requests per minute the router gets; a scenario's `traffic` step changes it (0: callers stopped). */
+  rpm: number;
   readonly random: Random;
+  /**
+   * The model was retired (`retire` step: a deploy with `serving.retired: true` whose serving guard
+   * succeeded). Then, as lib/stacks/retirement.ts makes the stack: the pipelines stop after Source,
+   * alarms call no action, EventBridge rules and schedules are disabled.
+   */
+  retired = false;
+  /** The Custom::ServingGuard resource's properties as synthesized. */
+  private readonly guardProperties: Record<string, unknown> | undefined;
+  private retirements = 0;
   private readonly traffic: Traffic;
   private readonly handlers;
+  private readonly guard: (event: unknown) => Promise<GuardResult>;
+  /** What the serving guard answered CloudFormation, in order. */
+  readonly guardResponses: GuardResponse[] = [];
   private readonly pendingAlarmActions: { alarm: string; state: string; previous: string; reason: string }[] =
     [];
   private readonly rollbackFunctionArn: string;
@@ -189,6 +205,7 @@ export class World {
     this.env = { ...this.functionEnvs.rollback, ...this.functionEnvs.shadow, ...this.functionEnvs.promotion };
     const routerEnv = routerEnvSchema.parse(functionEnvironment(template, /^RoutingRouter/));
     this.rollbackFunctionArn = `:${functionId(template, /^MonitoringRollback/)}`;
+    this.guardProperties = resourcesOfType(template, 'Custom::ServingGuard')[0]?.[1];
 
     // EventBridge rules of the model stack that invoke the rollback function (the live endpoint's
     // state changes: after a rollback, users leave the standby; autoscaling is registered again).
@@ -227,6 +244,15 @@ export class World {
       cloudwatch: c.cloudwatch,
       autoscaling: c.autoscaling,
     } as never;
+    this.guard = servingGuardHandler({
+      sagemaker: c.sagemaker,
+      autoscaling: c.autoscaling,
+      cloudwatch: c.cloudwatch,
+      now,
+      respond: async (_url: string, body: GuardResponse) => {
+        this.guardResponses.push(body);
+      },
+    } as never);
     this.handlers = {
       shadow: shadowHandler(serving),
       canary: canaryHandler({ ...(serving as object), appconfig: c.appconfig } as never),
@@ -356,11 +382,11 @@ export class World {
    */
   async advance(ms: number): Promise<void> {
     const end = this.cloud.nowMs + Math.max(0, ms);
-    const gap = 60_000 / Math.max(1, this.rpm);
     while (this.cloud.nowMs < end) {
+      const gap = 60_000 / Math.max(1, this.rpm);
       const now = this.cloud.nowMs;
       const minuteEnd = (Math.floor(now / 60_000) + 1) * 60_000;
-      const nextRequest = (Math.floor(now / gap) + 1) * gap;
+      const nextRequest = this.rpm > 0 ? (Math.floor(now / gap) + 1) * gap : Infinity;
       const change = this.cloud.nextChangeAt() ?? Infinity;
       const t = Math.min(end, minuteEnd, nextRequest, change);
       this.cloud.nowMs = t;
@@ -379,6 +405,8 @@ export class World {
   /** The confidence baseline job, when its schedule is due and no handler is mid-invocation. */
   private async runBaselineJob(): Promise<void> {
     const job = this.baselineJob;
+    // A retired model's schedules are disabled (lib/stacks/retirement.ts).
+    if (this.retired) return;
     if (!(job instanceof BaselineJobSchedule) || !job.due(this.cloud.nowMs)) return;
     this.busy++;
     let line: string | undefined;
@@ -399,6 +427,8 @@ export class World {
   private async deliverEndpointEvents(): Promise<void> {
     while (this.cloud.endpointEvents.length > 0) {
       const event = this.cloud.endpointEvents.shift()!;
+      // A retired model's rules are DISABLED (lib/stacks/retirement.ts): nothing is delivered.
+      if (this.retired) continue;
       const rule = this.rollbackRules.find((r) => matchesEventPattern(r.pattern, event));
       if (!rule) continue;
       setProcessEnv(this.functionEnvs.rollback);
@@ -450,6 +480,14 @@ export class World {
     }
   }
 
+  /** Requests the router sent to `endpoint` in this minute and the last whole one. */
+  recentRequests(endpoint: string): number {
+    let n = 0;
+    for (const map of [this.lastMinuteInvocations, this.thisMinuteInvocations])
+      for (const [key, count] of map) if (key.startsWith(`${endpoint}/`)) n += count;
+    return n;
+  }
+
   private bump(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
@@ -463,7 +501,12 @@ export class World {
           `alarm ${shortAlarm(change.name)}: ${change.from} → ${change.to} ${change.reason}`,
         );
       }
-      if (change.to === 'ALARM' && change.actions.some((a) => a.endsWith(this.rollbackFunctionArn))) {
+      // A retired model's alarms keep their state but call no action (ActionsEnabled false).
+      if (
+        !this.retired &&
+        change.to === 'ALARM' &&
+        change.actions.some((a) => a.endsWith(this.rollbackFunctionArn))
+      ) {
         this.pendingAlarmActions.push({
           alarm: change.name,
           state: change.to,
@@ -593,8 +636,9 @@ export class World {
   async release(
     label: string,
     options: { instanceType?: string; stopAfter?: Stage; pause?: StagePause } = {},
-  ): Promise<ReleaseRun> {
+  ): Promise<ReleaseRun | undefined> {
     await this.resumePaused();
+    if (this.refusedAfterRetirement(`release ${label}`)) return undefined;
     for (const r of this.runs) if (r.pending.length > 0) r.abandoned = true;
     const v = this.version(label);
     this.executions += 1;
@@ -619,6 +663,73 @@ export class World {
   }
 
   /**
+   * A retired model's pipelines stop after Source: the transition into the first stage after it is
+   * disabled with the reason the console shows (lib/stacks/retirement.ts), so nothing is released.
+   */
+  private refusedAfterRetirement(what: string): boolean {
+    if (!this.retired) return false;
+    const message =
+      `${what} not started: the release pipeline stops after Source, its transition into ` +
+      `${FIRST_STAGE_AFTER_SOURCE} is disabled: "${RETIRED_TRANSITION_REASON}"`;
+    this.cloud.log('pipeline', message);
+    this.invariants.refusedAfterRetirement(what, message);
+    return true;
+  }
+
+  /**
+   * What a deploy with `serving.retired: true` does to the serving plane: CloudFormation sends the
+   * serving guard an Update with Retired "true" (the guard runs last: it depends on every other
+   * resource, lib/constructs/serving-guard.ts); on SUCCESS the stack is retired (pipelines,
+   * alarms, rules and schedules stopped), on FAILED the deploy rolls back and the model serves on.
+   */
+  async retire(): Promise<GuardResult> {
+    await this.resumePaused();
+    if (!this.guardProperties) throw new Error('the model stack has no Custom::ServingGuard resource');
+    this.retirements += 1;
+    const properties = {
+      ...(this.guardProperties as unknown as ServingGuardProperties),
+      ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:serving-guard',
+      Retired: 'true',
+    };
+    const stack = `arn:aws:cloudformation:eu-west-1:123456789012:stack/${properties.StackName}/rehearsal`;
+    const event = {
+      RequestType: 'Update',
+      ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/rehearsal',
+      StackId: stack,
+      RequestId: `retire-${this.retirements}`,
+      LogicalResourceId: 'ServingGuard',
+      PhysicalResourceId: `${properties.StackName}-serving-guard`,
+      ResourceProperties: properties,
+      OldResourceProperties: { ...properties, Retired: 'false' },
+    };
+    this.cloud.log('cloudformation', `deploy of ${properties.StackName} with serving.retired: true`);
+    const before = this.invariants.beforeRetire();
+    this.busy++;
+    let result: GuardResult;
+    try {
+      result = await this.guard(event);
+    } finally {
+      this.busy--;
+    }
+    const response = this.guardResponses.at(-1);
+    if (response?.Status === 'SUCCESS') {
+      this.retired = true;
+      this.cloud.log('serving guard', `SUCCESS: ${result.message}`);
+      this.cloud.log(
+        'cloudformation',
+        'retired: pipelines stop after Source, alarms call no action, rules and schedules disabled',
+      );
+    } else {
+      this.cloud.log(
+        'serving guard',
+        `FAILED: ${result.message} (the deploy rolls back; the model serves as before)`,
+      );
+    }
+    this.invariants.afterRetire(before, response?.Status === 'SUCCESS');
+    return result;
+  }
+
+  /**
    * Lets a run paused in the middle of a stage go on: the stage's polls, then its later stages up
    * to its `stopAfter`. The runner calls it before a step that lets time pass or starts a stage
    * (wait, release, retry) and at the end of the scenario.
@@ -635,6 +746,7 @@ export class World {
   /** A person retries `stage` of the last release run: that stage, then the rest. */
   async retry(stage: Stage): Promise<ReleaseRun | undefined> {
     await this.resumePaused();
+    if (this.refusedAfterRetirement(`a retry of stage ${stage}`)) return undefined;
     const run = this.runs.at(-1);
     if (!run) return undefined;
     const from = STAGES.indexOf(stage);

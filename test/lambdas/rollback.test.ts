@@ -1141,6 +1141,25 @@ describe('rollback handler', () => {
     expect(await readJson(STATE_KEY)).toMatchObject({ live: { modelVersion: N1.version }, standby: null });
   });
 
+  it('GIVEN the live endpoint does not exist (the model was retired) THEN it refuses, says so, and changes nothing', async () => {
+    sagemaker
+      .on(DescribeEndpointCommand, { EndpointName: LIVE })
+      .rejects(named('ValidationException', `Could not find endpoint "${LIVE}".`));
+    const result = await handler()(
+      { model: MODEL, reason: 'after retiring', requestedBy: 'Jane Doe' },
+      context(),
+    );
+    expect(result.status).toBe('refused');
+    expect(result.message).toContain(
+      `the live endpoint "${LIVE}" does not exist: the model is retired (serving.retired: true in config/models/${MODEL}.yaml deletes its endpoints`,
+    );
+    expect(updates()).toEqual([]);
+    expect(appconfig.versions).toHaveLength(1);
+    expect(await readJson(STATE_KEY)).toEqual(servingState);
+    const [page] = await pages();
+    expect(page!.subject).toMatch(/^Rollback REFUSED: document-classifier/);
+  });
+
   it('GIVEN no bridge and the live endpoint cannot be updated THEN the flag is not changed either and the page does not ask for it by hand', async () => {
     describeHook = (name) =>
       name === STANDBY ? described(STANDBY, 'Updating', N1_STANDBY_CONFIG) : undefined;

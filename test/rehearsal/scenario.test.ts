@@ -72,6 +72,26 @@ describe('scenario format', () => {
     ]);
   });
 
+  it('reads a retirement and a change of traffic, and names what is wrong with them', () => {
+    const scenario = parseScenario(
+      `${HEAD}  - traffic: { requestsPerMinute: 0 }\n  - retire: {}\n`,
+      'drill.yaml',
+    );
+    expect(scenario.steps).toEqual([
+      { kind: 'traffic', line: 5, requestsPerMinute: 0 },
+      { kind: 'retire', line: 6 },
+    ]);
+    expect(problems(`${HEAD}  - retire: { force: true }\n  - traffic: { requestsPerMinute: -1 }\n`)).toEqual([
+      'drill.yaml:5 steps.0.retire: got {"force":true}; write "retire: {}" (a deploy with serving.retired: true takes no options)',
+      'drill.yaml:6 steps.1.traffic.requestsPerMinute: got -1; expected a number of requests per minute (0: the callers stopped) from 0 to 6000',
+    ]);
+    expect(problems(`${HEAD}  - retier: {}\n`)).toEqual([
+      expect.stringMatching(
+        /^drill\.yaml:5 steps\.0\.retier: unknown step "retier" \(did you mean "retire"\?\)/,
+      ),
+    ]);
+  });
+
   it('names the file, line and key of a typo, with the key it probably meant', () => {
     expect(problems(`${HEAD}  - release: v2\n    stopAfer: canary\n`)).toEqual([
       expect.stringMatching(/^drill\.yaml:6 steps\.0\.stopAfer: unknown key \(did you mean "stopAfter"\?\)/),
