@@ -29,6 +29,8 @@ interface Service {
   readonly exports: Exports;
   /** `lib/index.js` of the service: names the generated module of each L1 class. */
   readonly libIndex: string;
+  /** Its text, read when first needed. */
+  libIndexSource?: string;
   /** The stand-in handed out per export, made once. */
   readonly standIns: Map<string, unknown>;
   /** Generated module per export name; null when `lib/index.js` does not name one. */
@@ -39,7 +41,7 @@ interface Service {
 function definingModule(service: Service, name: string): string | null {
   let file = service.definedIn.get(name);
   if (file === undefined) {
-    const source = readFileSync(service.libIndex, 'utf8');
+    const source = (service.libIndexSource ??= readFileSync(service.libIndex, 'utf8'));
     const match = new RegExp(`require\\("(\\./[^"]+\\.generated)"\\)\\.${name}[,;})]`).exec(source);
     file = match ? path.join(path.dirname(service.libIndex), `${match[1]}.js`) : null;
     service.definedIn.set(name, file);
