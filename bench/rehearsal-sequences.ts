@@ -6,7 +6,10 @@
  * bench/.data/rehearsal/ (replay it with `npx mlops rehearse <file>`).
  *
  *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/rehearsal-sequences.ts \
- *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink]
+ *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only INDEX]
+ *
+ * `--only 967` replays sequence 967 of that seed alone (the first 968 are generated, one runs) and
+ * prints it as a scenario and its report, to reproduce a failure of the long run.
  *
  * Figures only: it never fails.
  */
@@ -16,7 +19,15 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadConfig } from '../lib/config/load';
 import { INVARIANTS, type InvariantName } from '../lib/rehearsal/invariants';
-import { runSequence, sequences, shrinkFailure, toScenario, type Gen } from '../lib/rehearsal/sequences';
+import { renderReport } from '../lib/rehearsal/runner';
+import {
+  runSequence,
+  scenarioYaml,
+  sequences,
+  shrinkFailure,
+  toScenario,
+  type Gen,
+} from '../lib/rehearsal/sequences';
 import { modelTemplate } from '../lib/rehearsal/template';
 
 function arg(name: string, fallback: number): number {
@@ -37,7 +48,15 @@ async function main(): Promise<void> {
   const world = { config, configDir, template };
   const options = { model, seed, requestsPerMinute: rpm };
 
-  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: runs });
+  const only = process.argv.includes('--only') ? arg('only', 0) : undefined;
+  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: only === undefined ? runs : only + 1 });
+  if (only !== undefined) {
+    const scenario = toScenario(samples[only]!, { ...options, seed: seed + only });
+    console.log(scenarioYaml(scenario, `sequence ${only} of seed ${seed}`));
+    const { report } = await runSequence(scenario, world);
+    console.log(renderReport(report));
+    return;
+  }
   const broken = new Map<InvariantName, number>();
   const firstFailure = new Map<InvariantName, Gen[]>();
   let steps = 0;
