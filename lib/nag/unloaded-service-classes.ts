@@ -27,8 +27,11 @@ type Require = (this: Module, id: string) => unknown;
 interface Service {
   /** The service's lazy index, as aws-cdk-lib exports it. */
   readonly exports: Exports;
+  /** Where the index was required from, and how: to find its `lib/index.js` when first needed. */
+  readonly requiredFrom: string;
+  readonly id: string;
   /** `lib/index.js` of the service: names the generated module of each L1 class. */
-  readonly libIndex: string;
+  libIndex?: string;
   /** Its text, read when first needed. */
   libIndexSource?: string;
   /** The stand-in handed out per export, made once. */
@@ -41,9 +44,20 @@ interface Service {
 function definingModule(service: Service, name: string): string | null {
   let file = service.definedIn.get(name);
   if (file === undefined) {
-    const source = (service.libIndexSource ??= readFileSync(service.libIndex, 'utf8'));
+    // Resolved once per service, not at each of cdk-nag's ~260 requires (each resolution costs).
+    const libIndex = (service.libIndex ??= path.join(
+      path.dirname(Module.createRequire(service.requiredFrom).resolve(service.id)),
+      'lib',
+      'index.js',
+    ));
+    try {
+      service.libIndexSource ??= readFileSync(libIndex, 'utf8');
+    } catch {
+      service.libIndexSource = ''; // another layout of aws-cdk-lib: every class is handed out as is
+    }
+    const source = service.libIndexSource;
     const match = new RegExp(`require\\("(\\./[^"]+\\.generated)"\\)\\.${name}[,;})]`).exec(source);
-    file = match ? path.join(path.dirname(service.libIndex), `${match[1]}.js`) : null;
+    file = match ? path.join(path.dirname(libIndex), `${match[1]}.js`) : null;
     service.definedIn.set(name, file);
   }
   return file;
@@ -92,22 +106,29 @@ let installed = false;
 export function lazyServiceClassesForCdkNag(): void {
   if (installed) return;
   installed = true;
-  const nagRoot = path.dirname(require.resolve('cdk-nag/package.json')) + path.sep;
-  const views = new Map<string, Exports>();
+  let nagRoot: string;
+  try {
+    nagRoot = path.dirname(require.resolve('cdk-nag/package.json')) + path.sep;
+  } catch {
+    return; // a cdk-nag whose package.json is not exported: it loads the real modules, as before
+  }
+  // One view per service index: its exports object is the same for every file that requires it.
+  const views = new WeakMap<object, Exports>();
   const original = Module.prototype.require as Require;
   const patched: Require = function (this: Module, id: string) {
     const exports = original.call(this, id);
     if (!SERVICE_INDEX.test(id) || !this.filename?.startsWith(nagRoot)) return exports;
-    const indexFile = Module.createRequire(this.filename).resolve(id);
-    let view = views.get(indexFile);
+    if (typeof exports !== 'object' || exports === null) return exports;
+    let view = views.get(exports);
     if (view === undefined) {
       const service: Service = {
         exports: exports as Exports,
-        libIndex: path.join(path.dirname(indexFile), 'lib', 'index.js'),
+        requiredFrom: this.filename,
+        id,
         standIns: new Map(),
         definedIn: new Map(),
       };
-      views.set(indexFile, (view = serviceView(service)));
+      views.set(exports, (view = serviceView(service)));
     }
     return view;
   };
