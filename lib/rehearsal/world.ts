@@ -17,7 +17,7 @@ import { createHandler as rollbackHandler, type RollbackResult } from '../../lam
 import { createHandler as shadowHandler } from '../../lambdas/shadow';
 import { createHandler as servingGuardHandler, type GuardResult } from '../../lambdas/serving-guard';
 import type { GuardResponse, ServingGuardProperties } from '../../lambdas/core/serving/serving-guard';
-import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../stacks/retirement';
+import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../../lambdas/core/contracts/retirement';
 import { routerEnvSchema } from '../../lambdas/core/contracts/router-env';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { logger } from '../../lambdas/shared/logger';
