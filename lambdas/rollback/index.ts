@@ -856,9 +856,16 @@ async function refuse(
   const recordKey = artifactKeys.rollbackRecord(env.MODEL_NAME, run.startedAt.toISOString());
   const problems: string[] = [];
   try {
-    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, recordKey, json(record), 'rollback record');
+    await putRunRecord(
+      deps.s3,
+      env.ARTIFACTS_BUCKET,
+      recordKey,
+      json(record),
+      'rollback record',
+      recordRetry(run),
+    );
   } catch (error) {
-    problems.push(`The refusal record was not written: ${(error as Error).message}.`);
+    problems.push(`The refusal record was not written: ${(error as Error).message}. It is in this page.`);
   }
   const paged = await page(run, rollbackPage(record, problems));
   logger.error(`rollback refused: ${record.summary}`, { recordKey, problems, paged });

@@ -1459,6 +1459,34 @@ describe('rollback handler', () => {
       expect(appconfig.versions).toHaveLength(versions);
     });
 
+    it('GIVEN the rollback left its record pending (S3 refused it) THEN the state change writes it', async () => {
+      let down = true;
+      const flaky = {
+        send: async (command: unknown) => {
+          if (command instanceof PutObjectCommand && down && command.input.Key === RECORD_KEY) {
+            throw Object.assign(new Error('We encountered an internal error.'), {
+              name: 'InternalError',
+              $metadata: { httpStatusCode: 500 },
+            });
+          }
+          return s3.send(command as PutObjectCommand);
+        },
+      } as unknown as S3Client;
+      const rolledBack = done(await createHandler({ ...deps, s3: flaky })(alarmEvent(), context()));
+      await expect(readJson(RECORD_KEY)).rejects.toMatchObject({ name: 'NoSuchKey' });
+
+      down = false;
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      const settled = await createHandler({ ...deps, s3: flaky })(inService(N1_LIVE_CONFIG), context());
+
+      expect(settled.status).toBe('settled');
+      expect(settled.message).toContain(
+        `The record that rollback could not write is written now: s3://${ARTIFACTS}/${RECORD_KEY}`,
+      );
+      expect(await readJson(RECORD_KEY)).toEqual(rolledBack.record);
+      expect((await ledgerItem())!.pendingRecords).toEqual({ NULL: true });
+    });
+
     it('GIVEN the settled flag was stored but its deployment never started THEN the next state change deploys it (stored is not served)', async () => {
       done(await handler()(alarmEvent(), context()));
       // A settle stored "everyone on N-1 on the live endpoint", then its StartDeployment failed.
