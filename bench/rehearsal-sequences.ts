@@ -4,11 +4,11 @@
  * Prints sequences tried, steps, invariant checks, wall time and, per invariant, how many
  * sequences broke it and their indices (so a long run names what to replay); the first failure of
  * each invariant is shrunk and written as a scenario to bench/.data/rehearsal/ (replay it with
- * `npx mlops rehearse <file>`). `--only N` runs sequence index N alone (the same sequence and seed
- * as in the long run) and prints its steps as a scenario, its violations and its timeline.
+ * `npx mlops rehearse <file>`). `--only N[,M...]` runs those sequence indices alone (the same sequences
+ * and seeds as in the long run) and prints each as a scenario, its timeline and its verdicts.
  *
  *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/rehearsal-sequences.ts \
- *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N]
+ *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N[,M...]]
  *
  * Figures only: it never fails.
  */
@@ -40,6 +40,15 @@ async function main(): Promise<void> {
   const maxSteps = arg('max-steps', 6);
   const rpm = arg('rpm', 4);
   const shrink = !process.argv.includes('--no-shrink');
+  const onlyText = process.argv.includes('--only')
+    ? (process.argv[process.argv.indexOf('--only') + 1] ?? '')
+    : undefined;
+  const indices = onlyText?.split(',').map(Number);
+  if (indices !== undefined && (onlyText === '' || indices.some((n) => !Number.isInteger(n) || n < 0))) {
+    console.error(`--only takes sequence indices (0 or more, comma-separated), got "${onlyText}"`);
+    process.exitCode = 2;
+    return;
+  }
   const model = 'document-classifier';
   const configDir = 'config';
   const config = loadConfig({ configDir });
@@ -47,26 +56,24 @@ async function main(): Promise<void> {
   const world = { config, configDir, template };
   const options = { model, seed, requestsPerMinute: rpm };
 
-  const only = process.argv.includes('--only') ? arg('only', -1) : undefined;
-  if (only !== undefined) {
-    if (!Number.isInteger(only) || only < 0) {
-      console.error(
-        `--only takes a sequence index (0 or more), got ${process.argv[process.argv.indexOf('--only') + 1]}`,
-      );
-      process.exitCode = 2;
-      return;
-    }
+  if (indices !== undefined) {
     // fast-check draws the same samples for the same seed, so index N is the long run's sequence N.
-    const gen = fc.sample(sequences(maxSteps), { seed, numRuns: only + 1 })[only]!;
-    const scenario = toScenario(gen, { ...options, seed: seed + only });
-    console.log(
-      scenarioYaml(
-        scenario,
-        `Sequence ${only} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}.`,
-      ),
-    );
-    const { report } = await runSequence(scenario, world);
-    console.log(renderReport(report));
+    const drawn = fc.sample(sequences(maxSteps), { seed, numRuns: Math.max(...indices) + 1 });
+    for (const i of indices) {
+      const scenario = toScenario(drawn[i]!, { ...options, seed: seed + i });
+      console.log(
+        scenarioYaml(
+          scenario,
+          `Sequence ${i} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}.`,
+        ),
+      );
+      const { report } = await runSequence(scenario, world);
+      console.log(renderReport(report));
+      const broken = report.invariants.filter((inv) => !inv.ok).map((inv) => inv.name);
+      console.log(
+        `sequence ${i}: ${broken.length === 0 ? 'every invariant held' : `broke ${broken.join(', ')}`}\n`,
+      );
+    }
     return;
   }
 
