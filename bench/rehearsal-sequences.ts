@@ -2,14 +2,13 @@
  * The long run of generated lifecycle sequences (issue 11 section 3): thousands of fast-check
  * sequences through the real handlers on the emulator, every invariant checked after every event.
  * Prints sequences tried, steps, invariant checks, wall time and, per invariant, how many
- * sequences broke it; the first failure of each invariant is shrunk and written as a scenario to
- * bench/.data/rehearsal/ (replay it with `npx mlops rehearse <file>`).
+ * sequences broke it and their indices (so a long run names what to replay); the first failure of
+ * each invariant is shrunk and written as a scenario to bench/.data/rehearsal/ (replay it with
+ * `npx mlops rehearse <file>`). `--only N[,M...]` runs those sequence indices alone (the same sequences
+ * and seeds as in the long run) and prints each as a scenario, its timeline and its verdicts.
  *
  *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/rehearsal-sequences.ts \
- *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only INDEX]
- *
- * `--only 967` replays sequence 967 of that seed alone (the first 968 are generated, one runs) and
- * prints it as a scenario and its report, to reproduce a failure of the long run.
+ *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N[,M...]]
  *
  * Figures only: it never fails.
  */
@@ -41,6 +40,15 @@ async function main(): Promise<void> {
   const maxSteps = arg('max-steps', 6);
   const rpm = arg('rpm', 4);
   const shrink = !process.argv.includes('--no-shrink');
+  const onlyText = process.argv.includes('--only')
+    ? (process.argv[process.argv.indexOf('--only') + 1] ?? '')
+    : undefined;
+  const indices = onlyText?.split(',').map(Number);
+  if (indices !== undefined && (onlyText === '' || indices.some((n) => !Number.isInteger(n) || n < 0))) {
+    console.error(`--only takes sequence indices (0 or more, comma-separated), got "${onlyText}"`);
+    process.exitCode = 2;
+    return;
+  }
   const model = 'document-classifier';
   const configDir = 'config';
   const config = loadConfig({ configDir });
@@ -48,16 +56,29 @@ async function main(): Promise<void> {
   const world = { config, configDir, template };
   const options = { model, seed, requestsPerMinute: rpm };
 
-  const only = process.argv.includes('--only') ? arg('only', 0) : undefined;
-  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: only === undefined ? runs : only + 1 });
-  if (only !== undefined) {
-    const scenario = toScenario(samples[only]!, { ...options, seed: seed + only });
-    console.log(scenarioYaml(scenario, `sequence ${only} of seed ${seed}`));
-    const { report } = await runSequence(scenario, world);
-    console.log(renderReport(report));
+  if (indices !== undefined) {
+    // fast-check draws the same samples for the same seed, so index N is the long run's sequence N.
+    const drawn = fc.sample(sequences(maxSteps), { seed, numRuns: Math.max(...indices) + 1 });
+    for (const i of indices) {
+      const scenario = toScenario(drawn[i]!, { ...options, seed: seed + i });
+      console.log(
+        scenarioYaml(
+          scenario,
+          `Sequence ${i} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}.`,
+        ),
+      );
+      const { report } = await runSequence(scenario, world);
+      console.log(renderReport(report));
+      const broken = report.invariants.filter((inv) => !inv.ok).map((inv) => inv.name);
+      console.log(
+        `sequence ${i}: ${broken.length === 0 ? 'every invariant held' : `broke ${broken.join(', ')}`}\n`,
+      );
+    }
     return;
   }
-  const broken = new Map<InvariantName, number>();
+
+  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: runs });
+  const broken = new Map<InvariantName, number[]>();
   const firstFailure = new Map<InvariantName, Gen[]>();
   let steps = 0;
   let checks = 0;
@@ -74,7 +95,7 @@ async function main(): Promise<void> {
     virtualMs += ((h * 60 + m) * 60 + s) * 1000;
     for (const inv of report.invariants) {
       if (inv.ok) continue;
-      broken.set(inv.name, (broken.get(inv.name) ?? 0) + 1);
+      broken.set(inv.name, [...(broken.get(inv.name) ?? []), i]);
       if (!firstFailure.has(inv.name)) firstFailure.set(inv.name, gen);
     }
     if ((i + 1) % 200 === 0)
@@ -101,9 +122,13 @@ async function main(): Promise<void> {
   console.log(
     `CPU time             ${cpu.toFixed(1)} s (${((cpu * 1000) / runs).toFixed(0)} ms per sequence, user + system)`,
   );
-  console.log('\nsequences breaking each invariant:');
+  const failing = new Set([...broken.values()].flat());
+  console.log(`\nsequences breaking an invariant: ${failing.size}`);
+  console.log('sequences breaking each invariant (replay one with --only N):');
   for (const name of Object.keys(INVARIANTS) as InvariantName[]) {
-    console.log(`  ${String(broken.get(name) ?? 0).padStart(6)}  ${INVARIANTS[name]}`);
+    const indices = broken.get(name) ?? [];
+    console.log(`  ${String(indices.length).padStart(6)}  ${INVARIANTS[name]}`);
+    if (indices.length > 0) console.log(`          indices: ${indices.join(', ')}`);
   }
   if (!shrink || firstFailure.size === 0) return;
   const dir = join('bench', '.data', 'rehearsal');

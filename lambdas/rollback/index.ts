@@ -71,7 +71,7 @@ import {
 } from '../shared/flag-writer';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { logger } from '../shared/logger';
-import { putRunRecord } from '../shared/run-records';
+import { putRunRecord, type RecordRetry } from '../shared/run-records';
 import { LIVE_VARIANT } from '../core/serving/endpoint-spec';
 import { describeEndpoint, describeEndpointConfig } from '../shared/serving';
 import {
@@ -81,7 +81,13 @@ import {
   type AutoscalingSettings,
 } from './autoscaling';
 import { liveRequestsPerMinute, standbyInstances } from './capacity';
-import { claimRollback, findRollbackTo, finishRollback, type LedgerEntry } from './ledger';
+import {
+  claimRollback,
+  clearPendingRecords,
+  findRollbackTo,
+  finishRollback,
+  type LedgerEntry,
+} from './ledger';
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from '../core/contracts/rollback-env';
 import { lazy } from '../shared/lazy';
@@ -126,6 +132,8 @@ export const TIME_TO_ROLLBACK_METRIC = 'TimeToRollbackSeconds';
 export const FINISH_MARGIN_MS = 30_000;
 /** The invocation's time when no Lambda context tells it (Lambda's maximum). */
 export const DEFAULT_BUDGET_MS = 15 * 60_000;
+/** Record writes stop retrying this long before the invocation's end, to leave time for the page. */
+const RECORD_RETRY_RESERVE_MS = 10_000;
 /** Rebuilding the flag on top of a concurrent writer's version: attempts in all. */
 const FLAG_WRITE_ATTEMPTS = 3;
 
@@ -274,7 +282,10 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   const plan = planRollback(state, stateUrl, unpromoted);
   if (plan.kind === 'nothing-to-return-to') {
     const done = plan.live ? await rolledBackAlready(run, plan.live) : undefined;
-    if (done) return duplicate(done, `a rollback to ${plan.live!.modelVersion} is already recorded`);
+    if (done) {
+      const written = await writePendingRecords(run, done);
+      return duplicate(done, `a rollback to ${plan.live!.modelVersion} is already recorded`, written);
+    }
     return refuse(run, trigger, plan);
   }
   const { from, to, bridge } = plan;
@@ -313,7 +324,12 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
       leaseUntil: run.leaseUntil,
     });
     if (claimed.result === 'exists') {
-      return duplicate(claimed.existing, `the rollback from ${from.modelVersion} is already claimed`);
+      const written = claimed.existing ? await writePendingRecords(run, claimed.existing) : null;
+      return duplicate(
+        claimed.existing,
+        `the rollback from ${from.modelVersion} is already claimed`,
+        written,
+      );
     }
     if (claimed.result === 'took-over') {
       logger.warn('rollback: taking over an earlier rollback that failed or whose invocation died', {
@@ -413,7 +429,14 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   } else if (tookEffect || flag.outcome.outcome === 'already' || endpoint.outcome === 'already') {
     const next = rolledBackServingState(model, to, env.LIVE_ENDPOINT, deps.now());
     try {
-      await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, stateKey, json(next), 'serving state');
+      await putRunRecord(
+        deps.s3,
+        env.ARTIFACTS_BUCKET,
+        stateKey,
+        json(next),
+        'serving state',
+        recordRetry(run),
+      );
       servingState = { outcome: 'written', detail: `${stateUrl}: ${to.modelVersion} live, no standby` };
     } catch (error) {
       servingState = {
@@ -491,35 +514,79 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   const recordKey = artifactKeys.rollbackRecord(model, run.startedAt.toISOString());
   if (servingState.outcome === 'failed')
     problems.push(`The serving state was not written: ${servingState.detail}`);
-  if (claim === 'ledger-unavailable') {
-    problems.push(
-      `The rollback ledger (DynamoDB table ${env.ROLLBACK_TABLE}) could not be written: a second alarm may run the ` +
-        'rollback again; it finds nothing left to return to and pages again.',
-    );
-  } else {
-    try {
-      await finishRollback(deps.dynamodb, env.ROLLBACK_TABLE, { model, sk }, record, recordKey);
-    } catch (error) {
-      problems.push(
-        `The rollback ledger item ${model}/${sk} in table ${env.ROLLBACK_TABLE} still says "started": ${describe(error)}.`,
-      );
-    }
-  }
+  // The records first, each retried while S3 refuses it for a transient reason; one still refused
+  // is kept in the ledger item as pending, and the next invocation that finds the item (a second
+  // alarm, a retry, the live endpoint's state change) writes it: the record is not lost, and the
+  // rollback itself was not slowed down by it.
+  const pendingRecords: string[] = [];
   try {
-    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, recordKey, json(record), 'rollback record');
+    await putRunRecord(
+      deps.s3,
+      env.ARTIFACTS_BUCKET,
+      recordKey,
+      json(record),
+      'rollback record',
+      recordRetry(run),
+    );
   } catch (error) {
+    pendingRecords.push(recordKey);
     problems.push(`The rollback record was not written: ${(error as Error).message}. It is in this page.`);
   }
   // Beside the run rolled back from: its promotion, retried or late, must not undo this.
   const runKey = artifactKeys.runRollback(model, from.executionId);
   try {
-    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, runKey, json(record), 'rollback record of the run');
+    await putRunRecord(
+      deps.s3,
+      env.ARTIFACTS_BUCKET,
+      runKey,
+      json(record),
+      'rollback record of the run',
+      recordRetry(run),
+    );
   } catch (error) {
+    pendingRecords.push(runKey);
     problems.push(
       `The rollback record beside the run (s3://${env.ARTIFACTS_BUCKET}/${runKey}) was not written: ` +
         `${(error as Error).message}. A retried Promotion stage of ${from.modelVersion} would not know it was rolled ` +
         'back: do not retry it.',
     );
+  }
+  if (claim === 'ledger-unavailable') {
+    problems.push(
+      `The rollback ledger (DynamoDB table ${env.ROLLBACK_TABLE}) could not be written: a second alarm may run the ` +
+        'rollback again; it finds nothing left to return to and pages again.',
+    );
+    if (pendingRecords.length > 0)
+      problems.push(
+        `RECORD NOT KEPT: neither S3 nor the ledger holds this rollback's record; save the record in this page to ` +
+          `${pendingRecords.map((k) => `s3://${env.ARTIFACTS_BUCKET}/${k}`).join(' and ')}.`,
+      );
+  } else {
+    try {
+      await finishRollback(
+        deps.dynamodb,
+        env.ROLLBACK_TABLE,
+        { model, sk },
+        record,
+        recordKey,
+        pendingRecords,
+      );
+      if (pendingRecords.length > 0)
+        problems.push(
+          `The ledger item ${model}/${sk} keeps the record and the ${pendingRecords.length} S3 write(s) still to do; ` +
+            'the next invocation of this function writes them (invoke it again with the same event once S3 ' +
+            "accepts writes, or let the live endpoint's state change do it).",
+        );
+    } catch (error) {
+      problems.push(
+        `The rollback ledger item ${model}/${sk} in table ${env.ROLLBACK_TABLE} still says "started": ${describe(error)}.`,
+      );
+      if (pendingRecords.length > 0)
+        problems.push(
+          `RECORD NOT KEPT: neither S3 nor the ledger holds this rollback's record; save the record in this page to ` +
+            `${pendingRecords.map((k) => `s3://${env.ARTIFACTS_BUCKET}/${k}`).join(' and ')}.`,
+        );
+    }
   }
 
   // 7. Time to rollback: from the alarm (or the request) to the flag that makes N-1 serve.
@@ -609,6 +676,7 @@ async function settle(
   const stateUrl = `s3://${env.ARTIFACTS_BUCKET}/${stateKey}`;
   let step: ReturnType<typeof settleStep>;
   let current: Awaited<ReturnType<typeof readCurrentFlag>>;
+  let live: ServedModel | undefined;
   try {
     const [state, seen, flag] = await Promise.all([
       readServingState(deps.s3, env.ARTIFACTS_BUCKET, stateKey, stateUrl),
@@ -616,6 +684,7 @@ async function settle(
       readCurrentFlag(deps.appconfig, ids),
     ]);
     current = flag;
+    live = state?.live;
     step = settleStep(
       state,
       seen && { status: seen.EndpointStatus, configName: seen.EndpointConfigName },
@@ -631,6 +700,10 @@ async function settle(
   }
 
   const done: string[] = [];
+  // The rollback that brought this version back may have left its record to write (S3 refused it).
+  const rollback = live && (await rolledBackAlready(run, live));
+  const pending = rollback ? await writePendingRecords(run, rollback) : null;
+  if (pending !== null) done.push(pending.replace(/\.$/, ''));
   try {
     const scaling = await withConcurrencyRetries(deps.sleep, () =>
       ensureAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT),
@@ -730,6 +803,52 @@ async function settleFailed(
   return { status: 'not-run', message, paged };
 }
 
+/** Record writes retried within the invocation's time (the finish margin included). */
+function recordRetry(run: Run): RecordRetry {
+  return {
+    sleep: run.deps.sleep,
+    now: run.deps.now,
+    deadlineMs: run.leaseUntil.getTime() - RECORD_RETRY_RESERVE_MS,
+    onRetry: (error, delayMs) =>
+      logger.warn('rollback: S3 refused a record write for a transient reason; trying again', {
+        problem: describe(error),
+        delayMs,
+      }),
+  };
+}
+
+/**
+ * Writes the records an earlier invocation could not (the ledger item's `pendingRecords`, from the
+ * record the item holds), then clears them. Says what it did, or null when nothing was pending.
+ * Never throws: what is still refused stays pending for the next invocation.
+ */
+async function writePendingRecords(run: Run, entry: LedgerEntry): Promise<string | null> {
+  const { deps, env } = run;
+  if (entry.pendingRecords.length === 0 || entry.record === null) return null;
+  let body: string;
+  try {
+    body = json(JSON.parse(entry.record));
+  } catch (error) {
+    logger.error('rollback: the ledger holds a record that does not parse; pending writes left as they are', {
+      sk: entry.sk,
+      problem: describe(error),
+    });
+    return null;
+  }
+  try {
+    for (const key of entry.pendingRecords) {
+      await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, key, body, 'rollback record', recordRetry(run));
+    }
+    await clearPendingRecords(deps.dynamodb, env.ROLLBACK_TABLE, { model: env.MODEL_NAME, sk: entry.sk });
+  } catch (error) {
+    logger.error('rollback: the pending rollback record is still not written', { problem: describe(error) });
+    return `The record of that rollback is still not in S3 (${describe(error)}); the next invocation tries again.`;
+  }
+  const written = entry.pendingRecords.map((k) => `s3://${env.ARTIFACTS_BUCKET}/${k}`).join(', ');
+  logger.info(`rollback: wrote the pending record of an earlier rollback: ${written}`);
+  return `The record that rollback could not write is written now: ${written}.`;
+}
+
 /** The newest rollback whose result is this live release: the standby is used up by it. */
 async function rolledBackAlready(run: Run, live: ServedModel): Promise<LedgerEntry | undefined> {
   try {
@@ -742,14 +861,18 @@ async function rolledBackAlready(run: Run, live: ServedModel): Promise<LedgerEnt
   }
 }
 
-function duplicate(existing: LedgerEntry | undefined, what: string): RollbackResult {
+function duplicate(
+  existing: LedgerEntry | undefined,
+  what: string,
+  pendingWritten: string | null = null,
+): RollbackResult {
   const detail = existing
     ? ` (status "${existing.status}", ${existing.fromVersion} -> ${existing.toVersion}, started ${existing.startedAt} ` +
       `by ${existing.by}${existing.recordKey ? `, record ${existing.recordKey}` : ''})`
     : '';
   const message =
     `Duplicate: ${what}${detail}. Nothing was changed and on-call was not paged again: this is a second alarm ` +
-    'for the same incident, or a concurrent invocation.';
+    `for the same incident, or a concurrent invocation.${pendingWritten ? ` ${pendingWritten}` : ''}`;
   logger.info(`rollback: ${message}`);
   return { status: 'duplicate', message, existing };
 }
@@ -771,9 +894,16 @@ async function refuse(
   const recordKey = artifactKeys.rollbackRecord(env.MODEL_NAME, run.startedAt.toISOString());
   const problems: string[] = [];
   try {
-    await putRunRecord(deps.s3, env.ARTIFACTS_BUCKET, recordKey, json(record), 'rollback record');
+    await putRunRecord(
+      deps.s3,
+      env.ARTIFACTS_BUCKET,
+      recordKey,
+      json(record),
+      'rollback record',
+      recordRetry(run),
+    );
   } catch (error) {
-    problems.push(`The refusal record was not written: ${(error as Error).message}.`);
+    problems.push(`The refusal record was not written: ${(error as Error).message}. It is in this page.`);
   }
   const paged = await page(run, rollbackPage(record, problems));
   logger.error(`rollback refused: ${record.summary}`, { recordKey, problems, paged });

@@ -30,6 +30,13 @@ export interface LedgerEntry {
   readonly by: string;
   readonly startedAt: string;
   readonly recordKey: string | null;
+  /**
+   * S3 keys where the record still has to be written (S3 refused it through every retry of the
+   * invocation that rolled back); the next invocation that finds this item writes them.
+   */
+  readonly pendingRecords: readonly string[];
+  /** The rollback record as the ledger holds it (JSON), once finished. */
+  readonly record: string | null;
 }
 
 export interface ClaimInput {
@@ -140,13 +147,17 @@ export async function findRollbackTo(
   return found;
 }
 
-/** Writes the outcome onto the claimed item: status, times, durations and the whole record. */
+/**
+ * Writes the outcome onto the claimed item: status, times, durations, the whole record and the S3
+ * keys the record could not be written to yet (`pendingRecords`).
+ */
 export async function finishRollback(
   ddb: DynamoDBClient,
   table: string,
   key: { readonly model: string; readonly sk: string },
   record: RollbackRecord,
   recordKey: string,
+  pendingRecords: readonly string[] = [],
 ): Promise<void> {
   const values: Record<string, AttributeValue> = {
     ':status': s(record.status),
@@ -159,6 +170,7 @@ export async function finishRollback(
     ':handlerSeconds': nOrNull(record.durations.handlerSeconds),
     ':recordKey': s(recordKey),
     ':record': s(JSON.stringify(record)),
+    ':pending': pendingRecords.length > 0 ? s(JSON.stringify(pendingRecords)) : { NULL: true },
   };
   await ddb.send(
     new UpdateItemCommand({
@@ -169,11 +181,37 @@ export async function finishRollback(
         'endpointUpdateStartedAt = :endpointUpdateStartedAt, finishedAt = :finishedAt, ' +
         'triggerToFlagSeconds = :triggerToFlagSeconds, ' +
         'triggerToEndpointUpdateSeconds = :triggerToEndpointUpdateSeconds, handlerSeconds = :handlerSeconds, ' +
-        'recordKey = :recordKey, #record = :record',
+        'recordKey = :recordKey, #record = :record, pendingRecords = :pending',
       ExpressionAttributeNames: { '#status': 'status', '#record': 'record' },
       ExpressionAttributeValues: values,
     }),
   );
+}
+
+/** The pending record writes are done: nothing is left for a later invocation. */
+export async function clearPendingRecords(
+  ddb: DynamoDBClient,
+  table: string,
+  key: { readonly model: string; readonly sk: string },
+): Promise<void> {
+  await ddb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: s(key.model), sk: s(key.sk) },
+      UpdateExpression: 'SET pendingRecords = :none',
+      ExpressionAttributeValues: { ':none': { NULL: true } },
+    }),
+  );
+}
+
+function pendingOf(value: AttributeValue | undefined): string[] {
+  if (value?.S === undefined) return [];
+  try {
+    const keys: unknown = JSON.parse(value.S);
+    return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function entryOf(item: Record<string, AttributeValue>): LedgerEntry {
@@ -186,6 +224,8 @@ function entryOf(item: Record<string, AttributeValue>): LedgerEntry {
     by: str('by'),
     startedAt: str('startedAt'),
     recordKey: item.recordKey?.S ?? null,
+    pendingRecords: pendingOf(item.pendingRecords),
+    record: item.record?.S ?? null,
   };
 }
 

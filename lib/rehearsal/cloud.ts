@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AlarmBook, type AlarmDefinition, MetricStore } from './alarms';
+import { awsError, faultError } from './faults';
 import type { Random } from './random';
 import { EMULATED_ACCOUNT, EMULATED_REGION } from './template';
 
@@ -24,14 +25,6 @@ export const TIMINGS = {
   rollbackMs: 2 * 60_000,
 };
 
-/** An error as the SDK throws it: `name` is the AWS error code. */
-export function awsError(name: string, message: string, status = 400): Error {
-  const e = new Error(message);
-  e.name = name;
-  (e as { $metadata?: unknown }).$metadata = { httpStatusCode: status, attempts: 1 };
-  return e;
-}
-
 /** A fault injected on a call: the next `times` calls of `call` fail with `error`. */
 export interface Fault {
   readonly call: string;
@@ -39,63 +32,8 @@ export interface Fault {
   readonly error: string;
 }
 
-/** What a fault's `error` names, as the SDK would throw it. */
-export function faultError(error: string, call: string): Error {
-  switch (error) {
-    case 'ThrottlingException':
-      return awsError('ThrottlingException', `Rate exceeded (injected on ${call})`);
-    case '5xx':
-    case 'InternalFailure':
-    case 'ServiceUnavailable':
-      return awsError(error === '5xx' ? 'InternalFailure' : error, `injected server error on ${call}`, 500);
-    case 'timeout':
-    case 'TimeoutError':
-      return awsError('TimeoutError', `injected timeout on ${call}`, 0);
-    case 'already-updating':
-    case 'AlreadyUpdating':
-      return alreadyUpdatingError(call);
-    default:
-      return awsError(error, `injected ${error} on ${call}`);
-  }
-}
-
-/** Application Auto Scaling calls that change a scalable target or its policies. */
-const AUTOSCALING_WRITES = new Set([
-  'RegisterScalableTarget',
-  'DeregisterScalableTarget',
-  'PutScalingPolicy',
-  'DeleteScalingPolicy',
-]);
-
-/**
- * "The resource is already being changed", as each service says it:
- * - Application Auto Scaling: ConcurrentUpdateException, "if you request an update to an
- *   Application Auto Scaling resource that already has a pending update"
- *   (https://docs.aws.amazon.com/botocore/latest/reference/services/application-autoscaling/client/exceptions/ConcurrentUpdateException.html).
- * - AppConfig StartDeployment: ConflictException (HTTP 409), "conflict in the current state of the
- *   resource"; one deployment per environment runs at a time
- *   (https://docs.aws.amazon.com/sdkfornet/v3/apidocs/items/AppConfig/MAppConfigStartDeploymentStartDeploymentRequest.html).
- * - SageMaker documents only ResourceLimitExceeded for UpdateEndpoint
- *   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html#API_UpdateEndpoint_Errors);
- *   an endpoint being updated is refused with a ValidationException "Cannot update in-progress
- *   endpoint", as the emulator's own UpdateEndpoint does. Other calls keep that stand-in.
- */
-function alreadyUpdatingError(call: string): Error {
-  if (AUTOSCALING_WRITES.has(call)) {
-    return awsError(
-      'ConcurrentUpdateException',
-      `The scalable target has a pending update (injected on ${call})`,
-    );
-  }
-  if (call === 'StartDeployment') {
-    return awsError(
-      'ConflictException',
-      `A deployment is already in progress for this environment (injected on ${call})`,
-      409,
-    );
-  }
-  return awsError('ValidationException', `Cannot update in-progress endpoint (injected on ${call})`);
-}
+// Faults as each service returns them (S3 SlowDown, DynamoDB ProvisionedThroughputExceeded, ...): faults.ts.
+export { awsError, faultError };
 
 export interface ProductionVariant {
   readonly VariantName: string;
@@ -284,8 +222,10 @@ export class Cloud {
     const fault = this.faults.find((f) => f.call === call && f.times > 0);
     if (!fault) return;
     fault.times -= 1;
-    this.log('fault', `${call} fails with ${fault.error} (${fault.times} more to come)`);
-    throw faultError(fault.error, call);
+    const error = faultError(fault.error, call);
+    const as = error.name === fault.error ? '' : ` as ${error.name}`;
+    this.log('fault', `${call} fails with ${fault.error}${as} (${fault.times} more to come)`);
+    throw error;
   }
 
   // -------------------------------------------------------------------------------------------

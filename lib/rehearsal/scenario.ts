@@ -3,6 +3,7 @@
  * like a config error, `file:line key: what is wrong (what to write instead)`, all at once.
  */
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import { FAULT_ERRORS, faultProblem } from './faults';
 import { STAGES, type Stage } from './world';
 
 export type Step =
@@ -106,13 +107,7 @@ export const FAULT_CALLS = [
   'InvokeEndpoint',
   'GetLatestConfiguration',
 ] as const;
-export const FAULT_ERRORS = [
-  'ThrottlingException',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'AlreadyUpdating',
-] as const;
+export { FAULT_ERRORS };
 
 const STEP_KINDS = [
   'release',
@@ -432,6 +427,11 @@ export function parseScenario(text: string, file: string): Scenario {
             [...p, 'fail', 'error'],
             `"${error}"${didYouMean(error, FAULT_ERRORS)}; expected ${FAULT_ERRORS.join(' | ')}`,
           );
+        const problemWithFault =
+          call && error && (FAULT_ERRORS as readonly string[]).includes(error)
+            ? faultProblem(call, error)
+            : null;
+        if (problemWithFault) problem([...p, 'fail', 'error'], `"${error}": ${problemWithFault}`);
         if (call && times && error) steps.push({ kind, line: l, call, times, error });
         break;
       }

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { faultProblem } from './faults';
 import type { InvariantName } from './invariants';
 import { runInWorld, type RehearsalReport } from './runner';
 import { FAULT_CALLS, FAULT_ERRORS, type Scenario, type Step } from './scenario';
@@ -113,7 +114,10 @@ export function toScenario(
         if (released > 1) steps.push({ kind: 'retry', line, stage: g.stage });
         break;
       case 'fail':
-        steps.push({ kind: 'fail', line, call: g.call, times: g.times, error: g.error });
+        // A fault the call cannot return ("already updating" on S3) is not injected: the draw stays
+        // the same, so a seed names the same sequences as before.
+        if (faultProblem(g.call, g.error) === null)
+          steps.push({ kind: 'fail', line, call: g.call, times: g.times, error: g.error });
         break;
       case 'wait':
         steps.push({ kind: 'wait', line, ms: g.minutes * 60_000, text: `${g.minutes}m` });

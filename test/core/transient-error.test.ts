@@ -15,6 +15,9 @@ describe('isTransientError', () => {
     ['ServiceUnavailable', 503],
     ['TimeoutError', 0],
     ['ConcurrentUpdateException', 400],
+    ['ProvisionedThroughputExceededException', 400],
+    ['SlowDown', 503],
+    ['InternalError', 500],
   ])('%s is worth retrying at the next poll', (name, status) => {
     expect(isTransientError(awsError(name, status))).toBe(true);
   });

@@ -807,6 +807,87 @@ describe('rollback handler', () => {
     expect(await timeToRollback()).toEqual([1.5]);
   });
 
+  describe('the records while S3 refuses writes (issue 11, sequence 996)', () => {
+    const RUN_RECORD_KEY = `models/${MODEL}/runs/${N.exec}/rollback.json`;
+    /** The handler's S3: moto, except that PutObject of `refused` keys fails with 503 while `down()` says so. */
+    function flakyS3(down: (key: string) => boolean): S3Client {
+      return {
+        send: async (command: unknown) => {
+          if (command instanceof PutObjectCommand && down(command.input.Key!)) {
+            throw Object.assign(new Error('Please reduce your request rate.'), {
+              name: 'SlowDown',
+              $metadata: { httpStatusCode: 503 },
+            });
+          }
+          return s3.send(command as PutObjectCommand);
+        },
+      } as unknown as S3Client;
+    }
+
+    it('GIVEN S3 refuses three writes THEN the rollback backs off (0.5, 1, 2 s) and writes the serving state and both records', async () => {
+      let refusals = 3;
+      const s3Flaky = flakyS3(() => refusals-- > 0);
+
+      const result = done(await createHandler({ ...deps, s3: s3Flaky })(alarmEvent(), context()));
+
+      expect(result.status).toBe('done');
+      expect(result.problems).toEqual([]);
+      expect(sleeps).toEqual([500, 1000, 2000]);
+      expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+      expect(await readJson(RECORD_KEY)).toEqual(result.record);
+      expect(await readJson(RUN_RECORD_KEY)).toEqual(result.record);
+    });
+
+    it('GIVEN S3 refuses the records through every retry THEN the rollback still happens, the ledger keeps them pending, the page says so, and the next invocation writes them', async () => {
+      let down = true;
+      const s3Flaky = flakyS3((key) => down && (key === RECORD_KEY || key === RUN_RECORD_KEY));
+
+      const result = done(await createHandler({ ...deps, s3: s3Flaky })(alarmEvent(), context()));
+
+      // The rollback itself is not held back by the records.
+      expect(result.status).toBe('done');
+      expect(steps).toEqual(['flag', 'endpoint']);
+      expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+      // Five attempts each, 7.5 s of waits each.
+      expect(sleeps).toEqual([500, 1000, 2000, 4000, 500, 1000, 2000, 4000]);
+      expect(result.problems).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^The rollback record was not written: cannot write the rollback record to s3://${ARTIFACTS}/${RECORD_KEY}: ` +
+              'SlowDown: Please reduce your request rate. \\(5 attempts\\); S3 refused it for a transient reason',
+          ),
+        ),
+        expect.stringMatching(/^The rollback record beside the run .* was not written: .*\(5 attempts\)/),
+        `The ledger item ${MODEL}/from#${N.version}#${N.exec} keeps the record and the 2 S3 write(s) still to do; ` +
+          'the next invocation of this function writes them (invoke it again with the same event once S3 accepts ' +
+          "writes, or let the live endpoint's state change do it).",
+      ]);
+      await expect(readJson(RECORD_KEY)).rejects.toMatchObject({ name: 'NoSuchKey' });
+      const item = await ledgerItem();
+      expect(JSON.parse(item!.pendingRecords!.S!)).toEqual([RECORD_KEY, RUN_RECORD_KEY]);
+      const [page] = await pages();
+      expect(page!.body).toContain('keeps the record and the 2 S3 write(s) still to do');
+      expect(page!.body).toContain(`"status": "done"`);
+
+      // S3 accepts writes again; the second alarm of the incident changes nothing but writes the records.
+      down = false;
+      clock = new Date(T0.getTime() + 300_000);
+      const second = await createHandler({ ...deps, s3: s3Flaky })(alarmEvent(), context());
+
+      expect(second.status).toBe('duplicate');
+      expect(second.message).toMatch(
+        new RegExp(
+          `The record that rollback could not write is written now: s3://${ARTIFACTS}/${RECORD_KEY}, s3://${ARTIFACTS}/${RUN_RECORD_KEY}\\.$`,
+        ),
+      );
+      expect(await readJson(RECORD_KEY)).toEqual(result.record);
+      expect(await readJson(RUN_RECORD_KEY)).toEqual(result.record);
+      expect((await ledgerItem())!.pendingRecords).toEqual({ NULL: true });
+      expect(updates()).toHaveLength(1);
+      expect(await pages()).toEqual([]);
+    });
+  });
+
   it('GIVEN a second alarm for the same incident THEN nothing changes and on-call is not paged again', async () => {
     await handler()(alarmEvent(), context());
     clock = new Date(T0.getTime() + 300_000);
@@ -1462,6 +1543,34 @@ describe('rollback handler', () => {
       const versions = appconfig.versions.length;
       expect((await handler()(inService(N1_LIVE_CONFIG), context())).status).toBe('settled');
       expect(appconfig.versions).toHaveLength(versions);
+    });
+
+    it('GIVEN the rollback left its record pending (S3 refused it) THEN the state change writes it', async () => {
+      let down = true;
+      const flaky = {
+        send: async (command: unknown) => {
+          if (command instanceof PutObjectCommand && down && command.input.Key === RECORD_KEY) {
+            throw Object.assign(new Error('We encountered an internal error.'), {
+              name: 'InternalError',
+              $metadata: { httpStatusCode: 500 },
+            });
+          }
+          return s3.send(command as PutObjectCommand);
+        },
+      } as unknown as S3Client;
+      const rolledBack = done(await createHandler({ ...deps, s3: flaky })(alarmEvent(), context()));
+      await expect(readJson(RECORD_KEY)).rejects.toMatchObject({ name: 'NoSuchKey' });
+
+      down = false;
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      const settled = await createHandler({ ...deps, s3: flaky })(inService(N1_LIVE_CONFIG), context());
+
+      expect(settled.status).toBe('settled');
+      expect(settled.message).toContain(
+        `The record that rollback could not write is written now: s3://${ARTIFACTS}/${RECORD_KEY}`,
+      );
+      expect(await readJson(RECORD_KEY)).toEqual(rolledBack.record);
+      expect((await ledgerItem())!.pendingRecords).toEqual({ NULL: true });
     });
 
     it('GIVEN the settled flag was stored but its deployment never started THEN the next state change deploys it (stored is not served)', async () => {

@@ -229,6 +229,20 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
   });
 
+  it('a rollback while S3 refuses three writes (503) still leaves serving/state.json and its records: each write is retried with growing waits', async () => {
+    const report = await rehearseFile('examples/scenarios/rollback-while-s3-refuses-writes.yaml');
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const faults = report.timeline.filter((e) => e.actor === 'fault');
+    expect(faults).toHaveLength(3);
+    // The waits between attempts (0.5, 1, 2 s) on the virtual clock: the rollback ends 3.5 s after the first refusal.
+    const done = report.timeline.find((e) => e.actor === 'rollback (person)');
+    expect(done?.message).toBe('done: v2 → v1');
+    expect(done?.at).toBe('+01:50:04');
+    const page = report.pages.find((p) => p.subject.startsWith('Rollback done'));
+    expect(page?.body).not.toMatch(/not written/);
+  });
+
   it('after a rollback users come back to the live fleet once it serves N-1, and the page says the one-instance standby lacks capacity for everyone meanwhile', async () => {
     const report = await rehearseFile('examples/scenarios/rollback-drill.yaml');
     expect(report.final).toMatchObject({ liveEndpoint: 'v1', routerEndpoint: 'live', liveInstances: 2 });

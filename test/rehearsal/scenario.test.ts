@@ -122,6 +122,18 @@ describe('scenario format', () => {
     expect(parseDuration('24h')).toEqual({ ms: 86_400_000 });
   });
 
+  it('refuses an "already updating" fault on a call whose service has no such state, and says which faults it has', () => {
+    expect(problems(`${HEAD}  - fail: { call: PutObject, times: 2, error: AlreadyUpdating }\n`)).toEqual([
+      'drill.yaml:5 steps.0.fail.error: "AlreadyUpdating": PutObject has no "already updating" fault: S3 does not ' +
+        'refuse it because the resource is being changed; use ThrottlingException, InternalFailure, ' +
+        'ServiceUnavailable or TimeoutError',
+    ]);
+    // DynamoDB refuses a write to an item of a transaction in progress (TransactionConflictException).
+    expect(() =>
+      parseScenario(`${HEAD}  - fail: { call: PutItem, times: 1, error: AlreadyUpdating }\n`, 'drill.yaml'),
+    ).not.toThrow();
+  });
+
   it('reports every problem at once', () => {
     expect(
       problems('model: document-classifier\nsed: 7\nsteps:\n  - wait: soon\n  - retry: promotoin\n'),

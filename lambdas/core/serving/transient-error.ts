@@ -17,6 +17,11 @@ const TRANSIENT_NAMES = new Set([
   'Throttling',
   'TooManyRequestsException',
   'RequestLimitExceeded',
+  // DynamoDB's throttling of reads and writes: "Reduce the frequency of requests and use exponential
+  // backoff" (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html#Programming.Errors.MessagesAndCodes).
+  'ProvisionedThroughputExceededException',
+  // S3's throttling, 503 "Please reduce your request rate"
+  // (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList).
   'SlowDown',
   'InternalFailure',
   'InternalServerError',
