@@ -1220,6 +1220,31 @@ describe('canary handler', () => {
     );
   });
 
+  test('an instance type change that SageMaker refuses registers autoscaling again: the unchanged variant keeps scaling', async () => {
+    await seedLive(2, OLD_INSTANCE_TYPE);
+    await registerAutoscaling();
+    sm.on(UpdateEndpointCommand).rejects(
+      Object.assign(new Error('We encountered an internal error. Please try again.'), {
+        name: 'InternalFailure',
+      }),
+    );
+
+    expect(await failure()).toBe(
+      `Canary not started: SageMaker refused the update of "${LIVE}" to config "${CANDIDATE}": ` +
+        `InternalFailure: We encountered an internal error. Please try again. The live endpoint still serves "${PREVIOUS}" ` +
+        'unchanged; autoscaling of its live variant, deregistered for the instance type change, was registered again. ' +
+        'Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.',
+    );
+    expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+    expect(await scalingPolicies()).toEqual([
+      {
+        name: `${LIVE}-invocations-per-instance`,
+        target: 120,
+        metric: 'SageMakerVariantInvocationsPerInstance',
+      },
+    ]);
+  });
+
   test('an instance type change with no autoscaling registered goes ahead (ObjectNotFoundException is fine)', async () => {
     await seedLive(2, OLD_INSTANCE_TYPE);
     const notRegistered = new ApplicationAutoScalingClient(moto.clientConfig);

@@ -241,6 +241,21 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.expectations.every((e) => e.ok)).toBe(true);
   });
 
+  it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
+    const report = await rehearseFile(
+      'examples/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
+    );
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
+    expect(canary.at(-1)).toMatch(
+      /^failed: Canary not started: SageMaker refused the update .*autoscaling of its live variant, deregistered for the instance type change, was registered again/,
+    );
+    expect(
+      report.timeline.filter((e) => e.actor === 'autoscaling').map((e) => e.message.split(' ')[0]),
+    ).toEqual(['registered', 'deregistered', 'registered']);
+  });
+
   it('a promotion whose flag deployment is throttled still finishes (state.json, the flag and the endpoint agree), and a retry after the rollback is refused', async () => {
     const report = await rehearseFile('examples/scenarios/retried-promotion-after-rollback.yaml', 20);
     expect(failed(report)).toEqual([]);
