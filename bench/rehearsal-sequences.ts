@@ -8,7 +8,7 @@
  * as in the long run) and prints its steps as a scenario, its violations and its timeline.
  *
  *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/rehearsal-sequences.ts \
- *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N]
+ *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N] [--all-calls]
  *
  * Figures only: it never fails.
  */
@@ -27,6 +27,7 @@ import {
   toScenario,
   type Gen,
 } from '../lib/rehearsal/sequences';
+import { FAULT_CALLS } from '../lib/rehearsal/scenario';
 import { modelTemplate } from '../lib/rehearsal/template';
 
 function arg(name: string, fallback: number): number {
@@ -40,12 +41,14 @@ async function main(): Promise<void> {
   const maxSteps = arg('max-steps', 6);
   const rpm = arg('rpm', 4);
   const shrink = !process.argv.includes('--no-shrink');
+  // --all-calls: fail steps name any call the stages make (FAULT_CALLS), not only the default five.
+  const faultCalls = process.argv.includes('--all-calls') ? FAULT_CALLS : undefined;
   const model = 'document-classifier';
   const configDir = 'config';
   const config = loadConfig({ configDir });
   const template = modelTemplate(config, configDir, model, (m) => console.log(m));
   const world = { config, configDir, template };
-  const options = { model, seed, requestsPerMinute: rpm };
+  const options = { model, seed, requestsPerMinute: rpm, faultCalls };
 
   const only = process.argv.includes('--only') ? arg('only', -1) : undefined;
   if (only !== undefined) {
@@ -57,12 +60,12 @@ async function main(): Promise<void> {
       return;
     }
     // fast-check draws the same samples for the same seed, so index N is the long run's sequence N.
-    const gen = fc.sample(sequences(maxSteps), { seed, numRuns: only + 1 })[only]!;
+    const gen = fc.sample(sequences(maxSteps, faultCalls), { seed, numRuns: only + 1 })[only]!;
     const scenario = toScenario(gen, { ...options, seed: seed + only });
     console.log(
       scenarioYaml(
         scenario,
-        `Sequence ${only} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}.`,
+        `Sequence ${only} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}${faultCalls ? ' --all-calls' : ''}.`,
       ),
     );
     const { report } = await runSequence(scenario, world);
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: runs });
+  const samples = fc.sample(sequences(maxSteps, faultCalls), { seed, numRuns: runs });
   const broken = new Map<InvariantName, number[]>();
   const firstFailure = new Map<InvariantName, Gen[]>();
   let steps = 0;
@@ -99,7 +102,8 @@ async function main(): Promise<void> {
   const cpu = (cpuUsed.user + cpuUsed.system) / 1e6;
 
   console.log(
-    `\nrehearsal-sequences: seed ${seed}, up to ${maxSteps} steps, ${rpm} requests per minute, model ${model}`,
+    `\nrehearsal-sequences: seed ${seed}, up to ${maxSteps} steps, ${rpm} requests per minute, model ${model}` +
+      (faultCalls ? `, faults on all ${faultCalls.length} calls (--all-calls)` : ''),
   );
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
   console.log(
