@@ -22,6 +22,18 @@ type Gen =
   | { kind: 'fail'; call: string; times: number; error: string }
   | { kind: 'wait'; minutes: number };
 
+/**
+ * The calls a generated `fail` step names by default: kept as they are so that a seed
+ * draws the same sequences as before (the long run's known indices, the fixed-seed test).
+ */
+export const DEFAULT_FAULT_CALLS = [
+  'UpdateEndpoint',
+  'StartDeployment',
+  'DescribeEndpoint',
+  'RegisterScalableTarget',
+  'PutObject',
+] as const;
+
 const genStep: fc.Arbitrary<Gen> = fc.oneof(
   {
     weight: 4,
@@ -57,13 +69,7 @@ const genStep: fc.Arbitrary<Gen> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('fail' as const),
-      call: fc.constantFrom(
-        'UpdateEndpoint',
-        'StartDeployment',
-        'DescribeEndpoint',
-        'RegisterScalableTarget',
-        'PutObject',
-      ),
+      call: fc.constantFrom(...DEFAULT_FAULT_CALLS),
       times: fc.integer({ min: 1, max: 3 }),
       error: fc.constantFrom(...FAULT_ERRORS),
     }),
@@ -73,18 +79,6 @@ const genStep: fc.Arbitrary<Gen> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('wait' as const), minutes: fc.integer({ min: 1, max: 40 }) }),
   },
 );
-
-/**
- * The calls a generated `fail` step names by default (genStep): kept as they are so that a seed
- * draws the same sequences as before (the long run's known indices, the fixed-seed test).
- */
-export const DEFAULT_FAULT_CALLS = [
-  'UpdateEndpoint',
-  'StartDeployment',
-  'DescribeEndpoint',
-  'RegisterScalableTarget',
-  'PutObject',
-] as const;
 
 /**
  * Sequences of up to `maxSteps` generated steps. With `faultCalls`, each `fail` step names one of
