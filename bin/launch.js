@@ -33,36 +33,9 @@ function staleness() {
   return undefined;
 }
 
-/**
- * `<name> --help` as the build recorded it (dist/<name>.help.txt, what commander printed to a
- * pipe), or undefined when that text may differ from commander's: other arguments, no record, or
- * a terminal narrower than a line (commander would wrap it).
- */
-function recordedHelp(name, argv) {
-  if (argv.length !== 1 || (argv[0] !== '--help' && argv[0] !== '-h')) return undefined;
-  let text;
-  try {
-    text = readFileSync(path.join(ROOT, 'dist', `${name}.help.txt`), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
-  if (columns !== undefined && text.split('\n').some((line) => line.length > columns)) return undefined;
-  return text;
-}
-
 /** Runs `bin/<name>.ts`, compiled or, when dist/ is stale, through tsx (saying why on a terminal). */
-function launch(name, argv = process.argv.slice(2)) {
+function launch(name) {
   const stale = staleness();
-  // Loading and running the CLI to print a fixed text took 4–8 MiB of peak RSS above `node -e 0`
-  // (more on Node 24 than on 20); the recorded text takes none (bench/README.md, "startup").
-  const help = stale ? undefined : recordedHelp(name, argv);
-  if (help !== undefined) {
-    process.stdout.on('error', (err) => {
-      if (err.code !== 'EPIPE') throw err;
-    });
-    return void process.stdout.write(help);
-  }
   if (!stale) return void require(path.join(ROOT, 'dist', 'bin', `${name}.js`));
   if (process.stderr.isTTY && stale !== 'dist/ is missing') {
     process.stderr.write(`${name}: ${stale}; running the TypeScript (npm run build:cli refreshes dist/)\n`);

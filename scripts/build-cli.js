@@ -4,7 +4,7 @@
 // `npm test` before the tests; it takes well under a second. bin/launch.js runs the TypeScript
 // instead whenever a source is newer than this build.
 const { spawnSync } = require('node:child_process');
-const { readdirSync, rmSync, writeFileSync } = require('node:fs');
+const { readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -55,7 +55,7 @@ buildSync({
 // MiB, now 43; bench/README.md, "startup"). io.ts and the commands stay separate modules: the
 // commands import io.ts too, and one copy of it keeps `instanceof UsageError` true; they use
 // commander only through the Command they are given (type imports).
-buildSync({
+const cliBundle = buildSync({
   entryPoints: [path.join(ROOT, 'lib/cli/main.ts')],
   outfile: path.join(dist, 'lib/cli/main.js'),
   bundle: true,
@@ -65,17 +65,48 @@ buildSync({
   target: 'node20',
   logLevel: 'warning',
   allowOverwrite: true,
+  metafile: true,
 });
 // `mlops --help` as commander prints it to a pipe, which bin/launch.js prints without loading the
-// CLI while this build is fresh.
-const help = spawnSync(process.execPath, [path.join(dist, 'bin', 'mlops.js'), '--help'], {
-  encoding: 'utf8',
-});
+// CLI while this build is fresh. The help's own inputs are recorded with it: the modules the compiled
+// CLI loads to print it (the preloaded script writes their list to a file), each mapped back to its
+// source (main.js to the sources bundled into it).
+const loadedList = path.join(dist, 'help-modules.json');
+const help = spawnSync(
+  process.execPath,
+  ['-r', path.join(ROOT, 'scripts', 'loaded-modules.js'), path.join(dist, 'bin', 'mlops.js'), '--help'],
+  { encoding: 'utf8', env: { ...process.env, MLOPS_LOADED_MODULES: loadedList } },
+);
 if (help.status !== 0) {
   process.stderr.write(`build-cli: mlops --help failed (${help.status}):\n${help.stderr}`);
   process.exit(1);
 }
 writeFileSync(path.join(dist, 'mlops.help.txt'), help.stdout);
+const loaded = JSON.parse(readFileSync(loadedList, 'utf8'));
+rmSync(loadedList);
+const helpFiles = new Set();
+for (const file of loaded) {
+  const rel = path.relative(dist, file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) continue; // node_modules, the launcher itself
+  if (rel === path.join('lib', 'cli', 'main.js')) {
+    for (const input of Object.keys(cliBundle.metafile.inputs)) {
+      const abs = path.resolve(ROOT, input);
+      if (!path.relative(ROOT, abs).startsWith('..') && !abs.includes(`${path.sep}node_modules${path.sep}`))
+        helpFiles.add(path.relative(ROOT, abs));
+    }
+  } else helpFiles.add(rel.replace(/\.js$/, '.ts'));
+}
+for (const rel of helpFiles) {
+  if (!files.includes(rel)) {
+    process.stderr.write(`build-cli: the help loads ${rel}, which is not among the compiled sources\n`);
+    process.exit(1);
+  }
+}
+const helpDirs = [...new Set([...helpFiles].map((rel) => path.dirname(rel)))];
 // Written last: its time is the build's. bin/launch.js compares it with the time of every source
-// (an edit) and of every folder holding one (a file added, removed or renamed).
-writeFileSync(path.join(dist, 'BUILT.json'), JSON.stringify({ sources: [...dirs, ...files] }));
+// (an edit) and of every folder holding one (a file added, removed or renamed); for a bare
+// `mlops --help`, with those of the help's own sources only (`help`).
+writeFileSync(
+  path.join(dist, 'BUILT.json'),
+  JSON.stringify({ sources: [...dirs, ...files], help: [...helpDirs, ...helpFiles].sort() }),
+);

@@ -62,6 +62,7 @@ import {
 import { StageFailure } from './failure';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
 import { confidenceFloor, pointFlagAtRelease, promotionLiveEnv } from './live-model';
+import { isFlagDeploymentInProgress } from '../shared/flag-writer';
 import { readOptionalText, readReleaseEvidence } from './records';
 import { planBaselinePredictions } from './baseline-predictions';
 import { advanceStandby, previousLiveModel } from './standby';
@@ -127,8 +128,9 @@ interface Run {
 }
 
 /**
- * Transient failures (throttling, server errors, timeouts) in a row that the stage retries at its
- * next poll before it fails. Once the canary has passed, the candidate serves on the live endpoint:
+ * Transient failures (throttling, server errors, timeouts, another flag deployment in progress) in a
+ * row that the stage retries at its next poll before it fails. Once the canary has passed, the
+ * candidate serves on the live endpoint:
  * a promotion that stops half-way leaves the serving state, the flag and the endpoint disagreeing
  * (the router labels the candidate's answers with the previous version) until a person retries it,
  * so the stage finishes on its own what a moment later would let it finish.
@@ -145,7 +147,9 @@ async function promote(run: Run): Promise<JobOutcome> {
     return await commit(run, canary, plan);
   } catch (error) {
     const retries = run.waiting?.retries ?? 0;
-    if (!isTransientError(error) || retries >= MAX_TRANSIENT_RETRIES) {
+    // Another flag deployment in progress ends by itself too (lambdas/shared/flag-writer.ts).
+    const passing = isTransientError(error) || isFlagDeploymentInProgress(error);
+    if (!passing || retries >= MAX_TRANSIENT_RETRIES) {
       if (retries > 0 && error instanceof Error) {
         error.message = `${error.message} (after ${retries} transient failure(s) in a row retried at the stage's polls)`;
       }

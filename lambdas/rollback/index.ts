@@ -66,6 +66,7 @@ import {
   FlagWriteConflict,
   isVersionDeployed,
   readCurrentFlag,
+  ROLLBACK_FLAG_RETRY_DELAYS_MS,
   type FlagIds,
 } from '../shared/flag-writer';
 import { rebaselineConfidenceAlarm } from '../shared/confidence-alarm';
@@ -623,7 +624,12 @@ async function settle(
         ids,
         document,
         `rollback: ${step.version} back on the live endpoint, in service again`,
-        { latestVersionNumber: current.versionNumber, whenDeploymentInProgress: 'stop', sleep: deps.sleep },
+        {
+          latestVersionNumber: current.versionNumber,
+          whenDeploymentInProgress: 'stop',
+          sleep: deps.sleep,
+          transientRetryDelaysMs: ROLLBACK_FLAG_RETRY_DELAYS_MS,
+        },
       );
       done.push(
         `the flag sends everyone to ${step.version} on the live endpoint again (version ${deployed.versionNumber}, ` +
@@ -826,10 +832,14 @@ async function deployRollbackFlag(
   for (let attempt = 1; ; attempt++) {
     const document = build(current?.document ?? null);
     try {
+      // A rollback has no next poll: a StartDeployment refused for a transient reason is tried again
+      // here (bounded), or the routers keep sending everyone to the version rolled back from until the
+      // live endpoint's update ends, minutes later.
       const deployed = await deployFlag(deps.appconfig, ids, document, description, {
         latestVersionNumber: current?.versionNumber,
         whenDeploymentInProgress: 'stop',
         sleep: deps.sleep,
+        transientRetryDelaysMs: ROLLBACK_FLAG_RETRY_DELAYS_MS,
       });
       return {
         outcome: {

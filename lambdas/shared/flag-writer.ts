@@ -5,8 +5,18 @@
  * Two writers can race (a release widening its canary, a rollback): each passes the version its
  * document was based on as `LatestVersionNumber`, so AppConfig refuses the second write with a
  * ConflictException instead of silently dropping the first writer's change. AppConfig also runs one
- * deployment per environment at a time; a rollback stops the one in progress (it is the change being
- * rolled back, or a stale experiment change) and deploys its own.
+ * deployment per environment at a time: StartDeployment while another deployment to the environment is
+ * in progress is refused with ConflictException, "the request could not be processed because of
+ * conflict in the current state of the resource"
+ * (https://docs.aws.amazon.com/appconfig/2019-10-09/APIReference/API_StartDeployment.html; aws-cdk's
+ * appconfig module queues deployments per environment because simultaneous ones are "not allowed",
+ * https://github.com/aws/aws-cdk/pull/29500). A deployment is in progress for its strategy's deployment
+ * time plus its final bake time (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy-create.html):
+ * the release's strategy has neither unless `routing.flagDeployment` sets them (default 0 and 0), and the
+ * rollback's has neither, so such a refusal ends within moments, or once a slower deployment (a
+ * configured release strategy, a person's) has baked. A rollback stops the one in progress (it is the
+ * change being rolled back, or a stale experiment change) and deploys its own; a release does not
+ * stop anything and tries again later (FlagDeploymentInProgress).
  */
 import {
   CreateHostedConfigurationVersionCommand,
@@ -19,6 +29,7 @@ import {
 } from '@aws-sdk/client-appconfig';
 import { z } from 'zod';
 import { FlagDocumentError, parseFlagDocument, type FlagDocument } from '../core/routing/flags';
+import { isTransientError } from '../core/serving/transient-error';
 import type { flagIdsEnvSchema } from '../core/contracts/handler-env';
 
 /** Where the flag lives: CloudFormation's ids of the ModelRouting construct's AppConfig resources. */
@@ -123,29 +134,93 @@ export async function isVersionDeployed(
   );
 }
 
-/** Starts a deployment of a version already stored (one whose earlier StartDeployment failed). */
+/**
+ * Starts a deployment of a version already stored (one whose earlier StartDeployment failed).
+ * @throws FlagDeploymentInProgress when another deployment to the environment is in progress (the
+ *   same refusal deployFlag reports, so that callers retry it the same way).
+ */
 export async function deployStoredVersion(
   client: AppConfigClient,
   ids: FlagIds,
   versionNumber: number,
   description: string,
+  options: TransientRetryOptions = {},
 ): Promise<DeployedFlag> {
-  const started = await client.send(
-    new StartDeploymentCommand({
-      ApplicationId: ids.applicationId,
-      EnvironmentId: ids.environmentId,
-      ConfigurationProfileId: ids.profileId,
-      DeploymentStrategyId: ids.strategyId,
-      ConfigurationVersion: String(versionNumber),
-      Description: description.slice(0, MAX_DESCRIPTION),
-    }),
-  );
-  if (started.DeploymentNumber === undefined) {
-    throw new Error(
-      `AppConfig started a deployment of the ${flagLabel(ids)} but returned no DeploymentNumber`,
+  try {
+    const deploymentNumber = await startDeployment(
+      client,
+      ids,
+      versionNumber,
+      description.slice(0, MAX_DESCRIPTION),
+      options,
+    );
+    return { versionNumber, deploymentNumber, stoppedDeployments: [] };
+  } catch (error) {
+    if ((error as Error).name !== 'ConflictException') throw error;
+    throw new FlagDeploymentInProgress(
+      `another deployment to environment ${ids.environmentId} is in progress (${(error as Error).message}); ` +
+        `version ${versionNumber} of the ${flagLabel(ids)} is stored but not deployed: deploy it once that ` +
+        'deployment has finished',
+      { cause: error },
     );
   }
-  return { versionNumber, deploymentNumber: started.DeploymentNumber, stoppedDeployments: [] };
+}
+
+/** Waits between StartDeployment attempts refused for a transient reason. */
+export interface TransientRetryOptions {
+  /**
+   * Waits before each further StartDeployment of the same stored version when AppConfig refuses it for
+   * a transient reason (throttling, a server error, a timeout: core/serving/transient-error.ts). Empty
+   * for a caller that retries at its next poll; a caller without one (a rollback, the settle step)
+   * retries here.
+   * @default [] (no retry)
+   */
+  readonly transientRetryDelaysMs?: readonly number[];
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The bounded retries of a rollback's flag deployment: 4 attempts over ~7 s. */
+export const ROLLBACK_FLAG_RETRY_DELAYS_MS: readonly number[] = [1000, 2000, 4000];
+
+/**
+ * StartDeployment of a stored version, again after each wait of `transientRetryDelaysMs` while it
+ * fails transiently; returns the deployment number. A transient failure past the last wait is thrown
+ * as it came, so callers still see it as transient (and may retry later).
+ */
+async function startDeployment(
+  client: AppConfigClient,
+  ids: FlagIds,
+  versionNumber: number,
+  description: string,
+  options: TransientRetryOptions,
+): Promise<number> {
+  const delays = options.transientRetryDelaysMs ?? [];
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const started = await client.send(
+        new StartDeploymentCommand({
+          ApplicationId: ids.applicationId,
+          EnvironmentId: ids.environmentId,
+          ConfigurationProfileId: ids.profileId,
+          DeploymentStrategyId: ids.strategyId,
+          ConfigurationVersion: String(versionNumber),
+          Description: description,
+        }),
+      );
+      if (started.DeploymentNumber === undefined) {
+        throw new Error(
+          `AppConfig started a deployment of the ${flagLabel(ids)} but returned no DeploymentNumber`,
+        );
+      }
+      return started.DeploymentNumber;
+    } catch (error) {
+      const delay = delays[attempt];
+      if (delay === undefined || !isTransientError(error)) throw error;
+      await sleep(delay);
+    }
+  }
 }
 
 /** Another writer created a version after the one this document was based on; nothing was written. */
@@ -158,7 +233,20 @@ export class FlagDeploymentInProgress extends Error {
   override readonly name = 'FlagDeploymentInProgress';
 }
 
-export interface DeployFlagOptions {
+/**
+ * True when the error, or one it wraps (`cause`, at most 5 deep), is FlagDeploymentInProgress: a
+ * refusal that ends by itself, which a stage retries at its next poll.
+ */
+export function isFlagDeploymentInProgress(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    if (e instanceof FlagDeploymentInProgress) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
+export interface DeployFlagOptions extends TransientRetryOptions {
   /**
    * The hosted version the document was based on (from `readCurrentFlag`); AppConfig refuses the
    * write if a newer one exists. Undefined when the profile had no version.
@@ -170,8 +258,6 @@ export interface DeployFlagOptions {
    * @default 'fail'
    */
   readonly whenDeploymentInProgress?: 'fail' | 'stop';
-  /** @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** A deployment this write stopped to make way for its own. */
@@ -251,22 +337,17 @@ export async function deployFlag(
   const stopped: StoppedDeployment[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      const started = await client.send(
-        new StartDeploymentCommand({
-          ApplicationId: ids.applicationId,
-          EnvironmentId: ids.environmentId,
-          ConfigurationProfileId: ids.profileId,
-          DeploymentStrategyId: ids.strategyId,
-          ConfigurationVersion: String(versionNumber),
-          Description: text,
-        }),
-      );
-      if (started.DeploymentNumber === undefined) {
-        throw new Error(`AppConfig started a deployment of the ${label} but returned no DeploymentNumber`);
-      }
-      return { versionNumber, deploymentNumber: started.DeploymentNumber, stoppedDeployments: stopped };
+      const deploymentNumber = await startDeployment(client, ids, versionNumber, text, options);
+      return { versionNumber, deploymentNumber, stoppedDeployments: stopped };
     } catch (error) {
-      if ((error as Error).name !== 'ConflictException') throw error;
+      if ((error as Error).name !== 'ConflictException') {
+        if (!isTransientError(error)) throw error;
+        throw new Error(
+          `AppConfig did not start the deployment (${(error as Error).name}: ${(error as Error).message}); ` +
+            `version ${versionNumber} of the ${label} is stored but not deployed: deploy that version`,
+          { cause: error },
+        );
+      }
       const busy = `another deployment to environment ${ids.environmentId} is in progress (${(error as Error).message})`;
       if (options.whenDeploymentInProgress !== 'stop') {
         throw new FlagDeploymentInProgress(

@@ -4,6 +4,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -87,6 +88,27 @@ describe('bin/mlops.js and bin/app.js: the compiled entry or, when that is stale
     expect(args('--help')).toBe('mlops: typescript\n');
   });
 
+  test('a bare `mlops --help` checks only the sources its recorded help depends on', () => {
+    writeFileSync(path.join(clone, 'dist/mlops.help.txt'), 'Usage: mlops [options] [command]\n');
+    writeFileSync(path.join(clone, 'lib/program.ts'), 'export {};\n');
+    writeFileSync(
+      path.join(clone, 'dist/BUILT.json'),
+      JSON.stringify({
+        sources: ['bin/mlops.ts', 'bin/app.ts', 'lib', 'lib/gate.ts', 'lib/program.ts'],
+        help: ['bin/mlops.ts', 'lib/program.ts'],
+      }),
+    );
+    for (const rel of ['lib', 'lib/program.ts']) at(rel, 1_000);
+    at('dist/BUILT.json', 2_000);
+    const args = (...argv: string[]) =>
+      spawnSync(process.execPath, [path.join(clone, 'bin/mlops.js'), ...argv], { encoding: 'utf8' }).stdout;
+    at('lib/gate.ts', 3_000);
+    expect(args('--help')).toBe('Usage: mlops [options] [command]\n');
+    expect(args('validate-config', '--help')).toBe('mlops: typescript\n');
+    at('lib/program.ts', 3_000);
+    expect(args('--help')).toBe('mlops: typescript\n');
+  });
+
   test('no build (dist/ missing) runs the TypeScript', () => {
     rmSync(path.join(clone, 'dist'), { recursive: true });
     expect(run().stdout).toBe('mlops: typescript\n');
@@ -112,6 +134,12 @@ test('the help build-cli.js records for `mlops --help` is the compiled CLI’s o
     expect(commander.status).toBe(0);
     expect(commander.stdout).toMatch(/^Usage: mlops \[options\] \[command\]\n[\s\S]*\n {2}validate-data /);
     expect(help('bin/mlops.js')).toMatchObject({ status: 0, stdout: commander.stdout });
+    // What the recorded help depends on: the modules the compiled CLI loads to print it.
+    const built = JSON.parse(readFileSync(path.join(clone, 'dist/BUILT.json'), 'utf8')) as { help: string[] };
+    expect(built.help).toEqual(
+      expect.arrayContaining(['bin/mlops.ts', 'lib/cli/main.ts', 'lib/cli/program.ts']),
+    );
+    expect(built.help.filter((rel) => rel.startsWith('lib/cli/commands/'))).toEqual([]);
   } finally {
     rmSync(clone, { recursive: true, force: true });
   }

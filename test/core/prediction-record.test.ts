@@ -318,6 +318,18 @@ describe('parsePredictionRecordLine', () => {
     );
   });
 
+  test('says a line that is JSON but not an object should be one', () => {
+    for (const [line, got] of [
+      ['5', '5'],
+      ['null', 'null'],
+      ['["a"]', '["a"]'],
+    ])
+      expect(() => parsePredictionRecordLine(line, 'SQS message m-3')).toThrow(
+        `SQS message m-3: invalid prediction record: (top level): got ${got}, expected a JSON object with the ` +
+          'prediction record fields; it is not a prediction record written by serializeRecord',
+      );
+  });
+
   test('accepts a line without its trailing newline (a record replayed by hand from the logs)', () => {
     expect(parsePredictionRecordLine(JSON.stringify(record), 'by hand')).toEqual(record);
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppConfigClient, StartDeploymentCommand } from '@aws-sdk/client-appconfig';
+import { AppConfigClient, ConflictException, StartDeploymentCommand } from '@aws-sdk/client-appconfig';
 import {
   ApplicationAutoScalingClient,
   DeregisterScalableTargetCommand,
@@ -1164,6 +1164,40 @@ describe('canary handler', () => {
 
     now = minutes(27);
     const passed = await invoke(token);
+    expect(passed.failureDetails).toBeUndefined();
+    expect(flagVersions).toHaveLength(1);
+    expect(flagDeployments).toEqual(['1']);
+    expect(deployedFlag()?.stable).toEqual({ modelVersion: COMMIT, endpoint: 'live' });
+  });
+
+  test('a flag deployment refused because another deployment is in progress, at the pass and at the next polls: the stage polls again each time, then deploys the version it stored', async () => {
+    const token = await startCanary();
+    await completeUpdate();
+    let refusals = 3;
+    appconfig.on(StartDeploymentCommand).callsFake(async (input: { ConfigurationVersion: string }) => {
+      if (refusals > 0) {
+        refusals -= 1;
+        throw new ConflictException({ message: 'Deployment 4 is in progress', $metadata: {} });
+      }
+      flagDeployments.push(input.ConfigurationVersion);
+      return { DeploymentNumber: flagDeployments.length, State: 'DEPLOYING' };
+    });
+
+    now = minutes(27);
+    let paused = await inProgress(token);
+    expect(paused.summary).toMatch(
+      /^The candidate serves; the flag could not be updated: another deployment to environment \S+ is in progress \(Deployment 4 is in progress\); version 1 of the AppConfig flag \S+ is stored but not deployed/,
+    );
+    // The stored-but-not-deployed version refused again at the next polls (967 of the long run failed here).
+    for (const minute of [28, 29]) {
+      now = minutes(minute);
+      paused = await inProgress(paused.token);
+      expect(paused.summary).toMatch(
+        /^The candidate serves; the flag could not be updated: another deployment/,
+      );
+    }
+    now = minutes(30);
+    const passed = await invoke(paused.token);
     expect(passed.failureDetails).toBeUndefined();
     expect(flagVersions).toHaveLength(1);
     expect(flagDeployments).toEqual(['1']);

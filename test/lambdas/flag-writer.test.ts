@@ -15,12 +15,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { FlagDocumentError, type FlagDocument } from '../../lambdas/core/routing/flags';
 import {
   deployFlag,
+  deployStoredVersion,
   FlagDeploymentInProgress,
   flagIds,
   FlagWriteConflict,
+  isFlagDeploymentInProgress,
   readCurrentFlag,
   type FlagIds,
 } from '../../lambdas/shared/flag-writer';
+import { isTransientError } from '../../lambdas/core/serving/transient-error';
 import { useMoto } from '../helpers/moto';
 
 const flag: FlagDocument = {
@@ -35,6 +38,11 @@ const flag: FlagDocument = {
 };
 
 const conflict = (message: string) => new ConflictException({ message, $metadata: {} });
+const unavailable = () =>
+  Object.assign(new Error('Service unavailable'), {
+    name: 'ServiceUnavailable',
+    $metadata: { httpStatusCode: 503 },
+  });
 
 /**
  * moto stores and returns hosted versions (Create / Get); it has no ListHostedConfigurationVersions,
@@ -265,6 +273,83 @@ describe('flag writer', () => {
       );
       expect(appconfig.commandCalls(StartDeploymentCommand)).toHaveLength(4);
       expect(sleeps).toEqual([500, 1000, 2000]);
+    });
+  });
+  describe('transient StartDeployment failures', () => {
+    it('GIVEN retry waits THEN a transient failure is retried for the same stored version, one version in all', async () => {
+      appconfig
+        .on(StartDeploymentCommand)
+        .rejectsOnce(unavailable())
+        .rejectsOnce(unavailable())
+        .resolves({ DeploymentNumber: 3 });
+      const deployed = await deployFlag(client, ids, flag, 'x', {
+        latestVersionNumber: undefined,
+        transientRetryDelaysMs: [1000, 2000, 4000],
+        sleep,
+      });
+      expect(deployed).toEqual({ versionNumber: 1, deploymentNumber: 3, stoppedDeployments: [] });
+      expect(created).toEqual([1]);
+      expect(
+        appconfig.commandCalls(StartDeploymentCommand).map((c) => c.args[0].input.ConfigurationVersion),
+      ).toEqual(['1', '1', '1']);
+      expect(sleeps).toEqual([1000, 2000]);
+    });
+
+    it('GIVEN the failures outlast the waits THEN it says which version is stored but not deployed, and the error stays transient', async () => {
+      appconfig.on(StartDeploymentCommand).rejects(unavailable());
+      const error = await deployFlag(client, ids, flag, 'x', {
+        latestVersionNumber: undefined,
+        transientRetryDelaysMs: [1000, 2000],
+        sleep,
+      }).catch((e: unknown) => e);
+      expect((error as Error).message).toBe(
+        'AppConfig did not start the deployment (ServiceUnavailable: Service unavailable); version 1 of the ' +
+          `AppConfig flag ${ids.applicationId}/env0001/${ids.profileId} is stored but not deployed: deploy that version`,
+      );
+      // A stage with a next poll retries it there.
+      expect(isTransientError(error)).toBe(true);
+      expect(appconfig.commandCalls(StartDeploymentCommand)).toHaveLength(3);
+    });
+
+    it('GIVEN no retry waits (a stage that retries at its next poll) THEN one attempt', async () => {
+      appconfig.on(StartDeploymentCommand).rejects(unavailable());
+      const error = await deployFlag(client, ids, flag, 'x', { latestVersionNumber: undefined, sleep }).catch(
+        (e: unknown) => e,
+      );
+      expect(isTransientError(error)).toBe(true);
+      expect(appconfig.commandCalls(StartDeploymentCommand)).toHaveLength(1);
+      expect(sleeps).toEqual([]);
+    });
+  });
+
+  describe('deployStoredVersion', () => {
+    it("GIVEN another deployment in progress THEN FlagDeploymentInProgress (retried like deployFlag's), not a bare ConflictException", async () => {
+      appconfig.on(StartDeploymentCommand).rejects(conflict('Deployment 4 is in progress'));
+      const error = await deployStoredVersion(client, ids, 7, 'x').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FlagDeploymentInProgress);
+      expect((error as Error).message).toBe(
+        'another deployment to environment env0001 is in progress (Deployment 4 is in progress); version 7 of the ' +
+          `AppConfig flag ${ids.applicationId}/env0001/${ids.profileId} is stored but not deployed: deploy it once ` +
+          'that deployment has finished',
+      );
+      expect(isFlagDeploymentInProgress(new Error('stage failed', { cause: error }))).toBe(true);
+      expect(isFlagDeploymentInProgress(conflict('LatestVersionNumber 3 is not the latest version 4'))).toBe(
+        false,
+      );
+    });
+
+    it('deploys the stored version with the flag strategy', async () => {
+      appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 9 });
+      expect(await deployStoredVersion(client, ids, 7, 'x')).toEqual({
+        versionNumber: 7,
+        deploymentNumber: 9,
+        stoppedDeployments: [],
+      });
+      expect(appconfig.commandCalls(StartDeploymentCommand)[0]!.args[0].input).toMatchObject({
+        ConfigurationVersion: '7',
+        DeploymentStrategyId: 'strat01',
+        EnvironmentId: 'env0001',
+      });
     });
   });
 });

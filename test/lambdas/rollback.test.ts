@@ -218,6 +218,8 @@ class FakeAppConfig {
   unreachable = false;
   /** Runs before each CreateHostedConfigurationVersion is checked: a concurrent writer. */
   beforeCreate: (() => void) | undefined;
+  /** The next StartDeployment calls fail with these errors (HTTP 503), one each. */
+  startFaults: string[] = [];
 
   constructor(
     private readonly onDeploy: (input: StartDeploymentCommandInput) => void,
@@ -272,6 +274,10 @@ class FakeAppConfig {
       });
     stub.on(StartDeploymentCommand).callsFake(async (input: StartDeploymentCommandInput) => {
       reachable();
+      const fault = this.startFaults.shift();
+      if (fault !== undefined) {
+        throw Object.assign(named(fault, 'Service unavailable'), { $metadata: { httpStatusCode: 503 } });
+      }
       if (this.deployments.some((d) => ['DEPLOYING', 'BAKING'].includes(d.state))) {
         throw new ConflictException({ message: 'a deployment is in progress', $metadata: {} });
       }
@@ -1051,6 +1057,39 @@ describe('rollback handler', () => {
       `What to do:\n1. Deploy the flag by hand: in ${FLAG}, create a hosted configuration`,
     );
     expect(await timeToRollback()).toEqual([]);
+  });
+
+  it('GIVEN StartDeployment fails transiently three times THEN it backs off and deploys the version it stored: users are on N-1 at once', async () => {
+    appconfig.startFaults = ['ServiceUnavailable', 'ServiceUnavailable', 'ThrottlingException'];
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('done');
+    expect(sleeps).toEqual([1000, 2000, 4000]);
+    // One version stored (2), deployed on the fourth attempt; no second copy of the document.
+    expect(appconfig.versions).toHaveLength(2);
+    expect(result.record.flag).toMatchObject({ outcome: 'deployed', versionNumber: 2 });
+    expect(appconfig.deployedDocument()).toEqual(rollbackFlag(`alarm ${ALARM}`));
+    expect(steps).toEqual(['flag', 'endpoint']);
+  });
+
+  it('GIVEN StartDeployment keeps failing transiently THEN the rollback is not reported done: INCOMPLETE, naming the stored version and that users still get N', async () => {
+    appconfig.startFaults = Array.from({ length: 4 }, () => 'ServiceUnavailable');
+    const result = done(await handler()(alarmEvent(), context()));
+
+    expect(result.status).toBe('incomplete');
+    expect(sleeps).toEqual([1000, 2000, 4000]);
+    expect(result.record.flag).toMatchObject({ outcome: 'failed' });
+    expect(result.record.flag!.detail).toContain(
+      `version 2 of the ${FLAG} is stored but not deployed: deploy that version`,
+    );
+    expect(appconfig.deployedDocument()).toEqual(releaseFlag);
+    // The endpoint still goes back to N-1, and on-call hears that router users are still on N meanwhile.
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
+    const [page] = await pages();
+    expect(page!.subject).toBe('Rollback INCOMPLETE: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6');
+    expect(page!.body).toContain(`so users of the router STILL GET ${N.version} until the live endpoint`);
   });
 
   it('GIVEN a flag deployment in progress THEN it stops it and deploys the rollback, and says so', async () => {

@@ -1267,5 +1267,12 @@ describe('router', () => {
         ),
       );
     });
+
+    it('names the log levels Powertools accepts', () => {
+      expect(() => routerEnv({ ...envInput(), POWERTOOLS_LOG_LEVEL: 'LOUD' })).toThrow(
+        'router environment: POWERTOOLS_LOG_LEVEL is invalid (expected one of TRACE, DEBUG, INFO, WARN, ERROR, ' +
+          "CRITICAL, SILENT); the function was deployed without the ModelEndpoint construct's router settings",
+      );
+    });
   });
 });

@@ -7,7 +7,7 @@
  * confidence-baseline did, and took twice the others' init. bench/lambda-init.ts measures the time.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { handlerBundles } from '../../lib/constructs/handler-bundles';
@@ -67,4 +67,28 @@ describe('handler bundles at init', () => {
     );
     expect(seen).toEqual(Object.fromEntries(handlers.map((h) => [h, { handler: 'function', sdkFiles: [] }])));
   }, 120_000);
+
+  // The router's schemas (environment, flag, prediction record) use zod/mini: zod's classic API
+  // doubled its bundle (278 KiB, 120 with mini) and its init CPU (bench/lambda-init.ts). zod/mini loads no
+  // locale, so each schema names its own messages; this is what a misconfigured router logs.
+  it('router: builds its schemas with zod/mini only, and still says what is wrong with its environment', () => {
+    const file = path.join(task, 'router', 'index.js');
+    const source = readFileSync(file, 'utf8');
+    expect(source).toContain('"ZodMiniObject"');
+    expect(source).not.toContain('"ZodObject"');
+    const env: Record<string, string> = { ...ENV, MODEL_NAME: 'Bad', POWERTOOLS_LOG_LEVEL: 'LOUD' };
+    delete env.FLAG_CACHE_SECONDS;
+    const run = spawnSync(process.execPath, ['-e', CHILD, file], {
+      cwd: path.dirname(file),
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, NODE_PATH: path.join(ROOT, 'node_modules'), ...env },
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'router environment: MODEL_NAME is invalid (expected a model name like document-classifier); ' +
+        'FLAG_CACHE_SECONDS is missing; POWERTOOLS_LOG_LEVEL is invalid (expected one of TRACE, DEBUG, INFO, ' +
+        "WARN, ERROR, CRITICAL, SILENT); the function was deployed without the ModelEndpoint construct's router " +
+        'settings: redeploy the model stack',
+    );
+  }, 60_000);
 });

@@ -276,4 +276,30 @@ describe('issue 11 section 5 scenarios', () => {
       expect.stringMatching(/^failed: Promotion refused: this release was rolled back/),
     ]);
   });
+
+  it('a flag deployment AppConfig refuses three times when the canary passes is retried at the next polls, not given up (found by the long generated run)', async () => {
+    const report = await rehearseFile('examples/scenarios/flag-deployment-refused-at-canary-pass.yaml');
+    // Before the fix: the canary failed at its second poll; records-agree and confidence-threshold-follows.
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
+    expect(canary).toContainEqual(
+      expect.stringMatching(/^The candidate serves; the flag could not be updated: another deployment/),
+    );
+    expect(canary.at(-1)).toMatch(/^succeeded: Canary passed/);
+    expect(report.timeline.filter((e) => e.actor === 'fault')).toHaveLength(3);
+  });
+
+  it('a rollback whose flag deployment AppConfig answers with ServiceUnavailable three times retries it: users leave the rolled-back version within the flag cache (found by the long generated run)', async () => {
+    const report = await rehearseFile('examples/scenarios/flag-deployment-unavailable-during-rollback.yaml');
+    // Before the fix: "incomplete", and v2 answered stable traffic until the live endpoint served v1 (stable-traffic-released).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v2 → v1/);
+    expect(report.pages.map((p) => p.subject)).toEqual([expect.stringMatching(/^Rollback done/)]);
+    expect(report.timeToPreviousServing?.to).toBe('v1');
+    expect(report.timeToPreviousServing!.seconds).toBeLessThanOrEqual(
+      shipped.config.models[0]!.routing.flagCacheSeconds,
+    );
+  });
 });

@@ -7,7 +7,7 @@
  * from it, so the two cannot drift; it cannot express two rules, which only the zod schema checks
  * (see `flagDocumentJsonSchema`).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { formatJsonPath } from '../contracts/json-path';
 
 /** The only `schemaVersion` this code reads. */
@@ -17,17 +17,18 @@ export const FLAG_SCHEMA_VERSION = 1;
 export const EXPERIMENT_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 export const EXPERIMENT_MAX_LENGTH = 63;
 
-const modelName = z
-  .string({ error: 'a model name such as document-classifier' })
-  .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
+// zod/mini, as lambdas/core/contracts/router-env.ts says why: every schema names its own `error`.
+const modelName = z.string({ error: 'a model name such as document-classifier' }).check(
+  z.regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
     error: 'lower-case letters, digits and hyphens, starting with a letter, like document-classifier',
-  })
-  .max(40, { error: 'a model name of at most 40 characters' });
+  }),
+  z.maxLength(40, { error: 'a model name of at most 40 characters' }),
+);
 
 // As in serving-records.ts, so any version the serving state holds can be named here.
 const modelVersion = z
   .string({ error: 'a model version (usually the commit), as a string' })
-  .regex(/\S/, { error: 'a non-empty model version (usually the commit)' });
+  .check(z.regex(/\S/, { error: 'a non-empty model version (usually the commit)' }));
 
 const endpoint = z.enum(['live', 'standby'], { error: '"live" or "standby"' });
 
@@ -36,37 +37,44 @@ export function hasAtMostTwoDecimals(percent: number): boolean {
   return Math.round(percent * 100) / 100 === percent;
 }
 
-const percent = z
-  .number({ error: 'a percentage from 0 to 100, as a number' })
-  .min(0, { error: 'a percentage from 0 to 100' })
-  .max(100, { error: 'a percentage from 0 to 100' })
+const percent = z.number({ error: 'a percentage from 0 to 100, as a number' }).check(
+  z.gte(0, { error: 'a percentage from 0 to 100' }),
+  z.lte(100, { error: 'a percentage from 0 to 100' }),
   // A refinement, not multipleOf(0.01): see flagDocumentJsonSchema.
-  .refine(hasAtMostTwoDecimals, { error: 'a percentage with at most 2 decimals (0.01% is the finest step)' });
+  z.refine(hasAtMostTwoDecimals, {
+    error: 'a percentage with at most 2 decimals (0.01% is the finest step)',
+  }),
+);
 
 const stableSchema = z
   .strictObject(
     {
       modelVersion,
-      endpoint: endpoint.meta({ description: '"standby" after a rollback, until the next release.' }),
+      endpoint: endpoint.check(
+        z.meta({ description: '"standby" after a rollback, until the next release.' }),
+      ),
     },
     { error: 'an object with modelVersion and endpoint' },
   )
-  .meta({ description: 'The version everyone gets unless the split puts them in the candidate.' });
+  .check(z.meta({ description: 'The version everyone gets unless the split puts them in the candidate.' }));
 
-const candidateSchema = z
-  .strictObject(
-    {
-      modelVersion,
-      endpoint,
-      percent: percent.meta({
+const candidateObject = z.strictObject(
+  {
+    modelVersion,
+    endpoint,
+    percent: percent.check(
+      z.meta({
         description:
           'Share of users, 0-100 with at most 2 decimals. Widening it keeps every user already in the candidate.',
       }),
-    },
-    { error: 'null, or an object with modelVersion, endpoint and percent' },
-  )
-  .nullable()
-  .meta({ description: 'The version under test, or null when there is none.' });
+    ),
+  },
+  { error: 'null, or an object with modelVersion, endpoint and percent' },
+);
+
+const candidateSchema = z
+  .nullable(candidateObject)
+  .check(z.meta({ description: 'The version under test, or null when there is none.' }));
 
 export const flagDocumentSchema = z
   .strictObject(
@@ -75,26 +83,26 @@ export const flagDocumentSchema = z
         error: `${FLAG_SCHEMA_VERSION} (the only flag schema version this router reads)`,
       }),
       model: modelName,
-      experiment: z
-        .string({ error: 'an experiment name, as a string' })
-        .regex(EXPERIMENT_PATTERN, {
+      experiment: z.string({ error: 'an experiment name, as a string' }).check(
+        z.regex(EXPERIMENT_PATTERN, {
           error: 'a lower-case kebab-case name such as checkout-2026-11 (letters, digits, single hyphens)',
-        })
-        .max(EXPERIMENT_MAX_LENGTH, {
+        }),
+        z.maxLength(EXPERIMENT_MAX_LENGTH, {
           error: `an experiment name of at most ${EXPERIMENT_MAX_LENGTH} characters`,
-        })
-        .meta({
+        }),
+        z.meta({
           description:
             'Salt of the assignment hash. Changing it reshuffles every user between stable and candidate.',
         }),
+      ),
       stable: stableSchema,
       candidate: candidateSchema,
       killSwitch: z
         .boolean({ error: 'true or false' })
-        .meta({ description: 'true: everyone gets the stable version; the experiment is off.' }),
+        .check(z.meta({ description: 'true: everyone gets the stable version; the experiment is off.' })),
       updatedBy: z
         .string({ error: 'who changed the flag, as a string' })
-        .regex(/\S/, { error: 'a non-empty name of who changed the flag' }),
+        .check(z.regex(/\S/, { error: 'a non-empty name of who changed the flag' })),
       updatedAt: z.iso.datetime({
         offset: true,
         error: 'an ISO 8601 date-time with a time zone, like 2026-11-27T10:00:00Z',
@@ -102,20 +110,22 @@ export const flagDocumentSchema = z
     },
     { error: 'a JSON object' },
   )
-  .superRefine((doc, ctx) => {
-    const { candidate } = doc;
-    if (candidate !== null && candidate.percent > 0 && candidate.modelVersion === doc.stable.modelVersion) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['candidate', 'modelVersion'],
-        input: candidate.modelVersion,
-        message:
-          `a version other than stable.modelVersion while candidate.percent is ${candidate.percent}; ` +
-          'to serve one version, set candidate to null or its percent to 0',
-      });
-    }
-  })
-  .meta({ description: 'Model-version flag read by the router (schemaVersion 1).' });
+  .check(
+    z.superRefine((doc, ctx) => {
+      const { candidate } = doc;
+      if (candidate !== null && candidate.percent > 0 && candidate.modelVersion === doc.stable.modelVersion) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['candidate', 'modelVersion'],
+          input: candidate.modelVersion,
+          message:
+            `a version other than stable.modelVersion while candidate.percent is ${candidate.percent}; ` +
+            'to serve one version, set candidate to null or its percent to 0',
+        });
+      }
+    }),
+    z.meta({ description: 'Model-version flag read by the router (schemaVersion 1).' }),
+  );
 
 export type FlagDocument = z.output<typeof flagDocumentSchema>;
 export type FlagEndpoint = FlagDocument['stable']['endpoint'];
@@ -177,7 +187,7 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
 function knownKeysAt(path: readonly PropertyKey[]): string[] {
   if (path.length === 0) return Object.keys(flagDocumentSchema.shape);
   if (path[0] === 'stable') return Object.keys(stableSchema.shape);
-  return Object.keys(candidateSchema.unwrap().shape);
+  return Object.keys(candidateObject.shape);
 }
 
 /** The value as written in the document, cut short so one bad blob cannot flood the message. */

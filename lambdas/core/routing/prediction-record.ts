@@ -20,7 +20,7 @@
  * parsing a string in every query.
  */
 import { createHmac } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ASSIGNMENT_BUCKETS, type AssignmentReason, type Variant } from './assignment';
 import { formatJsonPath } from '../contracts/json-path';
 import type { FlagEndpoint } from './flags';
@@ -55,80 +55,92 @@ export const ROUTED_BY = [
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const boundedText = (what: string, max: number) =>
-  z
-    .string({ error: `${what}, as a string` })
-    .min(1, { error: `a non-empty ${what}` })
-    .max(max, { error: `${what} of at most ${max} characters` })
-    .refine((s) => !CONTROL.test(s), { error: `${what} without control characters` });
+  z.string({ error: `${what}, as a string` }).check(
+    z.minLength(1, { error: `a non-empty ${what}` }),
+    z.maxLength(max, { error: `${what} of at most ${max} characters` }),
+    z.refine((s: string) => !CONTROL.test(s), { error: `${what} without control characters` }),
+  );
 
 const BUCKET = `a whole number from 0 to ${USER_BUCKETS - 1}, or null`;
 
-const finite = (what: string) =>
-  z.number({ error: `${what}, as a finite number` }).refine(Number.isFinite, {
-    error: `${what}, as a finite number`,
-  });
+const finite = (what: string, ...checks: z.core.$ZodCheck<number>[]) =>
+  z.number({ error: `${what}, as a finite number` }).check(
+    z.refine(Number.isFinite, {
+      error: `${what}, as a finite number`,
+    }),
+    ...checks,
+  );
 
+const TS = 'an ISO 8601 UTC time like 2026-11-05T10:00:00.000Z';
+
+// zod/mini, as lambdas/core/contracts/router-env.ts says why: every schema names its own `error`.
 export const predictionRecordSchema = z
-  .strictObject({
-    /** The router's id for the request (unique per prediction: the key to deduplicate on). */
-    request_id: boundedText('request id', MAX_ID_LENGTH),
-    /** When the router received the request: ISO 8601, UTC, milliseconds (`Date.toISOString`). */
-    ts: z
-      .string({ error: 'an ISO 8601 UTC time like 2026-11-05T10:00:00.000Z' })
-      .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, {
-        error: 'an ISO 8601 UTC time like 2026-11-05T10:00:00.000Z',
-      })
-      .refine((s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, {
-        error: 'an ISO 8601 UTC time like 2026-11-05T10:00:00.000Z',
-      }),
-    model: z
-      .string({ error: 'a model name such as document-classifier' })
-      .regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
-        error: 'a model name: lower-case letters, digits and hyphens, like document-classifier',
-      })
-      .max(40, { error: 'a model name of at most 40 characters' }),
-    model_version: boundedText('model version', MAX_ID_LENGTH),
-    variant: z.enum(['stable', 'candidate'], { error: '"stable" or "candidate"' }),
-    endpoint: z.enum(['live', 'standby'], { error: '"live" or "standby"' }),
-    routed_by: z.enum(ROUTED_BY, { error: `one of ${ROUTED_BY.map((r) => `"${r}"`).join(', ')}` }),
-    /** Flags in force for this request, as the router names them. */
-    active_flags: z
-      .array(boundedText('flag name', MAX_FLAG_LENGTH), { error: 'a list of flag names' })
-      .max(MAX_FLAGS, { error: `at most ${MAX_FLAGS} flag names` }),
-    /** 0..9,999; null only when the flag was unavailable (its experiment name salts the bucket). */
-    user_bucket: z
-      .number({ error: BUCKET })
-      .int({ error: BUCKET })
-      .min(0, { error: BUCKET })
-      .max(USER_BUCKETS - 1, { error: BUCKET })
-      .nullable(),
-    /** HMAC-SHA256 of the request input, lowercase hex (`inputHmac`). */
-    input_hmac: z
-      .string({ error: 'an HMAC-SHA256: 64 lowercase hex digits' })
-      .regex(/^[0-9a-f]{64}$/, { error: 'an HMAC-SHA256: 64 lowercase hex digits' }),
-    /** The model's answer; null when the request failed. Cut by `serializeRecord` when too long. */
-    label: z.string({ error: 'the label as a string, or null' }).nullable(),
-    confidence: finite('confidence').nullable(),
-    /** What the caller waited, in milliseconds, errors included. */
-    latency_ms: finite('latency in milliseconds').min(0, { error: 'a latency of 0 ms or more' }),
-    /** What went wrong, or null. Cut by `serializeRecord` when too long. */
-    error: z.string({ error: 'the error as a string, or null' }).nullable(),
-    /**
-     * The `InferenceId` sent to InvokeEndpoint (lambdas/core/routing/inference-id.ts): the key that joins
-     * this line to the endpoint's data capture. Null in lines written before the router sent one.
-     */
-    inference_id: boundedText('inference id', MAX_INFERENCE_ID_LENGTH).nullable().default(null),
-  })
-  .superRefine((record, ctx) => {
-    if (record.user_bucket === null && record.routed_by !== 'flag-unavailable') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['user_bucket'],
-        input: null,
-        message: `a bucket (0 to ${USER_BUCKETS - 1}): only "flag-unavailable" routing has none`,
-      });
-    }
-  });
+  .strictObject(
+    {
+      /** The router's id for the request (unique per prediction: the key to deduplicate on). */
+      request_id: boundedText('request id', MAX_ID_LENGTH),
+      /** When the router received the request: ISO 8601, UTC, milliseconds (`Date.toISOString`). */
+      ts: z.string({ error: TS }).check(
+        z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, { error: TS }),
+        z.refine((s: string) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s, {
+          error: TS,
+        }),
+      ),
+      model: z.string({ error: 'a model name such as document-classifier' }).check(
+        z.regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, {
+          error: 'a model name: lower-case letters, digits and hyphens, like document-classifier',
+        }),
+        z.maxLength(40, { error: 'a model name of at most 40 characters' }),
+      ),
+      model_version: boundedText('model version', MAX_ID_LENGTH),
+      variant: z.enum(['stable', 'candidate'], { error: '"stable" or "candidate"' }),
+      endpoint: z.enum(['live', 'standby'], { error: '"live" or "standby"' }),
+      routed_by: z.enum(ROUTED_BY, { error: `one of ${ROUTED_BY.map((r) => `"${r}"`).join(', ')}` }),
+      /** Flags in force for this request, as the router names them. */
+      active_flags: z
+        .array(boundedText('flag name', MAX_FLAG_LENGTH), { error: 'a list of flag names' })
+        .check(z.maxLength(MAX_FLAGS, { error: `at most ${MAX_FLAGS} flag names` })),
+      /** 0..9,999; null only when the flag was unavailable (its experiment name salts the bucket). */
+      user_bucket: z.nullable(
+        z
+          .number({ error: BUCKET })
+          .check(
+            z.int({ error: BUCKET }),
+            z.gte(0, { error: BUCKET }),
+            z.lte(USER_BUCKETS - 1, { error: BUCKET }),
+          ),
+      ),
+      /** HMAC-SHA256 of the request input, lowercase hex (`inputHmac`). */
+      input_hmac: z
+        .string({ error: 'an HMAC-SHA256: 64 lowercase hex digits' })
+        .check(z.regex(/^[0-9a-f]{64}$/, { error: 'an HMAC-SHA256: 64 lowercase hex digits' })),
+      /** The model's answer; null when the request failed. Cut by `serializeRecord` when too long. */
+      label: z.nullable(z.string({ error: 'the label as a string, or null' })),
+      confidence: z.nullable(finite('confidence')),
+      /** What the caller waited, in milliseconds, errors included. */
+      latency_ms: finite('latency in milliseconds', z.gte(0, { error: 'a latency of 0 ms or more' })),
+      /** What went wrong, or null. Cut by `serializeRecord` when too long. */
+      error: z.nullable(z.string({ error: 'the error as a string, or null' })),
+      /**
+       * The `InferenceId` sent to InvokeEndpoint (lambdas/core/routing/inference-id.ts): the key that joins
+       * this line to the endpoint's data capture. Null in lines written before the router sent one.
+       */
+      inference_id: z._default(z.nullable(boundedText('inference id', MAX_INFERENCE_ID_LENGTH)), null),
+    },
+    { error: 'a JSON object with the prediction record fields' },
+  )
+  .check(
+    z.superRefine((record, ctx) => {
+      if (record.user_bucket === null && record.routed_by !== 'flag-unavailable') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['user_bucket'],
+          input: null,
+          message: `a bucket (0 to ${USER_BUCKETS - 1}): only "flag-unavailable" routing has none`,
+        });
+      }
+    }),
+  );
 
 /** One prediction-log line, with the Glue table's snake_case names. */
 export type PredictionRecord = z.output<typeof predictionRecordSchema>;
