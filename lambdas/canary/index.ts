@@ -598,8 +598,22 @@ async function readAlarms(run: Run, names: readonly string[] = run.alarmNames): 
 async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput): Promise<JobOutcome> {
   const previousConfig = await previousLiveConfig(run);
   const alarms = await readAlarms(run, deploymentAlarms(live, run.alarmNames));
-  // InService with the candidate's config: canaryStep passes, and its summary describes the endpoint.
-  const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving));
+  // InService with the candidate's config: canaryStep passes (its summary describes the endpoint)
+  // unless a guardrail alarm is in ALARM.
+  // Guarded as the polls are: a first release (nothing served before) has no guardrails to heed.
+  const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving), {
+    guarded: previousConfig !== null,
+  });
+  if (step.kind === 'fail') {
+    // A retry does not pass a candidate its guardrails now warn about. Nothing is put back: the
+    // earlier attempt may have committed the serving state to it, and returning from it is the
+    // rollback function's (its alarm action, or a person), which rewrites those records too.
+    return failed(
+      `${step.message}\nThe candidate was already live from an earlier attempt of this run; this retry changed ` +
+        `nothing. If the alarm stays in ALARM, roll back: invoke ${run.settings.model}'s rollback function ` +
+        `(docs/operations.md, "Rollback").`,
+    );
+  }
   const found = step.kind === 'pass' ? ` ${step.summary}` : '';
   return finishLive(run, {
     previousConfig,
