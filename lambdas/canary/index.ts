@@ -600,9 +600,11 @@ async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput):
   const alarms = await readAlarms(run, deploymentAlarms(live, run.alarmNames));
   // InService with the candidate's config: canaryStep passes (its summary describes the endpoint)
   // unless a guardrail alarm is in ALARM.
-  // Guarded as the polls are: a first release (nothing served before) has no guardrails to heed.
+  // Guarded as the polls are: a first release (nothing served before, no blue/green deployment with
+  // auto-rollback alarms) has no guardrails to heed.
+  const deployedWithAlarms = (live.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms?.length ?? 0) > 0;
   const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving), {
-    guarded: previousConfig !== null,
+    guarded: previousConfig !== null || deployedWithAlarms,
   });
   if (step.kind === 'fail') {
     // A retry does not pass a candidate its guardrails now warn about. Nothing is put back: the

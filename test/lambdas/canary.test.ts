@@ -751,6 +751,24 @@ describe('canary handler', () => {
     expect(await record()).toMatchObject({ outcome: 'failed', alarmsSeen: [ALARM_LATENCY] });
   });
 
+  test('a retried stage whose candidate is already live fails while a guardrail alarm is in ALARM, and changes nothing', async () => {
+    await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    await setAlarm(ALARM_LATENCY, 'ALARM');
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const before = updates.length;
+
+    // The stage is retried from the start (no continuation token): the candidate already serves.
+    const message = await failure();
+
+    expect(message).toContain(`Canary failed: alarm "${ALARM_LATENCY}" is in ALARM`);
+    expect(message).toContain(
+      'The candidate was already live from an earlier attempt of this run; this retry changed nothing.',
+    );
+    expect(updates).toHaveLength(before);
+  });
+
   test('a guardrail alarm already in ALARM: the canary does not start, and the message names the alarm', async () => {
     await seedLive();
     await setAlarm(ALARM_5XX, 'ALARM');
