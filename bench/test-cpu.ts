@@ -30,11 +30,12 @@ const res = spawnSync(
   'npx',
   [
     'jest',
-    // Replaces the configured list: keep it, add the probe.
+    ...jestArgs,
+    // Last, as it takes every value after it (test paths too). Replaces the configured list: keep
+    // it, add the probe.
     '--setupFilesAfterEnv',
     'aws-cdk-lib/testhelpers/jest-autoclean',
     '<rootDir>/bench/test-cpu/probe.ts',
-    ...jestArgs,
   ],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MLOPS_TEST_CPU_OUT: out } },
 );

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // CDK entry: wiring only. The config directory defaults to the shipped `config/`;
 // `cdk synth -c configDir=path/to/config` synthesizes another one.
+// First: cdk-nag must not load the aws-cdk-lib services the platform does not use.
+import '../lib/nag/before-cdk-nag';
 import { App } from 'aws-cdk-lib';
 import { buildPlatformFromConfig } from '../lib/app-main';
 

@@ -128,6 +128,8 @@ interface Run {
   readonly settings: ReleaseSettings;
   readonly ctx: ServingContext;
   readonly names: ReleaseNames;
+  /** SERVING_NAME_PREFIX, which `names` was made from. */
+  readonly namePrefix: string;
   readonly bucket: string;
   readonly endpointName: string;
   readonly standbyEndpoint: string;
@@ -158,6 +160,7 @@ export function createHandler(deps: Deps) {
         settings,
         ctx: servingContext(env),
         names: releaseNames(env.SERVING_NAME_PREFIX, job.params.executionId),
+        namePrefix: env.SERVING_NAME_PREFIX,
         bucket: env.ARTIFACTS_BUCKET,
         endpointName: env.LIVE_ENDPOINT,
         standbyEndpoint: env.STANDBY_ENDPOINT,
@@ -310,6 +313,8 @@ async function startCanary(
     ctx: run.ctx,
     serving,
     names: run.names,
+    namePrefix: run.namePrefix,
+    executionId: run.params.executionId,
     model: run.settings.model,
     liveEndpoint: run.endpointName,
     standbyEndpoint: run.standbyEndpoint,

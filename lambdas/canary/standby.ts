@@ -14,11 +14,21 @@
  * standby goes back there, so that a rollback of N-1 finds it warm again.
  */
 import { UpdateEndpointCommand } from '@aws-sdk/client-sagemaker';
-import { standbyConfigSpec, LIVE_VARIANT, STANDBY_VARIANT } from '../core/serving/endpoint-spec';
+import {
+  standbyConfigFor,
+  standbyConfigSpec,
+  LIVE_VARIANT,
+  STANDBY_VARIANT,
+} from '../core/serving/endpoint-spec';
 import type { ServingState } from '../core/serving/serving-records';
 import { isTransientError } from '../core/serving/transient-error';
 import { advanceStandby, formatDuration, previousLiveModel } from '../promotion/standby';
-import { describeEndpoint, describeEndpointConfig, ensureEndpointConfig } from '../shared/serving';
+import {
+  describeEndpoint,
+  describeEndpointConfig,
+  ensureEndpointConfig,
+  isNotFound,
+} from '../shared/serving';
 import type { ServingContext, ServingSettings, ReleaseNames } from '../core/serving/endpoint-spec';
 import type { ServingDeps } from '../shared/serving';
 
@@ -33,6 +43,9 @@ export interface StandbyInput {
   readonly ctx: ServingContext;
   readonly serving: ServingSettings;
   readonly names: ReleaseNames;
+  /** SERVING_NAME_PREFIX and the run's execution id: the names `names` was made from. */
+  readonly namePrefix: string;
+  readonly executionId: string;
   readonly model: string;
   readonly liveEndpoint: string;
   readonly standbyEndpoint: string;
@@ -49,7 +62,7 @@ export interface StandbyInput {
  * next poll tries again.
  */
 export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyBeforeCanary> {
-  const { deps, names, standbyEndpoint } = input;
+  const { deps, standbyEndpoint } = input;
   const unchanged = `nothing was changed on the live endpoint "${input.liveEndpoint}", which still serves config "${input.liveConfig}"`;
   try {
     let liveModel: string;
@@ -64,10 +77,11 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
       };
     }
     const seen = await describeEndpoint(deps.sagemaker, standbyEndpoint);
+    const configName = await standbyConfigName(input, liveModel);
     if (
       seen?.EndpointStatus === 'InService' &&
       seen.EndpointConfigName !== undefined &&
-      seen.EndpointConfigName !== names.standbyConfig &&
+      seen.EndpointConfigName !== configName &&
       (await standbyModelOf(input, seen.EndpointConfigName)) === liveModel
     ) {
       return {
@@ -78,7 +92,7 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
     await ensureEndpointConfig(
       deps.sagemaker,
       standbyConfigSpec(input.ctx, input.serving, {
-        configName: names.standbyConfig,
+        configName,
         modelName: liveModel,
         endpointName: standbyEndpoint,
       }),
@@ -88,7 +102,7 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
       {
         model: input.model,
         standbyEndpoint,
-        standbyConfigName: names.standbyConfig,
+        standbyConfigName: configName,
         liveEndpoint: input.liveEndpoint,
         unchanged,
       },
@@ -100,7 +114,7 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
           kind: 'ready',
           note:
             `The standby endpoint "${standbyEndpoint}" holds the model that served before the canary ("${liveModel}", ` +
-            `config "${names.standbyConfig}"), warm for a rollback.`,
+            `config "${configName}"), warm for a rollback.`,
         };
       case 'fail':
         return { kind: 'fail', message: `Canary not started: ${step.message}` };
@@ -109,9 +123,9 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
       case 'wait': {
         const doing =
           step.kind === 'create'
-            ? `creating the standby endpoint "${standbyEndpoint}" with config "${names.standbyConfig}"`
+            ? `creating the standby endpoint "${standbyEndpoint}" with config "${configName}"`
             : step.kind === 'update'
-              ? `updating the standby endpoint "${standbyEndpoint}" from config "${step.from}" to "${names.standbyConfig}"`
+              ? `updating the standby endpoint "${standbyEndpoint}" from config "${step.from}" to "${configName}"`
               : step.reason;
         return {
           kind: 'wait',
@@ -132,6 +146,23 @@ export async function standbyBeforeCanary(input: StandbyInput): Promise<StandbyB
         `again at its next poll (waited ${formatDuration(waited)}). ${cap(unchanged)}.`,
     };
   }
+}
+
+/**
+ * The config that puts `liveModel` on the standby for this run: the run's standby config, unless an
+ * earlier attempt of the run made it with another model (a rollback changed what serves since);
+ * then one of its own (standbyConfigFor), so that a retried canary can finish.
+ */
+async function standbyConfigName(input: StandbyInput, liveModel: string): Promise<string> {
+  let holds: string | undefined;
+  try {
+    holds = await standbyModelOf(input, input.names.standbyConfig);
+  } catch (error) {
+    if (isNotFound(error)) return input.names.standbyConfig;
+    throw error;
+  }
+  if (holds === undefined || holds === liveModel) return input.names.standbyConfig;
+  return standbyConfigFor(input.namePrefix, input.executionId, liveModel);
 }
 
 /** The model of a standby config's variant (a live config's `live` variant counts too). */

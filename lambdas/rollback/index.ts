@@ -256,7 +256,21 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     const paged = await page(run, rollbackNotRunPage(model, trigger, problem, env.LIVE_ENDPOINT));
     return { status: 'not-run', message: problem, paged };
   }
-  const unpromoted = state === null ? null : await unpromotedRelease(run, state);
+  // 1a. A serving state but no live endpoint: the model was retired (a deploy with serving.retired:
+  // true deletes both endpoints) or the endpoint was deleted by hand. Nothing to return to.
+  const liveSeen = state === null ? 'unknown' : await describeLive(run);
+  if (state !== null && liveSeen === undefined) {
+    return refuse(run, trigger, {
+      kind: 'nothing-to-return-to',
+      live: null,
+      why:
+        `the live endpoint "${env.LIVE_ENDPOINT}" does not exist: the model is retired (serving.retired: true in ` +
+        `config/models/${model}.yaml deletes its endpoints; docs/operations.md, "Retiring a model") or the endpoint ` +
+        'was deleted by hand, so nothing serves to roll back from. To serve again, remove serving.retired, deploy, ' +
+        'and release (the first release creates the endpoint)',
+    });
+  }
+  const unpromoted = state === null ? null : await unpromotedRelease(run, state, liveSeen);
   const plan = planRollback(state, stateUrl, unpromoted);
   if (plan.kind === 'nothing-to-return-to') {
     const done = plan.live ? await rolledBackAlready(run, plan.live) : undefined;
@@ -319,7 +333,7 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   }
 
   // 3. The flag first: N-1 serves from the warm standby as soon as routers read it.
-  const flag = await deployRollbackFlag(run, trigger, to, bridge);
+  let flag = await deployRollbackFlag(run, trigger, to, bridge);
   logger.info('rollback: flag', { outcome: flag.outcome });
 
   // 4. The live endpoint: N-1's config back, for callers that bypass the router. An instance type
@@ -345,6 +359,20 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     },
   });
   logger.info('rollback: live endpoint', { outcome: endpoint.outcome, statusSeen: endpoint.statusSeen });
+
+  // 4a. No warm bridge (the standby is being refreshed by a release's canary, or holds something
+  // else): the flag names N-1 on the live endpoint, where users already are, once that endpoint is
+  // updating to N-1's config. Its old fleet answers until the new one is in service ("deploys the
+  // EndpointConfig specified in the request to a new fleet of instances ... then deletes the old
+  // instances": https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html),
+  // so N keeps answering for those minutes, and the page says so; but the flag, the serving state
+  // and the endpoint then agree, and nobody is sent to a standby that will hold another model.
+  if (flag.noBridge !== undefined) {
+    const took = endpoint.outcome === 'update-started' || endpoint.outcome === 'already';
+    flag = took ? { ...(await deployRollbackFlag(run, trigger, to, 'live')), noBridge: flag.noBridge } : flag;
+    logger.info('rollback: flag without a bridge', { outcome: flag.outcome, noBridge: flag.noBridge });
+  }
+  const flagEndpoint: 'standby' | 'live' = flag.noBridge !== undefined ? 'live' : bridge;
   const problems: string[] = [];
   if (autoscalingSuspended && endpoint.outcome !== 'update-started') {
     // No update happened: the variant is as it was, so its autoscaling goes back at once.
@@ -364,7 +392,10 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html). It is
   // one small fleet; when the live traffic exceeds what it carries at the autoscaling target, the
   // page says so (adding instances takes as long as the live endpoint's own update).
-  if (bridge === 'standby' && (flag.outcome.outcome === 'deployed' || flag.outcome.outcome === 'already')) {
+  if (
+    flagEndpoint === 'standby' &&
+    (flag.outcome.outcome === 'deployed' || flag.outcome.outcome === 'already')
+  ) {
     const warning = await standbyCapacity(run, to.modelVersion);
     if (warning !== null) problems.push(warning);
   }
@@ -451,6 +482,7 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     flagLabel: flagLabel(run.ids),
     flagDocument: flag.document,
     flag: flag.outcome,
+    noBridge: flag.noBridge ?? null,
     endpoint,
     servingState,
     startedAt: run.startedAt,
@@ -752,6 +784,8 @@ interface FlagStep {
   readonly outcome: FlagOutcome;
   /** What was deployed, or what a person should deploy by hand. */
   readonly document: FlagDocument;
+  /** Why the standby cannot be the bridge, when it cannot: the flag then follows the live endpoint. */
+  readonly noBridge?: string;
 }
 
 /**
@@ -803,12 +837,25 @@ async function deployRollbackFlag(
   }
   let current = currentRead.current;
   if (!readiness.ready) {
+    // Not deployed yet: the caller deploys the flag on the live endpoint once that one is updating.
+    const liveDocument = rollbackFlagDocument({
+      current: current?.document ?? null,
+      model: env.MODEL_NAME,
+      toVersion: to.modelVersion,
+      endpoint: 'live',
+      by: trigger.by,
+      at: deps.now(),
+      fallbackExperiment: env.EXPERIMENT,
+    });
     return {
       outcome: {
         outcome: 'skipped',
-        detail: `${readiness.why}; the flag was left alone so that the router does not send users to an endpoint that cannot answer`,
+        detail:
+          `${readiness.why}, so it is no warm bridge; the flag was not pointed at it, and names ${to.modelVersion} on ` +
+          `the live endpoint only once that endpoint is updating to ${to.modelVersion}'s config`,
       },
-      document: build(current?.document ?? null),
+      document: liveDocument,
+      noBridge: readiness.why,
     };
   }
   // Stored is not served: a hosted configuration version takes effect only once a deployment
@@ -899,10 +946,14 @@ async function storedVersionDeployed(run: Run, versionNumber: number): Promise<b
  * state's live model, included), or when the endpoint cannot be read (then the serving state is
  * trusted, as before).
  */
-async function unpromotedRelease(run: Run, state: ServingState): Promise<ServedModel | null> {
+async function unpromotedRelease(
+  run: Run,
+  state: ServingState,
+  seen: Awaited<ReturnType<typeof describeEndpoint>> | 'unknown',
+): Promise<ServedModel | null> {
   const { deps, env } = run;
+  if (seen === 'unknown') return null;
   try {
-    const seen = await describeEndpoint(deps.sagemaker, env.LIVE_ENDPOINT);
     const config = seen?.EndpointConfigName;
     if (seen?.EndpointStatus !== 'InService' || config === undefined) return null;
     if (config === state.live.configName || config === state.standby?.liveConfigName) return null;
@@ -933,6 +984,18 @@ async function modelTags(sagemaker: Deps['sagemaker'], modelName: string): Promi
   const model = await sagemaker.send(new DescribeModelCommand({ ModelName: modelName }));
   const listed = await sagemaker.send(new ListTagsCommand({ ResourceArn: model.ModelArn }));
   return Object.fromEntries((listed.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+/** DescribeEndpoint of the live endpoint: undefined when it does not exist, 'unknown' when the call failed. */
+async function describeLive(run: Run): Promise<Awaited<ReturnType<typeof describeEndpoint>> | 'unknown'> {
+  try {
+    return await describeEndpoint(run.deps.sagemaker, run.env.LIVE_ENDPOINT);
+  } catch (error) {
+    logger.warn('rollback: cannot tell what the live endpoint serves; trusting the serving state', {
+      problem: describe(error),
+    });
+    return 'unknown';
+  }
 }
 
 /** The serving state, or null when there is none. */

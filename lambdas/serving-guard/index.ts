@@ -11,6 +11,7 @@ import {
   DeregisterScalableTargetCommand,
   DescribeScalableTargetsCommand,
 } from '@aws-sdk/client-application-auto-scaling';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DeleteEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { scalableTargetResourceId } from '../core/serving/endpoint-spec';
 import {
@@ -18,6 +19,7 @@ import {
   guardPhysicalId,
   guardResponse,
   planServingGuard,
+  RECENT_TRAFFIC_MINUTES,
   type CustomResourceEvent,
   type EndpointSeen,
   type GuardResponse,
@@ -30,6 +32,9 @@ import { describeEndpoint, isNotFound } from '../shared/serving';
 export interface Deps {
   readonly sagemaker: SageMakerClient;
   readonly autoscaling: ApplicationAutoScalingClient;
+  /** The endpoints' recent Invocations, before a retiring deploy deletes them. */
+  readonly cloudwatch: CloudWatchClient;
+  readonly now: () => Date;
   /** PUTs the response to CloudFormation's pre-signed URL. */
   readonly respond: (url: string, body: GuardResponse) => Promise<void>;
 }
@@ -54,6 +59,8 @@ export function servingGuardDeps(): Deps {
   defaults ??= {
     sagemaker: lazy(() => new SageMakerClient({})),
     autoscaling: lazy(() => new ApplicationAutoScalingClient({})),
+    cloudwatch: lazy(() => new CloudWatchClient({})),
+    now: () => new Date(),
     respond: putResponse,
   };
   return defaults;
@@ -114,11 +121,17 @@ async function guard(
   request: CustomResourceEvent,
 ): Promise<{ ok: boolean; message: string; deleted?: readonly string[] }> {
   const props = request.ResourceProperties;
+  const retiring = request.RequestType !== 'Delete' && props.Retired === 'true';
   const seen: EndpointSeen[] = await Promise.all(
-    props.Endpoints.map(async (name) => ({
-      name,
-      status: (await describeEndpoint(deps.sagemaker, name))?.EndpointStatus ?? 'absent',
-    })),
+    props.Endpoints.map(async (name) => {
+      const described = await describeEndpoint(deps.sagemaker, name);
+      const variants = (described?.ProductionVariants ?? []).map((v) => v.VariantName ?? '');
+      return {
+        name,
+        status: described?.EndpointStatus ?? 'absent',
+        ...(retiring && described ? { recentRequests: await recentRequests(deps, name, variants) } : {}),
+      };
+    }),
   );
   const plan = planServingGuard(request.RequestType, props, seen);
   if (plan.kind === 'refuse') return { ok: false, message: plan.message };
@@ -151,4 +164,51 @@ async function guard(
     message: `${plan.message}. The endpoint configs, models, data capture and logs are kept.`,
     deleted: plan.endpoints,
   };
+}
+
+/**
+ * The Sum of the endpoint's `Invocations` ("the number of InvokeEndpoint requests sent to a model
+ * endpoint", per EndpointName and VariantName:
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html) over the last
+ * RECENT_TRAFFIC_MINUTES; null when CloudWatch cannot tell (then the guard refuses: it cannot show
+ * that nobody calls the endpoint).
+ */
+async function recentRequests(
+  deps: Deps,
+  endpoint: string,
+  variants: readonly string[],
+): Promise<number | null> {
+  const end = deps.now();
+  const start = new Date(end.getTime() - RECENT_TRAFFIC_MINUTES * 60_000);
+  try {
+    const result = await deps.cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: variants.map((variant, i) => ({
+          Id: `v${i}`,
+          MetricStat: {
+            Metric: {
+              Namespace: 'AWS/SageMaker',
+              MetricName: 'Invocations',
+              Dimensions: [
+                { Name: 'EndpointName', Value: endpoint },
+                { Name: 'VariantName', Value: variant },
+              ],
+            },
+            Period: 60,
+            Stat: 'Sum',
+          },
+          ReturnData: true,
+        })),
+      }),
+    );
+    return (result.MetricDataResults ?? []).flatMap((r) => r.Values ?? []).reduce((a, b) => a + b, 0);
+  } catch (error) {
+    logger.warn('serving guard: cannot read the endpoint traffic', {
+      endpoint,
+      problem: `${(error as Error).name}: ${(error as Error).message}`,
+    });
+    return null;
+  }
 }

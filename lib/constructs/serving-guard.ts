@@ -78,14 +78,19 @@ export class ServingGuard extends Construct {
           },
         }),
       );
+      // Before it deletes, the guard checks that callers stopped (the endpoints' recent Invocations).
+      // GetMetricData supports no resource-level permissions:
+      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
       reviewWildcards(role, {
         finding: /^Resource::\*$/,
         starActions: [
           'application-autoscaling:DeregisterScalableTarget',
           'application-autoscaling:DescribeScalableTargets',
+          'cloudwatch:GetMetricData',
         ],
         reason:
-          'A scalable target ARN carries a generated id, not the endpoint name; the statement is conditioned on the sagemaker namespace and the variant instance-count dimension.',
+          'A scalable target ARN carries a generated id, not the endpoint name; the statement is conditioned on the sagemaker namespace and the variant instance-count dimension. cloudwatch:GetMetricData has no resource-level permissions; it only reads metrics.',
       });
     }
     const properties: Omit<ServingGuardProperties, 'ServiceToken'> = {

@@ -12,6 +12,9 @@ import { NagMessageLevel, NagPack, NagPackProps, NagRuleCompliance, NagRuleResul
 import type { IConstruct } from 'constructs';
 import { MIN_CANARY_FLEET } from '../../lambdas/core/contracts/config-schema';
 
+/** `CfnEndpointConfig.CFN_RESOURCE_TYPE_NAME`, without loading the module that defines it. */
+export const ENDPOINT_CONFIG_TYPE = 'AWS::SageMaker::EndpointConfig';
+
 // ---------------------------------------------------------------------------------------------
 // Pure rules
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +297,9 @@ export class SageMakerServiceRulesChecks extends NagPack {
   }
 
   protected checkResource(node: CfnResource): void {
-    if (!CfnEndpointConfig.isCfnEndpointConfig(node)) return;
+    // The type first: `isCfnEndpointConfig` compares the same string, but reading the class loads
+    // aws-cdk-lib's SageMaker module, which a platform without endpoint configs never needs.
+    if (node.cfnResourceType !== ENDPOINT_CONFIG_TYPE || !CfnEndpointConfig.isCfnEndpointConfig(node)) return;
     const path = node.node.path;
 
     const production = variantNames(node, node.productionVariants);

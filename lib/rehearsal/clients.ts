@@ -238,6 +238,11 @@ function sagemaker(cloud: Cloud) {
       cloud.createEndpoint(String(i.EndpointName), String(i.EndpointConfigName));
       return { EndpointArn: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${i.EndpointName}` };
     },
+    DeleteEndpoint: (i) => {
+      cloud.settle();
+      cloud.deleteEndpoint(String(i.EndpointName));
+      return {};
+    },
     UpdateEndpoint: (i) => {
       cloud.settle();
       cloud.updateEndpoint(i as Parameters<Cloud['updateEndpoint']>[0]);

@@ -593,6 +593,24 @@ export class Cloud {
   }
 
   /**
+   * DeleteEndpoint: "SageMaker frees up all of the resources that were deployed when the endpoint
+   * was created" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpoint.html).
+   * AWS reports the endpoint `Deleting` for a while and then not at all; the emulator removes it at
+   * once (the serving guard treats Deleting as gone, and a Deleting endpoint answers no request).
+   * The configs and models stay, as in AWS.
+   */
+  deleteEndpoint(name: string): void {
+    if (!this.endpoints.has(name))
+      throw awsError('ValidationException', `Could not find endpoint "${name}".`);
+    this.endpoints.delete(name);
+    this.deletedEndpoints.push({ name, atMs: this.nowMs });
+    this.log('sagemaker', `${name} deleted`);
+  }
+
+  /** Endpoints deleted so far, and when. */
+  readonly deletedEndpoints: { readonly name: string; readonly atMs: number }[] = [];
+
+  /**
    * Which fleet answers a request to the endpoint now: the canary share goes to the green fleet
    * during the canary bake, everything after the shift.
    */

@@ -4,6 +4,7 @@
  * the output and in saved failing sequences.
  */
 import type { RollbackResult } from '../../lambdas/rollback';
+import { rolledBackWithoutBridge } from '../../lambdas/core/serving/rollback';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { artifactKeys } from '../../lambdas/core/contracts/release-settings';
 import { confidenceBandProblem } from './confidence-invariant';
@@ -28,6 +29,11 @@ export const INVARIANTS = {
     '9. a rollback deferred to the release guardrails is looked at again when the release ends',
   'records-agree':
     '10. serving/state.json, the flag and DescribeEndpoint agree at quiet points; promotions and rollbacks leave records',
+  'retired-no-endpoint':
+    '11. after a retirement no endpoint of the model is left that no stack owns; a refused retirement leaves the model serving',
+  'retired-not-deleted-in-use': '12. no endpoint is deleted while the router still sends it requests',
+  'retired-refuses':
+    '13. after a retirement a release, a retry or a rollback is refused, with a message that says the model is retired',
 } as const;
 
 export type InvariantName = keyof typeof INVARIANTS;
@@ -62,7 +68,8 @@ export class Invariants {
   private readonly canaryRunning = new Set<string>();
   /** The live fleet before the step that is running, when autoscaling held it. */
   private held: { count: number; what: string } | undefined;
-  private lastRollback: { atMs: number; to: string; liveBackAtMs?: number } | undefined;
+  private lastRollback:
+    { atMs: number; to: string; liveBackAtMs?: number; noBridgeFrom?: string } | undefined;
   private deferral: { atMs: number; message: string; endedAtMs?: number } | undefined;
   private flagBeforeStage: string | undefined;
   private confidenceAlarmSince: number | undefined;
@@ -103,9 +110,16 @@ export class Invariants {
     }
     // 1. Stable traffic only to a released, not rolled back version (or the rollback target).
     const rolledAt = this.rolledBack.get(label);
+    // A rollback that had no warm bridge and paged so: the version rolled back from answers on the
+    // live endpoint until the update to the target ends (and the routers' cache after that).
+    const lr = this.lastRollback;
+    const unbridged =
+      lr?.noBridgeFrom === label &&
+      (lr.liveBackAtMs === undefined || this.now < lr.liveBackAtMs + flagGraceMs(this.world));
     const eligible =
       label === this.rollbackTarget ||
       this.canaryRunning.has(label) ||
+      unbridged ||
       (this.passed.has(label) && (rolledAt === undefined || this.now < rolledAt + flagGraceMs(this.world)));
     if (!eligible) {
       const why =
@@ -260,6 +274,17 @@ export class Invariants {
     result: RollbackResult,
   ): void {
     this.checks += 1;
+    // 13. A rollback of a retired model changes nothing and says why.
+    if (this.world.retired) {
+      const refused = result.status === 'refused' || result.status === 'rejected';
+      if (!refused || !/retired/.test(result.message)) {
+        this.violate(
+          'retired-refuses',
+          `a rollback after the retirement ended "${result.status}" (${result.message.split('\n')[0]!.slice(0, 300)}), not refused as retired`,
+        );
+      }
+      return;
+    }
     if (result.status === 'deferred') {
       this.deferral = { atMs: this.now, message: result.message };
       return;
@@ -284,12 +309,73 @@ export class Invariants {
     }
     if (from !== undefined) this.rolledBack.set(from, this.now);
     this.rollbackTarget = to;
-    if (to !== undefined) this.lastRollback = { atMs: this.now, to };
+    // The page says exactly what it does not have (issue 11, invariant 3): no warm bridge.
+    const noBridge = result.paged && rolledBackWithoutBridge(record);
+    if (to !== undefined)
+      this.lastRollback = { atMs: this.now, to, ...(noBridge && from ? { noBridgeFrom: from } : {}) };
     this.deferral = undefined;
     // 10b. A rollback leaves its record.
     if (!this.world.cloud.s3.has(`${this.world.env.ARTIFACTS_BUCKET}/${result.recordKey}`)) {
       this.violate('records-agree', `the rollback to ${to} left no record at ${result.recordKey}`);
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Retirement
+  // -------------------------------------------------------------------------------------------
+
+  beforeRetire(): { serving: string | undefined; deleted: number; requests: Map<string, number> } {
+    this.checks += 1;
+    const w = this.world;
+    const endpoints = [w.env.LIVE_ENDPOINT!, w.env.STANDBY_ENDPOINT!];
+    return {
+      serving: w.serving(),
+      deleted: w.cloud.deletedEndpoints.length,
+      requests: new Map(endpoints.map((e) => [e, w.recentRequests(e)])),
+    };
+  }
+
+  afterRetire(
+    before: { serving: string | undefined; deleted: number; requests: Map<string, number> },
+    retired: boolean,
+  ): void {
+    this.checks += 1;
+    const w = this.world;
+    // 12. Nothing deleted under its callers.
+    for (const d of w.cloud.deletedEndpoints.slice(before.deleted)) {
+      const requests = before.requests.get(d.name) ?? 0;
+      if (requests > 0) {
+        this.violate(
+          'retired-not-deleted-in-use',
+          `${d.name} was deleted while the router still sent it requests (${requests} in the last minute or two): its callers now get errors`,
+          d.name,
+        );
+      }
+    }
+    // 11. Retired: nothing left; refused: nothing changed.
+    const left = [w.env.LIVE_ENDPOINT!, w.env.STANDBY_ENDPOINT!].filter((e) => w.cloud.endpoints.has(e));
+    if (retired && left.length > 0) {
+      this.violate(
+        'retired-no-endpoint',
+        `the model is retired but ${left.join(', ')} still exist${left.length === 1 ? 's' : ''}: no stack releases, rolls back or deletes ${left.length === 1 ? 'it' : 'them'}`,
+      );
+    }
+    if (!retired && w.serving() !== before.serving) {
+      this.violate(
+        'retired-no-endpoint',
+        `the retirement was refused, but ${before.serving ?? 'nothing'} no longer serves (${w.serving() ?? 'nothing'} does)`,
+      );
+    }
+  }
+
+  /** A release or retry after the retirement, refused by the stopped pipeline. */
+  refusedAfterRetirement(what: string, message: string): void {
+    this.checks += 1;
+    if (!/retired/i.test(message))
+      this.violate(
+        'retired-refuses',
+        `${what} after the retirement was refused without saying why: ${message}`,
+      );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -339,7 +425,7 @@ export class Invariants {
         `${lr.atMs}`,
       );
     }
-    if (flag?.stable.endpoint === 'standby') {
+    if (flag?.stable.endpoint === 'standby' && !w.retired) {
       const standby = w.cloud.instancesOf(w.env.STANDBY_ENDPOINT!, 'standby') ?? 0;
       const capacity = standby * w.settings.serving.autoscaling.targetInvocationsPerInstance;
       const paged = w.cloud.pages.some((p) => /capacity/i.test(p.body));
@@ -369,6 +455,16 @@ export class Invariants {
       }
     }
 
+    // 11. Nothing of a retired model comes back (a late stage or a rollback creating an endpoint).
+    if (w.retired && w.quiet()) {
+      const left = [live, w.env.STANDBY_ENDPOINT!].filter((e) => w.cloud.endpoints.has(e));
+      if (left.length > 0)
+        this.violate(
+          'retired-no-endpoint',
+          `the model is retired but ${left.join(', ')} exist(s) again`,
+          'again',
+        );
+    }
     if (!w.quiet() || !endpoint) return;
     // 6. Autoscaling registered at quiet points.
     if (!w.cloud.scalableTargets.has(`endpoint/${live}/variant/live`)) {

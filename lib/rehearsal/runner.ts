@@ -79,7 +79,11 @@ export interface RunOptions {
 export async function runStep(world: World, step: Step, index: number): Promise<ExpectationResult[]> {
   switch (step.kind) {
     case 'release':
-      await world.release(step.version, { instanceType: step.instanceType, stopAfter: step.stopAfter });
+      await world.release(step.version, {
+        instanceType: step.instanceType,
+        stopAfter: step.stopAfter,
+        pause: step.pauseIn ? { stage: step.pauseIn, afterMs: step.pauseAfterMs ?? 0 } : undefined,
+      });
       return [];
     case 'retry':
       await world.retry(step.stage);
@@ -110,8 +114,22 @@ export async function runStep(world: World, step: Step, index: number): Promise<
       await Promise.all(Array.from({ length: step.concurrent }, () => world.invokeRollback(event, 'person')));
       return [];
     }
-    case 'wait':
-      await world.advance(step.ms);
+    case 'wait': {
+      // A stage paused part-way goes on during the wait (CodePipeline polls it meanwhile).
+      const endMs = world.cloud.nowMs + step.ms;
+      await world.resumePaused();
+      await world.advance(Math.max(0, endMs - world.cloud.nowMs));
+      return [];
+    }
+    case 'retire':
+      await world.retire();
+      return [];
+    case 'traffic':
+      world.rpm = step.requestsPerMinute;
+      world.cloud.log(
+        'scenario',
+        `the router's callers now send ${step.requestsPerMinute} requests a minute`,
+      );
       return [];
     case 'expect': {
       const live = world.env.LIVE_ENDPOINT!;
@@ -169,6 +187,8 @@ export async function runInWorld(world: World, scenario: Scenario): Promise<Rehe
     expectations.push(...(await runStep(world, step, i)));
     for (const v of world.violations().slice(before)) v.step ??= i + 1;
   }
+  // A stage still paused part-way finishes: CodePipeline would keep polling it.
+  await world.resumePaused();
   for (const v of world.violations()) v.step ??= stepIndex + 1;
   return buildReport(world, scenario, startMs, expectations);
 }

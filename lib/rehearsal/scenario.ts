@@ -12,6 +12,10 @@ export type Step =
       readonly version: string;
       readonly instanceType?: string;
       readonly stopAfter?: Stage;
+      /** The run pauses part-way through this stage; the next steps happen while it is in progress. */
+      readonly pauseIn?: Stage;
+      /** How long the paused stage has run first (ms of virtual time); 0: its first invocation. */
+      readonly pauseAfterMs?: number;
     }
   | {
       readonly kind: 'degrade';
@@ -31,6 +35,10 @@ export type Step =
   | { readonly kind: 'retry'; readonly line: number; readonly stage: Stage }
   | { readonly kind: 'rollback'; readonly line: number; readonly reason: string; readonly concurrent: number }
   | { readonly kind: 'wait'; readonly line: number; readonly ms: number; readonly text: string }
+  /** A deploy with `serving.retired: true` (docs/operations.md, "Retiring a model"). */
+  | { readonly kind: 'retire'; readonly line: number }
+  /** The router's callers change their rate (0: they were told and stopped). */
+  | { readonly kind: 'traffic'; readonly line: number; readonly requestsPerMinute: number }
   | { readonly kind: 'expect'; readonly line: number; readonly expect: Expectation };
 
 export interface Expectation {
@@ -106,7 +114,17 @@ export const FAULT_ERRORS = [
   'AlreadyUpdating',
 ] as const;
 
-const STEP_KINDS = ['release', 'degrade', 'fail', 'retry', 'rollback', 'wait', 'expect'] as const;
+const STEP_KINDS = [
+  'release',
+  'degrade',
+  'fail',
+  'retry',
+  'rollback',
+  'wait',
+  'expect',
+  'retire',
+  'traffic',
+] as const;
 const TOP_KEYS = ['model', 'description', 'traffic', 'seed', 'initial', 'steps'] as const;
 
 /** Edit distance, for "did you mean". */
@@ -291,7 +309,7 @@ export function parseScenario(text: string, file: string): Scenario {
     };
     switch (kind) {
       case 'release': {
-        keys(p, step, ['release', 'instanceType', 'stopAfter']);
+        keys(p, step, ['release', 'instanceType', 'stopAfter', 'pauseIn', 'pauseAfter']);
         const label = str([...p, 'release'], value, 'a version label like v2');
         let stopAfter: Stage | undefined;
         if (step.stopAfter !== undefined) {
@@ -301,6 +319,31 @@ export function parseScenario(text: string, file: string): Scenario {
             problem(
               [...p, 'stopAfter'],
               `got "${step.stopAfter}"${didYouMean(String(step.stopAfter), STAGES)}; expected ${STAGES.join(' | ')}`,
+            );
+        }
+        let pauseIn: Stage | undefined;
+        if (step.pauseIn !== undefined) {
+          if ((STAGES as readonly string[]).includes(String(step.pauseIn))) pauseIn = step.pauseIn as Stage;
+          else
+            problem(
+              [...p, 'pauseIn'],
+              `got "${step.pauseIn}"${didYouMean(String(step.pauseIn), STAGES)}; expected the stage to pause in: ${STAGES.join(' | ')}`,
+            );
+        }
+        if (pauseIn && stopAfter && STAGES.indexOf(pauseIn) > STAGES.indexOf(stopAfter))
+          problem(
+            [...p, 'pauseIn'],
+            `the run stops after ${stopAfter}, so it never reaches ${pauseIn}; pause in ${STAGES.slice(0, STAGES.indexOf(stopAfter) + 1).join(' | ')}, or remove stopAfter`,
+          );
+        let pauseAfterMs: number | undefined;
+        if (step.pauseAfter !== undefined) {
+          const d = parseDuration(String(step.pauseAfter));
+          if ('error' in d) problem([...p, 'pauseAfter'], d.error);
+          else pauseAfterMs = d.ms;
+          if (step.pauseIn === undefined)
+            problem(
+              [...p, 'pauseAfter'],
+              'says how long into the paused stage, but no pauseIn names the stage; add pauseIn: shadow | canary | promotion',
             );
         }
         if (
@@ -320,6 +363,7 @@ export function parseScenario(text: string, file: string): Scenario {
             version: label,
             instanceType: step.instanceType as string | undefined,
             stopAfter,
+            ...(pauseIn ? { pauseIn, pauseAfterMs: pauseAfterMs ?? 0 } : {}),
           });
         }
         break;
@@ -423,6 +467,29 @@ export function parseScenario(text: string, file: string): Scenario {
         const d = parseDuration(String(value));
         if ('error' in d) problem([...p, 'wait'], d.error);
         else steps.push({ kind, line: l, ms: d.ms, text: String(value) });
+        break;
+      }
+      case 'retire': {
+        keys(p, step, ['retire']);
+        if (value !== null && (typeof value !== 'object' || Object.keys(value as object).length > 0))
+          problem(
+            [...p, 'retire'],
+            `got ${JSON.stringify(value)}; write "retire: {}" (a deploy with serving.retired: true takes no options)`,
+          );
+        else steps.push({ kind, line: l });
+        break;
+      }
+      case 'traffic': {
+        keys(p, step, ['traffic']);
+        keys([...p, 'traffic'], (value ?? {}) as Record<string, unknown>, ['requestsPerMinute']);
+        const rate = num(
+          [...p, 'traffic', 'requestsPerMinute'],
+          sub('requestsPerMinute'),
+          'a number of requests per minute (0: the callers stopped)',
+          0,
+          6000,
+        );
+        if (rate !== undefined) steps.push({ kind, line: l, requestsPerMinute: rate });
         break;
       }
       case 'expect': {

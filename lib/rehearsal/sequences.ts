@@ -153,6 +153,9 @@ export function scenarioYaml(scenario: Scenario, comment: string): string {
           release: s.version,
           ...(s.instanceType ? { instanceType: s.instanceType } : {}),
           ...(s.stopAfter ? { stopAfter: s.stopAfter } : {}),
+          ...(s.pauseIn
+            ? { pauseIn: s.pauseIn, pauseAfter: `${Math.round((s.pauseAfterMs ?? 0) / 1000)}s` }
+            : {}),
         };
       case 'degrade':
         return {
@@ -173,6 +176,10 @@ export function scenarioYaml(scenario: Scenario, comment: string): string {
         return { wait: s.text };
       case 'expect':
         return { expect: s.expect };
+      case 'retire':
+        return { retire: {} };
+      case 'traffic':
+        return { traffic: { requestsPerMinute: s.requestsPerMinute } };
     }
   });
   const body = stringify({

@@ -15,6 +15,9 @@ import { createHandler as canaryHandler } from '../../lambdas/canary';
 import { createHandler as promotionHandler } from '../../lambdas/promotion';
 import { createHandler as rollbackHandler, type RollbackResult } from '../../lambdas/rollback';
 import { createHandler as shadowHandler } from '../../lambdas/shadow';
+import { createHandler as servingGuardHandler, type GuardResult } from '../../lambdas/serving-guard';
+import type { GuardResponse, ServingGuardProperties } from '../../lambdas/core/serving/serving-guard';
+import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../../lambdas/core/contracts/retirement';
 import { routerEnvSchema } from '../../lambdas/core/contracts/router-env';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { logger } from '../../lambdas/shared/logger';
@@ -86,6 +89,20 @@ export interface ReleaseRun {
   abandoned: boolean;
   /** A stage of the run is being driven now. */
   running: boolean;
+  /**
+   * The run paused in the middle of a stage (a release's `pauseIn`): the stage returned a
+   * continuation token and the next scenario steps happen while it is in progress. CodePipeline
+   * keeps re-invoking such an action, so a rollback does not abandon it: `World.resumePaused`
+   * lets its polls go on.
+   */
+  inStage?: { stage: Stage; jobId: string; token: string; polls: number; stopAfter: Stage | undefined };
+}
+
+/** Where a release run pauses part-way through a stage (the scenario's `pauseIn` and `pauseAfter`). */
+export interface StagePause {
+  readonly stage: Stage;
+  /** How long the stage has been in progress (virtual time) when the run pauses; 0: after its first invocation. */
+  readonly afterMs: number;
 }
 
 export interface WorldOptions {
@@ -115,10 +132,23 @@ export class World {
     'shadow' | 'canary' | 'promotion' | 'rollback',
     Record<string, string>
   >;
-  readonly rpm: number;
+  /** Requests per minute the router gets; a scenario's `traffic` step changes it (0: callers stopped). */
+  rpm: number;
   readonly random: Random;
+  /**
+   * The model was retired (`retire` step: a deploy with `serving.retired: true` whose serving guard
+   * succeeded). Then, as lib/stacks/retirement.ts makes the stack: the pipelines stop after Source,
+   * alarms call no action, EventBridge rules and schedules are disabled.
+   */
+  retired = false;
+  /** The Custom::ServingGuard resource's properties as synthesized. */
+  private readonly guardProperties: Record<string, unknown> | undefined;
+  private retirements = 0;
   private readonly traffic: Traffic;
   private readonly handlers;
+  private readonly guard: (event: unknown) => Promise<GuardResult>;
+  /** What the serving guard answered CloudFormation, in order. */
+  readonly guardResponses: GuardResponse[] = [];
   private readonly pendingAlarmActions: { alarm: string; state: string; previous: string; reason: string }[] =
     [];
   private readonly rollbackFunctionArn: string;
@@ -175,6 +205,7 @@ export class World {
     this.env = { ...this.functionEnvs.rollback, ...this.functionEnvs.shadow, ...this.functionEnvs.promotion };
     const routerEnv = routerEnvSchema.parse(functionEnvironment(template, /^RoutingRouter/));
     this.rollbackFunctionArn = `:${functionId(template, /^MonitoringRollback/)}`;
+    this.guardProperties = resourcesOfType(template, 'Custom::ServingGuard')[0]?.[1];
 
     // EventBridge rules of the model stack that invoke the rollback function (the live endpoint's
     // state changes: after a rollback, users leave the standby; autoscaling is registered again).
@@ -213,6 +244,15 @@ export class World {
       cloudwatch: c.cloudwatch,
       autoscaling: c.autoscaling,
     } as never;
+    this.guard = servingGuardHandler({
+      sagemaker: c.sagemaker,
+      autoscaling: c.autoscaling,
+      cloudwatch: c.cloudwatch,
+      now,
+      respond: async (_url: string, body: GuardResponse) => {
+        this.guardResponses.push(body);
+      },
+    } as never);
     this.handlers = {
       shadow: shadowHandler(serving),
       canary: canaryHandler({ ...(serving as object), appconfig: c.appconfig } as never),
@@ -342,11 +382,11 @@ export class World {
    */
   async advance(ms: number): Promise<void> {
     const end = this.cloud.nowMs + Math.max(0, ms);
-    const gap = 60_000 / Math.max(1, this.rpm);
     while (this.cloud.nowMs < end) {
+      const gap = 60_000 / Math.max(1, this.rpm);
       const now = this.cloud.nowMs;
       const minuteEnd = (Math.floor(now / 60_000) + 1) * 60_000;
-      const nextRequest = (Math.floor(now / gap) + 1) * gap;
+      const nextRequest = this.rpm > 0 ? (Math.floor(now / gap) + 1) * gap : Infinity;
       const change = this.cloud.nextChangeAt() ?? Infinity;
       const t = Math.min(end, minuteEnd, nextRequest, change);
       this.cloud.nowMs = t;
@@ -365,6 +405,8 @@ export class World {
   /** The confidence baseline job, when its schedule is due and no handler is mid-invocation. */
   private async runBaselineJob(): Promise<void> {
     const job = this.baselineJob;
+    // A retired model's schedules are disabled (lib/stacks/retirement.ts).
+    if (this.retired) return;
     if (!(job instanceof BaselineJobSchedule) || !job.due(this.cloud.nowMs)) return;
     this.busy++;
     let line: string | undefined;
@@ -385,6 +427,8 @@ export class World {
   private async deliverEndpointEvents(): Promise<void> {
     while (this.cloud.endpointEvents.length > 0) {
       const event = this.cloud.endpointEvents.shift()!;
+      // A retired model's rules are DISABLED (lib/stacks/retirement.ts): nothing is delivered.
+      if (this.retired) continue;
       const rule = this.rollbackRules.find((r) => matchesEventPattern(r.pattern, event));
       if (!rule) continue;
       setProcessEnv(this.functionEnvs.rollback);
@@ -436,6 +480,14 @@ export class World {
     }
   }
 
+  /** Requests the router sent to `endpoint` in this minute and the last whole one. */
+  recentRequests(endpoint: string): number {
+    let n = 0;
+    for (const map of [this.lastMinuteInvocations, this.thisMinuteInvocations])
+      for (const [key, count] of map) if (key.startsWith(`${endpoint}/`)) n += count;
+    return n;
+  }
+
   private bump(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
@@ -449,7 +501,12 @@ export class World {
           `alarm ${shortAlarm(change.name)}: ${change.from} → ${change.to} ${change.reason}`,
         );
       }
-      if (change.to === 'ALARM' && change.actions.some((a) => a.endsWith(this.rollbackFunctionArn))) {
+      // A retired model's alarms keep their state but call no action (ActionsEnabled false).
+      if (
+        !this.retired &&
+        change.to === 'ALARM' &&
+        change.actions.some((a) => a.endsWith(this.rollbackFunctionArn))
+      ) {
         this.pendingAlarmActions.push({
           alarm: change.name,
           state: change.to,
@@ -511,8 +568,9 @@ export class World {
   async invokeRollback(event: unknown, by: string, triggerMs = this.cloud.nowMs): Promise<RollbackResult> {
     const before = this.invariants.beforeRollback();
     setProcessEnv(this.functionEnvs.rollback);
-    // A rollback takes over from a release paused part-way: it is no longer in flight.
-    for (const r of this.runs) if (!r.running && r.pending.length > 0) r.abandoned = true;
+    // A rollback takes over from a release paused between stages: it is no longer in flight. A run
+    // paused in the middle of a stage is (CodePipeline keeps polling the action): it goes on.
+    for (const r of this.runs) if (!r.running && !r.inStage && r.pending.length > 0) r.abandoned = true;
     this.busy++;
     let result: RollbackResult;
     try {
@@ -577,8 +635,10 @@ export class World {
   /** Starts a release run and drives its stages up to `stopAfter`. */
   async release(
     label: string,
-    options: { instanceType?: string; stopAfter?: Stage } = {},
-  ): Promise<ReleaseRun> {
+    options: { instanceType?: string; stopAfter?: Stage; pause?: StagePause } = {},
+  ): Promise<ReleaseRun | undefined> {
+    await this.resumePaused();
+    if (this.refusedAfterRetirement(`release ${label}`)) return undefined;
     for (const r of this.runs) if (r.pending.length > 0) r.abandoned = true;
     const v = this.version(label);
     this.executions += 1;
@@ -598,12 +658,95 @@ export class World {
       'pipeline',
       `release ${label} (execution ${executionId.slice(0, 8)}${options.instanceType ? `, ${options.instanceType}` : ''})`,
     );
-    await this.continueRun(run, options.stopAfter);
+    await this.continueRun(run, options.stopAfter, options.pause);
     return run;
+  }
+
+  /**
+   * A retired model's pipelines stop after Source: the transition into the first stage after it is
+   * disabled with the reason the console shows (lib/stacks/retirement.ts), so nothing is released.
+   */
+  private refusedAfterRetirement(what: string): boolean {
+    if (!this.retired) return false;
+    const message =
+      `${what} not started: the release pipeline stops after Source, its transition into ` +
+      `${FIRST_STAGE_AFTER_SOURCE} is disabled: "${RETIRED_TRANSITION_REASON}"`;
+    this.cloud.log('pipeline', message);
+    this.invariants.refusedAfterRetirement(what, message);
+    return true;
+  }
+
+  /**
+   * What a deploy with `serving.retired: true` does to the serving plane: CloudFormation sends the
+   * serving guard an Update with Retired "true" (the guard runs last: it depends on every other
+   * resource, lib/constructs/serving-guard.ts); on SUCCESS the stack is retired (pipelines,
+   * alarms, rules and schedules stopped), on FAILED the deploy rolls back and the model serves on.
+   */
+  async retire(): Promise<GuardResult> {
+    await this.resumePaused();
+    if (!this.guardProperties) throw new Error('the model stack has no Custom::ServingGuard resource');
+    this.retirements += 1;
+    const properties = {
+      ...(this.guardProperties as unknown as ServingGuardProperties),
+      ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:serving-guard',
+      Retired: 'true',
+    };
+    const stack = `arn:aws:cloudformation:eu-west-1:123456789012:stack/${properties.StackName}/rehearsal`;
+    const event = {
+      RequestType: 'Update',
+      ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/rehearsal',
+      StackId: stack,
+      RequestId: `retire-${this.retirements}`,
+      LogicalResourceId: 'ServingGuard',
+      PhysicalResourceId: `${properties.StackName}-serving-guard`,
+      ResourceProperties: properties,
+      OldResourceProperties: { ...properties, Retired: 'false' },
+    };
+    this.cloud.log('cloudformation', `deploy of ${properties.StackName} with serving.retired: true`);
+    const before = this.invariants.beforeRetire();
+    this.busy++;
+    let result: GuardResult;
+    try {
+      result = await this.guard(event);
+    } finally {
+      this.busy--;
+    }
+    const response = this.guardResponses.at(-1);
+    if (response?.Status === 'SUCCESS') {
+      this.retired = true;
+      this.cloud.log('serving guard', `SUCCESS: ${result.message}`);
+      this.cloud.log(
+        'cloudformation',
+        'retired: pipelines stop after Source, alarms call no action, rules and schedules disabled',
+      );
+    } else {
+      this.cloud.log(
+        'serving guard',
+        `FAILED: ${result.message} (the deploy rolls back; the model serves as before)`,
+      );
+    }
+    this.invariants.afterRetire(before, response?.Status === 'SUCCESS');
+    return result;
+  }
+
+  /**
+   * Lets a run paused in the middle of a stage go on: the stage's polls, then its later stages up
+   * to its `stopAfter`. The runner calls it before a step that lets time pass or starts a stage
+   * (wait, release, retry) and at the end of the scenario.
+   */
+  async resumePaused(): Promise<void> {
+    for (const run of this.runs) {
+      const paused = run.inStage;
+      if (!paused) continue;
+      this.cloud.log('pipeline', `the ${paused.stage} stage of release ${run.label} goes on`);
+      await this.continueRun(run, paused.stopAfter);
+    }
   }
 
   /** A person retries `stage` of the last release run: that stage, then the rest. */
   async retry(stage: Stage): Promise<ReleaseRun | undefined> {
+    await this.resumePaused();
+    if (this.refusedAfterRetirement(`a retry of stage ${stage}`)) return undefined;
     const run = this.runs.at(-1);
     if (!run) return undefined;
     const from = STAGES.indexOf(stage);
@@ -614,11 +757,25 @@ export class World {
     return run;
   }
 
-  private async continueRun(run: ReleaseRun, stopAfter: Stage | undefined): Promise<void> {
+  private async continueRun(
+    run: ReleaseRun,
+    stopAfter: Stage | undefined,
+    pause?: StagePause,
+  ): Promise<void> {
     run.running = true;
     while (run.pending.length > 0) {
       const stage = run.pending[0]!;
-      const outcome = await this.runStage(run, stage);
+      const outcome = await this.runStage(run, stage, pause?.stage === stage ? pause.afterMs : undefined);
+      if (outcome === 'paused') {
+        run.inStage!.stopAfter = stopAfter;
+        run.running = false;
+        this.cloud.log(
+          'pipeline',
+          `release ${run.label} is part-way through its ${stage} stage; the next steps happen meanwhile`,
+        );
+        this.invariants.check('stage');
+        return;
+      }
       (run.outcomes as Record<Stage, string>)[stage] = outcome.status;
       if (outcome.status !== 'succeeded') {
         run.pending = [];
@@ -631,14 +788,25 @@ export class World {
     this.invariants.check('stage');
   }
 
-  /** One action of the pipeline: invoke, then re-invoke with the continuation token until it ends. */
-  private async runStage(run: ReleaseRun, stage: Stage): Promise<JobOutcome> {
-    this.jobs += 1;
-    const jobId = `job-${this.jobs}`;
-    let token: string | undefined;
+  /**
+   * One action of the pipeline: invoke, then re-invoke with the continuation token until it ends.
+   * With `pauseAfterMs`, returns 'paused' once the stage has been in progress that long (its token
+   * kept in `run.inStage`); a paused stage goes on from its token when the run continues.
+   */
+  private async runStage(
+    run: ReleaseRun,
+    stage: Stage,
+    pauseAfterMs?: number,
+  ): Promise<JobOutcome | 'paused'> {
+    const resumed = run.inStage?.stage === stage ? run.inStage : undefined;
+    run.inStage = undefined;
+    if (!resumed) this.jobs += 1;
+    const jobId = resumed?.jobId ?? `job-${this.jobs}`;
+    let token: string | undefined = resumed?.token;
     let lastShape = '';
     const instanceType = run.instanceType;
-    for (let polls = 0; ; polls++) {
+    const stageStartMs = this.cloud.nowMs;
+    for (let polls = resumed?.polls ?? 0; ; polls++) {
       const event = {
         'CodePipeline.job': {
           id: jobId,
@@ -685,6 +853,10 @@ export class World {
       if (polls === 0 || shape !== lastShape) this.cloud.log(`${stage} (${run.label})`, said);
       lastShape = shape;
       token = outcome.continuationToken;
+      if (pauseAfterMs !== undefined && this.cloud.nowMs - stageStartMs >= pauseAfterMs) {
+        run.inStage = { stage, jobId, token, polls: polls + 1, stopAfter: undefined };
+        return 'paused';
+      }
       // CodePipeline re-invokes an action that returned a continuation token; the interval is not
       // documented, the rehearsal uses one minute.
       await this.advance(60_000);
@@ -786,8 +958,9 @@ export class World {
   /** True when nothing is in flight: no stage, no endpoint update, no flag deployment, no paused run. */
   quiet(): boolean {
     if (this.busy > 0) return false;
-    // A run being driven, or paused part-way (stopAfter) and not taken over since, is in flight.
-    if (this.runs.some((r) => r.running || (r.pending.length > 0 && !r.abandoned))) return false;
+    // A run being driven, paused in a stage, or paused part-way (stopAfter) and not taken over
+    // since, is in flight.
+    if (this.runs.some((r) => r.running || r.inStage || (r.pending.length > 0 && !r.abandoned))) return false;
     for (const e of this.cloud.endpoints.values()) if (e.op) return false;
     // A state-change event on its way to the rollback function (EventBridge delivers in near real
     // time, not in the same instant) is work in flight, like an endpoint operation.

@@ -9,17 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
-
-/** The stage after Source in both pipelines: nothing is built, evaluated or released past it. */
-export const FIRST_STAGE_AFTER_SOURCE = 'CodeQuality';
-
-/**
- * Shown in the pipeline console on the disabled transition. CloudFormation allows only letters,
- * digits, spaces and !@().*?- here:
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-codepipeline-pipeline-stagetransition.html
- */
-export const RETIRED_TRANSITION_REASON =
-  'Model retired (serving.retired is true in its config). Remove the key and deploy to release it again.';
+import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../../lambdas/core/contracts/retirement';
 
 /** Resource types that hold data or records: kept when a retired model's stack is deleted. */
 const KEPT: readonly (new (...args: never[]) => CfnResource)[] = [

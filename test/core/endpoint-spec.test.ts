@@ -6,12 +6,14 @@ import {
   endpointNames,
   liveConfigSpec,
   liveFleetSize,
+  releaseNamePatterns,
   releaseNames,
   SAGEMAKER_NAME_LIMIT,
   sageMakerName,
   scalableTargetSpec,
   scalingPolicySpec,
   shadowConfigSpec,
+  standbyConfigFor,
   standbyConfigSpec,
   type EndpointConfigSpec,
   type ServingContext,
@@ -202,6 +204,31 @@ describe('releaseNames', () => {
         expect(new Set(all).size).toBe(4);
         for (const name of all) expect(name).toMatch(SAGEMAKER_NAME);
         expect(releaseNames(`${platform}-${model}`, id)).toEqual(names);
+      }),
+    );
+  });
+});
+
+describe('standbyConfigFor', () => {
+  const executionId = 'b59babff-5f34-4ef6-8f26-6e21fc1e4e4c';
+  const prefix = 'mlops-document-classifier';
+
+  test('a config of its own per model the run must put on the standby, the same on every retry', () => {
+    const v1 = standbyConfigFor(prefix, executionId, 'mlops-document-classifier-11111111');
+    const v2 = standbyConfigFor(prefix, executionId, 'mlops-document-classifier-22222222');
+    expect(v1).not.toBe(v2);
+    expect(v1).not.toBe(releaseNames(prefix, executionId).standbyConfig);
+    expect(standbyConfigFor(prefix, executionId, 'mlops-document-classifier-11111111')).toBe(v1);
+  });
+
+  test('property: it has the shape IAM allows for a standby config (releaseNamePatterns), for any prefix', () => {
+    fc.assert(
+      fc.property(fc.tuple(kebab(20), kebab(40)), uuid, kebab(30), ([platform, model], id, served) => {
+        const pattern = releaseNamePatterns(`${platform}-${model}`).standbyConfig;
+        const name = standbyConfigFor(`${platform}-${model}`, id, served);
+        expect(name).toMatch(SAGEMAKER_NAME);
+        expect(name).toHaveLength(pattern.length);
+        expect([...pattern].every((c, i) => c === '?' || c === name[i])).toBe(true);
       }),
     );
   });

@@ -396,7 +396,9 @@ describe('standbyReadiness', () => {
       standbyReadiness({ status: 'Updating', configName: standby.configName }, standby, STANDBY),
     ).toEqual({
       ready: false,
-      why: `the standby endpoint "${STANDBY}" is Updating, not InService`,
+      why:
+        `the standby endpoint "${STANDBY}" is Updating, not InService (a release's canary may be refreshing it with ` +
+        `the model that serves now: when the update ends it no longer holds ${N1})`,
     });
     expect(standbyReadiness({ status: 'InService', configName: 'other' }, standby, STANDBY)).toEqual({
       ready: false,

@@ -47,6 +47,30 @@ describe('planServingGuard', () => {
       }
     });
 
+    test('GIVEN a retired model whose endpoints still have callers, or whose traffic CloudWatch cannot tell THEN it refuses and deletes nothing', () => {
+      const used = planServingGuard('Update', props(true), [
+        { ...live('InService'), recentRequests: 120 },
+        { ...standby('InService'), recentRequests: 0 },
+      ]);
+      expect(used.kind).toBe('refuse');
+      expect(used.message).toMatch(
+        /^Refused to retire document-classifier: mlops-document-classifier-live \(120 requests in the last 15 minutes\) still has callers/,
+      );
+      expect(used.message).not.toContain('standby (');
+      const unknown = planServingGuard('Update', props(true), [
+        { ...live('InService'), recentRequests: null },
+        { ...standby('InService'), recentRequests: 0 },
+      ]);
+      expect(unknown).toMatchObject({ kind: 'refuse' });
+      expect(unknown.message).toContain('CloudWatch could not say whether it took requests');
+      expect(
+        planServingGuard('Update', props(true), [
+          { ...live('InService'), recentRequests: 0 },
+          { ...standby('InService'), recentRequests: 0 },
+        ]).kind,
+      ).toBe('delete');
+    });
+
     test('GIVEN a retired model THEN every endpoint that exists and is not being deleted is deleted', () => {
       expect(
         planServingGuard('Update', props(true), [live('InService'), standby('InService')]),

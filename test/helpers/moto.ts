@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
-import { MOTO_ENV, MotoPool } from './moto-pool';
+import { MOTO_ENV, MotoPool, motoServerArgs } from './moto-pool';
 
 /**
  * A moto server (local AWS API emulator) on a loopback port.
@@ -37,11 +37,15 @@ async function freePort(): Promise<number> {
 }
 
 const INSTALL_HINT =
-  "moto did not start (python3 -P -m moto.server). Install it with: pip install 'moto[server]'";
+  "moto did not start (python3 -P test/setup/moto-server.py). Install it with: pip install 'moto[server]'";
 
-/** Polls until moto answers; `failure()` returns why it can never answer (it exited), if known. */
+/**
+ * Polls until moto answers; `failure()` returns why it can never answer (it exited), if known.
+ * 90 s: the run's servers load moto and warm it up (~3-5 s of CPU) before they answer, which took
+ * over 30 s on this 2-core machine at load average 28; a server that exits is reported at once.
+ */
 async function waitUntilReady(endpoint: string, failure: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     const why = failure();
     if (why !== undefined) throw new Error(`${INSTALL_HINT}\n${why}`);
@@ -53,7 +57,7 @@ async function waitUntilReady(endpoint: string, failure: () => string | undefine
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${INSTALL_HINT}\n(no answer from ${endpoint} in 30 s)\n${failure() ?? ''}`);
+  throw new Error(`${INSTALL_HINT}\n(no answer from ${endpoint} in 90 s)\n${failure() ?? ''}`);
 }
 
 function clientConfigFor(endpoint: string): MotoServer['clientConfig'] {
@@ -77,9 +81,7 @@ export async function startMoto(): Promise<MotoServer & { stop(): Promise<void> 
   const endpoint = `http://127.0.0.1:${port}`;
   let output = '';
   let exited: string | undefined;
-  const child = spawn('python3', ['-P', '-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn('python3', motoServerArgs([port]), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
   child.on('error', (err) => (exited = err.message));
@@ -143,7 +145,7 @@ export function useMoto(): MotoServer {
     } else {
       server = own = await startMoto();
     }
-  }, 40_000);
+  }, 100_000);
   beforeEach(async () => get().reset());
   afterAll(async () => own?.stop());
   return {

@@ -1154,17 +1154,64 @@ describe('rollback handler', () => {
     expect(result.record.flag!.versionNumber).toBe(3);
   });
 
-  it('GIVEN the standby endpoint is not InService THEN the flag is left alone and the endpoint still updated', async () => {
+  it('GIVEN the standby endpoint is not InService THEN there is no bridge: the endpoint is updated, the flag names N-1 on the live endpoint, and the page says N answers until then', async () => {
     describeHook = (name) =>
       name === STANDBY ? described(STANDBY, 'OutOfService', N1_STANDBY_CONFIG) : undefined;
     const result = done(await handler()(alarmEvent(), context()));
-    expect(result.status).toBe('incomplete');
-    expect(appconfig.versions).toHaveLength(1);
-    expect(updates()).toHaveLength(1);
-    expect(result.record.flag!.detail).toBe(
-      `not changed: the standby endpoint "${STANDBY}" is OutOfService, not InService; the flag was left alone so ` +
-        'that the router does not send users to an endpoint that cannot answer',
+    expect(updates()).toEqual([
+      { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+    ]);
+    // Users stay on the live endpoint (nobody is sent to a standby that cannot answer), now as N-1.
+    expect(appconfig.deployedDocument()).toEqual({
+      ...rollbackFlag(`alarm ${ALARM}`),
+      stable: { modelVersion: N1.version, endpoint: 'live' },
+    });
+    expect(result.status).toBe('done');
+    expect(result.record.summary).toContain(
+      `with NO WARM BRIDGE: the standby endpoint "${STANDBY}" is OutOfService, not InService.`,
     );
+    expect(result.record.summary).toContain(`users STILL GET ${N.version}`);
+    expect(result.record.flag!.detail).toMatch(/everyone on .* at "mlops-document-classifier-live"/);
+    const [page] = await pages();
+    expect(page!.subject).toBe(
+      'Rollback done WITHOUT BRIDGE: document-classifier 3f2a9c1d0e8b -> a1b2c3d4e5f6',
+    );
+    // The state names N-1 live: the flag, the state and (once the update ends) the endpoint agree.
+    expect(await readJson(STATE_KEY)).toMatchObject({ live: { modelVersion: N1.version }, standby: null });
+  });
+
+  it('GIVEN the live endpoint does not exist (the model was retired) THEN it refuses, says so, and changes nothing', async () => {
+    sagemaker
+      .on(DescribeEndpointCommand, { EndpointName: LIVE })
+      .rejects(named('ValidationException', `Could not find endpoint "${LIVE}".`));
+    const result = await handler()(
+      { model: MODEL, reason: 'after retiring', requestedBy: 'Jane Doe' },
+      context(),
+    );
+    expect(result.status).toBe('refused');
+    expect(result.message).toContain(
+      `the live endpoint "${LIVE}" does not exist: the model is retired (serving.retired: true in config/models/${MODEL}.yaml deletes its endpoints`,
+    );
+    expect(updates()).toEqual([]);
+    expect(appconfig.versions).toHaveLength(1);
+    expect(await readJson(STATE_KEY)).toEqual(servingState);
+    const [page] = await pages();
+    expect(page!.subject).toMatch(/^Rollback REFUSED: document-classifier/);
+  });
+
+  it('GIVEN no bridge and the live endpoint cannot be updated THEN the flag is not changed either and the page does not ask for it by hand', async () => {
+    describeHook = (name) =>
+      name === STANDBY ? described(STANDBY, 'Updating', N1_STANDBY_CONFIG) : undefined;
+    onUpdate = async () => {
+      throw named('AccessDeniedException', 'not authorized to perform: sagemaker:UpdateEndpoint');
+    };
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('failed');
+    expect(appconfig.versions).toHaveLength(1);
+    expect(result.record.flag!.detail).toContain(
+      `is Updating, not InService (a release's canary may be refreshing it with the model that serves now`,
+    );
+    expect(result.record.nextSteps.join('\n')).not.toContain('Deploy the flag by hand');
   });
 
   it('GIVEN a rollback that failed THEN nothing changed, and a later invocation may take it over', async () => {

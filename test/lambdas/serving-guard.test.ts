@@ -14,6 +14,7 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import type { GuardResponse } from '../../lambdas/core/serving/serving-guard';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { createHandler } from '../../lambdas/serving-guard';
 import { logger } from '../../lambdas/shared/logger';
 import { useMoto } from '../helpers/moto';
@@ -44,6 +45,7 @@ describe('serving guard handler', () => {
   const moto = useMoto();
   let sagemaker: SageMakerClient;
   let autoscaling: ApplicationAutoScalingClient;
+  let cloudwatch: CloudWatchClient;
   let answers: { url: string; body: GuardResponse }[];
   let handle: ReturnType<typeof createHandler>;
 
@@ -52,9 +54,12 @@ describe('serving guard handler', () => {
     sagemaker = new SageMakerClient(moto.clientConfig);
     autoscaling = new ApplicationAutoScalingClient(moto.clientConfig);
     answers = [];
+    cloudwatch = new CloudWatchClient(moto.clientConfig);
     handle = createHandler({
       sagemaker,
       autoscaling,
+      cloudwatch,
+      now: () => new Date(),
       respond: async (url, body) => {
         answers.push({ url, body });
       },
@@ -167,11 +172,43 @@ describe('serving guard handler', () => {
     expect(answers[0]!.body.PhysicalResourceId).toBe('mlops-document-classifier-serving-guard');
   });
 
+  it('GIVEN a retiring deploy while callers still use the live endpoint THEN it refuses, deletes nothing, and says how to go on', async () => {
+    await serving();
+    await cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: 'AWS/SageMaker',
+        MetricData: [
+          {
+            MetricName: 'Invocations',
+            Dimensions: [
+              { Name: 'EndpointName', Value: LIVE },
+              { Name: 'VariantName', Value: 'live' },
+            ],
+            Timestamp: new Date(Date.now() - 60_000),
+            Value: 42,
+          },
+        ],
+      }),
+    );
+    const result = await handle(request('Update', true));
+    expect(result.status).toBe('FAILED');
+    expect(result.message).toBe(
+      `Refused to retire document-classifier: ${LIVE} (42 requests in the last 15 minutes) still has callers, and ` +
+        'deleting it would answer them with errors. The deploy rolls back and the model keeps serving as before. ' +
+        "Tell the callers of the router's function URL and stop the traffic; once the endpoints' Invocations have " +
+        'been 0 for 15 minutes (CloudWatch, AWS/SageMaker Invocations), deploy again.',
+    );
+    expect(await endpoints()).toEqual([LIVE, STANDBY].sort());
+    expect(await scaled()).toHaveLength(1);
+  });
+
   it('GIVEN SageMaker fails THEN CloudFormation still hears an answer (FAILED, with the error), not an hour of silence', async () => {
     await serving();
     const broken = createHandler({
       sagemaker: new SageMakerClient({ ...moto.clientConfig, endpoint: 'http://127.0.0.1:9' }),
       autoscaling,
+      cloudwatch,
+      now: () => new Date(),
       respond: async (url, body) => {
         answers.push({ url, body });
       },

@@ -9,6 +9,7 @@ import {
   blueGreenVariantNameProblems,
   canarySizeProblems,
   dataCaptureSamplingProblems,
+  ENDPOINT_CONFIG_TYPE,
   SageMakerServiceRulesChecks,
   shadowSamplingProblems,
   shadowVariantProblems,
@@ -235,6 +236,10 @@ describe('shadowSamplingProblems', () => {
 });
 
 describe('SageMakerServiceRulesChecks', () => {
+  test('looks for the type CfnEndpointConfig synthesizes (compared before the class is loaded)', () => {
+    expect(ENDPOINT_CONFIG_TYPE).toBe(CfnEndpointConfig.CFN_RESOURCE_TYPE_NAME);
+  });
+
   let outdir: string;
   beforeEach(() => {
     outdir = mkdtempSync(path.join(tmpdir(), 'mlops-sagemaker-nag-'));

@@ -170,6 +170,50 @@ describe('issue 11 section 5 scenarios', () => {
     },
   );
 
+  it("a person's rollback while the canary refreshes the standby: no warm bridge, so the flag follows the live endpoint to N-1 and the page says so; a retried canary finishes", async () => {
+    const report = await rehearseFile('examples/scenarios/rollback-during-canary-standby-refresh.yaml');
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    // The rollback happened while the canary stage was in progress, between its polls.
+    const at = (pattern: RegExp) => report.timeline.findIndex((e) => pattern.test(e.message));
+    expect(at(/part-way through its canary stage/)).toBeLessThan(at(/^done: v2 → v1/));
+    expect(at(/^done: v2 → v1/)).toBeLessThan(at(/the canary stage of release v3 goes on/));
+    expect(report.pages.map((p) => p.subject)).toEqual([
+      expect.stringMatching(/^Rollback done WITHOUT BRIDGE: document-classifier/),
+      expect.stringMatching(/^Rollback done: document-classifier/),
+    ]);
+    expect(report.pages[0]!.body).toMatch(
+      /is Updating, not InService \(a release's canary may be refreshing it/,
+    );
+    expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
+  });
+
+  it('retiring a model: refused while callers use it, then the endpoints go, and a rollback and a release after it are refused as retired', async () => {
+    const report = await rehearseFile('examples/scenarios/retire-model.yaml');
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const guard = report.timeline.filter((e) => e.actor === 'serving guard').map((e) => e.message);
+    expect(guard).toEqual([
+      expect.stringMatching(
+        /^FAILED: Refused to retire document-classifier: .*-live \(\d+ requests in the last 15 minutes\) still has callers/,
+      ),
+      expect.stringMatching(/^SUCCESS: document-classifier is retired: deleting .*-live \(InService\)/),
+    ]);
+    expect(
+      report.timeline.some(
+        (e) =>
+          e.actor === 'rollback (person)' &&
+          /^refused: .*does not exist: the model is retired/.test(e.message),
+      ),
+    ).toBe(true);
+    expect(
+      report.timeline.some(
+        (e) => e.actor === 'pipeline' && /^release v2 not started: .*Model retired/.test(e.message),
+      ),
+    ).toBe(true);
+    expect(report.final).toMatchObject({ serving: null, liveEndpoint: null, standby: null });
+  });
+
   it('a throttled settle after a rollback is retried, and a retried shadow of the rolled-back release cannot put it live again', async () => {
     const report = await rehearseFile(
       'examples/scenarios/settle-throttled-then-rolled-back-release-retried.yaml',

@@ -54,6 +54,44 @@ describe('scenario format', () => {
     expect(scenario.initial).toBe('v1');
   });
 
+  it('reads a release paused part-way through a stage, and refuses a pause it could never reach', () => {
+    const scenario = parseScenario(
+      `${HEAD}  - release: v2\n    pauseIn: canary\n    pauseAfter: 90s\n  - rollback: { reason: drill }\n`,
+      'drill.yaml',
+    );
+    expect(scenario.steps[0]).toMatchObject({ pauseIn: 'canary', pauseAfterMs: 90_000 });
+    expect(problems(`${HEAD}  - release: v2\n    pauseIn: canery\n`)).toEqual([
+      expect.stringMatching(/^drill\.yaml:6 steps\.0\.pauseIn: got "canery" \(did you mean "canary"\?\)/),
+    ]);
+    expect(problems(`${HEAD}  - release: v2\n    stopAfter: shadow\n    pauseIn: promotion\n`)).toEqual([
+      'drill.yaml:7 steps.0.pauseIn: the run stops after shadow, so it never reaches promotion; pause in shadow, or remove stopAfter',
+    ]);
+    expect(problems(`${HEAD}  - release: v2\n    pauseAfter: -1m\n`)).toEqual([
+      'drill.yaml:6 steps.0.pauseAfter: a wait cannot be negative (got "-1m"; write it like 90s, 20m or 24h)',
+      'drill.yaml:6 steps.0.pauseAfter: says how long into the paused stage, but no pauseIn names the stage; add pauseIn: shadow | canary | promotion',
+    ]);
+  });
+
+  it('reads a retirement and a change of traffic, and names what is wrong with them', () => {
+    const scenario = parseScenario(
+      `${HEAD}  - traffic: { requestsPerMinute: 0 }\n  - retire: {}\n`,
+      'drill.yaml',
+    );
+    expect(scenario.steps).toEqual([
+      { kind: 'traffic', line: 5, requestsPerMinute: 0 },
+      { kind: 'retire', line: 6 },
+    ]);
+    expect(problems(`${HEAD}  - retire: { force: true }\n  - traffic: { requestsPerMinute: -1 }\n`)).toEqual([
+      'drill.yaml:5 steps.0.retire: got {"force":true}; write "retire: {}" (a deploy with serving.retired: true takes no options)',
+      'drill.yaml:6 steps.1.traffic.requestsPerMinute: got -1; expected a number of requests per minute (0: the callers stopped) from 0 to 6000',
+    ]);
+    expect(problems(`${HEAD}  - retier: {}\n`)).toEqual([
+      expect.stringMatching(
+        /^drill\.yaml:5 steps\.0\.retier: unknown step "retier" \(did you mean "retire"\?\)/,
+      ),
+    ]);
+  });
+
   it('names the file, line and key of a typo, with the key it probably meant', () => {
     expect(problems(`${HEAD}  - release: v2\n    stopAfer: canary\n`)).toEqual([
       expect.stringMatching(/^drill\.yaml:6 steps\.0\.stopAfer: unknown key \(did you mean "stopAfter"\?\)/),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildPlatform } from '../../lib/platform';
-import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../../lib/stacks/retirement';
+import { FIRST_STAGE_AFTER_SOURCE, RETIRED_TRANSITION_REASON } from '../../lambdas/core/contracts/retirement';
 import { newApp, shippedConfig } from '../helpers/config-fixture';
 import { requireTool } from '../helpers/tools';
 import { CFN_LINT_IGNORED, retiredFixture, statementsOf } from './fixtures';

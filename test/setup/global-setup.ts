@@ -3,14 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { MOTO_ENV, MotoPool } from '../helpers/moto-pool';
+import { MOTO_ENV, MotoPool, motoServerArgs } from '../helpers/moto-pool';
 import { SYNTH_ENV } from '../helpers/shipped-platform-env';
 
 /**
  * Once per jest run: one moto server per jest worker, started here and not awaited (the first
- * test file that needs one waits for it), so the ~1-5 s python start-up is paid once per worker
+ * test file that needs one waits for it), so the ~1-5 s python start-up is paid once per run
  * instead of once per file. One per worker rather than one for the run: `POST /moto-api/reset`
- * clears the whole server, and the workers run files in parallel.
+ * clears the whole server, and the workers run files in parallel. The servers are forked from one
+ * python process that loaded moto once (test/setup/moto-server.py).
  */
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,25 +46,25 @@ export default async function globalSetup(globalConfig: { readonly maxWorkers: n
 
   const workers = Math.max(1, globalConfig.maxWorkers);
   const statusDir = mkdtempSync(path.join(tmpdir(), 'mlops-moto-'));
-  const children: ChildProcess[] = [];
-  const endpoints: string[] = [];
-  for (let i = 0; i < workers; i++) {
+  const ports: number[] = [];
+  while (ports.length < workers) {
     const port = await freePort();
-    const exitFile = path.join(statusDir, `moto-${i}.exit`);
-    let output = '';
-    const child = spawn('python3', ['-P', '-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
-    child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
-    // A moto that never started (no python3, no moto) is reported by the first test that needs it.
-    child.on('error', (err) => writeFileSync(exitFile, `${err.message}\n${output}`));
-    child.on('exit', (code, signal) => {
-      if (!child.killed) writeFileSync(exitFile, `exited (${signal ?? code})\n${output}`);
-    });
-    children.push(child);
-    endpoints.push(`http://127.0.0.1:${port}`);
+    if (!ports.includes(port)) ports.push(port);
   }
+  const endpoints = ports.map((port) => `http://127.0.0.1:${port}`);
+  // One python process for all the servers: it loads moto once and forks a server per port.
+  let output = '';
+  const child = spawn('python3', motoServerArgs(ports), { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d) => (output = (output + d).slice(-4000)));
+  child.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
+  // A moto that never started (no python3, no moto) is reported by the first test that needs it.
+  const failed = (why: string) =>
+    ports.forEach((_, i) => writeFileSync(path.join(statusDir, `moto-${i}.exit`), `${why}\n${output}`));
+  child.on('error', (err) => failed(err.message));
+  child.on('exit', (code, signal) => {
+    if (!child.killed) failed(`exited (${signal ?? code})`);
+  });
+  const children: ChildProcess[] = [child];
   globalThis.__mlopsMotoChildren = children;
   // Where the first test file that calls shippedPlatform() leaves the run's one synth of config/.
   const synthDir = mkdtempSync(path.join(tmpdir(), 'mlops-shipped-synth-'));

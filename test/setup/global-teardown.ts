@@ -27,11 +27,16 @@ function recordMotoCpu(pids: readonly (number | undefined)[]): void {
   const out = process.env.MLOPS_TEST_CPU_OUT;
   if (!out) return;
   let ticks = 0;
+  // The servers test/setup/moto-server.py forked, one per worker, are its children.
+  const children = (pid: number | undefined) =>
+    readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
   for (const pid of pids) {
     try {
-      // Fields 14 and 15 (utime, stime) after the parenthesised command name.
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const p of [pid, ...children(pid)]) {
+        // Fields 14 and 15 (utime, stime) after the parenthesised command name.
+        const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
     } catch {
       return;
     }

@@ -131,6 +131,19 @@ export function releaseNames(namePrefix: string, executionId: string): ReleaseNa
   return releaseNamesOf(namePrefix, id.padEnd(RELEASE_ID_LENGTH, '0'));
 }
 
+/**
+ * The standby config a release uses when its own (`releaseNames(...).standbyConfig`) already holds
+ * another model: its canary refreshed the standby with the model that served then, a rollback
+ * changed what serves, and a retried canary must put that one on the standby. Endpoint configs
+ * cannot be changed, only made anew, so it gets a name of its own, of the same shape (IAM allows
+ * exactly `releaseNamePatterns`): the release id is the first hex digits of a hash of the execution
+ * id and the model, the same on every poll and retry of the run.
+ */
+export function standbyConfigFor(namePrefix: string, executionId: string, modelName: string): string {
+  const id = createHash('sha256').update(`${executionId}\0standby\0${modelName}`).digest('hex');
+  return releaseNames(namePrefix, id).standbyConfig;
+}
+
 /** Characters of the execution id in a release's resource names; always exactly this many. */
 export const RELEASE_ID_LENGTH = 8;
 

@@ -486,9 +486,15 @@ export function standbyReadiness(
     return { ready: false, why: `the standby endpoint "${standby.endpointName}" does not exist` };
   }
   if (!SERVING_STATUSES.has(seen.status ?? '')) {
+    // A release's canary refreshes the standby with the model that serves before it touches the live
+    // endpoint (lambdas/canary/standby.ts): once that update ends, the standby holds that model.
+    const refresh =
+      seen.status === 'Updating'
+        ? ` (a release's canary may be refreshing it with the model that serves now: when the update ends it no longer holds ${standby.modelVersion})`
+        : '';
     return {
       ready: false,
-      why: `the standby endpoint "${standby.endpointName}" is ${seen.status ?? 'in no status'}, not InService`,
+      why: `the standby endpoint "${standby.endpointName}" is ${seen.status ?? 'in no status'}, not InService${refresh}`,
     };
   }
   if (seen.configName !== standby.configName) {
@@ -620,6 +626,11 @@ export interface RollbackRecordInput {
   readonly flagLabel: string;
   readonly flagDocument: FlagDocument;
   readonly flag: FlagOutcome;
+  /**
+   * Why the standby could not be the bridge (it was not in service on N-1's config, e.g. a release's
+   * canary was refreshing it); then the flag names N-1 on the live endpoint. Null: it could.
+   */
+  readonly noBridge?: string | null;
   readonly endpoint: EndpointOutcome;
   readonly servingState: { readonly outcome: 'written' | 'not-written' | 'failed'; readonly detail: string };
   readonly startedAt: Date;
@@ -654,7 +665,7 @@ export function buildRollbackRecord(input: RollbackRecordInput): RollbackRecord 
     flag: {
       outcome: flag.outcome,
       label: input.flagLabel,
-      detail: flagDetail(flag, to.modelVersion, to.endpointName),
+      detail: flagDetail(flag, to.modelVersion, input.noBridge ? input.liveEndpoint : to.endpointName),
       versionNumber: flag.outcome === 'deployed' || flag.outcome === 'already' ? flag.versionNumber : null,
       deploymentNumber: flag.outcome === 'deployed' ? flag.deploymentNumber : null,
       stoppedDeployments: flag.outcome === 'deployed' ? [...flag.stoppedDeployments] : [],
@@ -800,8 +811,14 @@ function rollbackTexts(
   let summary: string;
   switch (status) {
     case 'done':
-      summary =
-        standby === liveEndpoint
+      summary = input.noBridge
+        ? `Rolled back ${model} from ${fromV} to ${toV} ${why}, with NO WARM BRIDGE: ${input.noBridge}. The router ` +
+          `sends everyone to the live endpoint "${liveEndpoint}" as ${toV}, and that endpoint ` +
+          (endpoint.outcome === 'already'
+            ? `already serves ${toV}'s config "${to.liveConfigName}".`
+            : `is updating to ${toV}'s config "${to.liveConfigName}": until the update ends (several minutes; SageMaker ` +
+              `keeps the old fleet serving until the new one is in service) users STILL GET ${fromV}.`)
+        : standby === liveEndpoint
           ? `Rolled back ${model} from ${fromV} (not yet promoted) to ${toV} ${why}. The live endpoint ` +
             `"${liveEndpoint}" ${endpoint.outcome === 'already' ? 'already serves' : 'is updating to'} ${toV}'s config ` +
             `"${to.liveConfigName}", and the router sends everyone there as ${toV}; the standby holds the release ` +
@@ -840,7 +857,8 @@ function rollbackTexts(
         `Rollback of ${model} from ${fromV} to ${toV} FAILED ${why}: nothing changed, users still get ${fromV}. ` +
         `Flag: ${flagProblem}. Live endpoint "${liveEndpoint}": ${endpointProblem}.`;
       nextSteps.push(
-        flagByHand,
+        // Without a warm bridge, a flag on N-1 would only mislabel N's answers until the update.
+        ...(input.noBridge ? [] : [flagByHand]),
         updateByHand,
         'Or invoke this function again with {"model": "' +
           model +
@@ -874,6 +892,22 @@ const SUBJECT_HEAD: Record<RollbackRecord['status'], string> = {
  * The page for a record. `problems` are what went wrong after the record was built (writing the
  * record or the serving state), listed before the next steps.
  */
+/**
+ * True when the rollback took effect without a warm bridge: the flag names the version returned to
+ * on the live endpoint, although that version came from the standby (which could not take the
+ * traffic), so the version rolled back from answers until the live endpoint's update ends.
+ */
+export function rolledBackWithoutBridge(record: RollbackRecord): boolean {
+  const stable = (record.flag?.document as { stable?: { endpoint?: unknown } } | undefined)?.stable;
+  return (
+    (record.status === 'done' || record.status === 'endpoint-pending' || record.status === 'incomplete') &&
+    (record.flag?.outcome === 'deployed' || record.flag?.outcome === 'already') &&
+    stable?.endpoint === 'live' &&
+    record.to !== null &&
+    record.to.standbyEndpoint !== record.endpoint?.name
+  );
+}
+
 export function rollbackPage(record: RollbackRecord, problems: readonly string[] = []): Page {
   const versions =
     record.status === 'refused'
@@ -886,7 +920,9 @@ export function rollbackPage(record: RollbackRecord, problems: readonly string[]
   }
   lines.push('Record:', JSON.stringify(record, null, 2));
   return {
-    subject: pageSubject(`${SUBJECT_HEAD[record.status]}: ${record.model} ${versions}`),
+    subject: pageSubject(
+      `${SUBJECT_HEAD[record.status]}${rolledBackWithoutBridge(record) ? ' WITHOUT BRIDGE' : ''}: ${record.model} ${versions}`,
+    ),
     body: lines.join('\n'),
   };
 }

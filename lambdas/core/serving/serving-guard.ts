@@ -54,7 +54,15 @@ export type CustomResourceEvent = z.output<typeof customResourceEventSchema>;
 export interface EndpointSeen {
   readonly name: string;
   readonly status: string | 'absent';
+  /**
+   * Requests the endpoint took over the last `RECENT_TRAFFIC_MINUTES` (the Sum of its `Invocations`);
+   * null when CloudWatch could not tell; undefined when not asked (a Delete, or not retiring).
+   */
+  readonly recentRequests?: number | null;
 }
+
+/** How far back a retiring deploy looks for callers that still use an endpoint. */
+export const RECENT_TRAFFIC_MINUTES = 15;
 
 /** States in which a release, a rollback or SageMaker itself is changing the endpoint. */
 const CHANGING = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
@@ -110,6 +118,26 @@ export function planServingGuard(
     return {
       kind: 'nothing',
       message: `${props.Model} is retired and none of its endpoints exists: nothing to delete`,
+    };
+  }
+  // Deleting an endpoint that callers still use answers them with errors: they are told first
+  // (docs/operations.md, "Retiring a model"), and the guard checks that they stopped.
+  const used = present.filter((e) => e.recentRequests !== undefined && e.recentRequests !== 0);
+  if (used.length > 0) {
+    const what = used
+      .map((e) =>
+        e.recentRequests === null
+          ? `${e.name} (CloudWatch could not say whether it took requests)`
+          : `${e.name} (${e.recentRequests} requests in the last ${RECENT_TRAFFIC_MINUTES} minutes)`,
+      )
+      .join(', ');
+    return {
+      kind: 'refuse',
+      message:
+        `Refused to retire ${props.Model}: ${what} still ${used.length === 1 ? 'has' : 'have'} callers, and deleting ` +
+        `${used.length === 1 ? 'it' : 'them'} would answer them with errors. The deploy rolls back and the model keeps ` +
+        `serving as before. Tell the callers of the router's function URL and stop the traffic; once the endpoints' ` +
+        `Invocations have been 0 for ${RECENT_TRAFFIC_MINUTES} minutes (CloudWatch, AWS/SageMaker Invocations), deploy again.`,
     };
   }
   return {
