@@ -8,7 +8,9 @@
  * and seeds as in the long run) and prints each as a scenario, its timeline and its verdicts.
  *
  *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true npx tsx bench/rehearsal-sequences.ts \
- *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N[,M...]]
+ *     [--runs 2000] [--seed 1] [--max-steps 6] [--rpm 4] [--no-shrink] [--only N[,M...]] [--all-calls]
+ *
+ * `--all-calls`: fail steps may name any call the stages make, not only the default five.
  *
  * Figures only: it never fails.
  */
@@ -27,6 +29,7 @@ import {
   toScenario,
   type Gen,
 } from '../lib/rehearsal/sequences';
+import { FAULT_CALLS } from '../lib/rehearsal/scenario';
 import { modelTemplate } from '../lib/rehearsal/template';
 
 function arg(name: string, fallback: number): number {
@@ -49,22 +52,24 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // --all-calls: fail steps name any call the stages make (FAULT_CALLS), not only the default five.
+  const faultCalls = process.argv.includes('--all-calls') ? FAULT_CALLS : undefined;
   const model = 'document-classifier';
   const configDir = 'config';
   const config = loadConfig({ configDir });
   const template = modelTemplate(config, configDir, model, (m) => console.log(m));
   const world = { config, configDir, template };
-  const options = { model, seed, requestsPerMinute: rpm };
+  const options = { model, seed, requestsPerMinute: rpm, faultCalls };
 
   if (indices !== undefined) {
     // fast-check draws the same samples for the same seed, so index N is the long run's sequence N.
-    const drawn = fc.sample(sequences(maxSteps), { seed, numRuns: Math.max(...indices) + 1 });
+    const drawn = fc.sample(sequences(maxSteps, faultCalls), { seed, numRuns: Math.max(...indices) + 1 });
     for (const i of indices) {
       const scenario = toScenario(drawn[i]!, { ...options, seed: seed + i });
       console.log(
         scenarioYaml(
           scenario,
-          `Sequence ${i} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}.`,
+          `Sequence ${i} of the run with --seed ${seed} --max-steps ${maxSteps} --rpm ${rpm}${faultCalls ? ' --all-calls' : ''}.`,
         ),
       );
       const { report } = await runSequence(scenario, world);
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const samples = fc.sample(sequences(maxSteps), { seed, numRuns: runs });
+  const samples = fc.sample(sequences(maxSteps, faultCalls), { seed, numRuns: runs });
   const broken = new Map<InvariantName, number[]>();
   const firstFailure = new Map<InvariantName, Gen[]>();
   let steps = 0;
@@ -106,7 +111,8 @@ async function main(): Promise<void> {
   const cpu = (cpuUsed.user + cpuUsed.system) / 1e6;
 
   console.log(
-    `\nrehearsal-sequences: seed ${seed}, up to ${maxSteps} steps, ${rpm} requests per minute, model ${model}`,
+    `\nrehearsal-sequences: seed ${seed}, up to ${maxSteps} steps, ${rpm} requests per minute, model ${model}` +
+      (faultCalls ? `, faults on all ${faultCalls.length} calls (--all-calls)` : ''),
   );
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
   console.log(

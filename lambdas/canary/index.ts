@@ -349,7 +349,8 @@ async function startCanary(
       're-baselines the confidence alarm for the candidate.',
   );
   const currentType = await liveInstanceType(run, previous);
-  if (currentType !== serving.instanceType) {
+  const typeChanges = currentType !== serving.instanceType;
+  if (typeChanges) {
     // Application Auto Scaling refuses an update that changes the instance type of a registered variant.
     await deregisterAutoscaling(run);
     notes.push(
@@ -370,14 +371,17 @@ async function startCanary(
     );
   } catch (error) {
     const e = error as Error;
+    // No update happened, so the variant keeps its instance type: its autoscaling goes back at once
+    // (it was deregistered only because SageMaker refuses an instance type change of a registered
+    // variant: https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). Left
+    // off, the fleet would not scale until some later canary passed.
+    const autoscaling = typeChanges ? await reRegisterAutoscaling(run) : '';
     const restored = await restoreStandby(run.deps, run.standbyEndpoint, await storedServingState(run));
     return failed(
       `Canary not started: SageMaker refused the update of "${run.endpointName}" to config ` +
         `"${run.names.liveConfig}": ${e.name}: ${e.message.replace(/\.$/, '')}. The live endpoint still serves "${previous}" ` +
         'unchanged' +
-        (notes.length > 0
-          ? ', but autoscaling of its live variant was deregistered for the instance type change and stays off until a canary passes'
-          : '') +
+        autoscaling +
         '. Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.' +
         restored,
     );
@@ -420,6 +424,41 @@ async function liveInstanceType(run: Run, configName: string): Promise<string | 
       `cannot read the live endpoint's current config "${configName}" (needed to compare instance types ` +
         `before the update): ${e.name}: ${e.message}. Nothing was changed on the live endpoint; retry the stage.`,
       { cause: error },
+    );
+  }
+}
+
+/** Registers the live variant's scalable target and its target-tracking policy from the model's config. */
+async function registerAutoscaling(run: Run): Promise<void> {
+  const { serving } = run.settings;
+  await run.deps.autoscaling.send(
+    new RegisterScalableTargetCommand(scalableTargetSpec(serving, run.endpointName)),
+  );
+  await run.deps.autoscaling.send(new PutScalingPolicyCommand(scalingPolicySpec(serving, run.endpointName)));
+}
+
+/**
+ * After an instance type change was refused: autoscaling of the unchanged live variant, registered
+ * again. Returns the clause the failure message adds: what happened to it, and what to do if it
+ * could not be registered.
+ */
+async function reRegisterAutoscaling(run: Run): Promise<string> {
+  try {
+    await registerAutoscaling(run);
+    logger.info('autoscaling registered again after the refused instance type change', {
+      endpoint: run.endpointName,
+    });
+    return '; autoscaling of its live variant, deregistered for the instance type change, was registered again';
+  } catch (error) {
+    const e = error as Error;
+    const target = scalableTargetSpec(run.settings.serving, run.endpointName);
+    return (
+      `, but autoscaling of its live variant was deregistered for the instance type change and could not be registered ` +
+      `again (${e.name}: ${e.message.replace(/\.$/, '')}): the fleet keeps its size but does not scale. Retrying the stage ` +
+      'registers it when the canary passes; without a release: aws application-autoscaling register-scalable-target ' +
+      `--service-namespace ${target.ServiceNamespace} --resource-id ${target.ResourceId} --scalable-dimension ` +
+      `${target.ScalableDimension} --min-capacity ${target.MinCapacity} --max-capacity ${target.MaxCapacity}, then ` +
+      `its target-tracking policy "${scalingPolicySpec(run.settings.serving, run.endpointName).PolicyName}" with put-scaling-policy`
     );
   }
 }
@@ -564,8 +603,24 @@ async function readAlarms(run: Run, names: readonly string[] = run.alarmNames): 
 async function finishAlreadyLive(run: Run, live: DescribeEndpointCommandOutput): Promise<JobOutcome> {
   const previousConfig = await previousLiveConfig(run);
   const alarms = await readAlarms(run, deploymentAlarms(live, run.alarmNames));
-  // InService with the candidate's config: canaryStep passes, and its summary describes the endpoint.
-  const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving));
+  // InService with the candidate's config: canaryStep passes (its summary describes the endpoint)
+  // unless a guardrail alarm is in ALARM.
+  // Guarded as the polls are: a first release (nothing served before, no blue/green deployment with
+  // auto-rollback alarms) has no guardrails to heed.
+  const deployedWithAlarms = (live.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms?.length ?? 0) > 0;
+  const step = canaryStep(run.names.liveConfig, live, alarms, 0, canaryLimitSeconds(run.settings.serving), {
+    guarded: previousConfig !== null || deployedWithAlarms,
+  });
+  if (step.kind === 'fail') {
+    // A retry does not pass a candidate its guardrails now warn about. Nothing is put back: the
+    // earlier attempt may have committed the serving state to it, and returning from it is the
+    // rollback function's (its alarm action, or a person), which rewrites those records too.
+    return failed(
+      `${step.message}\nThe candidate was already live from an earlier attempt of this run; this retry changed ` +
+        `nothing. If the alarm stays in ALARM, roll back: invoke ${run.settings.model}'s rollback function ` +
+        `(docs/operations.md, "Rollback").`,
+    );
+  }
   const found = step.kind === 'pass' ? ` ${step.summary}` : '';
   return finishLive(run, {
     previousConfig,
@@ -649,12 +704,7 @@ async function finishLive(run: Run, live: LiveOutcome): Promise<JobOutcome> {
   // mislead the rollback and label the candidate's answers wrongly.
   let autoscalingProblem: string | undefined;
   try {
-    await run.deps.autoscaling.send(
-      new RegisterScalableTargetCommand(scalableTargetSpec(serving, run.endpointName)),
-    );
-    await run.deps.autoscaling.send(
-      new PutScalingPolicyCommand(scalingPolicySpec(serving, run.endpointName)),
-    );
+    await registerAutoscaling(run);
   } catch (error) {
     const e = error as Error;
     const what = `autoscaling of its live variant could not be registered: ${e.name}: ${e.message}`;

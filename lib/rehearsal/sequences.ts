@@ -23,6 +23,18 @@ type Gen =
   | { kind: 'fail'; call: string; times: number; error: string }
   | { kind: 'wait'; minutes: number };
 
+/**
+ * The calls a generated `fail` step names by default: kept as they are so that a seed
+ * draws the same sequences as before (the long run's known indices, the fixed-seed test).
+ */
+export const DEFAULT_FAULT_CALLS = [
+  'UpdateEndpoint',
+  'StartDeployment',
+  'DescribeEndpoint',
+  'RegisterScalableTarget',
+  'PutObject',
+] as const;
+
 const genStep: fc.Arbitrary<Gen> = fc.oneof(
   {
     weight: 4,
@@ -58,13 +70,7 @@ const genStep: fc.Arbitrary<Gen> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('fail' as const),
-      call: fc.constantFrom(
-        'UpdateEndpoint',
-        'StartDeployment',
-        'DescribeEndpoint',
-        'RegisterScalableTarget',
-        'PutObject',
-      ),
+      call: fc.constantFrom(...DEFAULT_FAULT_CALLS),
       times: fc.integer({ min: 1, max: 3 }),
       error: fc.constantFrom(...FAULT_ERRORS),
     }),
@@ -75,9 +81,17 @@ const genStep: fc.Arbitrary<Gen> = fc.oneof(
   },
 );
 
-/** Sequences of up to `maxSteps` generated steps. */
-export function sequences(maxSteps: number): fc.Arbitrary<Gen[]> {
-  return fc.array(genStep, { minLength: 1, maxLength: maxSteps });
+/**
+ * Sequences of up to `maxSteps` generated steps. With `faultCalls`, each `fail` step names one of
+ * those calls instead (e.g. FAULT_CALLS: every call the stages make), drawn beside the steps.
+ */
+export function sequences(maxSteps: number, faultCalls?: readonly string[]): fc.Arbitrary<Gen[]> {
+  const steps = fc.array(genStep, { minLength: 1, maxLength: maxSteps });
+  if (faultCalls === undefined) return steps;
+  const calls = fc.array(fc.constantFrom(...faultCalls), { minLength: maxSteps, maxLength: maxSteps });
+  return fc
+    .tuple(steps, calls)
+    .map(([gen, call]) => gen.map((g, i) => (g.kind === 'fail' ? { ...g, call: call[i]! } : g)));
 }
 
 /** Turns generated steps into a scenario: versions v2, v3, ... in release order. */
@@ -216,12 +230,18 @@ export { FAULT_CALLS };
 export async function shrinkFailure(
   failing: Gen[],
   invariant: InvariantName,
-  options: { readonly model: string; readonly seed: number; readonly requestsPerMinute: number },
+  options: {
+    readonly model: string;
+    readonly seed: number;
+    readonly requestsPerMinute: number;
+    /** The calls the failing sequence's `fail` steps were drawn from, when not the default ones. */
+    readonly faultCalls?: readonly string[];
+  },
   world: Omit<WorldOptions, 'model' | 'seed' | 'requestsPerMinute'> & { readonly template: Template },
   timeLimitMs = 120_000,
 ): Promise<{ yaml: string; steps: number; message: string }> {
   let smallest: { scenario: Scenario; message: string } | undefined;
-  const property = fc.asyncProperty(sequences(failing.length), async (gen) => {
+  const property = fc.asyncProperty(sequences(failing.length, options.faultCalls), async (gen) => {
     const scenario = toScenario(gen, options);
     const { report } = await runSequence(scenario, world);
     const broken = report.invariants.find((i) => i.name === invariant && !i.ok);

@@ -751,6 +751,24 @@ describe('canary handler', () => {
     expect(await record()).toMatchObject({ outcome: 'failed', alarmsSeen: [ALARM_LATENCY] });
   });
 
+  test('a retried stage whose candidate is already live fails while a guardrail alarm is in ALARM, and changes nothing', async () => {
+    await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    await setAlarm(ALARM_LATENCY, 'ALARM');
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const before = updates.length;
+
+    // The stage is retried from the start (no continuation token): the candidate already serves.
+    const message = await failure();
+
+    expect(message).toContain(`Canary failed: alarm "${ALARM_LATENCY}" is in ALARM`);
+    expect(message).toContain(
+      'The candidate was already live from an earlier attempt of this run; this retry changed nothing.',
+    );
+    expect(updates).toHaveLength(before);
+  });
+
   test('a guardrail alarm already in ALARM: the canary does not start, and the message names the alarm', async () => {
     await seedLive();
     await setAlarm(ALARM_5XX, 'ALARM');
@@ -1252,6 +1270,31 @@ describe('canary handler', () => {
         'to ml.g4dn.xlarge, and SageMaker refuses such an update while autoscaling is registered; the fleet stays ' +
         'at 2 instances until the stage passes and registers it again.',
     );
+  });
+
+  test('an instance type change that SageMaker refuses registers autoscaling again: the unchanged variant keeps scaling', async () => {
+    await seedLive(2, OLD_INSTANCE_TYPE);
+    await registerAutoscaling();
+    sm.on(UpdateEndpointCommand).rejects(
+      Object.assign(new Error('We encountered an internal error. Please try again.'), {
+        name: 'InternalFailure',
+      }),
+    );
+
+    expect(await failure()).toBe(
+      `Canary not started: SageMaker refused the update of "${LIVE}" to config "${CANDIDATE}": ` +
+        `InternalFailure: We encountered an internal error. Please try again. The live endpoint still serves "${PREVIOUS}" ` +
+        'unchanged; autoscaling of its live variant, deregistered for the instance type change, was registered again. ' +
+        'Fix the cause (the auto-rollback alarms must exist; the configs must keep the variant names) and retry the stage.',
+    );
+    expect(await scalableTargets()).toEqual([{ min: 2, max: 6 }]);
+    expect(await scalingPolicies()).toEqual([
+      {
+        name: `${LIVE}-invocations-per-instance`,
+        target: 120,
+        metric: 'SageMakerVariantInvocationsPerInstance',
+      },
+    ]);
   });
 
   test('an instance type change with no autoscaling registered goes ahead (ObjectNotFoundException is fine)', async () => {

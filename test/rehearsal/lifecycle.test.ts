@@ -299,6 +299,31 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.expectations.every((e) => e.ok)).toBe(true);
   });
 
+  it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
+    const report = await rehearseFile(
+      'examples/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
+    );
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
+    expect(canary.at(-1)).toMatch(
+      /^failed: Canary not started: SageMaker refused the update .*autoscaling of its live variant, deregistered for the instance type change, was registered again/,
+    );
+    expect(
+      report.timeline.filter((e) => e.actor === 'autoscaling').map((e) => e.message.split(' ')[0]),
+    ).toEqual(['registered', 'deregistered', 'registered']);
+  });
+
+  it('a retried canary of a release already live does not pass while its guardrail alarm is in ALARM, and changes nothing (found by the generated sequences)', async () => {
+    const report = await rehearseFile('examples/scenarios/retried-canary-of-live-release-in-alarm.yaml');
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
+    expect(canary.at(-1)).toMatch(
+      /^failed: Canary failed: alarm "[^"]+-live-p99-model-latency" is in ALARM while the candidate config .* serves/,
+    );
+  });
+
   it('a promotion whose flag deployment is throttled still finishes (state.json, the flag and the endpoint agree), and a retry after the rollback is refused', async () => {
     const report = await rehearseFile('examples/scenarios/retried-promotion-after-rollback.yaml', 20);
     expect(failed(report)).toEqual([]);
