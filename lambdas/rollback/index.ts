@@ -370,7 +370,11 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
           : await instanceTypeChange(deps.sagemaker, current, to.liveConfigName);
       if (change === undefined) return;
       logger.info('rollback: the instance type changes; deregistering autoscaling first', change);
-      await suspendAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT);
+      // Throttled or refused as concurrent, it is tried again (1, 2, 4 s): given up, the live
+      // endpoint would keep the rolled-back version for good (long generated run, seed 4, sequence 140).
+      await withConcurrencyRetries(deps.sleep, () =>
+        suspendAutoscaling(deps.autoscaling, autoscalingSettings(env), env.LIVE_ENDPOINT),
+      );
       autoscalingSuspended = true;
     },
   });
@@ -755,14 +759,15 @@ async function settle(
   return { status: 'settled', message, paged: false };
 }
 
-/** Waits between attempts of a settle write refused for a transient reason (~7 s in all). */
+/** Waits between attempts of an autoscaling write refused for a transient reason (~7 s in all). */
 const SETTLE_RETRY_DELAYS_MS = [1000, 2000, 4000];
 
 /**
  * Runs `write`, again after a wait when it fails transiently (throttling, a server error, or a
  * pending update of the same scalable target: Application Auto Scaling's ConcurrentUpdateException,
- * see core/serving/transient-error.ts). Settle has no next poll: it runs once per state-change
- * event, so a transient refusal would otherwise leave the live variant without autoscaling.
+ * see core/serving/transient-error.ts). The rollback has no next poll: settle runs once per
+ * state-change event and the rollback once per alarm, so a transient refusal would otherwise leave
+ * the live variant without autoscaling, or on the rolled-back version.
  */
 async function withConcurrencyRetries<T>(
   sleep: (ms: number) => Promise<void>,

@@ -370,4 +370,16 @@ describe('issue 11 section 5 scenarios', () => {
       shipped.config.models[0]!.routing.flagCacheSeconds,
     );
   });
+  it('a rollback across an instance-type change whose DeleteScalingPolicy is throttled once retries it: the live endpoint returns to N-1 and its autoscaling comes back (found by the long generated run)', async () => {
+    const report = await rehearseFile(
+      'examples/scenarios/rollback-autoscaling-throttled-across-instance-type.yaml',
+    );
+    // Before the fix: "incomplete"; the live endpoint kept v2 while state.json named v1's config (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v2 → v1/);
+    expect(
+      report.timeline.filter((e) => e.actor === 'autoscaling').map((e) => e.message.split(' ')[0]),
+    ).toEqual(expect.arrayContaining(['deregistered', 'registered']));
+  });
 });
