@@ -307,31 +307,43 @@ export async function deployFlag(
   const text = description.slice(0, MAX_DESCRIPTION);
 
   let versionNumber: number;
-  try {
-    const created = await client.send(
-      new CreateHostedConfigurationVersionCommand({
-        ApplicationId: ids.applicationId,
-        ConfigurationProfileId: ids.profileId,
-        Content: new TextEncoder().encode(content),
-        ContentType: 'application/json',
-        Description: text,
-        LatestVersionNumber: options.latestVersionNumber,
-      }),
-    );
-    if (created.VersionNumber === undefined) {
-      throw new Error(`AppConfig created a version of the ${label} but returned no VersionNumber`);
-    }
-    versionNumber = created.VersionNumber;
-  } catch (error) {
-    if ((error as Error).name === 'ConflictException') {
-      throw new FlagWriteConflict(
-        `another writer created a version of the ${label} after version ${options.latestVersionNumber ?? '(none)'}, ` +
-          `which this change was based on (${(error as Error).message}); nothing written: read the flag again and ` +
-          'rebuild the change on top of it',
-        { cause: error },
+  // A transient refusal (throttling, a server error) stored nothing, so the same write is tried again
+  // after each wait of `transientRetryDelaysMs`. LatestVersionNumber keeps it safe: should a timed-out
+  // attempt have stored its version after all, the next one is refused as a conflict, not stored twice.
+  const delays = options.transientRetryDelaysMs ?? [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const created = await client.send(
+        new CreateHostedConfigurationVersionCommand({
+          ApplicationId: ids.applicationId,
+          ConfigurationProfileId: ids.profileId,
+          Content: new TextEncoder().encode(content),
+          ContentType: 'application/json',
+          Description: text,
+          LatestVersionNumber: options.latestVersionNumber,
+        }),
       );
+      if (created.VersionNumber === undefined) {
+        throw new Error(`AppConfig created a version of the ${label} but returned no VersionNumber`);
+      }
+      versionNumber = created.VersionNumber;
+      break;
+    } catch (error) {
+      const delay = delays[attempt];
+      if (delay !== undefined && isTransientError(error)) {
+        await sleep(delay);
+        continue;
+      }
+      if ((error as Error).name === 'ConflictException') {
+        throw new FlagWriteConflict(
+          `another writer created a version of the ${label} after version ${options.latestVersionNumber ?? '(none)'}, ` +
+            `which this change was based on (${(error as Error).message}); nothing written: read the flag again and ` +
+            'rebuild the change on top of it',
+          { cause: error },
+        );
+      }
+      throw error;
     }
-    throw error;
   }
 
   const stopped: StoppedDeployment[] = [];

@@ -43,6 +43,11 @@ const unavailable = () =>
     name: 'ServiceUnavailable',
     $metadata: { httpStatusCode: 503 },
   });
+const throttled = () =>
+  Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  });
 
 /**
  * moto stores and returns hosted versions (Create / Get); it has no ListHostedConfigurationVersions,
@@ -62,6 +67,17 @@ describe('flag writer', () => {
     motoClient = new AppConfigClient(moto.clientConfig);
   });
 
+  /** CreateHostedConfigurationVersion as AppConfig answers it: moto stores, LatestVersionNumber is checked here. */
+  const storeVersion = async (input: CreateHostedConfigurationVersionCommandInput) => {
+    const latest = created.at(-1);
+    if (input.LatestVersionNumber !== undefined && input.LatestVersionNumber !== latest) {
+      throw conflict(`LatestVersionNumber ${input.LatestVersionNumber} is not the latest version ${latest}`);
+    }
+    const out = await motoClient.send(new CreateHostedConfigurationVersionCommand(input));
+    created.push(out.VersionNumber!);
+    return out;
+  };
+
   beforeEach(async () => {
     const app = await motoClient.send(new CreateApplicationCommand({ Name: 'mlops-document-classifier' }));
     const profile = await motoClient.send(
@@ -80,19 +96,7 @@ describe('flag writer', () => {
     created = [];
     sleeps = [];
     appconfig.reset();
-    appconfig
-      .on(CreateHostedConfigurationVersionCommand)
-      .callsFake(async (input: CreateHostedConfigurationVersionCommandInput) => {
-        const latest = created.at(-1);
-        if (input.LatestVersionNumber !== undefined && input.LatestVersionNumber !== latest) {
-          throw conflict(
-            `LatestVersionNumber ${input.LatestVersionNumber} is not the latest version ${latest}`,
-          );
-        }
-        const out = await motoClient.send(new CreateHostedConfigurationVersionCommand(input));
-        created.push(out.VersionNumber!);
-        return out;
-      });
+    appconfig.on(CreateHostedConfigurationVersionCommand).callsFake(storeVersion);
     appconfig
       .on(GetHostedConfigurationVersionCommand)
       .callsFake((input) => motoClient.send(new GetHostedConfigurationVersionCommand(input)));
@@ -275,6 +279,40 @@ describe('flag writer', () => {
       expect(sleeps).toEqual([500, 1000, 2000]);
     });
   });
+  describe('transient CreateHostedConfigurationVersion failures', () => {
+    it('GIVEN retry waits THEN a throttled write is stored again after each wait, once in all, and deployed', async () => {
+      let refusals = 2;
+      appconfig.on(CreateHostedConfigurationVersionCommand).callsFake(async (input) => {
+        if (refusals-- > 0) throw throttled();
+        return storeVersion(input);
+      });
+      appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 3 });
+      const deployed = await deployFlag(client, ids, flag, 'x', {
+        latestVersionNumber: undefined,
+        transientRetryDelaysMs: [1000, 2000, 4000],
+        sleep,
+      });
+      expect(deployed).toEqual({
+        versionNumber: 1,
+        deploymentNumber: expect.any(Number),
+        stoppedDeployments: [],
+      });
+      expect(created).toEqual([1]);
+      expect(appconfig.commandCalls(CreateHostedConfigurationVersionCommand)).toHaveLength(3);
+      expect(sleeps).toEqual([1000, 2000]);
+    });
+
+    it('GIVEN no retry waits THEN one attempt, and the throttling reaches the caller as it came', async () => {
+      appconfig.on(CreateHostedConfigurationVersionCommand).rejectsOnce(throttled());
+      const error = await deployFlag(client, ids, flag, 'x', { latestVersionNumber: undefined, sleep }).catch(
+        (e: unknown) => e,
+      );
+      expect((error as Error).name).toBe('ThrottlingException');
+      expect(created).toEqual([]);
+      expect(appconfig.commandCalls(CreateHostedConfigurationVersionCommand)).toHaveLength(1);
+    });
+  });
+
   describe('transient StartDeployment failures', () => {
     it('GIVEN retry waits THEN a transient failure is retried for the same stored version, one version in all', async () => {
       appconfig

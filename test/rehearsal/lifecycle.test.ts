@@ -382,4 +382,13 @@ describe('issue 11 section 5 scenarios', () => {
       report.timeline.filter((e) => e.actor === 'autoscaling').map((e) => e.message.split(' ')[0]),
     ).toEqual(expect.arrayContaining(['deregistered', 'registered']));
   });
+  it('a rollback whose flag write AppConfig throttles twice stores it again after a wait: users leave the rolled-back version, and the flag, state.json and the endpoint agree (found by the long generated run)', async () => {
+    const report = await rehearseFile('examples/scenarios/rollback-flag-write-throttled.yaml');
+    // Before the fix: "incomplete"; v2 answered stable traffic and the flag kept naming it (stable-traffic-released, records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(
+      report.timeline.filter((e) => e.actor === 'rollback (person)').map((e) => e.message.split(':')[0]),
+    ).toEqual(['duplicate', 'done']);
+  });
 });
