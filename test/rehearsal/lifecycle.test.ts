@@ -1,9 +1,8 @@
 /**
  * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
- * invariants checked after every event. The shipped scenarios (examples/scenarios, where `mlops
- * rehearse` must pass them) hold every invariant. A scenario that reproduces an open bug waits in
- * test/fixtures/scenarios, asserting what is fixed and naming the invariant that still breaks; when
- * it holds everything, it moves to examples/scenarios/ (every one so far has, issue 11).
+ * invariants checked after every event. The shipped scenarios (examples/scenarios: the drills an
+ * operator runs, which `mlops rehearse` must pass) and the regressions (test/fixtures/scenarios: each
+ * lifecycle bug, most found by the generated sequences, failed before its fix) hold every invariant.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -137,7 +136,7 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('a canary that passed and was never promoted leaves state.json, the flag and the confidence alarm naming it once nothing is in flight', async () => {
-    const report = await rehearseFile('examples/scenarios/unpromoted-canary-then-failed-release.yaml');
+    const report = await rehearseFile('test/fixtures/scenarios/unpromoted-canary-then-failed-release.yaml');
     // Before the fix: records-agree and confidence-threshold-follows (v1's band while v2 answers).
     expect(failed(report)).toEqual([]);
     expect(report.final).toMatchObject({ serving: 'v2', liveEndpoint: 'v2', standby: 'v1' });
@@ -145,7 +144,7 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('autoscaling unavailable when a canary passes: the stage retries at its next poll, and a rollback then returns to N-1 (found by the generated sequences)', async () => {
-    const report = await rehearseFile('examples/scenarios/autoscaling-unavailable-at-canary-pass.yaml');
+    const report = await rehearseFile('test/fixtures/scenarios/autoscaling-unavailable-at-canary-pass.yaml');
     // Before the fix the canary failed before it recorded what serves: records-agree and confidence-threshold-follows.
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
@@ -164,7 +163,7 @@ describe('issue 11 section 5 scenarios', () => {
   ])(
     '%s (found by the long generated run in the canary-to-promotion window) holds every invariant',
     async (name) => {
-      const report = await rehearseFile(`examples/scenarios/${name}.yaml`);
+      const report = await rehearseFile(`test/fixtures/scenarios/${name}.yaml`);
       expect(failed(report)).toEqual([]);
       expect(report.expectations.every((e) => e.ok)).toBe(true);
     },
@@ -216,7 +215,7 @@ describe('issue 11 section 5 scenarios', () => {
 
   it('a throttled settle after a rollback is retried, and a retried shadow of the rolled-back release cannot put it live again', async () => {
     const report = await rehearseFile(
-      'examples/scenarios/settle-throttled-then-rolled-back-release-retried.yaml',
+      'test/fixtures/scenarios/settle-throttled-then-rolled-back-release-retried.yaml',
     );
     expect(failed(report)).toEqual([]);
     expect(
@@ -230,7 +229,7 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('a rollback while S3 refuses three writes (503) still leaves serving/state.json and its records: each write is retried with growing waits', async () => {
-    const report = await rehearseFile('examples/scenarios/rollback-while-s3-refuses-writes.yaml');
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-while-s3-refuses-writes.yaml');
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
     const faults = report.timeline.filter((e) => e.actor === 'fault');
@@ -291,7 +290,9 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('a degraded first release whose alarm fires while the next release shadows it is refused, not "returned" from v1 to v1 (found by the generated sequences)', async () => {
-    const report = await rehearseFile('examples/scenarios/degraded-first-release-during-next-release.yaml');
+    const report = await rehearseFile(
+      'test/fixtures/scenarios/degraded-first-release-during-next-release.yaml',
+    );
     expect(report.timeline.find((e) => e.actor.startsWith('rollback (alarm'))?.message).toMatch(
       /^refused: .*no previous version to return to/,
     );
@@ -301,7 +302,7 @@ describe('issue 11 section 5 scenarios', () => {
 
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
     const report = await rehearseFile(
-      'examples/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
+      'test/fixtures/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
     );
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
@@ -315,7 +316,7 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('a retried canary of a release already live does not pass while its guardrail alarm is in ALARM, and changes nothing (found by the generated sequences)', async () => {
-    const report = await rehearseFile('examples/scenarios/retried-canary-of-live-release-in-alarm.yaml');
+    const report = await rehearseFile('test/fixtures/scenarios/retried-canary-of-live-release-in-alarm.yaml');
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
     const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
@@ -346,7 +347,7 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('a flag deployment AppConfig refuses three times when the canary passes is retried at the next polls, not given up (found by the long generated run)', async () => {
-    const report = await rehearseFile('examples/scenarios/flag-deployment-refused-at-canary-pass.yaml');
+    const report = await rehearseFile('test/fixtures/scenarios/flag-deployment-refused-at-canary-pass.yaml');
     // Before the fix: the canary failed at its second poll; records-agree and confidence-threshold-follows.
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
@@ -359,7 +360,9 @@ describe('issue 11 section 5 scenarios', () => {
   });
 
   it('a rollback whose flag deployment AppConfig answers with ServiceUnavailable three times retries it: users leave the rolled-back version within the flag cache (found by the long generated run)', async () => {
-    const report = await rehearseFile('examples/scenarios/flag-deployment-unavailable-during-rollback.yaml');
+    const report = await rehearseFile(
+      'test/fixtures/scenarios/flag-deployment-unavailable-during-rollback.yaml',
+    );
     // Before the fix: "incomplete", and v2 answered stable traffic until the live endpoint served v1 (stable-traffic-released).
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
@@ -372,7 +375,7 @@ describe('issue 11 section 5 scenarios', () => {
   });
   it('a rollback across an instance-type change whose DeleteScalingPolicy is throttled once retries it: the live endpoint returns to N-1 and its autoscaling comes back (found by the long generated run)', async () => {
     const report = await rehearseFile(
-      'examples/scenarios/rollback-autoscaling-throttled-across-instance-type.yaml',
+      'test/fixtures/scenarios/rollback-autoscaling-throttled-across-instance-type.yaml',
     );
     // Before the fix: "incomplete"; the live endpoint kept v2 while state.json named v1's config (records-agree).
     expect(failed(report)).toEqual([]);
@@ -383,7 +386,7 @@ describe('issue 11 section 5 scenarios', () => {
     ).toEqual(expect.arrayContaining(['deregistered', 'registered']));
   });
   it('a rollback whose flag write AppConfig throttles twice stores it again after a wait: users leave the rolled-back version, and the flag, state.json and the endpoint agree (found by the long generated run)', async () => {
-    const report = await rehearseFile('examples/scenarios/rollback-flag-write-throttled.yaml');
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-flag-write-throttled.yaml');
     // Before the fix: "incomplete"; v2 answered stable traffic and the flag kept naming it (stable-traffic-released, records-agree).
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
