@@ -24,6 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AWSLAMBDA_GLOBAL_STUB, lambdaInitEnv } from '../test/helpers/lambda-init-env';
 import { BUILD_OPTIONS, handlerBundles } from '../lib/constructs/handler-bundles';
+import { median } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 const EMPTY = '(empty file)';
@@ -65,12 +66,6 @@ function requireOnce(file: string, kind: 'handler' | 'empty'): Sample {
   if (res.status !== 0) throw new Error(`require(${file}) failed (exit ${res.status}):\n${res.stderr}`);
   return JSON.parse(res.stdout) as Sample;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function main(): void {
   const args = process.argv.slice(2);

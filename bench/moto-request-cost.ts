@@ -35,6 +35,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { median } from './measure';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -205,11 +206,6 @@ async function mix(s: Server, iterations: number): Promise<number> {
   }
   return requests;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main(): Promise<void> {
   const loadBefore = loadavg().map((l) => l.toFixed(2));

@@ -23,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BUILD_OPTIONS } from '../lib/constructs/handler-bundles';
 import { lambdaInitEnv } from '../test/helpers/lambda-init-env';
+import { median } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENTRY = path.join('bench', 'router-first-request', 'entry.ts');
@@ -86,12 +87,6 @@ function runOnce(file: string): Sample {
     throw new Error(`${file} did not answer: ${JSON.stringify(sample)}`);
   return sample;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function main(): void {
   const args = process.argv.slice(2);

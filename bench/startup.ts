@@ -13,9 +13,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { buildSync } from 'esbuild';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { manyModelsConfig, median, timeProcess } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE_CACHE = path.join(ROOT, 'node_modules', '.cache', 'mlops-handler-bundles');
@@ -34,24 +35,8 @@ interface Case {
 
 function measure(c: Case): Sample {
   c.before?.();
-  const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...c.command], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const last = res.stderr.trim().split('\n').pop() ?? '';
-  const [wall, user, sys, rssKiB] = last.split(' ').map(Number);
-  if (res.status !== 0 || !Number.isFinite(wall)) {
-    throw new Error(`${c.name} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-  }
-  return { wall, cpu: user + sys, rssMiB: rssKiB / 1024 };
+  return timeProcess(c.name, c.command, ROOT);
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function runRounds(cases: readonly Case[], runs: number): Map<string, Sample> {
   const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
@@ -83,19 +68,6 @@ function print(title: string, results: Map<string, Sample>, ...peers: string[]):
       .join('');
     console.log(`| ${name} | ${s.wall.toFixed(2)} | ${s.cpu.toFixed(2)} | ${s.rssMiB.toFixed(1)} |${ratios}`);
   }
-}
-
-/** A copy of config/ with `count` models: the example model under the names model-01 ... */
-function manyModelsConfig(count: number): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mlops-bench-config-'));
-  cpSync(path.join(ROOT, 'config'), dir, { recursive: true });
-  const example = readFileSync(path.join(dir, 'models', 'document-classifier.yaml'), 'utf8');
-  rmSync(path.join(dir, 'models', 'document-classifier.yaml'));
-  for (let i = 1; i <= count; i++) {
-    const name = `model-${String(i).padStart(2, '0')}`;
-    writeFileSync(path.join(dir, 'models', `${name}.yaml`), example.replaceAll('document-classifier', name));
-  }
-  return dir;
 }
 
 function main(): void {
@@ -130,7 +102,7 @@ function main(): void {
 
   if (only !== 'cli') {
     const out = mkdtempSync(path.join(tmpdir(), 'mlops-bench-out-'));
-    const many = manyModelsConfig(50);
+    const many = manyModelsConfig(ROOT, 50);
     const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
     const synth = (...extra: string[]) => [cdk, 'synth', '--quiet', '-o', out, ...extra];
     // Inside the checkout, so that it finds node_modules as the compiled app does.

@@ -10,9 +10,9 @@
  * this checkout, or the bench stops: a faster check that fails is no alternative. The checks run
  * with the node that runs this script (CI runs node 24: put it first on PATH).
  */
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
+import { median, timeProcess } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 const bin = (pkg: string, file: string) => path.join(ROOT, 'node_modules', pkg, file);
@@ -82,24 +82,8 @@ function lintCases(flags: readonly string[]): Case[] {
 }
 
 function measure(c: Case): Sample {
-  const res = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...c.command], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const last = res.stderr.trim().split('\n').pop() ?? '';
-  const [wall, user, sys, rssKiB] = last.split(' ').map(Number);
-  if (res.status !== 0 || !Number.isFinite(wall)) {
-    throw new Error(`${c.name} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
-  }
-  return { wall, cpu: user + sys, rssMiB: rssKiB / 1024 };
+  return timeProcess(c.name, c.command, ROOT);
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const load = () =>
   loadavg()

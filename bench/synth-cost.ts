@@ -15,9 +15,10 @@
  * the CDK CLI passes (cdk.json's, plus path and asset metadata), as `CDK_CONTEXT_JSON`.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { manyModelsConfig, median } from './measure';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -44,19 +45,6 @@ const cpu = process.cpuUsage();
 const services = Object.keys(require.cache).filter((k) => /aws-cdk-lib\\/aws-[^/]+\\/lib\\/index\\.js$/.test(k)).length;
 process.stdout.write(JSON.stringify({ cpu: (cpu.user + cpu.system) / 1e6, services }));
 `;
-
-/** A copy of config/ with `count` models: the example model under the names model-01 ... */
-function manyModelsConfig(count: number): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mlops-bench-config-'));
-  cpSync(path.join(ROOT, 'config'), dir, { recursive: true });
-  const example = readFileSync(path.join(dir, 'models', 'document-classifier.yaml'), 'utf8');
-  rmSync(path.join(dir, 'models', 'document-classifier.yaml'));
-  for (let i = 1; i <= count; i++) {
-    const name = `model-${String(i).padStart(2, '0')}`;
-    writeFileSync(path.join(dir, 'models', `${name}.yaml`), example.replaceAll('document-classifier', name));
-  }
-  return dir;
-}
 
 /** cdk.json's context and what the CDK CLI adds to it for `cdk synth`. */
 function cliContext(configDir: string): string {
@@ -89,12 +77,6 @@ function run(variant: Variant, configDir: string): { cpu: number; services: numb
   }
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 function main(): void {
   const args = process.argv.slice(2);
   const option = (name: string, fallback: number) =>
@@ -108,7 +90,7 @@ function main(): void {
   console.log(`node ${process.version}, load average ${load()}, ${runs} round(s), 1 and ${models} models`);
 
   spawnSync(process.execPath, ['scripts/build-cli.js'], { cwd: ROOT, stdio: 'inherit' });
-  const many = manyModelsConfig(models);
+  const many = manyModelsConfig(ROOT, models);
   const configs = { 1: path.join(ROOT, 'config'), [models]: many } as Record<number, string>;
   const cpu = new Map<string, number[]>();
   const services = new Map<Variant, number>();
