@@ -100,14 +100,29 @@ export class Invariants {
   // Traffic
   // -------------------------------------------------------------------------------------------
 
-  onAnswer(label: string, canary: boolean, _routed: Routed): void {
-    this.checks += 1;
-    if (canary) return;
+  /** Stable traffic goes to `label` now: a new version pushes, a return to the one before pops. */
+  private noteServed(label: string): void {
     const top = this.served.at(-1);
     if (top !== label) {
       if (this.served.at(-2) === label) this.served.pop();
       else this.served.push(label);
     }
+  }
+
+  /**
+   * With the callers stopped (a `traffic` step of 0) no answer says where stable traffic goes; it
+   * would go where the flag points, so the served versions follow that until they come back.
+   */
+  private followServingWithoutTraffic(): void {
+    if (this.world.rpm !== 0) return;
+    const label = this.world.serving();
+    if (label !== undefined) this.noteServed(label);
+  }
+
+  onAnswer(label: string, canary: boolean, _routed: Routed): void {
+    this.checks += 1;
+    if (canary) return;
+    this.noteServed(label);
     // 1. Stable traffic only to a released, not rolled back version (or the rollback target).
     const rolledAt = this.rolledBack.get(label);
     // A rollback that had no warm bridge and paged so: the version rolled back from answers on the
@@ -257,6 +272,7 @@ export class Invariants {
 
   beforeRollback(): { top: string | undefined; expected: string | undefined } {
     this.checks += 1;
+    this.followServingWithoutTraffic();
     const live = this.world.env.LIVE_ENDPOINT!;
     const count = this.world.cloud.instancesOf(live, 'live');
     if (
@@ -384,6 +400,7 @@ export class Invariants {
 
   check(_kind: string): void {
     this.checks += 1;
+    this.followServingWithoutTraffic();
     const w = this.world;
     const live = w.env.LIVE_ENDPOINT!;
     const endpoint = w.cloud.endpoints.get(live);

@@ -300,6 +300,15 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.expectations.every((e) => e.ok)).toBe(true);
   });
 
+  it('a rollback while the callers are stopped returns to the version that served before, and the checker knows it (found by the generated sequences once they draw traffic steps)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-while-callers-stopped.yaml');
+    // Before the fix the checker saw no answer from v3 and judged the rollback to v2 wrong
+    // (rollback-returns-to-previous, nothing-undoes-rollback).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v3 → v2/);
+  });
+
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
