@@ -29,6 +29,7 @@ import {
   type ModelArtifactRecord,
 } from '../core/serving/serving-records';
 import { compareShadow } from '../core/serving/shadow';
+import { isTransientError } from '../core/serving/transient-error';
 import {
   shadowFindings,
   shadowReportRecordSchema,
@@ -75,6 +76,12 @@ export interface Deps extends ServingDeps {
  * SageMaker flushes its capture files a little after the minute ends.
  */
 export const SETTLE_MS = 2 * 60_000;
+
+/**
+ * How long after the comparison a transiently refused update back to the production config is
+ * tried again at each poll before the stage fails and says what to run.
+ */
+export const RESTORE_RETRY_MS = 30 * 60_000;
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
 const VARIANTS = { production: LIVE_VARIANT, shadow: SHADOW_VARIANT } as const;
@@ -476,13 +483,32 @@ async function compareAndRestore(
   } catch (error) {
     writeError = error as Error;
   }
+  // A transient refusal (throttling, a 5xx, a timeout: the SDK already retried it) of the update
+  // that puts production back is tried again at the next poll, from this same phase, for up to
+  // RESTORE_RETRY_MS: failing here would leave the candidate's shadow instances running, and
+  // serving/state.json naming a config the endpoint is not on, until a person retried the stage.
+  let deferred = false;
+  const retryLater = (error: unknown): JobOutcome | undefined => {
+    const waited = deps.now().getTime() - (state.windowEndMs + SETTLE_MS);
+    if (!isTransientError(error) || waited >= RESTORE_RETRY_MS) return undefined;
+    deferred = true;
+    return inProgress(
+      { ...state, polls: state.polls + 1 },
+      `compared over ${formatDuration(window.endMs - window.startMs)}; putting production config ` +
+        `${state.productionConfigName} back on live endpoint ${endpointName} paused by a transient failure ` +
+        `(${describe(error)}): the stage tries again at its next poll (waited ${formatDuration(waited)} of ` +
+        `${formatDuration(RESTORE_RETRY_MS)}). Report: ${stage.reportUrl}`,
+    );
+  };
   const restoring = await restore(
     stage,
     state,
     `compared over ${formatDuration(window.endMs - window.startMs)}; putting production config ` +
       `${state.productionConfigName} back on live endpoint ${endpointName}. Report: ${stage.reportUrl}`,
     writeError ? undefined : stage.reportUrl,
+    retryLater,
   );
+  if (deferred) return restoring;
   if (writeError && restoring.status !== 'failed') {
     return failed(
       `${writeError.message}. Production config ${state.productionConfigName} is being put back on live endpoint ` +
@@ -551,12 +577,16 @@ async function pollRestoring(stage: Stage, state: ShadowState & { phase: 'restor
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** `UpdateEndpoint` back to the production config, and the `restoring` token. */
+/**
+ * `UpdateEndpoint` back to the production config, and the `restoring` token. When the update is
+ * refused, `retryLater` may answer instead (an in-progress outcome that tries again later).
+ */
 async function restore(
   stage: Stage,
   target: { endpointName: string; productionConfigName: string; shadowConfigName: string },
   summary: string,
   reportUrl: string | undefined = stage.reportUrl,
+  retryLater: (error: unknown) => JobOutcome | undefined = () => undefined,
 ): Promise<JobOutcome> {
   const { endpointName, productionConfigName: production, shadowConfigName: shadow } = target;
   try {
@@ -568,6 +598,8 @@ async function restore(
       }),
     );
   } catch (error) {
+    const later = retryLater(error);
+    if (later) return later;
     return failed(
       `could not put production config ${production} back on live endpoint ${endpointName}: ${describe(error)}. ` +
         `The endpoint still runs the shadow config ${shadow} (production's model plus the candidate as shadow ` +

@@ -309,6 +309,16 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v3 → v2/);
   });
 
+  it('a shadow stage whose update back to the production config is throttled tries again at its next poll: production goes back and the release goes on (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/shadow-restore-throttled.yaml');
+    // Before the fix the stage failed at once, leaving the shadow config on the live endpoint (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const shadow = report.timeline.filter((e) => e.actor === 'shadow (v2)').map((e) => e.message);
+    expect(shadow.some((m) => /paused by a transient failure \(ThrottlingException/.test(m))).toBe(true);
+    expect(shadow.at(-1)).toMatch(/^succeeded: /);
+  });
+
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',

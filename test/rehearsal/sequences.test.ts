@@ -1,7 +1,8 @@
 /**
  * Generated lifecycle sequences (issue 11 section 3): fast-check builds releases with and without
- * an instance-type change, stopped part-way, degradations, manual and concurrent rollbacks, stage
- * retries, injected faults and waits; every invariant must hold after every event. A fixed seed;
+ * an instance-type change, stopped part-way or paused in a stage, degradations, manual and
+ * concurrent rollbacks, stage retries, injected faults, waits, the callers stopping and coming back,
+ * and now and then a retirement at the end; every invariant must hold after every event. A fixed seed;
  * bench/rehearsal-sequences.ts runs thousands. A failing sequence is shrunk and written to
  * bench/.data/rehearsal/ as a scenario `mlops rehearse` replays.
  */
