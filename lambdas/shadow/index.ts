@@ -29,7 +29,7 @@ import {
   type ModelArtifactRecord,
 } from '../core/serving/serving-records';
 import { compareShadow } from '../core/serving/shadow';
-import { isTransientError } from '../core/serving/transient-error';
+import { isEndpointBusyRefusal, isTransientError } from '../core/serving/transient-error';
 import {
   shadowFindings,
   shadowReportRecordSchema,
@@ -484,18 +484,21 @@ async function compareAndRestore(
     writeError = error as Error;
   }
   // A transient refusal (throttling, a 5xx, a timeout: the SDK already retried it) of the update
-  // that puts production back is tried again at the next poll, from this same phase, for up to
-  // RESTORE_RETRY_MS: failing here would leave the candidate's shadow instances running, and
-  // serving/state.json naming a config the endpoint is not on, until a person retried the stage.
+  // that puts production back, or SageMaker's "Cannot update in-progress endpoint", is tried again
+  // at the next poll, from this same phase, for up to RESTORE_RETRY_MS: failing here would leave the
+  // candidate's shadow instances running, and serving/state.json naming a config the endpoint is not
+  // on, until a person retried the stage. The next poll looks at the endpoint first: if another
+  // update (a rollback) is what was in progress, it waits for it and then fails without touching it.
   let deferred = false;
   const retryLater = (error: unknown): JobOutcome | undefined => {
     const waited = deps.now().getTime() - (state.windowEndMs + SETTLE_MS);
-    if (!isTransientError(error) || waited >= RESTORE_RETRY_MS) return undefined;
+    if (!(isTransientError(error) || isEndpointBusyRefusal(error)) || waited >= RESTORE_RETRY_MS)
+      return undefined;
     deferred = true;
     return inProgress(
       { ...state, polls: state.polls + 1 },
       `compared over ${formatDuration(window.endMs - window.startMs)}; putting production config ` +
-        `${state.productionConfigName} back on live endpoint ${endpointName} paused by a transient failure ` +
+        `${state.productionConfigName} back on live endpoint ${endpointName} paused by a refusal ` +
         `(${describe(error)}): the stage tries again at its next poll (waited ${formatDuration(waited)} of ` +
         `${formatDuration(RESTORE_RETRY_MS)}). Report: ${stage.reportUrl}`,
     );

@@ -1290,13 +1290,13 @@ describe('shadow handler', () => {
     await seedLive();
     await seedShadowConfig();
     sm.on(UpdateEndpointCommand).rejects(
-      Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }),
+      Object.assign(new Error('Could not find endpoint configuration'), { name: 'ValidationException' }),
     );
     now = at(70);
     endpointIs('InService', SHADOW_CONFIG);
     expect(failure(await run(encodeShadowToken(observing)))).toBe(
-      `could not put production config ${PRODUCTION} back on live endpoint ${LIVE}: ValidationException: Cannot ` +
-        `update in-progress endpoint. The endpoint still runs the shadow config ${SHADOW_CONFIG} (production's ` +
+      `could not put production config ${PRODUCTION} back on live endpoint ${LIVE}: ValidationException: Could ` +
+        `not find endpoint configuration. The endpoint still runs the shadow config ${SHADOW_CONFIG} (production's ` +
         'model plus the candidate as shadow variant, whose instances cost money). Retry the stage (it puts ' +
         `production back first), or run ${update(PRODUCTION)}. The comparison is in ${REPORT_URL}.`,
     );
@@ -1320,7 +1320,7 @@ describe('shadow handler', () => {
       status: 'in-progress',
       summary:
         `compared over 60 min; putting production config ${PRODUCTION} back on live endpoint ${LIVE} paused by a ` +
-        'transient failure (ThrottlingException: Rate exceeded): the stage tries again at its next poll (waited ' +
+        'refusal (ThrottlingException: Rate exceeded): the stage tries again at its next poll (waited ' +
         `4 min of 30 min). Report: ${REPORT_URL}`,
     });
     expect(reported().command).toBe('PutJobSuccessResultCommand');
@@ -1333,6 +1333,29 @@ describe('shadow handler', () => {
     outcome = await run(token(outcome));
     expect(decodeShadowToken(token(outcome))).toMatchObject({ phase: 'restoring' });
     expect(updates).toEqual([RESTORE_PRODUCTION]);
+  });
+
+  test('observing: "Cannot update in-progress endpoint" while putting production back; the next poll waits for that update and then leaves the endpoint alone', async () => {
+    await seedLive();
+    await seedShadowConfig();
+    sm.on(UpdateEndpointCommand).rejects(
+      Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }),
+    );
+    now = at(70);
+    endpointIs('InService', SHADOW_CONFIG);
+    let outcome = await run(encodeShadowToken(observing));
+    expect(decodeShadowToken(token(outcome))).toEqual({ ...observing, polls: observing.polls + 1 });
+    // A rollback was what was in progress: the endpoint updates, then serves another config.
+    now = at(71);
+    endpointIs('Updating', SHADOW_CONFIG);
+    outcome = await run(token(outcome));
+    expect(decodeShadowToken(token(outcome))).toMatchObject({ phase: 'observing' });
+    now = at(75);
+    endpointIs('InService', 'mlops-document-classifier-rolledback-live');
+    expect(failure(await run(token(outcome)))).toMatch(
+      new RegExp(`^live endpoint ${LIVE} left the shadow config ${SHADOW_CONFIG} during the shadow window`),
+    );
+    expect(updates).toEqual([]);
   });
 
   test('observing: SageMaker still throttles putting production back 30 min after the comparison; the stage fails and says what to run', async () => {

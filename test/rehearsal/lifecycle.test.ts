@@ -315,7 +315,7 @@ describe('issue 11 section 5 scenarios', () => {
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
     const shadow = report.timeline.filter((e) => e.actor === 'shadow (v2)').map((e) => e.message);
-    expect(shadow.some((m) => /paused by a transient failure \(ThrottlingException/.test(m))).toBe(true);
+    expect(shadow.some((m) => /paused by a refusal \(ThrottlingException/.test(m))).toBe(true);
     expect(shadow.at(-1)).toMatch(/^succeeded: /);
   });
 
