@@ -78,10 +78,18 @@ export interface Deps extends ServingDeps {
 export const SETTLE_MS = 2 * 60_000;
 
 /**
- * How long after the comparison a transiently refused update back to the production config is
- * tried again at each poll before the stage fails and says what to run.
+ * How long a transient failure is tried again at each poll before the stage fails: from the end of
+ * the window (and its settling time) in the observing phase, from the start of the other phases.
+ * The update back to the production config counts from the end of the window too.
  */
 export const RESTORE_RETRY_MS = 30 * 60_000;
+
+/** Where a phase's RESTORE_RETRY_MS of transient retries counts from. */
+function transientRetryFrom(state: ShadowState): number {
+  return state.phase === 'observing'
+    ? Math.max(state.windowEndMs + SETTLE_MS, state.phaseStartedAtMs)
+    : state.phaseStartedAtMs;
+}
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
 const VARIANTS = { production: LIVE_VARIANT, shadow: SHADOW_VARIANT } as const;
@@ -132,13 +140,29 @@ export function createHandler(deps: Deps) {
         throw error;
       }
       logger.appendKeys({ phase: state.phase, polls: state.polls });
-      switch (state.phase) {
-        case 'adding':
-          return pollAdding(stage, state);
-        case 'observing':
-          return pollObserving(stage, state);
-        case 'restoring':
-          return pollRestoring(stage, state);
+      try {
+        switch (state.phase) {
+          case 'adding':
+            return await pollAdding(stage, state);
+          case 'observing':
+            return await pollObserving(stage, state);
+          case 'restoring':
+            return await pollRestoring(stage, state);
+        }
+      } catch (error) {
+        // A poll that meets a transient failure (DescribeEndpoint throttled, a 5xx, a timeout: the
+        // SDK already retried it) tries again at the next poll: failing would leave the live
+        // endpoint on the shadow config until a person retried the stage.
+        const waited = deps.now().getTime() - transientRetryFrom(state);
+        if (!isTransientError(error) || waited >= RESTORE_RETRY_MS) throw error;
+        logger.warn('transient failure during a poll; trying again at the next poll', {
+          error: error as Error,
+        });
+        return inProgress(
+          { ...state, polls: state.polls + 1 },
+          `the shadow stage's ${state.phase} poll paused by a transient failure (${describe(error)}); it ` +
+            `tries again at its next poll${waited > 0 ? ` (waited ${formatDuration(waited)} of ${formatDuration(RESTORE_RETRY_MS)})` : ''}`,
+        );
       }
     });
   };

@@ -1358,6 +1358,33 @@ describe('shadow handler', () => {
     expect(updates).toEqual([]);
   });
 
+  test('observing: DescribeEndpoint answers 5xx during the window; the stage tries again at its next poll instead of leaving the shadow config behind', async () => {
+    await seedLive();
+    await seedShadowConfig();
+    sm.on(DescribeEndpointCommand).rejects(
+      Object.assign(new Error('We encountered an internal error'), {
+        name: 'InternalFailure',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
+    now = at(30);
+    const outcome = await run(encodeShadowToken(observing));
+    expect(outcome).toMatchObject({
+      status: 'in-progress',
+      summary:
+        "the shadow stage's observing poll paused by a transient failure (InternalFailure: We encountered an " +
+        'internal error); it tries again at its next poll',
+    });
+    expect(decodeShadowToken(token(outcome))).toEqual({ ...observing, polls: observing.polls + 1 });
+    expect(updates).toEqual([]);
+
+    // Still failing 30 min after the window and its settling time: the stage fails.
+    now = new Date(observing.windowEndMs + SETTLE_MS + RESTORE_RETRY_MS);
+    expect(failure(await run(encodeShadowToken(observing)))).toMatch(
+      /^InternalFailure: We encountered an internal error/,
+    );
+  });
+
   test('observing: SageMaker still throttles putting production back 30 min after the comparison; the stage fails and says what to run', async () => {
     await seedLive();
     await seedShadowConfig();

@@ -319,6 +319,18 @@ describe('issue 11 section 5 scenarios', () => {
     expect(shadow.at(-1)).toMatch(/^succeeded: /);
   });
 
+  it('a shadow stage whose DescribeEndpoint answers 5xx during the window tries again at its next poll: production goes back and the release goes on (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/shadow-poll-describe-unavailable.yaml');
+    // Before the fix the stage failed and left the shadow config on the live endpoint (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const shadow = report.timeline.filter((e) => e.actor === 'shadow (v2)').map((e) => e.message);
+    expect(shadow.some((m) => /observing poll paused by a transient failure \(InternalFailure/.test(m))).toBe(
+      true,
+    );
+    expect(shadow.at(-1)).toMatch(/^succeeded: /);
+  });
+
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
