@@ -331,6 +331,14 @@ describe('issue 11 section 5 scenarios', () => {
     expect(shadow.at(-1)).toMatch(/^succeeded: /);
   });
 
+  it('a rollback whose UpdateEndpoint SageMaker answers with a 5xx once waits and retries it: done, v1 live, users back on the live fleet (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-update-endpoint-unavailable.yaml');
+    // Before the fix: "incomplete", v2 kept on the live endpoint (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v2 → v1/);
+  });
+
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
