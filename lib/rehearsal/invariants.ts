@@ -227,6 +227,17 @@ export class Invariants {
         `a retried ${stage} of ${run.label} pointed the flag back at ${run.label}, which had been rolled back`,
       );
     }
+    // A canary or promotion that passed and left its version where stable traffic goes serves it
+    // from now on, before the next request shows it: a rollback in the same second (the stage's
+    // poll came as the endpoint went InService) rolls back from it.
+    if (
+      outcome.status === 'succeeded' &&
+      (stage === 'canary' || stage === 'promotion') &&
+      !this.rolledBack.has(run.label) &&
+      this.world.serving() === run.label
+    ) {
+      this.noteServed(run.label);
+    }
     this.held = undefined;
   }
 

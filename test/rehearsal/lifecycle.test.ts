@@ -339,6 +339,14 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v2 → v1/);
   });
 
+  it('a rollback in the same second as the promotion returns to the version before, and the checker knows the promoted version served (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-in-the-second-of-promotion.yaml');
+    // Before the fix the checker had seen no stable answer from v3 and judged the rollback wrong.
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v3 → v1/);
+  });
+
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {
     const report = await rehearseFile(
       'test/fixtures/scenarios/refused-instance-type-canary-keeps-autoscaling.yaml',
