@@ -716,9 +716,11 @@ export class Cloud {
 
   /**
    * The flag version a router container gets now. During a deployment, AppConfig hands the new
-   * version to a growing share of targets (linear growth: `growthFactor`% per step, the steps spread
-   * evenly over the duration; appconfig-creating-deployment-strategy.html); container `i` of `n` is
-   * in that share when i/n is below it.
+   * version to a growing share of targets: linear growth, "increments of the growth factor evenly
+   * distributed over the deployment"; the documented timeline of a 10-hour deployment at 20% is 0%
+   * at 0 h, 20% at 2 h, ... 100% at 10 h, so the first step lands one step into the deployment
+   * (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy.html).
+   * Container `i` of `n` is in that share when i/n is below it.
    */
   flagVersionFor(container: number, containers: number): HostedVersion | undefined {
     const last = [...this.flagDeployments].reverse().find((d) => d.state !== 'ROLLED_BACK');
@@ -727,7 +729,7 @@ export class Cloud {
     if (last.state === 'DEPLOYING' && last.durationMs > 0) {
       const steps = Math.ceil(100 / last.growthFactor);
       const stepMs = last.durationMs / steps;
-      const done = Math.floor((this.nowMs - last.startedAt) / stepMs) + 1;
+      const done = Math.floor((this.nowMs - last.startedAt) / stepMs);
       share = Math.min(1, (done * last.growthFactor) / 100);
     }
     const number = container / containers < share ? last.version : last.previousVersion;
