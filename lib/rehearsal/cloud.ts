@@ -644,7 +644,8 @@ export class Cloud {
     output: string,
   ): void {
     const dc = config.DataCaptureConfig;
-    if (!dc?.EnableCapture || !dc.DestinationS3Uri) return;
+    // EnableCapture "defaults to enabled" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html).
+    if (!dc || dc.EnableCapture === false || !dc.DestinationS3Uri) return;
     if (this.random.next() * 100 >= (dc.InitialSamplingPercentage ?? 100)) return;
     const d = new Date(this.nowMs);
     const two = (n: number) => String(n).padStart(2, '0');
