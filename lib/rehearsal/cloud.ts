@@ -467,8 +467,10 @@ export class Cloud {
         'ValidationException',
         `Could not find endpoint configuration "${input.EndpointConfigName}".`,
       );
-    // One update at a time: SageMaker refuses UpdateEndpoint unless the endpoint is InService
-    // (or Failed/OutOfService): "Cannot update in-progress endpoint".
+    // One update at a time. AWS documents that UpdateEndpoint sets the status to Updating and back
+    // to InService when done (API_UpdateEndpoint), not the refusal of a second update meanwhile:
+    // the ValidationException "Cannot update in-progress endpoint" is what SageMaker answers in
+    // practice (an assumption, like TIMINGS; faults.ts says the same of AlreadyUpdating).
     if (e.status !== 'InService' && e.status !== 'OutOfService' && e.status !== 'UpdateRollbackFailed') {
       throw awsError(
         'ValidationException',

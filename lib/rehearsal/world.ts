@@ -790,6 +790,9 @@ export class World {
 
   /**
    * One action of the pipeline: invoke, then re-invoke with the continuation token until it ends.
+   * A job that returns a continuation token is "a custom action in progress"; "future jobs use this
+   * token to identify the running instance of the action", and a complete action supplies none
+   * (continuationToken, https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutJobSuccessResult.html).
    * With `pauseAfterMs`, returns 'paused' once the stage has been in progress that long (its token
    * kept in `run.inStage`); a paused stage goes on from its token when the run continues.
    */
