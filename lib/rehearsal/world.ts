@@ -391,6 +391,10 @@ export class World {
       const t = Math.min(end, minuteEnd, nextRequest, change);
       this.cloud.nowMs = t;
       this.cloud.settle();
+      // An endpoint change that lands on a minute boundary is checked before that minute's
+      // autoscaling acts on it: otherwise a fleet an update shrank and autoscaling grew back in the
+      // same instant is never seen (invariant 5), and every emulated duration is whole minutes.
+      if (t === change && t === minuteEnd) this.invariants.check('event');
       if (t === nextRequest) await this.sendRequest();
       if (t === minuteEnd) await this.minuteTick();
       // A request's own invariant is checked as it is answered (Invariants.onAnswer); the others
