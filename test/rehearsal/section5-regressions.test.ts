@@ -34,3 +34,15 @@ it('shadow restore keeps an autoscaled live fleet: 3 instances at 300 requests a
     }),
   );
 }, 120_000);
+
+it('a canary that changed the instance type and was rolled back by its guardrail leaves the live variant with autoscaling', async () => {
+  const path = 'test/fixtures/scenarios/guardrail-failed-instance-type-canary-keeps-autoscaling.yaml';
+  const report = await runScenario(parseScenario(readFileSync(join(ROOT, path), 'utf8'), path), shipped);
+  expect(report.invariants.filter((i) => !i.ok).map((i) => i.name)).toEqual([]);
+  expect(report.expectations.filter((e) => !e.ok)).toEqual([]);
+  const canary = report.timeline.filter((e) => e.actor === 'canary (v2)').map((e) => e.message);
+  expect(canary.at(-1)).toMatch(/^failed: Canary failed: the update to .* was rolled back/);
+  expect(
+    report.timeline.filter((e) => e.actor === 'autoscaling').map((e) => e.message.split(' ')[0]),
+  ).toEqual(['registered', 'deregistered', 'registered']);
+}, 120_000);
