@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runScenario } from '../../lib/rehearsal/runner';
+import type { Template } from '../../lib/rehearsal/template';
 import { parseScenario } from '../../lib/rehearsal/scenario';
 import { shippedRehearsal, type ShippedRehearsal } from '../helpers/rehearsal';
 
@@ -45,4 +46,51 @@ it('a canary that changed the instance type and was rolled back by its guardrail
   expect(
     report.timeline.filter((e) => e.actor === 'autoscaling').map((e) => e.message.split(' ')[0]),
   ).toEqual(['registered', 'deregistered', 'registered']);
+}, 120_000);
+
+/**
+ * The shipped model stack as `routing.flagDeployment.durationMinutes: 30` synthesizes it: the
+ * promotion's strategy lasts 30 minutes (and says so) and the release settings carry the value.
+ * Checked against a real synth of that config: these three values are the whole difference.
+ */
+function withGradualPromotion(template: Template): Template {
+  const copy = structuredClone(template) as Template & {
+    Resources: Record<string, { Type: string; Properties: any }>;
+  };
+  const strategies = Object.values(copy.Resources).filter(
+    (r) =>
+      r.Type === 'AWS::AppConfig::DeploymentStrategy' && !String(r.Properties.Name).endsWith('-rollback'),
+  );
+  expect(strategies).toHaveLength(1);
+  strategies[0]!.Properties.DeploymentDurationInMinutes = 30;
+  strategies[0]!.Properties.Description = 'Linear over 30 minutes.';
+  const settings = Object.values(copy.Resources).find(
+    (r) => r.Type === 'AWS::SSM::Parameter' && String(r.Properties.Value).includes('"flagDeployment"'),
+  )!;
+  const value = JSON.parse(settings.Properties.Value as string);
+  value.routing.flagDeployment.durationMinutes = 30;
+  settings.Properties.Value = JSON.stringify(value);
+  return copy;
+}
+
+it('a rollback under a gradual (30-minute) promotion strategy still reaches every router within the flag cache', async () => {
+  const path = 'test/fixtures/scenarios/rollback-instant-under-gradual-promotion.yaml';
+  const report = await runScenario(parseScenario(readFileSync(join(ROOT, path), 'utf8'), path), {
+    ...shipped,
+    template: withGradualPromotion(shipped.template),
+  });
+  expect(report.invariants.filter((i) => !i.ok).map((i) => i.name)).toEqual([]);
+  expect(report.expectations.filter((e) => !e.ok)).toEqual([]);
+  const flags = report.timeline.filter((e) => e.actor === 'appconfig').map((e) => e.message);
+  // The promotion's flag rolls out over 30 minutes; the rollback's at once.
+  expect(flags).toContainEqual(
+    expect.stringMatching(/deploying \(30 min, bake 0 min\): stable [0-9a-f]+ on live$/),
+  );
+  expect(flags).toContainEqual(
+    expect.stringMatching(/deploying \(0 min, bake 0 min\): stable [0-9a-f]+ on standby$/),
+  );
+  expect(report.timeToPreviousServing?.to).toBe('v1');
+  expect(report.timeToPreviousServing!.seconds).toBeLessThanOrEqual(
+    shipped.config.models[0]!.routing.flagCacheSeconds,
+  );
 }, 120_000);
