@@ -1,5 +1,5 @@
 /**
- * Each lifecycle invariant of issue 11 (section 2) can fail, and a failure is reported under its
+ * Each lifecycle invariant of issue 11 (section 2, and 11-13 of the retirement) can fail, and a failure is reported under its
  * name, with the step and a message, and turns the rehearsal's verdict to FAIL (exit 1).
  *
  * Every other rehearsal test asserts that the invariants HOLD; a checker that never fires would pass
@@ -308,6 +308,52 @@ describe('every lifecycle invariant can fail, and says so', () => {
       result,
       'records-agree',
       /^state\.json says live config edited-by-hand, DescribeEndpoint mlops-document-classifier-[0-9a-f]+-live$/,
+    );
+  });
+});
+
+describe('the retirement invariants (11-13) can fail, and say so', () => {
+  const RETIRED = [
+    '  - traffic: { requestsPerMinute: 0 }',
+    '  - wait: 16m',
+    '  - retire: {}',
+    '  - wait: 20m',
+    '  - rollback: { reason: after the retirement }',
+    '  - wait: 5m',
+  ].join('\n');
+
+  it('11 and 13: a live endpoint created again by hand after the retirement, and a rollback that then does not say the model is retired', async () => {
+    const result = await sabotaged(RETIRED, 3, (world) => {
+      expect(world.cloud.endpoints.has(live(world))).toBe(false);
+      const config = [...world.cloud.configs.keys()].find((c) => c.endsWith('-live'))!;
+      world.cloud.createEndpoint(live(world), config);
+    });
+    expectFailed(
+      result,
+      'retired-no-endpoint',
+      /^the model is retired but mlops-document-classifier-live exist\(s\) again$/,
+    );
+    expectFailed(
+      result,
+      'retired-refuses',
+      /^a rollback after the retirement ended "\w+" \(.*\), not refused as retired$/,
+    );
+  });
+
+  it('12. retired-not-deleted-in-use: the live endpoint deleted by hand during a deploy while the router still sends it requests', async () => {
+    const steps = ['  - retire: {}', '  - wait: 5m'].join('\n');
+    const result = await sabotaged(steps, 0, (world) => {
+      const original = world.invariants.beforeRetire.bind(world.invariants);
+      world.invariants.beforeRetire = () => {
+        const before = original();
+        world.cloud.deleteEndpoint(live(world));
+        return before;
+      };
+    });
+    expectFailed(
+      result,
+      'retired-not-deleted-in-use',
+      /^mlops-document-classifier-live was deleted while the router still sent it requests \(\d+ in the last minute or two\): its callers now get errors$/,
     );
   });
 });
