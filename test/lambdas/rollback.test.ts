@@ -30,6 +30,7 @@ import {
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -1603,6 +1604,77 @@ describe('rollback handler', () => {
       ]);
       // The release's flag is not the rollback's: left alone.
       expect(appconfig.versions).toHaveLength(1);
+    });
+
+    it('GIVEN the rollback could not write the flag (AppConfig unreachable) THEN once the live endpoint serves N-1, settle corrects the flag that still names N, keeps the A/B candidate, and pages', async () => {
+      appconfig.unreachable = true;
+      expect(done(await handler()(alarmEvent(), context())).status).toBe('incomplete');
+      expect(appconfig.deployedDocument()).toMatchObject({ stable: { modelVersion: N.version } });
+
+      appconfig.unreachable = false;
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      const settled = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(settled).toMatchObject({ status: 'settled', paged: true });
+      expect(appconfig.deployedDocument()).toEqual({
+        ...releaseFlag,
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+        updatedBy: `rollback (settle): corrected from ${N.version}, which does not serve`,
+        updatedAt: '2026-11-05T10:09:00.000Z',
+      });
+      expect(appconfig.deployments.at(-1)!.strategy).toBe('strat01');
+      const [incomplete, corrected] = await pages();
+      expect(incomplete!.subject).toMatch(/^Rollback INCOMPLETE/);
+      expect(corrected!.subject).toBe(`Flag corrected: ${MODEL} flag named ${N.version}`.slice(0, 99));
+      expect(corrected!.body).toContain(
+        `the flag names ${N.version} on the live endpoint, but the live endpoint and state.json serve ${N1.version}`,
+      );
+      // A second event for the same change finds the flag right: nothing written, nobody paged again.
+      const versions = appconfig.versions.length;
+      const again = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(again).toMatchObject({ status: 'settled', paged: false });
+      expect(appconfig.versions).toHaveLength(versions);
+      expect(await pages()).toEqual([]);
+    });
+
+    it('GIVEN a rollback away from N is in progress (claimed, flag on N-1) when the live endpoint reports N in service THEN settle leaves the flag to the rollback', async () => {
+      // The rollback claimed the incident and moved the flag; the endpoint has not taken N-1's config yet.
+      await ddb.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: {
+            pk: { S: MODEL },
+            sk: { S: `from#${N.version}#${N.exec}` },
+            status: { S: 'started' },
+            fromVersion: { S: N.version },
+            toVersion: { S: N1.version },
+            startedAt: { S: T0.toISOString() },
+          },
+        }),
+      );
+      appconfig.addVersion(rollbackFlag('a person'), 'rollback');
+      appconfig.deployments.push({ number: 2, version: '2', state: 'COMPLETE', strategy: 'strat01' });
+
+      const settled = await handler()(inService(N_LIVE_CONFIG), context());
+      expect(settled).toMatchObject({ status: 'settled', paged: false });
+      expect(settled.message).toContain(`a rollback away from ${N.version} is recorded (status "started")`);
+      expect(appconfig.versions).toHaveLength(2);
+      expect(appconfig.deployedDocument()).toEqual(rollbackFlag('a person'));
+      expect(await pages()).toEqual([]);
+    });
+
+    it('GIVEN the flag is wrong but another flag deployment is in progress THEN settle does not stop it, and pages that the flag still names the wrong version', async () => {
+      // A rollback left N-1 live in state.json and on the endpoint, and the flag on N; a person's slow
+      // deployment is in progress.
+      await putState({ ...rolledBackState, updatedAt: T0.toISOString() });
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG });
+      appconfig.deployments.push({ number: 2, version: '1', state: 'DEPLOYING', strategy: 'strat-linear' });
+
+      const result = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(result).toMatchObject({ status: 'not-run', paged: true });
+      expect(appconfigStub.commandCalls(StopDeploymentCommand)).toEqual([]);
+      const [page] = await pages();
+      expect(page!.subject).toBe(`Flag ACTION NEEDED: ${MODEL} flag names ${N.version}`.slice(0, 99));
+      expect(page!.body).toContain(`serve ${N1.version}, but the ${FLAG} names ${N.version}`);
     });
 
     it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {
