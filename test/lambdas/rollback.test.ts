@@ -360,14 +360,30 @@ describe('rollback handler', () => {
     };
   });
 
+  /** Endpoints between the two moto calls of an update, with the config they served before it. */
+  const updating = new Map<string, string | undefined>();
+
+  /**
+   * moto has no UpdateEndpoint: the endpoint is deleted and created again on the new config. SageMaker
+   * keeps the endpoint through an update ("it sets the endpoint status to Updating. After updating the
+   * endpoint, it sets the status to InService", "there is no availability loss":
+   * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html), so between the
+   * two calls DescribeEndpoint answers Updating on the old config, not "no such endpoint": a concurrent
+   * invocation that looked then (two invocations at once, on a loaded machine) read the endpoint as
+   * deleted and refused the rollback as for a retired model.
+   */
   async function applyUpdate(input: UpdateEndpointCommandInput): Promise<void> {
-    await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: input.EndpointName }));
-    await sagemakerMoto.send(
-      new CreateEndpointCommand({
-        EndpointName: input.EndpointName,
-        EndpointConfigName: input.EndpointConfigName,
-      }),
-    );
+    const name = input.EndpointName!;
+    const before = await sagemakerMoto.send(new DescribeEndpointCommand({ EndpointName: name }));
+    updating.set(name, before.EndpointConfigName);
+    try {
+      await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: name }));
+      await sagemakerMoto.send(
+        new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: input.EndpointConfigName }),
+      );
+    } finally {
+      updating.delete(name);
+    }
   }
 
   beforeEach(async () => {
@@ -387,6 +403,8 @@ describe('rollback handler', () => {
 
     sagemaker.reset();
     sagemaker.on(DescribeEndpointCommand).callsFake(async (input: { EndpointName: string }) => {
+      if (updating.has(input.EndpointName))
+        return described(input.EndpointName, 'Updating', updating.get(input.EndpointName)!);
       return describeHook(input.EndpointName) ?? sagemakerMoto.send(new DescribeEndpointCommand(input));
     });
     sagemaker
