@@ -2,7 +2,9 @@
  * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
  * invariants checked after every event. The shipped scenarios (examples/scenarios: the drills an
  * operator runs, which `mlops rehearse` must pass) and the regressions (test/fixtures/scenarios: each
- * lifecycle bug, most found by the generated sequences, failed before its fix) hold every invariant.
+ * lifecycle bug, most found by the generated sequences, failed before its fix) hold every invariant,
+ * but for one regression whose fault no handler can mask (AppConfig refusing every flag write of a
+ * rollback), which asserts by name the one invariant it still breaks.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
