@@ -775,6 +775,7 @@ async function settle(
       current: current.document,
       version: step.version,
       rollbackAway: await rollbackAwayFrom(run, live),
+      rolledBackTo: rollback !== undefined,
       at: deps.now(),
     });
     if (correction.action === 'leave') {

@@ -630,7 +630,13 @@ describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the
       version: N,
       wrongFlag: { version: N1, endpoint: 'live' },
     });
-    const correction = flagCorrection({ current: flagNaming(N1), version: N, rollbackAway: null, at });
+    const correction = flagCorrection({
+      current: flagNaming(N1),
+      version: N,
+      rolledBackTo: false,
+      rollbackAway: null,
+      at,
+    });
     expect(correction).toMatchObject({
       action: 'correct',
       document: {
@@ -674,7 +680,13 @@ describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the
       candidate: { modelVersion: '4f1c2e9a', endpoint: 'live', percent: 12.5 },
       killSwitch: true,
     };
-    const kept = flagCorrection({ current: withExperiment, version: N, rollbackAway: null, at });
+    const kept = flagCorrection({
+      current: withExperiment,
+      version: N,
+      rolledBackTo: false,
+      rollbackAway: null,
+      at,
+    });
     expect(kept).toMatchObject({
       action: 'correct',
       document: {
@@ -688,11 +700,33 @@ describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the
       ...withExperiment,
       candidate: { modelVersion: N, endpoint: 'live', percent: 50 },
     };
-    const dropped = flagCorrection({ current: candidateIsServed, version: N, rollbackAway: null, at });
+    const dropped = flagCorrection({
+      current: candidateIsServed,
+      version: N,
+      rolledBackTo: false,
+      rollbackAway: null,
+      at,
+    });
     if (dropped.action !== 'correct') throw new Error('expected a correction');
     expect(dropped.document.candidate).toBeNull();
     expect(dropped.summary).toMatch(new RegExp(`candidate ${N} dropped \\(it is now stable\\)`));
     expect(flagDocumentSchema.parse(dropped.document)).toEqual(dropped.document);
+  });
+
+  it('GIVEN the ledger records a rollback that returned to the served version THEN its flag is finished as it would have written it: no candidate, kill switch off', () => {
+    const left: FlagDocument = {
+      ...flagNaming(N1),
+      candidate: { modelVersion: '4f1c2e9a', endpoint: 'live', percent: 12.5 },
+      killSwitch: true,
+    };
+    const c = flagCorrection({ current: left, version: N, rollbackAway: null, rolledBackTo: true, at });
+    expect(c).toMatchObject({
+      action: 'correct',
+      document: { stable: { modelVersion: N, endpoint: 'live' }, candidate: null, killSwitch: false },
+      summary: expect.stringMatching(
+        new RegExp(`\\(as the rollback to ${N} would have written it: no candidate, kill switch off\\)$`),
+      ),
+    });
   });
 
   it('GIVEN a rollback away from the served version is recorded (in progress, done or incomplete) THEN the flag is left to it: a rollback moves the flag before the endpoint and state.json follow', () => {
@@ -700,6 +734,7 @@ describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the
       const left = flagCorrection({
         current: flagNaming(N1, 'standby'),
         version: N,
+        rolledBackTo: false,
         rollbackAway: { status },
         at,
       });
@@ -710,13 +745,25 @@ describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the
     }
     // A failed rollback changed nothing: the flag is not its, and is corrected.
     expect(
-      flagCorrection({ current: flagNaming(N1), version: N, rollbackAway: { status: 'failed' }, at }).action,
+      flagCorrection({
+        current: flagNaming(N1),
+        version: N,
+        rolledBackTo: false,
+        rollbackAway: { status: 'failed' },
+        at,
+      }).action,
     ).toBe('correct');
   });
 
   it('GIVEN the ledger cannot be read THEN the flag is left, and the reason says so', () => {
     expect(
-      flagCorrection({ current: flagNaming(N1, 'standby'), version: N, rollbackAway: 'unknown', at }),
+      flagCorrection({
+        current: flagNaming(N1, 'standby'),
+        version: N,
+        rolledBackTo: false,
+        rollbackAway: 'unknown',
+        at,
+      }),
     ).toEqual({ action: 'leave', why: expect.stringContaining('the rollback ledger cannot be read') });
   });
 
@@ -741,7 +788,13 @@ describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the
             killSwitch,
           });
           fc.pre(current.success && named !== served);
-          const c = flagCorrection({ current: current.data!, version: served, rollbackAway: null, at });
+          const c = flagCorrection({
+            current: current.data!,
+            version: served,
+            rolledBackTo: false,
+            rollbackAway: null,
+            at,
+          });
           if (c.action !== 'correct') return false;
           expect(flagDocumentSchema.parse(c.document)).toEqual(c.document);
           expect(c.document.stable).toEqual({ modelVersion: served, endpoint: 'live' });

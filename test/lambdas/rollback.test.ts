@@ -1624,7 +1624,7 @@ describe('rollback handler', () => {
       expect(appconfig.versions).toHaveLength(1);
     });
 
-    it('GIVEN the rollback could not write the flag (AppConfig unreachable) THEN once the live endpoint serves N-1, settle corrects the flag that still names N, keeps the A/B candidate, and pages', async () => {
+    it('GIVEN the rollback could not write the flag (AppConfig unreachable) THEN once the live endpoint serves N-1, settle corrects the flag that still names N as the rollback would have written it (the A/B candidate ended), and pages', async () => {
       appconfig.unreachable = true;
       expect(done(await handler()(alarmEvent(), context())).status).toBe('incomplete');
       expect(appconfig.deployedDocument()).toMatchObject({ stable: { modelVersion: N.version } });
@@ -1636,6 +1636,8 @@ describe('rollback handler', () => {
       expect(appconfig.deployedDocument()).toEqual({
         ...releaseFlag,
         stable: { modelVersion: N1.version, endpoint: 'live' },
+        candidate: null,
+        killSwitch: false,
         updatedBy: `rollback (settle): corrected from ${N.version}, which does not serve`,
         updatedAt: '2026-11-05T10:09:00.000Z',
       });
@@ -1652,6 +1654,30 @@ describe('rollback handler', () => {
       expect(again).toMatchObject({ status: 'settled', paged: false });
       expect(appconfig.versions).toHaveLength(versions);
       expect(await pages()).toEqual([]);
+    });
+
+    it("GIVEN the live endpoint already serves N-1 and AppConfig throttles the rollback's flag write through every retry THEN the settle that follows at once corrects the flag, and the rollback's page says so", async () => {
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG });
+      // The rollback stores its flag 4 times (1, 2, 4 s apart), all throttled; settle's write is accepted.
+      let throttled = 4;
+      appconfig.beforeCreate = () => {
+        if (throttled-- > 0) throw named('ThrottlingException', 'Rate exceeded');
+      };
+      const result = done(await handler()(alarmEvent(), context()));
+
+      expect(result.record.flag).toMatchObject({ outcome: 'failed' });
+      expect(result.record.endpoint).toMatchObject({ outcome: 'already' });
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+        updatedBy: `rollback (settle): corrected from ${N.version}, which does not serve`,
+      });
+      expect(result.problems).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^Settle corrected the flag: the flag names ${N.version} on the live endpoint, but`),
+        ),
+      );
+      const [page] = await pages();
+      expect(page!.body).toContain('Settle corrected the flag');
     });
 
     it('GIVEN a rollback away from N is in progress (claimed, flag on N-1) when the live endpoint reports N in service THEN settle leaves the flag to the rollback', async () => {

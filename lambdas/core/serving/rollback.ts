@@ -451,8 +451,10 @@ export type FlagCorrection =
  *   say so): undoing a rollback is worse than a label that stays wrong until the next event.
  * - a person: an A/B candidate lives in `candidate`, which is kept (unless it names the served
  *   version, which the flag schema forbids beside an equal stable); the kill switch is kept too (it
- *   sends everyone to stable, which is now the version that answers). A retired model has no live
- *   endpoint, so settle ignores it.
+ *   sends everyone to stable, which is now the version that answers). Not so when the ledger records
+ *   a rollback that returned to the served version: its flag (everyone on that version, no
+ *   candidate, kill switch off) is what failed, and nothing else will finish it. A retired model
+ *   has no live endpoint, so settle ignores it.
  * Left alone, a wrong stable sends everyone to the live endpoint (or the standby) under the name of a
  * version that does not answer: predictions are labelled, and the confidence alarm judged, as another
  * version's (seen in the long generated run, seed 4 --all-calls, sequence 51, when AppConfig refused
@@ -463,6 +465,12 @@ export function flagCorrection(input: {
   /** The version the live endpoint and state.json serve. */
   readonly version: string;
   readonly rollbackAway: RollbackAwayFromLive;
+  /**
+   * Whether the ledger records a rollback that returned to `version`: then the flag it could not
+   * write is finished as it would have written it (no candidate, kill switch off: the rollback has
+   * no next poll to finish it), instead of keeping a candidate and kill switch the rollback ended.
+   */
+  readonly rolledBackTo: boolean;
   readonly at: Date;
 }): FlagCorrection {
   const { current, version, rollbackAway } = input;
@@ -483,19 +491,25 @@ export function flagCorrection(input: {
         'the flag before the endpoint and state.json follow: the flag is left to it',
     };
   }
-  const keepCandidate = current.candidate !== null && current.candidate.modelVersion !== version;
+  const keepCandidate =
+    !input.rolledBackTo && current.candidate !== null && current.candidate.modelVersion !== version;
   const document: FlagDocument = {
     ...current,
     stable: { modelVersion: version, endpoint: 'live' },
     candidate: keepCandidate ? current.candidate : null,
+    killSwitch: input.rolledBackTo ? false : current.killSwitch,
     updatedBy: `rollback (settle): corrected from ${current.stable.modelVersion}, which does not serve`,
     updatedAt: input.at.toISOString(),
   };
-  const kept = [
-    keepCandidate ? `candidate ${current.candidate!.modelVersion} kept` : null,
-    current.candidate !== null && !keepCandidate ? `candidate ${version} dropped (it is now stable)` : null,
-    current.killSwitch ? 'kill switch kept on' : null,
-  ].filter((x) => x !== null);
+  const kept = input.rolledBackTo
+    ? [`as the rollback to ${version} would have written it: no candidate, kill switch off`]
+    : [
+        keepCandidate ? `candidate ${current.candidate!.modelVersion} kept` : null,
+        current.candidate !== null && !keepCandidate
+          ? `candidate ${version} dropped (it is now stable)`
+          : null,
+        current.killSwitch ? 'kill switch kept on' : null,
+      ].filter((x) => x !== null);
   return {
     action: 'correct',
     document,
