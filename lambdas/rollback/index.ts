@@ -766,7 +766,7 @@ async function settle(
       );
     }
   }
-  // 3. Second line of defence: a flag naming another version than the one the endpoint and
+  // Second line of defence: a flag naming another version than the one the endpoint and
   // state.json both serve (core flagCorrection says why the flag is then the wrong one, and when it
   // is not: a rollback away from that version moves the flag first).
   let flagCorrected: string | undefined;
