@@ -167,10 +167,11 @@ export interface TargetTrackingPolicy {
 
 /**
  * The alarms target tracking creates and manages. AWS documents that they exist and that the
- * policy "is more aggressive in adding capacity when utilization increases than it is in removing
- * capacity when utilization decreases": it scales in only "when utilization passes a threshold that
- * is sufficiently below the target value (usually more than 10% lower)"
- * (https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html).
+ * policy is more aggressive in adding capacity than in removing it: it considers utilization low,
+ * and removes capacity, only once it passes a threshold sufficiently below the target value
+ * (usually more than 10 % lower)
+ * (https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html,
+ * paraphrased).
  * Their datapoints are not in the user guide; operators report them as they appear in CloudWatch:
  * scale-out 3 datapoints within 3 minutes, scale-in 15 datapoints within 15 minutes
  * (aws/copilot-cli#4233, aws/containers-roadmap#638). The emulator uses those and a scale-in
@@ -626,9 +627,11 @@ export class Cloud {
     const result = this.behaviour(variant.ModelName, this.random);
     const dims = { EndpointName: e.name, VariantName: variant.VariantName };
     // SageMaker endpoint invocation metrics, per endpoint and variant (monitoring-cloudwatch.html):
-    // Invocations, Invocation5XXErrors, ModelLatency in microseconds.
+    // Invocations, Invocation5XXErrors, ModelLatency in microseconds; InvocationsPerInstance, where
+    // "1/numberOfInstances is sent as the value on each request" (API_ScalingPolicyMetric).
     this.metrics.putAll('AWS/SageMaker', dims, this.nowMs, [
       ['Invocations', 1],
+      ['InvocationsPerInstance', 1 / Math.max(1, this.instancesOf(e.name, variant.VariantName) ?? 1)],
       ['Invocation5XXErrors', result.ok ? 0 : 1],
       ['ModelLatency', result.latencyMs * 1000],
     ]);
@@ -740,9 +743,9 @@ export class Cloud {
    * - Scale-in: only when the last `scaleInDatapoints` minutes were all below the scale-in
    *   threshold, and to the count the busiest of those minutes needs at the target: the overview
    *   page says the policy does not scale in when removing capacity would likely push the metric
-   *   above the target, and that the conservative scale-in is meant "to remove capacity only when
-   *   the application is no longer experiencing demand at the same high level that was previously
-   *   seen" (so a few idle minutes inside a busy quarter of an hour remove nothing).
+   *   above the target, and that the conservative scale-in is meant to remove capacity only once
+   *   the application no longer sees the level of demand it saw before (paraphrased; so a few idle
+   *   minutes inside a busy quarter of an hour remove nothing).
    *   ScaleInCooldown: "scale-in activities are blocked until the cooldown period has expired.
    *   However, if another alarm triggers a scale-out activity during the scale-in cooldown period,
    *   Application Auto Scaling scales out the target immediately. In this case, the scale-in

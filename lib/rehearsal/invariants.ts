@@ -445,7 +445,8 @@ export class Invariants {
     if (flag?.stable.endpoint === 'standby' && !w.retired) {
       const standby = w.cloud.instancesOf(w.env.STANDBY_ENDPOINT!, 'standby') ?? 0;
       const capacity = standby * w.settings.serving.autoscaling.targetInvocationsPerInstance;
-      const paged = w.cloud.pages.some((p) => /capacity/i.test(p.body));
+      // A page about this bridge: sent since the rollback, by the rollback or by an alarm.
+      const paged = w.cloud.pages.some((p) => p.atMs >= (lr?.atMs ?? 0) && /capacity/i.test(p.body));
       if (w.rpm > capacity && !paged) {
         this.violate(
           'traffic-returns-to-live',
