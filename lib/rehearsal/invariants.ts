@@ -68,6 +68,8 @@ export class Invariants {
   private readonly canaryRunning = new Set<string>();
   /** The live fleet before the step that is running, when autoscaling held it. */
   private held: { count: number; what: string } | undefined;
+  /** Rollback invocations that have not returned yet. */
+  private rollbacksInFlight = 0;
   private lastRollback:
     { atMs: number; to: string; liveBackAtMs?: number; noBridgeFrom?: string } | undefined;
   private deferral: { atMs: number; message: string; endedAtMs?: number } | undefined;
@@ -284,6 +286,7 @@ export class Invariants {
   beforeRollback(): { top: string | undefined; expected: string | undefined } {
     this.checks += 1;
     this.followServingWithoutTraffic();
+    this.rollbacksInFlight += 1;
     const live = this.world.env.LIVE_ENDPOINT!;
     const count = this.world.cloud.instancesOf(live, 'live');
     if (
@@ -301,6 +304,7 @@ export class Invariants {
     result: RollbackResult,
   ): void {
     this.checks += 1;
+    this.rollbacksInFlight = Math.max(0, this.rollbacksInFlight - 1);
     // 13. A rollback of a retired model changes nothing and says why.
     if (this.world.retired) {
       const refused = result.status === 'refused' || result.status === 'rejected';
@@ -436,6 +440,19 @@ export class Invariants {
         this.held.what,
       );
     }
+    // The rollback's hold on the fleet ends with the rollback: once no invocation is running, the
+    // live endpoint's update has ended and the router is back on the live endpoint (the bridge is
+    // over), a smaller fleet is autoscaling following the traffic, not the rollback.
+    if (
+      this.held?.what === 'the rollback' &&
+      this.rollbacksInFlight === 0 &&
+      endpoint !== undefined &&
+      !endpoint.op &&
+      endpoint.status === 'InService' &&
+      w.flagDocument()?.stable.endpoint !== 'standby'
+    ) {
+      this.held = undefined;
+    }
 
     // 3. Traffic comes back to the live fleet once it serves N-1.
     const lr = this.lastRollback;
@@ -456,7 +473,8 @@ export class Invariants {
     if (flag?.stable.endpoint === 'standby' && !w.retired) {
       const standby = w.cloud.instancesOf(w.env.STANDBY_ENDPOINT!, 'standby') ?? 0;
       const capacity = standby * w.settings.serving.autoscaling.targetInvocationsPerInstance;
-      const paged = w.cloud.pages.some((p) => /capacity/i.test(p.body));
+      // A page about this bridge: sent since the rollback, by the rollback or by an alarm.
+      const paged = w.cloud.pages.some((p) => p.atMs >= (lr?.atMs ?? 0) && /capacity/i.test(p.body));
       if (w.rpm > capacity && !paged) {
         this.violate(
           'traffic-returns-to-live',
