@@ -522,6 +522,26 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
   );
   logger.info('canary poll', { polls: state.polls + 1, status: live.EndpointStatus, step: step.kind });
 
+  // A person rolled this release back while its deployment ran (the rollback stops the deployment
+  // through an auto-rollback alarm, and writes its record beside this run): the candidate does not
+  // pass, even when the deployment finished before SageMaker saw the alarm, and the stage says why.
+  const rollback =
+    step.kind !== 'wait' && state.previousConfigName !== null ? await rollbackOfThisRun(run) : undefined;
+  if (rollback !== undefined && step.kind !== 'wait') {
+    const reverted =
+      live.EndpointStatus === 'InService' && live.EndpointConfigName === state.expectedConfigName
+        ? await putPreviousConfigBack(run, state.previousConfigName!)
+        : '';
+    const message =
+      `Canary failed: this release was rolled back while its deployment ran (${rollback}), so the candidate ` +
+      `config "${state.expectedConfigName}" is not released. ` +
+      (step.kind === 'fail'
+        ? step.message.replace(/^Canary failed: /, 'SageMaker: ')
+        : `SageMaker: ${step.summary}`) +
+      reverted;
+    return finishFailed(run, { ...state, alarmsSeen: step.alarmsSeen }, live, message);
+  }
+
   switch (step.kind) {
     case 'wait': {
       const polls = state.polls + 1;
@@ -575,6 +595,27 @@ async function putPreviousConfigBack(run: Run, previous: string): Promise<string
       `--endpoint-config-name ${previous} ${KEEP_FLEET_SIZE_CLI}.`
     );
   }
+}
+
+/**
+ * Who rolled this run's release back and why, with the record's place, when the rollback function
+ * left its record beside the run (models/<model>/runs/<execution>/rollback.json); else undefined.
+ */
+async function rollbackOfThisRun(run: Run): Promise<string | undefined> {
+  const key = artifactKeys.runRollback(run.settings.model, run.params.executionId);
+  const text = await readOptionalText(run.deps.s3, run.bucket, key);
+  if (text === undefined) return undefined;
+  let who = 'a rollback';
+  try {
+    const record = JSON.parse(text) as { status?: unknown; trigger?: { by?: unknown; reason?: unknown } };
+    const by = typeof record.trigger?.by === 'string' ? record.trigger.by : 'someone';
+    const reason = typeof record.trigger?.reason === 'string' ? `: ${record.trigger.reason}` : '';
+    const status = typeof record.status === 'string' ? `, rollback ${record.status}` : '';
+    who = `requested by ${by}${reason}${status}`;
+  } catch {
+    logger.warn('canary: the rollback record of this run does not parse', { key });
+  }
+  return `${who}; record s3://${run.bucket}/${key}`;
 }
 
 /** The states of `names` (default: every configured auto-rollback alarm). */

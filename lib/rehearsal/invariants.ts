@@ -54,6 +54,14 @@ function flagGraceMs(world: World): number {
 /** How long the standby may carry everyone after the live endpoint is back on N-1. */
 const RETURN_GRACE_MS = 10 * 60_000;
 
+/** What served when a rollback started (see Invariants.beforeRollback). */
+export interface RollbackBefore {
+  readonly top: string | undefined;
+  readonly expected: string | undefined;
+  /** The release whose canary was deploying to the live endpoint, if one was. */
+  readonly deploying: string | undefined;
+}
+
 export class Invariants {
   readonly violations: InvariantViolation[] = [];
   checks = 0;
@@ -76,6 +84,8 @@ export class Invariants {
   /** The confidence alarm's band and actions as last seen, and since when. */
   private confidenceBand: { text: string; sinceMs: number } | undefined;
   private canaryStartedAtMs: number | undefined;
+  /** Candidates whose deployment a person's rollback failed to stop (it paged so): they must not pass. */
+  private readonly unstoppedRollbacks = new Set<string>();
 
   constructor(private readonly world: World) {}
 
@@ -159,6 +169,16 @@ export class Invariants {
   afterStage(run: ReleaseRun, stage: Stage, outcome: JobOutcome): void {
     this.checks += 1;
     if (outcome.status === 'in-progress') return;
+    if (
+      outcome.status === 'succeeded' &&
+      (stage === 'canary' || stage === 'promotion') &&
+      this.unstoppedRollbacks.has(run.label)
+    ) {
+      this.violate(
+        'rollback-returns-to-previous',
+        `a person's rollback during the canary of ${run.label} failed to stop its deployment, and the ${stage} of ${run.label} then succeeded: the rollback was lost`,
+      );
+    }
     if (stage === 'canary') {
       this.canaryRunning.delete(run.label);
       if (outcome.status === 'succeeded') {
@@ -255,9 +275,15 @@ export class Invariants {
   // Rollbacks
   // -------------------------------------------------------------------------------------------
 
-  beforeRollback(): { top: string | undefined; expected: string | undefined } {
+  beforeRollback(): RollbackBefore {
     this.checks += 1;
     const live = this.world.env.LIVE_ENDPOINT!;
+    // A release's canary whose blue/green deployment is under way on the live endpoint: its
+    // candidate takes user traffic, so that is what a person rolls back (to the version serving).
+    const deploying =
+      this.world.cloud.endpoints.get(live)?.op?.kind === 'blue-green'
+        ? [...this.canaryRunning].at(-1)
+        : undefined;
     const count = this.world.cloud.instancesOf(live, 'live');
     if (
       this.world.cloud.scalableTargets.has(`endpoint/${live}/variant/live`) &&
@@ -266,13 +292,10 @@ export class Invariants {
     ) {
       this.held = { count, what: 'the rollback' };
     }
-    return { top: this.served.at(-1), expected: this.served.at(-2) };
+    return { top: this.served.at(-1), expected: this.served.at(-2), deploying };
   }
 
-  afterRollback(
-    before: { top: string | undefined; expected: string | undefined },
-    result: RollbackResult,
-  ): void {
+  afterRollback(before: RollbackBefore, result: RollbackResult): void {
     this.checks += 1;
     // 13. A rollback of a retired model changes nothing and says why.
     if (this.world.retired) {
@@ -289,22 +312,34 @@ export class Invariants {
       this.deferral = { atMs: this.now, message: result.message };
       return;
     }
+    // 2b. A person's rollback during a canary's deployment: it stops that deployment and leaves the
+    // version that served before the candidate, or it pages that it failed and the release does not
+    // go on to pass or promote the candidate (checked in afterStage).
+    const manual = 'record' in result && result.record.trigger.kind === 'manual';
+    if (manual && before.deploying !== undefined && result.status === 'failed') {
+      this.unstoppedRollbacks.add(before.deploying);
+    }
     if (!('record' in result) || result.status === 'failed') return;
     const record = result.record;
     const from = this.world.labelOfCommit(record.from?.modelVersion);
     const to = this.world.labelOfCommit(record.to?.modelVersion);
+    const rolledFrom = manual && before.deploying !== undefined ? before.deploying : before.top;
+    const expected = manual && before.deploying !== undefined ? before.top : before.expected;
     // 2. Back to the version that served immediately before.
-    if (to !== before.expected) {
+    if (to !== expected) {
       this.violate(
         'rollback-returns-to-previous',
-        `the rollback returned to ${to ?? 'nothing'}, but ${before.expected ?? 'nothing'} served immediately before ${before.top ?? 'the current version'}`,
+        `the rollback returned to ${to ?? 'nothing'}, but ${expected ?? 'nothing'} served immediately before ${rolledFrom ?? 'the current version'}` +
+          (rolledFrom !== before.top ? ` (whose canary was deploying)` : ''),
       );
     }
     // 4b. A rollback rolls back what serves, not an earlier release.
-    if (from !== before.top) {
+    if (from !== rolledFrom) {
       this.violate(
         'nothing-undoes-rollback',
-        `the rollback was from ${from ?? 'nothing'}, but ${before.top ?? 'nothing'} served: it undoes a later release`,
+        rolledFrom === before.top
+          ? `the rollback was from ${from ?? 'nothing'}, but ${before.top ?? 'nothing'} served: it undoes a later release`
+          : `the rollback was from ${from ?? 'nothing'}, but the canary of ${rolledFrom} was deploying to the live endpoint: a person's rollback then rolls back the candidate`,
       );
     }
     if (from !== undefined) this.rolledBack.set(from, this.now);
