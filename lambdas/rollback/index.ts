@@ -699,8 +699,13 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * SageMaker does not document how often it reads a deployment's alarms; an alarm tripped during
  * the deployment rolls it back ("If any alarms are tripped during a deployment, SageMaker rolls back
  * the deployment": https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AutoRollbackConfig.html).
- * Repeated at each look at the endpoint until it is RollingBack, within the invocation's time; once
- * the datapoints stop, the alarm returns to OK by itself (missing data is not breaching). Never throws.
+ * SageMaker watches the alarms during the baking periods, which begin once the green fleet is
+ * provisioned ("If any of the pre-specified alarms trip during any baking period, then all endpoint
+ * traffic rolls back to the blue fleet": https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html),
+ * so a request made while the fleet is provisioning must still hold when the bake starts: it is
+ * repeated at each look at the endpoint (every 15 s) until the endpoint is RollingBack, within the
+ * invocation's time; once the datapoints stop, the alarm returns to OK by itself (missing data is not
+ * breaching). Never throws.
  */
 async function requestStop(
   run: Run,
