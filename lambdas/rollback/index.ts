@@ -16,7 +16,10 @@
  * N-1 on the warm standby endpoint; put N-1's config back on the live endpoint (waiting out an
  * update in progress); rewrite the serving state (N-1 live, no standby); write the record to the
  * ledger and to S3; point the confidence alarm at N-1's own baseline; publish TimeToRollbackSeconds;
- * page on-call with what happened and what to do.
+ * page on-call with what happened and what to do. While a release's canary deploys its candidate to
+ * the live endpoint, a person's rollback rolls back the candidate: it stops that deployment through
+ * the rollback-requested auto-rollback alarm and returns to the version that served before it
+ * (docs/operations.md, "Rollback during a canary").
  *
  * Nothing throws past the handler but a broken environment: each failure becomes part of the
  * record and the page, which says what state things are in.
