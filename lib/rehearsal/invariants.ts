@@ -51,6 +51,9 @@ function flagGraceMs(world: World): number {
   return (Number(world.settings.routing.flagCacheSeconds) + 60) * 1000;
 }
 
+/** How long a failed canary's update back to the previous config may take (the emulator's: 6 minutes). */
+const REVERT_GRACE_MS = 30 * 60_000;
+
 /** How long the standby may carry everyone after the live endpoint is back on N-1. */
 const RETURN_GRACE_MS = 10 * 60_000;
 
@@ -86,6 +89,12 @@ export class Invariants {
   private canaryStartedAtMs: number | undefined;
   /** Candidates whose deployment a person's rollback failed to stop (it paged so): they must not pass. */
   private readonly unstoppedRollbacks = new Set<string>();
+  /**
+   * A canary that failed while its candidate served put the previous config back: the candidate
+   * answers until that update ends (SageMaker keeps the old fleet until the new one is in service),
+   * then for the routers' flag cache; `backAtMs` is when the live endpoint served another version.
+   */
+  private reverting: { label: string; sinceMs: number; backAtMs?: number } | undefined;
 
   constructor(private readonly world: World) {}
 
@@ -126,10 +135,17 @@ export class Invariants {
     const unbridged =
       lr?.noBridgeFrom === label &&
       (lr.liveBackAtMs === undefined || this.now < lr.liveBackAtMs + flagGraceMs(this.world));
+    const rv = this.reverting;
+    const reverted =
+      rv?.label === label &&
+      (rv.backAtMs === undefined
+        ? this.now < rv.sinceMs + REVERT_GRACE_MS
+        : this.now < rv.backAtMs + flagGraceMs(this.world));
     const eligible =
       label === this.rollbackTarget ||
       this.canaryRunning.has(label) ||
       unbridged ||
+      reverted ||
       (this.passed.has(label) && (rolledAt === undefined || this.now < rolledAt + flagGraceMs(this.world)));
     if (!eligible) {
       const why =
@@ -195,6 +211,14 @@ export class Invariants {
           );
         }
       } else {
+        // A failed canary whose candidate serves on the live endpoint, which is updating back.
+        const live = this.world.env.LIVE_ENDPOINT!;
+        if (
+          this.world.cloud.endpoints.get(live)?.status === 'Updating' &&
+          this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label
+        ) {
+          this.reverting = { label: run.label, sinceMs: this.now };
+        }
         // 8b. An alarm that was in ALARM before the canary started does not fail it.
         const confidence = this.world.env.CONFIDENCE_ALARM_NAME;
         const message = outcome.status === 'failed' ? outcome.message : '';
@@ -442,6 +466,11 @@ export class Invariants {
         `the live fleet shrank from ${this.held.count} to ${count} instances during ${this.held.what}`,
         this.held.what,
       );
+    }
+
+    const rv = this.reverting;
+    if (rv && rv.backAtMs === undefined && endpoint?.status === 'InService') {
+      if (w.labelOfModel(w.cloud.servingModel(live)) !== rv.label) rv.backAtMs = this.now;
     }
 
     // 3. Traffic comes back to the live fleet once it serves N-1.

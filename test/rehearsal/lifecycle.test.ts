@@ -221,6 +221,25 @@ describe('issue 11 section 5 scenarios', () => {
     });
   });
 
+  it("a person's rollback that cannot stop the canary's deployment pages FAILED and changes nothing, and the canary then does not pass: v2 stays", async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-during-canary-bake-unstopped.yaml');
+    // Before the fix: rollback-returns-to-previous (the rollback failed, v2 -> v1, and v3 was promoted).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.pages.map((p) => p.subject)).toEqual([
+      expect.stringMatching(/^Rollback FAILED: document-classifier/),
+    ]);
+    expect(report.pages[0]!.body).toMatch(/could not be stopped: .*SageMaker was not seen rolling it back/);
+    expect(report.pages[0]!.body).toContain('Nothing else was changed');
+    const messages = (actor: string) =>
+      report.timeline.filter((e) => e.actor === actor).map((e) => e.message);
+    expect(messages('rollback (person)')).toEqual(['failed: v3 → v2']);
+    expect(messages('canary (v3)').at(-1)).toMatch(
+      /^failed: Canary failed: this release was rolled back while its deployment ran \(requested by .*, rollback failed;/,
+    );
+    expect(messages('promotion (v3)')).toEqual([]);
+  });
+
   it('retiring a model: refused while callers use it, then the endpoints go, and a rollback and a release after it are refused as retired', async () => {
     const report = await rehearseFile('examples/scenarios/retire-model.yaml');
     expect(failed(report)).toEqual([]);
