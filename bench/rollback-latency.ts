@@ -256,6 +256,7 @@ async function main(): Promise<void> {
       CONFIDENCE_ALARM_NAME: `${PREFIX}-live-confidence`,
       CONFIDENCE_ROLLBACK_ACTION_ARN: `arn:aws:lambda:eu-west-1:123456789012:function:${PREFIX}-rollback`,
       CONFIDENCE_PROVISIONAL_STD_DEV: '0.05',
+      ROLLBACK_REQUESTED_ALARM_NAME: `${PREFIX}-live-rollback-requested`,
     };
     Object.assign(process.env, env);
 

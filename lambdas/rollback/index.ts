@@ -16,7 +16,10 @@
  * N-1 on the warm standby endpoint; put N-1's config back on the live endpoint (waiting out an
  * update in progress); rewrite the serving state (N-1 live, no standby); write the record to the
  * ledger and to S3; point the confidence alarm at N-1's own baseline; publish TimeToRollbackSeconds;
- * page on-call with what happened and what to do.
+ * page on-call with what happened and what to do. While a release's canary deploys its candidate to
+ * the live endpoint, a person's rollback rolls back the candidate: it stops that deployment through
+ * the rollback-requested auto-rollback alarm and returns to the version that served before it
+ * (docs/operations.md, "Rollback during a canary").
  *
  * Nothing throws past the handler but a broken environment: each failure becomes part of the
  * record and the page, which says what state things are in.
@@ -24,7 +27,7 @@
 import type { Context } from 'aws-lambda';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -34,6 +37,7 @@ import type { FlagDocument } from '../core/routing/flags';
 import {
   buildRefusalRecord,
   buildRollbackRecord,
+  deploymentToStop,
   flagCorrection,
   flagServesEveryone,
   planRollback,
@@ -48,6 +52,7 @@ import {
   settleStep,
   standbyReadiness,
   unreadableEventPage,
+  type DeploymentStop,
   type EndpointSeen,
   type FlagOutcome,
   type Page,
@@ -94,7 +99,7 @@ import {
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from '../core/contracts/rollback-env';
 import { lazy } from '../shared/lazy';
-import { METRIC_NAMESPACES } from '../core/contracts/metric-names';
+import { METRIC_NAMESPACES, ROLLBACK_REQUESTED_METRIC } from '../core/contracts/metric-names';
 
 export { rollbackEnvSchema, type RollbackEnvInput } from '../core/contracts/rollback-env';
 
@@ -290,7 +295,30 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
         'and release (the first release creates the endpoint)',
     });
   }
-  const unpromoted = state === null ? null : await unpromotedRelease(run, state, liveSeen);
+  // 1b. A release's canary deploying its candidate to the live endpoint: the candidate takes user
+  // traffic, so it is what a person rolls back; the rollback stops that deployment (below), and the
+  // version that served before it stays. Before the canary's update (the standby refresh) nothing
+  // of the candidate serves, and the rollback is the usual one.
+  const stopping =
+    state === null || liveSeen === 'unknown' || liveSeen === undefined
+      ? undefined
+      : deploymentToStop(
+          {
+            status: liveSeen.EndpointStatus,
+            pendingConfigName: liveSeen.PendingDeploymentSummary?.EndpointConfigName,
+            autoRollbackAlarms: (liveSeen.LastDeploymentConfig?.AutoRollbackConfiguration?.Alarms ?? []).map(
+              (a) => a.AlarmName ?? '',
+            ),
+          },
+          state,
+          env.ROLLBACK_REQUESTED_ALARM_NAME,
+        );
+  const unpromoted =
+    state === null
+      ? null
+      : stopping
+        ? await releaseOfConfig(run, stopping.candidateConfig)
+        : await unpromotedRelease(run, state, liveSeen);
   const plan = planRollback(state, stateUrl, unpromoted);
   if (plan.kind === 'nothing-to-return-to') {
     const done = plan.live ? await rolledBackAlready(run, plan.live) : undefined;
@@ -366,6 +394,18 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
 
   // 4. The live endpoint: N-1's config back, for callers that bypass the router. An instance type
   // change needs autoscaling off first; it is registered again when the update has ended (settle).
+  // A candidate's deployment under way is stopped first: while the endpoint is Updating, each look at
+  // it asks again (requestStop), until SageMaker rolls back; the wait then ends InService on N-1's
+  // config ("already"), or on the candidate's when the deployment finished first (then updated back).
+  const stop: Mutable<DeploymentStop> | null = stopping
+    ? {
+        candidateConfig: stopping.candidateConfig,
+        alarmName: env.ROLLBACK_REQUESTED_ALARM_NAME,
+        requests: 0,
+        rollingBackSeen: false,
+        lastProblem: null,
+      }
+    : null;
   let autoscalingSuspended = false;
   const endpoint = await putPreviousConfigLive({
     sagemaker: deps.sagemaker,
@@ -389,6 +429,14 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
       );
       autoscalingSuspended = true;
     },
+    onBusy:
+      stop === null
+        ? undefined
+        : async (status) => {
+            if (status === 'RollingBack') stop.rollingBackSeen = true;
+            else if (status === 'Updating' && !stop.rollingBackSeen)
+              await requestStop(run, stop, trigger, from);
+          },
   });
   logger.info('rollback: live endpoint', { outcome: endpoint.outcome, statusSeen: endpoint.statusSeen });
 
@@ -479,7 +527,10 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   // ALARM (acting again) only if that band is breached. Datapoints of N's last minutes can do that
   // once; the second invocation finds this rollback claimed and changes nothing.
   let confidenceAlarm: string | null = null;
-  if (
+  // A stopped canary committed nothing: the confidence alarm still watches the version returned to.
+  if (stop !== null) {
+    logger.info('rollback: the confidence alarm already watches the version returned to');
+  } else if (
     bridge === 'live' ||
     tookEffect ||
     flag.outcome.outcome === 'already' ||
@@ -522,6 +573,7 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     flagDocument: flag.document,
     flag: flag.outcome,
     noBridge: flag.noBridge ?? null,
+    stop,
     endpoint,
     servingState,
     startedAt: run.startedAt,
@@ -651,6 +703,74 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
     problems,
     confidenceAlarm,
   };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Asks SageMaker to stop the candidate's deployment: a datapoint of the RollbackRequested metric,
+ * which the rollback-requested alarm evaluates (ALARM for the minute it covers), and SetAlarmState
+ * ALARM on that alarm so that it acts before its next evaluation. SetAlarmState alone would not
+ * do: "Metric alarms returns to their actual state quickly, often within seconds"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html), and
+ * SageMaker does not document how often it reads a deployment's alarms; an alarm tripped during
+ * the deployment rolls it back ("If any alarms are tripped during a deployment, SageMaker rolls back
+ * the deployment": https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AutoRollbackConfig.html).
+ * SageMaker watches the alarms during the baking periods, which begin once the green fleet is
+ * provisioned ("If any of the pre-specified alarms trip during any baking period, then all endpoint
+ * traffic rolls back to the blue fleet": https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html),
+ * so a request made while the fleet is provisioning must still hold when the bake starts: it is
+ * repeated at each look at the endpoint (every 15 s) until the endpoint is RollingBack, within the
+ * invocation's time; once the datapoints stop, the alarm returns to OK by itself (missing data is not
+ * breaching). Never throws.
+ */
+async function requestStop(
+  run: Run,
+  stop: Mutable<DeploymentStop>,
+  trigger: RollbackTrigger,
+  from: ServedModel,
+): Promise<void> {
+  const { deps, env } = run;
+  let accepted = false;
+  try {
+    await deps.cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: METRIC_NAMESPACE,
+        MetricData: [
+          {
+            MetricName: ROLLBACK_REQUESTED_METRIC,
+            Dimensions: [{ Name: 'Model', Value: env.MODEL_NAME }],
+            Timestamp: deps.now(),
+            Value: 1,
+            Unit: 'Count',
+          },
+        ],
+      }),
+    );
+    accepted = true;
+  } catch (error) {
+    stop.lastProblem = `PutMetricData ${METRIC_NAMESPACE} ${ROLLBACK_REQUESTED_METRIC}: ${describe(error)}`;
+  }
+  try {
+    await deps.cloudwatch.send(
+      new SetAlarmStateCommand({
+        AlarmName: stop.alarmName,
+        StateValue: 'ALARM',
+        StateReason:
+          `Rollback of ${from.modelVersion} requested by ${trigger.by} (${trigger.reason}): stopping the deployment of ` +
+          `config ${stop.candidateConfig} on ${env.LIVE_ENDPOINT}`.slice(0, 1023),
+      }),
+    );
+    accepted = true;
+  } catch (error) {
+    stop.lastProblem = `SetAlarmState ${stop.alarmName}: ${describe(error)}`;
+  }
+  if (accepted) stop.requests += 1;
+  logger.info('rollback: asked SageMaker to stop the deployment', {
+    candidateConfig: stop.candidateConfig,
+    requests: stop.requests,
+    problem: stop.lastProblem,
+  });
 }
 
 /** The page's warning when the standby may not carry everyone, or null. Never throws. */
@@ -1191,7 +1311,7 @@ async function unpromotedRelease(
   state: ServingState,
   seen: Awaited<ReturnType<typeof describeEndpoint>> | 'unknown',
 ): Promise<ServedModel | null> {
-  const { deps, env } = run;
+  const { deps } = run;
   if (seen === 'unknown') return null;
   try {
     const config = seen?.EndpointConfigName;
@@ -1204,19 +1324,50 @@ async function unpromotedRelease(
     // A shadow config keeps the state's live model as its production variant: that model is what
     // serves (a shadow answers no one), so nothing unpromoted does.
     if (modelName === state.live.modelName) return null;
-    const tags = await modelTags(deps.sagemaker, modelName);
-    return {
-      endpointName: env.LIVE_ENDPOINT,
-      configName: config,
-      modelName,
-      modelVersion: tags.ModelVersion ?? `unpromoted config ${config}`,
-      executionId: tags.PipelineExecutionId ?? config,
-    };
+    return await describeRelease(run, config, modelName);
   } catch (error) {
     logger.warn('rollback: cannot tell what the live endpoint serves; trusting the serving state', {
       problem: describe(error),
     });
     return null;
+  }
+}
+
+/** The release a config on the live endpoint holds, from its model's tags. */
+async function describeRelease(run: Run, config: string, modelName: string): Promise<ServedModel> {
+  const tags = await modelTags(run.deps.sagemaker, modelName);
+  return {
+    endpointName: run.env.LIVE_ENDPOINT,
+    configName: config,
+    modelName,
+    modelVersion: tags.ModelVersion ?? `unpromoted config ${config}`,
+    executionId: tags.PipelineExecutionId ?? config,
+  };
+}
+
+/**
+ * The release a candidate's deployment is putting on the live endpoint. When SageMaker cannot say,
+ * the config names it (the rollback still stops the deployment; its record is then kept under the
+ * config's name, not beside the run).
+ */
+async function releaseOfConfig(run: Run, config: string): Promise<ServedModel> {
+  try {
+    const variant = (await describeEndpointConfig(run.deps.sagemaker, config)).ProductionVariants?.find(
+      (v) => v.VariantName === LIVE_VARIANT,
+    );
+    return await describeRelease(run, config, variant?.ModelName ?? 'unknown');
+  } catch (error) {
+    logger.warn('rollback: cannot tell which release the deployment puts live; naming it by its config', {
+      config,
+      problem: describe(error),
+    });
+    return {
+      endpointName: run.env.LIVE_ENDPOINT,
+      configName: config,
+      modelName: 'unknown',
+      modelVersion: `unpromoted config ${config}`,
+      executionId: config,
+    };
   }
 }
 

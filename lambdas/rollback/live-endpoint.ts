@@ -27,6 +27,11 @@ export interface LiveEndpointOptions {
    * autoscaling step of an instance type change). A throw fails the step without an update.
    */
   readonly prepareUpdate?: (currentConfig: string | undefined) => Promise<void>;
+  /**
+   * Runs on each look at a busy endpoint, before the wait (stopping a candidate's deployment: the
+   * request is repeated until SageMaker rolls back). Must not throw.
+   */
+  readonly onBusy?: (status: string) => Promise<void>;
 }
 
 /** Between two looks at a busy endpoint. */
@@ -89,6 +94,7 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
       case 'cannot':
         return failed(step.why, lastStatus);
       case 'wait':
+        if (options.onBusy) await options.onBusy(step.status);
         if (now().getTime() + pollMs > deadlineMs) {
           return { outcome: 'pending', status: step.status, waitedSeconds: waited(), statusSeen: lastStatus };
         }

@@ -31,7 +31,7 @@ import type { SharedResources } from '../stacks/shared-stack';
 import { publishedArchivePrefix } from '../../lambdas/core/gates/model-publication';
 import { GateFunction } from './gate-function';
 import { grantMissingKeyAsNotFound } from './grants';
-import { confidenceAlarmName } from '../../lambdas/core/contracts/metric-names';
+import { confidenceAlarmName, rollbackRequestedAlarmName } from '../../lambdas/core/contracts/metric-names';
 import { ACTION_NAMES, ModelPipeline } from './model-pipeline';
 
 /** Days SageMaker endpoint logs are kept: the same as the platform's function logs. */
@@ -222,6 +222,9 @@ export class ModelEndpoint extends Construct {
       rollbackAlarmNameOf(prefix, '5xx-rate'),
       rollbackAlarmNameOf(prefix, 'p99-model-latency'),
       confidenceAlarmName(prefix),
+      // The rollback function puts it in ALARM to stop this deployment when a person rolls the
+      // candidate back during its canary (ModelMonitoring, "Stopping the live endpoint's deployment").
+      rollbackRequestedAlarmName(prefix),
     ];
     const rollbackAlarmArns = rollbackAlarmNames.map((name) =>
       stack.formatArn({

@@ -24,7 +24,12 @@ import {
 } from '../../lambdas/core/monitoring/confidence-alarm';
 import { AB_INTERVAL_BOUNDS, AB_VARIANT_INTERVAL_METRICS } from '../../lambdas/core/routing/ab-experiment';
 import { LIVE_VARIANT, STANDBY_VARIANT, releaseNamePatterns } from '../../lambdas/core/serving/endpoint-spec';
-import { confidenceAlarmName, METRIC_NAMESPACES } from '../../lambdas/core/contracts/metric-names';
+import {
+  confidenceAlarmName,
+  METRIC_NAMESPACES,
+  rollbackRequestedAlarmName,
+  ROLLBACK_REQUESTED_METRIC,
+} from '../../lambdas/core/contracts/metric-names';
 import { ENDPOINT_STATE_CHANGE } from '../../lambdas/core/serving/rollback';
 import { NAG_PARTITION, reviewWildcards } from '../nag/reviewed-wildcards';
 import type { SharedResources } from '../stacks/shared-stack';
@@ -57,6 +62,8 @@ export interface ModelMonitoringProps {
 export class ModelMonitoring extends Construct {
   readonly confidenceAlarm: cloudwatch.Alarm;
   readonly errorRateAlarm: cloudwatch.Alarm;
+  /** Put in ALARM by the rollback function to stop a canary's deployment on the live endpoint. */
+  readonly rollbackRequestedAlarm: cloudwatch.Alarm;
   readonly latencyP95Alarm: cloudwatch.Alarm;
   readonly latencyP99Alarm: cloudwatch.Alarm;
   readonly invocationDropAlarm: cloudwatch.Alarm;
@@ -230,6 +237,7 @@ export class ModelMonitoring extends Construct {
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
         CONFIDENCE_PROVISIONAL_STD_DEV: String(monitoring.confidenceAlarm.provisionalStdDev),
+        ROLLBACK_REQUESTED_ALARM_NAME: rollbackRequestedAlarmName(prefix),
       } satisfies Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>>,
       // Long enough to wait out an endpoint that is already updating.
       timeout: Duration.minutes(15),
@@ -657,6 +665,60 @@ export class ModelMonitoring extends Construct {
       ),
       reason: "This model's confidence baseline records, one per served version (named by the version).",
     });
+
+    // ---- Stopping the live endpoint's deployment ------------------------------------------------
+    // SageMaker has no call that cancels an endpoint update; a blue/green deployment stops when one of
+    // its auto-rollback alarms is in ALARM during the deployment ("If any alarms are tripped during a
+    // deployment, SageMaker rolls back the deployment":
+    // https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AutoRollbackConfig.html). Every
+    // canary lists this alarm (ModelEndpoint's ROLLBACK_ALARMS; at most 10 alarms per deployment), and
+    // the rollback function puts it in ALARM when a person rolls back a candidate during its canary.
+    // It evaluates a metric the function publishes, not only a state the function sets: SetAlarmState
+    // is for testing, and "Metric alarms returns to their actual state quickly, often within seconds"
+    // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html), which
+    // SageMaker's polling of the alarms could miss. With the datapoint the actual state is ALARM for the
+    // minute it covers; the function publishes one per poll until SageMaker rolls back, then stops, and
+    // the alarm returns to OK by itself (missing data is not breaching).
+    this.rollbackRequestedAlarm = new cloudwatch.Alarm(this, 'RollbackRequested', {
+      alarmName: rollbackRequestedAlarmName(prefix),
+      alarmDescription:
+        `${model.name}: a person (or the platform) invoked the rollback while a release's canary was deploying a ` +
+        `candidate to the live endpoint ${live}. The rollback function holds this alarm in ALARM until SageMaker ` +
+        "rolls that deployment back (this alarm is one of every canary's auto-rollback alarms), so the version " +
+        'that served before keeps serving and the candidate is not released. It returns to OK by itself. The ' +
+        `rollback's own page says how it went; ${runbook}, "Rollback during a canary".`,
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACES.rollback,
+        metricName: ROLLBACK_REQUESTED_METRIC,
+        dimensionsMap: { Model: model.name },
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+        label: 'rollback requested during a deployment (1)',
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // A page, not the rollback function: the function is what set it, and a second rollback would
+    // find nothing left to return to.
+    this.rollbackRequestedAlarm.addAlarmAction(page);
+    // Least privilege: SetAlarmState on this one alarm (to act at once, before its next evaluation);
+    // the metric is published under the rollback namespace the function already writes to.
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:SetAlarmState'],
+        resources: [
+          stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: rollbackRequestedAlarmName(prefix),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
 
     for (const alarm of [this.confidenceAlarm, this.errorRateAlarm]) {
       alarm.addAlarmAction(rollback);

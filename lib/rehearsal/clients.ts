@@ -388,6 +388,8 @@ function cloudwatch(cloud: Cloud) {
       }
       const from = cloud.alarms.state(name);
       cloud.alarms.setState(name, String(i.StateValue), String(i.StateReason ?? ''), cloud.nowMs);
+      // No change, no action and nothing in the alarm's history (API_SetAlarmState.html).
+      if (from === String(i.StateValue)) return {};
       cloud.log(
         'cloudwatch',
         `alarm ${name}: ${from} → ${String(i.StateValue)} (SetAlarmState: ${String(i.StateReason ?? '')})`,

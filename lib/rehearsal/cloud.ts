@@ -439,6 +439,12 @@ export class Cloud {
       EndpointStatus: e.status,
       FailureReason: e.failureReason,
       LastDeploymentConfig: e.lastDeploymentConfig,
+      // "Returns the summary of an in-progress deployment. This field is only returned when the
+      // endpoint is creating or updating with a new endpoint configuration"
+      // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html,
+      // API_PendingDeploymentSummary.html): while rolling back, the old config is what it returns to.
+      PendingDeploymentSummary:
+        e.op && 'target' in e.op ? { EndpointConfigName: e.op.target.configName } : undefined,
       ProductionVariants: (config?.ProductionVariants ?? []).map((v) => ({
         VariantName: v.VariantName,
         CurrentInstanceCount: e.serving?.instances.get(v.VariantName),

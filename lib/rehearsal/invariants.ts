@@ -51,8 +51,19 @@ function flagGraceMs(world: World): number {
   return (Number(world.settings.routing.flagCacheSeconds) + 60) * 1000;
 }
 
+/** How long a failed canary's update back to the previous config may take (the emulator's: 6 minutes). */
+const REVERT_GRACE_MS = 30 * 60_000;
+
 /** How long the standby may carry everyone after the live endpoint is back on N-1. */
 const RETURN_GRACE_MS = 10 * 60_000;
+
+/** What served when a rollback started (see Invariants.beforeRollback). */
+export interface RollbackBefore {
+  readonly top: string | undefined;
+  readonly expected: string | undefined;
+  /** The release whose canary was deploying to the live endpoint, if one was. */
+  readonly deploying?: string | undefined;
+}
 
 export class Invariants {
   readonly violations: InvariantViolation[] = [];
@@ -78,6 +89,14 @@ export class Invariants {
   /** The confidence alarm's band and actions as last seen, and since when. */
   private confidenceBand: { text: string; sinceMs: number } | undefined;
   private canaryStartedAtMs: number | undefined;
+  /** Candidates whose deployment a person's rollback failed to stop (it paged so): they must not pass. */
+  private readonly unstoppedRollbacks = new Set<string>();
+  /**
+   * A canary that failed while its candidate served put the previous config back: the candidate
+   * answers until that update ends (SageMaker keeps the old fleet until the new one is in service),
+   * then for the routers' flag cache; `backAtMs` is when the live endpoint served another version.
+   */
+  private reverting: { label: string; sinceMs: number; backAtMs?: number } | undefined;
 
   constructor(private readonly world: World) {}
 
@@ -133,10 +152,17 @@ export class Invariants {
     const unbridged =
       lr?.noBridgeFrom === label &&
       (lr.liveBackAtMs === undefined || this.now < lr.liveBackAtMs + flagGraceMs(this.world));
+    const rv = this.reverting;
+    const reverted =
+      rv?.label === label &&
+      (rv.backAtMs === undefined
+        ? this.now < rv.sinceMs + REVERT_GRACE_MS
+        : this.now < rv.backAtMs + flagGraceMs(this.world));
     const eligible =
       label === this.rollbackTarget ||
       this.canaryRunning.has(label) ||
       unbridged ||
+      reverted ||
       (this.passed.has(label) && (rolledAt === undefined || this.now < rolledAt + flagGraceMs(this.world)));
     if (!eligible) {
       const why =
@@ -176,6 +202,16 @@ export class Invariants {
   afterStage(run: ReleaseRun, stage: Stage, outcome: JobOutcome): void {
     this.checks += 1;
     if (outcome.status === 'in-progress') return;
+    if (
+      outcome.status === 'succeeded' &&
+      (stage === 'canary' || stage === 'promotion') &&
+      this.unstoppedRollbacks.has(run.label)
+    ) {
+      this.violate(
+        'rollback-returns-to-previous',
+        `a person's rollback during the canary of ${run.label} failed to stop its deployment, and the ${stage} of ${run.label} then succeeded: the rollback was lost`,
+      );
+    }
     if (stage === 'canary') {
       this.canaryRunning.delete(run.label);
       if (outcome.status === 'succeeded') {
@@ -192,6 +228,14 @@ export class Invariants {
           );
         }
       } else {
+        // A failed canary whose candidate serves on the live endpoint, which is updating back.
+        const live = this.world.env.LIVE_ENDPOINT!;
+        if (
+          this.world.cloud.endpoints.get(live)?.status === 'Updating' &&
+          this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label
+        ) {
+          this.reverting = { label: run.label, sinceMs: this.now };
+        }
         // 8b. An alarm that was in ALARM before the canary started does not fail it.
         const confidence = this.world.env.CONFIDENCE_ALARM_NAME;
         const message = outcome.status === 'failed' ? outcome.message : '';
@@ -283,11 +327,17 @@ export class Invariants {
   // Rollbacks
   // -------------------------------------------------------------------------------------------
 
-  beforeRollback(): { top: string | undefined; expected: string | undefined } {
+  beforeRollback(): RollbackBefore {
     this.checks += 1;
     this.followServingWithoutTraffic();
     this.rollbacksInFlight += 1;
     const live = this.world.env.LIVE_ENDPOINT!;
+    // A release's canary whose blue/green deployment is under way on the live endpoint: its
+    // candidate takes user traffic, so that is what a person rolls back (to the version serving).
+    const deploying =
+      this.world.cloud.endpoints.get(live)?.op?.kind === 'blue-green'
+        ? [...this.canaryRunning].at(-1)
+        : undefined;
     const count = this.world.cloud.instancesOf(live, 'live');
     if (
       this.world.cloud.scalableTargets.has(`endpoint/${live}/variant/live`) &&
@@ -296,13 +346,10 @@ export class Invariants {
     ) {
       this.held = { count, what: 'the rollback' };
     }
-    return { top: this.served.at(-1), expected: this.served.at(-2) };
+    return { top: this.served.at(-1), expected: this.served.at(-2), deploying };
   }
 
-  afterRollback(
-    before: { top: string | undefined; expected: string | undefined },
-    result: RollbackResult,
-  ): void {
+  afterRollback(before: RollbackBefore, result: RollbackResult): void {
     this.checks += 1;
     this.rollbacksInFlight = Math.max(0, this.rollbacksInFlight - 1);
     // 13. A rollback of a retired model changes nothing and says why.
@@ -320,22 +367,34 @@ export class Invariants {
       this.deferral = { atMs: this.now, message: result.message };
       return;
     }
+    // 2b. A person's rollback during a canary's deployment: it stops that deployment and leaves the
+    // version that served before the candidate, or it pages that it failed and the release does not
+    // go on to pass or promote the candidate (checked in afterStage).
+    const manual = 'record' in result && result.record.trigger.kind === 'manual';
+    if (manual && before.deploying !== undefined && result.status === 'failed') {
+      this.unstoppedRollbacks.add(before.deploying);
+    }
     if (!('record' in result) || result.status === 'failed') return;
     const record = result.record;
     const from = this.world.labelOfCommit(record.from?.modelVersion);
     const to = this.world.labelOfCommit(record.to?.modelVersion);
+    const rolledFrom = manual && before.deploying !== undefined ? before.deploying : before.top;
+    const expected = manual && before.deploying !== undefined ? before.top : before.expected;
     // 2. Back to the version that served immediately before.
-    if (to !== before.expected) {
+    if (to !== expected) {
       this.violate(
         'rollback-returns-to-previous',
-        `the rollback returned to ${to ?? 'nothing'}, but ${before.expected ?? 'nothing'} served immediately before ${before.top ?? 'the current version'}`,
+        `the rollback returned to ${to ?? 'nothing'}, but ${expected ?? 'nothing'} served immediately before ${rolledFrom ?? 'the current version'}` +
+          (rolledFrom !== before.top ? ` (whose canary was deploying)` : ''),
       );
     }
     // 4b. A rollback rolls back what serves, not an earlier release.
-    if (from !== before.top) {
+    if (from !== rolledFrom) {
       this.violate(
         'nothing-undoes-rollback',
-        `the rollback was from ${from ?? 'nothing'}, but ${before.top ?? 'nothing'} served: it undoes a later release`,
+        rolledFrom === before.top
+          ? `the rollback was from ${from ?? 'nothing'}, but ${before.top ?? 'nothing'} served: it undoes a later release`
+          : `the rollback was from ${from ?? 'nothing'}, but the canary of ${rolledFrom} was deploying to the live endpoint: a person's rollback then rolls back the candidate`,
       );
     }
     if (from !== undefined) this.rolledBack.set(from, this.now);
@@ -452,6 +511,11 @@ export class Invariants {
       w.flagDocument()?.stable.endpoint !== 'standby'
     ) {
       this.held = undefined;
+    }
+
+    const rv = this.reverting;
+    if (rv && rv.backAtMs === undefined && endpoint?.status === 'InService') {
+      if (w.labelOfModel(w.cloud.servingModel(live)) !== rv.label) rv.backAtMs = this.now;
     }
 
     // 3. Traffic comes back to the live fleet once it serves N-1.

@@ -120,8 +120,9 @@ describe('ModelEndpoint', () => {
         STANDBY_ENDPOINT: 'mlops-document-classifier-standby',
         DATA_CAPTURE_S3_URI: 's3://mlops-data-capture-123456789012-eu-west-1/document-classifier',
         ARTIFACTS_BUCKET: 'mlops-artifacts-123456789012-eu-west-1',
+        // The last one stops a canary's deployment when a person rolls the candidate back.
         ROLLBACK_ALARMS:
-          'mlops-document-classifier-live-5xx-rate,mlops-document-classifier-live-p99-model-latency,mlops-document-classifier-live-confidence',
+          'mlops-document-classifier-live-5xx-rate,mlops-document-classifier-live-p99-model-latency,mlops-document-classifier-live-confidence,mlops-document-classifier-live-rollback-requested',
       });
       expect(JSON.stringify(env.INFERENCE_IMAGE)).toContain('763104351884.dkr.ecr.eu-west-1.');
       expect(JSON.stringify(env.INFERENCE_IMAGE)).toContain(
@@ -167,6 +168,13 @@ describe('ModelEndpoint', () => {
       'mlops-artifacts-123456789012-eu-west-1/models/document-classifier/archives/sha256/*',
     );
     expect(resourceOf('s3:GetObject')).not.toContain('/runs/');
+    // SageMaker reads every auto-rollback alarm with this role, the rollback-requested one included
+    // (deployment-guardrails-configuration.html: DescribeAlarms on the alarms the deployment lists).
+    for (const name of ['5xx-rate', 'p99-model-latency', 'confidence', 'rollback-requested']) {
+      expect(resourceOf('cloudwatch:DescribeAlarms')).toContain(
+        `:alarm:mlops-document-classifier-live-${name}"`,
+      );
+    }
     expect(resourceOf('s3:PutObject')).toContain(
       'mlops-data-capture-123456789012-eu-west-1/document-classifier/*',
     );

@@ -356,6 +356,48 @@ describe('ModelMonitoring rollback and monitors', () => {
     expect(env.CONFIDENCE_PROVISIONAL_STD_DEV).toBe('0.05');
   });
 
+  test("the rollback-requested alarm evaluates the rollback's own metric, pages (never rolls back again), and only the rollback may set its state", () => {
+    // GIVEN the alarm the rollback holds in ALARM to stop a canary's deployment.
+    const requested = alarm('live-rollback-requested');
+    expect(metricOf(requested)).toEqual({
+      Namespace: 'MLPlatform/Rollback',
+      MetricName: 'RollbackRequested',
+      Period: 60,
+      Stat: 'Maximum',
+      Dimensions: [{ Name: 'Model', Value: 'document-classifier' }],
+    });
+    // One datapoint puts it in ALARM for its minute; without datapoints it returns to OK by itself.
+    expect(requested).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(requested.AlarmDescription).toMatch(/rolls that deployment back/);
+    expect(requested.AlarmActions.some(pagingAction)).toBe(true);
+    expect(requested.AlarmActions.some(rollbackAction)).toBe(false);
+    // THEN the rollback role may set the state of that one alarm, by its ARN, and nothing more there.
+    const rollbackRole = stack.logicalId('Monitoring/Rollback/Role/Resource');
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === rollbackRole))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
+    const onIt = statements.filter((s: any) => JSON.stringify(s.Resource).includes(':alarm:'));
+    const set = onIt.find((s: any) => JSON.stringify(s.Resource).includes('live-rollback-requested'));
+    expect(set.Action).toBe('cloudwatch:SetAlarmState');
+    expect([set.Resource].flat()).toHaveLength(1);
+    expect(JSON.stringify(set.Resource)).toContain(`:alarm:${PREFIX}-live-rollback-requested"`);
+    // The metric is published under the namespace the role may write to, by condition.
+    const put = statements.find((s: any) => s.Action === 'cloudwatch:PutMetricData');
+    expect(put.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'MLPlatform/Rollback' } });
+    const fn = ofType('AWS::Lambda::Function').find(
+      ([, r]) => r.Properties.FunctionName === `${PREFIX}-rollback`,
+    )![1];
+    expect(fn.Properties.Environment.Variables.ROLLBACK_REQUESTED_ALARM_NAME).toBe(
+      `${PREFIX}-live-rollback-requested`,
+    );
+  });
+
   test('the confidence baseline job runs every 15 minutes, may arm only the confidence alarm, and reads and writes only the baseline records and the serving state', () => {
     const schedule = ofType('AWS::Scheduler::Schedule').find(
       ([, r]) => r.Properties.Name === `${PREFIX}-confidence-baseline`,

@@ -3,6 +3,7 @@ import { flagDocumentSchema, type FlagDocument } from '../../lambdas/core/routin
 import {
   buildRefusalRecord,
   buildRollbackRecord,
+  deploymentToStop,
   flagCorrection,
   flagServesEveryone,
   liveEndpointStep,
@@ -19,6 +20,7 @@ import {
   settleStep,
   standbyReadiness,
   unreadableEventPage,
+  type DeploymentStop,
   type EndpointOutcome,
   type FlagOutcome,
   type RollbackRecordInput,
@@ -439,6 +441,61 @@ describe('rollbackStatus', () => {
     ['flag failed, endpoint failed', 'failed', failedFlag, failedEndpoint],
   ])('%s: %s', (_case, status, flag, endpoint) => {
     expect(rollbackStatus(flag as FlagOutcome, endpoint as EndpointOutcome)).toBe(status);
+  });
+});
+
+describe('deploymentToStop: a person rolls back the candidate a canary is deploying', () => {
+  const STOP = 'mlops-document-classifier-live-rollback-requested';
+  const CANDIDATE = 'mlops-document-classifier-3c4d5e6f-live';
+  const canary = { status: 'Updating', pendingConfigName: CANDIDATE, autoRollbackAlarms: ['x-5xx', STOP] };
+
+  it("stops a canary's deployment of a config the serving state does not name, which lists the alarm", () => {
+    expect(deploymentToStop(canary, state, STOP)).toEqual({ candidateConfig: CANDIDATE });
+  });
+
+  it.each([
+    ['not Updating (RollingBack: SageMaker stops it already)', { ...canary, status: 'RollingBack' }],
+    ['InService (the deployment ended)', { ...canary, status: 'InService', pendingConfigName: undefined }],
+    ['no pending deployment', { ...canary, pendingConfigName: undefined }],
+    [
+      "a shadow's or rollback's own update (no auto-rollback alarms)",
+      { ...canary, pendingConfigName: 'mlops-document-classifier-3c4d5e6f-shadow', autoRollbackAlarms: [] },
+    ],
+    ['a canary started before the alarm existed', { ...canary, autoRollbackAlarms: ['x-5xx'] }],
+    ["an update to the serving state's live config", { ...canary, pendingConfigName: state.live.configName }],
+    [
+      'an update back to the rollback target',
+      { ...canary, pendingConfigName: state.standby!.liveConfigName },
+    ],
+  ])('leaves the usual rollback when %s', (_case, seen) => {
+    expect(deploymentToStop(seen, state, STOP)).toBeUndefined();
+  });
+
+  it('does nothing without a serving state or an endpoint', () => {
+    expect(deploymentToStop(canary, null, STOP)).toBeUndefined();
+    expect(deploymentToStop(undefined, state, STOP)).toBeUndefined();
+  });
+
+  it('a stop is done once the endpoint is back, pending while SageMaker rolls back, else FAILED whatever the flag', () => {
+    const stop = (rollingBackSeen: boolean): DeploymentStop => ({
+      candidateConfig: CANDIDATE,
+      alarmName: STOP,
+      requests: 3,
+      rollingBackSeen,
+      lastProblem: null,
+    });
+    const already = { outcome: 'already', versionNumber: 2 } as FlagOutcome;
+    const pending: EndpointOutcome = { outcome: 'pending', status: 'Updating', waitedSeconds: 870 };
+    expect(rollbackStatus(already, { outcome: 'already' }, stop(true))).toBe('done');
+    expect(
+      rollbackStatus(already, { outcome: 'update-started', at: RECEIVED, waitedSeconds: 60 }, stop(false)),
+    ).toBe('done');
+    expect(rollbackStatus(already, { ...pending, status: 'RollingBack' }, stop(true))).toBe(
+      'endpoint-pending',
+    );
+    // The flag "already" names the version returned to: it is no effect of this rollback.
+    expect(rollbackStatus(already, pending, stop(false))).toBe('failed');
+    expect(rollbackStatus(already, { outcome: 'failed', detail: 'x' }, stop(true))).toBe('failed');
   });
 });
 

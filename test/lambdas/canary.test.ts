@@ -732,6 +732,82 @@ describe('canary handler', () => {
     });
   });
 
+  test("a person's rollback stopped the deployment: the canary fails naming who rolled it back and why", async () => {
+    const token = await startCanary();
+    // The rollback function stopped the deployment (SageMaker rolled back: moto's endpoint serves the
+    // previous config) and left its record beside this run.
+    now = minutes(14);
+    await put(`${RUN}/rollback.json`, {
+      status: 'done',
+      trigger: { kind: 'manual', by: 'Jane Doe', reason: 'answers look wrong in the canary' },
+    });
+    const message = await failure(token);
+    expect(message).toMatch(
+      new RegExp(
+        `^Canary failed: this release was rolled back while its deployment ran \\(requested by Jane Doe: answers ` +
+          `look wrong in the canary, rollback done; record s3://${ARTIFACTS}/${RUN}/rollback\\.json\\), so the ` +
+          `candidate config "${CANDIDATE}" is not released\\. SageMaker: the update to "${CANDIDATE}" was rolled back`,
+      ),
+    );
+    expect(updates).toHaveLength(1);
+    expect(await record()).toMatchObject({ outcome: 'rolled-back' });
+  });
+
+  test("a person's rollback the deployment finished before SageMaker saw: the candidate does not pass, and the previous config goes back", async () => {
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    await put(`${RUN}/rollback.json`, {
+      status: 'failed',
+      trigger: { kind: 'manual', by: 'Jane Doe', reason: 'stop it' },
+    });
+    const message = await failure(token);
+    expect(message).toMatch(
+      /^Canary failed: this release was rolled back while its deployment ran \(requested by Jane Doe: stop it, rollback failed;/,
+    );
+    expect(message).toContain(
+      `SageMaker: Canary passed: endpoint "${LIVE}" is InService with the candidate config`,
+    );
+    expect(message).toContain(`put the previous config "${PREVIOUS}" back`);
+    expect(updates.at(-1)).toEqual({
+      EndpointName: LIVE,
+      EndpointConfigName: PREVIOUS,
+      RetainAllVariantProperties: true,
+    });
+    // Nothing was committed for the candidate: no flag, no serving state naming it.
+    expect(flagVersions).toEqual([]);
+    expect(await record()).toMatchObject({ outcome: 'failed' });
+  });
+
+  test('whether the release was rolled back cannot be read when the candidate serves: the stage looks again at its next poll before it passes', async () => {
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const throttled = new S3Client(moto.clientConfig);
+    mockClient(throttled)
+      .on(GetObjectCommand)
+      .callsFake((i: { Key?: string }) =>
+        i.Key === `${RUN}/rollback.json`
+          ? Promise.reject(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' }))
+          : s3.send(new GetObjectCommand(i as never)),
+      )
+      .on(PutObjectCommand)
+      .callsFake((i) => s3.send(new PutObjectCommand(i)));
+    const waiting = await inProgress(token, { ...deps, s3: throttled });
+    expect(waiting.summary).toBe(
+      `The candidate config "${CANDIDATE}" is in service, but whether this release was rolled back could not be ` +
+        `read (s3://${ARTIFACTS}/${RUN}/rollback.json); the stage looks again at its next poll before it passes.`,
+    );
+    // Nothing was committed meanwhile; the next poll, with S3 back, passes.
+    expect(flagVersions).toEqual([]);
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const passed = await invoke(waiting.token);
+    expect(passed.failureDetails).toBeUndefined();
+    expect(passed.outputVariables).toEqual({ CandidateConfig: CANDIDATE, PreviousConfig: PREVIOUS });
+  });
+
   test('a guardrail alarm in ALARM when the candidate is in service: the canary does not pass, and the previous config goes back', async () => {
     const token = await startCanary();
     now = minutes(27);

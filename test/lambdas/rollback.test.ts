@@ -24,6 +24,7 @@ import {
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
+  PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
@@ -120,6 +121,7 @@ const ENV: Required<Omit<RollbackEnvInput, `POWERTOOLS_${string}`>> = {
   CONFIDENCE_ROLLBACK_ACTION_ARN:
     'arn:aws:lambda:eu-west-1:123456789012:function:mlops-document-classifier-rollback',
   CONFIDENCE_PROVISIONAL_STD_DEV: '0.05',
+  ROLLBACK_REQUESTED_ALARM_NAME: `${PREFIX}-live-rollback-requested`,
 };
 const PAGE_ACTION = 'arn:aws:sns:eu-west-1:123456789012:mlops-paging';
 /** Live baselines of N (the alarm's band when it fired) and of N-1 (stored when N-1 served). */
@@ -1419,6 +1421,221 @@ describe('rollback handler', () => {
       });
       // The serving state already says N live with N-1 on standby, which is true again after the update.
       expect(await readJson(STATE_KEY)).toEqual(servingState);
+    });
+  });
+
+  describe("a person's rollback while a canary deploys the next release to the live endpoint (issue 11)", () => {
+    /** N+1's canary: a blue/green update of the live endpoint from N's config to N+1's, under way. */
+    const NEXT = {
+      version: '4f1c2e9a0b1c2d3e4f5061728394a5b6c7d8e9f0',
+      exec: '3c4d5e6f-0000-4000-8000-000000000003',
+    };
+    const NEXT_MODEL = `${PREFIX}-3c4d5e6f`;
+    const NEXT_CONFIG = `${PREFIX}-3c4d5e6f-live`;
+    const STOP_ALARM = ENV.ROLLBACK_REQUESTED_ALARM_NAME;
+    const person = { model: MODEL, reason: 'N+1 answers badly in its canary', requestedBy: 'Jane Doe' };
+    /** DescribeEndpoint during the canary: Updating, N+1's config pending, the canary's alarms. */
+    const deploying = (): DescribeEndpointCommandOutput => ({
+      ...described(LIVE, 'Updating', N_LIVE_CONFIG),
+      PendingDeploymentSummary: { EndpointConfigName: NEXT_CONFIG },
+      LastDeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: 600 },
+        },
+        AutoRollbackConfiguration: {
+          Alarms: [{ AlarmName: `${PREFIX}-live-5xx-rate` }, { AlarmName: STOP_ALARM }],
+        },
+      },
+    });
+    /** The answers to the live endpoint's DescribeEndpoint calls, in order; then moto's. */
+    let liveAnswers: (DescribeEndpointCommandOutput | undefined)[];
+    const stopRequests = async () =>
+      (
+        await cloudwatch.send(
+          new GetMetricDataCommand({
+            StartTime: new Date(T0.getTime() - 3_600_000),
+            EndTime: new Date(T0.getTime() + 3_600_000),
+            MetricDataQueries: [
+              {
+                Id: 'requested',
+                MetricStat: {
+                  Metric: {
+                    Namespace: 'MLPlatform/Rollback',
+                    MetricName: 'RollbackRequested',
+                    Dimensions: [{ Name: 'Model', Value: MODEL }],
+                  },
+                  Period: 60,
+                  Stat: 'SampleCount',
+                },
+              },
+            ],
+          }),
+        )
+      ).MetricDataResults?.[0]?.Values ?? [];
+    const stopAlarmState = async () =>
+      (await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [STOP_ALARM] }))).MetricAlarms?.[0]
+        ?.StateValue;
+
+    beforeEach(async () => {
+      await sagemakerMoto.send(
+        new CreateModelCommand({
+          ModelName: NEXT_MODEL,
+          ExecutionRoleArn: 'arn:aws:iam::123456789012:role/mlops-document-classifier-sagemaker',
+          PrimaryContainer: {
+            Image: '763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-inference:2.6.0-gpu',
+            ModelDataUrl: `s3://${ARTIFACTS}/models/${MODEL}/runs/${NEXT.exec}/model.tar.gz`,
+          },
+          Tags: [
+            { Key: 'ModelVersion', Value: NEXT.version },
+            { Key: 'PipelineExecutionId', Value: NEXT.exec },
+          ],
+        }),
+      );
+      await sagemakerMoto.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: NEXT_CONFIG,
+          ProductionVariants: [
+            {
+              VariantName: 'live',
+              ModelName: NEXT_MODEL,
+              InitialInstanceCount: 1,
+              InstanceType: 'ml.g4dn.xlarge',
+            },
+          ],
+        }),
+      );
+      // The alarm as the model stack creates it (lib/constructs/model-monitoring.ts), OK.
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: STOP_ALARM,
+          Namespace: 'MLPlatform/Rollback',
+          MetricName: 'RollbackRequested',
+          Dimensions: [{ Name: 'Model', Value: MODEL }],
+          Statistic: 'Maximum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          DatapointsToAlarm: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [PAGE_ACTION],
+        }),
+      );
+      await cloudwatch.send(
+        new SetAlarmStateCommand({ AlarmName: STOP_ALARM, StateValue: 'OK', StateReason: 'no rollback' }),
+      );
+      // The flag as the release leaves it during the canary: N stable on the live endpoint, no candidate.
+      const before = appconfig.addVersion({ ...releaseFlag, candidate: null }, 'before the canary');
+      appconfig.deployments.push({
+        number: 2,
+        version: String(before),
+        state: 'COMPLETE',
+        strategy: 'strat01',
+      });
+      liveAnswers = [];
+      describeHook = (name) => (name === LIVE ? liveAnswers.shift() : undefined);
+    });
+
+    it("GIVEN SageMaker rolls the deployment back on the alarm THEN the rollback is from N+1 to N, leaves the flag, the serving state and the standby as they are, and leaves its record beside N+1's run", async () => {
+      // What serves, the first poll (Updating: the stop is asked), then RollingBack, then moto: InService on N.
+      liveAnswers = [deploying(), deploying(), { ...deploying(), EndpointStatus: 'RollingBack' }];
+      const result = done(await handler()(person, context()));
+
+      expect(result.status).toBe('done');
+      expect(result.record.from).toMatchObject({
+        modelVersion: NEXT.version,
+        executionId: NEXT.exec,
+        configName: NEXT_CONFIG,
+      });
+      expect(result.record.to).toMatchObject({ modelVersion: N.version, liveConfigName: N_LIVE_CONFIG });
+      // Stopped, not updated: SageMaker refuses UpdateEndpoint while the deployment runs.
+      expect(updates()).toEqual([]);
+      expect(await stopRequests()).toEqual([1]);
+      expect(await stopAlarmState()).toBe('ALARM');
+      expect(result.record.endpoint!.detail).toBe(
+        `the deployment of config "${NEXT_CONFIG}" was asked to stop 1 time(s) through its auto-rollback alarm ` +
+          `"${STOP_ALARM}"; SageMaker rolled it back; already InService on config "${N_LIVE_CONFIG}"; not updated again`,
+      );
+      // The flag already sends everyone to N on the live endpoint: not deployed again.
+      expect(appconfig.deployments).toHaveLength(2);
+      expect(result.record.flag!.outcome).toBe('already');
+      expect(await readJson(STATE_KEY)).toEqual(servingState);
+      // Beside N+1's run: its canary fails naming it, and a retried canary or promotion is refused.
+      expect(await readJson(`models/${MODEL}/runs/${NEXT.exec}/rollback.json`)).toMatchObject({
+        status: 'done',
+        trigger: { kind: 'manual', by: 'Jane Doe' },
+      });
+      expect(await ledgerItem(`from#${NEXT.version}#${NEXT.exec}`)).toMatchObject({ status: { S: 'done' } });
+      const [page] = await pages();
+      expect(page!.subject).toBe('Rollback done: document-classifier 4f1c2e9a0b1c -> 3f2a9c1d0e8b');
+      expect(page!.body).toContain(
+        `stopped the canary's blue/green deployment through its auto-rollback alarm "${STOP_ALARM}"`,
+      );
+    });
+
+    it("GIVEN the deployment finished before SageMaker saw the alarm THEN N+1 serves, and the rollback puts N's config back", async () => {
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: NEXT_CONFIG });
+      liveAnswers = [deploying()];
+      const result = done(await handler()(person, context()));
+      expect(result.status).toBe('done');
+      expect(result.record.from).toMatchObject({ modelVersion: NEXT.version });
+      expect(updates()).toEqual([
+        { EndpointName: LIVE, EndpointConfigName: N_LIVE_CONFIG, RetainAllVariantProperties: true },
+      ]);
+      expect(await readJson(STATE_KEY)).toEqual(servingState);
+    });
+
+    it('GIVEN SageMaker never rolls back THEN the rollback asks at every poll within its time, pages that it FAILED and why, and changes nothing else', async () => {
+      // Updating for the whole invocation: 2 minutes, 30 s kept for the record and the page.
+      liveAnswers = Array.from({ length: 20 }, deploying);
+      const result = done(await handler()(person, context(120_000)));
+
+      expect(result.status).toBe('failed');
+      // 120 s less the 30 s kept: six 15-s waits, and the stop asked at each of the seven looks.
+      expect(sleeps).toEqual([15_000, 15_000, 15_000, 15_000, 15_000, 15_000]);
+      expect(clock.getTime() - T0.getTime()).toBeLessThanOrEqual(90_000);
+      expect(await stopRequests()).toEqual([expect.any(Number), expect.any(Number)]);
+      expect(result.record.endpoint!.detail).toBe(
+        `the deployment of config "${NEXT_CONFIG}" was asked to stop 7 time(s) through its auto-rollback alarm ` +
+          `"${STOP_ALARM}"; SageMaker was not seen rolling it back; still Updating after 90 s of waiting; not updated`,
+      );
+      expect(updates()).toEqual([]);
+      expect(appconfig.deployments).toHaveLength(2);
+      expect(await readJson(STATE_KEY)).toEqual(servingState);
+      const [page] = await pages();
+      expect(page!.subject).toBe('Rollback FAILED: document-classifier 4f1c2e9a0b1c -> 3f2a9c1d0e8b');
+      expect(page!.body).toContain("the canary's deployment on the live endpoint");
+      expect(page!.body).toContain('could not be stopped');
+      expect(page!.body).toContain(
+        `aws cloudwatch set-alarm-state --alarm-name ${STOP_ALARM} --state-value ALARM`,
+      );
+    });
+
+    it('GIVEN CloudWatch refuses the request THEN the page names the refusal, and nothing else changed', async () => {
+      const refusing = new CloudWatchClient({ region: 'eu-west-1' });
+      const stub = mockClient(refusing);
+      stub
+        .on(PutMetricDataCommand)
+        .rejects(named('AccessDenied', 'not authorized to perform: cloudwatch:PutMetricData'));
+      stub
+        .on(SetAlarmStateCommand)
+        .rejects(named('AccessDenied', 'not authorized to perform: cloudwatch:SetAlarmState'));
+      liveAnswers = Array.from({ length: 20 }, deploying);
+      const result = done(await createHandler({ ...deps, cloudwatch: refusing })(person, context(60_000)));
+
+      expect(result.status).toBe('failed');
+      expect(result.record.endpoint!.detail).toContain(
+        `asked to stop 0 time(s) through its auto-rollback alarm "${STOP_ALARM}" (last refusal: SetAlarmState ${STOP_ALARM}: AccessDenied: not authorized to perform: cloudwatch:SetAlarmState)`,
+      );
+      expect(updates()).toEqual([]);
+      expect(await readJson(STATE_KEY)).toEqual(servingState);
+    });
+
+    it('GIVEN an alarm (not a person) fires during the canary THEN it still defers to the guardrails', async () => {
+      liveAnswers = [deploying(), deploying()];
+      const result = await handler()(alarmEvent(), context());
+      expect(result.status).toBe('deferred');
+      expect(await stopRequests()).toEqual([]);
     });
   });
 

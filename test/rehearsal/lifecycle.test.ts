@@ -189,6 +189,59 @@ describe('issue 11 section 5 scenarios', () => {
     expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
   });
 
+  it("a person's rollback during the canary's blue/green bake stops the deployment: v2 keeps serving, the canary fails naming the rollback, a retried canary is refused", async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-during-canary-bake.yaml');
+    // Before the fix: rollback-returns-to-previous (the rollback failed, v2 -> v1, and v3 was promoted).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const messages = (actor: string) =>
+      report.timeline.filter((e) => e.actor === actor).map((e) => e.message);
+    expect(messages('rollback (person)')).toEqual(['done: v3 → v2']);
+    expect(report.pages.map((p) => p.subject)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Rollback done: document-classifier/)]),
+    );
+    expect(report.pages.some((p) => /stopped the canary's blue\/green deployment/.test(p.body))).toBe(true);
+    // SageMaker rolled the deployment back on the rollback-requested alarm, not on a model alarm.
+    expect(messages('sagemaker')).toContainEqual(
+      expect.stringMatching(
+        /RollingBack: alarm\(s\) mlops-document-classifier-live-rollback-requested in ALARM$/,
+      ),
+    );
+    const canary = messages('canary (v3)');
+    expect(canary).toContainEqual(
+      expect.stringMatching(
+        /^failed: Canary failed: this release was rolled back while its deployment ran \(requested by /,
+      ),
+    );
+    expect(canary.at(-1)).toMatch(/^failed: Canary refused: this release was rolled back/);
+    expect(messages('promotion (v3)')).toEqual([]);
+    expect(report.final).toMatchObject({
+      serving: 'v2',
+      liveEndpoint: 'v2',
+      routerEndpoint: 'live',
+      standby: 'v1',
+    });
+  });
+
+  it("a person's rollback that cannot stop the canary's deployment pages FAILED and changes nothing, and the canary then does not pass: v2 stays", async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-during-canary-bake-unstopped.yaml');
+    // Before the fix: rollback-returns-to-previous (the rollback failed, v2 -> v1, and v3 was promoted).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.pages.map((p) => p.subject)).toEqual([
+      expect.stringMatching(/^Rollback FAILED: document-classifier/),
+    ]);
+    expect(report.pages[0]!.body).toMatch(/could not be stopped: .*SageMaker was not seen rolling it back/);
+    expect(report.pages[0]!.body).toContain('Nothing else was changed');
+    const messages = (actor: string) =>
+      report.timeline.filter((e) => e.actor === actor).map((e) => e.message);
+    expect(messages('rollback (person)')).toEqual(['failed: v3 → v2']);
+    expect(messages('canary (v3)').at(-1)).toMatch(
+      /^failed: Canary failed: this release was rolled back while its deployment ran \(requested by .*, rollback failed;/,
+    );
+    expect(messages('promotion (v3)')).toEqual([]);
+  });
+
   it('retiring a model: refused while callers use it, then the endpoints go, and a rollback and a release after it are refused as retired', async () => {
     const report = await rehearseFile('examples/scenarios/retire-model.yaml');
     expect(failed(report)).toEqual([]);

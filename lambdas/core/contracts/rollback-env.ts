@@ -62,6 +62,11 @@ export const rollbackEnvSchema = z.object({
       error: 'the provisional standard deviation of the confidence alarm, a positive number like 0.05',
     }),
   /**
+   * The alarm every canary lists among its auto-rollback alarms: set to ALARM (with the
+   * RollbackRequested metric behind it) to stop a candidate's deployment on the live endpoint.
+   */
+  ROLLBACK_REQUESTED_ALARM_NAME: text('rollback-requested alarm name'),
+  /**
    * The configured experiment (routing.experiment). The flag written keeps the current flag's
    * experiment; this one (else `rollback`) is used only when no readable flag was ever written.
    */

@@ -633,6 +633,60 @@ export function standbyReadiness(
 }
 
 // ---------------------------------------------------------------------------------------------
+// A candidate's deployment under way on the live endpoint
+// ---------------------------------------------------------------------------------------------
+
+/** The parts of DescribeEndpoint that say whether a release's canary is deploying to the live endpoint. */
+export interface DeploymentSeen {
+  readonly status: string | undefined;
+  /**
+   * `PendingDeploymentSummary.EndpointConfigName`: "The summary of an in-progress deployment when an
+   * endpoint is creating or updating with a new endpoint configuration"
+   * (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_PendingDeploymentSummary.html).
+   */
+  readonly pendingConfigName: string | undefined;
+  /** `LastDeploymentConfig.AutoRollbackConfiguration.Alarms[].AlarmName` of that deployment. */
+  readonly autoRollbackAlarms: readonly string[];
+}
+
+/**
+ * The candidate config to stop, when the live endpoint is updating to a config that is neither the
+ * serving state's live config nor its rollback target (a release's canary: it commits the serving
+ * state only when it passes) and that deployment lists `stopAlarm` among its auto-rollback alarms.
+ * Then the version being rolled back is the candidate, which takes user traffic (the canary share
+ * during the bake, everyone after the shift), and returning to the standby's version would skip
+ * the version that served before it. Undefined otherwise: a shadow's update or a rollback's own
+ * update (no guardrails), or a canary started before the alarm existed (SageMaker would not
+ * react to it), keep the rollback as it was.
+ */
+export function deploymentToStop(
+  seen: DeploymentSeen | undefined,
+  state: ServingState | null,
+  stopAlarm: string,
+): { readonly candidateConfig: string } | undefined {
+  if (seen === undefined || state === null || seen.status !== 'Updating') return undefined;
+  const pending = seen.pendingConfigName;
+  if (pending === undefined || pending === '') return undefined;
+  if (pending === state.live.configName || pending === state.standby?.liveConfigName) return undefined;
+  if (!seen.autoRollbackAlarms.includes(stopAlarm)) return undefined;
+  return { candidateConfig: pending };
+}
+
+/** How the rollback stopped (or tried to stop) a candidate's deployment. */
+export interface DeploymentStop {
+  /** The candidate's config the deployment was putting on the live endpoint. */
+  readonly candidateConfig: string;
+  /** The auto-rollback alarm held in ALARM. */
+  readonly alarmName: string;
+  /** How many times the request (metric datapoint and alarm state) was accepted. */
+  readonly requests: number;
+  /** Whether SageMaker was seen rolling the deployment back (RollingBack). */
+  readonly rollingBackSeen: boolean;
+  /** The last refusal of the request, when CloudWatch refused it. */
+  readonly lastProblem: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The record
 // ---------------------------------------------------------------------------------------------
 
@@ -665,9 +719,19 @@ export type RollbackStatus = 'done' | 'endpoint-pending' | 'incomplete' | 'faile
  * - incomplete: one of the two took effect, the other failed.
  * - failed: neither took effect; nothing changed.
  */
-export function rollbackStatus(flag: FlagOutcome, endpoint: EndpointOutcome): RollbackStatus {
+export function rollbackStatus(
+  flag: FlagOutcome,
+  endpoint: EndpointOutcome,
+  stop: DeploymentStop | null = null,
+): RollbackStatus {
   const flagOk = flag.outcome === 'deployed' || flag.outcome === 'already';
   const endpointOk = endpoint.outcome === 'update-started' || endpoint.outcome === 'already';
+  // Stopping a candidate's deployment: the flag already names the version returned to on the live
+  // endpoint (the canary commits nothing before it passes), so the endpoint is the whole job.
+  if (stop !== null) {
+    if (endpointOk) return 'done';
+    return endpoint.outcome === 'pending' && stop.rollingBackSeen ? 'endpoint-pending' : 'failed';
+  }
   if (flagOk && endpointOk) return 'done';
   if (flagOk && endpoint.outcome === 'pending') return 'endpoint-pending';
   if (flagOk || endpointOk) return 'incomplete';
@@ -755,6 +819,8 @@ export interface RollbackRecordInput {
    * canary was refreshing it); then the flag names N-1 on the live endpoint. Null: it could.
    */
   readonly noBridge?: string | null;
+  /** Set when the rollback stopped (or tried to stop) a candidate's deployment on the live endpoint. */
+  readonly stop?: DeploymentStop | null;
   readonly endpoint: EndpointOutcome;
   readonly servingState: { readonly outcome: 'written' | 'not-written' | 'failed'; readonly detail: string };
   readonly startedAt: Date;
@@ -764,7 +830,7 @@ export interface RollbackRecordInput {
 /** The record of a rollback that was tried, with its summary and the steps left to a person. */
 export function buildRollbackRecord(input: RollbackRecordInput): RollbackRecord {
   const { flag, endpoint, trigger, from, to } = input;
-  const status = rollbackStatus(flag, endpoint);
+  const status = rollbackStatus(flag, endpoint, input.stop ?? null);
   const triggered = Date.parse(trigger.triggeredAt);
   const since = (at: Date | null) =>
     at === null ? null : roundSeconds(Math.max(0, at.getTime() - triggered));
@@ -798,7 +864,7 @@ export function buildRollbackRecord(input: RollbackRecordInput): RollbackRecord 
     endpoint: {
       outcome: endpoint.outcome,
       name: input.liveEndpoint,
-      detail: endpointDetail(endpoint, to.liveConfigName),
+      detail: (input.stop ? `${stopDetail(input.stop)}; ` : '') + endpointDetail(endpoint, to.liveConfigName),
     },
     servingState: { ...input.servingState },
     startedAt: input.startedAt.toISOString(),
@@ -898,10 +964,96 @@ function endpointDetail(endpoint: EndpointOutcome, config: string): string {
   }
 }
 
+function stopDetail(stop: DeploymentStop): string {
+  const refused = stop.lastProblem === null ? '' : ` (last refusal: ${stop.lastProblem})`;
+  return (
+    `the deployment of config "${stop.candidateConfig}" was asked to stop ${stop.requests} time(s) through its ` +
+    `auto-rollback alarm "${stop.alarmName}"${refused}; SageMaker ${stop.rollingBackSeen ? 'rolled it back' : 'was not seen rolling it back'}`
+  );
+}
+
+/** The summary and next steps of a rollback that stopped (or could not stop) a candidate's deployment. */
+function stopTexts(
+  input: RollbackRecordInput,
+  stop: DeploymentStop,
+  status: RollbackStatus,
+): { summary: string; nextSteps: string[] } {
+  const { model, trigger, from, to, liveEndpoint, endpoint } = input;
+  const fromV = from.modelVersion;
+  const toV = to.modelVersion;
+  const why = `(${trigger.by}: ${trigger.reason})`;
+  const describeCli = `aws sagemaker describe-endpoint --endpoint-name ${liveEndpoint}`;
+  const retry =
+    `Do not retry this release's Canary or Promotion stage: both refuse a release that was rolled back. ` +
+    `Find out what is wrong with ${fromV}, then release a fixed model through a new pipeline execution.`;
+  switch (status) {
+    case 'done':
+      return {
+        summary:
+          `Rolled back ${model} from ${fromV} (its canary was deploying) to ${toV} ${why}: the rollback stopped the ` +
+          `canary's blue/green deployment through its auto-rollback alarm "${stop.alarmName}", and the live endpoint ` +
+          `"${liveEndpoint}" ${
+            endpoint.outcome === 'already'
+              ? `is back in service on ${toV}'s config "${to.liveConfigName}"`
+              : `had already finished the deployment, so it is updating back to ${toV}'s config "${to.liveConfigName}"`
+          }. The router sends everyone to ${toV} on the live endpoint; the serving state and the standby are ` +
+          `unchanged (${toV} live, the release before it on standby). The canary stage fails, naming this rollback.`,
+        nextSteps: [
+          ...(endpoint.outcome === 'update-started'
+            ? [
+                `Check that the live endpoint reaches InService on config "${to.liveConfigName}": ${describeCli}.`,
+              ]
+            : []),
+          retry,
+        ],
+      };
+    case 'endpoint-pending':
+      return {
+        summary:
+          `Rollback of ${model} from ${fromV} (its canary was deploying) to ${toV} ${why}: SageMaker is rolling the ` +
+          `canary's deployment back (auto-rollback alarm "${stop.alarmName}"), but the live endpoint "${liveEndpoint}" ` +
+          `was not in service on ${toV}'s config "${to.liveConfigName}" within the time the function could wait. Until ` +
+          `it is, part of the traffic may still reach ${fromV}.`,
+        nextSteps: [
+          `Check that the live endpoint reaches InService on config "${to.liveConfigName}": ${describeCli}. If it ends ` +
+            `on another config, run: aws sagemaker update-endpoint --endpoint-name ${liveEndpoint} ` +
+            `--endpoint-config-name ${to.liveConfigName} ${KEEP_FLEET_SIZE_CLI}.`,
+          retry,
+        ],
+      };
+    default: {
+      const endpointProblem =
+        endpoint.outcome === 'failed'
+          ? endpoint.detail
+          : endpoint.outcome === 'pending'
+            ? `it stayed ${endpoint.status} for the ${endpoint.waitedSeconds} s the function could wait`
+            : endpoint.outcome;
+      return {
+        summary:
+          `Rollback of ${model} from ${fromV} (its canary was deploying) to ${toV} FAILED ${why}: the canary's ` +
+          `deployment on the live endpoint "${liveEndpoint}" could not be stopped: ${stopDetail(stop)}; live endpoint: ` +
+          `${endpointProblem}. Nothing else was changed: the flag, the serving state and the standby still name ${toV}. ` +
+          `This release's Canary stage does not pass: it finds this rollback's record and puts ${toV}'s config back.`,
+        nextSteps: [
+          `Watch the live endpoint: ${describeCli}. To stop the deployment by hand, put the alarm in ALARM: aws ` +
+            `cloudwatch set-alarm-state --alarm-name ${stop.alarmName} --state-value ALARM --state-reason "stop the ` +
+            `deployment of ${fromV}" (repeat until the endpoint is RollingBack), or wait for the canary to end and let it ` +
+            `put ${toV}'s config back.`,
+          'Or invoke this function again with {"model": "' +
+            model +
+            '", "reason": "..."} once the cause is fixed.',
+          retry,
+        ],
+      };
+    }
+  }
+}
+
 function rollbackTexts(
   input: RollbackRecordInput,
   status: RollbackStatus,
 ): { summary: string; nextSteps: string[] } {
+  if (input.stop) return stopTexts(input, input.stop, status);
   const { model, trigger, from, to, liveEndpoint, flag, endpoint } = input;
   const fromV = from.modelVersion;
   const toV = to.modelVersion;
