@@ -191,11 +191,13 @@ function sagemaker(cloud: Cloud) {
           `Cannot create already existing endpoint configuration "${name}".`,
         );
       const config = i as unknown as EndpointConfig;
-      // SageMaker allows exactly one production variant beside a shadow variant (API_CreateEndpointConfig).
-      if ((config.ShadowProductionVariants?.length ?? 0) > 0 && config.ProductionVariants.length !== 1) {
+      // "If you use this field, you can only specify one variant for ProductionVariants and one
+      // variant for ShadowProductionVariants" (ShadowProductionVariants, API_CreateEndpointConfig).
+      const shadows = config.ShadowProductionVariants?.length ?? 0;
+      if (shadows > 0 && (config.ProductionVariants.length !== 1 || shadows !== 1)) {
         throw awsError(
           'ValidationException',
-          'An endpoint config with ShadowProductionVariants must have exactly one production variant.',
+          'An endpoint config with ShadowProductionVariants must have exactly one production variant and one shadow variant.',
         );
       }
       cloud.configs.set(name, config);

@@ -473,8 +473,10 @@ export class Cloud {
         'ValidationException',
         `Could not find endpoint configuration "${input.EndpointConfigName}".`,
       );
-    // One update at a time: SageMaker refuses UpdateEndpoint unless the endpoint is InService
-    // (or Failed/OutOfService): "Cannot update in-progress endpoint".
+    // One update at a time. AWS documents that UpdateEndpoint sets the status to Updating and back
+    // to InService when done (API_UpdateEndpoint), not the refusal of a second update meanwhile:
+    // the ValidationException "Cannot update in-progress endpoint" is what SageMaker answers in
+    // practice (an assumption, like TIMINGS; faults.ts says the same of AlreadyUpdating).
     if (e.status !== 'InService' && e.status !== 'OutOfService' && e.status !== 'UpdateRollbackFailed') {
       throw awsError(
         'ValidationException',
@@ -650,7 +652,8 @@ export class Cloud {
     output: string,
   ): void {
     const dc = config.DataCaptureConfig;
-    if (!dc?.EnableCapture || !dc.DestinationS3Uri) return;
+    // EnableCapture "defaults to enabled" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DataCaptureConfig.html).
+    if (!dc || dc.EnableCapture === false || !dc.DestinationS3Uri) return;
     if (this.random.next() * 100 >= (dc.InitialSamplingPercentage ?? 100)) return;
     const d = new Date(this.nowMs);
     const two = (n: number) => String(n).padStart(2, '0');
@@ -722,9 +725,11 @@ export class Cloud {
 
   /**
    * The flag version a router container gets now. During a deployment, AppConfig hands the new
-   * version to a growing share of targets (linear growth: `growthFactor`% per step, the steps spread
-   * evenly over the duration; appconfig-creating-deployment-strategy.html); container `i` of `n` is
-   * in that share when i/n is below it.
+   * version to a growing share of targets: linear growth, "increments of the growth factor evenly
+   * distributed over the deployment"; the documented timeline of a 10-hour deployment at 20% is 0%
+   * at 0 h, 20% at 2 h, ... 100% at 10 h, so the first step lands one step into the deployment
+   * (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-creating-deployment-strategy.html).
+   * Container `i` of `n` is in that share when i/n is below it.
    */
   flagVersionFor(container: number, containers: number): HostedVersion | undefined {
     const last = [...this.flagDeployments].reverse().find((d) => d.state !== 'ROLLED_BACK');
@@ -733,7 +738,7 @@ export class Cloud {
     if (last.state === 'DEPLOYING' && last.durationMs > 0) {
       const steps = Math.ceil(100 / last.growthFactor);
       const stepMs = last.durationMs / steps;
-      const done = Math.floor((this.nowMs - last.startedAt) / stepMs) + 1;
+      const done = Math.floor((this.nowMs - last.startedAt) / stepMs);
       share = Math.min(1, (done * last.growthFactor) / 100);
     }
     const number = container / containers < share ? last.version : last.previousVersion;

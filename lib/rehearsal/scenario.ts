@@ -54,6 +54,8 @@ export interface Scenario {
   readonly file: string;
   readonly model: string;
   readonly description?: string;
+  /** The line of the `model` key, for a message about the model (an unknown one). */
+  readonly modelLine?: number;
   readonly requestsPerMinute: number;
   readonly seed: number;
   /** The version serving before the first step; `none` for a model never released. */
@@ -530,6 +532,7 @@ export function parseScenario(text: string, file: string): Scenario {
   return {
     file,
     model: model!,
+    modelLine: keyLine([], 'model'),
     description: typeof top.description === 'string' ? top.description : undefined,
     requestsPerMinute: rpm!,
     seed: seed!,

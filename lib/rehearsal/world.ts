@@ -391,6 +391,10 @@ export class World {
       const t = Math.min(end, minuteEnd, nextRequest, change);
       this.cloud.nowMs = t;
       this.cloud.settle();
+      // An endpoint change that lands on a minute boundary is checked before that minute's
+      // autoscaling acts on it: otherwise a fleet an update shrank and autoscaling grew back in the
+      // same instant is never seen (invariant 5), and every emulated duration is whole minutes.
+      if (t === change && t === minuteEnd) this.invariants.check('event');
       if (t === nextRequest) await this.sendRequest();
       if (t === minuteEnd) await this.minuteTick();
       // A request's own invariant is checked as it is answered (Invariants.onAnswer); the others
@@ -790,6 +794,9 @@ export class World {
 
   /**
    * One action of the pipeline: invoke, then re-invoke with the continuation token until it ends.
+   * A job that returns a continuation token is "a custom action in progress"; "future jobs use this
+   * token to identify the running instance of the action", and a complete action supplies none
+   * (continuationToken, https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PutJobSuccessResult.html).
    * With `pauseAfterMs`, returns 'paused' once the stage has been in progress that long (its token
    * kept in `run.inStage`); a paused stage goes on from its token when the run continues.
    */

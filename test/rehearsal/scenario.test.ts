@@ -156,4 +156,42 @@ describe('scenario format', () => {
     expect(result.stderr).toContain(`${file}:6 steps.1.expect.serving: version "v7" was never released`);
     expect((await runCli('rehearse', join(dir, 'missing.yaml'))).code).toBe(2);
   });
+
+  it('with --json, exits 2 with the problems as the one JSON document on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rehearse-'));
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, `${HEAD}  - wiat: 10m\n`);
+    const result = await runCli('rehearse', file, '--json');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      scenario: file,
+      ok: false,
+      problems: [
+        expect.objectContaining({
+          file,
+          line: 5,
+          path: 'steps.0.wiat',
+          message: expect.stringMatching(/^unknown step "wiat" \(did you mean "wait"\?\)/),
+        }),
+      ],
+    });
+  });
+
+  it('names the line of the model key for an unknown model, after a header comment, and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rehearse-'));
+    const file = join(dir, 'drill.yaml');
+    writeFileSync(
+      file,
+      `# A drill.\n# Two lines of comment.\n${HEAD.replace('document-classifier', 'document-clasifier')}  - wait: 1m\n`,
+    );
+    const text = await runCli('rehearse', file);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain(
+      `${file}:3 model: unknown model "document-clasifier" (models in config/models/: document-classifier); use one of them or --config-dir`,
+    );
+    const json = await runCli('rehearse', file, '--json');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).problems).toEqual([expect.objectContaining({ line: 3, path: 'model' })]);
+  });
 });

@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG_DIR, readInputFile, toJsonLine } from '../context';
 import { CliIo, ExitCode, UsageError } from '../io';
 import type * as RunnerModule from '../../rehearsal/runner';
 import type * as ScenarioModule from '../../rehearsal/scenario';
+import type { ScenarioProblem } from '../../rehearsal/scenario';
 
 /**
  * The emulator, the handlers and aws-cdk-lib load only when this command runs (a plain require:
@@ -20,19 +21,36 @@ interface Options {
   readonly json?: boolean;
 }
 
+/**
+ * A scenario that cannot run: exit 2 with every problem, on stderr as text, or with `--json` as
+ * the one JSON document on stdout (as `validate-config --json` reports its problems).
+ */
+function refuse(
+  io: CliIo,
+  file: string,
+  opts: Options,
+  problems: readonly ScenarioProblem[],
+  format: (p: ScenarioProblem) => string,
+): ExitCode {
+  if (opts.json) {
+    io.stdout.write(toJsonLine({ scenario: file, ok: false, problems }));
+  } else {
+    io.stderr.write(`${problems.length} problem(s) in the scenario:\n${problems.map(format).join('\n')}\n`);
+  }
+  return ExitCode.UsageOrIo;
+}
+
 export async function rehearseCommand(io: CliIo, file: string, opts: Options): Promise<ExitCode> {
   const text = readInputFile(file, 'scenario');
   // The handlers' SDK clients are fakes here; the SDK's Node version notice is noise in a timeline.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { parseScenario, ScenarioError } = load<typeof ScenarioModule>('../../rehearsal/scenario');
+  const { parseScenario, ScenarioError, formatScenarioProblem } =
+    load<typeof ScenarioModule>('../../rehearsal/scenario');
   let scenario;
   try {
     scenario = parseScenario(text, file);
   } catch (error) {
-    if (error instanceof ScenarioError) {
-      io.stderr.write(`${error.problems.length} problem(s) in the scenario:\n${error.message}\n`);
-      return ExitCode.UsageOrIo;
-    }
+    if (error instanceof ScenarioError) return refuse(io, file, opts, error.problems, formatScenarioProblem);
     throw error;
   }
   let config: PlatformConfig;
@@ -47,10 +65,20 @@ export async function rehearseCommand(io: CliIo, file: string, opts: Options): P
   }
   if (!config.models.some((m) => m.name === scenario.model)) {
     const known = config.models.map((m) => m.name).join(', ') || 'none';
-    io.stderr.write(
-      `${file}:1 model: unknown model "${scenario.model}" (models in ${opts.configDir}/models/: ${known})\n`,
+    return refuse(
+      io,
+      file,
+      opts,
+      [
+        {
+          file,
+          line: scenario.modelLine,
+          path: 'model',
+          message: `unknown model "${scenario.model}" (models in ${opts.configDir}/models/: ${known}); use one of them or --config-dir with the directory that has it`,
+        },
+      ],
+      formatScenarioProblem,
     );
-    return ExitCode.UsageOrIo;
   }
   const { runScenario, renderReport } = load<typeof RunnerModule>('../../rehearsal/runner');
   const report = await runScenario(scenario, {
