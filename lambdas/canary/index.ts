@@ -527,7 +527,22 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
   // pass, even when the deployment finished before SageMaker saw the alarm, and the stage says why.
   const rollback =
     step.kind !== 'wait' && state.previousConfigName !== null ? await rollbackOfThisRun(run) : undefined;
-  if (rollback !== undefined && step.kind !== 'wait') {
+  // Unreadable now (S3 throttled or unavailable): a pass waits for the next poll, within the limit,
+  // rather than release a candidate someone may have rolled back; a failure fails as it is.
+  if (rollback === UNREADABLE && step.kind === 'pass') {
+    const elapsedNow = Math.max(0, (run.deps.now().getTime() - state.startedAtMs) / 1000);
+    if (elapsedNow <= canaryLimitSeconds(run.settings.serving)) {
+      const polls = state.polls + 1;
+      const next = encodeCanaryToken({ ...state, polls, alarmsSeen: step.alarmsSeen });
+      return inProgress(
+        next,
+        `The candidate config "${state.expectedConfigName}" is in service, but whether this release was rolled back ` +
+          `could not be read (s3://${run.bucket}/${artifactKeys.runRollback(run.settings.model, run.params.executionId)}); ` +
+          'the stage looks again at its next poll before it passes.',
+      );
+    }
+  }
+  if (rollback !== undefined && rollback !== UNREADABLE && step.kind !== 'wait') {
     const reverted =
       live.EndpointStatus === 'InService' && live.EndpointConfigName === state.expectedConfigName
         ? await putPreviousConfigBack(run, state.previousConfigName!)
@@ -597,13 +612,25 @@ async function putPreviousConfigBack(run: Run, previous: string): Promise<string
   }
 }
 
+/** The run's rollback record could not be read (S3 refused for a reason other than its absence). */
+const UNREADABLE = Symbol('unreadable');
+
 /**
  * Who rolled this run's release back and why, with the record's place, when the rollback function
  * left its record beside the run (models/<model>/runs/<execution>/rollback.json); else undefined.
  */
-async function rollbackOfThisRun(run: Run): Promise<string | undefined> {
+async function rollbackOfThisRun(run: Run): Promise<string | typeof UNREADABLE | undefined> {
   const key = artifactKeys.runRollback(run.settings.model, run.params.executionId);
-  const text = await readOptionalText(run.deps.s3, run.bucket, key);
+  let text: string | undefined;
+  try {
+    text = await readOptionalText(run.deps.s3, run.bucket, key);
+  } catch (error) {
+    logger.warn('canary: cannot read whether this release was rolled back', {
+      key,
+      problem: (error as Error).message,
+    });
+    return UNREADABLE;
+  }
   if (text === undefined) return undefined;
   let who = 'a rollback';
   try {

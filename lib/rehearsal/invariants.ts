@@ -62,7 +62,7 @@ export interface RollbackBefore {
   readonly top: string | undefined;
   readonly expected: string | undefined;
   /** The release whose canary was deploying to the live endpoint, if one was. */
-  readonly deploying: string | undefined;
+  readonly deploying?: string | undefined;
 }
 
 export class Invariants {

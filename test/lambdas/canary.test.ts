@@ -780,6 +780,34 @@ describe('canary handler', () => {
     expect(await record()).toMatchObject({ outcome: 'failed' });
   });
 
+  test('whether the release was rolled back cannot be read when the candidate serves: the stage looks again at its next poll before it passes', async () => {
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const throttled = new S3Client(moto.clientConfig);
+    mockClient(throttled)
+      .on(GetObjectCommand)
+      .callsFake((i: { Key?: string }) =>
+        i.Key === `${RUN}/rollback.json`
+          ? Promise.reject(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' }))
+          : s3.send(new GetObjectCommand(i as never)),
+      )
+      .on(PutObjectCommand)
+      .callsFake((i) => s3.send(new PutObjectCommand(i)));
+    const waiting = await inProgress(token, { ...deps, s3: throttled });
+    expect(waiting.summary).toBe(
+      `The candidate config "${CANDIDATE}" is in service, but whether this release was rolled back could not be ` +
+        `read (s3://${ARTIFACTS}/${RUN}/rollback.json); the stage looks again at its next poll before it passes.`,
+    );
+    // Nothing was committed meanwhile; the next poll, with S3 back, passes.
+    expect(flagVersions).toEqual([]);
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const passed = await invoke(waiting.token);
+    expect(passed.failureDetails).toBeUndefined();
+    expect(passed.outputVariables).toEqual({ CandidateConfig: CANDIDATE, PreviousConfig: PREVIOUS });
+  });
+
   test('a guardrail alarm in ALARM when the candidate is in service: the canary does not pass, and the previous config goes back', async () => {
     const token = await startCanary();
     now = minutes(27);
