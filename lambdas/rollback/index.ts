@@ -43,6 +43,7 @@ import {
   buildRefusalRecord,
   buildRollbackRecord,
   deploymentToStop,
+  flagCorrection,
   flagServesEveryone,
   planRollback,
   readRollbackEvent,
@@ -60,6 +61,7 @@ import {
   type EndpointSeen,
   type FlagOutcome,
   type Page,
+  type RollbackAwayFromLive,
   type RollbackRecord,
   type RollbackStatus,
   type RollbackTrigger,
@@ -96,6 +98,7 @@ import {
   clearPendingRecords,
   closeDeferral,
   findDeferrals,
+  findRollbackFrom,
   findRollbackTo,
   finishRollback,
   recordDeferral,
@@ -165,7 +168,16 @@ export type RollbackResult =
    * The live endpoint changed state: `settled` when it serves the serving state's config (the flag
    * back from the standby if it was there, autoscaling registered), `ignored` otherwise.
    */
-  | { readonly status: 'settled'; readonly message: string; readonly paged: boolean }
+  | {
+      readonly status: 'settled';
+      readonly message: string;
+      readonly paged: boolean;
+      /**
+       * When the flag named another version than the one the live endpoint and state.json serve and
+       * settle corrected it: what it found and did (also in the page).
+       */
+      readonly flagCorrected?: string;
+    }
   /** A manual event that is wrong; nothing changed, nobody paged (the person sees this). */
   | { readonly status: 'rejected'; readonly message: string }
   /** An event that is neither; on-call paged. */
@@ -700,6 +712,8 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   if (endpoint.outcome === 'already' && servingState.outcome === 'written') {
     const settled = await settle(run, { page: false });
     logger.info(`rollback: ${settled.message}`);
+    if (settled.status === 'settled' && settled.flagCorrected !== undefined)
+      problems.push(`Settle corrected the flag: ${settled.flagCorrected}.`);
   }
 
   // 9. On-call.
@@ -898,11 +912,102 @@ async function settle(
       );
     }
   }
+  // Second line of defence: a flag naming another version than the one the endpoint and
+  // state.json both serve (core flagCorrection says why the flag is then the wrong one, and when it
+  // is not: a rollback away from that version moves the flag first).
+  let flagCorrected: string | undefined;
+  if (step.wrongFlag !== null && current?.document && live !== undefined) {
+    const correction = flagCorrection({
+      current: current.document,
+      version: step.version,
+      rollbackAway: await rollbackAwayFrom(run, live),
+      rolledBackTo: rollback !== undefined,
+      at: deps.now(),
+    });
+    if (correction.action === 'leave') {
+      logger.warn(`rollback: settle: ${correction.why}`);
+      done.push(correction.why);
+    } else {
+      try {
+        const deployed = await deployFlag(
+          deps.appconfig,
+          ids,
+          correction.document,
+          `settle: ${step.version} serves (live endpoint and state.json); the flag named ${step.wrongFlag.version}`,
+          {
+            latestVersionNumber: current.versionNumber,
+            // Not 'stop': a deployment in progress is another writer's newer intent (a release's
+            // commit, a person); this event's correction can wait for the next one.
+            whenDeploymentInProgress: 'fail',
+            sleep: deps.sleep,
+            transientRetryDelaysMs: ROLLBACK_FLAG_RETRY_DELAYS_MS,
+          },
+        );
+        flagCorrected = `${correction.summary} (version ${deployed.versionNumber}, deployment ${deployed.deploymentNumber})`;
+        logger.error(`rollback: settle corrected a wrong flag: ${flagCorrected}`);
+        done.push(flagCorrected);
+      } catch (error) {
+        return wrongFlagNotCorrected(run, options, step.version, step.wrongFlag.version, describe(error));
+      }
+    }
+  }
   const message =
     `The live endpoint ${env.LIVE_ENDPOINT} serves ${step.version} (in service): ` +
     (done.length > 0 ? `${done.join('; ')}.` : 'nothing left to do.');
   logger.info(`rollback: ${message}`);
-  return { status: 'settled', message, paged: false };
+  if (flagCorrected === undefined) return { status: 'settled', message, paged: false };
+  // On-call needs to know: the flag was wrong, and something that wrote it failed without saying so here.
+  const paged = options.page
+    ? await page(run, {
+        subject: pageSubjectOf(`Flag corrected: ${env.MODEL_NAME} flag named ${step.wrongFlag!.version}`),
+        body:
+          `${message}\n\nThe ${flagLabel(ids)} named ${step.wrongFlag!.version} while the live endpoint ` +
+          `${env.LIVE_ENDPOINT} and serving/state.json both serve ${step.version}. Find the writer that left it ` +
+          '(a rollback or a release stage whose flag step failed: its page or stage output says so) and check that ' +
+          "its other steps are done; the router's flag cache delivers the corrected flag within its refresh interval.",
+      })
+    : false;
+  return { status: 'settled', message, paged, flagCorrected };
+}
+
+/** The ledger's item of a rollback away from `live`, for flagCorrection. Never throws. */
+async function rollbackAwayFrom(run: Run, live: ServedModel): Promise<RollbackAwayFromLive> {
+  try {
+    const entry = await findRollbackFrom(
+      run.deps.dynamodb,
+      run.env.ROLLBACK_TABLE,
+      run.env.MODEL_NAME,
+      rollbackClaimKey(live),
+    );
+    return entry === undefined ? null : { status: entry.status };
+  } catch (error) {
+    logger.warn('rollback: settle cannot read the rollback ledger', { problem: describe(error) });
+    return 'unknown';
+  }
+}
+
+async function wrongFlagNotCorrected(
+  run: Run,
+  options: { readonly page: boolean },
+  version: string,
+  wrong: string,
+  problem: string,
+): Promise<RollbackResult> {
+  const { env } = run;
+  const message =
+    `The live endpoint ${env.LIVE_ENDPOINT} and serving/state.json serve ${version}, but the ${flagLabel(run.ids)} ` +
+    `names ${wrong}, and it could not be corrected: ${problem}. Users of the router are routed, and their predictions ` +
+    `labelled, as ${wrong}. The live endpoint's next state change tries again; until then, deploy by hand the flag's ` +
+    `newest version with stable {"modelVersion": "${version}", "endpoint": "live"} (AppConfig ` +
+    'create-hosted-configuration-version, then start-deployment with the rollback strategy).';
+  logger.error(`rollback: ${message}`);
+  const paged = options.page
+    ? await page(run, {
+        subject: pageSubjectOf(`Flag ACTION NEEDED: ${env.MODEL_NAME} flag names ${wrong}`),
+        body: message,
+      })
+    : false;
+  return { status: 'not-run', message, paged };
 }
 
 /** How often a deferred rollback's alarm is read while its window after the release passes. */

@@ -113,6 +113,22 @@ export async function claimRollback(
   return { result: 'exists', existing: got.Item ? entryOf(got.Item) : undefined };
 }
 
+/**
+ * The rollback away from this release (its claimed item, in whatever status), if any. Consistent
+ * read: the claim is written before a rollback changes anything, so a rollback in progress is seen.
+ */
+export async function findRollbackFrom(
+  ddb: DynamoDBClient,
+  table: string,
+  model: string,
+  sk: string,
+): Promise<LedgerEntry | undefined> {
+  const got = await ddb.send(
+    new GetItemCommand({ TableName: table, Key: { pk: s(model), sk: s(sk) }, ConsistentRead: true }),
+  );
+  return got.Item ? entryOf(got.Item) : undefined;
+}
+
 /** The newest rollback that returned to this release, if any (a rollback already used the standby). */
 export async function findRollbackTo(
   ddb: DynamoDBClient,

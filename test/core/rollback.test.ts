@@ -4,6 +4,7 @@ import {
   buildRefusalRecord,
   buildRollbackRecord,
   deploymentToStop,
+  flagCorrection,
   flagServesEveryone,
   liveEndpointStep,
   MAX_PAGE_SUBJECT,
@@ -16,6 +17,7 @@ import {
   rollbackRecordSchema,
   rollbackStatus,
   rolledBackServingState,
+  settleStep,
   standbyReadiness,
   unreadableEventPage,
   type DeploymentStop,
@@ -664,5 +666,201 @@ describe('pageSubject', () => {
       }),
     );
     expect(pageSubject(`Rollback done: ${'m'.repeat(120)}`)).toBe(`Rollback done: ${'m'.repeat(81)}...`);
+  });
+});
+
+describe('settleStep and flagCorrection (issue 11, item 3: settle reconciles the flag with state.json)', () => {
+  const at = new Date('2026-11-05T10:09:00.000Z');
+  const inService = { status: 'InService', configName: state.live.configName };
+  const flagNaming = (version: string, endpoint: 'live' | 'standby' = 'live'): FlagDocument => ({
+    ...currentFlag,
+    stable: { modelVersion: version, endpoint },
+    candidate: null,
+    killSwitch: false,
+  });
+
+  it('GIVEN the endpoint and state.json agree on N and the flag names N-1 THEN the flag is wrong, and it is corrected to N on the live endpoint', () => {
+    const step = settleStep(state, inService, flagNaming(N1));
+    expect(step).toEqual({
+      action: 'settle',
+      moveFlag: false,
+      version: N,
+      wrongFlag: { version: N1, endpoint: 'live' },
+    });
+    const correction = flagCorrection({
+      current: flagNaming(N1),
+      version: N,
+      rolledBackTo: false,
+      rollbackAway: null,
+      at,
+    });
+    expect(correction).toMatchObject({
+      action: 'correct',
+      document: {
+        stable: { modelVersion: N, endpoint: 'live' },
+        candidate: null,
+        killSwitch: false,
+        experiment: currentFlag.experiment,
+        updatedAt: '2026-11-05T10:09:00.000Z',
+      },
+    });
+    if (correction.action !== 'correct') throw new Error('expected a correction');
+    expect(flagDocumentSchema.parse(correction.document)).toEqual(correction.document);
+    expect(correction.summary).toBe(
+      `the flag names ${N1} on the live endpoint, but the live endpoint and state.json serve ${N}: users were ` +
+        `routed, and their predictions labelled, under the wrong version; the flag now names ${N} on the live endpoint`,
+    );
+  });
+
+  it('GIVEN the flag names the served version (on either endpoint), or there is no flag THEN nothing is wrong', () => {
+    expect(settleStep(state, inService, flagNaming(N))).toMatchObject({ moveFlag: false, wrongFlag: null });
+    expect(settleStep(state, inService, flagNaming(N, 'standby'))).toMatchObject({
+      moveFlag: true,
+      wrongFlag: null,
+    });
+    expect(settleStep(state, inService, null)).toMatchObject({ moveFlag: false, wrongFlag: null });
+  });
+
+  it("GIVEN the endpoint is not in service on the serving state's config (a release, a shadow, a rollback updating it) THEN nothing is judged", () => {
+    for (const seen of [
+      { status: 'Updating', configName: state.live.configName },
+      { status: 'InService', configName: 'mlops-document-classifier-9f8e7d6c-live' },
+      undefined,
+    ]) {
+      expect(settleStep(state, seen, flagNaming(N1)).action).toBe('ignore');
+    }
+  });
+
+  it("GIVEN a person's A/B candidate and kill switch THEN both are kept; a candidate naming the served version is dropped (the schema forbids it beside an equal stable)", () => {
+    const withExperiment: FlagDocument = {
+      ...flagNaming(N1, 'standby'),
+      candidate: { modelVersion: '4f1c2e9a', endpoint: 'live', percent: 12.5 },
+      killSwitch: true,
+    };
+    const kept = flagCorrection({
+      current: withExperiment,
+      version: N,
+      rolledBackTo: false,
+      rollbackAway: null,
+      at,
+    });
+    expect(kept).toMatchObject({
+      action: 'correct',
+      document: {
+        stable: { modelVersion: N, endpoint: 'live' },
+        candidate: { modelVersion: '4f1c2e9a', endpoint: 'live', percent: 12.5 },
+        killSwitch: true,
+      },
+      summary: expect.stringMatching(/\(candidate 4f1c2e9a kept, kill switch kept on\)$/),
+    });
+    const candidateIsServed: FlagDocument = {
+      ...withExperiment,
+      candidate: { modelVersion: N, endpoint: 'live', percent: 50 },
+    };
+    const dropped = flagCorrection({
+      current: candidateIsServed,
+      version: N,
+      rolledBackTo: false,
+      rollbackAway: null,
+      at,
+    });
+    if (dropped.action !== 'correct') throw new Error('expected a correction');
+    expect(dropped.document.candidate).toBeNull();
+    expect(dropped.summary).toMatch(new RegExp(`candidate ${N} dropped \\(it is now stable\\)`));
+    expect(flagDocumentSchema.parse(dropped.document)).toEqual(dropped.document);
+  });
+
+  it('GIVEN the ledger records a rollback that returned to the served version THEN its flag is finished as it would have written it: no candidate, kill switch off', () => {
+    const left: FlagDocument = {
+      ...flagNaming(N1),
+      candidate: { modelVersion: '4f1c2e9a', endpoint: 'live', percent: 12.5 },
+      killSwitch: true,
+    };
+    const c = flagCorrection({ current: left, version: N, rollbackAway: null, rolledBackTo: true, at });
+    expect(c).toMatchObject({
+      action: 'correct',
+      document: { stable: { modelVersion: N, endpoint: 'live' }, candidate: null, killSwitch: false },
+      summary: expect.stringMatching(
+        new RegExp(`\\(as the rollback to ${N} would have written it: no candidate, kill switch off\\)$`),
+      ),
+    });
+  });
+
+  it('GIVEN a rollback away from the served version is recorded (in progress, done or incomplete) THEN the flag is left to it: a rollback moves the flag before the endpoint and state.json follow', () => {
+    for (const status of ['started', 'done', 'incomplete', 'endpoint-pending']) {
+      const left = flagCorrection({
+        current: flagNaming(N1, 'standby'),
+        version: N,
+        rolledBackTo: false,
+        rollbackAway: { status },
+        at,
+      });
+      expect(left).toEqual({
+        action: 'leave',
+        why: expect.stringContaining(`a rollback away from ${N} is recorded (status "${status}")`),
+      });
+    }
+    // A failed rollback changed nothing: the flag is not its, and is corrected.
+    expect(
+      flagCorrection({
+        current: flagNaming(N1),
+        version: N,
+        rolledBackTo: false,
+        rollbackAway: { status: 'failed' },
+        at,
+      }).action,
+    ).toBe('correct');
+  });
+
+  it('GIVEN the ledger cannot be read THEN the flag is left, and the reason says so', () => {
+    expect(
+      flagCorrection({
+        current: flagNaming(N1, 'standby'),
+        version: N,
+        rolledBackTo: false,
+        rollbackAway: 'unknown',
+        at,
+      }),
+    ).toEqual({ action: 'leave', why: expect.stringContaining('the rollback ledger cannot be read') });
+  });
+
+  it('every flag it writes parses, names the served version on the live endpoint and keeps the experiment', () => {
+    const version = fc.constantFrom(N, N1, '4f1c2e9a', 'b7c8d9e0');
+    fc.assert(
+      fc.property(
+        version,
+        version,
+        fc.option(
+          fc.record({
+            modelVersion: version,
+            endpoint: fc.constantFrom('live', 'standby'),
+            percent: fc.constantFrom(0, 12.5, 100),
+          }),
+        ),
+        fc.boolean(),
+        (served, named, candidate, killSwitch) => {
+          const current = flagDocumentSchema.safeParse({
+            ...flagNaming(named),
+            candidate,
+            killSwitch,
+          });
+          fc.pre(current.success && named !== served);
+          const c = flagCorrection({
+            current: current.data!,
+            version: served,
+            rolledBackTo: false,
+            rollbackAway: null,
+            at,
+          });
+          if (c.action !== 'correct') return false;
+          expect(flagDocumentSchema.parse(c.document)).toEqual(c.document);
+          expect(c.document.stable).toEqual({ modelVersion: served, endpoint: 'live' });
+          expect(c.document.experiment).toBe(currentFlag.experiment);
+          expect(c.document.killSwitch).toBe(killSwitch);
+          return true;
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
   });
 });

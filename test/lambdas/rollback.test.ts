@@ -31,6 +31,7 @@ import {
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -361,14 +362,30 @@ describe('rollback handler', () => {
     };
   });
 
+  /** Endpoints between the two moto calls of an update, with the config they served before it. */
+  const updating = new Map<string, string | undefined>();
+
+  /**
+   * moto has no UpdateEndpoint: the endpoint is deleted and created again on the new config. SageMaker
+   * keeps the endpoint through an update ("it sets the endpoint status to Updating. After updating the
+   * endpoint, it sets the status to InService", "there is no availability loss":
+   * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html), so between the
+   * two calls DescribeEndpoint answers Updating on the old config, not "no such endpoint": a concurrent
+   * invocation that looked then (two invocations at once, on a loaded machine) read the endpoint as
+   * deleted and refused the rollback as for a retired model.
+   */
   async function applyUpdate(input: UpdateEndpointCommandInput): Promise<void> {
-    await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: input.EndpointName }));
-    await sagemakerMoto.send(
-      new CreateEndpointCommand({
-        EndpointName: input.EndpointName,
-        EndpointConfigName: input.EndpointConfigName,
-      }),
-    );
+    const name = input.EndpointName!;
+    const before = await sagemakerMoto.send(new DescribeEndpointCommand({ EndpointName: name }));
+    updating.set(name, before.EndpointConfigName);
+    try {
+      await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: name }));
+      await sagemakerMoto.send(
+        new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: input.EndpointConfigName }),
+      );
+    } finally {
+      updating.delete(name);
+    }
   }
 
   beforeEach(async () => {
@@ -388,6 +405,8 @@ describe('rollback handler', () => {
 
     sagemaker.reset();
     sagemaker.on(DescribeEndpointCommand).callsFake(async (input: { EndpointName: string }) => {
+      if (updating.has(input.EndpointName))
+        return described(input.EndpointName, 'Updating', updating.get(input.EndpointName)!);
       return describeHook(input.EndpointName) ?? sagemakerMoto.send(new DescribeEndpointCommand(input));
     });
     sagemaker
@@ -1907,6 +1926,103 @@ describe('rollback handler', () => {
       ]);
       // The release's flag is not the rollback's: left alone.
       expect(appconfig.versions).toHaveLength(1);
+    });
+
+    it('GIVEN the rollback could not write the flag (AppConfig unreachable) THEN once the live endpoint serves N-1, settle corrects the flag that still names N as the rollback would have written it (the A/B candidate ended), and pages', async () => {
+      appconfig.unreachable = true;
+      expect(done(await handler()(alarmEvent(), context())).status).toBe('incomplete');
+      expect(appconfig.deployedDocument()).toMatchObject({ stable: { modelVersion: N.version } });
+
+      appconfig.unreachable = false;
+      clock = new Date(T0.getTime() + 9 * 60_000);
+      const settled = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(settled).toMatchObject({ status: 'settled', paged: true });
+      expect(appconfig.deployedDocument()).toEqual({
+        ...releaseFlag,
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+        candidate: null,
+        killSwitch: false,
+        updatedBy: `rollback (settle): corrected from ${N.version}, which does not serve`,
+        updatedAt: '2026-11-05T10:09:00.000Z',
+      });
+      expect(appconfig.deployments.at(-1)!.strategy).toBe('strat01');
+      const [incomplete, corrected] = await pages();
+      expect(incomplete!.subject).toMatch(/^Rollback INCOMPLETE/);
+      expect(corrected!.subject).toBe(`Flag corrected: ${MODEL} flag named ${N.version}`.slice(0, 99));
+      expect(corrected!.body).toContain(
+        `the flag names ${N.version} on the live endpoint, but the live endpoint and state.json serve ${N1.version}`,
+      );
+      // A second event for the same change finds the flag right: nothing written, nobody paged again.
+      const versions = appconfig.versions.length;
+      const again = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(again).toMatchObject({ status: 'settled', paged: false });
+      expect(appconfig.versions).toHaveLength(versions);
+      expect(await pages()).toEqual([]);
+    });
+
+    it("GIVEN the live endpoint already serves N-1 and AppConfig throttles the rollback's flag write through every retry THEN the settle that follows at once corrects the flag, and the rollback's page says so", async () => {
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG });
+      // The rollback stores its flag 4 times (1, 2, 4 s apart), all throttled; settle's write is accepted.
+      let throttled = 4;
+      appconfig.beforeCreate = () => {
+        if (throttled-- > 0) throw named('ThrottlingException', 'Rate exceeded');
+      };
+      const result = done(await handler()(alarmEvent(), context()));
+
+      expect(result.record.flag).toMatchObject({ outcome: 'failed' });
+      expect(result.record.endpoint).toMatchObject({ outcome: 'already' });
+      expect(appconfig.deployedDocument()).toMatchObject({
+        stable: { modelVersion: N1.version, endpoint: 'live' },
+        updatedBy: `rollback (settle): corrected from ${N.version}, which does not serve`,
+      });
+      expect(result.problems).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^Settle corrected the flag: the flag names ${N.version} on the live endpoint, but`),
+        ),
+      );
+      const [page] = await pages();
+      expect(page!.body).toContain('Settle corrected the flag');
+    });
+
+    it('GIVEN a rollback away from N is in progress (claimed, flag on N-1) when the live endpoint reports N in service THEN settle leaves the flag to the rollback', async () => {
+      // The rollback claimed the incident and moved the flag; the endpoint has not taken N-1's config yet.
+      await ddb.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: {
+            pk: { S: MODEL },
+            sk: { S: `from#${N.version}#${N.exec}` },
+            status: { S: 'started' },
+            fromVersion: { S: N.version },
+            toVersion: { S: N1.version },
+            startedAt: { S: T0.toISOString() },
+          },
+        }),
+      );
+      appconfig.addVersion(rollbackFlag('a person'), 'rollback');
+      appconfig.deployments.push({ number: 2, version: '2', state: 'COMPLETE', strategy: 'strat01' });
+
+      const settled = await handler()(inService(N_LIVE_CONFIG), context());
+      expect(settled).toMatchObject({ status: 'settled', paged: false });
+      expect(settled.message).toContain(`a rollback away from ${N.version} is recorded (status "started")`);
+      expect(appconfig.versions).toHaveLength(2);
+      expect(appconfig.deployedDocument()).toEqual(rollbackFlag('a person'));
+      expect(await pages()).toEqual([]);
+    });
+
+    it('GIVEN the flag is wrong but another flag deployment is in progress THEN settle does not stop it, and pages that the flag still names the wrong version', async () => {
+      // A rollback left N-1 live in state.json and on the endpoint, and the flag on N; a person's slow
+      // deployment is in progress.
+      await putState({ ...rolledBackState, updatedAt: T0.toISOString() });
+      await applyUpdate({ EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG });
+      appconfig.deployments.push({ number: 2, version: '1', state: 'DEPLOYING', strategy: 'strat-linear' });
+
+      const result = await handler()(inService(N1_LIVE_CONFIG), context());
+      expect(result).toMatchObject({ status: 'not-run', paged: true });
+      expect(appconfigStub.commandCalls(StopDeploymentCommand)).toEqual([]);
+      const [page] = await pages();
+      expect(page!.subject).toBe(`Flag ACTION NEEDED: ${MODEL} flag names ${N.version}`.slice(0, 99));
+      expect(page!.body).toContain(`serve ${N1.version}, but the ${FLAG} names ${N.version}`);
     });
 
     it('GIVEN the live endpoint changes state on another config (a release) THEN the flag is left alone', async () => {

@@ -301,7 +301,19 @@ describe('router', () => {
 
   function harness(options: HarnessOptions = {}): Harness {
     const env = routerEnv({
-      ...envInput({ HMAC_SECRET_ARN: secretArn, FALLBACK_QUEUE_URL: queueUrl }),
+      ...envInput({
+        HMAC_SECRET_ARN: secretArn,
+        FALLBACK_QUEUE_URL: queueUrl,
+        // The router's timeout is wall time, and moto is a Python process on a shared machine: its
+        // first InvokeEndpoint of a worker loads the runtime backend, and took 2,075 ms at load
+        // average 13 (that attempt of the flag-and-split test timed out at the shipped 2,000 ms and
+        // only its retry saved it; at load 25+ the retry was late too, and the test got HTTP 502,
+        // failing for helpers of session 5). What these tests check
+        // is routing, records and errors, not latency, so they wait as long as the schema allows;
+        // the timeout itself is tested against a local server that answers late, with its own
+        // ROUTER_TIMEOUT_MS ("times out each attempt after ROUTER_TIMEOUT_MS and retries it").
+        ROUTER_TIMEOUT_MS: '60000',
+      }),
       ...options.env,
     } as NodeJS.ProcessEnv);
     const clock = fakeClock();
@@ -831,7 +843,9 @@ describe('router', () => {
       });
       const started = Date.now();
       const res = await route(request({ userId: 'user-7', input: INPUT }), h.deps);
-      expect(Date.now() - started).toBeLessThan(2000);
+      // Less than the 5 s the server takes to answer: no attempt waited for it (a bound that holds on
+      // a loaded machine, where two 150 ms attempts and the SDK's retry delay can stretch).
+      expect(Date.now() - started).toBeLessThan(5000);
       expect(res.statusCode).toBe(502);
       expect((res.body as { error: string }).error).toMatch(
         new RegExp(`^endpoint ${LIVE} \\(variant live\\) failed after 2 attempts: TimeoutError: `),

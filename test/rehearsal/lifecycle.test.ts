@@ -2,7 +2,9 @@
  * The release lifecycle as a whole: scenarios through the real handlers on the emulator, with the
  * invariants checked after every event. The shipped scenarios (examples/scenarios: the drills an
  * operator runs, which `mlops rehearse` must pass) and the regressions (test/fixtures/scenarios: each
- * lifecycle bug, most found by the generated sequences, failed before its fix) hold every invariant.
+ * lifecycle bug, most found by the generated sequences, failed before its fix) hold every invariant,
+ * but for one regression whose fault no handler can mask (AppConfig refusing every flag write of a
+ * rollback), which asserts by name the one invariant it still breaks.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -446,5 +448,30 @@ describe('issue 11 section 5 scenarios', () => {
     expect(
       report.timeline.filter((e) => e.actor === 'rollback (person)').map((e) => e.message.split(':')[0]),
     ).toEqual(['duplicate', 'done']);
+  });
+});
+
+describe('the settle step as a second line of defence (issue 11, item 3)', () => {
+  it('a rollback whose flag write AppConfig refuses through every retry: once the live endpoint serves v1, settle corrects the flag that still names v2, and pages', async () => {
+    const report = await rehearseFile(
+      'test/fixtures/scenarios/rollback-flag-write-refused-settle-corrects-flag.yaml',
+    );
+    // Before the fix: ['stable-traffic-released', 'records-agree'] (the flag named v2 for good). The
+    // first stays: until the live endpoint's update ends, it answers v2 and the flag could not be moved.
+    expect(failed(report)).toEqual(['stable-traffic-released']);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(
+      report.timeline.filter((e) => e.actor === 'rollback (person)').map((e) => e.message.split(':')[0]),
+    ).toEqual(['incomplete']);
+    // The last state change: the live endpoint in service on v1 again.
+    const settle = report.timeline
+      .filter((e) => e.actor.startsWith('EventBridge → rollback') && /^settled: /.test(e.message))
+      .at(-1);
+    expect(settle?.message).toMatch(/the flag names [0-9a-f]+ on the live endpoint, but the live endpoint/);
+    expect(report.pages.map((p) => p.subject)).toEqual([
+      expect.stringMatching(/^Rollback INCOMPLETE/),
+      expect.stringMatching(/^Flag corrected: document-classifier flag named [0-9a-f]+/),
+    ]);
+    expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
   });
 });

@@ -186,11 +186,37 @@ class Counter:
                 row[1] += cpu
 
 
+class AtomicDynamoDB:
+    """
+    One DynamoDB request at a time. DynamoDB applies each write atomically, its condition checked
+    against the item as it is then ("Individual write operations such as UpdateItem are atomic and
+    always operate on the most recent version of the item, regardless of concurrency":
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/BestPractices_ImplementingVersionControl.html),
+    which is what a conditional claim relies on (lambdas/rollback/ledger.ts). moto's put_item reads
+    the item, evaluates the condition, then stores, with no lock, and this server answers each
+    connection in a thread of its own: two concurrent conditional puts of one key could both pass
+    the check when the thread switch fell between them (more likely on a loaded machine, where a
+    thread is descheduled mid-request), and the rollback test "two invocations at once" then saw
+    both invocations roll back. The lock makes moto as atomic as DynamoDB; other services are
+    served concurrently as before.
+    """
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.inner(environ, start_response)
+        with self.lock:
+            return list(self.inner(environ, start_response))
+
+
 def serve(index: int, port: int, children: list) -> None:  # type: ignore[type-arg]
     """Serves `port` until SIGTERM; the first process also stops the others (`children`)."""
     # moto.server.main sets this; moto's own calls to itself read it.
     os.environ["MOTO_PORT"] = str(port)
-    served = Counter(app) if COUNT_DIR else app
+    served = Counter(AtomicDynamoDB(app)) if COUNT_DIR else AtomicDynamoDB(app)
     stopping = []
 
     def stop(*_args):  # type: ignore[no-untyped-def]

@@ -361,8 +361,12 @@ export function rolledBackServingState(
  * What to do when the live endpoint changes state. The standby (a small fleet) is a bridge while
  * N-1's config goes back on the live endpoint; once the live endpoint is InService on the config
  * the serving state names, the flag that still sends everyone to that version on the standby moves
- * them back to the live fleet. Any other flag (a release's, a person's) is left alone, as is an
- * endpoint on another config (a release in progress) or not yet in service.
+ * them back to the live fleet. An endpoint on another config (a release in progress, a shadow) or
+ * not yet in service is left alone.
+ *
+ * Second line of defence (issue 11, invariant 10: state.json, the flag and DescribeEndpoint agree at
+ * every quiet point): when the endpoint and state.json agree on a version but the flag's stable
+ * names another one, the flag is the odd one out, and `wrongFlag` says so (see `flagCorrection`).
  */
 export type SettleStep =
   | { readonly action: 'ignore'; readonly why: string }
@@ -371,7 +375,15 @@ export type SettleStep =
       /** Whether the flag must move from the standby to the live endpoint (false: it is already there or elsewhere). */
       readonly moveFlag: boolean;
       readonly version: string;
+      /** What the flag's stable names when that is not `version`; null when it names `version` (or there is no flag). */
+      readonly wrongFlag: WrongFlag | null;
     };
+
+/** A flag whose stable names another version than the one the live endpoint and state.json serve. */
+export interface WrongFlag {
+  readonly version: string;
+  readonly endpoint: FlagDocument['stable']['endpoint'];
+}
 
 export function settleStep(
   state: ServingState | null,
@@ -393,7 +405,119 @@ export function settleStep(
   }
   const onStandby =
     flag !== null && flag.stable.modelVersion === live.modelVersion && flag.stable.endpoint === 'standby';
-  return { action: 'settle', moveFlag: onStandby, version: live.modelVersion };
+  const wrongFlag =
+    flag !== null && flag.stable.modelVersion !== live.modelVersion
+      ? { version: flag.stable.modelVersion, endpoint: flag.stable.endpoint }
+      : null;
+  return { action: 'settle', moveFlag: onStandby, version: live.modelVersion, wrongFlag };
+}
+
+/**
+ * What the rollback ledger says about a rollback away from the serving state's live release (the
+ * item `rollbackClaimKey(state.live)`): its status, null when there is none, 'unknown' when the
+ * ledger could not be read.
+ */
+export type RollbackAwayFromLive = { readonly status: string } | null | 'unknown';
+
+export type FlagCorrection =
+  | {
+      readonly action: 'correct';
+      /** The flag to deploy: stable on the served version on the live endpoint, the rest kept. */
+      readonly document: FlagDocument;
+      /** For the log, the settle's message and the page. */
+      readonly summary: string;
+    }
+  | { readonly action: 'leave'; readonly why: string };
+
+/**
+ * Whether settle corrects a flag whose stable names another version than the one the live endpoint
+ * (InService on the serving state's live config) and the serving state both serve.
+ *
+ * Why the flag is the one that is wrong. The three records are written in a fixed order by every
+ * writer, so only one of them can lead the others:
+ * - a release: the canary's commit (lambdas/canary/commit.ts) runs once SageMaker serves N, and
+ *   writes state.json before the flag; Promotion writes neither first. So during a release the flag
+ *   can lag state.json (the commit's flag step failed and the stage has not been retried yet: then
+ *   the router labels N's answers as N-1's, which is what this corrects, to the same document the
+ *   commit would write) but never lead it. Shadow and canary run on other configs than state.json's,
+ *   so settle ignores them before it gets here.
+ * - a rollback: claims its ledger item (sk from#<state.live>) first, then moves the flag (to N-1 on
+ *   the standby), then updates the endpoint, then writes state.json. Here the flag legitimately
+ *   leads: while the endpoint still serves N and state.json still names N (the rollback waits out a
+ *   busy endpoint, or its state.json write failed), "correcting" the flag back to N would undo the
+ *   rollback (invariant 4). So any ledger item for a rollback away from the served release, in any
+ *   status but `failed` (nothing took effect, so the flag is not the rollback's), means: leave the
+ *   flag, the rollback owns it. A ledger that cannot be read is treated the same way (leave it, and
+ *   say so): undoing a rollback is worse than a label that stays wrong until the next event.
+ * - a person: an A/B candidate lives in `candidate`, which is kept (unless it names the served
+ *   version, which the flag schema forbids beside an equal stable); the kill switch is kept too (it
+ *   sends everyone to stable, which is now the version that answers). Not so when the ledger records
+ *   a rollback that returned to the served version: its flag (everyone on that version, no
+ *   candidate, kill switch off) is what failed, and nothing else will finish it. A retired model
+ *   has no live endpoint, so settle ignores it.
+ * Left alone, a wrong stable sends everyone to the live endpoint (or the standby) under the name of a
+ * version that does not answer: predictions are labelled, and the confidence alarm judged, as another
+ * version's (seen in the long generated run, seed 4 --all-calls, sequence 51, when AppConfig refused
+ * a rollback's flag write through every retry).
+ */
+export function flagCorrection(input: {
+  readonly current: FlagDocument;
+  /** The version the live endpoint and state.json serve. */
+  readonly version: string;
+  readonly rollbackAway: RollbackAwayFromLive;
+  /**
+   * Whether the ledger records a rollback that returned to `version`: then the flag it could not
+   * write is finished as it would have written it (no candidate, kill switch off: the rollback has
+   * no next poll to finish it), instead of keeping a candidate and kill switch the rollback ended.
+   */
+  readonly rolledBackTo: boolean;
+  readonly at: Date;
+}): FlagCorrection {
+  const { current, version, rollbackAway } = input;
+  const named = `the flag names ${current.stable.modelVersion} on the ${current.stable.endpoint} endpoint`;
+  if (rollbackAway === 'unknown') {
+    return {
+      action: 'leave',
+      why:
+        `${named} while the live endpoint and state.json serve ${version}, but the rollback ledger cannot be read, so ` +
+        `a rollback away from ${version} in progress cannot be ruled out: the flag is left as it is`,
+    };
+  }
+  if (rollbackAway !== null && rollbackAway.status !== 'failed') {
+    return {
+      action: 'leave',
+      why:
+        `${named}: a rollback away from ${version} is recorded (status "${rollbackAway.status}"), and a rollback moves ` +
+        'the flag before the endpoint and state.json follow: the flag is left to it',
+    };
+  }
+  const keepCandidate =
+    !input.rolledBackTo && current.candidate !== null && current.candidate.modelVersion !== version;
+  const document: FlagDocument = {
+    ...current,
+    stable: { modelVersion: version, endpoint: 'live' },
+    candidate: keepCandidate ? current.candidate : null,
+    killSwitch: input.rolledBackTo ? false : current.killSwitch,
+    updatedBy: `rollback (settle): corrected from ${current.stable.modelVersion}, which does not serve`,
+    updatedAt: input.at.toISOString(),
+  };
+  const kept = input.rolledBackTo
+    ? [`as the rollback to ${version} would have written it: no candidate, kill switch off`]
+    : [
+        keepCandidate ? `candidate ${current.candidate!.modelVersion} kept` : null,
+        current.candidate !== null && !keepCandidate
+          ? `candidate ${version} dropped (it is now stable)`
+          : null,
+        current.killSwitch ? 'kill switch kept on' : null,
+      ].filter((x) => x !== null);
+  return {
+    action: 'correct',
+    document,
+    summary:
+      `${named}, but the live endpoint and state.json serve ${version}: users were routed, and their predictions ` +
+      `labelled, under the wrong version; the flag now names ${version} on the live endpoint` +
+      (kept.length > 0 ? ` (${kept.join(', ')})` : ''),
+  };
 }
 
 /** Everyone on `version` on the live endpoint: the rollback's flag with the bridge taken down. */
