@@ -27,7 +27,12 @@
 import type { Context } from 'aws-lambda';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
-import { CloudWatchClient, PutMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -91,11 +96,16 @@ import { liveRequestsPerMinute, standbyInstances } from './capacity';
 import {
   claimRollback,
   clearPendingRecords,
+  closeDeferral,
+  findDeferrals,
   findRollbackFrom,
   findRollbackTo,
   finishRollback,
+  recordDeferral,
+  type Deferral,
   type LedgerEntry,
 } from './ledger';
+import { lookAtDeferral, type AlarmSeen } from '../core/serving/deferred-rollback';
 import { describe, putPreviousConfigLive } from './live-endpoint';
 import { rollbackEnv, type RollbackEnv } from '../core/contracts/rollback-env';
 import { lazy } from '../shared/lazy';
@@ -233,7 +243,7 @@ export function createHandler(deps: Deps) {
           const message = `endpoint ${request.endpointName} changed state; only the live endpoint ${env.LIVE_ENDPOINT} matters: nothing done`;
           return { status: 'ignored', message };
         }
-        return settle(run);
+        return settleAndLookAgain(run);
     }
   };
 }
@@ -336,11 +346,27 @@ async function rollBack(run: Run, trigger: RollbackTrigger): Promise<RollbackRes
   if (trigger.kind === 'alarm') {
     const guarded = await guardedReleaseInProgress(run);
     if (guarded !== undefined) {
+      // Kept in the ledger: the live endpoint's change to InService, when the release ends, looks at
+      // the alarm again (settleAndLookAgain); the alarm itself will not call again while it stays in ALARM.
+      const recorded = await recordDeferral(deps.dynamodb, env.ROLLBACK_TABLE, model, {
+        alarmName: trigger.alarmName ?? trigger.by,
+        reason: trigger.reason,
+        triggeredAt: trigger.triggeredAt,
+        deferredAt: run.startedAt.toISOString(),
+        endpointStatus: guarded,
+      }).then(
+        () => null,
+        (error: unknown) => describe(error),
+      );
       const message =
         `alarm ${trigger.alarmName} fired while a guarded release updates ${env.LIVE_ENDPOINT} (${guarded}); ` +
-        "SageMaker's auto-rollback owns this incident, so nothing was changed. If the alarm is still in ALARM " +
-        `after the release ends, roll back by hand: invoke ${env.MODEL_NAME}'s rollback function with ` +
-        `{"model": "${model}", "reason": "..."} (docs/operations.md).`;
+        "SageMaker's auto-rollback owns this incident, so nothing was changed. " +
+        (recorded === null
+          ? 'When the release ends this function looks at the alarm again: if it is still in ALARM a whole ' +
+            'evaluation window later, the version serving then is rolled back (docs/operations.md, "Deferred rollbacks").'
+          : `The deferral could not be kept in table ${env.ROLLBACK_TABLE} (${recorded}), so nothing looks at the ` +
+            'alarm again: if it is still in ALARM after the release ends, roll back by hand: invoke ' +
+            `${env.MODEL_NAME}'s rollback function with {"model": "${model}", "reason": "..."} (docs/operations.md).`);
       logger.warn(`rollback: deferred: ${message}`);
       const paged = await page(run, {
         subject: `Rollback deferred to release guardrails: ${model}`.slice(0, 99),
@@ -982,6 +1008,142 @@ async function wrongFlagNotCorrected(
       })
     : false;
   return { status: 'not-run', message, paged };
+}
+
+/** How often a deferred rollback's alarm is read while its window after the release passes. */
+const DEFERRAL_POLL_MS = 60_000;
+
+/**
+ * The live endpoint changed state: settle (above), then, once it is InService with no guarded
+ * release under way, look again at each rollback an alarm deferred to that release's guardrails
+ * (issue 11, invariant 9; lambdas/core/serving/deferred-rollback.ts says why a whole evaluation
+ * window is waited out). An alarm that went OK meanwhile blamed the candidate: nothing to do. One
+ * still in ALARM blames the version serving now: it is rolled back, as the alarm asked. A window
+ * longer than this invocation's time is handed to a person (paged). Each deferral is closed in the
+ * ledger with what came of it, so a second state-change event does not look again.
+ */
+async function settleAndLookAgain(run: Run): Promise<RollbackResult> {
+  const settled = await settle(run);
+  const { deps, env } = run;
+  let deferrals: Deferral[];
+  try {
+    deferrals = await findDeferrals(deps.dynamodb, env.ROLLBACK_TABLE, env.MODEL_NAME);
+  } catch (error) {
+    logger.warn('rollback: cannot read the deferred rollbacks from the ledger', { problem: describe(error) });
+    return settled;
+  }
+  if (deferrals.length === 0) return settled;
+  const guarded = await guardedReleaseInProgress(run);
+  if (guarded !== undefined) {
+    // A release (a retried canary) is updating again: its guardrails still own the incident.
+    logger.info('rollback: deferred rollbacks wait for the release under way', { guarded });
+    return settled;
+  }
+  const seen = await describeLive(run).catch(() => 'unknown' as const);
+  if (seen === 'unknown' || seen?.EndpointStatus !== 'InService') return settled;
+
+  const endedAtMs = deps.now().getTime();
+  const notes: string[] = [];
+  let rollBackFor: { deferral: Deferral; why: string } | undefined;
+  const open = [...deferrals];
+  while (open.length > 0 && rollBackFor === undefined) {
+    let waitMs = Infinity;
+    for (const deferral of [...open]) {
+      let alarm: AlarmSeen | undefined;
+      try {
+        alarm = await describeAlarm(run, deferral.alarmName);
+      } catch (error) {
+        notes.push(`cannot read alarm ${deferral.alarmName} (${describe(error)}): look at it by hand`);
+        await close(run, deferral, notes.at(-1)!, true);
+        open.splice(open.indexOf(deferral), 1);
+        continue;
+      }
+      const look = lookAtDeferral({
+        alarmName: deferral.alarmName,
+        alarm,
+        releaseEndedAtMs: endedAtMs,
+        nowMs: deps.now().getTime(),
+        deadlineMs: run.deadlineMs,
+        pollMs: DEFERRAL_POLL_MS,
+      });
+      if (look.verdict === 'wait') {
+        waitMs = Math.min(waitMs, look.waitMs);
+        continue;
+      }
+      open.splice(open.indexOf(deferral), 1);
+      if (look.verdict === 'roll-back') {
+        rollBackFor = { deferral, why: look.why };
+        break;
+      }
+      const note =
+        look.verdict === 'cleared'
+          ? `the rollback deferred at ${deferral.deferredAt} needs nothing: ${look.why}`
+          : `the rollback deferred at ${deferral.deferredAt} needs a person: ${look.why}; if it stays in ALARM, ` +
+            `roll back by hand (invoke this function with {"model": "${env.MODEL_NAME}", "reason": "..."})`;
+      notes.push(note);
+      await close(run, deferral, note, look.verdict === 'hand-over');
+    }
+    if (rollBackFor === undefined && open.length > 0) await deps.sleep(waitMs);
+  }
+
+  if (rollBackFor !== undefined) {
+    const { deferral, why } = rollBackFor;
+    logger.warn(`rollback: a deferred rollback is due: ${why}`);
+    const result = await rollBack(run, {
+      kind: 'alarm',
+      by: `alarm ${deferral.alarmName}`,
+      alarmName: deferral.alarmName,
+      reason:
+        `deferred at ${deferral.deferredAt} to a guarded release (${deferral.endpointStatus}); looked at again when ` +
+        `it ended: ${why}. First reason: ${deferral.reason}`.slice(0, 1000),
+      triggeredAt: deferral.triggeredAt,
+    });
+    const summary = `looked at again when the release ended: ${why}; rollback ${result.status}`;
+    // Every deferral still open ends with this rollback: it changed what serves.
+    for (const d of [deferral, ...open]) await close(run, d, summary, false);
+    return result;
+  }
+  const message = `${settled.message} Deferred rollbacks: ${notes.join('; ')}.`;
+  logger.info(`rollback: ${message}`);
+  return { status: 'settled', message, paged: 'paged' in settled ? settled.paged : false };
+}
+
+/** One metric alarm as DescribeAlarms says; undefined when it does not exist. */
+async function describeAlarm(run: Run, alarmName: string): Promise<AlarmSeen | undefined> {
+  const out = await run.deps.cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }),
+  );
+  const alarm = out.MetricAlarms?.[0];
+  if (alarm === undefined) return undefined;
+  return {
+    state: alarm.StateValue,
+    evaluationPeriods: alarm.EvaluationPeriods,
+    periodSeconds: alarm.Period,
+    metricPeriodsSeconds: (alarm.Metrics ?? [])
+      .map((m) => m.MetricStat?.Period ?? m.Period)
+      .filter((p): p is number => p !== undefined),
+  };
+}
+
+/** Marks a deferral looked at; a person is paged when it is handed to one. Never throws. */
+async function close(run: Run, deferral: Deferral, summary: string, pagePerson: boolean): Promise<void> {
+  const { deps, env } = run;
+  try {
+    await closeDeferral(deps.dynamodb, env.ROLLBACK_TABLE, env.MODEL_NAME, deferral.sk, {
+      at: deps.now(),
+      summary,
+    });
+  } catch (error) {
+    logger.warn('rollback: cannot mark the deferred rollback looked at; the next state change looks again', {
+      problem: describe(error),
+    });
+  }
+  if (pagePerson) {
+    await page(run, {
+      subject: pageSubjectOf(`Deferred rollback needs a person: ${env.MODEL_NAME}`),
+      body: `After the release on ${env.LIVE_ENDPOINT} ended, ${summary}.`,
+    });
+  }
 }
 
 /** Waits between attempts of an autoscaling write refused for a transient reason (~7 s in all). */

@@ -220,6 +220,110 @@ export async function clearPendingRecords(
   );
 }
 
+/**
+ * A rollback an alarm asked for while a guarded release updated the live endpoint, deferred to that
+ * release's auto-rollback (issue 11, invariant 9): kept until the live endpoint's next change to
+ * InService looks at the alarm again. One item per alarm (sk `deferred#<alarm>`); a second deferral
+ * of the same alarm replaces it.
+ */
+export interface Deferral {
+  readonly sk: string;
+  readonly alarmName: string;
+  readonly reason: string;
+  /** The alarm's change to ALARM (where time-to-rollback starts). */
+  readonly triggeredAt: string;
+  readonly deferredAt: string;
+  /** The live endpoint's status when the rollback was deferred (Updating, RollingBack). */
+  readonly endpointStatus: string;
+}
+
+const DEFERRAL_PREFIX = 'deferred#';
+
+export async function recordDeferral(
+  ddb: DynamoDBClient,
+  table: string,
+  model: string,
+  deferral: Omit<Deferral, 'sk'>,
+): Promise<void> {
+  await ddb.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: {
+        pk: s(model),
+        sk: s(`${DEFERRAL_PREFIX}${deferral.alarmName}`),
+        status: s('deferred'),
+        alarmName: s(deferral.alarmName),
+        reason: s(deferral.reason),
+        triggeredAt: s(deferral.triggeredAt),
+        deferredAt: s(deferral.deferredAt),
+        endpointStatus: s(deferral.endpointStatus),
+      },
+    }),
+  );
+}
+
+/** The deferred rollbacks of this model still to look at, oldest first. */
+export async function findDeferrals(ddb: DynamoDBClient, table: string, model: string): Promise<Deferral[]> {
+  const found: Deferral[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :model AND begins_with(sk, :deferred)',
+        FilterExpression: '#status = :open',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':model': s(model),
+          ':deferred': s(DEFERRAL_PREFIX),
+          ':open': s('deferred'),
+        },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const str = (name: string) => item[name]?.S ?? '';
+      found.push({
+        sk: str('sk'),
+        alarmName: str('alarmName'),
+        reason: str('reason'),
+        triggeredAt: str('triggeredAt'),
+        deferredAt: str('deferredAt'),
+        endpointStatus: str('endpointStatus'),
+      });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return found.sort((a, b) => a.deferredAt.localeCompare(b.deferredAt));
+}
+
+/**
+ * The deferral was looked at again (its alarm is OK, or the rollback ran, or it was handed to a
+ * person): marked so, with what came of it; kept in the ledger as the record of the look.
+ */
+export async function closeDeferral(
+  ddb: DynamoDBClient,
+  table: string,
+  model: string,
+  sk: string,
+  outcome: { readonly at: Date; readonly summary: string },
+): Promise<void> {
+  await ddb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: s(model), sk: s(sk) },
+      UpdateExpression: 'SET #status = :status, lookedAt = :at, summary = :summary',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': s('looked-at'),
+        ':at': s(outcome.at.toISOString()),
+        ':summary': s(outcome.summary),
+      },
+    }),
+  );
+}
+
 function pendingOf(value: AttributeValue | undefined): string[] {
   if (value?.S === undefined) return [];
   try {

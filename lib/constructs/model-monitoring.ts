@@ -724,6 +724,23 @@ export class ModelMonitoring extends Construct {
       alarm.addAlarmAction(rollback);
       alarm.addAlarmAction(page);
     }
+    // A rollback deferred to a canary's guardrails is looked at again when the release ends: the
+    // function reads the state of the alarm that asked for it (lambdas/rollback, settleAndLookAgain).
+    // The confidence alarm is already readable (above); the error-rate alarm is read only. Its ARN
+    // from its name: its Arn attribute here would be a cycle (alarm -> function -> policy -> alarm).
+    rollbackRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [
+          stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: `${prefix}-live-error-rate`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
     // An alarm invokes the rollback asynchronously: Lambda retries a failed run twice, then hands the
     // event to the on-failure destination, here the paging topic, so a rollback that never happened
     // pages instead of vanishing. A rollback still not run after an hour pages rather than acting late.

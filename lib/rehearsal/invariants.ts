@@ -327,10 +327,12 @@ export class Invariants {
   // Rollbacks
   // -------------------------------------------------------------------------------------------
 
-  beforeRollback(): RollbackBefore {
-    this.checks += 1;
+  /**
+   * What serves, for a rollback that may follow (an endpoint event that may roll back). Changes
+   * nothing but what the checker follows while nobody calls (the flag then says what serves).
+   */
+  servedBefore(): RollbackBefore {
     this.followServingWithoutTraffic();
-    this.rollbacksInFlight += 1;
     const live = this.world.env.LIVE_ENDPOINT!;
     // A release's canary whose blue/green deployment is under way on the live endpoint: its
     // candidate takes user traffic, so that is what a person rolls back (to the version serving).
@@ -338,6 +340,14 @@ export class Invariants {
       this.world.cloud.endpoints.get(live)?.op?.kind === 'blue-green'
         ? [...this.canaryRunning].at(-1)
         : undefined;
+    return { top: this.served.at(-1), expected: this.served.at(-2), deploying };
+  }
+
+  beforeRollback(): RollbackBefore {
+    this.checks += 1;
+    this.rollbacksInFlight += 1;
+    const live = this.world.env.LIVE_ENDPOINT!;
+    const before = this.servedBefore();
     const count = this.world.cloud.instancesOf(live, 'live');
     if (
       this.world.cloud.scalableTargets.has(`endpoint/${live}/variant/live`) &&
@@ -346,7 +356,7 @@ export class Invariants {
     ) {
       this.held = { count, what: 'the rollback' };
     }
-    return { top: this.served.at(-1), expected: this.served.at(-2), deploying };
+    return before;
   }
 
   afterRollback(before: RollbackBefore, result: RollbackResult): void {

@@ -436,12 +436,25 @@ export class World {
       const rule = this.rollbackRules.find((r) => matchesEventPattern(r.pattern, event));
       if (!rule) continue;
       setProcessEnv(this.functionEnvs.rollback);
+      // The state change may end with a rollback (one deferred to the release's guardrails, looked
+      // at again): the invariants judge it as any other.
+      const before = this.invariants.servedBefore();
       this.busy++;
       let result: RollbackResult;
       try {
         result = await this.handlers.rollback(event);
       } finally {
         this.busy--;
+      }
+      if ('record' in result) {
+        this.invariants.afterRollback(before, result);
+        const target = this.labelOfCommit(result.record.to?.modelVersion);
+        if (target && result.status !== 'failed')
+          this.rollbackTiming = {
+            triggerMs: Date.parse(result.record.trigger.triggeredAt),
+            target,
+            by: 'alarm (deferred)',
+          };
       }
       if (result.status !== 'ignored') {
         this.cloud.log(

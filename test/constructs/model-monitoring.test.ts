@@ -339,6 +339,11 @@ describe('ModelMonitoring rollback and monitors', () => {
     ]);
     expect([put.Resource].flat()).toHaveLength(1);
     expect(JSON.stringify(put.Resource)).toContain(`:alarm:${PREFIX}-live-confidence"`);
+    // A deferred rollback is looked at again: the error-rate alarm that invokes it is readable, no more.
+    const read = statements.filter((s: any) => [s.Action].flat().join() === 'cloudwatch:DescribeAlarms');
+    expect(read).toHaveLength(1);
+    expect([read[0].Resource].flat()).toHaveLength(1);
+    expect(JSON.stringify(read[0].Resource)).toContain(`:alarm:${PREFIX}-live-error-rate"`);
     const records = statements.filter((s: any) =>
       JSON.stringify(s.Resource).includes('/serving/confidence-baselines/'),
     );

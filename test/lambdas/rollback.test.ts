@@ -1125,6 +1125,93 @@ describe('rollback handler', () => {
         { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
       ]);
     });
+
+    describe('THEN the deferral is looked at again when the release ends (issue 11, invariant 9)', () => {
+      /** EventBridge's "SageMaker Endpoint State Change" as the release's deployment ends on N's config. */
+      const releaseEnded = {
+        version: '0',
+        id: 'b2c5a5a8-0000-4000-8000-000000000019',
+        'detail-type': 'SageMaker Endpoint State Change',
+        source: 'aws.sagemaker',
+        account: '123456789012',
+        time: '2026-11-05T10:09:00Z',
+        region: 'eu-west-1',
+        resources: [`arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${LIVE}`],
+        detail: { EndpointName: LIVE, EndpointConfigName: N_LIVE_CONFIG, EndpointStatus: 'IN_SERVICE' },
+      };
+      const defer = async () => {
+        describeHook = (name) => (name === LIVE ? guarded() : undefined);
+        const deferred = await handler()(alarmEvent(), context());
+        expect(deferred.status).toBe('deferred');
+        describeHook = () => undefined;
+        clock = new Date(T0.getTime() + 9 * 60_000);
+        return deferred;
+      };
+
+      it('GIVEN the alarm is still in ALARM a whole evaluation window after the release ended THEN N is rolled back to N-1 as the alarm asked', async () => {
+        const deferred = await defer();
+        expect(deferred.message).toContain('When the release ends this function looks at the alarm again');
+        expect((await ledgerItem(`deferred#${ALARM}`))?.status?.S).toBe('deferred');
+
+        const result = done(await handler()(releaseEnded, context()));
+
+        // The confidence alarm: 5 one-minute periods, plus the minute CloudWatch evaluates after.
+        expect(sleeps.slice(0, 6)).toEqual(Array(6).fill(60_000));
+        expect(result.status).toBe('done');
+        expect(result.record.trigger).toMatchObject({ kind: 'alarm', alarmName: ALARM });
+        expect(result.record.trigger.reason).toMatch(
+          /^deferred at 2026-11-05T10:00:00.000Z to a guarded release \(status Updating\); looked at again when it ended: alarm .* is still in ALARM 6 min after the release ended/,
+        );
+        expect(updates()).toEqual([
+          { EndpointName: LIVE, EndpointConfigName: N1_LIVE_CONFIG, RetainAllVariantProperties: true },
+        ]);
+        expect(await readJson(STATE_KEY)).toEqual(rolledBackState);
+        expect((await ledgerItem(`deferred#${ALARM}`))?.status?.S).toBe('looked-at');
+
+        // A second state change (SageMaker may send several): nothing is looked at twice.
+        const again = await handler()(releaseEnded, context());
+        expect(again.status).not.toBe('done');
+        expect(updates()).toHaveLength(1);
+      });
+
+      it('GIVEN the alarm goes OK within the window (it blamed the candidate) THEN nothing is rolled back and the deferral is closed', async () => {
+        await defer();
+        const okAfterFirstMinute: Deps = {
+          ...deps,
+          sleep: async (ms) => {
+            await deps.sleep(ms);
+            await cloudwatch.send(
+              new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'OK', StateReason: 'back in band' }),
+            );
+          },
+        };
+
+        const result = await createHandler(okAfterFirstMinute)(releaseEnded, context());
+
+        expect(sleeps).toEqual([60_000]);
+        expect(result.status).toBe('settled');
+        expect(result.message).toContain(`needs nothing: alarm ${ALARM} is OK`);
+        expect(updates()).toEqual([]);
+        expect(await readJson(STATE_KEY)).toEqual(servingState);
+        expect((await ledgerItem(`deferred#${ALARM}`))?.summary?.S).toContain(`alarm ${ALARM} is OK`);
+      });
+
+      it("GIVEN the alarm's window does not fit in the invocation's time THEN a person is paged to look, and nothing is rolled back", async () => {
+        await defer();
+        await pages();
+
+        // 4 minutes left: 30 s are kept for the writes, the window needs 6.
+        const result = await handler()(releaseEnded, context(240_000));
+
+        expect(result.status).toBe('settled');
+        expect(updates()).toEqual([]);
+        const [page] = await pages();
+        expect(page!.subject).toBe('Deferred rollback needs a person: document-classifier');
+        expect(page!.body).toContain(
+          `alarm ${ALARM} is still in ALARM and its evaluation window (6 min) ends after`,
+        );
+      });
+    });
   });
 
   it('GIVEN the live endpoint stays busy THEN it records endpoint-pending within its time, and says what to do by hand', async () => {

@@ -288,7 +288,7 @@ describe('every lifecycle invariant can fail, and says so', () => {
         message: `alarm ${guardrail} fired while a guarded release updates ${live(world)} (test)`,
         paged: true,
       };
-      world.invariants.afterRollback({ top: 'v2', expected: 'v1' }, deferred);
+      world.invariants.afterRollback({ top: 'v2', expected: 'v1', deploying: undefined }, deferred);
     });
     expect(result.report.final.alarmsInAlarm).toContain('live-p99-model-latency');
     expectFailed(
