@@ -182,6 +182,17 @@ export class Invariants {
     }
   }
 
+  /**
+   * The standby is InService on a version that passed its canary, other than `candidate` (the N-1
+   * the canary refreshed it with): users can be sent there at once.
+   */
+  private warmPreviousOnStandby(candidate: string): boolean {
+    const standby = this.world.env.STANDBY_ENDPOINT;
+    if (!standby || this.world.cloud.endpoints.get(standby)?.status !== 'InService') return false;
+    const label = this.world.labelOfModel(this.world.cloud.servingModel(standby));
+    return label !== undefined && label !== candidate && this.passed.has(label);
+  }
+
   afterStage(run: ReleaseRun, stage: Stage, outcome: JobOutcome): void {
     this.checks += 1;
     if (outcome.status === 'in-progress') return;
@@ -211,11 +222,14 @@ export class Invariants {
           );
         }
       } else {
-        // A failed canary whose candidate serves on the live endpoint, which is updating back.
+        // A failed canary whose candidate serves on the live endpoint, which is updating back: its
+        // candidate may answer meanwhile only when no warm N-1 waits on the standby (with one there,
+        // the canary sends users to it while the live endpoint reverts).
         const live = this.world.env.LIVE_ENDPOINT!;
         if (
           this.world.cloud.endpoints.get(live)?.status === 'Updating' &&
-          this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label
+          this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label &&
+          !this.warmPreviousOnStandby(run.label)
         ) {
           this.reverting = { label: run.label, sinceMs: this.now };
         }
