@@ -95,6 +95,8 @@ export class Invariants {
    * then for the routers' flag cache; `backAtMs` is when the live endpoint served another version.
    */
   private reverting: { label: string; sinceMs: number; backAtMs?: number } | undefined;
+  /** Whether a warm N-1 stood on the standby when the canary's latest invocation began. */
+  private warmStandbyBeforePoll = false;
 
   constructor(private readonly world: World) {}
 
@@ -180,6 +182,8 @@ export class Invariants {
         this.canaryStartedAtMs = this.now;
       }
     }
+    // Before the canary's own failure path touches the standby (it restores N-2 there).
+    if (stage === 'canary') this.warmStandbyBeforePoll = this.warmPreviousOnStandby(run.label);
   }
 
   /**
@@ -229,7 +233,7 @@ export class Invariants {
         if (
           this.world.cloud.endpoints.get(live)?.status === 'Updating' &&
           this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label &&
-          !this.warmPreviousOnStandby(run.label)
+          !this.warmStandbyBeforePoll
         ) {
           this.reverting = { label: run.label, sinceMs: this.now };
         }
