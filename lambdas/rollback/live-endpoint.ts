@@ -1,11 +1,13 @@
 /**
  * Puts the N-1 config back on the live endpoint: waits out an update already in progress (within
  * the invocation's time), then UpdateEndpoint without DeploymentConfig (leaving a bad model, there
- * is nothing to canary) keeping the current fleet size, retrying throttling. Never throws: every failure is an outcome.
+ * is nothing to canary) keeping the current fleet size, retrying throttling and other transient
+ * refusals (a 5xx, a timeout). Never throws: every failure is an outcome.
  */
 import { UpdateEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { KEEP_FLEET_SIZE } from '../core/serving/endpoint-spec';
 import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/serving/rollback';
+import { isTransientError } from '../core/serving/transient-error';
 import { describeEndpoint } from '../shared/serving';
 
 export interface LiveEndpointOptions {
@@ -59,7 +61,9 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
   const pollMs = options.pollMs ?? POLL_INTERVAL_MS;
   const started = now().getTime();
   const waited = () => Math.round((now().getTime() - started) / 1000);
+  /** Calls refused for now (throttled, 5xx, timeout) and waited out so far. */
   let throttled = 0;
+  let allThrottled = true;
   let lastStatus: string | null = null;
   let prepared = false;
 
@@ -73,7 +77,10 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
         failureReason: d.FailureReason,
       };
     } catch (error) {
-      if (isThrottling(error) && throttled < THROTTLE_DELAYS_MS.length) {
+      // Throttling, and a 5xx or timeout the SDK's own retries did not get past: waited out the same
+      // way (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+      if (isTransientError(error) && throttled < THROTTLE_DELAYS_MS.length) {
+        if (!isThrottling(error)) allThrottled = false;
         await sleep(THROTTLE_DELAYS_MS[throttled++]!);
         continue;
       }
@@ -120,8 +127,13 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
       );
       return { outcome: 'update-started', at: now(), waitedSeconds: waited(), statusSeen: lastStatus };
     } catch (error) {
-      if (isThrottling(error) && throttled < THROTTLE_DELAYS_MS.length) {
-        log('rollback: UpdateEndpoint throttled; retrying', { endpointName, attempt: throttled + 1 });
+      if (isTransientError(error) && throttled < THROTTLE_DELAYS_MS.length) {
+        if (!isThrottling(error)) allThrottled = false;
+        log('rollback: UpdateEndpoint refused for now; retrying', {
+          endpointName,
+          attempt: throttled + 1,
+          error: describe(error),
+        });
         await sleep(THROTTLE_DELAYS_MS[throttled++]!);
         continue;
       }
@@ -133,7 +145,10 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
         await sleep(pollMs);
         continue;
       }
-      const tries = throttled > 0 ? ` (after ${throttled} throttled attempt(s))` : '';
+      const tries =
+        throttled > 0
+          ? ` (after ${throttled} ${allThrottled ? 'throttled' : 'throttled or unavailable'} attempt(s))`
+          : '';
       return failed(
         `UpdateEndpoint to config "${targetConfig}" failed${tries}: ${describe(error)}`,
         lastStatus,

@@ -29,6 +29,7 @@ import {
   type ModelArtifactRecord,
 } from '../core/serving/serving-records';
 import { compareShadow } from '../core/serving/shadow';
+import { isEndpointBusyRefusal, isTransientError } from '../core/serving/transient-error';
 import {
   shadowFindings,
   shadowReportRecordSchema,
@@ -75,6 +76,20 @@ export interface Deps extends ServingDeps {
  * SageMaker flushes its capture files a little after the minute ends.
  */
 export const SETTLE_MS = 2 * 60_000;
+
+/**
+ * How long a transient failure is tried again at each poll before the stage fails: from the end of
+ * the window (and its settling time) in the observing phase, from the start of the other phases.
+ * The update back to the production config counts from the end of the window too.
+ */
+export const RESTORE_RETRY_MS = 30 * 60_000;
+
+/** Where a phase's RESTORE_RETRY_MS of transient retries counts from. */
+function transientRetryFrom(state: ShadowState): number {
+  return state.phase === 'observing'
+    ? Math.max(state.windowEndMs + SETTLE_MS, state.phaseStartedAtMs)
+    : state.phaseStartedAtMs;
+}
 
 const TRANSITIONAL = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack']);
 const VARIANTS = { production: LIVE_VARIANT, shadow: SHADOW_VARIANT } as const;
@@ -125,13 +140,29 @@ export function createHandler(deps: Deps) {
         throw error;
       }
       logger.appendKeys({ phase: state.phase, polls: state.polls });
-      switch (state.phase) {
-        case 'adding':
-          return pollAdding(stage, state);
-        case 'observing':
-          return pollObserving(stage, state);
-        case 'restoring':
-          return pollRestoring(stage, state);
+      try {
+        switch (state.phase) {
+          case 'adding':
+            return await pollAdding(stage, state);
+          case 'observing':
+            return await pollObserving(stage, state);
+          case 'restoring':
+            return await pollRestoring(stage, state);
+        }
+      } catch (error) {
+        // A poll that meets a transient failure (DescribeEndpoint throttled, a 5xx, a timeout: the
+        // SDK already retried it) tries again at the next poll: failing would leave the live
+        // endpoint on the shadow config until a person retried the stage.
+        const waited = deps.now().getTime() - transientRetryFrom(state);
+        if (!isTransientError(error) || waited >= RESTORE_RETRY_MS) throw error;
+        logger.warn('transient failure during a poll; trying again at the next poll', {
+          error: error as Error,
+        });
+        return inProgress(
+          { ...state, polls: state.polls + 1 },
+          `the shadow stage's ${state.phase} poll paused by a transient failure (${describe(error)}); it ` +
+            `tries again at its next poll${waited > 0 ? ` (waited ${formatDuration(waited)} of ${formatDuration(RESTORE_RETRY_MS)})` : ''}`,
+        );
       }
     });
   };
@@ -476,13 +507,35 @@ async function compareAndRestore(
   } catch (error) {
     writeError = error as Error;
   }
+  // A transient refusal (throttling, a 5xx, a timeout: the SDK already retried it) of the update
+  // that puts production back, or SageMaker's "Cannot update in-progress endpoint", is tried again
+  // at the next poll, from this same phase, for up to RESTORE_RETRY_MS: failing here would leave the
+  // candidate's shadow instances running, and serving/state.json naming a config the endpoint is not
+  // on, until a person retried the stage. The next poll looks at the endpoint first: if another
+  // update (a rollback) is what was in progress, it waits for it and then fails without touching it.
+  let deferred = false;
+  const retryLater = (error: unknown): JobOutcome | undefined => {
+    const waited = deps.now().getTime() - (state.windowEndMs + SETTLE_MS);
+    if (!(isTransientError(error) || isEndpointBusyRefusal(error)) || waited >= RESTORE_RETRY_MS)
+      return undefined;
+    deferred = true;
+    return inProgress(
+      { ...state, polls: state.polls + 1 },
+      `compared over ${formatDuration(window.endMs - window.startMs)}; putting production config ` +
+        `${state.productionConfigName} back on live endpoint ${endpointName} paused by a refusal ` +
+        `(${describe(error)}): the stage tries again at its next poll (waited ${formatDuration(waited)} of ` +
+        `${formatDuration(RESTORE_RETRY_MS)}). Report: ${stage.reportUrl}`,
+    );
+  };
   const restoring = await restore(
     stage,
     state,
     `compared over ${formatDuration(window.endMs - window.startMs)}; putting production config ` +
       `${state.productionConfigName} back on live endpoint ${endpointName}. Report: ${stage.reportUrl}`,
     writeError ? undefined : stage.reportUrl,
+    retryLater,
   );
+  if (deferred) return restoring;
   if (writeError && restoring.status !== 'failed') {
     return failed(
       `${writeError.message}. Production config ${state.productionConfigName} is being put back on live endpoint ` +
@@ -551,12 +604,16 @@ async function pollRestoring(stage: Stage, state: ShadowState & { phase: 'restor
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** `UpdateEndpoint` back to the production config, and the `restoring` token. */
+/**
+ * `UpdateEndpoint` back to the production config, and the `restoring` token. When the update is
+ * refused, `retryLater` may answer instead (an in-progress outcome that tries again later).
+ */
 async function restore(
   stage: Stage,
   target: { endpointName: string; productionConfigName: string; shadowConfigName: string },
   summary: string,
   reportUrl: string | undefined = stage.reportUrl,
+  retryLater: (error: unknown) => JobOutcome | undefined = () => undefined,
 ): Promise<JobOutcome> {
   const { endpointName, productionConfigName: production, shadowConfigName: shadow } = target;
   try {
@@ -568,6 +625,8 @@ async function restore(
       }),
     );
   } catch (error) {
+    const later = retryLater(error);
+    if (later) return later;
     return failed(
       `could not put production config ${production} back on live endpoint ${endpointName}: ${describe(error)}. ` +
         `The endpoint still runs the shadow config ${shadow} (production's model plus the candidate as shadow ` +

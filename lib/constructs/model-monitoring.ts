@@ -67,6 +67,8 @@ export class ModelMonitoring extends Construct {
   readonly latencyP95Alarm: cloudwatch.Alarm;
   readonly latencyP99Alarm: cloudwatch.Alarm;
   readonly invocationDropAlarm: cloudwatch.Alarm;
+  /** Pages when the standby, while it bridges users after a rollback, gets more than its capacity. */
+  readonly standbyCapacityAlarm: cloudwatch.Alarm;
   readonly driftAlarm: cloudwatch.Alarm;
   readonly costAlarm?: cloudwatch.Alarm;
   readonly predictionLogFallbackAlarm: cloudwatch.Alarm;
@@ -495,6 +497,28 @@ export class ModelMonitoring extends Construct {
       // No invocations at all is the drop itself.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    // After a rollback the router sends everyone to the standby until the live endpoint is in service
+    // on N-1 again. The standby is not autoscaled and no other alarm watches it: the rollback says at
+    // once when the traffic it moved is more than the standby's capacity, and this alarm says so when
+    // the traffic grows on the standby afterwards. InvocationsPerInstance is what autoscaling tracks,
+    // "1/numberOfInstances ... sent as the value on each request" (API_ScalingPolicyMetric), so its
+    // per-minute Sum above the autoscaling target means more instances than the standby has are needed.
+    const target = model.serving.autoscaling.targetInvocationsPerInstance;
+    this.standbyCapacityAlarm = new cloudwatch.Alarm(this, 'StandbyCapacity', {
+      alarmName: `${prefix}-standby-capacity`,
+      alarmDescription:
+        `${model.name}: the standby endpoint ${standby} lacks capacity: it got more than ${target} requests per minute per instance (the autoscaling target) in the last minute. ` +
+        `Users are on the standby after a rollback until the live endpoint ${live} is in service on the previous version; expect higher latency or errors meanwhile. ` +
+        `To add capacity: aws sagemaker update-endpoint-weights-and-capacities --endpoint-name ${standby} ` +
+        `--desired-weights-and-capacities VariantName=${STANDBY_VARIANT},DesiredInstanceCount=<n> (${runbook}).`,
+      metric: sageMaker(standby, STANDBY_VARIANT, 'InvocationsPerInstance', 'Sum', Duration.minutes(1)),
+      threshold: target,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      // The standby answers nothing outside a rollback: no data is no overload.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     this.driftAlarm = new cloudwatch.Alarm(this, 'Drift', {
       alarmName: `${prefix}-label-drift`,
       alarmDescription:
@@ -730,6 +754,7 @@ export class ModelMonitoring extends Construct {
       this.latencyP95Alarm,
       this.latencyP99Alarm,
       this.invocationDropAlarm,
+      this.standbyCapacityAlarm,
       this.driftAlarm,
       this.predictionLogFallbackAlarm,
       ...(this.costAlarm ? [this.costAlarm] : []),
@@ -1025,6 +1050,7 @@ export class ModelMonitoring extends Construct {
           this.latencyP95Alarm,
           this.latencyP99Alarm,
           this.invocationDropAlarm,
+          this.standbyCapacityAlarm,
           this.driftAlarm,
           this.predictionLogFallbackAlarm,
           ...(this.costAlarm ? [this.costAlarm] : []),

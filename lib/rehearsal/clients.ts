@@ -6,7 +6,7 @@
  * They are handed to the handlers through the handlers' own dependency injection (`createHandler
  * (deps)`), cast to the SDK client types: the handlers run unchanged.
  */
-import { awsError, Cloud, type AttrValue, type EndpointConfig } from './cloud';
+import { awsError, Cloud, TARGET_TRACKING, type AttrValue, type EndpointConfig } from './cloud';
 
 interface Command {
   readonly input: Record<string, unknown>;
@@ -285,8 +285,30 @@ function autoscaling(cloud: Cloud) {
     PutScalingPolicy: (i) => {
       const target = cloud.scalableTargets.get(String(i.ResourceId));
       if (!target) throw notFound(i.ResourceId);
-      const config = i.TargetTrackingScalingPolicyConfiguration as { TargetValue?: number } | undefined;
-      target.policy = { name: String(i.PolicyName), target: Number(config?.TargetValue ?? 1) };
+      const config = i.TargetTrackingScalingPolicyConfiguration as
+        | {
+            TargetValue?: number;
+            ScaleInCooldown?: number;
+            ScaleOutCooldown?: number;
+            DisableScaleIn?: boolean;
+          }
+        | undefined;
+      const name = String(i.PolicyName);
+      // PutScalingPolicy "creates or updates a scaling policy" (API_PutScalingPolicy): an update of the
+      // same policy keeps its alarms, and what they have seen.
+      const previous = target.policy?.name === name ? target.policy : undefined;
+      const cooldownMs = (s: number | undefined) =>
+        1000 * Number(s ?? TARGET_TRACKING.defaultCooldownSeconds);
+      target.policy = {
+        name,
+        target: Number(config?.TargetValue ?? 1),
+        scaleInCooldownMs: cooldownMs(config?.ScaleInCooldown),
+        scaleOutCooldownMs: cooldownMs(config?.ScaleOutCooldown),
+        disableScaleIn: config?.DisableScaleIn === true,
+        datapoints: previous?.datapoints ?? [],
+        lastScaleOut: previous?.lastScaleOut,
+        lastScaleInAtMs: previous?.lastScaleInAtMs,
+      };
       return { PolicyARN: `arn:aws:autoscaling:eu-west-1:123456789012:scalingPolicy:${i.PolicyName}` };
     },
     DeleteScalingPolicy: (i) => {

@@ -145,8 +145,48 @@ export interface ScalableTarget {
   readonly resourceId: string;
   readonly min: number;
   readonly max: number;
-  policy: { readonly name: string; readonly target: number } | undefined;
+  policy: TargetTrackingPolicy | undefined;
 }
+
+/**
+ * A target tracking policy as the caller put it (`PutScalingPolicy`), with the state of the two
+ * alarms Application Auto Scaling manages for it: the per-minute InvocationsPerInstance datapoints
+ * they have seen (newest last) and the last scaling activities, for the cooldowns.
+ */
+export interface TargetTrackingPolicy {
+  readonly name: string;
+  readonly target: number;
+  readonly scaleInCooldownMs: number;
+  readonly scaleOutCooldownMs: number;
+  readonly disableScaleIn: boolean;
+  /** The minutes the alarms saw: requests answered, and requests per instance (the metric). */
+  readonly datapoints: { readonly invocations: number; readonly perInstance: number }[];
+  lastScaleOut?: { atMs: number; to: number };
+  lastScaleInAtMs?: number;
+}
+
+/**
+ * The alarms target tracking creates and manages. AWS documents that they exist and that the
+ * policy is more aggressive in adding capacity than in removing it: it considers utilization low,
+ * and removes capacity, only once it passes a threshold sufficiently below the target value
+ * (usually more than 10 % lower)
+ * (https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html,
+ * paraphrased).
+ * Their datapoints are not in the user guide; operators report them as they appear in CloudWatch:
+ * scale-out 3 datapoints within 3 minutes, scale-in 15 datapoints within 15 minutes
+ * (aws/copilot-cli#4233, aws/containers-roadmap#638). The emulator uses those and a scale-in
+ * threshold 10 % below the target.
+ */
+export const TARGET_TRACKING = {
+  scaleOutDatapoints: 3,
+  scaleInDatapoints: 15,
+  scaleInThreshold: 0.9,
+  /**
+   * "Application Auto Scaling provides a default value of 300 for ... Amazon SageMaker endpoint
+   * variants" for both ScaleInCooldown and ScaleOutCooldown (API_TargetTrackingScalingPolicyConfiguration).
+   */
+  defaultCooldownSeconds: 300,
+} as const;
 
 /** One line of the timeline. */
 export interface TimelineEvent {
@@ -593,9 +633,11 @@ export class Cloud {
     const result = this.behaviour(variant.ModelName, this.random);
     const dims = { EndpointName: e.name, VariantName: variant.VariantName };
     // SageMaker endpoint invocation metrics, per endpoint and variant (monitoring-cloudwatch.html):
-    // Invocations, Invocation5XXErrors, ModelLatency in microseconds.
+    // Invocations, Invocation5XXErrors, ModelLatency in microseconds; InvocationsPerInstance, where
+    // "1/numberOfInstances is sent as the value on each request" (API_ScalingPolicyMetric).
     this.metrics.putAll('AWS/SageMaker', dims, this.nowMs, [
       ['Invocations', 1],
+      ['InvocationsPerInstance', 1 / Math.max(1, this.instancesOf(e.name, variant.VariantName) ?? 1)],
       ['Invocation5XXErrors', result.ok ? 0 : 1],
       ['ModelLatency', result.latencyMs * 1000],
     ]);
@@ -695,26 +737,69 @@ export class Cloud {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Target tracking on invocations per instance, applied at each minute for registered variants of
+   * Target tracking on invocations per instance, evaluated at each minute for registered variants of
    * endpoints in service (autoscaling is blocked while an update is in progress:
-   * endpoint-scaling-update.html). Scale-in waits out the policy's cooldown; the emulator scales
-   * straight to the target count.
+   * endpoint-scaling-update.html; the alarms' datapoints of those minutes are not recorded, so a
+   * fleet an update replaced is judged on its own traffic).
+   *
+   * - Scale-out: when the last `scaleOutDatapoints` minutes were all above the target, to the count
+   *   that brings the metric back to the target. ScaleOutCooldown: "the scaling policy won't
+   *   increase the desired capacity again unless either a larger scale out is triggered or the
+   *   cooldown period ends".
+   * - Scale-in: only when the last `scaleInDatapoints` minutes were all below the scale-in
+   *   threshold, and to the count the busiest of those minutes needs at the target: the overview
+   *   page says the policy does not scale in when removing capacity would likely push the metric
+   *   above the target, and that the conservative scale-in is meant to remove capacity only once
+   *   the application no longer sees the level of demand it saw before (paraphrased; so a few idle
+   *   minutes inside a busy quarter of an hour remove nothing).
+   *   ScaleInCooldown: "scale-in activities are blocked until the cooldown period has expired.
+   *   However, if another alarm triggers a scale-out activity during the scale-in cooldown period,
+   *   Application Auto Scaling scales out the target immediately. In this case, the scale-in
+   *   cooldown period stops" (API_TargetTrackingScalingPolicyConfiguration, ScaleInCooldown /
+   *   ScaleOutCooldown). DisableScaleIn true: the policy never removes capacity.
+   *
+   * A minute without requests counts as a datapoint of 0. CloudWatch treats a minute an
+   * event-driven metric did not report as missing, and an alarm whose evaluation range is all
+   * missing goes to INSUFFICIENT_DATA and acts not (alarms-and-missing-data.html): if SageMaker
+   * reports no Invocations for an idle minute, AWS scales an idle fleet in later than this, never
+   * sooner, so the emulator takes the reading that is harder on the release path.
    */
   autoscale(invocationsLastMinute: (endpoint: string, variant: string) => number): void {
     for (const target of this.scalableTargets.values()) {
       const m = /^endpoint\/([^/]+)\/variant\/([^/]+)$/.exec(target.resourceId);
-      if (!m || !target.policy) continue;
+      const policy = target.policy;
+      if (!m || !policy) continue;
       const [, endpointName, variant] = m as unknown as [string, string, string];
       const e = this.endpoints.get(endpointName);
       if (!e || e.status !== 'InService' || !e.serving || !e.serving.instances.has(variant)) continue;
       const current = e.serving.instances.get(variant)!;
-      const wanted = Math.min(
-        target.max,
-        Math.max(target.min, Math.ceil(invocationsLastMinute(endpointName, variant) / target.policy.target)),
-      );
-      if (wanted !== current) {
+      const invocations = invocationsLastMinute(endpointName, variant);
+      policy.datapoints.push({ invocations, perInstance: invocations / current });
+      if (policy.datapoints.length > TARGET_TRACKING.scaleInDatapoints) policy.datapoints.shift();
+      const fleetFor = (n: number) =>
+        Math.min(target.max, Math.max(target.min, Math.ceil(n / policy.target)));
+      const last = (n: number) => (policy.datapoints.length >= n ? policy.datapoints.slice(-n) : undefined);
+      const outWindow = last(TARGET_TRACKING.scaleOutDatapoints);
+      const inWindow = last(TARGET_TRACKING.scaleInDatapoints);
+      const high = outWindow?.every((d) => d.perInstance > policy.target) ?? false;
+      const low =
+        inWindow?.every((d) => d.perInstance < policy.target * TARGET_TRACKING.scaleInThreshold) ?? false;
+      const out = policy.lastScaleOut;
+      if (high && fleetFor(invocations) > current) {
+        const wanted = fleetFor(invocations);
+        if (out && this.nowMs - out.atMs < policy.scaleOutCooldownMs && wanted <= out.to) continue;
         e.serving.instances.set(variant, wanted);
-        this.log('autoscaling', `${endpointName}/${variant}: ${current} → ${wanted} instances`);
+        policy.lastScaleOut = { atMs: this.nowMs, to: wanted };
+        policy.lastScaleInAtMs = undefined;
+        this.log('autoscaling', `${endpointName}/${variant}: ${current} → ${wanted} instances (scale-out)`);
+      } else if (low && !policy.disableScaleIn && inWindow) {
+        const wanted = fleetFor(Math.max(...inWindow.map((d) => d.invocations)));
+        if (wanted >= current) continue;
+        const since = policy.lastScaleInAtMs;
+        if (since !== undefined && this.nowMs - since < policy.scaleInCooldownMs) continue;
+        e.serving.instances.set(variant, wanted);
+        policy.lastScaleInAtMs = this.nowMs;
+        this.log('autoscaling', `${endpointName}/${variant}: ${current} → ${wanted} instances (scale-in)`);
       }
     }
   }

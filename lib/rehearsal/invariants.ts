@@ -79,6 +79,8 @@ export class Invariants {
   private readonly canaryRunning = new Set<string>();
   /** The live fleet before the step that is running, when autoscaling held it. */
   private held: { count: number; what: string } | undefined;
+  /** Rollback invocations that have not returned yet. */
+  private rollbacksInFlight = 0;
   private lastRollback:
     { atMs: number; to: string; liveBackAtMs?: number; noBridgeFrom?: string } | undefined;
   private deferral: { atMs: number; message: string; endedAtMs?: number } | undefined;
@@ -121,14 +123,29 @@ export class Invariants {
   // Traffic
   // -------------------------------------------------------------------------------------------
 
-  onAnswer(label: string, canary: boolean, _routed: Routed): void {
-    this.checks += 1;
-    if (canary) return;
+  /** Stable traffic goes to `label` now: a new version pushes, a return to the one before pops. */
+  private noteServed(label: string): void {
     const top = this.served.at(-1);
     if (top !== label) {
       if (this.served.at(-2) === label) this.served.pop();
       else this.served.push(label);
     }
+  }
+
+  /**
+   * With the callers stopped (a `traffic` step of 0) no answer says where stable traffic goes; it
+   * would go where the flag points, so the served versions follow that until they come back.
+   */
+  private followServingWithoutTraffic(): void {
+    if (this.world.rpm !== 0) return;
+    const label = this.world.serving();
+    if (label !== undefined) this.noteServed(label);
+  }
+
+  onAnswer(label: string, canary: boolean, _routed: Routed): void {
+    this.checks += 1;
+    if (canary) return;
+    this.noteServed(label);
     // 1. Stable traffic only to a released, not rolled back version (or the rollback target).
     const rolledAt = this.rolledBack.get(label);
     // A rollback that had no warm bridge and paged so: the version rolled back from answers on the
@@ -274,6 +291,17 @@ export class Invariants {
         `a retried ${stage} of ${run.label} pointed the flag back at ${run.label}, which had been rolled back`,
       );
     }
+    // A canary or promotion that passed and left its version where stable traffic goes serves it
+    // from now on, before the next request shows it: a rollback in the same second (the stage's
+    // poll came as the endpoint went InService) rolls back from it.
+    if (
+      outcome.status === 'succeeded' &&
+      (stage === 'canary' || stage === 'promotion') &&
+      !this.rolledBack.has(run.label) &&
+      this.world.serving() === run.label
+    ) {
+      this.noteServed(run.label);
+    }
     this.held = undefined;
   }
 
@@ -317,8 +345,12 @@ export class Invariants {
   // Rollbacks
   // -------------------------------------------------------------------------------------------
 
-  /** What serves, for a rollback that may follow (read only: an endpoint event that may roll back). */
+  /**
+   * What serves, for a rollback that may follow (an endpoint event that may roll back). Changes
+   * nothing but what the checker follows while nobody calls (the flag then says what serves).
+   */
   servedBefore(): RollbackBefore {
+    this.followServingWithoutTraffic();
     const live = this.world.env.LIVE_ENDPOINT!;
     // A release's canary whose blue/green deployment is under way on the live endpoint: its
     // candidate takes user traffic, so that is what a person rolls back (to the version serving).
@@ -331,6 +363,7 @@ export class Invariants {
 
   beforeRollback(): RollbackBefore {
     this.checks += 1;
+    this.rollbacksInFlight += 1;
     const live = this.world.env.LIVE_ENDPOINT!;
     const before = this.servedBefore();
     const count = this.world.cloud.instancesOf(live, 'live');
@@ -346,6 +379,7 @@ export class Invariants {
 
   afterRollback(before: RollbackBefore, result: RollbackResult): void {
     this.checks += 1;
+    this.rollbacksInFlight = Math.max(0, this.rollbacksInFlight - 1);
     // 13. A rollback of a retired model changes nothing and says why.
     if (this.world.retired) {
       const refused = result.status === 'refused' || result.status === 'rejected';
@@ -468,6 +502,7 @@ export class Invariants {
 
   check(_kind: string): void {
     this.checks += 1;
+    this.followServingWithoutTraffic();
     const w = this.world;
     const live = w.env.LIVE_ENDPOINT!;
     const endpoint = w.cloud.endpoints.get(live);
@@ -491,6 +526,19 @@ export class Invariants {
         `the live fleet shrank from ${this.held.count} to ${count} instances during ${this.held.what}`,
         this.held.what,
       );
+    }
+    // The rollback's hold on the fleet ends with the rollback: once no invocation is running, the
+    // live endpoint's update has ended and the router is back on the live endpoint (the bridge is
+    // over), a smaller fleet is autoscaling following the traffic, not the rollback.
+    if (
+      this.held?.what === 'the rollback' &&
+      this.rollbacksInFlight === 0 &&
+      endpoint !== undefined &&
+      !endpoint.op &&
+      endpoint.status === 'InService' &&
+      w.flagDocument()?.stable.endpoint !== 'standby'
+    ) {
+      this.held = undefined;
     }
 
     const rv = this.reverting;
@@ -517,7 +565,8 @@ export class Invariants {
     if (flag?.stable.endpoint === 'standby' && !w.retired) {
       const standby = w.cloud.instancesOf(w.env.STANDBY_ENDPOINT!, 'standby') ?? 0;
       const capacity = standby * w.settings.serving.autoscaling.targetInvocationsPerInstance;
-      const paged = w.cloud.pages.some((p) => /capacity/i.test(p.body));
+      // A page about this bridge: sent since the rollback, by the rollback or by an alarm.
+      const paged = w.cloud.pages.some((p) => p.atMs >= (lr?.atMs ?? 0) && /capacity/i.test(p.body));
       if (w.rpm > capacity && !paged) {
         this.violate(
           'traffic-returns-to-live',

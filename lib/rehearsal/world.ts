@@ -518,6 +518,22 @@ export class World {
           `alarm ${shortAlarm(change.name)}: ${change.from} → ${change.to} ${change.reason}`,
         );
       }
+      // An alarm that changes state runs that state's actions, SNS notifications among them
+      // ("CloudWatch can notify users ... when an alarm changes state", Acting_Alarm_Changes.html):
+      // an ALARM notifies the paging topic with the alarm's name, description and reason. Not once
+      // retired (ActionsEnabled false).
+      const paging = change.actions.filter((a) => /Paging/i.test(a));
+      if (!this.retired && change.to === 'ALARM' && paging.length > 0) {
+        const description = String(
+          this.cloud.alarms.alarms.get(change.name)?.definition.raw.AlarmDescription ?? '',
+        );
+        this.cloud.pages.push({
+          atMs: now,
+          subject: `ALARM: "${change.name}"`,
+          body: `${description}\n${change.reason}`,
+        });
+        this.cloud.log('pager', `page: ALARM: "${change.name}"`);
+      }
       // A retired model's alarms keep their state but call no action (ActionsEnabled false).
       if (
         !this.retired &&

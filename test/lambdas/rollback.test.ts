@@ -1044,6 +1044,21 @@ describe('rollback handler', () => {
     expect(result.record.endpointUpdateStartedAt).toBe('2026-11-05T10:00:04.500Z');
   });
 
+  it('GIVEN SageMaker answers UpdateEndpoint with a 5xx once THEN it waits and retries, and the rollback is done', async () => {
+    let calls = 0;
+    onUpdate = async (input) => {
+      if (++calls <= 1)
+        throw Object.assign(named('ServiceUnavailable', 'Service unavailable'), {
+          $metadata: { httpStatusCode: 503 },
+        });
+      await applyUpdate(input);
+    };
+    const result = done(await handler()(alarmEvent(), context()));
+    expect(result.status).toBe('done');
+    expect(sleeps).toEqual([1000]);
+    expect(sagemaker.commandCalls(UpdateEndpointCommand)).toHaveLength(2);
+  });
+
   it('GIVEN SageMaker keeps throttling THEN the endpoint step fails after 5 attempts, and the page says what to do', async () => {
     onUpdate = async () => {
       throw named('ThrottlingException', 'Rate exceeded');

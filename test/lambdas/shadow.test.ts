@@ -39,7 +39,7 @@ import {
   encodeShadowToken,
   type ShadowState,
 } from '../../lambdas/core/serving/shadow-token';
-import { createHandler, SETTLE_MS, type Deps } from '../../lambdas/shadow';
+import { createHandler, RESTORE_RETRY_MS, SETTLE_MS, type Deps } from '../../lambdas/shadow';
 import type { JobOutcome } from '../../lambdas/shared/job-result';
 import { logger } from '../../lambdas/shared/logger';
 import { releaseSettings, type ReleaseSettings } from '../../lambdas/core/contracts/release-settings';
@@ -1290,17 +1290,115 @@ describe('shadow handler', () => {
     await seedLive();
     await seedShadowConfig();
     sm.on(UpdateEndpointCommand).rejects(
-      Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }),
+      Object.assign(new Error('Could not find endpoint configuration'), { name: 'ValidationException' }),
     );
     now = at(70);
     endpointIs('InService', SHADOW_CONFIG);
     expect(failure(await run(encodeShadowToken(observing)))).toBe(
-      `could not put production config ${PRODUCTION} back on live endpoint ${LIVE}: ValidationException: Cannot ` +
-        `update in-progress endpoint. The endpoint still runs the shadow config ${SHADOW_CONFIG} (production's ` +
+      `could not put production config ${PRODUCTION} back on live endpoint ${LIVE}: ValidationException: Could ` +
+        `not find endpoint configuration. The endpoint still runs the shadow config ${SHADOW_CONFIG} (production's ` +
         'model plus the candidate as shadow variant, whose instances cost money). Retry the stage (it puts ' +
         `production back first), or run ${update(PRODUCTION)}. The comparison is in ${REPORT_URL}.`,
     );
     expect((await report()).status).toBe('compared');
+  });
+
+  test('observing: SageMaker throttles putting production back; the stage tries again at its next poll, and production goes back', async () => {
+    await seedLive();
+    await seedShadowConfig();
+    let refusals = 1;
+    sm.on(UpdateEndpointCommand).callsFake((i: UpdateEndpointCommandInput) => {
+      if (refusals-- > 0)
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: {} });
+      updates.push(i);
+      return { EndpointArn: `arn:aws:sagemaker:eu-west-1:123456789012:endpoint/${i.EndpointName}` };
+    });
+    now = at(70);
+    endpointIs('InService', SHADOW_CONFIG);
+    let outcome = await run(encodeShadowToken(observing));
+    expect(outcome).toMatchObject({
+      status: 'in-progress',
+      summary:
+        `compared over 60 min; putting production config ${PRODUCTION} back on live endpoint ${LIVE} paused by a ` +
+        'refusal (ThrottlingException: Rate exceeded): the stage tries again at its next poll (waited ' +
+        `4 min of 30 min). Report: ${REPORT_URL}`,
+    });
+    expect(reported().command).toBe('PutJobSuccessResultCommand');
+    expect(decodeShadowToken(token(outcome))).toEqual({ ...observing, polls: observing.polls + 1 });
+    expect(updates).toEqual([]);
+    expect((await report()).status).toBe('compared');
+
+    now = at(71);
+    endpointIs('InService', SHADOW_CONFIG);
+    outcome = await run(token(outcome));
+    expect(decodeShadowToken(token(outcome))).toMatchObject({ phase: 'restoring' });
+    expect(updates).toEqual([RESTORE_PRODUCTION]);
+  });
+
+  test('observing: "Cannot update in-progress endpoint" while putting production back; the next poll waits for that update and then leaves the endpoint alone', async () => {
+    await seedLive();
+    await seedShadowConfig();
+    sm.on(UpdateEndpointCommand).rejects(
+      Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }),
+    );
+    now = at(70);
+    endpointIs('InService', SHADOW_CONFIG);
+    let outcome = await run(encodeShadowToken(observing));
+    expect(decodeShadowToken(token(outcome))).toEqual({ ...observing, polls: observing.polls + 1 });
+    // A rollback was what was in progress: the endpoint updates, then serves another config.
+    now = at(71);
+    endpointIs('Updating', SHADOW_CONFIG);
+    outcome = await run(token(outcome));
+    expect(decodeShadowToken(token(outcome))).toMatchObject({ phase: 'observing' });
+    now = at(75);
+    endpointIs('InService', 'mlops-document-classifier-rolledback-live');
+    expect(failure(await run(token(outcome)))).toMatch(
+      new RegExp(`^live endpoint ${LIVE} left the shadow config ${SHADOW_CONFIG} during the shadow window`),
+    );
+    expect(updates).toEqual([]);
+  });
+
+  test('observing: DescribeEndpoint answers 5xx during the window; the stage tries again at its next poll instead of leaving the shadow config behind', async () => {
+    await seedLive();
+    await seedShadowConfig();
+    sm.on(DescribeEndpointCommand).rejects(
+      Object.assign(new Error('We encountered an internal error'), {
+        name: 'InternalFailure',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
+    now = at(30);
+    const outcome = await run(encodeShadowToken(observing));
+    expect(outcome).toMatchObject({
+      status: 'in-progress',
+      summary:
+        "the shadow stage's observing poll paused by a transient failure (InternalFailure: We encountered an " +
+        'internal error); it tries again at its next poll',
+    });
+    expect(decodeShadowToken(token(outcome))).toEqual({ ...observing, polls: observing.polls + 1 });
+    expect(updates).toEqual([]);
+
+    // Still failing 30 min after the window and its settling time: the stage fails.
+    now = new Date(observing.windowEndMs + SETTLE_MS + RESTORE_RETRY_MS);
+    expect(failure(await run(encodeShadowToken(observing)))).toMatch(
+      /^InternalFailure: We encountered an internal error/,
+    );
+  });
+
+  test('observing: SageMaker still throttles putting production back 30 min after the comparison; the stage fails and says what to run', async () => {
+    await seedLive();
+    await seedShadowConfig();
+    sm.on(UpdateEndpointCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: {} }),
+    );
+    now = new Date(observing.windowEndMs + SETTLE_MS + RESTORE_RETRY_MS);
+    endpointIs('InService', SHADOW_CONFIG);
+    expect(failure(await run(encodeShadowToken(observing)))).toBe(
+      `could not put production config ${PRODUCTION} back on live endpoint ${LIVE}: ThrottlingException: Rate ` +
+        `exceeded. The endpoint still runs the shadow config ${SHADOW_CONFIG} (production's ` +
+        'model plus the candidate as shadow variant, whose instances cost money). Retry the stage (it puts ' +
+        `production back first), or run ${update(PRODUCTION)}. The comparison is in ${REPORT_URL}.`,
+    );
   });
 
   // -------------------------------------------------------------------------------------------

@@ -231,11 +231,19 @@ describe('issue 11 section 5 scenarios', () => {
     // is warm on the standby. Expect [] once the canary sends users to the standby meanwhile.
     expect(failed(report)).toEqual(['stable-traffic-released']);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
-    expect(report.pages.map((p) => p.subject)).toEqual([
+    // While CloudWatch refuses the metric, the alarm goes back to OK at each evaluation and each
+    // SetAlarmState that moves it to ALARM again calls its page action again ("When the updated state
+    // differs from the previous value, the action configured for the appropriate state is invoked":
+    // API_SetAlarmState): on-call sees the alarm about once a minute until the rollback pages FAILED.
+    const alarmPage = 'ALARM: "mlops-document-classifier-live-rollback-requested"';
+    const subjects = report.pages.map((p) => p.subject);
+    expect(subjects.filter((s) => s === alarmPage).length).toBeGreaterThan(0);
+    const own = report.pages.filter((p) => p.subject !== alarmPage);
+    expect(own.map((p) => p.subject)).toEqual([
       expect.stringMatching(/^Rollback FAILED: document-classifier/),
     ]);
-    expect(report.pages[0]!.body).toMatch(/could not be stopped: .*SageMaker was not seen rolling it back/);
-    expect(report.pages[0]!.body).toContain('Nothing else was changed');
+    expect(own[0]!.body).toMatch(/could not be stopped: .*SageMaker was not seen rolling it back/);
+    expect(own[0]!.body).toContain('Nothing else was changed');
     const messages = (actor: string) =>
       report.timeline.filter((e) => e.actor === actor).map((e) => e.message);
     expect(messages('rollback (person)')).toEqual(['failed: v3 → v2']);
@@ -356,6 +364,53 @@ describe('issue 11 section 5 scenarios', () => {
     );
     expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
+  });
+
+  it('a rollback while the callers are stopped returns to the version that served before, and the checker knows it (found by the generated sequences once they draw traffic steps)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-while-callers-stopped.yaml');
+    // Before the fix the checker saw no answer from v3 and judged the rollback to v2 wrong
+    // (rollback-returns-to-previous, nothing-undoes-rollback).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v3 → v2/);
+  });
+
+  it('a shadow stage whose update back to the production config is throttled tries again at its next poll: production goes back and the release goes on (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/shadow-restore-throttled.yaml');
+    // Before the fix the stage failed at once, leaving the shadow config on the live endpoint (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const shadow = report.timeline.filter((e) => e.actor === 'shadow (v2)').map((e) => e.message);
+    expect(shadow.some((m) => /paused by a refusal \(ThrottlingException/.test(m))).toBe(true);
+    expect(shadow.at(-1)).toMatch(/^succeeded: /);
+  });
+
+  it('a shadow stage whose DescribeEndpoint answers 5xx during the window tries again at its next poll: production goes back and the release goes on (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/shadow-poll-describe-unavailable.yaml');
+    // Before the fix the stage failed and left the shadow config on the live endpoint (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    const shadow = report.timeline.filter((e) => e.actor === 'shadow (v2)').map((e) => e.message);
+    expect(shadow.some((m) => /observing poll paused by a transient failure \(InternalFailure/.test(m))).toBe(
+      true,
+    );
+    expect(shadow.at(-1)).toMatch(/^succeeded: /);
+  });
+
+  it('a rollback whose UpdateEndpoint SageMaker answers with a 5xx once waits and retries it: done, v1 live, users back on the live fleet (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-update-endpoint-unavailable.yaml');
+    // Before the fix: "incomplete", v2 kept on the live endpoint (records-agree).
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v2 → v1/);
+  });
+
+  it('a rollback in the same second as the promotion returns to the version before, and the checker knows the promoted version served (found by the long generated run)', async () => {
+    const report = await rehearseFile('test/fixtures/scenarios/rollback-in-the-second-of-promotion.yaml');
+    // Before the fix the checker had seen no stable answer from v3 and judged the rollback wrong.
+    expect(failed(report)).toEqual([]);
+    expect(report.expectations.every((e) => e.ok)).toBe(true);
+    expect(report.timeline.find((e) => e.actor === 'rollback (person)')?.message).toMatch(/^done: v3 → v1/);
   });
 
   it('a canary whose instance-type update SageMaker refuses registers autoscaling of the unchanged live variant again (found by the generated sequences)', async () => {

@@ -59,3 +59,19 @@ export function isTransientError(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * True when SageMaker refused `UpdateEndpoint` because the endpoint is being changed: a
+ * ValidationException "Cannot update in-progress endpoint" (SageMaker documents no error code of
+ * its own for it: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html#API_UpdateEndpoint_Errors).
+ * Not transient in itself: whoever retries must look at the endpoint again first, since another
+ * caller's update (a rollback) may be what is in progress.
+ */
+export function isEndpointBusyRefusal(error: unknown): boolean {
+  const e = error as { name?: unknown; message?: unknown } | undefined;
+  return (
+    e?.name === 'ValidationException' &&
+    typeof e.message === 'string' &&
+    /in[- ]progress|is (updating|creating|being)|cannot update/i.test(e.message)
+  );
+}
