@@ -97,6 +97,8 @@ export class Invariants {
    * then for the routers' flag cache; `backAtMs` is when the live endpoint served another version.
    */
   private reverting: { label: string; sinceMs: number; backAtMs?: number } | undefined;
+  /** Whether a warm N-1 stood on the standby when the canary's latest invocation began. */
+  private warmStandbyBeforePoll = false;
 
   constructor(private readonly world: World) {}
 
@@ -197,6 +199,19 @@ export class Invariants {
         this.canaryStartedAtMs = this.now;
       }
     }
+    // Before the canary's own failure path touches the standby (it restores N-2 there).
+    if (stage === 'canary') this.warmStandbyBeforePoll = this.warmPreviousOnStandby(run.label);
+  }
+
+  /**
+   * The standby is InService on a version that passed its canary, other than `candidate` (the N-1
+   * the canary refreshed it with): users can be sent there at once.
+   */
+  private warmPreviousOnStandby(candidate: string): boolean {
+    const standby = this.world.env.STANDBY_ENDPOINT;
+    if (!standby || this.world.cloud.endpoints.get(standby)?.status !== 'InService') return false;
+    const label = this.world.labelOfModel(this.world.cloud.servingModel(standby));
+    return label !== undefined && label !== candidate && this.passed.has(label);
   }
 
   afterStage(run: ReleaseRun, stage: Stage, outcome: JobOutcome): void {
@@ -228,11 +243,14 @@ export class Invariants {
           );
         }
       } else {
-        // A failed canary whose candidate serves on the live endpoint, which is updating back.
+        // A failed canary whose candidate serves on the live endpoint, which is updating back: its
+        // candidate may answer meanwhile only when no warm N-1 waits on the standby (with one there,
+        // the canary sends users to it while the live endpoint reverts).
         const live = this.world.env.LIVE_ENDPOINT!;
         if (
           this.world.cloud.endpoints.get(live)?.status === 'Updating' &&
-          this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label
+          this.world.labelOfModel(this.world.cloud.servingModel(live)) === run.label &&
+          !this.warmStandbyBeforePoll
         ) {
           this.reverting = { label: run.label, sinceMs: this.now };
         }
