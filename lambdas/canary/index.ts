@@ -95,7 +95,9 @@ import {
 } from './messages';
 import { CommitIncomplete, commitServing } from './commit';
 import { readOptionalText } from '../promotion/records';
-import { restoreStandby, standbyBeforeCanary } from './standby';
+import { restoreStandby, standbyBeforeCanary, standbyHoldsModelOf } from './standby';
+import { moveFlag } from './revert';
+import { promotionLiveEnv } from '../promotion/live-model';
 import { lazy } from '../shared/lazy';
 import { isTransientError } from '../core/serving/transient-error';
 
@@ -502,6 +504,7 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
   }
   // Still refreshing the standby: the first invocation's checks again, then the update once it is ready.
   if (state.standbyRefresh) return start(run, { startedAtMs: state.startedAtMs, polls: state.polls });
+  if (state.reverting) return pollReverting(run, state);
   const attempt: ReleaseAttempt = {
     endpointName: state.endpointName,
     candidateConfig: state.expectedConfigName,
@@ -543,18 +546,16 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
     }
   }
   if (rollback !== undefined && rollback !== UNREADABLE && step.kind !== 'wait') {
-    const reverted =
-      live.EndpointStatus === 'InService' && live.EndpointConfigName === state.expectedConfigName
-        ? await putPreviousConfigBack(run, state.previousConfigName!)
-        : '';
     const message =
       `Canary failed: this release was rolled back while its deployment ran (${rollback}), so the candidate ` +
       `config "${state.expectedConfigName}" is not released. ` +
       (step.kind === 'fail'
         ? step.message.replace(/^Canary failed: /, 'SageMaker: ')
-        : `SageMaker: ${step.summary}`) +
-      reverted;
-    return finishFailed(run, { ...state, alarmsSeen: step.alarmsSeen }, live, message);
+        : `SageMaker: ${step.summary}`);
+    const failedState = { ...state, alarmsSeen: step.alarmsSeen };
+    return live.EndpointStatus === 'InService' && live.EndpointConfigName === state.expectedConfigName
+      ? revertCandidate(run, failedState, live, message)
+      : finishFailed(run, failedState, live, message);
   }
 
   switch (step.kind) {
@@ -574,22 +575,219 @@ async function poll(run: Run, token: string): Promise<JobOutcome> {
     case 'fail': {
       const message =
         state.previousConfigName === null ? firstReleaseFailure(attempt, live, step) : step.message;
-      const reverted =
-        state.previousConfigName !== null &&
+      const failedState = { ...state, alarmsSeen: step.alarmsSeen };
+      return state.previousConfigName !== null &&
         live.EndpointStatus === 'InService' &&
         live.EndpointConfigName === state.expectedConfigName
-          ? await putPreviousConfigBack(run, state.previousConfigName)
-          : '';
-      return finishFailed(run, { ...state, alarmsSeen: step.alarmsSeen }, live, message + reverted);
+        ? revertCandidate(run, failedState, live, message)
+        : finishFailed(run, failedState, live, message);
     }
   }
+}
+
+/**
+ * The candidate serves but does not pass: its previous config goes back onto the live endpoint, a
+ * blue/green update of several minutes during which the live endpoint still answers with the
+ * candidate. When the standby holds the version before warm (the stage put it there before the
+ * canary), the flag sends that version's users to the standby meanwhile, and the stage finishes at a
+ * later poll (pollReverting), once the live endpoint serves the previous config again. Without a
+ * warm standby it fails at once, as the candidate is all there is to answer until then.
+ */
+async function revertCandidate(
+  run: Run,
+  state: CanaryState,
+  live: DescribeEndpointCommandOutput,
+  message: string,
+): Promise<JobOutcome> {
+  const previous = state.previousConfigName!;
+  const back = await putPreviousConfigBack(run, previous);
+  if (!back.ok) return finishFailed(run, state, live, message + back.text);
+  const version = await versionOfConfig(run, previous);
+  if (version === undefined || !(await standbyHoldsModelOf(run.deps, run.standbyEndpoint, previous))) {
+    return finishFailed(run, state, live, message + back.text);
+  }
+  const bridge = await bridgeFlag(run, version, 'standby');
+  if (bridge.kind === 'left')
+    return finishFailed(run, state, live, `${message}${back.text} Meanwhile ${bridge.text}.`);
+  const next = encodeCanaryToken({ ...state, polls: state.polls + 1, reverting: true });
+  return inProgress(
+    next,
+    `${message}${back.text} Meanwhile ${bridge.text}. The stage fails once "${run.endpointName}" serves ` +
+      `"${previous}" again, and then points the flag back at it.`,
+  );
+}
+
+/**
+ * A poll while the live endpoint goes back to the previous config (revertCandidate). Once it serves
+ * that config, the flag goes back to the live endpoint (the rollback's settle may have done it
+ * already: then nothing changes) and the stage fails as a failed canary does (finishFailed restores
+ * the standby and writes the record). Every step is idempotent; the wait is bounded by the stage's limit.
+ */
+async function pollReverting(run: Run, state: CanaryState): Promise<JobOutcome> {
+  const previous = state.previousConfigName;
+  const failure = await revertedFailure(run, state);
+  if (previous === null) return finishFailed(run, state, undefined, failure);
+  const live = await describeEndpoint(run.deps.sagemaker, run.endpointName);
+  const elapsedSeconds = Math.max(0, (run.deps.now().getTime() - state.startedAtMs) / 1000);
+  const withinLimit = elapsedSeconds <= canaryLimitSeconds(run.settings.serving);
+  const version = await versionOfConfig(run, previous);
+  const wait = (what: string): JobOutcome =>
+    inProgress(
+      encodeCanaryToken({ ...state, polls: state.polls + 1 }),
+      `${failure} The live endpoint "${run.endpointName}" goes back to "${previous}": ${what}.`,
+    );
+
+  if (live?.EndpointStatus === 'InService' && live.EndpointConfigName === previous) {
+    let flag = 'the flag was left as it is (the version before is not in the serving state)';
+    if (version !== undefined) {
+      try {
+        flag = (await bridgeFlagOrThrow(run, version, 'live')).text;
+      } catch (error) {
+        if (withinLimit)
+          return wait(
+            `it serves it again, but the flag could not be moved back yet (${describeError(error)}); the stage tries again at its next poll`,
+          );
+        flag = `the flag could not be moved back to the live endpoint (${describeError(error)}): run the rollback function's settle, or point the flag at ${version} on the live endpoint`;
+      }
+    }
+    return finishFailed(
+      run,
+      state,
+      live,
+      `${failure} "${run.endpointName}" serves "${previous}" again; ${flag}.`,
+    );
+  }
+  let putBack = '';
+  if (live?.EndpointStatus === 'InService' && live.EndpointConfigName === state.expectedConfigName) {
+    // The update back did not happen (refused, or rolled back): asked again, idempotently.
+    const back = await putPreviousConfigBack(run, previous);
+    if (!back.ok) return finishStuck(run, state, live, failure + back.text, version);
+    putBack = back.text;
+  } else if (
+    live === undefined ||
+    !['Updating', 'SystemUpdating', 'RollingBack'].includes(live.EndpointStatus ?? '')
+  ) {
+    return finishStuck(
+      run,
+      state,
+      live,
+      `${failure} The live endpoint "${run.endpointName}" did not get back to "${previous}": it is ` +
+        `${live === undefined ? 'gone' : `${live.EndpointStatus ?? 'unknown'} on config "${live.EndpointConfigName ?? 'unknown'}"`}.`,
+      version,
+    );
+  }
+  if (!withinLimit) {
+    return finishStuck(
+      run,
+      state,
+      live,
+      `${failure} The live endpoint "${run.endpointName}" is still ${live.EndpointStatus} on its way back to "${previous}" ` +
+        `after the stage's limit of ${canaryLimitSeconds(run.settings.serving) / 60} min.`,
+      version,
+    );
+  }
+  // The bridge again, in case the first attempt could not write it (idempotent: a flag already on the
+  // standby, or owned by another writer, is left as it is).
+  const bridge =
+    version !== undefined && (await standbyHoldsModelOf(run.deps, run.standbyEndpoint, previous))
+      ? await bridgeFlag(run, version, 'standby')
+      : undefined;
+  return wait(
+    `${putBack ? `${putBack.trim()} ` : ''}${live.EndpointStatus}${bridge ? `; ${bridge.text}` : ''}`,
+  );
+}
+
+/** The failure message of a reverted candidate, rebuilt from the token and the run's rollback record. */
+async function revertedFailure(run: Run, state: CanaryState): Promise<string> {
+  const rollback = await rollbackOfThisRun(run);
+  const candidate = `the candidate config "${state.expectedConfigName}"`;
+  if (typeof rollback === 'string') {
+    return (
+      `Canary failed: this release was rolled back while its deployment ran (${rollback}), so ${candidate} is not ` +
+      `released; it served on "${run.endpointName}".`
+    );
+  }
+  const cause =
+    state.alarmsSeen.length > 0
+      ? `${state.alarmsSeen.map((a) => `"${a}"`).join(', ')} went off while ${candidate} served on "${run.endpointName}"`
+      : `${candidate} served on "${run.endpointName}" but did not pass its checks`;
+  return `Canary failed: ${cause}, so it is not released.`;
+}
+
+/**
+ * The live endpoint did not get back to the previous config: the stage fails without restoring the
+ * standby, which keeps the version before warm for the users the flag sends there.
+ */
+async function finishStuck(
+  run: Run,
+  state: CanaryState,
+  live: DescribeEndpointCommandOutput | undefined,
+  message: string,
+  version: string | undefined,
+): Promise<JobOutcome> {
+  return finishFailed(
+    run,
+    state,
+    live,
+    `${message} The standby endpoint "${run.standbyEndpoint}" keeps ${version ?? 'the version before'} warm, and the ` +
+      `flag keeps sending its users there. Run the rollback function (docs/operations.md, "Rollback"), or put ` +
+      `"${state.previousConfigName}" back on "${run.endpointName}" by hand and then point the flag at the live endpoint.`,
+    { keepStandby: true },
+  );
+}
+
+/** The model version of `configName` when the serving state names it live (the version before the candidate). */
+async function versionOfConfig(run: Run, configName: string): Promise<string | undefined> {
+  const stored = await storedServingState(run).catch(() => undefined);
+  return stored?.live.configName === configName ? stored.live.modelVersion : undefined;
+}
+
+/** Moves the flag's version between the endpoints (./revert.ts); throws what the flag writer throws. */
+async function bridgeFlagOrThrow(run: Run, version: string, to: 'standby' | 'live') {
+  return moveFlag(run.deps.appconfig, promotionLiveEnv(), {
+    model: run.settings.model,
+    modelVersion: version,
+    executionId: run.params.executionId,
+    now: run.deps.now(),
+    from: to === 'standby' ? 'live' : 'standby',
+    to,
+  });
+}
+
+/**
+ * bridgeFlagOrThrow, where a failure is said, not thrown: the stage is reverting anyway and tries
+ * again at its next poll. A FlagWriteConflict means another writer (a person's rollback) stored a
+ * version meanwhile: the next poll reads it, and leaves it when it names something else.
+ */
+async function bridgeFlag(
+  run: Run,
+  version: string,
+  to: 'standby' | 'live',
+): Promise<{ readonly kind: 'moved' | 'already' | 'left' | 'retry'; readonly text: string }> {
+  try {
+    return await bridgeFlagOrThrow(run, version, to);
+  } catch (error) {
+    logger.warn('canary: cannot move the flag', { to, problem: describeError(error) });
+    return {
+      kind: 'retry',
+      text: `the flag could not be moved to the ${to} endpoint yet (${describeError(error)}); the stage tries again at its next poll`,
+    };
+  }
+}
+
+function describeError(error: unknown): string {
+  const e = error as Error;
+  return `${e.name}: ${e.message}`;
 }
 
 /**
  * The candidate serves but did not pass: the previous config goes back, keeping the fleet's size.
  * Returns the sentence that says what happened.
  */
-async function putPreviousConfigBack(run: Run, previous: string): Promise<string> {
+async function putPreviousConfigBack(
+  run: Run,
+  previous: string,
+): Promise<{ readonly ok: boolean; readonly text: string }> {
   try {
     await run.deps.sagemaker.send(
       new UpdateEndpointCommand({
@@ -598,17 +796,21 @@ async function putPreviousConfigBack(run: Run, previous: string): Promise<string
         ...KEEP_FLEET_SIZE,
       }),
     );
-    return (
-      ` The stage put the previous config "${previous}" back on "${run.endpointName}" (UpdateEndpoint accepted; ` +
-      'it takes several minutes, the candidate serves until then).'
-    );
+    return {
+      ok: true,
+      text:
+        ` The stage put the previous config "${previous}" back on "${run.endpointName}" (UpdateEndpoint accepted; ` +
+        'it takes several minutes, the candidate serves until then).',
+    };
   } catch (error) {
     const e = error as Error;
-    return (
-      ` The stage could not put the previous config "${previous}" back (${e.name}: ${e.message}): the candidate ` +
-      `STILL SERVES. Run the rollback function, or: aws sagemaker update-endpoint --endpoint-name ${run.endpointName} ` +
-      `--endpoint-config-name ${previous} ${KEEP_FLEET_SIZE_CLI}.`
-    );
+    return {
+      ok: false,
+      text:
+        ` The stage could not put the previous config "${previous}" back (${e.name}: ${e.message}): the candidate ` +
+        `STILL SERVES. Run the rollback function, or: aws sagemaker update-endpoint --endpoint-name ${run.endpointName} ` +
+        `--endpoint-config-name ${previous} ${KEEP_FLEET_SIZE_CLI}.`,
+    };
   }
 }
 
@@ -866,13 +1068,14 @@ async function finishFailed(
   state: CanaryState,
   live: DescribeEndpointCommandOutput | undefined,
   failure: string,
+  options: { readonly keepStandby?: boolean } = {},
 ): Promise<JobOutcome> {
   let message = failure;
   const rolledBack =
     state.previousConfigName !== null &&
     live?.EndpointStatus === 'InService' &&
     live.EndpointConfigName === state.previousConfigName;
-  if (state.previousConfigName !== null) {
+  if (state.previousConfigName !== null && options.keepStandby !== true) {
     // The standby was refreshed with the model that serves for this canary; the serving state still
     // names the release before it there, as the rollback target.
     message += await restoreStandby(

@@ -209,3 +209,31 @@ export async function restoreStandby(
 function cap(text: string): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
+
+/**
+ * Whether the standby endpoint is InService on a config whose variant is the model of `liveConfig`'s
+ * live variant (what the stage put there before the canary): then it can take the users of the
+ * version before while the live endpoint reverts. False when it cannot be told.
+ */
+export async function standbyHoldsModelOf(
+  deps: ServingDeps,
+  standbyEndpoint: string,
+  liveConfig: string,
+): Promise<boolean> {
+  try {
+    const seen = await describeEndpoint(deps.sagemaker, standbyEndpoint);
+    if (seen?.EndpointStatus !== 'InService' || seen.EndpointConfigName === undefined) return false;
+    const [standbyModel, liveModel] = await Promise.all([
+      configModel(deps, seen.EndpointConfigName),
+      configModel(deps, liveConfig),
+    ]);
+    return standbyModel !== undefined && standbyModel === liveModel;
+  } catch {
+    return false;
+  }
+}
+
+async function configModel(deps: ServingDeps, configName: string): Promise<string | undefined> {
+  const variants = (await describeEndpointConfig(deps.sagemaker, configName)).ProductionVariants ?? [];
+  return variants.find((v) => v.VariantName === STANDBY_VARIANT || v.VariantName === LIVE_VARIANT)?.ModelName;
+}

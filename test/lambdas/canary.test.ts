@@ -1191,6 +1191,134 @@ describe('canary handler', () => {
     expect((await servingState()).live.configName).toBe(PREVIOUS);
   });
 
+  test('a candidate that served and fails: the flag sends users to the version before on the warm standby until the live endpoint serves it again, then the stage fails', async () => {
+    const N2_STANDBY = 'mlops-document-classifier-0a0a0a0a-standby';
+    await put(SERVING_STATE_KEY, {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      live: {
+        endpointName: LIVE,
+        configName: PREVIOUS,
+        modelName: PREVIOUS_MODEL,
+        modelVersion: PREVIOUS_VERSION,
+        executionId: PREVIOUS_EXECUTION,
+      },
+      standby: {
+        endpointName: STANDBY,
+        configName: N2_STANDBY,
+        modelName: 'mlops-document-classifier-0a0a0a0a',
+        modelVersion: 'n-minus-2',
+        executionId: '0a0a0a0a-0000-4000-8000-000000000000',
+        liveConfigName: 'mlops-document-classifier-0a0a0a0a-live',
+      },
+      updatedAt: '2026-10-01T09:00:00.000Z',
+      updatedBy: 'promotion',
+    });
+    const before: FlagDocument = {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      experiment: 'doc-ab',
+      stable: { modelVersion: PREVIOUS_VERSION, endpoint: 'live' },
+      candidate: null,
+      killSwitch: false,
+      updatedBy: 'promotion',
+      updatedAt: '2026-10-01T09:00:00.000Z',
+    };
+    flagVersions.push(JSON.stringify(before));
+    flagDeployments.push('1');
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    await setAlarm(ALARM_LATENCY, 'ALARM');
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+
+    // The failing poll: the previous config goes back, the flag names the version before on the standby.
+    const reverting = await inProgress(token);
+    expect(reverting.state.reverting).toBe(true);
+    expect(reverting.summary).toContain(`put the previous config "${PREVIOUS}" back`);
+    expect(updates.at(-1)).toEqual({
+      EndpointName: LIVE,
+      EndpointConfigName: PREVIOUS,
+      RetainAllVariantProperties: true,
+    });
+    expect(deployedFlag()).toMatchObject({
+      stable: { modelVersion: PREVIOUS_VERSION, endpoint: 'standby' },
+      experiment: 'doc-ab',
+    });
+
+    // While the live endpoint updates: nothing moves, the standby keeps the version before.
+    now = minutes(30);
+    describeOverlays.push({ EndpointStatus: 'Updating' });
+    const updating = await inProgress(reverting.token);
+    expect(updating.state.reverting).toBe(true);
+    expect(flagDeployments).toHaveLength(2);
+    expect(updates.filter((u) => u.EndpointName === STANDBY)).toEqual([]);
+
+    // The live endpoint serves the previous config again: the flag goes back to it, then the stage
+    // fails and only now restores N-2 on the standby.
+    now = minutes(34);
+    await sagemakerMoto.send(new DeleteEndpointCommand({ EndpointName: LIVE }));
+    await sagemakerMoto.send(new CreateEndpointCommand({ EndpointName: LIVE, EndpointConfigName: PREVIOUS }));
+    const message = await failure(updating.token);
+    expect(message).toMatch(
+      new RegExp(
+        `^Canary failed: "${ALARM_LATENCY}" went off while the candidate config "${CANDIDATE}" served on "${LIVE}", so it is not released\\.`,
+      ),
+    );
+    expect(message).toContain(
+      `"${LIVE}" serves "${PREVIOUS}" again; the flag sends users to ${PREVIOUS_VERSION} on the live endpoint`,
+    );
+    expect(deployedFlag()).toMatchObject({ stable: { modelVersion: PREVIOUS_VERSION, endpoint: 'live' } });
+    expect(updates.at(-1)).toEqual({ EndpointName: STANDBY, EndpointConfigName: N2_STANDBY });
+    expect(await record()).toMatchObject({ outcome: 'rolled-back', alarmsSeen: [ALARM_LATENCY] });
+
+    // A retried last poll changes nothing more on the flag (idempotent).
+    const deployments = flagDeployments.length;
+    await failure(updating.token);
+    expect(flagDeployments).toHaveLength(deployments);
+  });
+
+  test("a candidate that served and fails while another writer's flag names something else: the flag is left as it is and the stage fails at once", async () => {
+    await put(SERVING_STATE_KEY, {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      live: {
+        endpointName: LIVE,
+        configName: PREVIOUS,
+        modelName: PREVIOUS_MODEL,
+        modelVersion: PREVIOUS_VERSION,
+        executionId: PREVIOUS_EXECUTION,
+      },
+      standby: null,
+      updatedAt: '2026-10-01T09:00:00.000Z',
+      updatedBy: 'promotion',
+    });
+    const other: FlagDocument = {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      experiment: 'doc-ab',
+      stable: { modelVersion: 'someone-else', endpoint: 'standby' },
+      candidate: null,
+      killSwitch: false,
+      updatedBy: 'rollback: Jane Doe',
+      updatedAt: '2026-10-01T09:00:00.000Z',
+    };
+    flagVersions.push(JSON.stringify(other));
+    flagDeployments.push('1');
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    await setAlarm(ALARM_LATENCY, 'ALARM');
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    const message = await failure(token);
+    expect(message).toContain(`put the previous config "${PREVIOUS}" back`);
+    expect(message).toContain(
+      "the flag names someone-else on the standby endpoint (another writer's), so it was left as it is",
+    );
+    expect(flagVersions).toHaveLength(1);
+    expect(await record()).toMatchObject({ outcome: 'failed' });
+  });
+
   test('autoscaling throttled at the pass: the stage retries at its next poll; refused: the records still say what serves, then the stage fails', async () => {
     const token = await startCanary();
     await completeUpdate();

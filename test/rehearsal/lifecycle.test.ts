@@ -226,10 +226,9 @@ describe('issue 11 section 5 scenarios', () => {
   it("a person's rollback that cannot stop the canary's deployment pages FAILED and changes nothing, and the canary then does not pass: v2 stays", async () => {
     const report = await rehearseFile('test/fixtures/scenarios/rollback-during-canary-bake-unstopped.yaml');
     // Before the fix: rollback-returns-to-previous (the rollback failed, v2 -> v1, and v3 was promoted).
-    // stable-traffic-released is issue 11's open gap 2 (canary-fails-after-candidate-served.yaml):
-    // when the canary fails, v3 answers until the live endpoint is back on v2 (6 min) although v2
-    // is warm on the standby. Expect [] once the canary sends users to the standby meanwhile.
-    expect(failed(report)).toEqual(['stable-traffic-released']);
+    // Until issue 11's gap 2 was fixed, also stable-traffic-released: when the canary failed, v3
+    // answered until the live endpoint was back on v2 (6 min) although v2 was warm on the standby.
+    expect(failed(report)).toEqual([]);
     expect(report.expectations.every((e) => e.ok)).toBe(true);
     // While CloudWatch refuses the metric, the alarm goes back to OK at each evaluation and each
     // SetAlarmState that moves it to ALARM again calls its page action again ("When the updated state
@@ -532,4 +531,30 @@ describe('the settle step as a second line of defence (issue 11, item 3)', () =>
     ]);
     expect(report.final).toMatchObject({ serving: 'v1', liveEndpoint: 'v1', routerEndpoint: 'live' });
   });
+});
+
+describe('a failed canary whose candidate served: users go to the warm standby while the live endpoint reverts (issue 11, gap 2)', () => {
+  it.each([
+    ['canary-fails-after-candidate-served', 'v1'],
+    ['canary-fails-after-candidate-served-n2', 'v2'],
+  ])(
+    '%s: the flag names the version before on the standby until the live endpoint serves it again',
+    async (name, before) => {
+      const report = await rehearseFile(`test/fixtures/scenarios/${name}.yaml`);
+      // Before the fix: ['stable-traffic-released'] (the failed candidate answered stable traffic for ~6 min).
+      expect(failed(report)).toEqual([]);
+      expect(report.expectations.every((e) => e.ok)).toBe(true);
+      const flag = report.timeline.filter((e) => e.actor === 'appconfig').map((e) => e.message);
+      const bridge = flag.findIndex((m) => / on standby$/.test(m));
+      expect(bridge).toBeGreaterThan(-1);
+      expect(flag.slice(bridge + 1)).toContainEqual(expect.stringMatching(/ on live$/));
+      const canary = report.timeline.filter((e) => /^canary \(/.test(e.actor)).map((e) => e.message);
+      expect(canary).toContainEqual(
+        expect.stringMatching(
+          /^failed: Canary failed: .* went off while the candidate config .* served on .*, so it is not released\./,
+        ),
+      );
+      expect(report.final).toMatchObject({ serving: before, liveEndpoint: before, routerEndpoint: 'live' });
+    },
+  );
 });

@@ -349,6 +349,12 @@ export interface CanaryState {
    * update of the live endpoint has started.
    */
   readonly standbyRefresh?: true;
+  /**
+   * Set once the candidate served but did not pass: the previous config is going back onto the live
+   * endpoint, and the flag sends users to the version before, warm on the standby, meanwhile. The
+   * stage finishes (fails) once the live endpoint serves the previous config again.
+   */
+  readonly reverting?: true;
 }
 
 const name = z.string().min(1).max(255);
@@ -362,6 +368,7 @@ const wireSchema = z.strictObject({
   n: z.number().int().nonnegative(),
   a: z.array(name).max(20),
   b: z.literal(1).optional(),
+  r: z.literal(1).optional(),
 });
 type Wire = z.infer<typeof wireSchema>;
 
@@ -383,6 +390,7 @@ const codec = continuationTokenCodec({
     n: 'polls',
     a: 'alarmsSeen',
     b: 'standbyRefresh',
+    r: 'reverting',
   },
   errorClass: CanaryTokenError,
   shortenHint: 'shorten the endpoint, config or auto-rollback alarm names',
@@ -395,6 +403,7 @@ const codec = continuationTokenCodec({
     n: state.polls,
     a: [...state.alarmsSeen],
     ...(state.standbyRefresh ? { b: 1 as const } : {}),
+    ...(state.reverting ? { r: 1 as const } : {}),
   }),
   fromWire: (w): CanaryState => ({
     endpointName: w.e,
@@ -404,6 +413,7 @@ const codec = continuationTokenCodec({
     polls: w.n,
     alarmsSeen: w.a,
     ...(w.b === 1 ? { standbyRefresh: true as const } : {}),
+    ...(w.r === 1 ? { reverting: true as const } : {}),
   }),
 });
 
