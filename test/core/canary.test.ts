@@ -333,6 +333,12 @@ describe('canary continuation token', () => {
     expect(decodeCanaryToken(token)).toEqual(state);
   });
 
+  test('a reverting canary (its candidate served and failed) stays reverting across polls; others never are', () => {
+    const reverting = { ...state, reverting: true as const };
+    expect(decodeCanaryToken(encodeCanaryToken(reverting))).toEqual(reverting);
+    expect(decodeCanaryToken(encodeCanaryToken(state)).reverting).toBeUndefined();
+  });
+
   // SageMaker names: up to 63 letters, digits and hyphens; CloudWatch alarm names up to 255 characters.
   const sageMakerName = fc.stringMatching(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/).filter((n) => n.length <= 63);
   const alarmName = fc.string({ minLength: 1, maxLength: 255, unit: 'grapheme-ascii' });
