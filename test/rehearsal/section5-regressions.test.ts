@@ -94,3 +94,17 @@ it('a rollback under a gradual (30-minute) promotion strategy still reaches ever
     shipped.config.models[0]!.routing.flagCacheSeconds,
   );
 }, 120_000);
+
+it('shadow agreement pairs the two variants on the InferenceId the router sends: the report names the requests it matched', async () => {
+  const path = 'test/fixtures/scenarios/shadow-pairs-on-inference-id.yaml';
+  const report = await runScenario(parseScenario(readFileSync(join(ROOT, path), 'utf8'), path), shipped);
+  expect(report.invariants.filter((i) => !i.ok).map((i) => i.name)).toEqual([]);
+  expect(report.expectations.filter((e) => !e.ok)).toEqual([]);
+  const done = report.timeline.filter((e) => e.actor === 'shadow (v2)' && e.message.startsWith('succeeded:'));
+  expect(done).toHaveLength(1);
+  // Without the router's InferenceId the same run says "NOT compared request by request: compared nothing".
+  expect(done[0]!.message).not.toMatch(/compared nothing/);
+  const matched = Number(/paired on (\d+) matched requests/.exec(done[0]!.message)?.[1]);
+  expect(matched).toBeGreaterThan(20);
+  expect(done[0]!.message).toMatch(/agreement 100\.0% \[[\d.]+, 100\.0\] on \d+ compared requests/);
+}, 120_000);
