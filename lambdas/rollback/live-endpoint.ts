@@ -7,7 +7,7 @@
 import { UpdateEndpointCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { KEEP_FLEET_SIZE } from '../core/serving/endpoint-spec';
 import { liveEndpointStep, type EndpointOutcome, type EndpointSeen } from '../core/serving/rollback';
-import { isTransientError } from '../core/serving/transient-error';
+import { isEndpointBusyRefusal, isTransientError } from '../core/serving/transient-error';
 import { describeEndpoint } from '../shared/serving';
 
 export interface LiveEndpointOptions {
@@ -43,15 +43,6 @@ const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequest
 
 export function isThrottling(error: unknown): boolean {
   return THROTTLING.has((error as Error | undefined)?.name ?? '');
-}
-
-/** SageMaker refuses UpdateEndpoint on an endpoint that is updating with a ValidationException. */
-function isBusyRefusal(error: unknown): boolean {
-  const e = error as Error | undefined;
-  return (
-    e?.name === 'ValidationException' &&
-    /in[- ]progress|is (updating|creating|being)|cannot update/i.test(e.message)
-  );
 }
 
 export type LiveEndpointResult = EndpointOutcome & { readonly statusSeen: string | null };
@@ -137,7 +128,7 @@ export async function putPreviousConfigLive(options: LiveEndpointOptions): Promi
         await sleep(THROTTLE_DELAYS_MS[throttled++]!);
         continue;
       }
-      if (isBusyRefusal(error)) {
+      if (isEndpointBusyRefusal(error)) {
         // Another update started between DescribeEndpoint and UpdateEndpoint: wait it out as well.
         if (now().getTime() + pollMs > deadlineMs) {
           return { outcome: 'pending', status: 'Updating', waitedSeconds: waited(), statusSeen: lastStatus };
