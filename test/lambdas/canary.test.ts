@@ -1191,6 +1191,32 @@ describe('canary handler', () => {
     expect((await servingState()).live.configName).toBe(PREVIOUS);
   });
 
+  /** A flag version stored and deployed before the canary runs, sending stable traffic to `stable`. */
+  function storeDeployedFlag(stable: FlagDocument['stable'], updatedBy: string): void {
+    const doc: FlagDocument = {
+      schemaVersion: 1,
+      model: 'document-classifier',
+      experiment: 'doc-ab',
+      stable,
+      candidate: null,
+      killSwitch: false,
+      updatedBy,
+      updatedAt: '2026-10-01T09:00:00.000Z',
+    };
+    flagVersions.push(JSON.stringify(doc));
+    flagDeployments.push('1');
+  }
+
+  /** The candidate's deployment ends (it serves everyone), then its latency guardrail goes to ALARM. */
+  async function candidateServesThenGuardrailTrips(): Promise<string> {
+    const token = await startCanary();
+    now = minutes(27);
+    await completeUpdate();
+    await setAlarm(ALARM_LATENCY, 'ALARM');
+    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    return token;
+  }
+
   test('a candidate that served and fails: the flag sends users to the version before on the warm standby until the live endpoint serves it again, then the stage fails', async () => {
     const N2_STANDBY = 'mlops-document-classifier-0a0a0a0a-standby';
     await put(SERVING_STATE_KEY, {
@@ -1214,23 +1240,8 @@ describe('canary handler', () => {
       updatedAt: '2026-10-01T09:00:00.000Z',
       updatedBy: 'promotion',
     });
-    const before: FlagDocument = {
-      schemaVersion: 1,
-      model: 'document-classifier',
-      experiment: 'doc-ab',
-      stable: { modelVersion: PREVIOUS_VERSION, endpoint: 'live' },
-      candidate: null,
-      killSwitch: false,
-      updatedBy: 'promotion',
-      updatedAt: '2026-10-01T09:00:00.000Z',
-    };
-    flagVersions.push(JSON.stringify(before));
-    flagDeployments.push('1');
-    const token = await startCanary();
-    now = minutes(27);
-    await completeUpdate();
-    await setAlarm(ALARM_LATENCY, 'ALARM');
-    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    storeDeployedFlag({ modelVersion: PREVIOUS_VERSION, endpoint: 'live' }, 'promotion');
+    const token = await candidateServesThenGuardrailTrips();
 
     // The failing poll: the previous config goes back, the flag names the version before on the standby.
     const reverting = await inProgress(token);
@@ -1293,23 +1304,8 @@ describe('canary handler', () => {
       updatedAt: '2026-10-01T09:00:00.000Z',
       updatedBy: 'promotion',
     });
-    const other: FlagDocument = {
-      schemaVersion: 1,
-      model: 'document-classifier',
-      experiment: 'doc-ab',
-      stable: { modelVersion: 'someone-else', endpoint: 'standby' },
-      candidate: null,
-      killSwitch: false,
-      updatedBy: 'rollback: Jane Doe',
-      updatedAt: '2026-10-01T09:00:00.000Z',
-    };
-    flagVersions.push(JSON.stringify(other));
-    flagDeployments.push('1');
-    const token = await startCanary();
-    now = minutes(27);
-    await completeUpdate();
-    await setAlarm(ALARM_LATENCY, 'ALARM');
-    describeOverlays.push({ LastDeploymentConfig: updates[0].DeploymentConfig });
+    storeDeployedFlag({ modelVersion: 'someone-else', endpoint: 'standby' }, 'rollback: Jane Doe');
+    const token = await candidateServesThenGuardrailTrips();
     const message = await failure(token);
     expect(message).toContain(`put the previous config "${PREVIOUS}" back`);
     expect(message).toContain(
