@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 
 export const median = (xs: readonly number[]): number => {
@@ -46,4 +47,18 @@ export function manyModelsConfig(root: string, count: number): string {
     writeFileSync(path.join(dir, 'models', `${name}.yaml`), example.replaceAll('document-classifier', name));
   }
   return dir;
+}
+
+/** A loopback port nothing listens on now (for a moto server a bench starts). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
 }

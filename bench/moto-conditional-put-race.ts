@@ -13,10 +13,10 @@
  * see it (the load average is printed). Prints figures only.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { freePort } from './measure';
 
 const tries = Number(process.argv[process.argv.indexOf('--tries') + 1] || 500);
 
@@ -30,19 +30,6 @@ const SERVERS = [
     args: (p: number) => ['-P', path.resolve(__dirname, '../test/setup/moto-server.py'), `${p}`],
   },
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function race(args: (port: number) => string[]): Promise<number> {
   const port = await freePort();
